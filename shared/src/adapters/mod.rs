@@ -1,0 +1,3 @@
+//! Adapters: implementations of the ports. `local` is the embedded default.
+
+pub mod local;

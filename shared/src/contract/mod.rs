@@ -1,0 +1,1 @@
+//! Port contract suites: every adapter of a port must pass the same checks.

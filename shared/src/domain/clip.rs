@@ -1,0 +1,20 @@
+//! Clips: one provider output for one attempt at one shot, mirrored into our storage.
+
+use super::{BlobKey, JobId, ReelId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clip {
+    pub reel: ReelId,
+    pub shot: u32,
+    pub attempt: u32,
+    /// Which provider made it (`still-motion`, `runway`, ...).
+    pub provider: String,
+    pub job: JobId,
+    pub blob: BlobKey,
+    pub duration_ms: u32,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub stored_ms: i64,
+}

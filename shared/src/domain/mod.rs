@@ -1,0 +1,29 @@
+//! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger.
+
+mod clip;
+mod ids;
+mod ledger;
+mod product;
+mod reel;
+mod reference;
+mod shot;
+mod verdict;
+mod voice;
+
+pub use clip::Clip;
+pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256};
+pub use ledger::{Budget, LedgerEntry, Usd};
+pub use product::{ListedImage, Product, ProductListing};
+pub use reel::{Reel, ReelStatus, TransitionError};
+pub use reference::{PhotoKind, Reference};
+pub use shot::{Motion, Shot, ShotPlan, ShotRole};
+pub use verdict::{Check, Verdict};
+pub use voice::{LineTiming, VoiceOver, WordTiming};
+
+/// Milliseconds since the Unix epoch, the one clock format stored anywhere.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

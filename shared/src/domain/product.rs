@@ -1,0 +1,63 @@
+//! Products as a storefront lists them, and as truereel keeps them.
+
+use super::{Handle, Sha256};
+use serde::{Deserialize, Serialize};
+
+/// One gallery image as the storefront lists it (not yet fetched or trusted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedImage {
+    /// Where the storefront says the image is: an URL, or a path relative to a store folder.
+    pub src: String,
+    pub alt: Option<String>,
+    /// 1-based gallery position.
+    pub position: u32,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// A product as the storefront lists it: copy and gallery, before photo intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductListing {
+    pub handle: Handle,
+    pub title: String,
+    /// Plain text made from the store's HTML description.
+    pub description: String,
+    pub vendor: Option<String>,
+    pub product_type: Option<String>,
+    /// The lowest variant price as the store writes it ("59.00"), if any.
+    pub price: Option<String>,
+    pub images: Vec<ListedImage>,
+}
+
+/// A product after intake: its copy plus the references that passed intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub handle: Handle,
+    pub title: String,
+    pub description: String,
+    pub vendor: Option<String>,
+    pub product_type: Option<String>,
+    pub price: Option<String>,
+    /// The product's usable reference photos, in gallery order.
+    pub references: Vec<Sha256>,
+    /// Hash over the references and the copy: a new gallery hash means a new reel.
+    pub gallery_hash: Sha256,
+    /// Where the product came from (store folder or URL).
+    pub store: String,
+    pub updated_ms: i64,
+}
+
+impl Product {
+    /// The gallery hash of a set of references and the product copy.
+    pub fn gallery_hash(references: &[Sha256], title: &str, description: &str) -> Sha256 {
+        let mut text = String::new();
+        for r in references {
+            text.push_str(r.as_str());
+            text.push('\n');
+        }
+        text.push_str(title);
+        text.push('\n');
+        text.push_str(description);
+        Sha256::of(text.as_bytes())
+    }
+}

@@ -1,0 +1,163 @@
+//! Reels and their status machine: planned → generating → assembled → evaluated → published / needs_review.
+
+use super::{BlobKey, Handle, ReelId, Sha256, ShotPlan, VoiceOver};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReelStatus {
+    /// Shot list and voice-over exist; no clip was asked for yet.
+    Planned,
+    /// Clips are being made or mirrored.
+    Generating,
+    /// Every shot has a clip and the reel video exists.
+    Assembled,
+    /// The evaluator has judged the latest assembly.
+    Evaluated,
+    /// Passed and served. Terminal.
+    Published,
+    /// Parked for a person, with reasons. Terminal until a person acts.
+    NeedsReview,
+}
+
+impl ReelStatus {
+    pub const ALL: [ReelStatus; 6] = [
+        Self::Planned,
+        Self::Generating,
+        Self::Assembled,
+        Self::Evaluated,
+        Self::Published,
+        Self::NeedsReview,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Generating => "generating",
+            Self::Assembled => "assembled",
+            Self::Evaluated => "evaluated",
+            Self::Published => "published",
+            Self::NeedsReview => "needs_review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Published | Self::NeedsReview)
+    }
+
+    /// Whether the machine allows `self → to`.
+    pub fn can_become(self, to: ReelStatus) -> bool {
+        use ReelStatus::*;
+        matches!(
+            (self, to),
+            (Planned, Generating)
+                | (Generating, Assembled)
+                | (Assembled, Evaluated)
+                | (Evaluated, Published)
+                // A failed evaluation regenerates the failing shots (the audio stays).
+                | (Evaluated, Generating)
+                | (Evaluated, NeedsReview)
+                // Budget refusals, provider rejections and broken clips park a reel early.
+                | (Planned, NeedsReview)
+                | (Generating, NeedsReview)
+                | (Assembled, NeedsReview)
+        )
+    }
+
+    /// Checks `self → to` against the machine.
+    pub fn check(self, to: ReelStatus) -> Result<(), TransitionError> {
+        if self.can_become(to) { Ok(()) } else { Err(TransitionError { from: self, to }) }
+    }
+}
+
+impl fmt::Display for ReelStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A transition the status machine does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a reel cannot go from {from} to {to}")]
+pub struct TransitionError {
+    pub from: ReelStatus,
+    pub to: ReelStatus,
+}
+
+/// One reel of one product's gallery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reel {
+    pub id: ReelId,
+    pub product: Handle,
+    pub gallery_hash: Sha256,
+    pub status: ReelStatus,
+    pub plan: ShotPlan,
+    pub voice_over: VoiceOver,
+    /// The current attempt of each shot (1-based), indexed by shot.
+    pub shot_attempts: Vec<u32>,
+    /// How many times the reel was assembled; the latest video is `reel-<round>.mp4`.
+    pub round: u32,
+    pub video: Option<BlobKey>,
+    pub published: Option<BlobKey>,
+    /// Why the reel needs a person, when it does.
+    pub reasons: Vec<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl Reel {
+    pub fn new(plan: ShotPlan, voice_over: VoiceOver, gallery_hash: Sha256) -> Self {
+        let now = super::now_ms();
+        Self {
+            id: plan.reel.clone(),
+            product: plan.product.clone(),
+            gallery_hash,
+            status: ReelStatus::Planned,
+            shot_attempts: vec![1; plan.shots.len()],
+            plan,
+            voice_over,
+            round: 0,
+            video: None,
+            published: None,
+            reasons: Vec::new(),
+            created_ms: now,
+            updated_ms: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReelStatus::*;
+
+    #[test]
+    fn terminal_states_have_no_way_out() {
+        for to in super::ReelStatus::ALL {
+            assert!(!Published.can_become(to));
+            assert!(!NeedsReview.can_become(to));
+        }
+    }
+
+    #[test]
+    fn the_happy_path_is_allowed_and_skipping_is_not() {
+        assert!(Planned.can_become(Generating));
+        assert!(Generating.can_become(Assembled));
+        assert!(Assembled.can_become(Evaluated));
+        assert!(Evaluated.can_become(Published));
+        assert!(Planned.check(Published).is_err());
+        assert!(Generating.check(Published).is_err());
+        assert!(Assembled.check(Published).is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in super::ReelStatus::ALL {
+            assert_eq!(super::ReelStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The messages on the stage queues: one serde type per queue, JSON on the wire.
+
+use crate::ports::{ClipOutput, Stage};
+use crate::{Handle, JobId, ProductListing, ReelId};
+use serde::{Deserialize, Serialize};
+
+/// Crawl: list a store (fan out), or take in one product's photos.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CrawlMsg {
+    /// List the store and enqueue one `Product` message per product (optionally only some handles).
+    Store { store: String, only: Option<Vec<String>> },
+    /// Fetch, check and store one product's gallery, then hand it to planning.
+    Product { store: String, listing: ProductListing },
+}
+
+/// Plan: shot list, script and voice-over for one product's current gallery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanMsg {
+    pub product: Handle,
+}
+
+/// Generate: submit one shot attempt, or poll its job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateMsg {
+    pub reel: ReelId,
+    pub shot: u32,
+    pub attempt: u32,
+    /// How many times this job was polled (bounds the wait).
+    #[serde(default)]
+    pub polls: u32,
+}
+
+/// Mirror: copy one finished clip into our storage, or assemble the reel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MirrorMsg {
+    Clip { reel: ReelId, shot: u32, attempt: u32, job: JobId, output: ClipOutput },
+    Assemble { reel: ReelId },
+}
+
+/// Evaluate: judge the reel's latest assembly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluateMsg {
+    pub reel: ReelId,
+    pub round: u32,
+}
+
+/// Any stage's message, with the queue it belongs on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Crawl(CrawlMsg),
+    Plan(PlanMsg),
+    Generate(GenerateMsg),
+    Mirror(MirrorMsg),
+    Evaluate(EvaluateMsg),
+}
+
+impl Message {
+    pub fn stage(&self) -> Stage {
+        match self {
+            Message::Crawl(_) => Stage::Crawl,
+            Message::Plan(_) => Stage::Plan,
+            Message::Generate(_) => Stage::Generate,
+            Message::Mirror(_) => Stage::Mirror,
+            Message::Evaluate(_) => Stage::Evaluate,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let v = match self {
+            Message::Crawl(m) => serde_json::to_string(m),
+            Message::Plan(m) => serde_json::to_string(m),
+            Message::Generate(m) => serde_json::to_string(m),
+            Message::Mirror(m) => serde_json::to_string(m),
+            Message::Evaluate(m) => serde_json::to_string(m),
+        };
+        v.expect("messages always serialize")
+    }
+
+    /// Parses a body received on `stage`'s queue.
+    pub fn parse(stage: Stage, body: &str) -> Result<Message, serde_json::Error> {
+        Ok(match stage {
+            Stage::Crawl => Message::Crawl(serde_json::from_str(body)?),
+            Stage::Plan => Message::Plan(serde_json::from_str(body)?),
+            Stage::Generate => Message::Generate(serde_json::from_str(body)?),
+            Stage::Mirror => Message::Mirror(serde_json::from_str(body)?),
+            Stage::Evaluate => Message::Evaluate(serde_json::from_str(body)?),
+        })
+    }
+}
+
+impl From<CrawlMsg> for Message {
+    fn from(m: CrawlMsg) -> Self {
+        Message::Crawl(m)
+    }
+}
+impl From<PlanMsg> for Message {
+    fn from(m: PlanMsg) -> Self {
+        Message::Plan(m)
+    }
+}
+impl From<GenerateMsg> for Message {
+    fn from(m: GenerateMsg) -> Self {
+        Message::Generate(m)
+    }
+}
+impl From<MirrorMsg> for Message {
+    fn from(m: MirrorMsg) -> Self {
+        Message::Mirror(m)
+    }
+}
+impl From<EvaluateMsg> for Message {
+    fn from(m: EvaluateMsg) -> Self {
+        Message::Evaluate(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_round_trips_on_its_queue() {
+        let reel = ReelId::parse("tee--0123456789ab").unwrap();
+        let msgs: Vec<Message> = vec![
+            CrawlMsg::Store { store: "examples/store".into(), only: Some(vec!["tee".into()]) }.into(),
+            PlanMsg { product: Handle::parse("tee").unwrap() }.into(),
+            GenerateMsg { reel: reel.clone(), shot: 2, attempt: 1, polls: 0 }.into(),
+            MirrorMsg::Assemble { reel: reel.clone() }.into(),
+            EvaluateMsg { reel, round: 1 }.into(),
+        ];
+        for m in msgs {
+            assert_eq!(Message::parse(m.stage(), &m.to_json()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn a_message_on_the_wrong_queue_does_not_parse() {
+        let m: Message = PlanMsg { product: Handle::parse("tee").unwrap() }.into();
+        assert!(Message::parse(Stage::Generate, &m.to_json()).is_err());
+    }
+}

@@ -1,0 +1,52 @@
+//! Blob storage: a folder locally, S3 on AWS, one key layout for both.
+
+use crate::BlobKey;
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob {0} does not exist")]
+    NotFound(BlobKey),
+    #[error("blob {key}: {source}")]
+    Io {
+        key: BlobKey,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("blob {key}: {source}")]
+    Backend {
+        key: BlobKey,
+        #[source]
+        source: super::BoxError,
+    },
+}
+
+/// What the store knows of a blob without reading it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobMeta {
+    pub bytes: u64,
+    pub content_type: Option<String>,
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `body` under `key`, replacing what was there, atomically (readers see old or new).
+    async fn put(&self, key: &BlobKey, body: Bytes, content_type: &str) -> Result<(), BlobError>;
+    /// Stores a local file under `key` without reading it whole into memory.
+    async fn put_file(&self, key: &BlobKey, path: &Path, content_type: &str) -> Result<(), BlobError>;
+    /// The whole blob.
+    async fn get(&self, key: &BlobKey) -> Result<Bytes, BlobError>;
+    /// Copies the blob to a local file; returns its size.
+    async fn get_to_file(&self, key: &BlobKey, dest: &Path) -> Result<u64, BlobError>;
+    /// Size and type, or `None` if there is no such blob.
+    async fn head(&self, key: &BlobKey) -> Result<Option<BlobMeta>, BlobError>;
+    /// An URL a third party (a video provider) can GET the blob from for `ttl`.
+    async fn presign_get(&self, key: &BlobKey, ttl: Duration) -> Result<String, BlobError>;
+    /// A local path the blob can be read from in place, when the store is a local folder.
+    fn local_path(&self, _key: &BlobKey) -> Option<PathBuf> {
+        None
+    }
+}

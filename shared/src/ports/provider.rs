@@ -1,0 +1,157 @@
+//! Provider ports: video model, voice, script writer, judge and photo classifier.
+
+use crate::{IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, ShotRole, Usd, WordTiming};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use crate::Check;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Try again later (429, 5xx, a timeout); `retry_after` if the provider said when.
+    #[error("{provider}: {message} (retryable)")]
+    Retryable {
+        provider: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The provider refused the request for good; retrying the same request will not help.
+    #[error("{provider} rejected the request: {message}")]
+    Rejected {
+        provider: String,
+        message: String,
+        /// The refusal was a content-moderation decision.
+        moderation: bool,
+    },
+    /// The output URL expired before it was mirrored; the job must be re-queried.
+    #[error("{provider}: output expired: {message}")]
+    Expired { provider: String, message: String },
+    /// The provider answered something we cannot use.
+    #[error("{provider}: unusable response: {message}")]
+    Invalid { provider: String, message: String },
+}
+
+impl ProviderError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Retryable { .. } | Self::Expired { .. })
+    }
+}
+
+/// One shot's request to a video model: a real photo plus motion direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipRequest {
+    /// Where the provider fetches the reference photo (presigned URL, or `file://` locally).
+    pub image_url: String,
+    pub image_mime: String,
+    pub image_width: u32,
+    pub image_height: u32,
+    pub motion: Motion,
+    /// Motion and style direction in words.
+    pub prompt: String,
+    pub duration_ms: u32,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Changes with the attempt, so a regeneration is not the same sample again.
+    pub seed: u64,
+}
+
+/// Where a finished job's output can be fetched (short-lived: mirror it at once).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClipOutput {
+    pub url: String,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobStatus {
+    Pending { retry_in: Duration },
+    Ready(ClipOutput),
+    Failed { reason: String, moderation: bool },
+}
+
+#[async_trait]
+pub trait VideoModel: Send + Sync {
+    /// The provider's name in the ledger and clips (`still-motion`, `runway`).
+    fn name(&self) -> &str;
+    /// Whether submitting twice with one idempotency key makes one job (and one charge).
+    fn idempotent_submit(&self) -> bool;
+    /// What a request will cost, asked before submitting so no budget is overrun.
+    fn price(&self, request: &ClipRequest) -> Usd;
+    async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError>;
+    async fn poll(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
+    /// Downloads a finished output to `dest`; returns its size.
+    async fn download(&self, output: &ClipOutput, dest: &Path) -> Result<u64, ProviderError>;
+}
+
+/// One spoken line: WAV audio and word timings relative to the line's start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speech {
+    /// 16-bit PCM mono WAV.
+    pub wav: Vec<u8>,
+    pub duration_ms: u32,
+    pub words: Vec<WordTiming>,
+}
+
+#[async_trait]
+pub trait Voice: Send + Sync {
+    /// `engine:voice`, stored with the voice-over.
+    fn name(&self) -> String;
+    /// What speaking `text` costs.
+    fn price(&self, text: &str) -> Usd;
+    async fn speak(&self, text: &str) -> Result<Speech, ProviderError>;
+}
+
+/// What the writer knows of one planned shot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShotBrief {
+    pub role: ShotRole,
+    pub kind: PhotoKind,
+    pub alt: Option<String>,
+    /// The longest line that fits the shot, in words.
+    pub max_words: usize,
+}
+
+#[async_trait]
+pub trait Writer: Send + Sync {
+    fn name(&self) -> &str;
+    /// One spoken line per shot, in shot order, each within its brief's word limit.
+    async fn write(&self, product: &Product, shots: &[ShotBrief]) -> Result<Vec<String>, ProviderError>;
+}
+
+/// An assembled reel and the real photos it must show, as local files.
+#[derive(Debug, Clone)]
+pub struct ReelCut<'a> {
+    pub reel: &'a Reel,
+    pub video: PathBuf,
+    pub references: Vec<(Reference, PathBuf)>,
+}
+
+#[async_trait]
+pub trait Judge: Send + Sync {
+    fn name(&self) -> &str;
+    /// Scores the reel; every check says what it measured.
+    async fn judge(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError>;
+}
+
+/// What a photo comes with besides its pixels (a real store often lacks them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PhotoHints {
+    pub alt: Option<String>,
+    pub file_name: Option<String>,
+    pub position: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Classification {
+    pub kind: PhotoKind,
+    /// 0..1.
+    pub confidence: f32,
+}
+
+#[async_trait]
+pub trait Classifier: Send + Sync {
+    fn name(&self) -> &str;
+    async fn classify(&self, image: &image::DynamicImage, hints: &PhotoHints) -> Classification;
+}

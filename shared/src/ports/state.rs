@@ -1,0 +1,97 @@
+//! State: SQLite locally, DynamoDB on AWS. Every status change is a conditional write.
+
+use crate::{
+    Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, TransitionError,
+    Usd, Verdict,
+};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Someone else changed the record first; the caller's view is stale.
+    #[error("{what} {id}: expected status {expected}, found {found}")]
+    Conflict {
+        what: &'static str,
+        id: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("{what} {id} is stored but unreadable: {reason}")]
+    Corrupt {
+        what: &'static str,
+        id: String,
+        reason: String,
+    },
+    #[error("state backend: {0}")]
+    Backend(#[source] super::BoxError),
+}
+
+/// Where a paid submission stands, by its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobSlot {
+    /// No one tried this yet; the caller now holds the intent and must submit.
+    New,
+    /// An earlier try recorded its intent but no job id: it may or may not have been paid for.
+    Unknown,
+    /// The job id is known: poll it, never submit again.
+    Submitted(JobId),
+}
+
+/// Something wrong with one product, for the run's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductIssue {
+    pub product: String,
+    pub stage: String,
+    /// `true` when the product got no reel because of it; `false` for a warning.
+    pub fatal: bool,
+    pub message: String,
+    pub at_ms: i64,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    async fn put_product(&self, product: &Product) -> Result<(), StateError>;
+    async fn get_product(&self, handle: &Handle) -> Result<Option<Product>, StateError>;
+    async fn list_products(&self) -> Result<Vec<Product>, StateError>;
+
+    /// Stores or replaces one product's reference (keyed by product and SHA-256).
+    async fn put_reference(&self, reference: &Reference) -> Result<(), StateError>;
+    /// A product's references in gallery order.
+    async fn references(&self, product: &Handle) -> Result<Vec<Reference>, StateError>;
+
+    /// Creates the reel if no reel with its id exists; `false` if it already did.
+    async fn create_reel(&self, reel: &Reel) -> Result<bool, StateError>;
+    async fn get_reel(&self, id: &ReelId) -> Result<Option<Reel>, StateError>;
+    async fn list_reels(&self) -> Result<Vec<Reel>, StateError>;
+    /// Writes `reel` (whose status is the new one) only if the stored status is still `from`,
+    /// and records the transition in the reel's history. `Conflict` if it is not.
+    async fn transition(&self, reel: &Reel, from: ReelStatus) -> Result<(), StateError>;
+    /// The statuses a reel went through, oldest first, with when.
+    async fn history(&self, id: &ReelId) -> Result<Vec<(ReelStatus, i64)>, StateError>;
+
+    /// Claims the right to submit a paid job for `key` (see [`JobSlot`]).
+    async fn begin_job(&self, key: &IdempotencyKey, provider: &str) -> Result<JobSlot, StateError>;
+    /// Records the provider's job id for `key`; a second call with another id is a conflict.
+    async fn record_job(&self, key: &IdempotencyKey, job: &JobId) -> Result<(), StateError>;
+
+    /// Stores a clip if none is stored for its (reel, shot, attempt); `false` if one was.
+    async fn put_clip(&self, clip: &Clip) -> Result<bool, StateError>;
+    async fn clips(&self, reel: &ReelId) -> Result<Vec<Clip>, StateError>;
+
+    async fn put_verdict(&self, verdict: &Verdict) -> Result<(), StateError>;
+    async fn verdicts(&self, reel: &ReelId) -> Result<Vec<Verdict>, StateError>;
+
+    /// Appends a ledger entry unless one with its key exists; `false` if it did.
+    async fn append_ledger(&self, entry: &LedgerEntry) -> Result<bool, StateError>;
+    async fn ledger(&self, reel: Option<&ReelId>) -> Result<Vec<LedgerEntry>, StateError>;
+    /// Spent on one reel, or in all since `since_ms` when `reel` is `None`.
+    async fn spent(&self, reel: Option<&ReelId>, since_ms: i64) -> Result<Usd, StateError>;
+
+    async fn record_issue(&self, issue: &ProductIssue) -> Result<(), StateError>;
+    async fn issues_since(&self, since_ms: i64) -> Result<Vec<ProductIssue>, StateError>;
+}

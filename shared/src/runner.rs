@@ -1,0 +1,1 @@
+//! The embedded runner: drains the stage queues in one process.

@@ -1,0 +1,3 @@
+//! The five stages: plain async functions over the ports.
+
+pub mod intake;
