@@ -10,6 +10,8 @@ pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod domain;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod media;
 pub mod messages;
 pub mod ports;

@@ -1,0 +1,1 @@
+//! TODO: the SQS batch handler shared by the Lambda functions.
