@@ -10,11 +10,13 @@ pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod domain;
+pub mod embedded;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod media;
 pub mod messages;
 pub mod ports;
+pub mod report;
 pub mod runner;
 pub mod stages;
 pub mod telemetry;

@@ -67,6 +67,18 @@ impl Message {
         }
     }
 
+    /// What the message is about, for reports: a product handle, or the store when listing.
+    pub fn subject(&self) -> String {
+        match self {
+            Message::Crawl(CrawlMsg::Store { store, .. }) => store.clone(),
+            Message::Crawl(CrawlMsg::Product { listing, .. }) => listing.handle.to_string(),
+            Message::Plan(m) => m.product.to_string(),
+            Message::Generate(m) => m.reel.product().to_string(),
+            Message::Mirror(MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel }) => reel.product().to_string(),
+            Message::Evaluate(m) => m.reel.product().to_string(),
+        }
+    }
+
     pub fn to_json(&self) -> String {
         let v = match self {
             Message::Crawl(m) => serde_json::to_string(m),

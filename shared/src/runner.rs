@@ -1,1 +1,253 @@
-//! The embedded runner: drains the stage queues in one process.
+//! The embedded runner: drains the five stage queues in one process until nothing is left.
+//!
+//! One worker per stage receives messages, runs the stage, and acks; a failed message is
+//! released for a later try with backoff, and after [`crate::embedded::MAX_RECEIVES`] tries it
+//! goes to the dead-letter queue and the product's report says why. The run ends when no
+//! message is visible, delayed or in flight anywhere.
+
+use crate::messages::Message;
+use crate::ports::{Ports, ProductIssue, Queue, QueueError, Stage};
+use crate::stages::{self, Outcome};
+use crate::now_ms;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// How the runner works the queues.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Messages handled at once per stage.
+    pub concurrency: BTreeMap<Stage, usize>,
+    /// How long a received message stays hidden from other receivers.
+    pub visibility: Duration,
+    /// First retry delay; doubles per try, capped at a minute.
+    pub retry_base: Duration,
+    /// Tries before a message is dead-lettered.
+    pub max_receives: u32,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        let concurrency = BTreeMap::from([
+            (Stage::Crawl, 4),
+            (Stage::Plan, 2),
+            // ffmpeg uses every core on its own; two renders keep both busy between encodes.
+            (Stage::Generate, 2),
+            (Stage::Mirror, 1),
+            (Stage::Evaluate, 1),
+        ]);
+        Self {
+            concurrency,
+            visibility: Duration::from_secs(600),
+            retry_base: Duration::from_secs(2),
+            max_receives: crate::embedded::MAX_RECEIVES,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Defaults, with `TRUEREEL_CONCURRENCY_<STAGE>` overrides (e.g. `TRUEREEL_CONCURRENCY_GENERATE=1`).
+    pub fn from_env() -> Self {
+        let mut o = Self::default();
+        for stage in Stage::ALL {
+            let var = format!("TRUEREEL_CONCURRENCY_{}", stage.as_str().to_uppercase());
+            if let Some(n) = std::env::var(&var).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| (1..=64).contains(n)) {
+                o.concurrency.insert(stage, n);
+            }
+        }
+        o
+    }
+}
+
+/// What the runner reports as it goes (a progress bar, or log lines).
+pub trait Progress: Send + Sync {
+    fn handled(&self, stage: Stage, outcome: &Outcome);
+    fn retrying(&self, stage: Stage, subject: &str, error: &str);
+    /// Messages left on a stage's queue (visible, delayed or in flight).
+    fn pending(&self, stage: Stage, pending: u64);
+}
+
+/// Progress as log lines (when not on a terminal).
+pub struct LogProgress;
+
+impl Progress for LogProgress {
+    fn handled(&self, stage: Stage, outcome: &Outcome) {
+        match outcome {
+            Outcome::Done(s) => tracing::info!(%stage, "{s}"),
+            Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::debug!(%stage, "{s}"),
+            Outcome::Failed(s) => tracing::warn!(%stage, "Failed: {s}"),
+        }
+    }
+    fn retrying(&self, stage: Stage, subject: &str, error: &str) {
+        tracing::warn!(%stage, subject, "Will retry: {error}");
+    }
+    fn pending(&self, _: Stage, _: u64) {}
+}
+
+/// Counts of what a drain did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DrainReport {
+    pub handled: BTreeMap<Stage, u64>,
+    pub retries: u64,
+    pub dead_lettered: u64,
+}
+
+/// Runs every stage until all queues are empty.
+pub async fn drain(ports: &Ports, options: &RunOptions, progress: Arc<dyn Progress>) -> Result<DrainReport, QueueError> {
+    let done = Arc::new(AtomicBool::new(false));
+    let busy = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for stage in Stage::ALL {
+        let worker = Worker {
+            ports: ports.clone(),
+            stage,
+            options: options.clone(),
+            progress: progress.clone(),
+            done: done.clone(),
+            busy: busy.clone(),
+        };
+        workers.push(tokio::spawn(worker.run()));
+    }
+    let result = watch(ports.queue.as_ref(), &done, &busy, progress.as_ref()).await;
+    done.store(true, Ordering::SeqCst);
+    let mut report = DrainReport::default();
+    for (stage, w) in Stage::ALL.into_iter().zip(workers) {
+        let (handled, retries, dead) = w.await.unwrap_or_default();
+        report.handled.insert(stage, handled);
+        report.retries += retries;
+        report.dead_lettered += dead;
+    }
+    result.map(|()| report)
+}
+
+/// Waits until no worker is busy and no message is pending anywhere.
+async fn watch(queue: &dyn Queue, done: &AtomicBool, busy: &AtomicUsize, progress: &dyn Progress) -> Result<(), QueueError> {
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let idle = busy.load(Ordering::SeqCst) == 0;
+        let mut pending = 0;
+        for stage in Stage::ALL {
+            let p = queue.depth(stage).await?.pending();
+            progress.pending(stage, p);
+            pending += p;
+        }
+        if idle && pending == 0 && busy.load(Ordering::SeqCst) == 0 {
+            done.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+    }
+}
+
+struct Worker {
+    ports: Ports,
+    stage: Stage,
+    options: RunOptions,
+    progress: Arc<dyn Progress>,
+    done: Arc<AtomicBool>,
+    busy: Arc<AtomicUsize>,
+}
+
+impl Worker {
+    /// Returns (handled, retries, dead-lettered).
+    async fn run(self) -> (u64, u64, u64) {
+        let (mut handled, mut retries, mut dead) = (0, 0, 0);
+        let max = self.options.concurrency.get(&self.stage).copied().unwrap_or(1);
+        let me = Arc::new(self);
+        while !me.done.load(Ordering::SeqCst) {
+            me.busy.fetch_add(1, Ordering::SeqCst);
+            let batch = match me.ports.queue.receive(me.stage, max, me.options.visibility).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(stage = %me.stage, "Receiving failed: {e}");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                me.busy.fetch_sub(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            let tasks: Vec<_> = batch
+                .into_iter()
+                .map(|d| {
+                    let w = me.clone();
+                    tokio::spawn(async move { w.one(d).await })
+                })
+                .collect();
+            for t in tasks {
+                match t.await {
+                    Ok(Handled::Ok) => handled += 1,
+                    Ok(Handled::Retry) => retries += 1,
+                    Ok(Handled::GaveUp) => dead += 1,
+                    Err(e) => tracing::error!(stage = %me.stage, "A handler task died: {e}"),
+                }
+            }
+            me.busy.fetch_sub(1, Ordering::SeqCst);
+        }
+        (handled, retries, dead)
+    }
+
+    async fn one(&self, d: crate::ports::Delivery) -> Handled {
+        let q = &self.ports.queue;
+        let message = match Message::parse(self.stage, &d.body) {
+            Ok(m) => m,
+            Err(e) => {
+                let why = format!("a malformed {} message was dropped: {e}", self.stage);
+                self.record(&format!("{} queue", self.stage), &why).await;
+                let _ = q.ack(self.stage, &d.receipt).await;
+                return Handled::GaveUp;
+            }
+        };
+        let subject = message.subject();
+        let span = tracing::info_span!("message", stage = %self.stage, id = %d.id, subject = %subject, try_ = d.receive_count);
+        let ports = self.ports.clone();
+        let result = tokio::spawn(tracing::Instrument::instrument(async move { stages::handle(&ports, message).await }, span)).await;
+        let error = match result {
+            Ok(Ok(outcome)) => {
+                if let Err(e) = q.ack(self.stage, &d.receipt).await {
+                    tracing::warn!(stage = %self.stage, "Ack failed (the message will be handled again, harmlessly): {e}");
+                }
+                self.progress.handled(self.stage, &outcome);
+                return Handled::Ok;
+            }
+            Ok(Err(e)) => (crate::ports::BoxError::from(e.to_string()), e.retry_after),
+            Err(panic) => (crate::ports::BoxError::from(format!("the handler crashed: {panic}")), None),
+        };
+        let (error, retry_after) = error;
+        if d.receive_count >= self.options.max_receives {
+            let why = format!("gave up after {} tries: {error}", d.receive_count);
+            self.record(&subject, &why).await;
+            self.progress.handled(self.stage, &Outcome::Failed(why));
+            // Released at once: the queue moves it to the dead-letter queue on its next receive.
+            let _ = q.release(self.stage, &d.receipt, Duration::ZERO).await;
+            return Handled::GaveUp;
+        }
+        let backoff = retry_after.unwrap_or_else(|| {
+            let exp = self.options.retry_base.saturating_mul(1 << (d.receive_count.min(6) - 1).max(0));
+            exp.min(Duration::from_secs(60))
+        });
+        self.progress.retrying(self.stage, &subject, &error.to_string());
+        let _ = q.release(self.stage, &d.receipt, backoff).await;
+        Handled::Retry
+    }
+
+    async fn record(&self, subject: &str, why: &str) {
+        let issue = ProductIssue {
+            product: subject.to_string(),
+            stage: self.stage.to_string(),
+            fatal: true,
+            message: why.to_string(),
+            at_ms: now_ms(),
+        };
+        if let Err(e) = self.ports.state.record_issue(&issue).await {
+            tracing::error!("Could not record an issue ({why}): {e}");
+        }
+    }
+}
+
+enum Handled {
+    Ok,
+    Retry,
+    GaveUp,
+}

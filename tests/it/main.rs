@@ -1,1 +1,4 @@
 //! One integration-test binary: every module is a group of tests.
+
+mod faults;
+mod pipeline;

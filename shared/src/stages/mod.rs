@@ -1,3 +1,59 @@
 //! The five stages: plain async functions over the ports.
+//!
+//! Each stage takes one queue message, does its work through [`Ports`], sends whatever comes
+//! next on the next stage's queue, and says what happened as an [`Outcome`]. A stage never
+//! sleeps waiting on a provider: it re-enqueues a delayed message instead. Every stage is safe
+//! to run twice on the same message (at-least-once delivery, crashes, Lambda retries).
 
+pub mod crawl;
+pub mod evaluate;
+pub mod generate;
 pub mod intake;
+pub mod mirror;
+pub mod plan;
+mod support;
+
+use crate::messages::Message;
+use crate::ports::{BoxError, Ports};
+use std::time::Duration;
+
+/// What handling one message did, for progress and reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Work done; the words say what.
+    Done(String),
+    /// Nothing to do (already done, superseded, waiting); the words say why.
+    Skipped(String),
+    /// Will be looked at again later by a delayed message (a provider job still running).
+    Waiting(String),
+    /// The product or reel cannot go on; the reason was recorded against it.
+    Failed(String),
+}
+
+/// A failure that a later try may fix; the message is redelivered.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct StageError {
+    pub context: String,
+    #[source]
+    pub source: BoxError,
+    /// When to try again, if the cause said so.
+    pub retry_after: Option<Duration>,
+}
+
+impl StageError {
+    pub fn new(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self { context: context.into(), source: source.into(), retry_after: None }
+    }
+}
+
+/// Runs the stage a message belongs to.
+pub async fn handle(ports: &Ports, message: Message) -> Result<Outcome, StageError> {
+    match message {
+        Message::Crawl(m) => crawl::run(ports, m).await,
+        Message::Plan(m) => plan::run(ports, m).await,
+        Message::Generate(m) => generate::run(ports, m).await,
+        Message::Mirror(m) => mirror::run(ports, m).await,
+        Message::Evaluate(m) => evaluate::run(ports, m).await,
+    }
+}

@@ -1,1 +1,190 @@
-//! TODO
+//! The offline judge: spec checks with ffprobe, and a check that every shot shows its real photo.
+
+use crate::config::Settings;
+use crate::media::Media;
+use crate::ports::{Check, Judge, ProviderError, ReelCut};
+use async_trait::async_trait;
+use image::DynamicImage;
+use std::sync::Arc;
+
+/// How close a shot's middle frame must be, in colour, to its reference photo (0..1).
+pub const MIN_REFERENCE_SIMILARITY: f64 = 0.45;
+/// How loud the voice-over must be on average to count as audible.
+pub const MIN_MEAN_VOLUME_DB: f64 = -40.0;
+
+pub struct SpecJudge {
+    media: Arc<Media>,
+    settings: Settings,
+}
+
+impl SpecJudge {
+    pub fn new(media: Arc<Media>, settings: Settings) -> Self {
+        Self { media, settings }
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Invalid { provider: self.name().into(), message: e.to_string() }
+    }
+}
+
+fn check(name: &str, passed: bool, detail: String) -> Check {
+    Check { name: name.into(), passed, score: if passed { 1.0 } else { 0.0 }, detail, shot: None }
+}
+
+#[async_trait]
+impl Judge for SpecJudge {
+    fn name(&self) -> &str {
+        "spec-checks"
+    }
+
+    async fn judge(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
+        let s = &self.settings;
+        let probe = self.media.probe(&cut.video).await.map_err(|e| self.err(e))?;
+        let mut checks = Vec::new();
+        checks.push(check(
+            "container",
+            probe.format.contains("mp4") && probe.faststart,
+            format!("{} with the index {}", probe.format, if probe.faststart { "first (faststart)" } else { "last" }),
+        ));
+        match &probe.video {
+            Some(v) => {
+                checks.push(check(
+                    "resolution",
+                    v.width == s.width && v.height == s.height,
+                    format!("{}x{}, wanted {}x{}", v.width, v.height, s.width, s.height),
+                ));
+                checks.push(check(
+                    "video_codec",
+                    v.codec == "h264" && v.pix_fmt == "yuv420p",
+                    format!("{} {}, wanted h264 yuv420p", v.codec, v.pix_fmt),
+                ));
+                checks.push(check(
+                    "frame_rate",
+                    (v.fps - s.fps as f64).abs() < 0.5,
+                    format!("{:.2} fps, wanted {}", v.fps, s.fps),
+                ));
+            }
+            None => checks.push(check("video", false, "no video stream".into())),
+        }
+        let planned = cut.reel.plan.duration_ms();
+        let d = probe.duration_ms;
+        checks.push(check(
+            "duration",
+            d >= s.min_reel_ms && d <= s.max_reel_ms && d.abs_diff(planned) <= 300,
+            format!(
+                "{:.2} s (planned {:.2} s, allowed {}–{} s)",
+                d as f64 / 1000.0,
+                planned as f64 / 1000.0,
+                s.min_reel_ms / 1000,
+                s.max_reel_ms / 1000
+            ),
+        ));
+        match &probe.audio {
+            Some(a) => {
+                checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
+                let volume = self.media.mean_volume_db(&cut.video).await.map_err(|e| self.err(e))?;
+                let audible = volume.is_some_and(|v| v > MIN_MEAN_VOLUME_DB);
+                checks.push(check(
+                    "voice_audible",
+                    audible,
+                    match volume {
+                        Some(v) => format!("mean volume {v:.1} dB, wanted above {MIN_MEAN_VOLUME_DB} dB"),
+                        None => "no measurable audio".into(),
+                    },
+                ));
+            }
+            None => checks.push(check("audio", false, "no audio stream".into())),
+        }
+        checks.extend(self.reference_checks(cut).await?);
+        Ok(checks)
+    }
+}
+
+impl SpecJudge {
+    /// The middle frame of every shot must look like (in colour) the photo the shot was planned on.
+    async fn reference_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
+        let dir = tempfile::tempdir().map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for (shot, start) in cut.reel.plan.shots.iter().zip(cut.reel.plan.starts_ms()) {
+            let Some((_, photo)) = cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) else {
+                out.push(Check {
+                    name: "reference_shown".into(),
+                    passed: false,
+                    score: 0.0,
+                    detail: format!("reference {} is missing", shot.reference.short(12)),
+                    shot: Some(shot.index),
+                });
+                continue;
+            };
+            let frame = dir.path().join(format!("shot-{}.png", shot.index));
+            self.media.extract_frame(&cut.video, start + shot.duration_ms / 2, &frame).await.map_err(|e| self.err(e))?;
+            let (frame, photo) = (frame.clone(), photo.clone());
+            let score = tokio::task::spawn_blocking(move || -> Result<f64, image::ImageError> {
+                Ok(colour_similarity(&image::open(&frame)?, &image::open(&photo)?))
+            })
+            .await
+            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(e))?;
+            out.push(Check {
+                name: "reference_shown".into(),
+                passed: score >= MIN_REFERENCE_SIMILARITY,
+                score,
+                detail: format!(
+                    "shot {} looks {:.0}% like its photo in colour (at least {:.0}% needed)",
+                    shot.index,
+                    score * 100.0,
+                    MIN_REFERENCE_SIMILARITY * 100.0
+                ),
+                shot: Some(shot.index),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Colour-histogram intersection (8 levels per channel) of two images, 0..1: blind to where
+/// things are, so a camera move or a background fill barely changes it, a different product does.
+pub fn colour_similarity(a: &DynamicImage, b: &DynamicImage) -> f64 {
+    let (ha, hb) = (histogram(a), histogram(b));
+    ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum()
+}
+
+fn histogram(img: &DynamicImage) -> Vec<f64> {
+    let small = img.thumbnail(96, 96).to_rgb8();
+    let mut h = vec![0.0; 512];
+    for p in small.pixels() {
+        let [r, g, b] = p.0;
+        h[(r as usize >> 5) * 64 + (g as usize >> 5) * 8 + (b as usize >> 5)] += 1.0;
+    }
+    let n = (small.width() * small.height()).max(1) as f64;
+    h.iter_mut().for_each(|v| *v /= n);
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    fn solid(w: u32, h: u32, c: [u8; 3], patch: Option<[u8; 3]>) -> DynamicImage {
+        let mut img = RgbImage::from_pixel(w, h, Rgb(c));
+        if let Some(p) = patch {
+            for y in h / 4..3 * h / 4 {
+                for x in w / 4..3 * w / 4 {
+                    img.put_pixel(x, y, Rgb(p));
+                }
+            }
+        }
+        DynamicImage::ImageRgb8(img)
+    }
+
+    #[test]
+    fn similarity_survives_reframing_but_not_another_product() {
+        let red_hoodie = solid(400, 350, [255, 255, 255], Some([200, 20, 30]));
+        let reframed = solid(180, 320, [255, 255, 255], Some([200, 20, 30]));
+        let blue_shoe = solid(400, 400, [255, 255, 255], Some([20, 60, 200]));
+        assert!(colour_similarity(&red_hoodie, &reframed) > 0.8);
+        assert!(colour_similarity(&red_hoodie, &blue_shoe) < colour_similarity(&red_hoodie, &reframed) - 0.2);
+        assert!((colour_similarity(&red_hoodie, &red_hoodie) - 1.0).abs() < 1e-9);
+    }
+}

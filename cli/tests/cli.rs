@@ -1,0 +1,125 @@
+//! The `truereel` binary as a user runs it: a run killed with SIGKILL mid-way, then run again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_truereel")
+}
+
+fn sample_store() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store")
+}
+
+fn truereel(data: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("--data-dir").arg(data).env("TRUEREEL_RESOLUTION", "270x480").env("TRUEREEL_LOG", "info");
+    c
+}
+
+fn renders(data: &Path) -> Vec<String> {
+    std::fs::read_to_string(data.join("still-motion/renders.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Clip files stored so far, with their modification times.
+fn stored_clips(data: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![data.join("blobs/reels")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("attempt-")) {
+                out.push((p.clone(), e.metadata().unwrap().modified().unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_run_killed_mid_way_completes_when_run_again_without_rendering_or_publishing_twice() {
+    let data = tempfile::tempdir().unwrap();
+    let only = "pullover-hoodie,blue-slip-on-sneakers,light-wash-ripped-jeans";
+    let mut child = truereel(data.path())
+        .args(["run", "--store"])
+        .arg(sample_store())
+        .args(["--only", only])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some, but not all, shots are stored.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        if stored_clips(data.path()).len() >= 3 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(Instant::now() < deadline, "no clips stored in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = stored_clips(data.path());
+    let published_before = std::fs::read_dir(data.path().join("blobs/public")).map(|d| d.count()).unwrap_or(0);
+    assert!(published_before < 3, "the kill came too late to test anything");
+
+    let out = truereel(data.path()).args(["run", "--store"]).arg(sample_store()).args(["--only", only]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "second run failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("3 of 3 reels published"), "{stdout}");
+
+    // No clip stored before the kill was rendered or stored again.
+    let after = stored_clips(data.path());
+    for (path, modified) in &before {
+        let now = after.iter().find(|(p, _)| p == path).expect("a stored clip vanished");
+        assert_eq!(&now.1, modified, "{} was written again", path.display());
+    }
+    let jobs = renders(data.path());
+    let mut unique = jobs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), jobs.len(), "a shot was rendered twice: {jobs:#?}");
+    assert_eq!(jobs.len(), after.len(), "one render per stored clip");
+
+    // Each reel published exactly once.
+    let status = truereel(data.path()).arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.lines().filter(|l| l.contains(" published ")).count(), 3, "{status}");
+    assert_eq!(published_transitions(data.path()), 3, "published transitions in the history");
+}
+
+/// Counts `published` rows in the reel history through the library (the CLI has no such view).
+fn published_transitions(data: &Path) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let e = truereel::embedded::Embedded::open(data, truereel::config::Settings::default()).unwrap();
+        let mut n = 0;
+        for r in e.ports.state.list_reels().await.unwrap() {
+            n += e.ports.state.history(&r.id).await.unwrap().iter().filter(|(s, _)| *s == truereel::ReelStatus::Published).count();
+        }
+        n
+    })
+}
+
+#[test]
+fn status_before_any_run_says_so_and_bad_flags_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let out = truereel(data.path()).arg("status").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no truereel state"));
+    let out = truereel(data.path()).args(["run", "--store"]).arg(sample_store()).args(["--only", "../etc"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("handle"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = truereel(data.path()).args(["run", "--store", "/nonexistent/store"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/store"));
+}

@@ -1,0 +1,117 @@
+//! The embedded default: every port on one machine, under one data folder, no account needed.
+//!
+//! ```text
+//! <data-dir>/state.sqlite     state records and the five stage queues (one SQLite file)
+//! <data-dir>/blobs/           the blob store: references/, reels/, public/ (same keys as S3)
+//! <data-dir>/still-motion/    the still-motion renderer's own output folder ("the provider")
+//! <data-dir>/runner.lock      held by the one runner using the folder
+//! ```
+
+use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
+use crate::adapters::local::folder_blobs::FolderBlobStore;
+use crate::adapters::local::folder_store::FolderStorefronts;
+use crate::adapters::local::hint_classifier::HintClassifier;
+use crate::adapters::local::spec_judge::SpecJudge;
+use crate::adapters::local::sqlite_queue::SqliteQueue;
+use crate::adapters::local::sqlite_state::SqliteStateStore;
+use crate::adapters::local::still_motion::StillMotionVideo;
+use crate::adapters::local::template_writer::TemplateWriter;
+use crate::config::Settings;
+use crate::media::Media;
+use crate::ports::{Ports, Voice};
+use crate::Usd;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How many times a message is received before it goes to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("data folder {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data folder {0} is in use by another truereel process (it holds runner.lock)")]
+    Busy(PathBuf),
+    #[error("data folder {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: crate::ports::BoxError,
+    },
+}
+
+/// The embedded ports over one data folder, plus the handles only the local runner needs.
+pub struct Embedded {
+    pub ports: Ports,
+    pub queue: Arc<SqliteQueue>,
+    pub blobs: Arc<FolderBlobStore>,
+    pub video: Arc<StillMotionVideo>,
+    pub data_dir: PathBuf,
+    _lock: Option<File>,
+}
+
+impl Embedded {
+    /// Opens (creating if needed) the data folder for a runner: takes the exclusive lock, so a
+    /// second runner on the same folder is refused, and returns messages a dead runner held.
+    pub async fn open_for_runner(data_dir: &Path, settings: Settings) -> Result<Self, EmbeddedError> {
+        let mut e = Self::open(data_dir, settings)?;
+        let lock_path = data_dir.join("runner.lock");
+        let lock = File::create(&lock_path).map_err(|source| EmbeddedError::Io { path: lock_path.clone(), source })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(EmbeddedError::Busy(data_dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(source)) => return Err(EmbeddedError::Io { path: lock_path, source }),
+        }
+        e._lock = Some(lock);
+        let recovered = e
+            .queue
+            .recover_in_flight()
+            .await
+            .map_err(|err| EmbeddedError::Open { path: data_dir.to_path_buf(), source: Box::new(err) })?;
+        if recovered > 0 {
+            tracing::info!(recovered, "Resumed messages a previous run was handling when it stopped.");
+        }
+        Ok(e)
+    }
+
+    /// Opens the data folder without the runner lock (for `status` and other readers).
+    pub fn open(data_dir: &Path, settings: Settings) -> Result<Self, EmbeddedError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EmbeddedError::Io { path, source }
+        };
+        std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+        let open_err = |source: crate::ports::BoxError| EmbeddedError::Open { path: data_dir.to_path_buf(), source };
+        let db = data_dir.join("state.sqlite");
+        let state = Arc::new(SqliteStateStore::open(&db).map_err(|e| open_err(Box::new(e)))?);
+        let queue = Arc::new(SqliteQueue::open(&db, MAX_RECEIVES).map_err(|e| open_err(Box::new(e)))?);
+        let blobs = Arc::new(FolderBlobStore::new(data_dir.join("blobs")).map_err(|e| open_err(Box::new(e)))?);
+        let media = Arc::new(Media::from_env());
+        let outbox = data_dir.join("still-motion");
+        std::fs::create_dir_all(&outbox).map_err(io(&outbox))?;
+        let video = Arc::new(StillMotionVideo::new(media.clone(), outbox, Usd::ZERO));
+        let voice: Arc<dyn Voice> = match PiperVoice::detect() {
+            Some(piper) => Arc::new(piper),
+            None => Arc::new(EspeakVoice::from_env()),
+        };
+        let ports = Ports {
+            blobs: blobs.clone(),
+            state,
+            queue: queue.clone(),
+            storefronts: Arc::new(FolderStorefronts),
+            classifier: Arc::new(HintClassifier),
+            video: video.clone(),
+            voice,
+            writer: Arc::new(TemplateWriter),
+            judge: Arc::new(SpecJudge::new(media.clone(), settings.clone())),
+            media,
+            settings,
+        };
+        Ok(Self { ports, queue, blobs, video, data_dir: data_dir.to_path_buf(), _lock: None })
+    }
+}

@@ -1,0 +1,121 @@
+//! The end-of-run report: one row per product with its reel's fate and where to watch it.
+
+use crate::ports::{Ports, StateError};
+use crate::{ReelId, ReelStatus};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One product's line in the summary table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub product: String,
+    pub shots: Option<usize>,
+    pub duration_ms: Option<u32>,
+    /// `published`, `needs review: …`, `failed: …`, or the reel's status while in progress.
+    pub verdict: String,
+    pub published: bool,
+    /// The watchable file, when the blob store is a local folder.
+    pub file: Option<PathBuf>,
+}
+
+/// Rows for the products of `store` (only `only`, if given) as of now, with this run's failures
+/// (issues recorded since `since_ms`).
+pub async fn summary(ports: &Ports, store: &str, only: Option<&[String]>, since_ms: i64) -> Result<Vec<Row>, StateError> {
+    let wanted = |h: &str| only.is_none_or(|o| o.iter().any(|x| x == h));
+    let mut failures: BTreeMap<String, String> = BTreeMap::new();
+    for issue in ports.state.issues_since(since_ms).await? {
+        if issue.fatal && wanted(&issue.product) {
+            failures.insert(issue.product.clone(), issue.message.clone());
+        }
+    }
+    let mut rows = BTreeMap::new();
+    for product in ports.state.list_products().await? {
+        if product.store != store || !wanted(product.handle.as_str()) {
+            continue;
+        }
+        let reel = ports.state.get_reel(&ReelId::new(&product.handle, &product.gallery_hash)).await?;
+        let failed_now = failures.get(product.handle.as_str()).filter(|_| reel.is_none() || product.updated_ms < since_ms);
+        let row = match (reel, failed_now) {
+            (_, Some(why)) => failed(product.handle.as_str(), why),
+            (None, None) => Row {
+                product: product.handle.to_string(),
+                shots: None,
+                duration_ms: None,
+                verdict: "not planned".into(),
+                published: false,
+                file: None,
+            },
+            (Some(reel), None) => {
+                let verdict = match reel.status {
+                    ReelStatus::NeedsReview => format!("needs review: {}", reel.reasons.join("; ")),
+                    s => s.to_string(),
+                };
+                Row {
+                    product: product.handle.to_string(),
+                    shots: Some(reel.plan.shots.len()),
+                    duration_ms: Some(reel.plan.duration_ms()),
+                    verdict,
+                    published: reel.status == ReelStatus::Published,
+                    file: reel.published.as_ref().and_then(|k| ports.blobs.local_path(k)),
+                }
+            }
+        };
+        rows.insert(product.handle.to_string(), row);
+    }
+    // Products that failed before they were ever stored (a listing error, no usable photos).
+    for (product, why) in failures {
+        rows.entry(product.clone()).or_insert_with(|| failed(&product, &why));
+    }
+    Ok(rows.into_values().collect())
+}
+
+fn failed(product: &str, why: &str) -> Row {
+    Row {
+        product: product.to_string(),
+        shots: None,
+        duration_ms: None,
+        verdict: format!("failed: {why}"),
+        published: false,
+        file: None,
+    }
+}
+
+/// The rows as an aligned text table.
+pub fn table(rows: &[Row]) -> String {
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.product.clone(),
+                r.shots.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                r.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
+                r.verdict.clone(),
+                r.file.as_ref().map(|f| f.display().to_string()).unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let header = ["product", "shots", "duration", "verdict", "file"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count().min(90));
+        }
+    }
+    let line = |row: &[String; 5]| {
+        let mut s = String::new();
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header);
+    out.push_str(&line(&widths.map(|w| "-".repeat(w))));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    out
+}

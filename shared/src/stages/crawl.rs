@@ -1,0 +1,189 @@
+//! Crawl: list a store, fan out one message per product, and take in each product's photos.
+
+use super::support::{blob_err, issue, send, state_err};
+use super::{Outcome, StageError};
+use crate::messages::{CrawlMsg, PlanMsg};
+use crate::ports::{PhotoHints, Ports, StorefrontError};
+use crate::stages::intake::{self, PhotoLimits};
+use crate::{BlobKey, Handle, Product, ProductListing, ReelId, ReelStatus, Reference, Sha256, now_ms};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const STAGE: &str = "crawl";
+
+pub async fn run(ports: &Ports, msg: CrawlMsg) -> Result<Outcome, StageError> {
+    match msg {
+        CrawlMsg::Store { store, only } => list_store(ports, &store, only.as_deref()).await,
+        CrawlMsg::Product { store, listing } => take_in(ports, &store, listing).await,
+    }
+}
+
+/// Lists the store and enqueues one intake message per product.
+async fn list_store(ports: &Ports, store: &str, only: Option<&[String]>) -> Result<Outcome, StageError> {
+    let source = match ports.storefronts.open(store) {
+        Ok(s) => s,
+        Err(e) if !e.is_transient() => {
+            issue(ports, store, STAGE, true, e.to_string()).await?;
+            return Ok(Outcome::Failed(e.to_string()));
+        }
+        Err(e) => return Err(StageError::new(format!("opening store {store}"), e)),
+    };
+    let listings = match source.list().await {
+        Ok(l) => l,
+        Err(e) if !e.is_transient() => {
+            issue(ports, store, STAGE, true, e.to_string()).await?;
+            return Ok(Outcome::Failed(e.to_string()));
+        }
+        Err(e) => return Err(StageError::new(format!("listing {}", source.describe()), e)),
+    };
+    let wanted: Option<BTreeSet<&str>> = only.map(|o| o.iter().map(String::as_str).collect());
+    let mut seen = BTreeSet::new();
+    let (mut sent, mut bad) = (0, 0);
+    for entry in listings {
+        match entry {
+            Err(e) => {
+                if wanted.as_ref().is_none_or(|w| w.contains(e.product.as_str())) {
+                    bad += 1;
+                    issue(ports, &e.product, STAGE, true, e.reason.clone()).await?;
+                }
+            }
+            Ok(listing) => {
+                if wanted.as_ref().is_some_and(|w| !w.contains(listing.handle.as_str())) {
+                    continue;
+                }
+                if !seen.insert(listing.handle.clone()) {
+                    issue(ports, listing.handle.as_str(), STAGE, false, "listed twice; the first entry is used").await?;
+                    continue;
+                }
+                send(ports, CrawlMsg::Product { store: store.to_string(), listing }, Duration::ZERO).await?;
+                sent += 1;
+            }
+        }
+    }
+    if let Some(w) = &wanted {
+        for missing in w.iter().filter(|h| !seen.iter().any(|s| s.as_str() == **h)) {
+            issue(ports, missing, STAGE, true, format!("not found in {}", source.describe())).await?;
+            bad += 1;
+        }
+    }
+    tracing::info!(store, products = sent, rejected = bad, "Listed the store.");
+    Ok(Outcome::Done(format!("{sent} products listed, {bad} rejected")))
+}
+
+/// Fetches, checks, classifies and stores one product's photos, then hands it to planning.
+async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<Outcome, StageError> {
+    let product = listing.handle.clone();
+    let name = product.as_str();
+    if listing.images.is_empty() {
+        let why = "the store lists no images for it".to_string();
+        issue(ports, name, STAGE, true, why.clone()).await?;
+        return Ok(Outcome::Failed(why));
+    }
+    let source = match ports.storefronts.open(store) {
+        Ok(s) => s,
+        Err(e) if e.is_transient() => return Err(StageError::new(format!("opening store {store}"), e)),
+        Err(e) => {
+            issue(ports, name, STAGE, true, e.to_string()).await?;
+            return Ok(Outcome::Failed(e.to_string()));
+        }
+    };
+
+    let mut images = listing.images.clone();
+    images.sort_by_key(|i| i.position);
+    let mut references: Vec<Reference> = Vec::new();
+    let mut rejected = Vec::new();
+    for image in &images {
+        let bytes = match source.fetch_image(&image.src).await {
+            Ok(b) => b,
+            Err(e) if e.is_transient() => return Err(StageError::new(format!("product {name}: fetching {}", image.src), e)),
+            Err(e) => {
+                rejected.push(format!("{}: {}", image.src, short_reason(&e)));
+                continue;
+            }
+        };
+        let raw = bytes.clone();
+        let photo = match tokio::task::spawn_blocking(move || intake::inspect(&raw, &PhotoLimits::default())).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                rejected.push(format!("{}: {e}", image.src));
+                continue;
+            }
+            Err(e) => return Err(StageError::new(format!("product {name}: checking {}", image.src), e)),
+        };
+        if references.iter().any(|r| r.sha256 == photo.sha256) {
+            continue; // The same photo twice in one gallery is one reference.
+        }
+        let hints = PhotoHints {
+            alt: image.alt.clone(),
+            file_name: image.src.rsplit('/').next().map(str::to_string),
+            position: Some(image.position),
+        };
+        let class = ports.classifier.classify(&photo.image, &hints).await;
+        let blob = BlobKey::reference(&photo.sha256, photo.ext);
+        // Content-addressed: a photo already stored (by this or another product) is not written again.
+        if ports.blobs.head(&blob).await.map_err(|e| blob_err("checking a reference", e))?.is_none() {
+            ports.blobs.put(&blob, bytes, photo.mime).await.map_err(|e| blob_err("storing a reference", e))?;
+        }
+        references.push(Reference {
+            sha256: photo.sha256.clone(),
+            product: product.clone(),
+            kind: class.kind,
+            kind_confidence: class.confidence,
+            width: photo.width,
+            height: photo.height,
+            bytes: photo.bytes,
+            mime: photo.mime.to_string(),
+            source_url: image.src.clone(),
+            alt: image.alt.clone(),
+            position: image.position,
+            blob,
+        });
+    }
+    for r in &rejected {
+        issue(ports, name, STAGE, false, format!("photo skipped: {r}")).await?;
+    }
+    if references.is_empty() {
+        let why = format!("no usable photos ({})", rejected.join("; "));
+        issue(ports, name, STAGE, true, why.clone()).await?;
+        return Ok(Outcome::Failed(why));
+    }
+    for r in &references {
+        ports.state.put_reference(r).await.map_err(|e| state_err("storing a reference record", e))?;
+    }
+    let shas: Vec<Sha256> = references.iter().map(|r| r.sha256.clone()).collect();
+    let gallery_hash = Product::gallery_hash(&shas, &listing.title, &listing.description);
+    let record = Product {
+        handle: product.clone(),
+        title: listing.title,
+        description: listing.description,
+        vendor: listing.vendor,
+        product_type: listing.product_type,
+        price: listing.price,
+        references: shas,
+        gallery_hash: gallery_hash.clone(),
+        store: store.to_string(),
+        updated_ms: now_ms(),
+    };
+    ports.state.put_product(&record).await.map_err(|e| state_err("storing a product", e))?;
+
+    let reel = ReelId::new(&product, &gallery_hash);
+    if let Some(existing) = ports.state.get_reel(&reel).await.map_err(|e| state_err("reading a reel", e))?
+        && existing.status == ReelStatus::Published
+    {
+        return Ok(Outcome::Skipped(format!("{name}: unchanged since its published reel")));
+    }
+    send(ports, PlanMsg { product: product.clone() }, Duration::ZERO).await?;
+    Ok(Outcome::Done(format!("{name}: {} photos", references.len())))
+}
+
+fn short_reason(e: &StorefrontError) -> String {
+    match e {
+        StorefrontError::Image { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A product handle from a CLI `--only` list entry, checked.
+pub fn parse_only(list: &str) -> Result<Vec<String>, crate::InvalidId> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Handle::parse(s).map(|h| h.to_string())).collect()
+}

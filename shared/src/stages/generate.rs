@@ -1,0 +1,190 @@
+//! Generate: submit one shot attempt to the video model (once, ever) and poll it by delayed messages.
+
+use super::support::{blob_err, park, send, state_err};
+use super::{Outcome, StageError};
+use crate::messages::{GenerateMsg, MirrorMsg};
+use crate::ports::{ClipRequest, JobSlot, JobStatus, Ports, ProviderError, StateError};
+use crate::{IdempotencyKey, JobId, LedgerEntry, Reel, ReelStatus, now_ms};
+use std::time::Duration;
+
+const STAGE: &str = "generate";
+
+pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError> {
+    let Some(mut reel) = ports.state.get_reel(&msg.reel).await.map_err(|e| state_err("reading a reel", e))? else {
+        return Ok(Outcome::Skipped(format!("reel {} does not exist", msg.reel)));
+    };
+    let Some(shot) = reel.plan.shots.get(msg.shot as usize).cloned() else {
+        return Ok(Outcome::Skipped(format!("reel {} has no shot {}", reel.id, msg.shot)));
+    };
+    if reel.status.is_terminal() {
+        return Ok(Outcome::Skipped(format!("reel {} is {}", reel.id, reel.status)));
+    }
+    if reel.shot_attempts[shot.index as usize] != msg.attempt {
+        return Ok(Outcome::Skipped(format!("{} shot {} attempt {} was superseded", reel.id, shot.index, msg.attempt)));
+    }
+    if reel.status == ReelStatus::Planned {
+        reel = start_generating(ports, reel).await?;
+    }
+    let clips = ports.state.clips(&reel.id).await.map_err(|e| state_err("reading clips", e))?;
+    if clips.iter().any(|c| c.shot == msg.shot && c.attempt == msg.attempt) {
+        return Ok(Outcome::Skipped(format!("{} shot {} is already stored", reel.id, shot.index)));
+    }
+
+    let key = IdempotencyKey::for_shot(&reel.id, msg.shot, msg.attempt, "video");
+    let provider = ports.video.name().to_string();
+    let slot = ports.state.begin_job(&key, &provider).await.map_err(|e| state_err("claiming a job slot", e))?;
+    let job = match slot {
+        JobSlot::Submitted(job) => job,
+        JobSlot::Unknown if !ports.video.idempotent_submit() => {
+            let why = format!(
+                "shot {} attempt {}: an earlier submission to {provider} may or may not have gone through, and \
+                 {provider} cannot be asked twice safely; not submitting again",
+                shot.index, msg.attempt
+            );
+            return park(ports, &reel, STAGE, vec![why]).await;
+        }
+        JobSlot::New | JobSlot::Unknown => {
+            let request = request(ports, &reel, msg.shot, msg.attempt).await?;
+            let price = ports.video.price(&request);
+            if let Some(why) = over_budget(ports, &reel, price).await? {
+                return park(ports, &reel, STAGE, vec![why]).await;
+            }
+            // The ledger is written before the call: a crash after paying never under-counts.
+            let entry = LedgerEntry {
+                key: key.clone(),
+                reel: reel.id.clone(),
+                provider: provider.clone(),
+                operation: "image_to_video".into(),
+                units: shot.duration_ms as f64 / 1000.0,
+                unit: "video_seconds".into(),
+                usd: price,
+                at_ms: now_ms(),
+            };
+            ports.state.append_ledger(&entry).await.map_err(|e| state_err("writing the ledger", e))?;
+            match ports.video.submit(&request, &key).await {
+                Ok(job) => {
+                    ports.state.record_job(&key, &job).await.map_err(|e| state_err("recording a job id", e))?;
+                    tracing::info!(reel = %reel.id, shot = shot.index, attempt = msg.attempt, %job, "Submitted.");
+                    job
+                }
+                Err(e) => return submit_failed(ports, &reel, &msg, e).await,
+            }
+        }
+    };
+    poll(ports, &reel, &msg, &job).await
+}
+
+/// Planned → generating; a racer that already did it is fine.
+async fn start_generating(ports: &Ports, reel: Reel) -> Result<Reel, StageError> {
+    let mut next = reel.clone();
+    next.status = ReelStatus::Generating;
+    match ports.state.transition(&next, ReelStatus::Planned).await {
+        Ok(()) => Ok(next),
+        Err(StateError::Conflict { .. }) => ports
+            .state
+            .get_reel(&reel.id)
+            .await
+            .map_err(|e| state_err("reading a reel", e))?
+            .ok_or_else(|| StageError::new("reading a reel", format!("reel {} vanished", reel.id))),
+        Err(e) => Err(state_err("starting generation", e)),
+    }
+}
+
+async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<ClipRequest, StageError> {
+    let s = &reel.plan.shots[shot as usize];
+    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
+    let Some(reference) = references.into_iter().find(|r| r.sha256 == s.reference) else {
+        return Err(StageError::new(
+            format!("{} shot {shot}", reel.id),
+            format!("its reference {} is not stored", s.reference.short(12)),
+        ));
+    };
+    let image_url = ports
+        .blobs
+        .presign_get(&reference.blob, ports.settings.presign_ttl)
+        .await
+        .map_err(|e| blob_err("presigning a reference", e))?;
+    Ok(ClipRequest {
+        image_url,
+        image_mime: reference.mime.clone(),
+        image_width: reference.width,
+        image_height: reference.height,
+        motion: s.motion,
+        prompt: s.motion.direction().to_string(),
+        duration_ms: s.duration_ms,
+        width: ports.settings.width,
+        height: ports.settings.height,
+        fps: ports.settings.fps,
+        seed: u64::from(shot) * 1000 + u64::from(attempt),
+    })
+}
+
+/// Why `price` more would break the reel's or the run's budget, if it would.
+async fn over_budget(ports: &Ports, reel: &Reel, price: crate::Usd) -> Result<Option<String>, StageError> {
+    let budget = ports.settings.budget;
+    let reel_spent = ports.state.spent(Some(&reel.id), 0).await.map_err(|e| state_err("reading the ledger", e))?;
+    if reel_spent + price > budget.per_reel {
+        return Ok(Some(format!(
+            "the reel's budget of {} would be exceeded ({reel_spent} spent, next clip {price})",
+            budget.per_reel
+        )));
+    }
+    if let Some(limit) = budget.per_run {
+        let run_spent =
+            ports.state.spent(None, ports.settings.run_started_ms).await.map_err(|e| state_err("reading the ledger", e))?;
+        if run_spent + price > limit {
+            return Ok(Some(format!(
+                "the run's budget of {limit} would be exceeded ({run_spent} spent, next clip {price})"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+async fn submit_failed(ports: &Ports, reel: &Reel, msg: &GenerateMsg, e: ProviderError) -> Result<Outcome, StageError> {
+    if e.is_retryable() {
+        let retry_after = match &e {
+            ProviderError::Retryable { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let mut err = StageError::new(format!("{} shot {} attempt {}: submitting", reel.id, msg.shot, msg.attempt), e);
+        err.retry_after = retry_after;
+        return Err(err);
+    }
+    park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await
+}
+
+async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Result<Outcome, StageError> {
+    let status = match ports.video.poll(job).await {
+        Ok(s) => s,
+        Err(e) if e.is_retryable() => {
+            return Err(StageError::new(format!("{} shot {}: polling job {job}", reel.id, msg.shot), e));
+        }
+        Err(e) => return park(ports, reel, STAGE, vec![format!("shot {}: polling job {job}: {e}", msg.shot)]).await,
+    };
+    match status {
+        JobStatus::Ready(output) => {
+            let next = MirrorMsg::Clip { reel: reel.id.clone(), shot: msg.shot, attempt: msg.attempt, job: job.clone(), output };
+            send(ports, next, Duration::ZERO).await?;
+            Ok(Outcome::Done(format!("{} shot {}: clip ready", reel.id, msg.shot)))
+        }
+        JobStatus::Pending { retry_in } => {
+            if msg.polls + 1 >= ports.settings.max_polls {
+                let why = format!(
+                    "shot {}: job {job} still not done after {} polls; not resubmitted (it may still finish and bill)",
+                    msg.shot,
+                    msg.polls + 1
+                );
+                return park(ports, reel, STAGE, vec![why]).await;
+            }
+            let again = GenerateMsg { polls: msg.polls + 1, ..msg.clone() };
+            send(ports, again, retry_in).await?;
+            Ok(Outcome::Waiting(format!("{} shot {}: job {job} running", reel.id, msg.shot)))
+        }
+        JobStatus::Failed { reason, moderation } => {
+            let kind = if moderation { "refused by moderation" } else { "failed" };
+            park(ports, reel, STAGE, vec![format!("shot {} attempt {}: job {job} {kind}: {reason}", msg.shot, msg.attempt)])
+                .await
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Mirror: copy each finished clip into our storage the moment it exists, then assemble the reel.
+
+use super::support::{blob_err, local_copy, park, scratch, send, state_err};
+use super::{Outcome, StageError};
+use crate::media::assemble::{AssemblySpec, ClipCut};
+use crate::media::captions::ass_captions;
+use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
+use crate::ports::{ClipOutput, Ports, ProviderError, StateError};
+use crate::{BlobKey, Clip, JobId, Reel, ReelId, ReelStatus, now_ms};
+use bytes::Bytes;
+use std::time::Duration;
+
+const STAGE: &str = "mirror";
+
+pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
+    match msg {
+        MirrorMsg::Clip { reel, shot, attempt, job, output } => mirror_clip(ports, &reel, shot, attempt, &job, &output).await,
+        MirrorMsg::Assemble { reel } => assemble(ports, &reel).await,
+    }
+}
+
+async fn load(ports: &Ports, id: &ReelId) -> Result<Option<Reel>, StageError> {
+    ports.state.get_reel(id).await.map_err(|e| state_err("reading a reel", e))
+}
+
+async fn mirror_clip(
+    ports: &Ports,
+    id: &ReelId,
+    shot: u32,
+    attempt: u32,
+    job: &JobId,
+    output: &ClipOutput,
+) -> Result<Outcome, StageError> {
+    let Some(reel) = load(ports, id).await? else {
+        return Ok(Outcome::Skipped(format!("reel {id} does not exist")));
+    };
+    let Some(planned) = reel.plan.shots.get(shot as usize).cloned() else {
+        return Ok(Outcome::Skipped(format!("reel {id} has no shot {shot}")));
+    };
+    let clips = ports.state.clips(id).await.map_err(|e| state_err("reading clips", e))?;
+    if clips.iter().any(|c| c.shot == shot && c.attempt == attempt) {
+        // Already mirrored (a redelivery): only make sure assembly was asked for.
+        return request_assembly_if_complete(ports, &reel).await.map(|_| Outcome::Skipped(format!("{id} shot {shot} already stored")));
+    }
+    if reel.status != ReelStatus::Generating {
+        return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
+    }
+
+    let dir = scratch()?;
+    let file = dir.path().join("clip.mp4");
+    let bytes = match ports.video.download(output, &file).await {
+        Ok(n) => n,
+        Err(ProviderError::Expired { message, .. }) => {
+            // The short-lived URL is gone: ask the job again (it is recorded; nothing is resubmitted).
+            tracing::warn!(reel = %id, shot, %job, "Clip URL expired ({message}); polling the job again.");
+            send(ports, GenerateMsg { reel: id.clone(), shot, attempt, polls: 0 }, Duration::ZERO).await?;
+            return Ok(Outcome::Waiting(format!("{id} shot {shot}: output expired, asking the job again")));
+        }
+        Err(e) if e.is_retryable() => return Err(StageError::new(format!("{id} shot {shot}: downloading"), e)),
+        Err(e) => return park(ports, &reel, STAGE, vec![format!("shot {shot}: downloading job {job}: {e}")]).await,
+    };
+    let probe = match ports.media.probe(&file).await {
+        Ok(p) => p,
+        Err(e) => return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip is not a video: {e}")]).await,
+    };
+    let Some(video) = probe.video.as_ref() else {
+        return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip has no video stream")]).await;
+    };
+    if probe.duration_ms < planned.duration_ms / 2 {
+        let why = format!(
+            "shot {shot}: the clip is {:.1} s but the shot needs {:.1} s",
+            probe.duration_ms as f64 / 1000.0,
+            planned.duration_ms as f64 / 1000.0
+        );
+        return park(ports, &reel, STAGE, vec![why]).await;
+    }
+    let key = BlobKey::clip(id, shot, attempt);
+    ports.blobs.put_file(&key, &file, "video/mp4").await.map_err(|e| blob_err("storing a clip", e))?;
+    let clip = Clip {
+        reel: id.clone(),
+        shot,
+        attempt,
+        provider: ports.video.name().to_string(),
+        job: job.clone(),
+        blob: key,
+        duration_ms: probe.duration_ms,
+        width: video.width,
+        height: video.height,
+        bytes,
+        stored_ms: now_ms(),
+    };
+    ports.state.put_clip(&clip).await.map_err(|e| state_err("recording a clip", e))?;
+    tracing::info!(reel = %id, shot, attempt, "Clip mirrored.");
+    request_assembly_if_complete(ports, &reel).await?;
+    Ok(Outcome::Done(format!("{id} shot {shot}: clip stored")))
+}
+
+/// The current attempt's clip of every shot, if all are stored.
+async fn current_clips(ports: &Ports, reel: &Reel) -> Result<Option<Vec<Clip>>, StageError> {
+    let clips = ports.state.clips(&reel.id).await.map_err(|e| state_err("reading clips", e))?;
+    let mut out = Vec::with_capacity(reel.plan.shots.len());
+    for (i, attempt) in reel.shot_attempts.iter().enumerate() {
+        match clips.iter().find(|c| c.shot == i as u32 && c.attempt == *attempt) {
+            Some(c) => out.push(c.clone()),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+async fn request_assembly_if_complete(ports: &Ports, reel: &Reel) -> Result<(), StageError> {
+    if reel.status == ReelStatus::Generating && current_clips(ports, reel).await?.is_some() {
+        send(ports, MirrorMsg::Assemble { reel: reel.id.clone() }, Duration::ZERO).await?;
+    }
+    Ok(())
+}
+
+/// Shots in order, the fixed voice-over, burned-in captions → the reel video; then evaluation.
+async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
+    let Some(reel) = load(ports, id).await? else {
+        return Ok(Outcome::Skipped(format!("reel {id} does not exist")));
+    };
+    if reel.status != ReelStatus::Generating {
+        return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
+    }
+    let Some(clips) = current_clips(ports, &reel).await? else {
+        return Ok(Outcome::Skipped(format!("reel {id} is still waiting for clips")));
+    };
+    let dir = scratch()?;
+    let mut cuts = Vec::with_capacity(clips.len());
+    for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
+        let path = local_copy(ports, &clip.blob, dir.path(), &format!("shot-{:02}.mp4", shot.index)).await?;
+        cuts.push(ClipCut { path, duration_ms: shot.duration_ms });
+    }
+    let voice = local_copy(ports, &reel.voice_over.audio, dir.path(), "voice-over.wav").await?;
+    let captions = ass_captions(&reel.voice_over.words, ports.settings.width, ports.settings.height);
+    let captions_key = BlobKey::captions(id);
+    ports
+        .blobs
+        .put(&captions_key, Bytes::from(captions.clone()), "text/x-ssa")
+        .await
+        .map_err(|e| blob_err("storing captions", e))?;
+    let captions_file = dir.path().join("captions.ass");
+    tokio::fs::write(&captions_file, captions).await.map_err(|e| StageError::new("writing captions", e))?;
+
+    let round = reel.round + 1;
+    let out = dir.path().join("reel.mp4");
+    let spec = AssemblySpec {
+        clips: cuts,
+        voice_over: voice,
+        captions: captions_file,
+        fonts_dir: None,
+        width: ports.settings.width,
+        height: ports.settings.height,
+        fps: ports.settings.fps,
+    };
+    ports.media.assemble(&spec, &out).await.map_err(|e| StageError::new(format!("{id}: assembling"), e))?;
+    let key = BlobKey::reel_video(id, round);
+    ports.blobs.put_file(&key, &out, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
+
+    let mut next = reel.clone();
+    next.status = ReelStatus::Assembled;
+    next.round = round;
+    next.video = Some(key);
+    match ports.state.transition(&next, ReelStatus::Generating).await {
+        Ok(()) => {}
+        Err(StateError::Conflict { .. }) => return Ok(Outcome::Skipped(format!("reel {id} was assembled by another worker"))),
+        Err(e) => return Err(state_err("marking a reel assembled", e)),
+    }
+    send(ports, EvaluateMsg { reel: id.clone(), round }, Duration::ZERO).await?;
+    Ok(Outcome::Done(format!("{id}: assembled (round {round})")))
+}

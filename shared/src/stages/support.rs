@@ -1,0 +1,75 @@
+//! Helpers the stages share: sending messages, recording issues, parking reels, scratch files.
+
+use super::{Outcome, StageError};
+use crate::messages::Message;
+use crate::ports::{BlobError, Ports, ProductIssue, StateError};
+use crate::{BlobKey, Reel, ReelStatus, now_ms};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub(crate) async fn send(ports: &Ports, message: impl Into<Message>, delay: Duration) -> Result<(), StageError> {
+    let message = message.into();
+    let stage = message.stage();
+    ports
+        .queue
+        .send(stage, &message.to_json(), delay)
+        .await
+        .map_err(|e| StageError::new(format!("sending to the {stage} queue"), e))
+}
+
+/// Records a problem with a product for the run's report.
+pub(crate) async fn issue(
+    ports: &Ports,
+    product: &str,
+    stage: &str,
+    fatal: bool,
+    message: impl Into<String>,
+) -> Result<(), StageError> {
+    let message = message.into();
+    if fatal {
+        tracing::error!(product, stage, "{message}");
+    } else {
+        tracing::warn!(product, stage, "{message}");
+    }
+    let issue = ProductIssue { product: product.to_string(), stage: stage.to_string(), fatal, message, at_ms: now_ms() };
+    ports.state.record_issue(&issue).await.map_err(|e| state_err("recording an issue", e))
+}
+
+pub(crate) fn state_err(context: &str, e: StateError) -> StageError {
+    StageError::new(context.to_string(), e)
+}
+
+pub(crate) fn blob_err(context: &str, e: BlobError) -> StageError {
+    StageError::new(context.to_string(), e)
+}
+
+/// Parks a reel for a person with the reasons (a conditional transition: a reel that moved on meanwhile is left alone).
+pub(crate) async fn park(ports: &Ports, reel: &Reel, stage: &str, reasons: Vec<String>) -> Result<Outcome, StageError> {
+    let mut parked = reel.clone();
+    parked.status = ReelStatus::NeedsReview;
+    parked.reasons = reasons.clone();
+    let text = reasons.join("; ");
+    match ports.state.transition(&parked, reel.status).await {
+        Ok(()) => {
+            issue(ports, reel.product.as_str(), stage, true, format!("reel {} needs review: {text}", reel.id)).await?;
+            Ok(Outcome::Failed(text))
+        }
+        Err(StateError::Conflict { .. }) => Ok(Outcome::Skipped(format!("reel {} changed meanwhile", reel.id))),
+        Err(e) => Err(state_err("parking a reel", e)),
+    }
+}
+
+/// A scratch directory removed when dropped.
+pub(crate) fn scratch() -> Result<tempfile::TempDir, StageError> {
+    tempfile::Builder::new().prefix("truereel-").tempdir().map_err(|e| StageError::new("making a scratch folder", e))
+}
+
+/// A blob as a local file: in place when the store is a folder, else copied into `dir`.
+pub(crate) async fn local_copy(ports: &Ports, key: &BlobKey, dir: &Path, name: &str) -> Result<PathBuf, StageError> {
+    if let Some(path) = ports.blobs.local_path(key) {
+        return Ok(path);
+    }
+    let dest = dir.join(name);
+    ports.blobs.get_to_file(key, &dest).await.map_err(|e| blob_err("reading a blob", e))?;
+    Ok(dest)
+}

@@ -1,0 +1,151 @@
+//! Faults: messages delivered twice, bad storefront input, and re-runs.
+
+use std::path::Path;
+use std::sync::Arc;
+use truereel::embedded::Embedded;
+use truereel::report;
+use truereel::{ReelStatus, Usd};
+use truereel_tests::{TwiceQueue, drain_store, init_logs, renders, run_store, sample_store, small_settings};
+
+const TWO: [&str; 2] = ["grey-graphic-tee", "white-off-shoulder-dress"];
+
+/// Every message is delivered twice; every second delivery must change nothing: each shot is
+/// rendered once, each paid call is in the ledger once, each reel is published once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_delivered_twice_changes_nothing_the_second_time() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Embedded::open_for_runner(dir.path(), small_settings()).await.unwrap();
+    e.ports.queue = Arc::new(TwiceQueue(e.ports.queue.clone()));
+    let report = drain_store(&e, &sample_store(), Some(&TWO)).await;
+    assert_eq!(report.dead_lettered, 0);
+
+    let reels = e.ports.state.list_reels().await.unwrap();
+    assert_eq!(reels.len(), 2);
+    let shots: usize = reels.iter().map(|r| r.plan.shots.len()).sum();
+    let rendered = renders(&e);
+    assert_eq!(rendered.len(), shots, "each shot rendered exactly once: {rendered:#?}");
+    for reel in &reels {
+        assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
+        let history = e.ports.state.history(&reel.id).await.unwrap();
+        let published = history.iter().filter(|(s, _)| *s == ReelStatus::Published).count();
+        assert_eq!(published, 1, "{} published once: {history:?}", reel.id);
+        let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
+        assert_eq!(ledger.len(), reel.plan.shots.len() + 1, "one entry per clip and one for the voice");
+        assert_eq!(e.ports.state.clips(&reel.id).await.unwrap().len(), reel.plan.shots.len());
+    }
+    // Handling more than the pipeline needed proves the duplicates really arrived.
+    let handled: u64 = report.handled.values().sum();
+    assert!(handled >= 2 * (1 + 2 + 2 + shots as u64 * 2 + 2), "{report:?}");
+}
+
+/// A second run over an unchanged store plans, renders and publishes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_of_an_unchanged_store_does_nothing_new() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let only = ["grey-graphic-tee"];
+    let (e, _) = run_store(dir.path(), &sample_store(), Some(&only), small_settings()).await;
+    let before = (renders(&e), e.ports.state.ledger(None).await.unwrap());
+    drain_store(&e, &sample_store(), Some(&only)).await;
+    let after = (renders(&e), e.ports.state.ledger(None).await.unwrap());
+    assert_eq!(before, after);
+    let reels = e.ports.state.list_reels().await.unwrap();
+    assert_eq!(reels.len(), 1);
+    let history = e.ports.state.history(&reels[0].id).await.unwrap();
+    assert_eq!(history.iter().filter(|(s, _)| *s == ReelStatus::Published).count(), 1);
+}
+
+/// Writes a store folder with the given products.json text and photos copied from the sample store.
+fn store_with(dir: &Path, products_json: &str, photos: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    std::fs::write(dir.join("products.json"), products_json).unwrap();
+    for (name, bytes) in photos {
+        std::fs::write(dir.join("photos").join(name), bytes).unwrap();
+    }
+}
+
+fn sample_photo(name: &str) -> Vec<u8> {
+    std::fs::read(sample_store().join("photos").join(name)).unwrap()
+}
+
+/// Broken products each get a clear error naming them; the good one still gets its reel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_products_fail_alone_with_their_name_and_reason() {
+    init_logs();
+    let store = tempfile::tempdir().unwrap();
+    let tee_front = sample_photo("tee-grey-front-flat.jpg");
+    let tee_back = sample_photo("tee-grey-back-flat.jpg");
+    let products = r#"{"products": [
+      {"handle": "good-tee", "title": "Grey Tee", "body_html": "<p>A light grey tee.</p>",
+       "images": [{"src": "photos/front.jpg", "position": 1, "alt": "front"},
+                  {"src": "photos/back.jpg", "position": 2, "alt": "back"},
+                  {"src": "photos/page.jpg", "position": 3, "alt": "broken"}]},
+      {"handle": "no-photos", "title": "Ghost Product", "body_html": "", "images": []},
+      {"handle": "html-photo", "title": "Lying Photo", "body_html": "x",
+       "images": [{"src": "photos/page.jpg", "position": 1}]},
+      {"handle": "empty-photo", "title": "Empty Photo", "body_html": "x",
+       "images": [{"src": "photos/empty.jpg", "position": 1}]},
+      {"handle": "missing-photo", "title": "Missing Photo", "body_html": "x",
+       "images": [{"src": "photos/nowhere.jpg", "position": 1}]},
+      {"handle": "escaping-photo", "title": "Escaping Photo", "body_html": "x",
+       "images": [{"src": "../../../etc/passwd", "position": 1}]},
+      {"handle": "no-title", "images": [{"src": "photos/front.jpg"}]},
+      "not an object"
+    ]}"#;
+    store_with(
+        store.path(),
+        products,
+        &[
+            ("front.jpg", &tee_front),
+            ("back.jpg", &tee_back),
+            ("page.jpg", b"<!DOCTYPE html><html><body>Not found</body></html>"),
+            ("empty.jpg", b""),
+        ],
+    );
+    let data = tempfile::tempdir().unwrap();
+    let settings = small_settings();
+    let started = settings.run_started_ms;
+    let (e, _) = run_store(data.path(), store.path(), None, settings).await;
+    let store_name = store.path().to_string_lossy().to_string();
+    let rows = report::summary(&e.ports, &store_name, None, started).await.unwrap();
+    let row = |p: &str| rows.iter().find(|r| r.product == p).unwrap_or_else(|| panic!("no row for {p}: {rows:#?}"));
+
+    assert!(row("good-tee").published, "{:?}", row("good-tee"));
+    let expect = [
+        ("no-photos", "no images"),
+        ("html-photo", "HTML"),
+        ("empty-photo", "empty"),
+        ("missing-photo", "no such file"),
+        ("escaping-photo", "passwd"),
+        ("no-title", "title"),
+    ];
+    for (product, reason) in expect {
+        let r = row(product);
+        assert!(!r.published);
+        assert!(r.verdict.starts_with("failed: "), "{product}: {}", r.verdict);
+        assert!(r.verdict.to_lowercase().contains(&reason.to_lowercase()), "{product}: {} lacks {reason:?}", r.verdict);
+    }
+    assert!(rows.iter().any(|r| r.product.contains("#8") || r.verdict.contains("not an object")), "{rows:#?}");
+    // The good product's broken third photo is reported as a warning, not a failure.
+    let issues = e.ports.state.issues_since(started).await.unwrap();
+    assert!(issues.iter().any(|i| i.product == "good-tee" && !i.fatal && i.message.contains("page.jpg")), "{issues:#?}");
+    assert_eq!(e.ports.state.spent(None, 0).await.unwrap(), Usd::ZERO);
+}
+
+/// A products.json that is not JSON is one clear error naming the file; nothing is planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_products_file_that_is_not_json_is_reported_with_where() {
+    init_logs();
+    let store = tempfile::tempdir().unwrap();
+    store_with(store.path(), "{\"products\": [ {\"handle\": \"x\",, } ", &[]);
+    let data = tempfile::tempdir().unwrap();
+    let settings = small_settings();
+    let started = settings.run_started_ms;
+    let (e, _) = run_store(data.path(), store.path(), None, settings).await;
+    let issues = e.ports.state.issues_since(started).await.unwrap();
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    let msg = &issues[0].message;
+    assert!(msg.contains("products.json") && msg.contains("JSON") && msg.contains("line 1"), "{msg}");
+    assert!(e.ports.state.list_reels().await.unwrap().is_empty());
+}

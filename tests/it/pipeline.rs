@@ -1,0 +1,110 @@
+//! The embedded pipeline end to end on the sample store, at full size, checked like a viewer would.
+
+use std::path::Path;
+use truereel::adapters::local::spec_judge::colour_similarity;
+use truereel::config::Settings;
+use truereel::{ReelStatus, Sha256};
+use truereel_tests::{SAMPLE_PRODUCTS, init_logs, run_store, sample_store};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_store_becomes_one_watchable_reel_per_product() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (e, report) = run_store(dir.path(), &sample_store(), None, Settings::default()).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+
+    let reels = e.ports.state.list_reels().await.unwrap();
+    let mut products: Vec<String> = reels.iter().map(|r| r.product.to_string()).collect();
+    products.sort();
+    assert_eq!(products, SAMPLE_PRODUCTS, "one reel per sample product");
+
+    // Every reference of every product, to check each shot shows its own product's photo.
+    let mut all_refs = Vec::new();
+    for p in e.ports.state.list_products().await.unwrap() {
+        for r in e.ports.state.references(&p.handle).await.unwrap() {
+            let path = e.blobs.local_path(&r.blob).unwrap();
+            all_refs.push((r.product.clone(), r.sha256.clone(), image::open(path).unwrap()));
+        }
+    }
+
+    for reel in &reels {
+        assert_eq!(reel.status, ReelStatus::Published, "{}: {:?}", reel.id, reel.reasons);
+        let file = e.blobs.local_path(reel.published.as_ref().unwrap()).expect("the published reel is a file");
+        let probe = e.ports.media.probe(&file).await.unwrap();
+        let v = probe.video.as_ref().expect("video");
+        assert_eq!((v.width, v.height, v.codec.as_str()), (1080, 1920, "h264"), "{}", reel.id);
+        assert!((v.fps - 30.0).abs() < 0.01);
+        let a = probe.audio.as_ref().expect("audio");
+        assert_eq!(a.codec, "aac");
+        assert!((10_000..=30_000).contains(&probe.duration_ms), "{}: {} ms", reel.id, probe.duration_ms);
+        assert!(probe.faststart, "{}: moov first", reel.id);
+        let volume = e.ports.media.mean_volume_db(&file).await.unwrap().unwrap();
+        assert!(volume > -35.0, "{}: the voice is audible ({volume} dB)", reel.id);
+        assert!((3..=5).contains(&reel.plan.shots.len()));
+
+        let frames = tempfile::tempdir().unwrap();
+        let starts = reel.plan.starts_ms();
+        for (shot, start) in reel.plan.shots.iter().zip(starts) {
+            let frame_path = frames.path().join(format!("{}.png", shot.index));
+            e.ports.media.extract_frame(&file, start + shot.duration_ms / 2, &frame_path).await.unwrap();
+            let frame = image::open(&frame_path).unwrap();
+            let best = closest(&frame, &all_refs);
+            assert_eq!(
+                (&best.0, &best.1),
+                (&reel.product, &shot.reference),
+                "{} shot {}: the frame looks most like another photo",
+                reel.id,
+                shot.index
+            );
+        }
+        captions_are_visible(&e, reel, &file, frames.path()).await;
+    }
+}
+
+fn closest<'a>(
+    frame: &image::DynamicImage,
+    refs: &'a [(truereel::Handle, Sha256, image::DynamicImage)],
+) -> &'a (truereel::Handle, Sha256, image::DynamicImage) {
+    refs.iter()
+        .max_by(|a, b| colour_similarity(frame, &a.2).total_cmp(&colour_similarity(frame, &b.2)))
+        .unwrap()
+}
+
+/// While a word is spoken, the caption band holds white text with a black outline that the
+/// shot's own clip (no captions) does not have at the same moment.
+async fn captions_are_visible(e: &truereel::embedded::Embedded, reel: &truereel::Reel, file: &Path, dir: &Path) {
+    let word = &reel.voice_over.words[reel.voice_over.words.len() / 2];
+    let at = (word.start_ms + word.end_ms) / 2;
+    let starts = reel.plan.starts_ms();
+    let shot = starts.iter().rposition(|s| *s <= at).unwrap();
+    let clips = e.ports.state.clips(&reel.id).await.unwrap();
+    let clip = clips.iter().find(|c| c.shot == shot as u32).unwrap();
+    let with = dir.join("with.png");
+    let without = dir.join("without.png");
+    e.ports.media.extract_frame(file, at, &with).await.unwrap();
+    e.ports.media.extract_frame(&e.blobs.local_path(&clip.blob).unwrap(), at - starts[shot], &without).await.unwrap();
+    let (with, without) = (image::open(with).unwrap().to_rgb8(), image::open(without).unwrap().to_rgb8());
+    let band = (with.height() * 55 / 100)..(with.height() * 80 / 100);
+    let (mut white, mut dark, mut differ) = (0u32, 0u32, 0u32);
+    for y in band.clone() {
+        for x in 0..with.width() {
+            let p = with.get_pixel(x, y).0;
+            let q = without.get_pixel(x, y).0;
+            let d: i32 = p.iter().zip(q.iter()).map(|(a, b)| (*a as i32 - *b as i32).abs()).sum();
+            if d > 120 {
+                differ += 1;
+                if p.iter().all(|c| *c > 220) {
+                    white += 1;
+                }
+                if p.iter().all(|c| *c < 40) {
+                    dark += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        differ > 2_000 && (white > 300 || dark > 300),
+        "{}: no caption in the band at {at} ms ({differ} changed, {white} white, {dark} dark)",
+        reel.id
+    );
+}
