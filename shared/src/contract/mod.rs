@@ -5,8 +5,10 @@
 //! run in parallel against one shared backend. The queue suite needs a queue of its own (it counts
 //! messages per stage exactly).
 
+mod queue;
 mod state;
 
+pub use queue::queue_contract;
 pub use state::state_store_contract;
 
 use crate::ports::ProductIssue;
