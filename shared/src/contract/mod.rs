@@ -5,9 +5,11 @@
 //! run in parallel against one shared backend. The queue suite needs a queue of its own (it counts
 //! messages per stage exactly).
 
+mod blob;
 mod queue;
 mod state;
 
+pub use blob::blob_store_contract;
 pub use queue::queue_contract;
 pub use state::state_store_contract;
 
