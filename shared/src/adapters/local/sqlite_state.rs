@@ -1,1 +1,577 @@
-//! TODO
+//! [`StateStore`] on the embedded SQLite file: JSON records plus the key columns queries need.
+//!
+//! Records are stored whole as JSON text (`body`) next to the columns they are looked up or
+//! ordered by. Every status change is a conditional `UPDATE … WHERE status = ?from` in one
+//! immediate transaction with its `reel_history` row, so concurrent writers (other tasks, other
+//! store instances, other processes on the same file) see exactly one winner.
+
+use super::sqlite::{self, Db, SqlError};
+use crate::ports::{JobSlot, ProductIssue, StateError, StateStore};
+use crate::{
+    Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd, Verdict,
+    now_ms,
+};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// Embedded state: one SQLite connection, shared by clones of the store.
+#[derive(Clone)]
+pub struct SqliteStateStore {
+    db: Db,
+}
+
+impl SqliteStateStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        Ok(Self { db: Db::new(sqlite::open(path)?) })
+    }
+
+    /// Runs `f` on the connection off the async threads.
+    async fn run<T, F>(&self, f: F) -> Result<T, StateError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db.call(f).await.map_err(|e| StateError::Backend(Box::new(e)))?
+    }
+}
+
+/// Wraps a SQLite error with what was being done.
+fn sql(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StateError {
+    let context = context.into();
+    move |source| StateError::Backend(Box::new(SqlError::new(context, source)))
+}
+
+/// Serializes a record; a failure here is a bug in a domain type, reported as a backend error.
+fn to_json<T: Serialize>(what: &'static str, id: &str, value: &T) -> Result<String, StateError> {
+    serde_json::to_string(value).map_err(|e| StateError::Backend(format!("encoding {what} {id}: {e}").into()))
+}
+
+/// Parses a stored record, naming it when it is unreadable.
+fn from_json<T: DeserializeOwned>(what: &'static str, id: &str, body: &str) -> Result<T, StateError> {
+    serde_json::from_str(body).map_err(|e| StateError::Corrupt { what, id: id.to_string(), reason: e.to_string() })
+}
+
+/// Reads `(id, body)` rows and parses each body.
+fn read_all<T: DeserializeOwned>(
+    conn: &Connection,
+    what: &'static str,
+    query: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<T>, StateError> {
+    let context = || format!("reading {what} records");
+    let mut stmt = conn.prepare_cached(query).map_err(sql(context()))?;
+    let rows =
+        stmt.query_map(args, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql(context()))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, body) = row.map_err(sql(context()))?;
+        out.push(from_json(what, &id, &body)?);
+    }
+    Ok(out)
+}
+
+fn immediate<'c>(conn: &'c mut Connection, context: &str) -> Result<rusqlite::Transaction<'c>, StateError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql(context))
+}
+
+#[async_trait]
+impl StateStore for SqliteStateStore {
+    async fn put_product(&self, product: &Product) -> Result<(), StateError> {
+        let handle = product.handle.to_string();
+        let body = to_json("product", &handle, product)?;
+        let updated = product.updated_ms;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO products (handle, body, updated_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (handle) DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms",
+                params![handle, body, updated],
+            )
+            .map_err(sql(format!("writing product {handle}")))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_product(&self, handle: &Handle) -> Result<Option<Product>, StateError> {
+        let handle = handle.to_string();
+        self.run(move |c| {
+            let body: Option<String> = c
+                .query_row("SELECT body FROM products WHERE handle = ?1", [&handle], |r| r.get(0))
+                .optional()
+                .map_err(sql(format!("reading product {handle}")))?;
+            body.map(|b| from_json("product", &handle, &b)).transpose()
+        })
+        .await
+    }
+
+    async fn list_products(&self) -> Result<Vec<Product>, StateError> {
+        self.run(|c| read_all(c, "product", "SELECT handle, body FROM products ORDER BY handle", [])).await
+    }
+
+    async fn put_reference(&self, reference: &Reference) -> Result<(), StateError> {
+        let product = reference.product.to_string();
+        let sha = reference.sha256.to_string();
+        let id = format!("{product}/{sha}");
+        let body = to_json("reference", &id, reference)?;
+        let position = reference.position;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO reference_photos (product, sha256, position, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (product, sha256) DO UPDATE SET position = excluded.position, body = excluded.body",
+                params![product, sha, position, body],
+            )
+            .map_err(sql(format!("writing reference {id}")))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn references(&self, product: &Handle) -> Result<Vec<Reference>, StateError> {
+        let product = product.to_string();
+        self.run(move |c| {
+            read_all(
+                c,
+                "reference",
+                "SELECT product || '/' || sha256, body FROM reference_photos WHERE product = ?1
+                 ORDER BY position, sha256",
+                [&product],
+            )
+        })
+        .await
+    }
+
+    async fn create_reel(&self, reel: &Reel) -> Result<bool, StateError> {
+        let id = reel.id.to_string();
+        let product = reel.product.to_string();
+        let status = reel.status.as_str();
+        let body = to_json("reel", &id, reel)?;
+        let (created, updated) = (reel.created_ms, reel.updated_ms);
+        self.run(move |c| {
+            let context = format!("creating reel {id}");
+            let tx = immediate(c, &context)?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO reels (id, product, status, body, created_ms, updated_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                    params![id, product, status, body, created, updated],
+                )
+                .map_err(sql(&context))?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO reel_history (reel, status, at_ms) VALUES (?1, ?2, ?3)",
+                params![id, status, now_ms()],
+            )
+            .map_err(sql(&context))?;
+            tx.commit().map_err(sql(&context))?;
+            tracing::debug!(reel = %id, "reel created");
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn get_reel(&self, id: &ReelId) -> Result<Option<Reel>, StateError> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let body: Option<String> = c
+                .query_row("SELECT body FROM reels WHERE id = ?1", [&id], |r| r.get(0))
+                .optional()
+                .map_err(sql(format!("reading reel {id}")))?;
+            body.map(|b| from_json("reel", &id, &b)).transpose()
+        })
+        .await
+    }
+
+    async fn list_reels(&self) -> Result<Vec<Reel>, StateError> {
+        self.run(|c| read_all(c, "reel", "SELECT id, body FROM reels ORDER BY created_ms, id", [])).await
+    }
+
+    async fn transition(&self, reel: &Reel, from: ReelStatus) -> Result<(), StateError> {
+        from.check(reel.status)?;
+        let now = now_ms();
+        let mut stored = reel.clone();
+        stored.updated_ms = now.max(reel.updated_ms);
+        let id = reel.id.to_string();
+        let body = to_json("reel", &id, &stored)?;
+        let to = reel.status.as_str();
+        self.run(move |c| {
+            let context = format!("moving reel {id} from {from} to {to}");
+            let tx = immediate(c, &context)?;
+            let changed = tx
+                .execute(
+                    "UPDATE reels SET status = ?1, body = ?2, updated_ms = ?3 WHERE id = ?4 AND status = ?5",
+                    params![to, body, stored.updated_ms, id, from.as_str()],
+                )
+                .map_err(sql(&context))?;
+            if changed == 0 {
+                let found: Option<String> = tx
+                    .query_row("SELECT status FROM reels WHERE id = ?1", [&id], |r| r.get(0))
+                    .optional()
+                    .map_err(sql(&context))?;
+                let found = found.unwrap_or_else(|| "missing".to_string());
+                tracing::debug!(reel = %id, expected = %from, %found, "reel transition lost");
+                return Err(StateError::Conflict { what: "reel", id, expected: from.to_string(), found });
+            }
+            tx.execute("INSERT INTO reel_history (reel, status, at_ms) VALUES (?1, ?2, ?3)", params![id, to, now])
+                .map_err(sql(&context))?;
+            tx.commit().map_err(sql(&context))?;
+            tracing::debug!(reel = %id, %from, to, "reel transitioned");
+            Ok(())
+        })
+        .await
+    }
+
+    async fn history(&self, id: &ReelId) -> Result<Vec<(ReelStatus, i64)>, StateError> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let context = format!("reading the history of reel {id}");
+            let mut stmt = c
+                .prepare_cached("SELECT status, at_ms FROM reel_history WHERE reel = ?1 ORDER BY seq")
+                .map_err(sql(&context))?;
+            let rows =
+                stmt.query_map([&id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(sql(&context))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (status, at) = row.map_err(sql(&context))?;
+                let status = ReelStatus::parse(&status).ok_or_else(|| StateError::Corrupt {
+                    what: "reel history",
+                    id: id.clone(),
+                    reason: format!("unknown status {status:?}"),
+                })?;
+                out.push((status, at));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn begin_job(&self, key: &IdempotencyKey, provider: &str) -> Result<JobSlot, StateError> {
+        let key = key.to_string();
+        let provider = provider.to_string();
+        self.run(move |c| {
+            let context = format!("claiming job {key}");
+            let tx = immediate(c, &context)?;
+            let existing: Option<Option<String>> = tx
+                .query_row("SELECT job_id FROM jobs WHERE key = ?1", [&key], |r| r.get(0))
+                .optional()
+                .map_err(sql(&context))?;
+            let slot = match existing {
+                Some(Some(job)) => JobSlot::Submitted(JobId::new(job)),
+                Some(None) => JobSlot::Unknown,
+                None => {
+                    tx.execute(
+                        "INSERT INTO jobs (key, provider, job_id, at_ms) VALUES (?1, ?2, NULL, ?3)",
+                        params![key, provider, now_ms()],
+                    )
+                    .map_err(sql(&context))?;
+                    JobSlot::New
+                }
+            };
+            tx.commit().map_err(sql(&context))?;
+            Ok(slot)
+        })
+        .await
+    }
+
+    async fn record_job(&self, key: &IdempotencyKey, job: &JobId) -> Result<(), StateError> {
+        let key = key.to_string();
+        let job = job.to_string();
+        self.run(move |c| {
+            let context = format!("recording job {job} for {key}");
+            let tx = immediate(c, &context)?;
+            let changed = tx
+                .execute(
+                    "UPDATE jobs SET job_id = ?1, at_ms = ?2 WHERE key = ?3 AND (job_id IS NULL OR job_id = ?1)",
+                    params![job, now_ms(), key],
+                )
+                .map_err(sql(&context))?;
+            if changed == 0 {
+                let found: Option<Option<String>> = tx
+                    .query_row("SELECT job_id FROM jobs WHERE key = ?1", [&key], |r| r.get(0))
+                    .optional()
+                    .map_err(sql(&context))?;
+                return Err(match found {
+                    None => StateError::NotFound { what: "job", id: key },
+                    Some(found) => StateError::Conflict {
+                        what: "job",
+                        id: key,
+                        expected: job,
+                        found: found.unwrap_or_else(|| "none".into()),
+                    },
+                });
+            }
+            tx.commit().map_err(sql(&context))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_clip(&self, clip: &Clip) -> Result<bool, StateError> {
+        let (reel, shot, attempt) = (clip.reel.to_string(), clip.shot, clip.attempt);
+        let id = format!("{reel}/shot-{shot}/attempt-{attempt}");
+        let body = to_json("clip", &id, clip)?;
+        self.run(move |c| {
+            let inserted = c
+                .execute(
+                    "INSERT INTO clips (reel, shot, attempt, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (reel, shot, attempt) DO NOTHING",
+                    params![reel, shot, attempt, body],
+                )
+                .map_err(sql(format!("writing clip {id}")))?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn clips(&self, reel: &ReelId) -> Result<Vec<Clip>, StateError> {
+        let reel = reel.to_string();
+        self.run(move |c| {
+            read_all(
+                c,
+                "clip",
+                "SELECT reel || '/shot-' || shot || '/attempt-' || attempt, body FROM clips WHERE reel = ?1
+                 ORDER BY shot, attempt",
+                [&reel],
+            )
+        })
+        .await
+    }
+
+    async fn put_verdict(&self, verdict: &Verdict) -> Result<(), StateError> {
+        let (reel, round, judge) = (verdict.reel.to_string(), verdict.round, verdict.judge.clone());
+        let id = format!("{reel}/round-{round}/{judge}");
+        let body = to_json("verdict", &id, verdict)?;
+        let at = verdict.at_ms;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO verdicts (reel, round, judge, at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (reel, round, judge) DO UPDATE SET at_ms = excluded.at_ms, body = excluded.body",
+                params![reel, round, judge, at, body],
+            )
+            .map_err(sql(format!("writing verdict {id}")))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn verdicts(&self, reel: &ReelId) -> Result<Vec<Verdict>, StateError> {
+        let reel = reel.to_string();
+        self.run(move |c| {
+            read_all(
+                c,
+                "verdict",
+                "SELECT reel || '/round-' || round || '/' || judge, body FROM verdicts WHERE reel = ?1
+                 ORDER BY round, judge",
+                [&reel],
+            )
+        })
+        .await
+    }
+
+    async fn append_ledger(&self, entry: &LedgerEntry) -> Result<bool, StateError> {
+        let key = entry.key.to_string();
+        let body = to_json("ledger entry", &key, entry)?;
+        let (reel, usd, at) = (entry.reel.to_string(), entry.usd.0, entry.at_ms);
+        self.run(move |c| {
+            let inserted = c
+                .execute(
+                    "INSERT INTO ledger (key, reel, usd, at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (key) DO NOTHING",
+                    params![key, reel, usd, at, body],
+                )
+                .map_err(sql(format!("appending ledger entry {key}")))?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn ledger(&self, reel: Option<&ReelId>) -> Result<Vec<LedgerEntry>, StateError> {
+        let reel = reel.map(ToString::to_string);
+        self.run(move |c| match reel {
+            Some(reel) => {
+                read_all(c, "ledger entry", "SELECT key, body FROM ledger WHERE reel = ?1 ORDER BY at_ms, key", [&reel])
+            }
+            None => read_all(c, "ledger entry", "SELECT key, body FROM ledger ORDER BY at_ms, key", []),
+        })
+        .await
+    }
+
+    async fn spent(&self, reel: Option<&ReelId>, since_ms: i64) -> Result<Usd, StateError> {
+        let reel = reel.map(ToString::to_string);
+        self.run(move |c| {
+            let total: i64 = match &reel {
+                Some(reel) => {
+                    c.query_row("SELECT COALESCE(SUM(usd), 0) FROM ledger WHERE reel = ?1", [reel], |r| r.get(0))
+                }
+                None => {
+                    c.query_row("SELECT COALESCE(SUM(usd), 0) FROM ledger WHERE at_ms >= ?1", [since_ms], |r| r.get(0))
+                }
+            }
+            .map_err(sql(match &reel {
+                Some(reel) => format!("summing the ledger of reel {reel}"),
+                None => format!("summing the ledger since {since_ms}"),
+            }))?;
+            Ok(Usd(total))
+        })
+        .await
+    }
+
+    async fn record_issue(&self, issue: &ProductIssue) -> Result<(), StateError> {
+        let id = format!("{}/{}", issue.product, issue.stage);
+        let body = to_json("issue", &id, issue)?;
+        let (product, stage, fatal, at) = (issue.product.clone(), issue.stage.clone(), issue.fatal, issue.at_ms);
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO issues (product, stage, fatal, at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![product, stage, fatal, at, body],
+            )
+            .map_err(sql(format!("recording an issue of {id}")))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn issues_since(&self, since_ms: i64) -> Result<Vec<ProductIssue>, StateError> {
+        self.run(move |c| {
+            read_all(
+                c,
+                "issue",
+                "SELECT product || '/' || stage || '#' || id, body FROM issues WHERE at_ms >= ?1 ORDER BY at_ms, id",
+                [since_ms],
+            )
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{sample_ledger_entry, sample_product, sample_reel};
+    use std::sync::Arc;
+
+    fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truereel.db");
+        (dir, path)
+    }
+
+    #[tokio::test]
+    async fn sqlite_state_passes_the_contract() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStateStore::open(&path).unwrap();
+        crate::contract::state_store_contract(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_contract_runs_share_one_file() {
+        let (_dir, path) = temp_db();
+        let a = SqliteStateStore::open(&path).unwrap();
+        let b = SqliteStateStore::open(&path).unwrap();
+        tokio::join!(crate::contract::state_store_contract(&a), crate::contract::state_store_contract(&b));
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopening_the_file() {
+        let (_dir, path) = temp_db();
+        let product = sample_product();
+        let mut reel = sample_reel(&product);
+        {
+            let store = SqliteStateStore::open(&path).unwrap();
+            store.put_product(&product).await.unwrap();
+            store.create_reel(&reel).await.unwrap();
+            reel.status = ReelStatus::Generating;
+            store.transition(&reel, ReelStatus::Planned).await.unwrap();
+            assert_eq!(
+                store.begin_job(&IdempotencyKey::for_reel(&reel.id, "tts"), "espeak").await.unwrap(),
+                JobSlot::New
+            );
+            store.append_ledger(&sample_ledger_entry(&reel.id, Usd(42), 1)).await.unwrap();
+        }
+        let store = SqliteStateStore::open(&path).unwrap();
+        assert_eq!(store.get_product(&product.handle).await.unwrap(), Some(product));
+        assert_eq!(store.get_reel(&reel.id).await.unwrap().unwrap().status, ReelStatus::Generating);
+        let statuses: Vec<_> = store.history(&reel.id).await.unwrap().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(statuses, vec![ReelStatus::Planned, ReelStatus::Generating]);
+        assert_eq!(
+            store.begin_job(&IdempotencyKey::for_reel(&reel.id, "tts"), "espeak").await.unwrap(),
+            JobSlot::Unknown,
+            "an intent recorded before a crash is Unknown after it"
+        );
+        assert_eq!(store.spent(Some(&reel.id), 0).await.unwrap(), Usd(42));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_transitions_on_two_stores_over_one_file_have_one_winner() {
+        let (_dir, path) = temp_db();
+        let a = Arc::new(SqliteStateStore::open(&path).unwrap());
+        let b = Arc::new(SqliteStateStore::open(&path).unwrap());
+        for _ in 0..10 {
+            let reel = sample_reel(&sample_product());
+            a.create_reel(&reel).await.unwrap();
+            let barrier = Arc::new(tokio::sync::Barrier::new(2));
+            let racer = |store: Arc<SqliteStateStore>, to: ReelStatus| {
+                let (barrier, mut reel) = (barrier.clone(), reel.clone());
+                tokio::spawn(async move {
+                    reel.status = to;
+                    barrier.wait().await;
+                    store.transition(&reel, ReelStatus::Planned).await
+                })
+            };
+            let one = racer(a.clone(), ReelStatus::Generating);
+            let two = racer(b.clone(), ReelStatus::NeedsReview);
+            let (one, two) = (one.await.unwrap(), two.await.unwrap());
+            let winner = match (&one, &two) {
+                (Ok(()), Err(StateError::Conflict { .. })) => ReelStatus::Generating,
+                (Err(StateError::Conflict { .. }), Ok(())) => ReelStatus::NeedsReview,
+                _ => panic!("expected one winner and one conflict, got {one:?} and {two:?}"),
+            };
+            assert_eq!(b.get_reel(&reel.id).await.unwrap().unwrap().status, winner);
+            assert_eq!(a.history(&reel.id).await.unwrap().len(), 2, "one history row per winning transition");
+        }
+    }
+
+    #[tokio::test]
+    async fn corrupt_json_is_reported_naming_the_record() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStateStore::open(&path).unwrap();
+        let reel = sample_reel(&sample_product());
+        store.create_reel(&reel).await.unwrap();
+        let raw = sqlite::open(&path).unwrap();
+        raw.execute("UPDATE reels SET body = '{not json' WHERE id = ?1", [reel.id.as_str()]).unwrap();
+        match store.get_reel(&reel.id).await {
+            Err(StateError::Corrupt { what: "reel", id, .. }) => assert_eq!(id, reel.id.as_str()),
+            other => panic!("expected Corrupt naming the reel, got {other:?}"),
+        }
+        assert!(matches!(store.list_reels().await, Err(StateError::Corrupt { what: "reel", .. })));
+    }
+
+    #[tokio::test]
+    async fn spent_since_sums_exactly_on_a_fresh_file() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStateStore::open(&path).unwrap();
+        let (r1, r2) = (sample_reel(&sample_product()).id, sample_reel(&sample_product()).id);
+        for (reel, usd, at) in [(&r1, 1, 100), (&r1, 20, 200), (&r2, 300, 300), (&r2, 4_000, 99)] {
+            store.append_ledger(&sample_ledger_entry(reel, Usd(usd), at)).await.unwrap();
+        }
+        assert_eq!(store.spent(None, 100).await.unwrap(), Usd(321), "at_ms >= since, over every reel");
+        assert_eq!(store.spent(None, 0).await.unwrap(), Usd(4_321));
+        assert_eq!(store.spent(None, 301).await.unwrap(), Usd::ZERO);
+        assert_eq!(store.spent(Some(&r2), 1_000).await.unwrap(), Usd(4_300), "a reel's sum ignores since");
+    }
+
+    #[tokio::test]
+    async fn history_rows_need_their_reel() {
+        let (_dir, path) = temp_db();
+        let _store = SqliteStateStore::open(&path).unwrap();
+        let raw = sqlite::open(&path).unwrap();
+        let orphan = raw
+            .execute("INSERT INTO reel_history (reel, status, at_ms) VALUES ('ghost--000000000000', 'planned', 1)", []);
+        assert!(orphan.is_err(), "foreign keys are enforced");
+    }
+}

@@ -1,0 +1,303 @@
+//! The [`StateStore`] contract: conditional transitions, history, job slots, insert-if-absent records, sums.
+
+use super::{
+    must, sample_clip, sample_issue, sample_ledger_entry, sample_product, sample_reel, sample_reference,
+    sample_verdict, unique,
+};
+use crate::ports::{JobSlot, StateError, StateStore};
+use crate::{IdempotencyKey, JobId, PhotoKind, ReelStatus, Usd, now_ms};
+
+/// Runs every check against `store`. Records use unique ids, so a shared backend is fine.
+pub async fn state_store_contract(store: &dyn StateStore) {
+    products(store).await;
+    references(store).await;
+    reels_and_history(store).await;
+    transitions_are_conditional(store).await;
+    racing_transitions_have_one_winner(store).await;
+    job_slots(store).await;
+    clips(store).await;
+    verdicts(store).await;
+    ledger(store).await;
+    issues(store).await;
+}
+
+async fn products(store: &dyn StateStore) {
+    let mut product = sample_product();
+    assert_eq!(must(store.get_product(&product.handle).await, "get a missing product"), None, "unknown product");
+    must(store.put_product(&product).await, "put a product");
+    assert_eq!(
+        must(store.get_product(&product.handle).await, "get a product").as_ref(),
+        Some(&product),
+        "a product reads back as written"
+    );
+    product.title = "Renamed".into();
+    must(store.put_product(&product).await, "replace a product");
+    assert_eq!(
+        must(store.get_product(&product.handle).await, "get a replaced product").map(|p| p.title),
+        Some("Renamed".to_string()),
+        "put_product replaces"
+    );
+    let listed = must(store.list_products().await, "list products");
+    assert_eq!(
+        listed.iter().filter(|p| p.handle == product.handle).collect::<Vec<_>>(),
+        vec![&product],
+        "list_products holds the product once, replaced"
+    );
+}
+
+async fn references(store: &dyn StateStore) {
+    let product = sample_product();
+    let other = sample_product();
+    let refs: Vec<_> = [3, 1, 2].into_iter().map(|pos| sample_reference(&product.handle, pos)).collect();
+    for r in &refs {
+        must(store.put_reference(r).await, "put a reference");
+    }
+    must(store.put_reference(&sample_reference(&other.handle, 1)).await, "put another product's reference");
+    let mut replaced = refs[1].clone();
+    replaced.kind = PhotoKind::Detail;
+    must(store.put_reference(&replaced).await, "replace a reference");
+
+    let got = must(store.references(&product.handle).await, "list references");
+    let positions: Vec<u32> = got.iter().map(|r| r.position).collect();
+    assert_eq!(positions, vec![1, 2, 3], "references come in gallery order, one per (product, sha256)");
+    assert!(got.iter().all(|r| r.product == product.handle), "references of one product only");
+    assert_eq!(got[0], replaced, "put_reference replaces the reference with the same sha256");
+    assert_eq!(got[2], refs[0], "references read back as written");
+    assert!(must(store.references(&sample_product().handle).await, "list no references").is_empty());
+}
+
+async fn reels_and_history(store: &dyn StateStore) {
+    let product = sample_product();
+    let reel = sample_reel(&product);
+    assert_eq!(must(store.get_reel(&reel.id).await, "get a missing reel"), None, "unknown reel");
+    let before = now_ms();
+    assert!(must(store.create_reel(&reel).await, "create a reel"), "create_reel of a new reel returns true");
+    let mut again = reel.clone();
+    again.round = 7;
+    assert!(!must(store.create_reel(&again).await, "create a reel twice"), "create_reel of an existing reel is false");
+    assert_eq!(
+        must(store.get_reel(&reel.id).await, "get a reel").as_ref(),
+        Some(&reel),
+        "a second create_reel does not overwrite"
+    );
+    assert!(
+        must(store.list_reels().await, "list reels").iter().any(|r| r.id == reel.id),
+        "list_reels includes a created reel"
+    );
+    let history = must(store.history(&reel.id).await, "read history");
+    assert_eq!(history.len(), 1, "a new reel has one history entry, got {history:?}");
+    assert_eq!(history[0].0, ReelStatus::Planned, "history starts at planned");
+    assert!(history[0].1 >= before - 1_000, "history time is a recent ms timestamp, got {}", history[0].1);
+    assert!(must(store.history(&sample_reel(&sample_product()).id).await, "history of no reel").is_empty());
+}
+
+async fn transitions_are_conditional(store: &dyn StateStore) {
+    let reel = sample_reel(&sample_product());
+    must(store.create_reel(&reel).await, "create a reel");
+
+    // The happy step, carrying other changed fields along.
+    let mut generating = reel.clone();
+    generating.status = ReelStatus::Generating;
+    generating.shot_attempts = vec![2; reel.shot_attempts.len()];
+    must(store.transition(&generating, ReelStatus::Planned).await, "planned -> generating");
+    let stored = must(store.get_reel(&reel.id).await, "get a transitioned reel").expect("the reel still exists");
+    assert_eq!(stored.status, ReelStatus::Generating, "transition writes the new status");
+    assert_eq!(stored.shot_attempts, generating.shot_attempts, "transition writes the whole reel");
+    assert!(stored.updated_ms >= reel.updated_ms, "transition bumps updated_ms");
+
+    // A stale `from` is a conflict naming what was found.
+    let mut stale = generating.clone();
+    stale.status = ReelStatus::NeedsReview;
+    match store.transition(&stale, ReelStatus::Planned).await {
+        Err(StateError::Conflict { what, id, expected, found }) => {
+            assert_eq!((what, id.as_str()), ("reel", reel.id.as_str()), "conflict names the reel");
+            assert_eq!((expected.as_str(), found.as_str()), ("planned", "generating"), "conflict names both statuses");
+        }
+        other => panic!("contract: a stale transition must be a Conflict, got {other:?}"),
+    }
+
+    // A move the machine forbids is refused before touching the store.
+    let mut skipping = generating.clone();
+    skipping.status = ReelStatus::Published;
+    match store.transition(&skipping, ReelStatus::Generating).await {
+        Err(StateError::Transition(e)) => {
+            assert_eq!(
+                (e.from, e.to),
+                (ReelStatus::Generating, ReelStatus::Published),
+                "transition error names the move"
+            )
+        }
+        other => panic!("contract: generating -> published must be a Transition error, got {other:?}"),
+    }
+    let stored = must(store.get_reel(&reel.id).await, "get after refused transitions").expect("the reel exists");
+    assert_eq!(stored.status, ReelStatus::Generating, "refused transitions change nothing");
+
+    // A reel that does not exist is a conflict too.
+    let mut ghost = sample_reel(&sample_product());
+    ghost.status = ReelStatus::Generating;
+    match store.transition(&ghost, ReelStatus::Planned).await {
+        Err(StateError::Conflict { found, .. }) => assert_eq!(found, "missing", "a missing reel is found 'missing'"),
+        other => panic!("contract: transitioning a missing reel must be a Conflict, got {other:?}"),
+    }
+
+    let statuses: Vec<ReelStatus> =
+        must(store.history(&reel.id).await, "read history").into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        statuses,
+        vec![ReelStatus::Planned, ReelStatus::Generating],
+        "history records each successful transition and only those"
+    );
+}
+
+async fn racing_transitions_have_one_winner(store: &dyn StateStore) {
+    let mut reel = sample_reel(&sample_product());
+    must(store.create_reel(&reel).await, "create a reel");
+    reel.status = ReelStatus::Generating;
+    must(store.transition(&reel, ReelStatus::Planned).await, "planned -> generating");
+    let mut assembled = reel.clone();
+    assembled.status = ReelStatus::Assembled;
+    assembled.round = 1;
+    let mut parked = reel.clone();
+    parked.status = ReelStatus::NeedsReview;
+    parked.reasons = vec!["budget".into()];
+
+    let (a, b) = tokio::join!(
+        store.transition(&assembled, ReelStatus::Generating),
+        store.transition(&parked, ReelStatus::Generating)
+    );
+    let winner = match (&a, &b) {
+        (Ok(()), Err(StateError::Conflict { .. })) => ReelStatus::Assembled,
+        (Err(StateError::Conflict { .. }), Ok(())) => ReelStatus::NeedsReview,
+        _ => {
+            panic!("contract: of two racing transitions exactly one wins and the other conflicts, got {a:?} and {b:?}")
+        }
+    };
+    let stored = must(store.get_reel(&reel.id).await, "get a raced reel").expect("the reel exists");
+    assert_eq!(stored.status, winner, "the stored reel is the winner's");
+    let statuses: Vec<ReelStatus> =
+        must(store.history(&reel.id).await, "history").into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        statuses,
+        vec![ReelStatus::Planned, ReelStatus::Generating, winner],
+        "only the winner is in the history"
+    );
+}
+
+async fn job_slots(store: &dyn StateStore) {
+    let key = IdempotencyKey::for_reel(&sample_reel(&sample_product()).id, &unique("submit"));
+    assert_eq!(must(store.begin_job(&key, "runway").await, "begin a job"), JobSlot::New, "first claim is New");
+    assert_eq!(
+        must(store.begin_job(&key, "runway").await, "begin a job again"),
+        JobSlot::Unknown,
+        "a claim without a recorded job id is Unknown"
+    );
+    let job = JobId::new(unique("job"));
+    must(store.record_job(&key, &job).await, "record a job id");
+    must(store.record_job(&key, &job).await, "record the same job id again");
+    assert_eq!(
+        must(store.begin_job(&key, "runway").await, "begin a submitted job"),
+        JobSlot::Submitted(job.clone()),
+        "a recorded job is Submitted"
+    );
+    match store.record_job(&key, &JobId::new(unique("other"))).await {
+        Err(StateError::Conflict { what, found, .. }) => {
+            assert_eq!((what, found.as_str()), ("job", job.as_str()), "job conflict names the recorded id")
+        }
+        other => panic!("contract: recording a different job id must be a Conflict, got {other:?}"),
+    }
+    assert_eq!(
+        must(store.begin_job(&key, "runway").await, "begin after a conflict"),
+        JobSlot::Submitted(job),
+        "a conflicting record_job changes nothing"
+    );
+    let unclaimed = IdempotencyKey::for_reel(&sample_reel(&sample_product()).id, &unique("never-begun"));
+    assert!(
+        matches!(store.record_job(&unclaimed, &JobId::new("x")).await, Err(StateError::NotFound { what: "job", .. })),
+        "record_job without begin_job is NotFound"
+    );
+}
+
+async fn clips(store: &dyn StateStore) {
+    let reel = sample_reel(&sample_product());
+    let second = sample_clip(&reel.id, 1, 1);
+    let first = sample_clip(&reel.id, 0, 1);
+    let retry = sample_clip(&reel.id, 0, 2);
+    for c in [&second, &first, &retry] {
+        assert!(must(store.put_clip(c).await, "put a clip"), "a new clip is inserted");
+    }
+    let mut dup = first.clone();
+    dup.provider = "runway".into();
+    assert!(
+        !must(store.put_clip(&dup).await, "put a clip twice"),
+        "a second clip for (reel, shot, attempt) is refused"
+    );
+    assert_eq!(
+        must(store.clips(&reel.id).await, "list clips"),
+        vec![first, retry, second],
+        "clips come by shot then attempt, the first write kept"
+    );
+}
+
+async fn verdicts(store: &dyn StateStore) {
+    let reel = sample_reel(&sample_product());
+    let round2 = sample_verdict(&reel.id, 2, true);
+    let round1 = sample_verdict(&reel.id, 1, false);
+    must(store.put_verdict(&round2).await, "put a verdict");
+    must(store.put_verdict(&round1).await, "put a verdict");
+    assert_eq!(must(store.verdicts(&reel.id).await, "list verdicts"), vec![round1, round2.clone()], "by round");
+    let mut rejudged = round2.clone();
+    rejudged.passed = false;
+    must(store.put_verdict(&rejudged).await, "replace a verdict");
+    let got = must(store.verdicts(&reel.id).await, "list verdicts");
+    assert_eq!(got.len(), 2, "one verdict per (reel, round, judge)");
+    assert_eq!(got[1], rejudged, "put_verdict replaces the verdict of the same round and judge");
+}
+
+async fn ledger(store: &dyn StateStore) {
+    let reel = sample_reel(&sample_product()).id;
+    let other = sample_reel(&sample_product()).id;
+    let now = now_ms();
+    let old = sample_ledger_entry(&reel, Usd(1_000), now - 3_600_000);
+    let recent = sample_ledger_entry(&reel, Usd(20_000), now);
+    let elsewhere = sample_ledger_entry(&other, Usd(300_000), now + 1);
+    for e in [&old, &recent, &elsewhere] {
+        assert!(must(store.append_ledger(e).await, "append a ledger entry"), "a new key is appended");
+    }
+    let mut dup = recent.clone();
+    dup.usd = Usd(999_999);
+    assert!(!must(store.append_ledger(&dup).await, "append a key twice"), "a second entry with a key is refused");
+
+    assert_eq!(
+        must(store.ledger(Some(&reel)).await, "list a reel's ledger"),
+        vec![old.clone(), recent.clone()],
+        "a reel's ledger, oldest first, the first write kept"
+    );
+    let all = must(store.ledger(None).await, "list the whole ledger");
+    for e in [&old, &recent, &elsewhere] {
+        assert!(all.contains(e), "the whole ledger holds {}", e.key);
+    }
+    assert_eq!(must(store.spent(Some(&reel), now).await, "spent on a reel"), Usd(21_000), "a reel's whole ledger");
+    // Other writers may share the backend, so the run-wide sum is only bounded below here.
+    let since = must(store.spent(None, now).await, "spent since");
+    assert!(since >= Usd(320_000), "spent(None, since) counts entries at or after since, got {since}");
+    assert_eq!(must(store.spent(Some(&sample_reel(&sample_product()).id), 0).await, "spent on nothing"), Usd::ZERO);
+}
+
+async fn issues(store: &dyn StateStore) {
+    let product = sample_product().handle;
+    let now = now_ms();
+    let early = sample_issue(&product, now - 60_000);
+    let mut late = sample_issue(&product, now);
+    late.fatal = true;
+    must(store.record_issue(&early).await, "record an issue");
+    must(store.record_issue(&late).await, "record an issue");
+    let mine = |v: Vec<crate::ports::ProductIssue>| -> Vec<_> {
+        v.into_iter().filter(|i| i.product == product.as_str()).collect()
+    };
+    assert_eq!(
+        mine(must(store.issues_since(now).await, "issues since now")),
+        vec![late.clone()],
+        "issues_since filters by time"
+    );
+    assert_eq!(mine(must(store.issues_since(now - 60_000).await, "issues since")), vec![early, late], "oldest first");
+}
