@@ -1,1 +1,516 @@
-//! TODO
+//! Photo intake: untrusted bytes in, a checked, decoded photo out (blocking; run it off the async runtime).
+//!
+//! The type comes from the magic bytes only, never from a file name or a Content-Type. The
+//! header's dimensions are checked before anything is decoded, so a decompression bomb is refused
+//! without allocating it, and the full decode runs under [`image::Limits`].
+
+use crate::Sha256;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
+use std::fmt;
+use std::io::Cursor;
+
+/// What a reference photo may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoLimits {
+    /// Largest file accepted.
+    pub max_bytes: u64,
+    /// Largest width × height accepted.
+    pub max_pixels: u64,
+    /// Longest side accepted, in pixels.
+    pub max_side: u32,
+    /// Shortest side accepted, in pixels.
+    pub min_side: u32,
+}
+
+impl Default for PhotoLimits {
+    fn default() -> Self {
+        Self { max_bytes: 40 * 1024 * 1024, max_pixels: 60_000_000, max_side: 12_000, min_side: 64 }
+    }
+}
+
+/// A photo that passed intake.
+#[derive(Clone)]
+pub struct Photo {
+    /// SHA-256 of the bytes as received (the content address).
+    pub sha256: Sha256,
+    /// `image/jpeg`, `image/png` or `image/webp`, from the magic bytes.
+    pub mime: &'static str,
+    /// `jpg`, `png` or `webp`.
+    pub ext: &'static str,
+    /// Upright width (after the EXIF orientation is applied).
+    pub width: u32,
+    /// Upright height.
+    pub height: u32,
+    /// Size of the file.
+    pub bytes: u64,
+    /// The decoded pixels, upright.
+    pub image: DynamicImage,
+}
+
+impl fmt::Debug for Photo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Photo")
+            .field("sha256", &self.sha256)
+            .field("mime", &self.mime)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a file is not a usable photo; each message is meant for the store owner.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("the file is empty (0 bytes)")]
+    Empty,
+    #[error("not a JPEG, PNG or WebP image: the bytes look like {detected}")]
+    NotAnImage { detected: String },
+    #[error("the file is {} bytes, over the {} byte limit", .bytes, .max)]
+    TooManyBytes { bytes: u64, max: u64 },
+    #[error("{width}x{height} is larger than the {limit} limit")]
+    TooLarge { width: u32, height: u32, limit: String },
+    #[error("{width}x{height} is smaller than the {min} px minimum side")]
+    TooSmall { width: u32, height: u32, min: u32 },
+    #[error("{reason}")]
+    Corrupt { reason: String },
+}
+
+/// The formats intake accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "JPEG",
+            Kind::Png => "PNG",
+            Kind::WebP => "WebP",
+        }
+    }
+    fn mime(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "image/jpeg",
+            Kind::Png => "image/png",
+            Kind::WebP => "image/webp",
+        }
+    }
+    fn ext(self) -> &'static str {
+        match self {
+            Kind::Jpeg => "jpg",
+            Kind::Png => "png",
+            Kind::WebP => "webp",
+        }
+    }
+    fn format(self) -> ImageFormat {
+        match self {
+            Kind::Jpeg => ImageFormat::Jpeg,
+            Kind::Png => ImageFormat::Png,
+            Kind::WebP => ImageFormat::WebP,
+        }
+    }
+}
+
+const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// Checks and decodes one photo.
+pub fn inspect(bytes: &[u8], limits: &PhotoLimits) -> Result<Photo, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Empty);
+    }
+    let size = bytes.len() as u64;
+    if size > limits.max_bytes {
+        return Err(PhotoError::TooManyBytes { bytes: size, max: limits.max_bytes });
+    }
+    let kind = sniff(bytes).map_err(|detected| PhotoError::NotAnImage { detected })?;
+
+    // Header only: no pixel buffer is allocated here.
+    let (w, h) = ImageReader::with_format(Cursor::new(bytes), kind.format())
+        .into_dimensions()
+        .map_err(|e| corrupt(kind, bytes, &e))?;
+    check_dimensions(w, h, limits)?;
+    if kind == Kind::Jpeg && !jpeg_has_end(bytes) {
+        return Err(PhotoError::Corrupt {
+            reason: "truncated JPEG: the file ends inside the image data (no end-of-image marker after the last scan)"
+                .into(),
+        });
+    }
+
+    if kind == Kind::WebP {
+        let declared = u64::from(u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]])) + 8;
+        if declared > size {
+            return Err(PhotoError::Corrupt {
+                reason: format!("truncated WebP: the file is {size} bytes but its header says {declared}"),
+            });
+        }
+    }
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
+    reader.limits(decode_limits(limits));
+    let mut decoder = reader.into_decoder().map_err(|e| decode_error(kind, bytes, w, h, e))?;
+    let orientation = decoder.orientation().ok();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(kind, bytes, w, h, e))?;
+    if let Some(o) = orientation {
+        image.apply_orientation(o);
+    }
+    let (width, height) = (image.width(), image.height());
+    tracing::debug!(mime = kind.mime(), width, height, bytes = size, "Photo passed intake.");
+    Ok(Photo { sha256: Sha256::of(bytes), mime: kind.mime(), ext: kind.ext(), width, height, bytes: size, image })
+}
+
+fn check_dimensions(w: u32, h: u32, limits: &PhotoLimits) -> Result<(), PhotoError> {
+    if w > limits.max_side || h > limits.max_side {
+        return Err(PhotoError::TooLarge { width: w, height: h, limit: format!("{} px", limits.max_side) });
+    }
+    if u64::from(w) * u64::from(h) > limits.max_pixels {
+        let mp = limits.max_pixels as f64 / 1e6;
+        return Err(PhotoError::TooLarge { width: w, height: h, limit: format!("{mp} megapixel") });
+    }
+    if w < limits.min_side || h < limits.min_side {
+        return Err(PhotoError::TooSmall { width: w, height: h, min: limits.min_side });
+    }
+    Ok(())
+}
+
+/// Decoder limits: no side over the limit, and at most 16-bit RGBA of the largest allowed image.
+fn decode_limits(limits: &PhotoLimits) -> Limits {
+    let mut l = Limits::default();
+    l.max_image_width = Some(limits.max_side);
+    l.max_image_height = Some(limits.max_side);
+    l.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(64 * 1024 * 1024));
+    l
+}
+
+fn decode_error(kind: Kind, bytes: &[u8], w: u32, h: u32, e: ImageError) -> PhotoError {
+    match e {
+        ImageError::Limits(l) => PhotoError::TooLarge { width: w, height: h, limit: format!("decoder memory ({l})") },
+        e => corrupt(kind, bytes, &e),
+    }
+}
+
+fn corrupt(kind: Kind, bytes: &[u8], e: &ImageError) -> PhotoError {
+    let truncated = matches!(e, ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof)
+        || e.to_string().to_ascii_lowercase().contains("eof")
+        || (kind == Kind::Png && !bytes.windows(4).any(|w| w == b"IEND"));
+    let what = if truncated { "truncated" } else { "corrupt" };
+    PhotoError::Corrupt { reason: format!("{what} {}: {e}", kind.name()) }
+}
+
+/// Whether a JPEG has an end-of-image marker after its last start-of-scan. Inside entropy-coded
+/// data a 0xFF byte is always stuffed (`FF 00`), so `FF D9` there can only be the real marker; a
+/// thumbnail's EOI in the EXIF block comes before the main image's scans.
+fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let last_eoi = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    match (last_sos, last_eoi) {
+        (Some(s), Some(e)) => e > s,
+        (None, _) => true, // no scan at all: the decoder reports what is wrong
+        (Some(_), None) => false,
+    }
+}
+
+/// The accepted kind, or a description of what the bytes look like.
+fn sniff(b: &[u8]) -> Result<Kind, String> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Kind::Jpeg);
+    }
+    if b.starts_with(PNG_MAGIC) {
+        return Ok(Kind::Png);
+    }
+    if b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        return Ok(Kind::WebP);
+    }
+    Err(describe(b))
+}
+
+/// A short, human description of non-image bytes.
+fn describe(b: &[u8]) -> String {
+    let starts = |p: &[u8]| b.starts_with(p);
+    let unsupported = |name: &str| format!("{name} (unsupported)");
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return unsupported("GIF");
+    }
+    if starts(b"%PDF") {
+        return "PDF".into();
+    }
+    if starts(b"BM") && b.len() > 14 {
+        return unsupported("BMP");
+    }
+    if starts(b"II*\0") || starts(b"MM\0*") {
+        return unsupported("TIFF");
+    }
+    if b.len() >= 12 && &b[4..8] == b"ftyp" {
+        return match &b[8..12] {
+            b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1" => unsupported("HEIC"),
+            b"avif" | b"avis" => unsupported("AVIF"),
+            _ => "MP4/QuickTime video".into(),
+        };
+    }
+    if b.len() >= 12 && &b[0..4] == b"RIFF" {
+        return format!("RIFF {} (not WebP)", String::from_utf8_lossy(&b[8..12]));
+    }
+    if starts(b"PK\x03\x04") {
+        return "a ZIP archive".into();
+    }
+    if starts(&[0x1F, 0x8B]) {
+        return "gzip data".into();
+    }
+    if starts(b"\0\0\0\x0cjP  ") || starts(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return unsupported("JPEG 2000");
+    }
+    // Text formats: skip a UTF-8 BOM and leading whitespace.
+    let text = b.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(b);
+    let text = &text[text.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(text.len())..];
+    let head = String::from_utf8_lossy(&text[..text.len().min(512)]).to_ascii_lowercase();
+    if head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.contains("<head")
+        || head.contains("<body")
+    {
+        return "HTML text".into();
+    }
+    if head.starts_with("<svg") || (head.starts_with("<?xml") && head.contains("<svg")) {
+        return unsupported("SVG");
+    }
+    if head.starts_with("<?xml") {
+        return "XML text".into();
+    }
+    if head.starts_with('{') || head.starts_with('[') {
+        return "JSON text".into();
+    }
+    let sample = &b[..b.len().min(512)];
+    if std::str::from_utf8(sample).is_ok_and(|s| s.chars().all(|c| !c.is_control() || c.is_whitespace())) {
+        return "plain text".into();
+    }
+    let hex: Vec<String> = b.iter().take(4).map(|x| format!("{x:02x}")).collect();
+    format!("unknown bytes {}", hex.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, Rgb, RgbImage};
+
+    fn picture(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, ((x ^ y) & 0xFF) as u8]))
+    }
+
+    fn encode(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        encode(&picture(w, h), ImageFormat::Jpeg)
+    }
+
+    /// A PNG chunk with its CRC.
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let mut crc_input = kind.to_vec();
+        crc_input.extend_from_slice(data);
+        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+        out
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    /// A PNG that claims `w`x`h` RGBA pixels but carries only a few bytes of data.
+    fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&w.to_be_bytes());
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA, deflate, adaptive filter, no interlace
+        let mut png = PNG_MAGIC.to_vec();
+        png.extend(chunk(b"IHDR", &ihdr));
+        // A stored zlib stream of one zero byte: nowhere near enough data, never decoded anyway.
+        png.extend(chunk(b"IDAT", &[0x78, 0x01, 0x01, 0x01, 0x00, 0xFE, 0xFF, 0x00, 0x00, 0x01, 0x00, 0x01]));
+        png.extend(chunk(b"IEND", &[]));
+        png
+    }
+
+    #[test]
+    fn crc32_matches_the_png_iend_crc() {
+        assert_eq!(crc32(b"IEND"), 0xAE42_6082);
+    }
+
+    #[test]
+    fn accepts_jpeg_png_and_webp_by_their_magic_bytes() {
+        let img = picture(120, 80);
+        for (format, mime, ext) in [
+            (ImageFormat::Jpeg, "image/jpeg", "jpg"),
+            (ImageFormat::Png, "image/png", "png"),
+            (ImageFormat::WebP, "image/webp", "webp"),
+        ] {
+            let bytes = encode(&img, format);
+            let photo = inspect(&bytes, &PhotoLimits::default()).unwrap_or_else(|e| panic!("{mime}: {e}"));
+            assert_eq!((photo.mime, photo.ext), (mime, ext));
+            assert_eq!((photo.width, photo.height), (120, 80));
+            assert_eq!((photo.image.width(), photo.image.height()), (120, 80));
+            assert_eq!(photo.bytes, bytes.len() as u64);
+            assert_eq!(photo.sha256, Sha256::of(&bytes));
+        }
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        assert!(matches!(inspect(&[], &PhotoLimits::default()), Err(PhotoError::Empty)));
+    }
+
+    #[test]
+    fn an_html_page_is_named_as_html() {
+        let page = b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>gone</body></html>";
+        let err = inspect(page, &PhotoLimits::default()).unwrap_err();
+        match &err {
+            PhotoError::NotAnImage { detected } => assert_eq!(detected, "HTML text"),
+            other => panic!("expected NotAnImage, got {other:?}"),
+        }
+        assert!(err.to_string().contains("HTML text"), "{err}");
+    }
+
+    #[test]
+    fn other_formats_are_described() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+            (b"GIF89a\x10\x00\x10\x00\x80\x00\x00", "GIF (unsupported)"),
+            (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "HEIC (unsupported)"),
+            (b"RIFF\x24\x00\x00\x00WAVEfmt ", "RIFF WAVE (not WebP)"),
+            (b"{\"error\":\"not found\"}", "JSON text"),
+            (&[0x00, 0x01, 0x02, 0x03, 0xF0, 0xF1], "unknown bytes 00 01 02 03"),
+        ];
+        for (bytes, want) in cases {
+            match inspect(bytes, &PhotoLimits::default()) {
+                Err(PhotoError::NotAnImage { detected }) => assert_eq!(detected, want),
+                other => panic!("{want}: got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_extension_does_not_matter_only_the_bytes() {
+        // A PNG whose bytes start like a PNG is a PNG, whatever anyone called it.
+        let bytes = encode(&picture(64, 64), ImageFormat::Png);
+        assert_eq!(inspect(&bytes, &PhotoLimits::default()).unwrap().mime, "image/png");
+        // And JPEG-looking text after a few junk bytes is not a JPEG.
+        let mut shifted = vec![b' '];
+        shifted.extend(jpeg(64, 64));
+        assert!(matches!(inspect(&shifted, &PhotoLimits::default()), Err(PhotoError::NotAnImage { .. })));
+    }
+
+    #[test]
+    fn a_truncated_jpeg_is_corrupt() {
+        let full = jpeg(256, 256);
+        let cut = &full[..full.len() * 2 / 3];
+        let err = inspect(cut, &PhotoLimits::default()).unwrap_err();
+        match &err {
+            PhotoError::Corrupt { reason } => assert!(reason.starts_with("truncated JPEG"), "{reason}"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_jpeg_cut_inside_its_header_is_corrupt() {
+        let full = jpeg(256, 256);
+        let err = inspect(&full[..40], &PhotoLimits::default()).unwrap_err();
+        assert!(matches!(err, PhotoError::Corrupt { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_truncated_png_and_webp_are_corrupt() {
+        for format in [ImageFormat::Png, ImageFormat::WebP] {
+            let full = encode(&picture(200, 200), format);
+            let cut = &full[..full.len() / 2];
+            match inspect(cut, &PhotoLimits::default()) {
+                Err(PhotoError::Corrupt { reason }) => assert!(reason.contains("truncated"), "{format:?}: {reason}"),
+                other => panic!("{format:?}: expected Corrupt, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_30000_px_png_is_refused_before_decoding() {
+        let bomb = png_bomb(30_000, 30_000);
+        assert!(bomb.len() < 100, "the bomb is tiny: {} bytes", bomb.len());
+        // The header is valid: the image crate reads its dimensions.
+        assert_eq!(
+            ImageReader::with_format(Cursor::new(&bomb), ImageFormat::Png).into_dimensions().unwrap(),
+            (30_000, 30_000)
+        );
+        let err = inspect(&bomb, &PhotoLimits::default()).unwrap_err();
+        assert!(matches!(err, PhotoError::TooLarge { width: 30_000, height: 30_000, .. }), "{err:?}");
+        assert_eq!(err.to_string(), "30000x30000 is larger than the 12000 px limit");
+    }
+
+    #[test]
+    fn too_many_pixels_within_the_side_limit_is_refused() {
+        let bomb = png_bomb(10_000, 10_000);
+        let err = inspect(&bomb, &PhotoLimits::default()).unwrap_err();
+        assert_eq!(err.to_string(), "10000x10000 is larger than the 60 megapixel limit");
+    }
+
+    #[test]
+    fn a_bomb_within_the_limits_fails_to_decode_instead_of_hanging() {
+        // 4000x4000 passes the size checks, but its data is missing: a corrupt PNG.
+        let bomb = png_bomb(4_000, 4_000);
+        assert!(matches!(inspect(&bomb, &PhotoLimits::default()), Err(PhotoError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_tiny_image_is_refused() {
+        let bytes = encode(&picture(200, 40), ImageFormat::Png);
+        let err = inspect(&bytes, &PhotoLimits::default()).unwrap_err();
+        assert!(matches!(err, PhotoError::TooSmall { width: 200, height: 40, min: 64 }), "{err:?}");
+        assert_eq!(err.to_string(), "200x40 is smaller than the 64 px minimum side");
+    }
+
+    #[test]
+    fn too_many_bytes_is_refused_before_sniffing() {
+        let bytes = jpeg(100, 100);
+        let limits = PhotoLimits { max_bytes: 100, ..PhotoLimits::default() };
+        let err = inspect(&bytes, &limits).unwrap_err();
+        assert!(matches!(err, PhotoError::TooManyBytes { max: 100, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // A 160x80 JPEG tagged "rotate 90° clockwise" (orientation 6) is a 80x160 photo.
+        let img = picture(160, 80);
+        let mut raw = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut raw)
+            .write_image(img.as_raw(), 160, 80, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let exif: Vec<u8> = [
+            b"Exif\0\0".as_slice(),
+            b"MM\0*\0\0\0\x08",              // big-endian TIFF header, IFD at 8
+            &[0, 1],                         // one entry
+            &[0x01, 0x12, 0, 3, 0, 0, 0, 1], // Orientation, SHORT, count 1
+            &[0, 6, 0, 0],                   // value 6
+            &[0, 0, 0, 0],                   // no next IFD
+        ]
+        .concat();
+        let mut app1 = vec![0xFF, 0xE1];
+        app1.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+        app1.extend(exif);
+        let mut tagged = raw[..2].to_vec();
+        tagged.extend(app1);
+        tagged.extend_from_slice(&raw[2..]);
+        let photo = inspect(&tagged, &PhotoLimits::default()).unwrap();
+        assert_eq!((photo.width, photo.height), (80, 160));
+    }
+}

@@ -1,1 +1,712 @@
-//! TODO
+//! The folder storefront: a store folder with a Shopify-shaped `products.json` and its photos beside it.
+//!
+//! Storefront data is untrusted: every product is parsed on its own from a `serde_json::Value`,
+//! leniently, so one bad entry fails alone; image paths never leave the store folder.
+
+use crate::ports::{ListingError, Storefront, StorefrontError, Storefronts};
+use crate::{Handle, ListedImage, ProductListing};
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::AsyncReadExt;
+
+/// The largest `products.json` read.
+pub const MAX_LISTING_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest image file read.
+pub const MAX_IMAGE_BYTES: u64 = 50 * 1024 * 1024;
+
+/// Opens store folders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FolderStorefronts;
+
+impl Storefronts for FolderStorefronts {
+    fn open(&self, store: &str) -> Result<Arc<dyn Storefront>, StorefrontError> {
+        Ok(Arc::new(FolderStorefront::open(store)?))
+    }
+}
+
+/// One store folder: `products.json` and the photos it names by relative path.
+#[derive(Debug, Clone)]
+pub struct FolderStorefront {
+    root: PathBuf,
+    /// `root` with every symlink resolved: image paths must stay under it.
+    canonical_root: PathBuf,
+    /// The store as the caller named it, for messages.
+    store: String,
+}
+
+impl FolderStorefront {
+    /// Opens `store`, which must be a folder holding a `products.json`.
+    pub fn open(store: &str) -> Result<Self, StorefrontError> {
+        let unreadable = |reason: String| StorefrontError::Unreadable { store: store.to_string(), reason };
+        if is_remote(store) {
+            return Err(unreadable("web storefronts are not supported yet: give a store folder".into()));
+        }
+        let root = PathBuf::from(store);
+        let meta = std::fs::metadata(&root).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => unreadable(format!("no such folder: {}", root.display())),
+            _ => unreadable(format!("cannot open folder {}: {e}", root.display())),
+        })?;
+        if !meta.is_dir() {
+            return Err(unreadable(format!("{} is a file, not a store folder", root.display())));
+        }
+        if !root.join("products.json").is_file() {
+            return Err(unreadable(format!("no products.json in it ({})", root.display())));
+        }
+        let canonical_root =
+            root.canonicalize().map_err(|e| unreadable(format!("cannot resolve {}: {e}", root.display())))?;
+        Ok(Self { root, canonical_root, store: store.to_string() })
+    }
+
+    /// The store folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn unreadable(&self, reason: impl Into<String>) -> StorefrontError {
+        StorefrontError::Unreadable { store: self.store.clone(), reason: reason.into() }
+    }
+
+    fn image_error(&self, src: &str, reason: impl Into<String>) -> StorefrontError {
+        StorefrontError::Image { store: self.store.clone(), src: src.to_string(), reason: reason.into() }
+    }
+
+    /// The file `src` names, checked to be inside the store folder.
+    async fn resolve(&self, src: &str) -> Result<PathBuf, StorefrontError> {
+        if is_remote(src) {
+            return Err(
+                self.image_error(src, "remote images need a web storefront (not supported by the folder source)")
+            );
+        }
+        if src.trim().is_empty() {
+            return Err(self.image_error(src, "the image has an empty src"));
+        }
+        if src.contains('\0') || src.contains("://") {
+            return Err(self.image_error(src, "not a path inside the store folder"));
+        }
+        let rel = Path::new(src);
+        if rel.is_absolute() || src.starts_with('/') || src.starts_with('\\') || rel.has_root() {
+            return Err(self.image_error(src, "absolute paths are not allowed: give a path inside the store folder"));
+        }
+        if rel.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_))) {
+            return Err(self.image_error(src, "'..' would leave the store folder"));
+        }
+        let real = tokio::fs::canonicalize(self.root.join(rel)).await.map_err(|e| match e.kind() {
+            ErrorKind::NotFound => self.image_error(src, "no such file"),
+            _ => self.image_error(src, format!("cannot resolve the path: {e}")),
+        })?;
+        if !real.starts_with(&self.canonical_root) {
+            return Err(self.image_error(src, format!("resolves to {}, outside the store folder", real.display())));
+        }
+        Ok(real)
+    }
+}
+
+#[async_trait]
+impl Storefront for FolderStorefront {
+    fn describe(&self) -> String {
+        format!("folder {}", self.root.display())
+    }
+
+    async fn list(&self) -> Result<Vec<Result<ProductListing, ListingError>>, StorefrontError> {
+        let path = self.root.join("products.json");
+        let text = read_capped(&path, MAX_LISTING_BYTES).await.map_err(|e| match e {
+            CappedReadError::TooBig(n) => {
+                self.unreadable(format!("products.json is {n} bytes, over the {MAX_LISTING_BYTES} byte limit"))
+            }
+            CappedReadError::Io(e) if e.kind() == ErrorKind::NotFound => self.unreadable("no products.json in it"),
+            CappedReadError::Io(e) => self.unreadable(format!("cannot read products.json: {e}")),
+        })?;
+        let doc: Value = serde_json::from_slice(&text)
+            .map_err(|e| self.unreadable(format!("products.json is not valid JSON: {e}")))?;
+        let entries = match doc {
+            Value::Array(items) => items,
+            Value::Object(mut obj) => match (obj.remove("products"), obj.remove("product")) {
+                (Some(Value::Array(items)), _) => items,
+                (None, Some(one @ Value::Object(_))) => vec![one],
+                _ => {
+                    return Err(self.unreadable(r#"products.json must be {"products": [...]} or an array of products"#));
+                }
+            },
+            _ => return Err(self.unreadable(r#"products.json must be {"products": [...]} or an array of products"#)),
+        };
+        let listings: Vec<_> = entries.iter().enumerate().map(|(i, v)| parse_product(i, v)).collect();
+        let bad = listings.iter().filter(|l| l.is_err()).count();
+        tracing::info!(store = %self.store, products = listings.len(), bad, "Listed the store folder.");
+        Ok(listings)
+    }
+
+    async fn fetch_image(&self, src: &str) -> Result<Bytes, StorefrontError> {
+        let path = self.resolve(src).await?;
+        let bytes = read_capped(&path, MAX_IMAGE_BYTES).await.map_err(|e| match e {
+            CappedReadError::TooBig(n) => {
+                self.image_error(src, format!("the file is {n} bytes, over the {MAX_IMAGE_BYTES} byte limit"))
+            }
+            CappedReadError::Io(e) if e.kind() == ErrorKind::NotFound => self.image_error(src, "no such file"),
+            CappedReadError::Io(e) => self.image_error(src, format!("cannot read it: {e}")),
+        })?;
+        Ok(Bytes::from(bytes))
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    let lower = s.trim_start().to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
+}
+
+enum CappedReadError {
+    TooBig(u64),
+    Io(std::io::Error),
+}
+
+/// Reads a regular file of at most `cap` bytes; the size is checked before anything is read,
+/// and again while reading (the file may grow).
+async fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, CappedReadError> {
+    let file = tokio::fs::File::open(path).await.map_err(CappedReadError::Io)?;
+    let meta = file.metadata().await.map_err(CappedReadError::Io)?;
+    if !meta.is_file() {
+        return Err(CappedReadError::Io(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() > cap {
+        return Err(CappedReadError::TooBig(meta.len()));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut out).await.map_err(CappedReadError::Io)?;
+    if out.len() as u64 > cap {
+        return Err(CappedReadError::TooBig(out.len() as u64));
+    }
+    Ok(out)
+}
+
+/// One product entry, on its own. `index` is its 0-based place in the listing.
+fn parse_product(index: usize, value: &Value) -> Result<ProductListing, ListingError> {
+    let position = format!("#{}", index + 1);
+    let Value::Object(obj) = value else {
+        return Err(ListingError { product: position, reason: format!("not a JSON object but {}", kind_of(value)) });
+    };
+    let raw_handle = text(obj, "handle");
+    let title = text(obj, "title");
+    let label = raw_handle.clone().or_else(|| title.clone()).unwrap_or(position.clone());
+    let fail = |reason: String| ListingError { product: label.clone(), reason };
+
+    let title = title.ok_or_else(|| fail("no title".into()))?;
+    let handle = match &raw_handle {
+        Some(h) => Handle::parse(h)
+            .map_err(|e| ListingError { product: format!("{title:?} ({position})"), reason: e.to_string() })?,
+        None => {
+            let slug = slugify(&title);
+            Handle::parse(&slug).map_err(|_| ListingError {
+                product: format!("{title:?} ({position})"),
+                reason: "no handle, and the title gives no usable slug".into(),
+            })?
+        }
+    };
+    let description = obj.get("body_html").and_then(Value::as_str).map(html_to_text).unwrap_or_default();
+    let images =
+        obj.get("images").and_then(Value::as_array).map(|a| parse_images(handle.as_str(), a)).unwrap_or_default();
+    Ok(ProductListing {
+        handle,
+        title,
+        description,
+        vendor: text(obj, "vendor"),
+        product_type: text(obj, "product_type"),
+        price: lowest_price(obj.get("variants")),
+        images,
+    })
+}
+
+/// A non-empty, trimmed string field.
+fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The lowest variant price, as the store wrote it.
+fn lowest_price(variants: Option<&Value>) -> Option<String> {
+    let variants = variants?.as_array()?;
+    variants
+        .iter()
+        .filter_map(|v| match v.get("price")? {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .filter_map(|s| s.parse::<f64>().ok().filter(|p| p.is_finite() && *p >= 0.0).map(|p| (p, s)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, s)| s)
+}
+
+/// The gallery in position order; entries without a `src` are skipped.
+fn parse_images(handle: &str, items: &[Value]) -> Vec<ListedImage> {
+    let mut images: Vec<ListedImage> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let default_position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let (src, obj) = match v {
+                Value::String(s) => (s.trim().to_string(), None),
+                Value::Object(o) => (text(o, "src").unwrap_or_default(), Some(o)),
+                _ => (String::new(), None),
+            };
+            if src.is_empty() {
+                tracing::warn!(product = handle, image = i + 1, "Skipped a gallery entry without a src.");
+                return None;
+            }
+            let number =
+                |key: &str| obj.and_then(|o| o.get(key)).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+            Some(ListedImage {
+                src,
+                alt: obj.and_then(|o| text(o, "alt")),
+                position: number("position").filter(|p| *p > 0).unwrap_or(default_position),
+                width: number("width").filter(|w| *w > 0),
+                height: number("height").filter(|h| *h > 0),
+            })
+        })
+        .collect();
+    images.sort_by_key(|im| im.position); // stable: equal positions keep listing order
+    images
+}
+
+/// A handle from a title: lowercase ASCII words joined by `-`, common accents folded.
+fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars().flat_map(fold_accent) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') && c != '\'' && c != '’' {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    slug[..slug.len().min(200)].trim_end_matches('-').to_string()
+}
+
+fn fold_accent(c: char) -> impl Iterator<Item = char> {
+    let s: &str = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
+        'ç' | 'Ç' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ñ' | 'Ñ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
+        'ý' | 'ÿ' | 'Ý' => "y",
+        'ß' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        '&' => "and",
+        _ => "",
+    };
+    let mapped = if s.is_empty() { None } else { Some(s.chars()) };
+    let own = if s.is_empty() { Some(c) } else { None };
+    mapped.into_iter().flatten().chain(own)
+}
+
+/// Plain text from a store's HTML description: tags stripped (script and style with their
+/// content), entities decoded, whitespace collapsed. A double-escaped body (`&lt;p&gt;`) is
+/// unescaped once first.
+pub fn html_to_text(html: &str) -> String {
+    let unescaped;
+    let html = if !html.contains('<') && html.contains("&lt;") {
+        unescaped = decode_entities(html);
+        unescaped.as_str()
+    } else {
+        html
+    };
+    let stripped = strip_tags(html);
+    decode_entities(&stripped).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tag = &rest[at + 1..];
+        let is_tag = tag.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
+        if !is_tag {
+            out.push('<');
+            rest = tag;
+            continue;
+        }
+        if tag.starts_with("!--") {
+            rest = tag.find("-->").map(|e| &tag[e + 3..]).unwrap_or("");
+            continue;
+        }
+        let Some(end) = tag.find('>') else {
+            rest = ""; // an unclosed tag at the end: drop it
+            break;
+        };
+        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let name = name.to_ascii_lowercase();
+        rest = &tag[end + 1..];
+        if (name == "script" || name == "style") && !tag.starts_with('/') {
+            let close = format!("</{name}");
+            rest = rest.to_ascii_lowercase().find(&close).map(|e| &rest[e..]).unwrap_or("");
+            continue;
+        }
+        const BLOCKS: &[&str] = &[
+            "br",
+            "p",
+            "div",
+            "li",
+            "ul",
+            "ol",
+            "tr",
+            "td",
+            "th",
+            "table",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "section",
+            "article",
+            "blockquote",
+            "hr",
+            "dt",
+            "dd",
+        ];
+        if BLOCKS.contains(&name.as_str()) {
+            out.push(' ');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Decodes the named entities stores use most, and every numeric one; unknown ones stay as written.
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let end = after.find(';').filter(|&e| e > 0 && e <= 10);
+        let decoded = end.and_then(|e| entity(&after[..e]));
+        match (end, decoded) {
+            (Some(e), Some(c)) => {
+                out.push(c);
+                rest = &after[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code).filter(|c| *c != '\0');
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "laquo" => '«',
+        "raquo" => '»',
+        "bull" => '•',
+        "middot" => '·',
+        "deg" => '°',
+        "times" => '×',
+        "trade" => '™',
+        "reg" => '®',
+        "copy" => '©',
+        "euro" => '€',
+        "pound" => '£',
+        "yen" => '¥',
+        "cent" => '¢',
+        "frac12" => '½',
+        "frac14" => '¼',
+        "frac34" => '¾',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "ecirc" => 'ê',
+        "aacute" => 'á',
+        "agrave" => 'à',
+        "acirc" => 'â',
+        "auml" => 'ä',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "szlig" => 'ß',
+        "ntilde" => 'ñ',
+        "ccedil" => 'ç',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn store(products: &Value) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("products.json"), serde_json::to_vec_pretty(products).unwrap()).unwrap();
+        dir
+    }
+
+    fn open(dir: &tempfile::TempDir) -> Arc<dyn Storefront> {
+        FolderStorefronts.open(dir.path().to_str().unwrap()).unwrap()
+    }
+
+    fn unreadable_reason(e: StorefrontError) -> String {
+        match e {
+            StorefrontError::Unreadable { reason, .. } => reason,
+            other => panic!("expected Unreadable, got {other:?}"),
+        }
+    }
+
+    fn image_reason(e: StorefrontError) -> String {
+        match e {
+            StorefrontError::Image { reason, .. } => reason,
+            other => panic!("expected an Image error, got {other:?}"),
+        }
+    }
+
+    fn hoodie() -> Value {
+        json!({
+            "id": 1001,
+            "handle": "pullover-hoodie",
+            "title": "Pullover Hoodie",
+            "body_html": "<p>Soft &amp; warm.</p><p>Kangaroo&nbsp;pocket &#8211; ribbed cuffs&#x21;</p>",
+            "vendor": "Demo Store",
+            "product_type": "",
+            "tags": ["hoodie", "tops"],
+            "variants": [{"price": "59.00"}, {"price": "49.50"}, {"price": "nope"}, {"price": 120}],
+            "images": [
+                {"position": 2, "src": "photos/worn.jpg", "alt": "Person wearing it", "width": 800, "height": 1000},
+                {"position": 1, "src": "photos/flat.jpg", "alt": null},
+                {"position": 3, "alt": "no src: skipped"},
+                {"src": "photos/detail.jpg", "alt": "  "}
+            ]
+        })
+    }
+
+    #[tokio::test]
+    async fn lists_a_shopify_products_json() {
+        let dir = store(&json!({ "products": [hoodie()] }));
+        let listed = open(&dir).list().await.unwrap();
+        let p = listed[0].as_ref().unwrap();
+        assert_eq!(p.handle.as_str(), "pullover-hoodie");
+        assert_eq!(p.title, "Pullover Hoodie");
+        assert_eq!(p.description, "Soft & warm. Kangaroo pocket – ribbed cuffs!");
+        assert_eq!(p.vendor.as_deref(), Some("Demo Store"));
+        assert_eq!(p.product_type, None);
+        assert_eq!(p.price.as_deref(), Some("49.50"));
+        let srcs: Vec<_> = p.images.iter().map(|i| (i.src.as_str(), i.position)).collect();
+        assert_eq!(srcs, [("photos/flat.jpg", 1), ("photos/worn.jpg", 2), ("photos/detail.jpg", 4)]);
+        assert_eq!(p.images[1].alt.as_deref(), Some("Person wearing it"));
+        assert_eq!((p.images[1].width, p.images[1].height), (Some(800), Some(1000)));
+        assert_eq!(p.images[0].alt, None);
+        assert_eq!(p.images[2].alt, None, "blank alt is no alt");
+    }
+
+    #[tokio::test]
+    async fn accepts_a_bare_array_and_comma_tags() {
+        let mut p = hoodie();
+        p["tags"] = json!("hoodie, tops, unisex");
+        let dir = store(&json!([p]));
+        let listed = open(&dir).list().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].is_ok(), "{:?}", listed[0]);
+    }
+
+    #[tokio::test]
+    async fn one_bad_product_fails_alone() {
+        let dir = store(&json!({ "products": [
+            hoodie(),
+            "not a product",
+            {"handle": "no-title", "images": []},
+            {"handle": "Bad Handle", "title": "Shouty Tee"},
+            {"title": "Café Crème Tote — Large"},
+            {"title": "日本"}
+        ]}));
+        let listed = open(&dir).list().await.unwrap();
+        assert_eq!(listed.len(), 6);
+        assert!(listed[0].is_ok());
+        let e = listed[1].as_ref().unwrap_err();
+        assert_eq!(e.product, "#2");
+        assert!(e.reason.contains("not a JSON object but a string"), "{e}");
+        let e = listed[2].as_ref().unwrap_err();
+        assert_eq!((e.product.as_str(), e.reason.as_str()), ("no-title", "no title"));
+        let e = listed[3].as_ref().unwrap_err();
+        assert_eq!(e.product, r#""Shouty Tee" (#4)"#);
+        assert!(e.reason.contains("only lowercase letters"), "{e}");
+        assert_eq!(listed[4].as_ref().unwrap().handle.as_str(), "cafe-creme-tote-large");
+        let e = listed[5].as_ref().unwrap_err();
+        assert!(e.reason.contains("no handle"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn invalid_json_is_unreadable_with_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("products.json"), "{\n  \"products\": [\n    {\"title\": \"x\",}\n  ]\n}")
+            .unwrap();
+        let reason = unreadable_reason(open(&dir).list().await.unwrap_err());
+        assert!(reason.starts_with("products.json is not valid JSON"), "{reason}");
+        assert!(reason.contains("line 3 column"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_json_of_the_wrong_shape_is_unreadable() {
+        let dir = store(&json!({ "items": [] }));
+        let reason = unreadable_reason(open(&dir).list().await.unwrap_err());
+        assert!(reason.contains(r#"{"products": [...]}"#), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn an_oversized_products_json_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = std::fs::File::create(dir.path().join("products.json")).unwrap();
+        f.set_len(MAX_LISTING_BYTES + 1).unwrap(); // sparse: nothing is written
+        let reason = unreadable_reason(open(&dir).list().await.unwrap_err());
+        assert!(reason.contains("over the 67108864 byte limit"), "{reason}");
+    }
+
+    #[test]
+    fn open_names_what_is_wrong_with_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let reason = unreadable_reason(FolderStorefront::open(missing.to_str().unwrap()).unwrap_err());
+        assert!(reason.starts_with("no such folder") && reason.contains("nope"), "{reason}");
+
+        let reason = unreadable_reason(FolderStorefront::open(dir.path().to_str().unwrap()).unwrap_err());
+        assert!(reason.starts_with("no products.json in it"), "{reason}");
+
+        let file = dir.path().join("products.json");
+        std::fs::write(&file, "[]").unwrap();
+        let reason = unreadable_reason(FolderStorefront::open(file.to_str().unwrap()).unwrap_err());
+        assert!(reason.contains("not a store folder"), "{reason}");
+
+        let err = FolderStorefronts.open("https://shop.example/").err().unwrap();
+        assert!(unreadable_reason(err).contains("web storefronts"));
+        let sf = FolderStorefronts.open(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(sf.describe(), format!("folder {}", dir.path().display()));
+    }
+
+    #[tokio::test]
+    async fn fetches_images_inside_the_store() {
+        let dir = store(&json!([]));
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        std::fs::write(dir.path().join("photos/a.jpg"), b"\xff\xd8\xffjpeg").unwrap();
+        let sf = open(&dir);
+        assert_eq!(&sf.fetch_image("photos/a.jpg").await.unwrap()[..], b"\xff\xd8\xffjpeg");
+        assert_eq!(&sf.fetch_image("./photos/a.jpg").await.unwrap()[..], b"\xff\xd8\xffjpeg");
+    }
+
+    #[tokio::test]
+    async fn refuses_paths_that_leave_the_store() {
+        let outer = tempfile::tempdir().unwrap();
+        std::fs::write(outer.path().join("secret.txt"), b"secret").unwrap();
+        let root = outer.path().join("store");
+        std::fs::create_dir_all(root.join("photos")).unwrap();
+        std::fs::write(root.join("products.json"), "[]").unwrap();
+        let sf = FolderStorefront::open(root.to_str().unwrap()).unwrap();
+
+        let abs = outer.path().join("secret.txt");
+        let reason = image_reason(sf.fetch_image(abs.to_str().unwrap()).await.unwrap_err());
+        assert!(reason.contains("absolute paths"), "{reason}");
+        let reason = image_reason(sf.fetch_image("../secret.txt").await.unwrap_err());
+        assert!(reason.contains("'..'"), "{reason}");
+        let reason = image_reason(sf.fetch_image("photos/../../secret.txt").await.unwrap_err());
+        assert!(reason.contains("'..'"), "{reason}");
+        let reason = image_reason(sf.fetch_image("https://cdn.example/x.jpg").await.unwrap_err());
+        assert_eq!(reason, "remote images need a web storefront (not supported by the folder source)");
+        let reason = image_reason(sf.fetch_image("//cdn.example/x.jpg").await.unwrap_err());
+        assert!(reason.contains("remote images"), "{reason}");
+        let reason = image_reason(sf.fetch_image("photos/missing.jpg").await.unwrap_err());
+        assert_eq!(reason, "no such file");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn refuses_symlinks_that_resolve_outside_the_store() {
+        let outer = tempfile::tempdir().unwrap();
+        std::fs::write(outer.path().join("secret.txt"), b"secret").unwrap();
+        let root = outer.path().join("store");
+        std::fs::create_dir_all(root.join("photos")).unwrap();
+        std::fs::write(root.join("products.json"), "[]").unwrap();
+        std::fs::write(root.join("photos/real.jpg"), b"inside").unwrap();
+        std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("photos/evil.jpg")).unwrap();
+        std::os::unix::fs::symlink(outer.path(), root.join("up")).unwrap();
+        std::os::unix::fs::symlink(root.join("photos/real.jpg"), root.join("photos/alias.jpg")).unwrap();
+        let sf = FolderStorefront::open(root.to_str().unwrap()).unwrap();
+
+        let reason = image_reason(sf.fetch_image("photos/evil.jpg").await.unwrap_err());
+        assert!(reason.contains("outside the store folder"), "{reason}");
+        let reason = image_reason(sf.fetch_image("up/secret.txt").await.unwrap_err());
+        assert!(reason.contains("outside the store folder"), "{reason}");
+        assert_eq!(&sf.fetch_image("photos/alias.jpg").await.unwrap()[..], b"inside");
+    }
+
+    #[tokio::test]
+    async fn refuses_an_oversized_image_without_reading_it() {
+        let dir = store(&json!([]));
+        let f = std::fs::File::create(dir.path().join("huge.jpg")).unwrap();
+        f.set_len(MAX_IMAGE_BYTES + 1).unwrap();
+        let reason = image_reason(open(&dir).fetch_image("huge.jpg").await.unwrap_err());
+        assert!(reason.contains("over the 52428800 byte limit"), "{reason}");
+    }
+
+    #[test]
+    fn html_becomes_plain_text() {
+        let cases = [
+            ("<p>Hello <strong>bold</strong>er world</p><p>Next</p>", "Hello bolder world Next"),
+            ("Line one<br/>line two<br>three", "Line one line two three"),
+            ("&lt;p&gt;Double &amp;amp; escaped&lt;/p&gt;&lt;p&gt;Yes&lt;/p&gt;", "Double & escaped Yes"),
+            ("<script>alert(1)</script><style>p{}</style>Safe", "Safe"),
+            (
+                "100&#37; cotton &#x2014; size&nbsp;M &unknown; 3 < 4 &amp; 5 > 2",
+                "100% cotton — size M &unknown; 3 < 4 & 5 > 2",
+            ),
+            ("<!-- hidden -->\n\n  Spaced\t\tout  ", "Spaced out"),
+            ("<ul><li>One</li><li>Two</li></ul>", "One Two"),
+            ("", ""),
+        ];
+        for (html, want) in cases {
+            assert_eq!(html_to_text(html), want, "{html:?}");
+        }
+    }
+
+    #[test]
+    fn slugs_come_from_titles() {
+        assert_eq!(slugify("Pullover Hoodie"), "pullover-hoodie");
+        assert_eq!(slugify("  Kid's Tee (2-Pack) "), "kids-tee-2-pack");
+        assert_eq!(slugify("Ballon & Straße"), "ballon-and-strasse");
+        assert_eq!(slugify("日本"), "");
+    }
+}
