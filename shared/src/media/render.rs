@@ -630,6 +630,54 @@ mod tests {
         );
     }
 
+    /// `cargo test -p truereel bench_full_size -- --ignored --nocapture`: times a 4 s 1080x1920
+    /// push-in over a 1200x1800 JPEG, a studio shot (textured garment on white) and a busy
+    /// full-bleed one (texture everywhere, the worst case for the encoder).
+    #[tokio::test]
+    #[ignore = "a timing benchmark (~10 s of CPU), run by hand"]
+    async fn bench_full_size_push_in_4s() {
+        for studio in [true, false] {
+            let img = RgbImage::from_fn(1200, 1800, |x, y| {
+                let inside = !studio || ((300..900).contains(&x) && (400..1500).contains(&y));
+                let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503))
+                    .wrapping_mul(2_246_822_519)
+                    >> 24;
+                if inside {
+                    image::Rgb([
+                        120 + (n % 60) as u8,
+                        40 + (n % 30) as u8,
+                        50 + (y / 20) as u8,
+                    ])
+                } else {
+                    image::Rgb(WHITE)
+                }
+            });
+            let dir = tempfile::tempdir().unwrap();
+            let photo = dir.path().join("photo.jpg");
+            img.save(&photo).unwrap();
+            let s = MotionSpec {
+                width: 1080,
+                height: 1920,
+                fps: 30,
+                duration_ms: 4000,
+                ..spec(Motion::PushIn, &img)
+            };
+            let out = dir.path().join("bench.mp4");
+            let m = Media::from_env();
+            let started = std::time::Instant::now();
+            m.render_still_motion(&photo, &s, &out).await.unwrap();
+            let took = started.elapsed();
+            let bytes = std::fs::metadata(&out).unwrap().len();
+            let kind = if studio { "studio" } else { "busy" };
+            eprintln!(
+                "{kind}: 1080x1920 4 s push-in, {} frames, {} crf {}: {took:.2?}, {bytes} bytes",
+                s.frames(),
+                m.x264_preset,
+                m.crf
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_photo_that_is_not_an_image_fails_naming_it() {
         let dir = tempfile::tempdir().unwrap();
