@@ -1,0 +1,272 @@
+//! Reel assembly: clips cut to length and concatenated, captions burned, voice-over laid under.
+
+use super::{Media, MediaError, file_url, filter_value, secs};
+use std::path::{Path, PathBuf};
+
+/// One clip and how long it runs in the reel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipCut {
+    pub path: PathBuf,
+    pub duration_ms: u32,
+}
+
+/// Everything one assembly run needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssemblySpec {
+    /// In reel order.
+    pub clips: Vec<ClipCut>,
+    /// The voice-over (WAV): the reel's only audio.
+    pub voice_over: PathBuf,
+    /// ASS captions to burn in.
+    pub captions: PathBuf,
+    /// Extra fonts for libass (fontconfig's system fonts otherwise).
+    pub fonts_dir: Option<PathBuf>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+impl AssemblySpec {
+    /// The reel's length: the sum of the cuts.
+    pub fn duration_ms(&self) -> u32 {
+        self.clips.iter().map(|c| c.duration_ms).sum()
+    }
+
+    fn frames(&self, ms: u32) -> u64 {
+        (ms as u64 * self.fps as u64 + 500) / 1000
+    }
+
+    fn validate(&self) -> Result<(), MediaError> {
+        let bad = |why: &str| Err(MediaError::BadInput(format!("assembly: {why}")));
+        if self.clips.is_empty() {
+            return bad("no clips");
+        }
+        if self.width < 16 || self.height < 16 || self.width % 2 == 1 || self.height % 2 == 1 {
+            return bad("the output must be at least 16x16 with even sides");
+        }
+        if self.fps == 0 || self.fps > 120 {
+            return bad("fps must be 1 to 120");
+        }
+        if let Some(c) = self.clips.iter().find(|c| self.frames(c.duration_ms) == 0) {
+            return bad(&format!(
+                "{} is cut to {} ms, shorter than one frame",
+                c.path.display(),
+                c.duration_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// Each clip normalised and cut to its length, concatenated, captioned; the voice-over padded.
+    fn filtergraph(&self) -> String {
+        let (w, h, fps) = (self.width, self.height, self.fps);
+        let mut g = String::new();
+        for (i, c) in self.clips.iter().enumerate() {
+            // tpad clones the last frame so a clip a little short still fills its cut exactly.
+            g.push_str(&format!(
+                "[{i}:v:0]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,\
+                 setsar=1,fps={fps},tpad=stop_mode=clone:stop_duration={pad},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];",
+                pad = secs(c.duration_ms),
+                n = self.frames(c.duration_ms),
+            ));
+        }
+        for i in 0..self.clips.len() {
+            g.push_str(&format!("[v{i}]"));
+        }
+        let mut ass = format!(
+            "ass=filename={}",
+            filter_value(&self.captions.to_string_lossy())
+        );
+        if let Some(dir) = &self.fonts_dir {
+            ass.push_str(&format!(
+                ":fontsdir={}",
+                filter_value(&dir.to_string_lossy())
+            ));
+        }
+        g.push_str(&format!(
+            "concat=n={}:v=1:a=0,{ass},format=yuv420p[v];",
+            self.clips.len()
+        ));
+        g.push_str(&format!(
+            "[{}:a:0]aresample=44100,apad[a]",
+            self.clips.len()
+        ));
+        g
+    }
+}
+
+impl Media {
+    /// The full ffmpeg argument list (without the binary) that assembles `spec` into `out` (MP4).
+    pub fn assemble_args(&self, spec: &AssemblySpec, out: &Path) -> Vec<String> {
+        let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+            .map(String::from)
+            .to_vec();
+        for c in &spec.clips {
+            a.push("-i".into());
+            a.push(file_url(&c.path));
+        }
+        a.push("-i".into());
+        a.push(file_url(&spec.voice_over));
+        a.extend(["-filter_complex".into(), spec.filtergraph()]);
+        a.extend(["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset"].map(String::from));
+        a.push(self.x264_preset.clone());
+        a.extend(["-crf".into(), self.crf.to_string()]);
+        a.extend(
+            [
+                "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-t",
+            ]
+            .map(String::from),
+        );
+        a.push(secs(spec.duration_ms()));
+        a.extend(["-movflags", "+faststart", "-f", "mp4"].map(String::from));
+        a.push(file_url(out));
+        a
+    }
+
+    /// Assembles the reel in one ffmpeg run and checks it has video, audio and the right length.
+    pub async fn assemble(&self, spec: &AssemblySpec, out: &Path) -> Result<(), MediaError> {
+        spec.validate()?;
+        for input in spec
+            .clips
+            .iter()
+            .map(|c| &c.path)
+            .chain([&spec.voice_over, &spec.captions])
+        {
+            tokio::fs::metadata(input)
+                .await
+                .map_err(|e| MediaError::Io {
+                    what: format!("reading {}", input.display()),
+                    source: e,
+                })?;
+        }
+        let args = self.assemble_args(spec, out);
+        let what = format!("assemble {} clips into {}", spec.clips.len(), out.display());
+        super::run_tool(&self.ffmpeg, &args, &what).await?;
+        let p = self.probe(out).await?;
+        let want = spec.duration_ms();
+        let ok = p.video.is_some()
+            && p.audio.is_some()
+            && p.duration_ms.abs_diff(want) <= 1000 / spec.fps + 50;
+        if !ok {
+            return Err(MediaError::BadOutput(format!(
+                "{} should be {want} ms of video and audio, ffprobe says {p:?}",
+                out.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WordTiming;
+    use crate::media::testutil::lavfi_clip;
+    use crate::media::{Pcm, ass_captions, write_wav};
+
+    #[tokio::test]
+    async fn assembles_clips_voice_and_captions() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory name that needs escaping inside a filtergraph.
+        let odd = dir.path().join("it's: a, [reel]");
+        std::fs::create_dir(&odd).unwrap();
+        let m = Media::default();
+        let a = odd.join("a.mp4");
+        let b = odd.join("b.mp4");
+        let c = odd.join("c.mp4");
+        lavfi_clip(&m, &a, 180, 320, 15, 1000, true).await; // its audio must be ignored
+        lavfi_clip(&m, &b, 160, 320, 25, 1000, false).await; // other size and rate
+        lavfi_clip(&m, &c, 180, 320, 15, 500, false).await; // shorter than its cut
+        let voice = odd.join("voice.wav");
+        let tone: Vec<i16> = (0..22_050 * 3 / 2)
+            .map(|i| ((i as f64 * 0.06).sin() * 9000.0) as i16)
+            .collect();
+        std::fs::write(
+            &voice,
+            write_wav(&Pcm {
+                sample_rate: 22_050,
+                samples: tone,
+            }),
+        )
+        .unwrap();
+        let captions = odd.join("captions.ass");
+        let words = [WordTiming {
+            word: "Hello".into(),
+            start_ms: 100,
+            end_ms: 600,
+        }];
+        std::fs::write(&captions, ass_captions(&words, 180, 320)).unwrap();
+        let spec = AssemblySpec {
+            clips: vec![
+                ClipCut {
+                    path: a,
+                    duration_ms: 1000,
+                },
+                ClipCut {
+                    path: b,
+                    duration_ms: 800,
+                },
+                ClipCut {
+                    path: c,
+                    duration_ms: 700,
+                },
+            ],
+            voice_over: voice,
+            captions,
+            fonts_dir: Some("/usr/share/fonts/truetype/dejavu".into()),
+            width: 180,
+            height: 320,
+            fps: 15,
+        };
+        let out = dir.path().join("reel.mp4");
+        m.assemble(&spec, &out).await.unwrap();
+        let p = m.probe(&out).await.unwrap();
+        let v = p.video.as_ref().unwrap();
+        let au = p.audio.as_ref().unwrap();
+        assert_eq!(
+            (v.codec.as_str(), v.width, v.height, v.pix_fmt.as_str()),
+            ("h264", 180, 320, "yuv420p")
+        );
+        assert_eq!(v.frames, Some(15 + 12 + 11), "{p:?}");
+        assert_eq!((au.codec.as_str(), au.sample_rate), ("aac", 44_100));
+        assert!(p.duration_ms.abs_diff(2500) <= 80, "{p:?}");
+        assert!(
+            au.duration_ms.abs_diff(2500) <= 80,
+            "audio padded to the reel: {p:?}"
+        );
+        assert!(p.faststart, "{p:?}");
+        let db = m.mean_volume_db(&out).await.unwrap().unwrap();
+        assert!(db > -35.0, "the voice-over is there: {db} dB");
+    }
+
+    #[tokio::test]
+    async fn a_missing_input_is_named() {
+        let spec = AssemblySpec {
+            clips: vec![ClipCut {
+                path: "/nonexistent/a.mp4".into(),
+                duration_ms: 1000,
+            }],
+            voice_over: "/nonexistent/v.wav".into(),
+            captions: "/nonexistent/c.ass".into(),
+            fonts_dir: None,
+            width: 180,
+            height: 320,
+            fps: 15,
+        };
+        let e = Media::default()
+            .assemble(&spec, Path::new("/tmp/never.mp4"))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/a.mp4"), "{e}");
+        let e = Media::default()
+            .assemble(
+                &AssemblySpec {
+                    clips: vec![],
+                    ..spec
+                },
+                Path::new("/tmp/x.mp4"),
+            )
+            .await;
+        assert!(matches!(e, Err(MediaError::BadInput(_))));
+    }
+}
