@@ -32,7 +32,12 @@ pub fn init_logs() {
 }
 
 /// Opens the embedded backend over `data_dir` and runs `store` (only some handles, maybe) to the end.
-pub async fn run_store(data_dir: &Path, store: &Path, only: Option<&[&str]>, settings: Settings) -> (Embedded, DrainReport) {
+pub async fn run_store(
+    data_dir: &Path,
+    store: &Path,
+    only: Option<&[&str]>,
+    settings: Settings,
+) -> (Embedded, DrainReport) {
     let e = Embedded::open_for_runner(data_dir, settings).await.expect("open the data folder");
     let report = drain_store(&e, store, only).await;
     (e, report)
@@ -73,11 +78,7 @@ impl Queue for TwiceQueue {
 
 /// The lines of the still-motion renderer's log: one per render actually done.
 pub fn renders(e: &Embedded) -> Vec<String> {
-    std::fs::read_to_string(e.video.renders_log())
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    std::fs::read_to_string(e.video.renders_log()).unwrap_or_default().lines().map(str::to_string).collect()
 }
 
 /// The product handles of the sample store.

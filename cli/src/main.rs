@@ -11,7 +11,7 @@ use std::time::Duration;
 use truereel::config::{Settings, parse_resolution};
 use truereel::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
-use truereel::ports::Stage;
+use truereel::ports::{BlobStore, Stage};
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
 use truereel::{Usd, report, stages};
 
@@ -83,8 +83,8 @@ async fn run(
         settings.budget.per_run = Some(Usd::from_dollars(b));
     }
     if let Some(r) = resolution {
-        (settings.width, settings.height) =
-            parse_resolution(r).with_context(|| format!("--resolution {r:?}: expected WIDTHxHEIGHT with even sides"))?;
+        (settings.width, settings.height) = parse_resolution(r)
+            .with_context(|| format!("--resolution {r:?}: expected WIDTHxHEIGHT with even sides"))?;
     }
     let only = match only {
         Some(list) => Some(stages::crawl::parse_only(&list.join(",")).context("--only")?),

@@ -73,7 +73,8 @@ fn a_run_killed_mid_way_completes_when_run_again_without_rendering_or_publishing
     let published_before = std::fs::read_dir(data.path().join("blobs/public")).map(|d| d.count()).unwrap_or(0);
     assert!(published_before < 3, "the kill came too late to test anything");
 
-    let out = truereel(data.path()).args(["run", "--store"]).arg(sample_store()).args(["--only", only]).output().unwrap();
+    let out =
+        truereel(data.path()).args(["run", "--store"]).arg(sample_store()).args(["--only", only]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "second run failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("3 of 3 reels published"), "{stdout}");
@@ -105,7 +106,15 @@ fn published_transitions(data: &Path) -> usize {
         let e = truereel::embedded::Embedded::open(data, truereel::config::Settings::default()).unwrap();
         let mut n = 0;
         for r in e.ports.state.list_reels().await.unwrap() {
-            n += e.ports.state.history(&r.id).await.unwrap().iter().filter(|(s, _)| *s == truereel::ReelStatus::Published).count();
+            n += e
+                .ports
+                .state
+                .history(&r.id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|(s, _)| *s == truereel::ReelStatus::Published)
+                .count();
         }
         n
     })
@@ -117,7 +126,8 @@ fn status_before_any_run_says_so_and_bad_flags_are_refused() {
     let out = truereel(data.path()).arg("status").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no truereel state"));
-    let out = truereel(data.path()).args(["run", "--store"]).arg(sample_store()).args(["--only", "../etc"]).output().unwrap();
+    let out =
+        truereel(data.path()).args(["run", "--store"]).arg(sample_store()).args(["--only", "../etc"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("handle"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = truereel(data.path()).args(["run", "--store", "/nonexistent/store"]).output().unwrap();

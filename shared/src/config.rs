@@ -109,7 +109,11 @@ pub fn parse_resolution(v: &str) -> Option<(u32, u32)> {
 fn parse_num(name: &str, v: &str, min: f64, max: f64) -> Result<f64, ConfigError> {
     match v.trim().parse::<f64>() {
         Ok(n) if n.is_finite() && n >= min && n <= max => Ok(n),
-        _ => Err(ConfigError { name: name.into(), value: v.into(), reason: format!("expected a number from {min} to {max}") }),
+        _ => Err(ConfigError {
+            name: name.into(),
+            value: v.into(),
+            reason: format!("expected a number from {min} to {max}"),
+        }),
     }
 }
 

@@ -7,6 +7,7 @@
 //! <data-dir>/runner.lock      held by the one runner using the folder
 //! ```
 
+use crate::Usd;
 use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
 use crate::adapters::local::folder_blobs::FolderBlobStore;
 use crate::adapters::local::folder_store::FolderStorefronts;
@@ -19,7 +20,6 @@ use crate::adapters::local::template_writer::TemplateWriter;
 use crate::config::Settings;
 use crate::media::Media;
 use crate::ports::{Ports, Voice};
-use crate::Usd;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

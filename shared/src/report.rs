@@ -20,7 +20,12 @@ pub struct Row {
 
 /// Rows for the products of `store` (only `only`, if given) as of now, with this run's failures
 /// (issues recorded since `since_ms`).
-pub async fn summary(ports: &Ports, store: &str, only: Option<&[String]>, since_ms: i64) -> Result<Vec<Row>, StateError> {
+pub async fn summary(
+    ports: &Ports,
+    store: &str,
+    only: Option<&[String]>,
+    since_ms: i64,
+) -> Result<Vec<Row>, StateError> {
     let wanted = |h: &str| only.is_none_or(|o| o.iter().any(|x| x == h));
     let mut failures: BTreeMap<String, String> = BTreeMap::new();
     for issue in ports.state.issues_since(since_ms).await? {
@@ -34,7 +39,8 @@ pub async fn summary(ports: &Ports, store: &str, only: Option<&[String]>, since_
             continue;
         }
         let reel = ports.state.get_reel(&ReelId::new(&product.handle, &product.gallery_hash)).await?;
-        let failed_now = failures.get(product.handle.as_str()).filter(|_| reel.is_none() || product.updated_ms < since_ms);
+        let failed_now =
+            failures.get(product.handle.as_str()).filter(|_| reel.is_none() || product.updated_ms < since_ms);
         let row = match (reel, failed_now) {
             (_, Some(why)) => failed(product.handle.as_str(), why),
             (None, None) => Row {

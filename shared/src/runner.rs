@@ -6,9 +6,9 @@
 //! message is visible, delayed or in flight anywhere.
 
 use crate::messages::Message;
+use crate::now_ms;
 use crate::ports::{Ports, ProductIssue, Queue, QueueError, Stage};
 use crate::stages::{self, Outcome};
-use crate::now_ms;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -52,7 +52,9 @@ impl RunOptions {
         let mut o = Self::default();
         for stage in Stage::ALL {
             let var = format!("TRUEREEL_CONCURRENCY_{}", stage.as_str().to_uppercase());
-            if let Some(n) = std::env::var(&var).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| (1..=64).contains(n)) {
+            if let Some(n) =
+                std::env::var(&var).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| (1..=64).contains(n))
+            {
                 o.concurrency.insert(stage, n);
             }
         }
@@ -94,7 +96,11 @@ pub struct DrainReport {
 }
 
 /// Runs every stage until all queues are empty.
-pub async fn drain(ports: &Ports, options: &RunOptions, progress: Arc<dyn Progress>) -> Result<DrainReport, QueueError> {
+pub async fn drain(
+    ports: &Ports,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<DrainReport, QueueError> {
     let done = Arc::new(AtomicBool::new(false));
     let busy = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -122,7 +128,12 @@ pub async fn drain(ports: &Ports, options: &RunOptions, progress: Arc<dyn Progre
 }
 
 /// Waits until no worker is busy and no message is pending anywhere.
-async fn watch(queue: &dyn Queue, done: &AtomicBool, busy: &AtomicUsize, progress: &dyn Progress) -> Result<(), QueueError> {
+async fn watch(
+    queue: &dyn Queue,
+    done: &AtomicBool,
+    busy: &AtomicUsize,
+    progress: &dyn Progress,
+) -> Result<(), QueueError> {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let idle = busy.load(Ordering::SeqCst) == 0;
@@ -200,9 +211,12 @@ impl Worker {
             }
         };
         let subject = message.subject();
-        let span = tracing::info_span!("message", stage = %self.stage, id = %d.id, subject = %subject, try_ = d.receive_count);
+        let span =
+            tracing::info_span!("message", stage = %self.stage, id = %d.id, subject = %subject, try_ = d.receive_count);
         let ports = self.ports.clone();
-        let result = tokio::spawn(tracing::Instrument::instrument(async move { stages::handle(&ports, message).await }, span)).await;
+        let result =
+            tokio::spawn(tracing::Instrument::instrument(async move { stages::handle(&ports, message).await }, span))
+                .await;
         let error = match result {
             Ok(Ok(outcome)) => {
                 if let Err(e) = q.ack(self.stage, &d.receipt).await {

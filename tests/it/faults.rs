@@ -129,7 +129,10 @@ async fn bad_products_fail_alone_with_their_name_and_reason() {
     assert!(rows.iter().any(|r| r.product.contains("#8") || r.verdict.contains("not an object")), "{rows:#?}");
     // The good product's broken third photo is reported as a warning, not a failure.
     let issues = e.ports.state.issues_since(started).await.unwrap();
-    assert!(issues.iter().any(|i| i.product == "good-tee" && !i.fatal && i.message.contains("page.jpg")), "{issues:#?}");
+    assert!(
+        issues.iter().any(|i| i.product == "good-tee" && !i.fatal && i.message.contains("page.jpg")),
+        "{issues:#?}"
+    );
     assert_eq!(e.ports.state.spent(None, 0).await.unwrap(), Usd::ZERO);
 }
 

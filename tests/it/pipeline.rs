@@ -3,6 +3,7 @@
 use std::path::Path;
 use truereel::adapters::local::spec_judge::colour_similarity;
 use truereel::config::Settings;
+use truereel::ports::BlobStore;
 use truereel::{ReelStatus, Sha256};
 use truereel_tests::{SAMPLE_PRODUCTS, init_logs, run_store, sample_store};
 
@@ -65,9 +66,7 @@ fn closest<'a>(
     frame: &image::DynamicImage,
     refs: &'a [(truereel::Handle, Sha256, image::DynamicImage)],
 ) -> &'a (truereel::Handle, Sha256, image::DynamicImage) {
-    refs.iter()
-        .max_by(|a, b| colour_similarity(frame, &a.2).total_cmp(&colour_similarity(frame, &b.2)))
-        .unwrap()
+    refs.iter().max_by(|a, b| colour_similarity(frame, &a.2).total_cmp(&colour_similarity(frame, &b.2))).unwrap()
 }
 
 /// While a word is spoken, the caption band holds white text with a black outline that the

@@ -16,8 +16,21 @@ macro_rules! string_id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, InvalidId> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
 
         impl $name {
             pub fn as_str(&self) -> &str {
@@ -160,12 +173,42 @@ impl BlobKey {
 }
 
 impl JobId {
+    /// A job id we made ourselves (always valid).
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
+    }
+
+    /// A job id as a provider or a message gives it: 1 to 256 of `A-Za-z0-9._:-`, never `..`,
+    /// so it is safe in URLs and file names.
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let ok = !s.is_empty()
+            && s.len() <= 256
+            && !s.contains("..")
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(InvalidId {
+                what: "job id",
+                value: s.to_string(),
+                reason: "only letters, digits and . _ : - are allowed",
+            })
+        }
     }
 }
 
 impl IdempotencyKey {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        if s.is_empty() || s.len() > 512 || s.contains("..") || s.chars().any(char::is_control) {
+            return Err(InvalidId {
+                what: "idempotency key",
+                value: s.to_string(),
+                reason: "must be 1 to 512 printable characters",
+            });
+        }
+        Ok(Self(s.to_string()))
+    }
+
     pub fn for_shot(reel: &ReelId, shot: u32, attempt: u32, operation: &str) -> Self {
         Self(format!("{reel}/shot-{shot:02}/attempt-{attempt}/{operation}"))
     }
@@ -208,10 +251,16 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_checked_when_a_message_is_parsed() {
+        assert!(serde_json::from_str::<Handle>(r#""../x""#).is_err());
+        assert!(serde_json::from_str::<JobId>(r#""../../etc/passwd""#).is_err());
+        assert!(serde_json::from_str::<BlobKey>(r#""/etc/passwd""#).is_err());
+        let h: Handle = serde_json::from_str(r#""tee""#).unwrap();
+        assert_eq!(serde_json::to_string(&h).unwrap(), r#""tee""#);
+    }
+
+    #[test]
     fn sha256_matches_a_known_vector() {
-        assert_eq!(
-            Sha256::of(b"abc").as_str(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(Sha256::of(b"abc").as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -22,8 +22,5 @@ pub use voice::{LineTiming, VoiceOver, WordTiming};
 
 /// Milliseconds since the Unix epoch, the one clock format stored anywhere.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

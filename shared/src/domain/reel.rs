@@ -22,14 +22,8 @@ pub enum ReelStatus {
 }
 
 impl ReelStatus {
-    pub const ALL: [ReelStatus; 6] = [
-        Self::Planned,
-        Self::Generating,
-        Self::Assembled,
-        Self::Evaluated,
-        Self::Published,
-        Self::NeedsReview,
-    ];
+    pub const ALL: [ReelStatus; 6] =
+        [Self::Planned, Self::Generating, Self::Assembled, Self::Evaluated, Self::Published, Self::NeedsReview];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -48,11 +48,7 @@ impl AssemblySpec {
             return bad("fps must be 1 to 120");
         }
         if let Some(c) = self.clips.iter().find(|c| self.frames(c.duration_ms) == 0) {
-            return bad(&format!(
-                "{} is cut to {} ms, shorter than one frame",
-                c.path.display(),
-                c.duration_ms
-            ));
+            return bad(&format!("{} is cut to {} ms, shorter than one frame", c.path.display(), c.duration_ms));
         }
         Ok(())
     }
@@ -73,24 +69,12 @@ impl AssemblySpec {
         for i in 0..self.clips.len() {
             g.push_str(&format!("[v{i}]"));
         }
-        let mut ass = format!(
-            "ass=filename={}",
-            filter_value(&self.captions.to_string_lossy())
-        );
+        let mut ass = format!("ass=filename={}", filter_value(&self.captions.to_string_lossy()));
         if let Some(dir) = &self.fonts_dir {
-            ass.push_str(&format!(
-                ":fontsdir={}",
-                filter_value(&dir.to_string_lossy())
-            ));
+            ass.push_str(&format!(":fontsdir={}", filter_value(&dir.to_string_lossy())));
         }
-        g.push_str(&format!(
-            "concat=n={}:v=1:a=0,{ass},format=yuv420p[v];",
-            self.clips.len()
-        ));
-        g.push_str(&format!(
-            "[{}:a:0]aresample=44100,apad[a]",
-            self.clips.len()
-        ));
+        g.push_str(&format!("concat=n={}:v=1:a=0,{ass},format=yuv420p[v];", self.clips.len()));
+        g.push_str(&format!("[{}:a:0]aresample=44100,apad[a]", self.clips.len()));
         g
     }
 }
@@ -98,9 +82,7 @@ impl AssemblySpec {
 impl Media {
     /// The full ffmpeg argument list (without the binary) that assembles `spec` into `out` (MP4).
     pub fn assemble_args(&self, spec: &AssemblySpec, out: &Path) -> Vec<String> {
-        let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-            .map(String::from)
-            .to_vec();
+        let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"].map(String::from).to_vec();
         for c in &spec.clips {
             a.push("-i".into());
             a.push(file_url(&c.path));
@@ -111,12 +93,7 @@ impl Media {
         a.extend(["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset"].map(String::from));
         a.push(self.x264_preset.clone());
         a.extend(["-crf".into(), self.crf.to_string()]);
-        a.extend(
-            [
-                "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-t",
-            ]
-            .map(String::from),
-        );
+        a.extend(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-t"].map(String::from));
         a.push(secs(spec.duration_ms()));
         a.extend(["-movflags", "+faststart", "-f", "mp4"].map(String::from));
         a.push(file_url(out));
@@ -126,27 +103,17 @@ impl Media {
     /// Assembles the reel in one ffmpeg run and checks it has video, audio and the right length.
     pub async fn assemble(&self, spec: &AssemblySpec, out: &Path) -> Result<(), MediaError> {
         spec.validate()?;
-        for input in spec
-            .clips
-            .iter()
-            .map(|c| &c.path)
-            .chain([&spec.voice_over, &spec.captions])
-        {
+        for input in spec.clips.iter().map(|c| &c.path).chain([&spec.voice_over, &spec.captions]) {
             tokio::fs::metadata(input)
                 .await
-                .map_err(|e| MediaError::Io {
-                    what: format!("reading {}", input.display()),
-                    source: e,
-                })?;
+                .map_err(|e| MediaError::Io { what: format!("reading {}", input.display()), source: e })?;
         }
         let args = self.assemble_args(spec, out);
         let what = format!("assemble {} clips into {}", spec.clips.len(), out.display());
         super::run_tool(&self.ffmpeg, &args, &what).await?;
         let p = self.probe(out).await?;
         let want = spec.duration_ms();
-        let ok = p.video.is_some()
-            && p.audio.is_some()
-            && p.duration_ms.abs_diff(want) <= 1000 / spec.fps + 50;
+        let ok = p.video.is_some() && p.audio.is_some() && p.duration_ms.abs_diff(want) <= 1000 / spec.fps + 50;
         if !ok {
             return Err(MediaError::BadOutput(format!(
                 "{} should be {want} ms of video and audio, ffprobe says {p:?}",
@@ -178,38 +145,16 @@ mod tests {
         lavfi_clip(&m, &b, 160, 320, 25, 1000, false).await; // other size and rate
         lavfi_clip(&m, &c, 180, 320, 15, 500, false).await; // shorter than its cut
         let voice = odd.join("voice.wav");
-        let tone: Vec<i16> = (0..22_050 * 3 / 2)
-            .map(|i| ((i as f64 * 0.06).sin() * 9000.0) as i16)
-            .collect();
-        std::fs::write(
-            &voice,
-            write_wav(&Pcm {
-                sample_rate: 22_050,
-                samples: tone,
-            }),
-        )
-        .unwrap();
+        let tone: Vec<i16> = (0..22_050 * 3 / 2).map(|i| ((i as f64 * 0.06).sin() * 9000.0) as i16).collect();
+        std::fs::write(&voice, write_wav(&Pcm { sample_rate: 22_050, samples: tone })).unwrap();
         let captions = odd.join("captions.ass");
-        let words = [WordTiming {
-            word: "Hello".into(),
-            start_ms: 100,
-            end_ms: 600,
-        }];
+        let words = [WordTiming { word: "Hello".into(), start_ms: 100, end_ms: 600 }];
         std::fs::write(&captions, ass_captions(&words, 180, 320)).unwrap();
         let spec = AssemblySpec {
             clips: vec![
-                ClipCut {
-                    path: a,
-                    duration_ms: 1000,
-                },
-                ClipCut {
-                    path: b,
-                    duration_ms: 800,
-                },
-                ClipCut {
-                    path: c,
-                    duration_ms: 700,
-                },
+                ClipCut { path: a, duration_ms: 1000 },
+                ClipCut { path: b, duration_ms: 800 },
+                ClipCut { path: c, duration_ms: 700 },
             ],
             voice_over: voice,
             captions,
@@ -223,17 +168,11 @@ mod tests {
         let p = m.probe(&out).await.unwrap();
         let v = p.video.as_ref().unwrap();
         let au = p.audio.as_ref().unwrap();
-        assert_eq!(
-            (v.codec.as_str(), v.width, v.height, v.pix_fmt.as_str()),
-            ("h264", 180, 320, "yuv420p")
-        );
+        assert_eq!((v.codec.as_str(), v.width, v.height, v.pix_fmt.as_str()), ("h264", 180, 320, "yuv420p"));
         assert_eq!(v.frames, Some(15 + 12 + 11), "{p:?}");
         assert_eq!((au.codec.as_str(), au.sample_rate), ("aac", 44_100));
         assert!(p.duration_ms.abs_diff(2500) <= 80, "{p:?}");
-        assert!(
-            au.duration_ms.abs_diff(2500) <= 80,
-            "audio padded to the reel: {p:?}"
-        );
+        assert!(au.duration_ms.abs_diff(2500) <= 80, "audio padded to the reel: {p:?}");
         assert!(p.faststart, "{p:?}");
         let db = m.mean_volume_db(&out).await.unwrap().unwrap();
         assert!(db > -35.0, "the voice-over is there: {db} dB");
@@ -242,10 +181,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_input_is_named() {
         let spec = AssemblySpec {
-            clips: vec![ClipCut {
-                path: "/nonexistent/a.mp4".into(),
-                duration_ms: 1000,
-            }],
+            clips: vec![ClipCut { path: "/nonexistent/a.mp4".into(), duration_ms: 1000 }],
             voice_over: "/nonexistent/v.wav".into(),
             captions: "/nonexistent/c.ass".into(),
             fonts_dir: None,
@@ -253,20 +189,9 @@ mod tests {
             height: 320,
             fps: 15,
         };
-        let e = Media::default()
-            .assemble(&spec, Path::new("/tmp/never.mp4"))
-            .await
-            .unwrap_err();
+        let e = Media::default().assemble(&spec, Path::new("/tmp/never.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("/nonexistent/a.mp4"), "{e}");
-        let e = Media::default()
-            .assemble(
-                &AssemblySpec {
-                    clips: vec![],
-                    ..spec
-                },
-                Path::new("/tmp/x.mp4"),
-            )
-            .await;
+        let e = Media::default().assemble(&AssemblySpec { clips: vec![], ..spec }, Path::new("/tmp/x.mp4")).await;
         assert!(matches!(e, Err(MediaError::BadInput(_))));
     }
 }

@@ -46,13 +46,7 @@ pub fn ass_captions(words: &[WordTiming], width: u32, height: u32) -> String {
             }
             end = end.min(next.max(p.end_ms));
         }
-        let _ = writeln!(
-            s,
-            "Dialogue: 0,{},{},Caption,,0,0,0,,{}",
-            stamp(p.start_ms),
-            stamp(end),
-            p.text
-        );
+        let _ = writeln!(s, "Dialogue: 0,{},{},Caption,,0,0,0,,{}", stamp(p.start_ms), stamp(end), p.text);
     }
     s
 }
@@ -68,31 +62,19 @@ fn phrases(words: &[WordTiming]) -> Vec<Phrase> {
     let mut current: Vec<&WordTiming> = Vec::new();
     let flush = |current: &mut Vec<&WordTiming>, out: &mut Vec<Phrase>| {
         if let (Some(first), Some(last)) = (current.first(), current.last()) {
-            let text = current
-                .iter()
-                .map(|w| escape(&w.word))
-                .collect::<Vec<_>>()
-                .join(" ");
-            out.push(Phrase {
-                start_ms: first.start_ms,
-                end_ms: last.end_ms.max(first.start_ms),
-                text,
-            });
+            let text = current.iter().map(|w| escape(&w.word)).collect::<Vec<_>>().join(" ");
+            out.push(Phrase { start_ms: first.start_ms, end_ms: last.end_ms.max(first.start_ms), text });
         }
         current.clear();
     };
     for w in words.iter().filter(|w| !w.word.trim().is_empty()) {
         if let Some(first) = current.first()
-            && (current.len() >= MAX_WORDS
-                || w.end_ms.saturating_sub(first.start_ms) > MAX_PHRASE_MS)
+            && (current.len() >= MAX_WORDS || w.end_ms.saturating_sub(first.start_ms) > MAX_PHRASE_MS)
         {
             flush(&mut current, &mut out);
         }
         current.push(w);
-        if w.word
-            .trim_end()
-            .ends_with(['.', ',', '!', '?', ';', ':', '…', '—'])
-        {
+        if w.word.trim_end().ends_with(['.', ',', '!', '?', ';', ':', '…', '—']) {
             flush(&mut current, &mut out);
         }
     }
@@ -119,13 +101,7 @@ fn escape(word: &str) -> String {
 /// `H:MM:SS.cc`.
 fn stamp(ms: u32) -> String {
     let cs = ms / 10;
-    format!(
-        "{}:{:02}:{:02}.{:02}",
-        cs / 360_000,
-        cs / 6000 % 60,
-        cs / 100 % 60,
-        cs % 100
-    )
+    format!("{}:{:02}:{:02}.{:02}", cs / 360_000, cs / 6000 % 60, cs / 100 % 60, cs % 100)
 }
 
 #[cfg(test)]
@@ -134,11 +110,7 @@ mod tests {
     use crate::media::{Media, file_url, filter_value};
 
     fn w(word: &str, start_ms: u32, end_ms: u32) -> WordTiming {
-        WordTiming {
-            word: word.into(),
-            start_ms,
-            end_ms,
-        }
+        WordTiming { word: word.into(), start_ms, end_ms }
     }
 
     fn dialogues(ass: &str) -> Vec<&str> {
@@ -160,44 +132,22 @@ mod tests {
         let ass = ass_captions(&words, 1080, 1920);
         let d = dialogues(&ass);
         assert_eq!(d.len(), 4, "{ass}");
-        assert_eq!(
-            d[0],
-            "Dialogue: 0,0:00:00.00,0:00:00.35,Caption,,0,0,0,,Soft,"
-        );
-        assert_eq!(
-            d[1],
-            "Dialogue: 0,0:00:00.35,0:00:01.20,Caption,,0,0,0,,heavy cotton with a"
-        );
-        assert_eq!(
-            d[2],
-            "Dialogue: 0,0:00:01.20,0:00:02.00,Caption,,0,0,0,,kangaroo pocket."
-        );
-        assert_eq!(
-            d[3],
-            "Dialogue: 0,0:00:03.00,0:00:03.40,Caption,,0,0,0,,Yours"
-        );
+        assert_eq!(d[0], "Dialogue: 0,0:00:00.00,0:00:00.35,Caption,,0,0,0,,Soft,");
+        assert_eq!(d[1], "Dialogue: 0,0:00:00.35,0:00:01.20,Caption,,0,0,0,,heavy cotton with a");
+        assert_eq!(d[2], "Dialogue: 0,0:00:01.20,0:00:02.00,Caption,,0,0,0,,kangaroo pocket.");
+        assert_eq!(d[3], "Dialogue: 0,0:00:03.00,0:00:03.40,Caption,,0,0,0,,Yours");
         assert!(ass.contains("PlayResX: 1080\nPlayResY: 1920"));
         assert!(ass.contains("Style: Caption,DejaVu Sans,80,"), "{ass}");
-        assert!(
-            ass.contains(",2,90,90,518,1"),
-            "bottom centre, above the bottom quarter: {ass}"
-        );
+        assert!(ass.contains(",2,90,90,518,1"), "bottom centre, above the bottom quarter: {ass}");
         let long = [w("Unbelievably", 0, 900), w("comfortable", 900, 1800)];
-        assert_eq!(
-            dialogues(&ass_captions(&long, 1080, 1920)).len(),
-            2,
-            "a phrase lasts ≤ 1.6 s"
-        );
+        assert_eq!(dialogues(&ass_captions(&long, 1080, 1920)).len(), 2, "a phrase lasts ≤ 1.6 s");
     }
 
     #[test]
     fn override_characters_are_escaped() {
         let ass = ass_captions(&[w("{\\i1}50%", 0, 500), w("a\\Nb", 500, 900)], 180, 320);
         let d = dialogues(&ass);
-        assert!(
-            d[0].ends_with(",,\\{\\\u{2060}i1\\}50% a\\\u{2060}Nb"),
-            "{d:?}"
-        );
+        assert!(d[0].ends_with(",,\\{\\\u{2060}i1\\}50% a\\\u{2060}Nb"), "{d:?}");
         assert_eq!(stamp(3_723_450), "1:02:03.45");
     }
 
@@ -205,28 +155,17 @@ mod tests {
     async fn libass_renders_the_script() {
         let dir = tempfile::tempdir().unwrap();
         let ass_path = dir.path().join("it's, [captions].ass");
-        let words = [
-            w("Hello", 0, 400),
-            w("{world}", 400, 900),
-            w("back\\slash", 900, 1000),
-        ];
+        let words = [w("Hello", 0, 400), w("{world}", 400, 900), w("back\\slash", 900, 1000)];
         std::fs::write(&ass_path, ass_captions(&words, 180, 320)).unwrap();
         let m = Media::default();
         let frame = |vf: Option<String>, name: &'static str| {
             let (m, dir) = (m.clone(), dir.path().to_path_buf());
             async move {
                 let png = dir.join(name);
-                let mut args: Vec<String> = [
-                    "-y",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "color=c=0x808080:s=180x320:d=1:r=10",
-                    "-ss",
-                    "0.5",
-                ]
-                .map(String::from)
-                .to_vec();
+                let mut args: Vec<String> =
+                    ["-y", "-f", "lavfi", "-i", "color=c=0x808080:s=180x320:d=1:r=10", "-ss", "0.5"]
+                        .map(String::from)
+                        .to_vec();
                 if let Some(vf) = vf {
                     args.extend(["-vf".into(), vf]);
                 }
@@ -237,33 +176,17 @@ mod tests {
             }
         };
         let plain = frame(None, "plain.png").await;
-        let captioned = frame(
-            Some(format!(
-                "ass=filename={}",
-                filter_value(&ass_path.to_string_lossy())
-            )),
-            "cap.png",
-        )
-        .await;
+        let captioned =
+            frame(Some(format!("ass=filename={}", filter_value(&ass_path.to_string_lossy()))), "cap.png").await;
         let changed: Vec<(u32, u32)> = captioned
             .enumerate_pixels()
             .filter(|(x, y, p)| p.0 != plain.get_pixel(*x, *y).0)
             .map(|(x, y, _)| (x, y))
             .collect();
-        assert!(
-            changed.len() > 100,
-            "captions drew {} pixels",
-            changed.len()
-        );
+        assert!(changed.len() > 100, "captions drew {} pixels", changed.len());
         let lowest = changed.iter().map(|p| p.1).max().unwrap();
-        let whitest = captioned
-            .pixels()
-            .filter(|p| p.0.iter().all(|&c| c > 230))
-            .count();
-        assert!(
-            lowest < 320 * 3 / 4,
-            "captions stay above the bottom quarter: lowest row {lowest}"
-        );
+        let whitest = captioned.pixels().filter(|p| p.0.iter().all(|&c| c > 230)).count();
+        assert!(lowest < 320 * 3 / 4, "captions stay above the bottom quarter: lowest row {lowest}");
         assert!(whitest > 20, "white text");
     }
 }

@@ -27,12 +27,7 @@ pub struct SubjectBox {
 
 impl SubjectBox {
     /// The whole image.
-    pub const WHOLE: SubjectBox = SubjectBox {
-        x0: 0.0,
-        y0: 0.0,
-        x1: 1.0,
-        y1: 1.0,
-    };
+    pub const WHOLE: SubjectBox = SubjectBox { x0: 0.0, y0: 0.0, x1: 1.0, y1: 1.0 };
 
     pub fn width(&self) -> f64 {
         self.x1 - self.x0
@@ -55,11 +50,7 @@ pub struct Framing {
 
 impl Default for Framing {
     fn default() -> Self {
-        Self {
-            background: [255, 255, 255],
-            subject: SubjectBox::WHOLE,
-            uniform_background: false,
-        }
+        Self { background: [255, 255, 255], subject: SubjectBox::WHOLE, uniform_background: false }
     }
 }
 
@@ -82,17 +73,10 @@ pub fn analyse(img: &DynamicImage) -> Framing {
         .map(|(_, _, p)| p.0)
         .collect();
     let background = median(&border);
-    let close = border
-        .iter()
-        .filter(|p| diff(**p, background) <= BORDER_TOLERANCE)
-        .count();
+    let close = border.iter().filter(|p| diff(**p, background) <= BORDER_TOLERANCE).count();
     let uniform_background = close as f64 >= UNIFORM_SHARE * border.len() as f64;
     if !uniform_background {
-        return Framing {
-            background,
-            subject: SubjectBox::WHOLE,
-            uniform_background,
-        };
+        return Framing { background, subject: SubjectBox::WHOLE, uniform_background };
     }
     let mut rows = vec![0u32; h as usize];
     let mut cols = vec![0u32; w as usize];
@@ -106,20 +90,13 @@ pub fn analyse(img: &DynamicImage) -> Framing {
         let min = (line / 100).max(2);
         let first = counts.iter().position(|&c| c >= min)?;
         let last = counts.iter().rposition(|&c| c >= min)?;
-        Some((
-            first as f64 / counts.len() as f64,
-            (last + 1) as f64 / counts.len() as f64,
-        ))
+        Some((first as f64 / counts.len() as f64, (last + 1) as f64 / counts.len() as f64))
     };
     let subject = match (span(&cols, h), span(&rows, w)) {
         (Some((x0, x1)), Some((y0, y1))) => SubjectBox { x0, y0, x1, y1 },
         _ => SubjectBox::WHOLE, // a blank photo: nothing stands out
     };
-    Framing {
-        background,
-        subject,
-        uniform_background,
-    }
+    Framing { background, subject, uniform_background }
 }
 
 /// The photo as RGB at most [`ANALYSIS_SIDE`] a side, transparency flattened onto white.
@@ -180,21 +157,13 @@ mod tests {
     #[test]
     fn a_studio_photo_has_a_white_background_and_a_tight_subject() {
         // 1000x1500 so the analysis runs on a downscaled copy; a few specks must not count.
-        let mut img = picture(
-            1000,
-            1500,
-            WHITE,
-            &[(250, 300, 750, 1200, RED), (40, 40, 43, 43, BLUE)],
-        );
+        let mut img = picture(1000, 1500, WHITE, &[(250, 300, 750, 1200, RED), (40, 40, 43, 43, BLUE)]);
         img.put_pixel(980, 1400, Rgb(BLUE));
         let f = analyse(&DynamicImage::ImageRgb8(img));
         assert!(f.uniform_background);
         assert_eq!(f.background, WHITE);
         let s = f.subject;
-        assert!(
-            close(s.x0, 0.25) && close(s.x1, 0.75) && close(s.y0, 0.2) && close(s.y1, 0.8),
-            "{s:?}"
-        );
+        assert!(close(s.x0, 0.25) && close(s.x1, 0.75) && close(s.y0, 0.2) && close(s.y1, 0.8), "{s:?}");
     }
 
     #[test]
@@ -204,21 +173,13 @@ mod tests {
         let f = analyse(&DynamicImage::ImageRgb8(img));
         assert!(f.uniform_background, "{f:?}");
         assert_eq!(f.background, grey);
-        assert!(
-            close(f.subject.x0, 1.0 / 6.0) && close(f.subject.y0, 0.0) && close(f.subject.y1, 0.5),
-            "{f:?}"
-        );
+        assert!(close(f.subject.x0, 1.0 / 6.0) && close(f.subject.y0, 0.0) && close(f.subject.y1, 0.5), "{f:?}");
     }
 
     #[test]
     fn a_busy_background_frames_the_whole_photo() {
-        let img = RgbImage::from_fn(300, 400, |x, y| {
-            Rgb([
-                (x * 7 % 256) as u8,
-                (y * 13 % 256) as u8,
-                ((x + y) % 256) as u8,
-            ])
-        });
+        let img =
+            RgbImage::from_fn(300, 400, |x, y| Rgb([(x * 7 % 256) as u8, (y * 13 % 256) as u8, ((x + y) % 256) as u8]));
         let f = analyse(&DynamicImage::ImageRgb8(img));
         assert!(!f.uniform_background);
         assert_eq!(f.subject, SubjectBox::WHOLE);
@@ -227,10 +188,7 @@ mod tests {
     #[test]
     fn a_blank_photo_and_a_transparent_cutout() {
         let f = analyse(&DynamicImage::ImageRgb8(picture(50, 50, WHITE, &[])));
-        assert!(
-            f.uniform_background && f.subject == SubjectBox::WHOLE,
-            "{f:?}"
-        );
+        assert!(f.uniform_background && f.subject == SubjectBox::WHOLE, "{f:?}");
         let cutout = image::RgbaImage::from_fn(100, 100, |x, y| {
             if (30..70).contains(&x) && (20..90).contains(&y) {
                 image::Rgba([0, 0, 200, 255])
@@ -240,9 +198,6 @@ mod tests {
         });
         let f = analyse(&DynamicImage::ImageRgba8(cutout));
         assert_eq!(f.background, WHITE);
-        assert!(
-            close(f.subject.x0, 0.3) && close(f.subject.y1, 0.9),
-            "{f:?}"
-        );
+        assert!(close(f.subject.x0, 0.3) && close(f.subject.y1, 0.9), "{f:?}");
     }
 }

@@ -51,12 +51,7 @@ pub enum MediaError {
     #[error("{tool} is not available: {hint}")]
     Missing { tool: String, hint: String },
     #[error("{tool} failed to {what} ({status}): {stderr_tail}")]
-    Failed {
-        tool: String,
-        what: String,
-        status: String,
-        stderr_tail: String,
-    },
+    Failed { tool: String, what: String, status: String, stderr_tail: String },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -71,12 +66,7 @@ pub enum MediaError {
 
 impl Default for Media {
     fn default() -> Self {
-        Self {
-            ffmpeg: "ffmpeg".into(),
-            ffprobe: "ffprobe".into(),
-            x264_preset: "veryfast".into(),
-            crf: 20,
-        }
+        Self { ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), x264_preset: "veryfast".into(), crf: 20 }
     }
 }
 
@@ -90,11 +80,7 @@ impl Media {
     /// [`Media::from_env`] over any variable lookup (for tests and config files).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let mut m = Media::default();
-        let set = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         if let Some(v) = set("TRUEREEL_FFMPEG") {
             m.ffmpeg = v.into();
         }
@@ -117,11 +103,7 @@ impl Media {
     pub async fn check_available(&self) -> Result<(), MediaError> {
         for tool in [&self.ffmpeg, &self.ffprobe] {
             let out = run_tool(tool, ["-version"], "report its version").await?;
-            let first = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
             tracing::debug!(tool = %tool.display(), version = %first, "media tool available");
         }
         Ok(())
@@ -182,11 +164,7 @@ where
 {
     let tool_name = tool.display().to_string();
     let mut cmd = tokio::process::Command::new(tool);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     tracing::debug!(command = ?cmd.as_std(), "{what}");
     let out = cmd.output().await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => MediaError::Missing {
@@ -228,12 +206,7 @@ pub(crate) mod testutil {
     pub const GREEN: [u8; 3] = [20, 180, 40];
 
     /// A `w`x`h` image of `bg` with filled rectangles `(x0, y0, x1, y1, colour)` (pixels, exclusive end).
-    pub fn picture(
-        w: u32,
-        h: u32,
-        bg: [u8; 3],
-        rects: &[(u32, u32, u32, u32, [u8; 3])],
-    ) -> RgbImage {
+    pub fn picture(w: u32, h: u32, bg: [u8; 3], rects: &[(u32, u32, u32, u32, [u8; 3])]) -> RgbImage {
         let mut img = RgbImage::from_pixel(w, h, Rgb(bg));
         for &(x0, y0, x1, y1, c) in rects {
             for y in y0..y1.min(h) {
@@ -246,15 +219,7 @@ pub(crate) mod testutil {
     }
 
     /// A `w`x`h` clip from ffmpeg's test sources, `ms` long, optionally with a tone.
-    pub async fn lavfi_clip(
-        media: &Media,
-        out: &Path,
-        w: u32,
-        h: u32,
-        fps: u32,
-        ms: u32,
-        tone: bool,
-    ) {
+    pub async fn lavfi_clip(media: &Media, out: &Path, w: u32, h: u32, fps: u32, ms: u32, tone: bool) {
         let mut args: Vec<String> = vec!["-y".into(), "-f".into(), "lavfi".into()];
         args.push("-i".into());
         args.push(format!("testsrc2=s={w}x{h}:r={fps}:d={}", secs(ms)));
@@ -262,17 +227,7 @@ pub(crate) mod testutil {
             args.extend(["-f", "lavfi", "-i"].map(String::from));
             args.push(format!("sine=frequency=300:duration={}", secs(ms)));
         }
-        args.extend(
-            [
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ]
-            .map(String::from),
-        );
+        args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"].map(String::from));
         if tone {
             args.extend(["-c:a", "aac"].map(String::from));
         }
@@ -295,19 +250,13 @@ mod tests {
         assert_eq!(m.ffmpeg, PathBuf::from("/opt/ff/ffmpeg"));
         assert_eq!(m.ffprobe, PathBuf::from("ffprobe"));
         assert_eq!((m.x264_preset.as_str(), m.crf), ("veryfast", 23));
-        assert_eq!(
-            Media::from_lookup(|k| (k == "TRUEREEL_CRF").then(|| "99".into())).crf,
-            20
-        );
+        assert_eq!(Media::from_lookup(|k| (k == "TRUEREEL_CRF").then(|| "99".into())).crf, 20);
     }
 
     #[test]
     fn filter_values_survive_both_quoting_levels() {
         assert_eq!(filter_value("/a b/c.ass"), "/a b/c.ass");
-        assert_eq!(
-            filter_value("/x:y/it's,[1];z\\w"),
-            r"/x\\:y/it\\\'s\,\[1\]\;z\\\\w"
-        );
+        assert_eq!(filter_value("/x:y/it's,[1];z\\w"), r"/x\\:y/it\\\'s\,\[1\]\;z\\\\w");
     }
 
     #[tokio::test]
@@ -317,10 +266,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_tool_says_how_to_install_it() {
-        let m = Media {
-            ffmpeg: "/nonexistent/ffmpeg".into(),
-            ..Media::default()
-        };
+        let m = Media { ffmpeg: "/nonexistent/ffmpeg".into(), ..Media::default() };
         let e = m.check_available().await.unwrap_err();
         assert!(matches!(e, MediaError::Missing { .. }), "{e:?}");
         assert!(e.to_string().contains("apt-get install ffmpeg"), "{e}");
@@ -330,24 +276,10 @@ mod tests {
     #[tokio::test]
     async fn a_failing_run_carries_the_stderr_tail() {
         let m = Media::default();
-        let e = m
-            .ffmpeg(
-                &["-i".into(), "file:/nonexistent/in.mp4".into()],
-                "read a missing file",
-            )
-            .await
-            .unwrap_err();
+        let e = m.ffmpeg(&["-i".into(), "file:/nonexistent/in.mp4".into()], "read a missing file").await.unwrap_err();
         match &e {
-            MediaError::Failed {
-                tool,
-                what,
-                stderr_tail,
-                ..
-            } => {
-                assert_eq!(
-                    (tool.as_str(), what.as_str()),
-                    ("ffmpeg", "read a missing file")
-                );
+            MediaError::Failed { tool, what, stderr_tail, .. } => {
+                assert_eq!((tool.as_str(), what.as_str()), ("ffmpeg", "read a missing file"));
                 assert!(stderr_tail.contains("No such file"), "{stderr_tail}");
             }
             other => panic!("expected Failed, got {other:?}"),

@@ -45,17 +45,11 @@ impl Media {
     pub async fn probe(&self, path: &Path) -> Result<Probe, MediaError> {
         let meta = tokio::fs::metadata(path)
             .await
-            .map_err(|e| MediaError::Io {
-                what: format!("reading {}", path.display()),
-                source: e,
-            })?;
+            .map_err(|e| MediaError::Io { what: format!("reading {}", path.display()), source: e })?;
         let args = ["-print_format", "json", "-show_format", "-show_streams"].map(String::from);
         let mut args = args.to_vec();
         args.push(file_url(path));
-        let out = match self
-            .ffprobe(&args, &format!("probe {}", path.display()))
-            .await
-        {
+        let out = match self.ffprobe(&args, &format!("probe {}", path.display())).await {
             Ok(out) => out,
             Err(MediaError::Failed { stderr_tail, .. }) => {
                 return Err(MediaError::BadInput(format!(
@@ -65,22 +59,13 @@ impl Media {
             }
             Err(e) => return Err(e),
         };
-        let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            MediaError::BadOutput(format!(
-                "ffprobe's JSON for {} does not parse: {e}",
-                path.display()
-            ))
-        })?;
-        let mut probe = parse_probe(&json, meta.len()).ok_or_else(|| {
-            MediaError::BadInput(format!(
-                "{}: ffprobe found no media streams",
-                path.display()
-            ))
-        })?;
-        probe.faststart = moov_before_mdat(path).await.map_err(|e| MediaError::Io {
-            what: format!("reading the boxes of {}", path.display()),
-            source: e,
-        })?;
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| MediaError::BadOutput(format!("ffprobe's JSON for {} does not parse: {e}", path.display())))?;
+        let mut probe = parse_probe(&json, meta.len())
+            .ok_or_else(|| MediaError::BadInput(format!("{}: ffprobe found no media streams", path.display())))?;
+        probe.faststart = moov_before_mdat(path)
+            .await
+            .map_err(|e| MediaError::Io { what: format!("reading the boxes of {}", path.display()), source: e })?;
         Ok(probe)
     }
 
@@ -90,14 +75,7 @@ impl Media {
         if self.probe(path).await?.audio.is_none() {
             return Ok(None);
         }
-        let args = [
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-loglevel",
-            "info",
-            "-i",
-        ];
+        let args = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i"];
         let mut args: Vec<String> = args.map(String::from).to_vec();
         args.push(file_url(path));
         args.extend(["-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-"].map(String::from));
@@ -106,10 +84,7 @@ impl Media {
         let log = String::from_utf8_lossy(&out.stderr);
         let mean = log
             .lines()
-            .find_map(|l| {
-                l.split_once("mean_volume:")
-                    .map(|(_, v)| v.trim().trim_end_matches("dB").trim().to_string())
-            })
+            .find_map(|l| l.split_once("mean_volume:").map(|(_, v)| v.trim().trim_end_matches("dB").trim().to_string()))
             .and_then(|v| v.parse::<f64>().ok());
         match mean {
             Some(db) => Ok(Some(db)),
@@ -123,18 +98,10 @@ impl Media {
 
     /// Writes the frame shown at `at_ms` to `out_png`. A time in the clip's last frame interval
     /// (from the last frame's timestamp to the end) gives the last frame; past the end is an error.
-    pub async fn extract_frame(
-        &self,
-        video: &Path,
-        at_ms: u32,
-        out_png: &Path,
-    ) -> Result<(), MediaError> {
+    pub async fn extract_frame(&self, video: &Path, at_ms: u32, out_png: &Path) -> Result<(), MediaError> {
         let probe = self.probe(video).await?;
         if probe.video.is_none() {
-            return Err(MediaError::BadInput(format!(
-                "{} has no video stream",
-                video.display()
-            )));
+            return Err(MediaError::BadInput(format!("{} has no video stream", video.display())));
         }
         if at_ms > probe.duration_ms {
             return Err(MediaError::BadInput(format!(
@@ -145,58 +112,28 @@ impl Media {
         }
         let _ = tokio::fs::remove_file(out_png).await;
         let what = format!("extract the frame at {at_ms} ms of {}", video.display());
-        let mut args: Vec<String> = vec![
-            "-y".into(),
-            "-ss".into(),
-            secs(at_ms),
-            "-i".into(),
-            file_url(video),
-        ];
-        args.extend(
-            [
-                "-map",
-                "0:v:0",
-                "-frames:v",
-                "1",
-                "-update",
-                "1",
-                "-f",
-                "image2",
-            ]
-            .map(String::from),
-        );
+        let mut args: Vec<String> = vec!["-y".into(), "-ss".into(), secs(at_ms), "-i".into(), file_url(video)];
+        args.extend(["-map", "0:v:0", "-frames:v", "1", "-update", "1", "-f", "image2"].map(String::from));
         args.push(file_url(out_png));
         self.ffmpeg(&args, &what).await?;
         if non_empty(out_png).await {
             return Ok(());
         }
         // Past the last frame's timestamp: keep overwriting one image while decoding the tail.
-        let mut args: Vec<String> = vec![
-            "-y".into(),
-            "-sseof".into(),
-            "-1".into(),
-            "-i".into(),
-            file_url(video),
-        ];
+        let mut args: Vec<String> = vec!["-y".into(), "-sseof".into(), "-1".into(), "-i".into(), file_url(video)];
         args.extend(["-map", "0:v:0", "-update", "1", "-f", "image2"].map(String::from));
         args.push(file_url(out_png));
         self.ffmpeg(&args, &what).await?;
         if non_empty(out_png).await {
             Ok(())
         } else {
-            Err(MediaError::BadOutput(format!(
-                "ffmpeg wrote no frame at {at_ms} ms of {}",
-                video.display()
-            )))
+            Err(MediaError::BadOutput(format!("ffmpeg wrote no frame at {at_ms} ms of {}", video.display())))
         }
     }
 }
 
 async fn non_empty(path: &Path) -> bool {
-    tokio::fs::metadata(path)
-        .await
-        .map(|m| m.len() > 0)
-        .unwrap_or(false)
+    tokio::fs::metadata(path).await.map(|m| m.len() > 0).unwrap_or(false)
 }
 
 /// The fields we use from ffprobe's JSON; `None` if it lists no usable streams.
@@ -205,32 +142,22 @@ fn parse_probe(json: &Value, bytes: u64) -> Option<Probe> {
     let streams = json["streams"].as_array()?;
     let video = streams
         .iter()
-        .find(|s| {
-            s["codec_type"] == "video" && s["disposition"]["attached_pic"].as_i64() != Some(1)
-        })
+        .find(|s| s["codec_type"] == "video" && s["disposition"]["attached_pic"].as_i64() != Some(1))
         .map(|s| VideoInfo {
             codec: str_of(&s["codec_name"]),
             width: s["width"].as_u64().unwrap_or(0) as u32,
             height: s["height"].as_u64().unwrap_or(0) as u32,
-            fps: rate(&s["avg_frame_rate"])
-                .or_else(|| rate(&s["r_frame_rate"]))
-                .unwrap_or(0.0),
+            fps: rate(&s["avg_frame_rate"]).or_else(|| rate(&s["r_frame_rate"])).unwrap_or(0.0),
             frames: s["nb_frames"].as_str().and_then(|n| n.parse().ok()),
             pix_fmt: str_of(&s["pix_fmt"]),
         });
     let format_ms = seconds_ms(&format["duration"]);
-    let audio = streams
-        .iter()
-        .find(|s| s["codec_type"] == "audio")
-        .map(|s| AudioInfo {
-            codec: str_of(&s["codec_name"]),
-            sample_rate: s["sample_rate"]
-                .as_str()
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(0),
-            channels: s["channels"].as_u64().unwrap_or(0) as u32,
-            duration_ms: seconds_ms(&s["duration"]).or(format_ms).unwrap_or(0),
-        });
+    let audio = streams.iter().find(|s| s["codec_type"] == "audio").map(|s| AudioInfo {
+        codec: str_of(&s["codec_name"]),
+        sample_rate: s["sample_rate"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0),
+        channels: s["channels"].as_u64().unwrap_or(0) as u32,
+        duration_ms: seconds_ms(&s["duration"]).or(format_ms).unwrap_or(0),
+    });
     if video.is_none() && audio.is_none() {
         return None;
     }
@@ -309,10 +236,7 @@ mod tests {
         lavfi_clip(&m, &clip, 160, 288, 15, 1000, true).await;
         let p = m.probe(&clip).await.unwrap();
         let v = p.video.as_ref().unwrap();
-        assert_eq!(
-            (v.codec.as_str(), v.width, v.height, v.frames),
-            ("h264", 160, 288, Some(15))
-        );
+        assert_eq!((v.codec.as_str(), v.width, v.height, v.frames), ("h264", 160, 288, Some(15)));
         assert!((v.fps - 15.0).abs() < 1e-6, "{v:?}");
         let a = p.audio.as_ref().unwrap();
         assert_eq!(a.codec, "aac");
@@ -320,10 +244,7 @@ mod tests {
         assert!((950..=1100).contains(&p.duration_ms), "{p:?}");
         assert!(!p.faststart, "ffmpeg writes moov last unless asked: {p:?}");
         let db = m.mean_volume_db(&clip).await.unwrap().unwrap();
-        assert!(
-            db > -40.0 && db < 0.0,
-            "a sine tone has a clear level: {db}"
-        );
+        assert!(db > -40.0 && db < 0.0, "a sine tone has a clear level: {db}");
     }
 
     #[tokio::test]
@@ -351,14 +272,8 @@ mod tests {
         let e = Media::default().probe(&notes).await.unwrap_err();
         assert!(matches!(e, MediaError::BadInput(_)), "{e:?}");
         assert!(e.to_string().contains("notes.mp4"), "{e}");
-        let e = Media::default()
-            .probe(&dir.path().join("absent.mp4"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(e, MediaError::Io { .. }) && e.to_string().contains("absent.mp4"),
-            "{e}"
-        );
+        let e = Media::default().probe(&dir.path().join("absent.mp4")).await.unwrap_err();
+        assert!(matches!(e, MediaError::Io { .. }) && e.to_string().contains("absent.mp4"), "{e}");
     }
 
     #[test]

@@ -90,10 +90,7 @@ impl MotionSpec {
     /// (as ffmpeg's `scale=…:force_original_aspect_ratio=decrease` and centred `pad` place it).
     pub fn photo_rect(&self) -> [f64; 4] {
         let (cw, ch) = self.canvas();
-        let (iw, ih) = (
-            self.image_width.max(1) as u64,
-            self.image_height.max(1) as u64,
-        );
+        let (iw, ih) = (self.image_width.max(1) as u64, self.image_height.max(1) as u64);
         let fit_w = ((ch as u64 * iw + ih / 2) / ih).min(cw as u64) as f64;
         let fit_h = ((cw as u64 * ih + iw / 2) / iw).min(ch as u64) as f64;
         let x0 = ((cw as f64 - fit_w) / 2.0).floor();
@@ -106,12 +103,7 @@ impl MotionSpec {
         let [x0, y0, x1, y1] = self.photo_rect();
         let s = self.framing.subject;
         let (pw, ph) = (x1 - x0, y1 - y0);
-        [
-            x0 + s.x0 * pw,
-            y0 + s.y0 * ph,
-            x0 + s.x1 * pw,
-            y0 + s.y1 * ph,
-        ]
+        [x0 + s.x0 * pw, y0 + s.y0 * ph, x0 + s.x1 * pw, y0 + s.y1 * ph]
     }
 
     fn plan(&self) -> Move {
@@ -124,36 +116,16 @@ impl MotionSpec {
         let wider = img_aspect > out_aspect * ASPECT_TOLERANCE;
         let taller = img_aspect < out_aspect / ASPECT_TOLERANCE;
         let (push_z, target) = self.push_target();
-        let drift = |edge: [f64; 2]| Move {
-            z0: 1.0,
-            z1: DRIFT_ZOOM,
-            c0: mid,
-            c1: edge,
-        };
+        let drift = |edge: [f64; 2]| Move { z0: 1.0, z1: DRIFT_ZOOM, c0: mid, c1: edge };
         let pan = |z: f64, from: [f64; 2], to: [f64; 2]| {
             let z = z.clamp(PAN_MIN, PAN_MAX);
-            Move {
-                z0: z,
-                z1: z,
-                c0: from,
-                c1: to,
-            }
+            Move { z0: z, z1: z, c0: from, c1: to }
         };
         let (left, right) = ([px0, mid[1]], [px1, mid[1]]);
         let (top, bottom) = ([mid[0], py0], [mid[0], py1]);
         match self.motion {
-            Motion::PushIn => Move {
-                z0: 1.0,
-                z1: push_z,
-                c0: mid,
-                c1: target,
-            },
-            Motion::PullOut => Move {
-                z0: push_z,
-                z1: 1.0,
-                c0: target,
-                c1: mid,
-            },
+            Motion::PushIn => Move { z0: 1.0, z1: push_z, c0: mid, c1: target },
+            Motion::PullOut => Move { z0: push_z, z1: 1.0, c0: target, c1: mid },
             Motion::PanRight if wider => pan(ch / (py1 - py0), left, right),
             Motion::PanLeft if wider => pan(ch / (py1 - py0), right, left),
             Motion::TiltDown if taller => pan(cw / (px1 - px0), top, bottom),
@@ -171,17 +143,13 @@ impl MotionSpec {
         let (cw, ch) = (cw as f64, ch as f64);
         let [px0, py0, px1, py1] = self.photo_rect();
         let s = self.framing.subject;
-        let clear = self.framing.uniform_background
-            && s != SubjectBox::WHOLE
-            && s.width() > 0.0
-            && s.height() > 0.0;
+        let clear = self.framing.uniform_background && s != SubjectBox::WHOLE && s.width() > 0.0 && s.height() > 0.0;
         if !clear {
             return (PUSH_NO_SUBJECT, [(px0 + px1) / 2.0, (py0 + py1) / 2.0]);
         }
         let [sx0, sy0, sx1, sy1] = self.subject_rect();
         let (sw, sh) = (sx1 - sx0, sy1 - sy0);
-        let with_margin =
-            (cw / (sw + 2.0 * SUBJECT_MARGIN * cw)).min(ch / (sh + 2.0 * SUBJECT_MARGIN * ch));
+        let with_margin = (cw / (sw + 2.0 * SUBJECT_MARGIN * cw)).min(ch / (sh + 2.0 * SUBJECT_MARGIN * ch));
         let bare = (cw / sw).min(ch / sh);
         let z = with_margin.max(bare.min(PUSH_MIN)).clamp(1.0, PUSH_MAX);
         (z, [(sx0 + sx1) / 2.0, (sy0 + sy1) / 2.0])
@@ -197,11 +165,7 @@ impl MotionSpec {
         let [px0, py0, px1, py1] = self.photo_rect();
         let (w, h) = (cw as f64 / z, ch as f64 / z);
         let axis = |win: f64, p0: f64, p1: f64, c: f64| {
-            if win >= p1 - p0 {
-                (p0 + p1) / 2.0 - win / 2.0
-            } else {
-                (c - win / 2.0).clamp(p0, p1 - win)
-            }
+            if win >= p1 - p0 { (p0 + p1) / 2.0 - win / 2.0 } else { (c - win / 2.0).clamp(p0, p1 - win) }
         };
         let x = axis(w, px0, px1, lerp(m.c0[0], m.c1[0], e));
         let y = axis(h, py0, py1, lerp(m.c0[1], m.c1[1], e));
@@ -238,11 +202,7 @@ impl MotionSpec {
     }
 
     fn validate(&self) -> Result<(), MediaError> {
-        let bad = |why: &str| {
-            Err(MediaError::BadInput(format!(
-                "still-motion spec {self:?}: {why}"
-            )))
-        };
+        let bad = |why: &str| Err(MediaError::BadInput(format!("still-motion spec {self:?}: {why}")));
         if self.width < 16 || self.height < 16 || self.width % 2 == 1 || self.height % 2 == 1 {
             return bad("the output must be at least 16x16 with even sides");
         }
@@ -271,9 +231,7 @@ impl Media {
     /// The full ffmpeg argument list (without the binary) that renders `spec` from `photo` to
     /// `out` (written as MP4 whatever its extension).
     pub fn still_motion_args(&self, photo: &Path, spec: &MotionSpec, out: &Path) -> Vec<String> {
-        let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-            .map(String::from)
-            .to_vec();
+        let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"].map(String::from).to_vec();
         // image2pipe reads one file and detects the codec from its bytes: no `%d` patterns.
         a.extend(["-f", "image2pipe", "-i"].map(String::from));
         a.push(file_url(photo));
@@ -283,35 +241,17 @@ impl Media {
         a.extend(["-c:v", "libx264", "-preset"].map(String::from));
         a.push(self.x264_preset.clone());
         a.extend(["-crf".into(), self.crf.to_string()]);
-        a.extend(
-            [
-                "-pix_fmt",
-                "yuv420p",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-            ]
-            .map(String::from),
-        );
+        a.extend(["-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"].map(String::from));
         a.push(file_url(out));
         a
     }
 
     /// Renders the shot and checks the result has the promised size and frame count.
-    pub async fn render_still_motion(
-        &self,
-        photo: &Path,
-        spec: &MotionSpec,
-        out: &Path,
-    ) -> Result<(), MediaError> {
+    pub async fn render_still_motion(&self, photo: &Path, spec: &MotionSpec, out: &Path) -> Result<(), MediaError> {
         spec.validate()?;
         tokio::fs::metadata(photo)
             .await
-            .map_err(|e| MediaError::Io {
-                what: format!("reading the photo {}", photo.display()),
-                source: e,
-            })?;
+            .map_err(|e| MediaError::Io { what: format!("reading the photo {}", photo.display()), source: e })?;
         let args = self.still_motion_args(photo, spec, out);
         let what = format!("render a {} shot of {}", spec.motion, photo.display());
         super::run_tool(&self.ffmpeg, &args, &what).await?;
@@ -366,30 +306,12 @@ mod tests {
     }
     /// Landscape: a blue marker at the left end, the red garment, a green marker at the right end.
     fn landscape() -> RgbImage {
-        picture(
-            600,
-            300,
-            WHITE,
-            &[
-                (10, 100, 60, 200, BLUE),
-                (150, 75, 450, 225, RED),
-                (540, 100, 590, 200, GREEN),
-            ],
-        )
+        picture(600, 300, WHITE, &[(10, 100, 60, 200, BLUE), (150, 75, 450, 225, RED), (540, 100, 590, 200, GREEN)])
     }
     /// Very tall: blue at the top, red garment, green at the bottom.
     fn tall() -> RgbImage {
         let [x0, y0, x1, y1] = TALL_GARMENT;
-        picture(
-            200,
-            800,
-            WHITE,
-            &[
-                (50, 10, 150, 60, BLUE),
-                (x0, y0, x1, y1, RED),
-                (50, 740, 150, 790, GREEN),
-            ],
-        )
+        picture(200, 800, WHITE, &[(50, 10, 150, 60, BLUE), (x0, y0, x1, y1, RED), (50, 740, 150, 790, GREEN)])
     }
 
     struct Rendered {
@@ -419,12 +341,7 @@ mod tests {
         let last_ms = (spec.frames() - 1) * 1000 / spec.fps;
         let first = frame(0, "first.png").await;
         let last = frame(last_ms, "last.png").await;
-        Rendered {
-            _dir: dir,
-            first,
-            last,
-            probe,
-        }
+        Rendered { _dir: dir, first, last, probe }
     }
 
     /// Bounding box `[x0, y0, x1, y1]` (inclusive) of pixels close to `c`, if there are enough.
@@ -444,29 +361,15 @@ mod tests {
     fn through(spec: &MotionSpec, w: Window, r: [f64; 4]) -> [f64; 4] {
         let sx = spec.width as f64 / w.w;
         let sy = spec.height as f64 / w.h;
-        [
-            (r[0] - w.x) * sx,
-            (r[1] - w.y) * sy,
-            (r[2] - w.x) * sx,
-            (r[3] - w.y) * sy,
-        ]
+        [(r[0] - w.x) * sx, (r[1] - w.y) * sy, (r[2] - w.x) * sx, (r[3] - w.y) * sy]
     }
 
     /// The garment (red, at `garment` in photo pixels) is wholly in the frame, where the window
     /// model says, and not cut off.
-    fn garment_whole(
-        spec: &MotionSpec,
-        frame: &RgbImage,
-        w: Window,
-        garment: [u32; 4],
-        label: &str,
-    ) {
+    fn garment_whole(spec: &MotionSpec, frame: &RgbImage, w: Window, garment: [u32; 4], label: &str) {
         let seen = find(frame, RED).unwrap_or_else(|| panic!("{label}: no garment in the frame"));
         let [px0, py0, px1, py1] = spec.photo_rect();
-        let (sx, sy) = (
-            (px1 - px0) / spec.image_width as f64,
-            (py1 - py0) / spec.image_height as f64,
-        );
+        let (sx, sy) = ((px1 - px0) / spec.image_width as f64, (py1 - py0) / spec.image_height as f64);
         let on_canvas = [
             px0 + garment[0] as f64 * sx,
             py0 + garment[1] as f64 * sy,
@@ -474,46 +377,25 @@ mod tests {
             py0 + garment[3] as f64 * sy,
         ];
         let want = through(spec, w, on_canvas);
-        let got = [
-            seen[0] as f64,
-            seen[1] as f64,
-            seen[2] as f64 + 1.0,
-            seen[3] as f64 + 1.0,
-        ];
+        let got = [seen[0] as f64, seen[1] as f64, seen[2] as f64 + 1.0, seen[3] as f64 + 1.0];
         for i in 0..4 {
-            assert!(
-                (got[i] - want[i]).abs() <= 3.0,
-                "{label}: garment at {got:?}, expected {want:?}"
-            );
+            assert!((got[i] - want[i]).abs() <= 3.0, "{label}: garment at {got:?}, expected {want:?}");
         }
-        assert!(
-            seen[0] > 0 && seen[1] > 0 && seen[2] < W - 1 && seen[3] < H - 1,
-            "{label}: garment cut off: {seen:?}"
-        );
+        assert!(seen[0] > 0 && seen[1] > 0 && seen[2] < W - 1 && seen[3] < H - 1, "{label}: garment cut off: {seen:?}");
         // Just outside the garment is the photo's white background.
         let (cx, cy) = ((seen[0] + seen[2]) / 2, (seen[1] + seen[3]) / 2);
         for (x, y) in [(seen[0].saturating_sub(3), cy), (cx, seen[3] + 3)] {
             let p = frame.get_pixel(x.min(W - 1), y.min(H - 1)).0;
-            assert!(
-                p.iter().all(|&c| c > 200),
-                "{label}: expected white at {x},{y}, got {p:?}"
-            );
+            assert!(p.iter().all(|&c| c > 200), "{label}: expected white at {x},{y}, got {p:?}");
         }
     }
 
     fn check_clip(spec: &MotionSpec, r: &Rendered) {
         let v = r.probe.video.as_ref().unwrap();
         assert_eq!((v.codec.as_str(), v.pix_fmt.as_str()), ("h264", "yuv420p"));
-        assert_eq!(
-            (v.width, v.height, v.frames),
-            (spec.width, spec.height, Some(spec.frames() as u64))
-        );
+        assert_eq!((v.width, v.height, v.frames), (spec.width, spec.height, Some(spec.frames() as u64)));
         assert!((v.fps - spec.fps as f64).abs() < 1e-6, "{v:?}");
-        assert!(
-            r.probe.audio.is_none() && r.probe.faststart,
-            "{:?}",
-            r.probe
-        );
+        assert!(r.probe.audio.is_none() && r.probe.faststart, "{:?}", r.probe);
     }
 
     #[tokio::test]
@@ -525,10 +407,7 @@ mod tests {
         garment_whole(&s, &r.first, s.window_at(0.0), PORTRAIT_GARMENT, "first");
         garment_whole(&s, &r.last, s.window_at(1.0), PORTRAIT_GARMENT, "last");
         let (first, last) = (find(&r.first, RED).unwrap(), find(&r.last, RED).unwrap());
-        assert!(
-            last[2] - last[0] > first[2] - first[0] + 10,
-            "the garment grows: {first:?} → {last:?}"
-        );
+        assert!(last[2] - last[0] > first[2] - first[0] + 10, "the garment grows: {first:?} → {last:?}");
     }
 
     #[tokio::test]
@@ -540,55 +419,31 @@ mod tests {
         garment_whole(&s, &r.first, s.window_at(0.0), PORTRAIT_GARMENT, "first");
         garment_whole(&s, &r.last, s.window_at(1.0), PORTRAIT_GARMENT, "last");
         let w = s.window_at(1.0);
-        assert_eq!(
-            (w.x, w.y, w.w, w.h),
-            (0.0, 0.0, (2 * W) as f64, (2 * H) as f64)
-        );
+        assert_eq!((w.x, w.y, w.w, w.h), (0.0, 0.0, (2 * W) as f64, (2 * H) as f64));
     }
 
     #[tokio::test]
     async fn pans_travel_from_one_end_of_a_wide_photo_to_the_other() {
         let img = landscape();
-        for (motion, start, end) in [
-            (Motion::PanRight, BLUE, GREEN),
-            (Motion::PanLeft, GREEN, BLUE),
-        ] {
+        for (motion, start, end) in [(Motion::PanRight, BLUE, GREEN), (Motion::PanLeft, GREEN, BLUE)] {
             let s = spec(motion, &img);
             let r = render(&s, &img).await;
             check_clip(&s, &r);
-            assert!(
-                find(&r.first, start).is_some() && find(&r.first, end).is_none(),
-                "{motion}: first frame"
-            );
-            assert!(
-                find(&r.last, end).is_some() && find(&r.last, start).is_none(),
-                "{motion}: last frame"
-            );
-            assert!(
-                find(&r.first, RED).is_some() && find(&r.last, RED).is_some(),
-                "{motion}: garment"
-            );
+            assert!(find(&r.first, start).is_some() && find(&r.first, end).is_none(), "{motion}: first frame");
+            assert!(find(&r.last, end).is_some() && find(&r.last, start).is_none(), "{motion}: last frame");
+            assert!(find(&r.first, RED).is_some() && find(&r.last, RED).is_some(), "{motion}: garment");
         }
     }
 
     #[tokio::test]
     async fn tilts_travel_along_a_tall_photo() {
         let img = tall();
-        for (motion, start, end) in [
-            (Motion::TiltDown, BLUE, GREEN),
-            (Motion::TiltUp, GREEN, BLUE),
-        ] {
+        for (motion, start, end) in [(Motion::TiltDown, BLUE, GREEN), (Motion::TiltUp, GREEN, BLUE)] {
             let s = spec(motion, &img);
             let r = render(&s, &img).await;
             check_clip(&s, &r);
-            assert!(
-                find(&r.first, start).is_some() && find(&r.first, end).is_none(),
-                "{motion}: first frame"
-            );
-            assert!(
-                find(&r.last, end).is_some() && find(&r.last, start).is_none(),
-                "{motion}: last frame"
-            );
+            assert!(find(&r.first, start).is_some() && find(&r.first, end).is_none(), "{motion}: first frame");
+            assert!(find(&r.last, end).is_some() && find(&r.last, start).is_none(), "{motion}: last frame");
         }
     }
 
@@ -599,10 +454,7 @@ mod tests {
         let r = render(&s, &img).await;
         check_clip(&s, &r);
         for c in [BLUE, RED, GREEN] {
-            assert!(
-                find(&r.first, c).is_some(),
-                "the first frame shows the whole photo"
-            );
+            assert!(find(&r.first, c).is_some(), "the first frame shows the whole photo");
         }
         garment_whole(&s, &r.last, s.window_at(1.0), TALL_GARMENT, "last");
     }
@@ -610,13 +462,7 @@ mod tests {
     #[tokio::test]
     async fn renders_full_size() {
         let img = portrait();
-        let s = MotionSpec {
-            width: 1080,
-            height: 1920,
-            fps: 30,
-            duration_ms: 1000,
-            ..spec(Motion::PushIn, &img)
-        };
+        let s = MotionSpec { width: 1080, height: 1920, fps: 30, duration_ms: 1000, ..spec(Motion::PushIn, &img) };
         let dir = tempfile::tempdir().unwrap();
         let photo = dir.path().join("photo.png");
         img.save(&photo).unwrap();
@@ -624,10 +470,7 @@ mod tests {
         let m = Media::default();
         m.render_still_motion(&photo, &s, &out).await.unwrap();
         let v = m.probe(&out).await.unwrap().video.unwrap();
-        assert_eq!(
-            (v.width, v.height, v.frames, v.codec.as_str()),
-            (1080, 1920, Some(30), "h264")
-        );
+        assert_eq!((v.width, v.height, v.frames, v.codec.as_str()), (1080, 1920, Some(30), "h264"));
     }
 
     /// `cargo test -p truereel bench_full_size -- --ignored --nocapture`: times a 4 s 1080x1920
@@ -639,15 +482,9 @@ mod tests {
         for studio in [true, false] {
             let img = RgbImage::from_fn(1200, 1800, |x, y| {
                 let inside = !studio || ((300..900).contains(&x) && (400..1500).contains(&y));
-                let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503))
-                    .wrapping_mul(2_246_822_519)
-                    >> 24;
+                let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519) >> 24;
                 if inside {
-                    image::Rgb([
-                        120 + (n % 60) as u8,
-                        40 + (n % 30) as u8,
-                        50 + (y / 20) as u8,
-                    ])
+                    image::Rgb([120 + (n % 60) as u8, 40 + (n % 30) as u8, 50 + (y / 20) as u8])
                 } else {
                     image::Rgb(WHITE)
                 }
@@ -655,13 +492,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let photo = dir.path().join("photo.jpg");
             img.save(&photo).unwrap();
-            let s = MotionSpec {
-                width: 1080,
-                height: 1920,
-                fps: 30,
-                duration_ms: 4000,
-                ..spec(Motion::PushIn, &img)
-            };
+            let s = MotionSpec { width: 1080, height: 1920, fps: 30, duration_ms: 4000, ..spec(Motion::PushIn, &img) };
             let out = dir.path().join("bench.mp4");
             let m = Media::from_env();
             let started = std::time::Instant::now();
@@ -684,61 +515,24 @@ mod tests {
         let photo = dir.path().join("photo %d.jpg");
         std::fs::write(&photo, b"not a jpeg").unwrap();
         let s = spec(Motion::PushIn, &portrait());
-        let e = Media::default()
-            .render_still_motion(&photo, &s, &dir.path().join("o.mp4"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(e, MediaError::Failed { .. }) && e.to_string().contains("photo %d.jpg"),
-            "{e}"
-        );
+        let e = Media::default().render_still_motion(&photo, &s, &dir.path().join("o.mp4")).await.unwrap_err();
+        assert!(matches!(e, MediaError::Failed { .. }) && e.to_string().contains("photo %d.jpg"), "{e}");
         let odd = MotionSpec { width: 181, ..s };
-        let e = Media::default()
-            .render_still_motion(&photo, &odd, &dir.path().join("o.mp4"))
-            .await
-            .unwrap_err();
+        let e = Media::default().render_still_motion(&photo, &odd, &dir.path().join("o.mp4")).await.unwrap_err();
         assert!(matches!(e, MediaError::BadInput(_)), "{e:?}");
     }
 
     #[test]
     fn windows_never_leave_the_canvas_and_push_ins_keep_the_subject() {
-        let photos = [
-            (400, 600),
-            (600, 300),
-            (200, 800),
-            (1080, 1920),
-            (1000, 1000),
-            (3000, 1000),
-        ];
+        let photos = [(400, 600), (600, 300), (200, 800), (1080, 1920), (1000, 1000), (3000, 1000)];
         let subjects = [
             SubjectBox::WHOLE,
-            SubjectBox {
-                x0: 0.3,
-                y0: 0.25,
-                x1: 0.7,
-                y1: 0.75,
-            },
-            SubjectBox {
-                x0: 0.0,
-                y0: 0.6,
-                x1: 0.2,
-                y1: 1.0,
-            },
-            SubjectBox {
-                x0: 0.05,
-                y0: 0.02,
-                x1: 0.95,
-                y1: 0.98,
-            },
+            SubjectBox { x0: 0.3, y0: 0.25, x1: 0.7, y1: 0.75 },
+            SubjectBox { x0: 0.0, y0: 0.6, x1: 0.2, y1: 1.0 },
+            SubjectBox { x0: 0.05, y0: 0.02, x1: 0.95, y1: 0.98 },
         ];
-        let motions = [
-            Motion::PushIn,
-            Motion::PullOut,
-            Motion::PanLeft,
-            Motion::PanRight,
-            Motion::TiltUp,
-            Motion::TiltDown,
-        ];
+        let motions =
+            [Motion::PushIn, Motion::PullOut, Motion::PanLeft, Motion::PanRight, Motion::TiltUp, Motion::TiltDown];
         for (iw, ih) in photos {
             for subject in subjects {
                 for motion in motions {
@@ -750,38 +544,22 @@ mod tests {
                         fps: 30,
                         image_width: iw,
                         image_height: ih,
-                        framing: Framing {
-                            background: WHITE,
-                            subject,
-                            uniform_background: true,
-                        },
+                        framing: Framing { background: WHITE, subject, uniform_background: true },
                     };
                     let (cw, ch) = s.canvas();
                     let [px0, py0, px1, py1] = s.photo_rect();
                     for i in 0..=20 {
                         let w = s.window_at(i as f64 / 20.0);
                         let label = format!("{motion} {iw}x{ih} {subject:?} step {i}: {w:?}");
-                        assert!(
-                            w.w <= cw as f64 + 1e-9 && w.h <= ch as f64 + 1e-9,
-                            "zoom below 1: {label}"
-                        );
+                        assert!(w.w <= cw as f64 + 1e-9 && w.h <= ch as f64 + 1e-9, "zoom below 1: {label}");
                         assert!(w.x >= -1e-9 && w.y >= -1e-9, "{label}");
-                        assert!(
-                            w.x + w.w <= cw as f64 + 1e-6 && w.y + w.h <= ch as f64 + 1e-6,
-                            "{label}"
-                        );
+                        assert!(w.x + w.w <= cw as f64 + 1e-6 && w.y + w.h <= ch as f64 + 1e-6, "{label}");
                         // Where the photo is smaller than the window, the window is centred on it.
                         if w.w >= px1 - px0 {
-                            assert!(
-                                (w.x + w.w / 2.0 - (px0 + px1) / 2.0).abs() < 1e-6,
-                                "{label}"
-                            );
+                            assert!((w.x + w.w / 2.0 - (px0 + px1) / 2.0).abs() < 1e-6, "{label}");
                         }
                         if w.h >= py1 - py0 {
-                            assert!(
-                                (w.y + w.h / 2.0 - (py0 + py1) / 2.0).abs() < 1e-6,
-                                "{label}"
-                            );
+                            assert!((w.y + w.h / 2.0 - (py0 + py1) / 2.0).abs() < 1e-6, "{label}");
                         }
                     }
                     if matches!(motion, Motion::PushIn | Motion::PullOut) {
@@ -807,68 +585,28 @@ mod tests {
     fn push_in_depth_follows_the_subject() {
         let base = spec(Motion::PushIn, &portrait());
         let zoom_end = |s: &MotionSpec| (2 * s.width) as f64 / s.window_at(1.0).w;
-        assert!(
-            (zoom_end(&base) - PUSH_MAX).abs() < 1e-9,
-            "a small garment allows the full push"
-        );
-        let busy = MotionSpec {
-            framing: Framing {
-                uniform_background: false,
-                ..base.framing
-            },
-            ..base.clone()
-        };
+        assert!((zoom_end(&base) - PUSH_MAX).abs() < 1e-9, "a small garment allows the full push");
+        let busy = MotionSpec { framing: Framing { uniform_background: false, ..base.framing }, ..base.clone() };
         assert!((zoom_end(&busy) - PUSH_NO_SUBJECT).abs() < 1e-9);
-        let big = SubjectBox {
-            x0: 0.02,
-            y0: 0.05,
-            x1: 0.98,
-            y1: 0.95,
-        };
-        let filling = MotionSpec {
-            framing: Framing {
-                subject: big,
-                ..base.framing
-            },
-            ..base.clone()
-        };
+        let big = SubjectBox { x0: 0.02, y0: 0.05, x1: 0.98, y1: 0.95 };
+        let filling = MotionSpec { framing: Framing { subject: big, ..base.framing }, ..base.clone() };
         let z = zoom_end(&filling);
         assert!((1.0..PUSH_MIN + 1e-9).contains(&z), "{z}");
         assert_eq!(base.frames(), 15);
-        assert_eq!(
-            MotionSpec {
-                duration_ms: 2033,
-                fps: 30,
-                ..base
-            }
-            .frames(),
-            61
-        );
+        assert_eq!(MotionSpec { duration_ms: 2033, fps: 30, ..base }.frames(), 61);
     }
 
     #[test]
     fn the_command_is_complete_and_quoted() {
         let s = spec(Motion::PanRight, &landscape());
-        let a = Media::default().still_motion_args(
-            Path::new("/p/-photo.jpg"),
-            &s,
-            Path::new("/o/x.mp4.partial"),
-        );
-        assert!(
-            a.windows(2).any(|w| w == ["-i", "file:/p/-photo.jpg"]),
-            "{a:?}"
-        );
+        let a = Media::default().still_motion_args(Path::new("/p/-photo.jpg"), &s, Path::new("/o/x.mp4.partial"));
+        assert!(a.windows(2).any(|w| w == ["-i", "file:/p/-photo.jpg"]), "{a:?}");
         assert!(a.windows(2).any(|w| w == ["-frames:v", "15"]), "{a:?}");
-        assert!(
-            a.windows(2).any(|w| w == ["-movflags", "+faststart"]),
-            "{a:?}"
-        );
+        assert!(a.windows(2).any(|w| w == ["-movflags", "+faststart"]), "{a:?}");
         assert_eq!(a.last().unwrap(), "file:/o/x.mp4.partial");
         let vf = &a[a.iter().position(|x| x == "-vf").unwrap() + 1];
         assert!(
-            vf.contains("zoompan=z='")
-                && vf.contains(":s=180x320:fps=15")
-                && vf.contains("color=0xffffff"),
+            vf.contains("zoompan=z='") && vf.contains(":s=180x320:fps=15") && vf.contains("color=0xffffff"),
             "{vf}"
         );
     }

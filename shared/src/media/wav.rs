@@ -43,9 +43,7 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Pcm, MediaError> {
                 let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
                 let bits = u16::from_le_bytes([f[14], f[15]]);
                 let pcm = tag == WAVE_FORMAT_PCM
-                    || (tag == WAVE_FORMAT_EXTENSIBLE
-                        && f.len() >= 26
-                        && u16::from_le_bytes([f[24], f[25]]) == 1);
+                    || (tag == WAVE_FORMAT_EXTENSIBLE && f.len() >= 26 && u16::from_le_bytes([f[24], f[25]]) == 1);
                 if !pcm {
                     return Err(bad(&format!("format tag {tag:#06x} is not PCM")));
                 }
@@ -59,10 +57,7 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Pcm, MediaError> {
             }
             b"data" => {
                 let (channels, rate, _) = fmt.ok_or_else(|| bad("data chunk before fmt chunk"))?;
-                return Ok(Pcm {
-                    sample_rate: rate,
-                    samples: downmix(&bytes[body..end], channels as usize),
-                });
+                return Ok(Pcm { sample_rate: rate, samples: downmix(&bytes[body..end], channels as usize) });
             }
             _ => {}
         }
@@ -76,10 +71,7 @@ fn downmix(data: &[u8], channels: usize) -> Vec<i16> {
     let frame = 2 * channels;
     data.chunks_exact(frame)
         .map(|f| {
-            let sum: i32 = f
-                .chunks_exact(2)
-                .map(|s| i16::from_le_bytes([s[0], s[1]]) as i32)
-                .sum();
+            let sum: i32 = f.chunks_exact(2).map(|s| i16::from_le_bytes([s[0], s[1]]) as i32).sum();
             (sum / channels as i32) as i16
         })
         .collect()
@@ -113,18 +105,14 @@ impl Pcm {
         if self.sample_rate == 0 {
             return 0;
         }
-        ((self.samples.len() as u64 * 1000 + self.sample_rate as u64 / 2) / self.sample_rate as u64)
-            as u32
+        ((self.samples.len() as u64 * 1000 + self.sample_rate as u64 / 2) / self.sample_rate as u64) as u32
     }
 
     /// From the first to just past the last sample louder than silence (about -40 dBFS), in ms;
     /// `(0, 0)` if it is all silence.
     pub fn speech_span_ms(&self) -> (u32, u32) {
         let loud = |s: &i16| s.unsigned_abs() > SILENCE as u16;
-        match (
-            self.samples.iter().position(loud),
-            self.samples.iter().rposition(loud),
-        ) {
+        match (self.samples.iter().position(loud), self.samples.iter().rposition(loud)) {
             (Some(first), Some(last)) => (self.ms_at(first), self.ms_at(last + 1)),
             _ => (0, 0),
         }
@@ -136,16 +124,8 @@ impl Pcm {
 
     /// The same sound at `rate` samples per second (linear interpolation).
     pub fn resampled(&self, rate: u32) -> Pcm {
-        if rate == self.sample_rate || self.samples.is_empty() || self.sample_rate == 0 || rate == 0
-        {
-            return Pcm {
-                sample_rate: rate,
-                samples: if rate == 0 {
-                    vec![]
-                } else {
-                    self.samples.clone()
-                },
-            };
+        if rate == self.sample_rate || self.samples.is_empty() || self.sample_rate == 0 || rate == 0 {
+            return Pcm { sample_rate: rate, samples: if rate == 0 { vec![] } else { self.samples.clone() } };
         }
         let n = (self.samples.len() as u64 * rate as u64 / self.sample_rate as u64) as usize;
         let step = self.sample_rate as f64 / rate as f64;
@@ -155,19 +135,11 @@ impl Pcm {
                 let pos = i as f64 * step;
                 let j = (pos.floor() as usize).min(last);
                 let frac = pos - j as f64;
-                let (a, b) = (
-                    self.samples[j] as f64,
-                    self.samples[(j + 1).min(last)] as f64,
-                );
-                (a + (b - a) * frac)
-                    .round()
-                    .clamp(i16::MIN as f64, i16::MAX as f64) as i16
+                let (a, b) = (self.samples[j] as f64, self.samples[(j + 1).min(last)] as f64);
+                (a + (b - a) * frac).round().clamp(i16::MIN as f64, i16::MAX as f64) as i16
             })
             .collect();
-        Pcm {
-            sample_rate: rate,
-            samples,
-        }
+        Pcm { sample_rate: rate, samples }
     }
 }
 
@@ -183,10 +155,7 @@ pub fn lay_out(lines: &[(u32, &Pcm)], total_ms: u32, sample_rate: u32) -> Pcm {
             *o = o.saturating_add(*s);
         }
     }
-    Pcm {
-        sample_rate,
-        samples: out,
-    }
+    Pcm { sample_rate, samples: out }
 }
 
 #[cfg(test)]
@@ -195,13 +164,9 @@ mod tests {
 
     fn tone(rate: u32, ms: u32, amp: f64) -> Pcm {
         let n = (rate as u64 * ms as u64 / 1000) as usize;
-        let samples = (0..n)
-            .map(|i| (amp * (i as f64 * 440.0 * std::f64::consts::TAU / rate as f64).sin()) as i16)
-            .collect();
-        Pcm {
-            sample_rate: rate,
-            samples,
-        }
+        let samples =
+            (0..n).map(|i| (amp * (i as f64 * 440.0 * std::f64::consts::TAU / rate as f64).sin()) as i16).collect();
+        Pcm { sample_rate: rate, samples }
     }
 
     #[test]
@@ -229,13 +194,7 @@ mod tests {
         }
         bytes.push(0); // a torn last frame
         let pcm = parse_wav(&bytes).unwrap();
-        assert_eq!(
-            pcm,
-            Pcm {
-                sample_rate: 8000,
-                samples: vec![200, -2000, i16::MAX]
-            }
-        );
+        assert_eq!(pcm, Pcm { sample_rate: 8000, samples: vec![200, -2000, i16::MAX] });
     }
 
     #[test]
@@ -243,12 +202,7 @@ mod tests {
         assert!(parse_wav(b"hello").is_err());
         let mut float = write_wav(&tone(8000, 10, 100.0));
         float[20] = 3; // IEEE float
-        assert!(
-            parse_wav(&float)
-                .unwrap_err()
-                .to_string()
-                .contains("not PCM")
-        );
+        assert!(parse_wav(&float).unwrap_err().to_string().contains("not PCM"));
         let mut eight_bit = write_wav(&tone(8000, 10, 100.0));
         eight_bit[34] = 8;
         assert!(parse_wav(&eight_bit).is_err());
@@ -256,17 +210,11 @@ mod tests {
 
     #[test]
     fn speech_span_skips_leading_and_trailing_silence() {
-        let silence = Pcm {
-            sample_rate: 10_000,
-            samples: vec![0; 1000],
-        };
+        let silence = Pcm { sample_rate: 10_000, samples: vec![0; 1000] };
         let speech = tone(10_000, 500, 10_000.0);
         let track = lay_out(&[(100, &speech)], 1000, 10_000);
         let (a, b) = track.speech_span_ms();
-        assert!(
-            (100..=101).contains(&a) && (599..=600).contains(&b),
-            "{a}..{b}"
-        );
+        assert!((100..=101).contains(&a) && (599..=600).contains(&b), "{a}..{b}");
         assert_eq!(silence.speech_span_ms(), (0, 0));
     }
 
@@ -275,21 +223,11 @@ mod tests {
         let a = tone(16_000, 400, 20_000.0);
         let b = tone(22_050, 400, 20_000.0);
         let track = lay_out(&[(0, &a), (200, &a), (900, &b)], 1000, 24_000);
-        assert_eq!(
-            (track.sample_rate, track.samples.len(), track.duration_ms()),
-            (24_000, 24_000, 1000)
-        );
+        assert_eq!((track.sample_rate, track.samples.len(), track.duration_ms()), (24_000, 24_000, 1000));
         // Overlap at 200..400 ms: the same tone twice saturates instead of wrapping.
-        let peak = track.samples[200 * 24..400 * 24]
-            .iter()
-            .map(|s| s.unsigned_abs())
-            .max()
-            .unwrap();
+        let peak = track.samples[200 * 24..400 * 24].iter().map(|s| s.unsigned_abs()).max().unwrap();
         assert_eq!(peak, 32_768);
-        assert!(
-            track.samples[950 * 24..].iter().any(|&s| s != 0),
-            "b starts at 900 ms and is cut at 1000"
-        );
+        assert!(track.samples[950 * 24..].iter().any(|&s| s != 0), "b starts at 900 ms and is cut at 1000");
         let up = a.resampled(32_000);
         assert_eq!(up.samples.len(), a.samples.len() * 2);
         assert_eq!(up.duration_ms(), 400);

@@ -8,8 +8,8 @@ mod storefront;
 
 pub use blob::{BlobError, BlobMeta, BlobStore};
 pub use provider::{
-    Check, ClipOutput, ClipRequest, Classification, Classifier, JobStatus, Judge, PhotoHints, ProviderError,
-    ReelCut, ShotBrief, Speech, VideoModel, Voice, Writer,
+    Check, Classification, Classifier, ClipOutput, ClipRequest, JobStatus, Judge, PhotoHints, ProviderError, ReelCut,
+    ShotBrief, Speech, VideoModel, Voice, Writer,
 };
 pub use queue::{Delivery, Queue, QueueDepth, QueueError, Stage};
 pub use state::{JobSlot, ProductIssue, StateError, StateStore};

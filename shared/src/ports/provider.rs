@@ -11,11 +11,7 @@ pub use crate::Check;
 pub enum ProviderError {
     /// Try again later (429, 5xx, a timeout); `retry_after` if the provider said when.
     #[error("{provider}: {message} (retryable)")]
-    Retryable {
-        provider: String,
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    Retryable { provider: String, message: String, retry_after: Option<Duration> },
     /// The provider refused the request for good; retrying the same request will not help.
     #[error("{provider} rejected the request: {message}")]
     Rejected {

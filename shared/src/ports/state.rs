@@ -11,22 +11,13 @@ use serde::{Deserialize, Serialize};
 pub enum StateError {
     /// Someone else changed the record first; the caller's view is stale.
     #[error("{what} {id}: expected status {expected}, found {found}")]
-    Conflict {
-        what: &'static str,
-        id: String,
-        expected: String,
-        found: String,
-    },
+    Conflict { what: &'static str, id: String, expected: String, found: String },
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: String },
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("{what} {id} is stored but unreadable: {reason}")]
-    Corrupt {
-        what: &'static str,
-        id: String,
-        reason: String,
-    },
+    Corrupt { what: &'static str, id: String, reason: String },
     #[error("state backend: {0}")]
     Backend(#[source] super::BoxError),
 }

@@ -52,7 +52,8 @@ async fn list_store(ports: &Ports, store: &str, only: Option<&[String]>) -> Resu
                     continue;
                 }
                 if !seen.insert(listing.handle.clone()) {
-                    issue(ports, listing.handle.as_str(), STAGE, false, "listed twice; the first entry is used").await?;
+                    issue(ports, listing.handle.as_str(), STAGE, false, "listed twice; the first entry is used")
+                        .await?;
                     continue;
                 }
                 send(ports, CrawlMsg::Product { store: store.to_string(), listing }, Duration::ZERO).await?;
@@ -95,7 +96,9 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<
     for image in &images {
         let bytes = match source.fetch_image(&image.src).await {
             Ok(b) => b,
-            Err(e) if e.is_transient() => return Err(StageError::new(format!("product {name}: fetching {}", image.src), e)),
+            Err(e) if e.is_transient() => {
+                return Err(StageError::new(format!("product {name}: fetching {}", image.src), e));
+            }
             Err(e) => {
                 rejected.push(format!("{}: {}", image.src, short_reason(&e)));
                 continue;

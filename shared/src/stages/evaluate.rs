@@ -53,7 +53,9 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     next.status = ReelStatus::Evaluated;
     match ports.state.transition(&next, ReelStatus::Assembled).await {
         Ok(()) => act(ports, next, &verdict).await,
-        Err(StateError::Conflict { .. }) => Ok(Outcome::Skipped(format!("reel {} was judged by another worker", reel.id))),
+        Err(StateError::Conflict { .. }) => {
+            Ok(Outcome::Skipped(format!("reel {} was judged by another worker", reel.id)))
+        }
         Err(e) => Err(state_err("marking a reel evaluated", e)),
     }
 }

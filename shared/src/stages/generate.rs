@@ -130,8 +130,11 @@ async fn over_budget(ports: &Ports, reel: &Reel, price: crate::Usd) -> Result<Op
         )));
     }
     if let Some(limit) = budget.per_run {
-        let run_spent =
-            ports.state.spent(None, ports.settings.run_started_ms).await.map_err(|e| state_err("reading the ledger", e))?;
+        let run_spent = ports
+            .state
+            .spent(None, ports.settings.run_started_ms)
+            .await
+            .map_err(|e| state_err("reading the ledger", e))?;
         if run_spent + price > limit {
             return Ok(Some(format!(
                 "the run's budget of {limit} would be exceeded ({run_spent} spent, next clip {price})"
@@ -164,7 +167,13 @@ async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Res
     };
     match status {
         JobStatus::Ready(output) => {
-            let next = MirrorMsg::Clip { reel: reel.id.clone(), shot: msg.shot, attempt: msg.attempt, job: job.clone(), output };
+            let next = MirrorMsg::Clip {
+                reel: reel.id.clone(),
+                shot: msg.shot,
+                attempt: msg.attempt,
+                job: job.clone(),
+                output,
+            };
             send(ports, next, Duration::ZERO).await?;
             Ok(Outcome::Done(format!("{} shot {}: clip ready", reel.id, msg.shot)))
         }
@@ -183,8 +192,13 @@ async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Res
         }
         JobStatus::Failed { reason, moderation } => {
             let kind = if moderation { "refused by moderation" } else { "failed" };
-            park(ports, reel, STAGE, vec![format!("shot {} attempt {}: job {job} {kind}: {reason}", msg.shot, msg.attempt)])
-                .await
+            park(
+                ports,
+                reel,
+                STAGE,
+                vec![format!("shot {} attempt {}: job {job} {kind}: {reason}", msg.shot, msg.attempt)],
+            )
+            .await
         }
     }
 }

@@ -2,8 +2,7 @@
 
 use super::support::{blob_err, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
-use crate::media::assemble::{AssemblySpec, ClipCut};
-use crate::media::captions::ass_captions;
+use crate::media::{AssemblySpec, ClipCut, ass_captions};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
 use crate::ports::{ClipOutput, Ports, ProviderError, StateError};
 use crate::{BlobKey, Clip, JobId, Reel, ReelId, ReelStatus, now_ms};
@@ -14,7 +13,9 @@ const STAGE: &str = "mirror";
 
 pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
     match msg {
-        MirrorMsg::Clip { reel, shot, attempt, job, output } => mirror_clip(ports, &reel, shot, attempt, &job, &output).await,
+        MirrorMsg::Clip { reel, shot, attempt, job, output } => {
+            mirror_clip(ports, &reel, shot, attempt, &job, &output).await
+        }
         MirrorMsg::Assemble { reel } => assemble(ports, &reel).await,
     }
 }
@@ -40,7 +41,9 @@ async fn mirror_clip(
     let clips = ports.state.clips(id).await.map_err(|e| state_err("reading clips", e))?;
     if clips.iter().any(|c| c.shot == shot && c.attempt == attempt) {
         // Already mirrored (a redelivery): only make sure assembly was asked for.
-        return request_assembly_if_complete(ports, &reel).await.map(|_| Outcome::Skipped(format!("{id} shot {shot} already stored")));
+        return request_assembly_if_complete(ports, &reel)
+            .await
+            .map(|_| Outcome::Skipped(format!("{id} shot {shot} already stored")));
     }
     if reel.status != ReelStatus::Generating {
         return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
@@ -61,7 +64,10 @@ async fn mirror_clip(
     };
     let probe = match ports.media.probe(&file).await {
         Ok(p) => p,
-        Err(e) => return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip is not a video: {e}")]).await,
+        Err(e) => {
+            return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip is not a video: {e}")])
+                .await;
+        }
     };
     let Some(video) = probe.video.as_ref() else {
         return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip has no video stream")]).await;
@@ -164,7 +170,9 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     next.video = Some(key);
     match ports.state.transition(&next, ReelStatus::Generating).await {
         Ok(()) => {}
-        Err(StateError::Conflict { .. }) => return Ok(Outcome::Skipped(format!("reel {id} was assembled by another worker"))),
+        Err(StateError::Conflict { .. }) => {
+            return Ok(Outcome::Skipped(format!("reel {id} was assembled by another worker")));
+        }
         Err(e) => return Err(state_err("marking a reel assembled", e)),
     }
     send(ports, EvaluateMsg { reel: id.clone(), round }, Duration::ZERO).await?;

@@ -2,7 +2,7 @@
 
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
-use crate::media::wav::{self, Pcm};
+use crate::media::{self as wav, Pcm};
 use crate::messages::{GenerateMsg, PlanMsg};
 use crate::ports::{Ports, ProviderError, ShotBrief, Speech};
 use crate::{
@@ -96,7 +96,8 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
         .collect();
     let plan = ShotPlan { reel: reel_id.clone(), product: handle.clone(), shots };
 
-    let (audio, voice_over) = voice_over(&plan, &speeches, ports.voice.name()).map_err(|e| StageError::new(format!("{handle}: laying out the voice-over"), e))?;
+    let (audio, voice_over) = voice_over(&plan, &speeches, ports.voice.name())
+        .map_err(|e| StageError::new(format!("{handle}: laying out the voice-over"), e))?;
     ports
         .blobs
         .put(&voice_over.audio, Bytes::from(audio), "audio/wav")
@@ -251,7 +252,11 @@ pub fn fit_durations(speech_ms: &[u32], min_reel_ms: u32, max_reel_ms: u32) -> R
 }
 
 /// Lays each line's speech at its shot's start (plus the lead) on one track as long as the reel.
-fn voice_over(plan: &ShotPlan, speeches: &[Speech], voice: String) -> Result<(Vec<u8>, VoiceOver), crate::media::MediaError> {
+fn voice_over(
+    plan: &ShotPlan,
+    speeches: &[Speech],
+    voice: String,
+) -> Result<(Vec<u8>, VoiceOver), crate::media::MediaError> {
     let pcms: Vec<Pcm> = speeches.iter().map(|s| wav::parse_wav(&s.wav)).collect::<Result<_, _>>()?;
     let rate = pcms.iter().map(|p| p.sample_rate).max().unwrap_or(22_050);
     let pcms: Vec<Pcm> = pcms.into_iter().map(|p| if p.sample_rate == rate { p } else { p.resampled(rate) }).collect();
@@ -262,7 +267,12 @@ fn voice_over(plan: &ShotPlan, speeches: &[Speech], voice: String) -> Result<(Ve
     for ((shot, speech), (pcm, start)) in plan.shots.iter().zip(speeches).zip(pcms.iter().zip(&starts)) {
         let at = start + LEAD_MS;
         placed.push((at, pcm));
-        lines.push(LineTiming { shot: shot.index, text: shot.line.clone(), start_ms: at, end_ms: at + speech.duration_ms });
+        lines.push(LineTiming {
+            shot: shot.index,
+            text: shot.line.clone(),
+            start_ms: at,
+            end_ms: at + speech.duration_ms,
+        });
         words.extend(speech.words.iter().map(|w| WordTiming {
             word: w.word.clone(),
             start_ms: at + w.start_ms,
@@ -272,10 +282,7 @@ fn voice_over(plan: &ShotPlan, speeches: &[Speech], voice: String) -> Result<(Ve
     let total = plan.duration_ms();
     let track = wav::lay_out(&placed, total, rate);
     let audio = wav::write_wav(&track);
-    Ok((
-        audio,
-        VoiceOver { audio: BlobKey::voice_over(&plan.reel), duration_ms: total, voice, lines, words },
-    ))
+    Ok((audio, VoiceOver { audio: BlobKey::voice_over(&plan.reel), duration_ms: total, voice, lines, words }))
 }
 
 #[cfg(test)]

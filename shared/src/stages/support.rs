@@ -31,7 +31,8 @@ pub(crate) async fn issue(
     } else {
         tracing::warn!(product, stage, "{message}");
     }
-    let issue = ProductIssue { product: product.to_string(), stage: stage.to_string(), fatal, message, at_ms: now_ms() };
+    let issue =
+        ProductIssue { product: product.to_string(), stage: stage.to_string(), fatal, message, at_ms: now_ms() };
     ports.state.record_issue(&issue).await.map_err(|e| state_err("recording an issue", e))
 }
 

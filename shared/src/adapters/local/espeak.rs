@@ -41,23 +41,14 @@ pub struct EspeakVoice {
 
 impl Default for EspeakVoice {
     fn default() -> Self {
-        Self {
-            bin: "espeak-ng".into(),
-            voice: "en-us".into(),
-            words_per_minute: 165,
-        }
+        Self { bin: "espeak-ng".into(), voice: "en-us".into(), words_per_minute: 165 }
     }
 }
 
 impl EspeakVoice {
     /// Defaults overridden by `TRUEREEL_ESPEAK`, `TRUEREEL_ESPEAK_VOICE`, `TRUEREEL_ESPEAK_WPM`.
     pub fn from_env() -> Self {
-        let get = |k: &str| {
-            std::env::var(k)
-                .ok()
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let mut v = Self::default();
         if let Some(bin) = get("TRUEREEL_ESPEAK") {
             v.bin = bin.into();
@@ -90,16 +81,8 @@ impl Voice for EspeakVoice {
     async fn speak(&self, text: &str) -> Result<Speech, ProviderError> {
         let provider = self.name();
         let text = checked_text(&provider, text)?;
-        let args = [
-            "-v".to_string(),
-            self.voice.clone(),
-            "-s".into(),
-            self.words_per_minute.to_string(),
-        ];
-        let args = args
-            .into_iter()
-            .chain(["--stdout".into(), "--stdin".into()])
-            .collect::<Vec<_>>();
+        let args = ["-v".to_string(), self.voice.clone(), "-s".into(), self.words_per_minute.to_string()];
+        let args = args.into_iter().chain(["--stdout".into(), "--stdin".into()]).collect::<Vec<_>>();
         // `[[...]]` would be read as phoneme mnemonics; the timings keep the words as written.
         let out = run_with_stdin(&provider, &self.bin, &args, &text.replace("[[", "[ [")).await?;
         speech_from_wav(&provider, &out, &text)
@@ -134,11 +117,7 @@ impl PiperVoice {
 #[async_trait]
 impl Voice for PiperVoice {
     fn name(&self) -> String {
-        let stem = self
-            .model
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = self.model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         format!("piper:{stem}")
     }
 
@@ -150,15 +129,9 @@ impl Voice for PiperVoice {
         let provider = self.name();
         // Piper speaks each input line separately: keep the line one line.
         let text = checked_text(&provider, text)?.replace(['\n', '\r'], " ");
-        let dir = tempfile::tempdir()
-            .map_err(|e| retryable(&provider, format!("no temporary directory: {e}")))?;
+        let dir = tempfile::tempdir().map_err(|e| retryable(&provider, format!("no temporary directory: {e}")))?;
         let wav = dir.path().join("line.wav");
-        let args = [
-            "-m".into(),
-            self.model.as_os_str().to_owned(),
-            "-f".into(),
-            wav.as_os_str().to_owned(),
-        ];
+        let args = ["-m".into(), self.model.as_os_str().to_owned(), "-f".into(), wav.as_os_str().to_owned()];
         run_with_stdin(&provider, &self.bin, &args, &format!("{text}\n")).await?;
         let bytes = tokio::fs::read(&wav)
             .await
@@ -170,28 +143,18 @@ impl Voice for PiperVoice {
 /// The text trimmed, or Rejected if there is nothing (or far too much) to say.
 fn checked_text(provider: &str, text: &str) -> Result<String, ProviderError> {
     let text = text.trim();
-    let reject = |message: String| ProviderError::Rejected {
-        provider: provider.into(),
-        message,
-        moderation: false,
-    };
+    let reject = |message: String| ProviderError::Rejected { provider: provider.into(), message, moderation: false };
     if text.is_empty() {
         return Err(reject("nothing to say: the text is empty".into()));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(reject(format!(
-            "the text is longer than {MAX_TEXT_CHARS} characters"
-        )));
+        return Err(reject(format!("the text is longer than {MAX_TEXT_CHARS} characters")));
     }
     Ok(text.to_string())
 }
 
 fn retryable(provider: &str, message: String) -> ProviderError {
-    ProviderError::Retryable {
-        provider: provider.into(),
-        message,
-        retry_after: None,
-    }
+    ProviderError::Retryable { provider: provider.into(), message, retry_after: None }
 }
 
 /// Runs `bin args` with `text` on stdin; its stdout on success, Retryable with stderr otherwise.
@@ -202,19 +165,12 @@ async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
     text: &str,
 ) -> Result<Vec<u8>, ProviderError> {
     let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     tracing::debug!(command = ?cmd.as_std(), chars = text.len(), "speaking a line");
     let mut child = cmd.spawn().map_err(|e| {
         retryable(
             provider,
-            format!(
-                "cannot run {}: {e} (is it installed? espeak-ng: `apt-get install espeak-ng`)",
-                bin.display()
-            ),
+            format!("cannot run {}: {e} (is it installed? espeak-ng: `apt-get install espeak-ng`)", bin.display()),
         )
     })?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
@@ -228,31 +184,21 @@ async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
     let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
         Ok(r) => r.map_err(|e| retryable(provider, format!("{} failed: {e}", bin.display())))?,
         Err(_) => {
-            return Err(retryable(
-                provider,
-                format!("{} took longer than {TIMEOUT:?}", bin.display()),
-            ));
+            return Err(retryable(provider, format!("{} took longer than {TIMEOUT:?}", bin.display())));
         }
     };
     let _ = writer.await;
     if !out.status.success() {
         let stderr = crate::media::stderr_tail(&out.stderr);
-        return Err(retryable(
-            provider,
-            format!("{} exited with {}: {stderr}", bin.display(), out.status),
-        ));
+        return Err(retryable(provider, format!("{} exited with {}: {stderr}", bin.display(), out.status)));
     }
     Ok(out.stdout)
 }
 
 /// The engine's WAV as a [`Speech`]: normalised to a canonical mono WAV, with estimated timings.
 fn speech_from_wav(provider: &str, bytes: &[u8], text: &str) -> Result<Speech, ProviderError> {
-    let pcm: Pcm = parse_wav(bytes).map_err(|e| {
-        retryable(
-            provider,
-            format!("unreadable audio ({} bytes): {e}", bytes.len()),
-        )
-    })?;
+    let pcm: Pcm =
+        parse_wav(bytes).map_err(|e| retryable(provider, format!("unreadable audio ({} bytes): {e}", bytes.len())))?;
     let span = pcm.speech_span_ms();
     if span.1 <= span.0 {
         return Err(ProviderError::Rejected {
@@ -261,32 +207,20 @@ fn speech_from_wav(provider: &str, bytes: &[u8], text: &str) -> Result<Speech, P
             moderation: false,
         });
     }
-    Ok(Speech {
-        wav: write_wav(&pcm),
-        duration_ms: pcm.duration_ms(),
-        words: spread_words(text, span),
-    })
+    Ok(Speech { wav: write_wav(&pcm), duration_ms: pcm.duration_ms(), words: spread_words(text, span) })
 }
 
 /// Shares the span `(start_ms, end_ms)` out over the words of `text` (see the module doc).
 pub fn spread_words(text: &str, (start_ms, end_ms): (u32, u32)) -> Vec<WordTiming> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let weight = |w: &str| w.chars().filter(|c| c.is_alphanumeric()).count().max(1) as f64;
-    let pause = |w: &str| match w
-        .trim_end_matches(['"', '\'', ')', '”', '’'])
-        .chars()
-        .last()
-    {
+    let pause = |w: &str| match w.trim_end_matches(['"', '\'', ')', '”', '’']).chars().last() {
         Some('.' | '!' | '?' | '…') => 4.0,
         Some(',' | ';' | ':' | '—') => 2.0,
         _ => 0.0,
     };
     let n = words.len();
-    let total: f64 = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| weight(w) + if i + 1 < n { pause(w) } else { 0.0 })
-        .sum();
+    let total: f64 = words.iter().enumerate().map(|(i, w)| weight(w) + if i + 1 < n { pause(w) } else { 0.0 }).sum();
     let unit = end_ms.saturating_sub(start_ms) as f64 / total.max(1.0);
     let mut at = start_ms as f64;
     let mut out = Vec::with_capacity(n);
@@ -294,11 +228,7 @@ pub fn spread_words(text: &str, (start_ms, end_ms): (u32, u32)) -> Vec<WordTimin
         let start = at;
         at += weight(w) * unit;
         let end = if i + 1 == n { end_ms as f64 } else { at };
-        out.push(WordTiming {
-            word: w.to_string(),
-            start_ms: start.round() as u32,
-            end_ms: end.round() as u32,
-        });
+        out.push(WordTiming { word: w.to_string(), start_ms: start.round() as u32, end_ms: end.round() as u32 });
         at += pause(w) * unit;
     }
     out
@@ -306,9 +236,7 @@ pub fn spread_words(text: &str, (start_ms, end_ms): (u32, u32)) -> Vec<WordTimin
 
 /// `name` in a `PATH` directory, if it is a file there.
 fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 #[cfg(test)]
@@ -319,11 +247,7 @@ mod tests {
         assert_eq!(s.words.len(), words, "{:?}", s.words);
         let mut last = 0;
         for w in &s.words {
-            assert!(
-                w.start_ms >= last && w.end_ms > w.start_ms && w.end_ms <= s.duration_ms,
-                "{:?}",
-                s.words
-            );
+            assert!(w.start_ms >= last && w.end_ms > w.start_ms && w.end_ms <= s.duration_ms, "{:?}", s.words);
             last = w.end_ms;
         }
     }
@@ -331,31 +255,17 @@ mod tests {
     #[tokio::test]
     async fn espeak_speaks_a_line_with_word_timings() {
         let v = EspeakVoice::default();
-        assert_eq!(
-            (v.name(), v.price("anything")),
-            ("espeak-ng:en-us".to_string(), Usd::ZERO)
-        );
+        assert_eq!((v.name(), v.price("anything")), ("espeak-ng:en-us".to_string(), Usd::ZERO));
         let s = v.speak("Soft cotton hoodie, made to last.").await.unwrap();
         let pcm = parse_wav(&s.wav).unwrap();
         assert_eq!(pcm.duration_ms(), s.duration_ms);
-        assert!(
-            (1200..5000).contains(&s.duration_ms),
-            "{} ms",
-            s.duration_ms
-        );
+        assert!((1200..5000).contains(&s.duration_ms), "{} ms", s.duration_ms);
         assert_timings_sane(&s, 6);
         assert_eq!(s.words[3].word, "made");
         // "hoodie," is followed by a pause: the gap before "made" is the largest.
-        let gaps: Vec<u32> = s
-            .words
-            .windows(2)
-            .map(|p| p[1].start_ms - p[0].end_ms)
-            .collect();
+        let gaps: Vec<u32> = s.words.windows(2).map(|p| p[1].start_ms - p[0].end_ms).collect();
         assert_eq!(gaps.iter().max(), Some(&gaps[2]), "{gaps:?}");
-        let longer = v
-            .speak("Soft cotton hoodie, made to last, in six colours and every size.")
-            .await
-            .unwrap();
+        let longer = v.speak("Soft cotton hoodie, made to last, in six colours and every size.").await.unwrap();
         assert!(longer.duration_ms > s.duration_ms + 500);
     }
 
@@ -363,40 +273,20 @@ mod tests {
     async fn untrusted_text_is_spoken_not_obeyed() {
         let v = EspeakVoice::default();
         let s = v.speak("--help -v xx [[h@l'oU]] now").await.unwrap();
-        assert!(
-            s.duration_ms > 500,
-            "spoken, not taken as options: {} ms",
-            s.duration_ms
-        );
+        assert!(s.duration_ms > 500, "spoken, not taken as options: {} ms", s.duration_ms);
         assert_timings_sane(&s, 5);
     }
 
     #[tokio::test]
     async fn empty_text_is_rejected_and_a_broken_engine_is_retryable() {
         let e = EspeakVoice::default().speak("  \n ").await.unwrap_err();
-        assert!(
-            matches!(e, ProviderError::Rejected { .. })
-                && e.to_string().contains("espeak-ng:en-us"),
-            "{e}"
-        );
-        let bad_voice = EspeakVoice {
-            voice: "xx-nonexistent".into(),
-            ..EspeakVoice::default()
-        };
+        assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("espeak-ng:en-us"), "{e}");
+        let bad_voice = EspeakVoice { voice: "xx-nonexistent".into(), ..EspeakVoice::default() };
         let e = bad_voice.speak("hello").await.unwrap_err();
-        assert!(
-            e.is_retryable() && e.to_string().contains("does not exist"),
-            "{e}"
-        );
-        let missing = EspeakVoice {
-            bin: "/nonexistent/espeak-ng".into(),
-            ..EspeakVoice::default()
-        };
+        assert!(e.is_retryable() && e.to_string().contains("does not exist"), "{e}");
+        let missing = EspeakVoice { bin: "/nonexistent/espeak-ng".into(), ..EspeakVoice::default() };
         let e = missing.speak("hello").await.unwrap_err();
-        assert!(
-            e.is_retryable() && e.to_string().contains("/nonexistent/espeak-ng"),
-            "{e}"
-        );
+        assert!(e.is_retryable() && e.to_string().contains("/nonexistent/espeak-ng"), "{e}");
     }
 
     #[test]

@@ -117,7 +117,10 @@ impl SpecJudge {
                 continue;
             };
             let frame = dir.path().join(format!("shot-{}.png", shot.index));
-            self.media.extract_frame(&cut.video, start + shot.duration_ms / 2, &frame).await.map_err(|e| self.err(e))?;
+            self.media
+                .extract_frame(&cut.video, start + shot.duration_ms / 2, &frame)
+                .await
+                .map_err(|e| self.err(e))?;
             let (frame, photo) = (frame.clone(), photo.clone());
             let score = tokio::task::spawn_blocking(move || -> Result<f64, image::ImageError> {
                 Ok(colour_similarity(&image::open(&frame)?, &image::open(&photo)?))

@@ -37,12 +37,7 @@ impl StillMotionVideo {
     /// Clips go to `outbox` (created on first render; made absolute now).
     pub fn new(media: Arc<Media>, outbox: PathBuf, price_per_second: Usd) -> Self {
         let outbox = std::path::absolute(&outbox).unwrap_or(outbox);
-        Self {
-            media,
-            outbox,
-            price_per_second,
-            rendering: Mutex::new(HashMap::new()),
-        }
+        Self { media, outbox, price_per_second, rendering: Mutex::new(HashMap::new()) }
     }
 
     /// The provider-side record of every render, one line each.
@@ -68,24 +63,19 @@ impl StillMotionVideo {
 
     async fn render(&self, request: &ClipRequest, job: &JobId) -> Result<(), ProviderError> {
         let url = &request.image_url;
-        let photo = path_of_file_url(url)
-            .ok_or_else(|| rejected(format!("still-motion reads local files only, not {url}")))?;
-        let bytes = tokio::fs::read(&photo)
+        let photo =
+            path_of_file_url(url).ok_or_else(|| rejected(format!("still-motion reads local files only, not {url}")))?;
+        let bytes = tokio::fs::read(&photo).await.map_err(|e| rejected(format!("cannot read the photo {url}: {e}")))?;
+        tokio::fs::create_dir_all(&self.outbox)
             .await
-            .map_err(|e| rejected(format!("cannot read the photo {url}: {e}")))?;
-        tokio::fs::create_dir_all(&self.outbox).await.map_err(|e| {
-            retryable(format!(
-                "cannot create the outbox {}: {e}",
-                self.outbox.display()
-            ))
-        })?;
+            .map_err(|e| retryable(format!("cannot create the outbox {}: {e}", self.outbox.display())))?;
         let normalised = self.outbox.join(format!("{job}.photo.png"));
         let norm = normalised.clone();
         let decoded = tokio::task::spawn_blocking(move || decode(&bytes, &norm))
             .await
             .map_err(|e| retryable(format!("photo decoding panicked: {e}")))?;
-        let (img, rewritten) = decoded
-            .map_err(|reason| rejected(format!("cannot decode the photo {url}: {reason}")))?;
+        let (img, rewritten) =
+            decoded.map_err(|reason| rejected(format!("cannot decode the photo {url}: {reason}")))?;
         let source = if rewritten { normalised.clone() } else { photo };
         let framing = analyse(&img);
         let spec = MotionSpec {
@@ -102,10 +92,7 @@ impl StillMotionVideo {
         let final_path = self.clip_path(job);
         let partial = self.outbox.join(format!("{job}.mp4.partial"));
         let started = crate::now_ms();
-        let rendered = self
-            .media
-            .render_still_motion(&source, &spec, &partial)
-            .await;
+        let rendered = self.media.render_still_motion(&source, &spec, &partial).await;
         if rewritten {
             let _ = tokio::fs::remove_file(&normalised).await;
         }
@@ -119,11 +106,7 @@ impl StillMotionVideo {
         tokio::fs::rename(&partial, &final_path)
             .await
             .map_err(|e| retryable(format!("cannot move {} into place: {e}", partial.display())))?;
-        let line = format!(
-            "{job}\t{started}\t{}\t{}\n",
-            crate::now_ms(),
-            request.motion
-        );
+        let line = format!("{job}\t{started}\t{}\t{}\n", crate::now_ms(), request.motion);
         let log = self.renders_log();
         let mut f = tokio::fs::OpenOptions::new()
             .create(true)
@@ -136,9 +119,7 @@ impl StillMotionVideo {
             // tokio's File writes in the background: flush, or the line may land after we return.
             f.flush().await
         };
-        appended
-            .await
-            .map_err(|e| retryable(format!("cannot append to {}: {e}", log.display())))?;
+        appended.await.map_err(|e| retryable(format!("cannot append to {}: {e}", log.display())))?;
         tracing::debug!(%job, motion = %request.motion, ms = crate::now_ms() - started, "still-motion clip rendered");
         Ok(())
     }
@@ -159,25 +140,15 @@ impl VideoModel for StillMotionVideo {
         Usd(((micros + 500) / 1000) as i64)
     }
 
-    async fn submit(
-        &self,
-        request: &ClipRequest,
-        key: &IdempotencyKey,
-    ) -> Result<JobId, ProviderError> {
+    async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError> {
         let job = JobId::new(format!("sm-{}", key.token()));
-        if tokio::fs::try_exists(self.clip_path(&job))
-            .await
-            .unwrap_or(false)
-        {
+        if tokio::fs::try_exists(self.clip_path(&job)).await.unwrap_or(false) {
             return Ok(job);
         }
         let lock = self.job_lock(&job);
         let result = {
             let _held = lock.lock().await;
-            if tokio::fs::try_exists(self.clip_path(&job))
-                .await
-                .unwrap_or(false)
-            {
+            if tokio::fs::try_exists(self.clip_path(&job)).await.unwrap_or(false) {
                 Ok(())
             } else {
                 self.render(request, &job).await
@@ -190,18 +161,11 @@ impl VideoModel for StillMotionVideo {
 
     async fn poll(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         let path = self.clip_path(job);
-        let known =
-            is_job_name(job.as_str()) && tokio::fs::try_exists(&path).await.unwrap_or(false);
+        let known = is_job_name(job.as_str()) && tokio::fs::try_exists(&path).await.unwrap_or(false);
         Ok(if known {
-            JobStatus::Ready(ClipOutput {
-                url: file_url_of(&path),
-                content_type: Some("video/mp4".into()),
-            })
+            JobStatus::Ready(ClipOutput { url: file_url_of(&path), content_type: Some("video/mp4".into()) })
         } else {
-            JobStatus::Failed {
-                reason: "unknown job".into(),
-                moderation: false,
-            }
+            JobStatus::Failed { reason: "unknown job".into(), moderation: false }
         })
     }
 
@@ -209,73 +173,47 @@ impl VideoModel for StillMotionVideo {
         let path = path_of_file_url(&output.url)
             .filter(|p| p.parent() == Some(self.outbox.as_path()))
             .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_suffix(".mp4"))
-                    .is_some_and(is_job_name)
+                p.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".mp4")).is_some_and(is_job_name)
             })
-            .ok_or_else(|| {
-                rejected(format!(
-                    "{} is not a clip in the still-motion outbox",
-                    output.url
-                ))
-            })?;
+            .ok_or_else(|| rejected(format!("{} is not a clip in the still-motion outbox", output.url)))?;
         if let Some(dir) = dest.parent() {
             tokio::fs::create_dir_all(dir)
                 .await
                 .map_err(|e| retryable(format!("cannot create {}: {e}", dir.display())))?;
         }
-        tokio::fs::copy(&path, dest)
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => ProviderError::Expired {
-                    provider: NAME.into(),
-                    message: format!("{} is gone from the outbox", path.display()),
-                },
-                _ => retryable(format!(
-                    "copying {} to {}: {e}",
-                    path.display(),
-                    dest.display()
-                )),
-            })
+        tokio::fs::copy(&path, dest).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ProviderError::Expired {
+                provider: NAME.into(),
+                message: format!("{} is gone from the outbox", path.display()),
+            },
+            _ => retryable(format!("copying {} to {}: {e}", path.display(), dest.display())),
+        })
     }
 }
 
 fn rejected(message: String) -> ProviderError {
-    ProviderError::Rejected {
-        provider: NAME.into(),
-        message,
-        moderation: false,
-    }
+    ProviderError::Rejected { provider: NAME.into(), message, moderation: false }
 }
 
 fn retryable(message: String) -> ProviderError {
-    ProviderError::Retryable {
-        provider: NAME.into(),
-        message,
-        retry_after: None,
-    }
+    ProviderError::Retryable { provider: NAME.into(), message, retry_after: None }
 }
 
 /// `sm-` and lowercase hex: the only job names this provider makes.
 fn is_job_name(s: &str) -> bool {
-    s.strip_prefix("sm-")
-        .is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.strip_prefix("sm-").is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Decodes the photo with its EXIF orientation applied. Returns it and whether it was also written
 /// to `normalised` as a PNG (when ffmpeg would not see the same pixels in the original).
 fn decode(bytes: &[u8], normalised: &Path) -> Result<(DynamicImage, bool), String> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
     let format = reader.format().ok_or("not a recognised image format")?;
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     img.apply_orientation(orientation);
-    let plain = matches!(format, ImageFormat::Jpeg | ImageFormat::Png)
-        && orientation == Orientation::NoTransforms;
+    let plain = matches!(format, ImageFormat::Jpeg | ImageFormat::Png) && orientation == Orientation::NoTransforms;
     if plain && !img.color().has_alpha() {
         return Ok((img, false));
     }
@@ -337,11 +275,7 @@ mod tests {
     use crate::media::{Media, testutil};
 
     fn provider(dir: &Path) -> StillMotionVideo {
-        StillMotionVideo::new(
-            Arc::new(Media::default()),
-            dir.join("outbox"),
-            Usd::from_dollars(0.05),
-        )
+        StillMotionVideo::new(Arc::new(Media::default()), dir.join("outbox"), Usd::from_dollars(0.05))
     }
 
     fn request(photo: &Path, motion: Motion) -> ClipRequest {
@@ -362,30 +296,16 @@ mod tests {
 
     fn photo(dir: &Path, name: &str) -> PathBuf {
         let p = dir.join(name);
-        testutil::picture(
-            400,
-            600,
-            testutil::WHITE,
-            &[(120, 150, 280, 450, testutil::RED)],
-        )
-        .save(&p)
-        .unwrap();
+        testutil::picture(400, 600, testutil::WHITE, &[(120, 150, 280, 450, testutil::RED)]).save(&p).unwrap();
         p
     }
 
     fn key(operation: &str) -> IdempotencyKey {
-        IdempotencyKey::for_reel(
-            &crate::ReelId::parse("tee--0123456789ab").unwrap(),
-            operation,
-        )
+        IdempotencyKey::for_reel(&crate::ReelId::parse("tee--0123456789ab").unwrap(), operation)
     }
 
     fn log_lines(v: &StillMotionVideo) -> Vec<String> {
-        std::fs::read_to_string(v.renders_log())
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
+        std::fs::read_to_string(v.renders_log()).unwrap_or_default().lines().map(String::from).collect()
     }
 
     #[tokio::test]
@@ -410,9 +330,7 @@ mod tests {
         assert_eq!((fields[0], fields[3]), (job.as_str(), "push_in"));
         assert!(fields[1].parse::<i64>().unwrap() <= fields[2].parse::<i64>().unwrap());
 
-        let JobStatus::Ready(out) = v.poll(&job).await.unwrap() else {
-            panic!("not ready")
-        };
+        let JobStatus::Ready(out) = v.poll(&job).await.unwrap() else { panic!("not ready") };
         assert_eq!(out.content_type.as_deref(), Some("video/mp4"));
         let dest = dir.path().join("mirror/clip.mp4");
         let n = v.download(&out, &dest).await.unwrap();
@@ -429,10 +347,7 @@ mod tests {
 
         // Another key is another job and another render.
         let other = key("reel/shot-00/attempt-2/video");
-        let job2 = v
-            .submit(&request(&photo, Motion::PanLeft), &other)
-            .await
-            .unwrap();
+        let job2 = v.submit(&request(&photo, Motion::PanLeft), &other).await.unwrap();
         assert_ne!(job2, job);
         assert_eq!(log_lines(&v).len(), 2);
     }
@@ -445,19 +360,12 @@ mod tests {
         let mut req = request(&photo(dir.path(), "p.png"), Motion::PushIn);
         req.image_url = "https://example.com/p.png".into();
         let e = v.submit(&req, &key).await.unwrap_err();
-        assert!(
-            matches!(e, ProviderError::Rejected { .. })
-                && e.to_string().contains("local files only"),
-            "{e}"
-        );
+        assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("local files only"), "{e}");
         let junk = dir.path().join("junk.jpg");
         std::fs::write(&junk, b"\xff\xd8\xffnot really a jpeg").unwrap();
         req.image_url = file_url_of(&junk);
         let e = v.submit(&req, &key).await.unwrap_err();
-        assert!(
-            matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("junk.jpg"),
-            "{e}"
-        );
+        assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("junk.jpg"), "{e}");
         assert!(log_lines(&v).is_empty());
     }
 
@@ -466,48 +374,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v = provider(dir.path());
         let unknown = v.poll(&JobId::new("sm-00")).await.unwrap();
-        assert_eq!(
-            unknown,
-            JobStatus::Failed {
-                reason: "unknown job".into(),
-                moderation: false
-            }
-        );
-        assert!(matches!(
-            v.poll(&JobId::new("../../etc/passwd")).await.unwrap(),
-            JobStatus::Failed { .. }
-        ));
+        assert_eq!(unknown, JobStatus::Failed { reason: "unknown job".into(), moderation: false });
+        assert!(matches!(v.poll(&JobId::new("../../etc/passwd")).await.unwrap(), JobStatus::Failed { .. }));
         let dest = dir.path().join("d.mp4");
         for url in ["file:///etc/passwd", "https://x/sm-00.mp4"] {
-            let out = ClipOutput {
-                url: url.into(),
-                content_type: None,
-            };
-            assert!(
-                matches!(
-                    v.download(&out, &dest).await,
-                    Err(ProviderError::Rejected { .. })
-                ),
-                "{url}"
-            );
+            let out = ClipOutput { url: url.into(), content_type: None };
+            assert!(matches!(v.download(&out, &dest).await, Err(ProviderError::Rejected { .. })), "{url}");
         }
         let escaping = file_url_of(&dir.path().join("outbox/../sm-00.mp4"));
-        let out = ClipOutput {
-            url: escaping,
-            content_type: None,
-        };
-        assert!(matches!(
-            v.download(&out, &dest).await,
-            Err(ProviderError::Rejected { .. })
-        ));
-        let gone = ClipOutput {
-            url: file_url_of(&dir.path().join("outbox/sm-00.mp4")),
-            content_type: None,
-        };
-        assert!(matches!(
-            v.download(&gone, &dest).await,
-            Err(ProviderError::Expired { .. })
-        ));
+        let out = ClipOutput { url: escaping, content_type: None };
+        assert!(matches!(v.download(&out, &dest).await, Err(ProviderError::Rejected { .. })));
+        let gone = ClipOutput { url: file_url_of(&dir.path().join("outbox/sm-00.mp4")), content_type: None };
+        assert!(matches!(v.download(&gone, &dest).await, Err(ProviderError::Expired { .. })));
     }
 
     #[tokio::test]
@@ -523,27 +401,15 @@ mod tests {
         });
         let path = dir.path().join("cutout.png");
         cutout.save(&path).unwrap();
-        let job = v
-            .submit(&request(&path, Motion::PullOut), &key("cut"))
-            .await
-            .unwrap();
+        let job = v.submit(&request(&path, Motion::PullOut), &key("cut")).await.unwrap();
         let frame = dir.path().join("last.png");
         let media = Media::default();
-        media
-            .extract_frame(&v.clip_path(&job), 700, &frame)
-            .await
-            .unwrap();
+        media.extract_frame(&v.clip_path(&job), 700, &frame).await.unwrap();
         let f = image::open(&frame).unwrap().to_rgb8();
         let corner = f.get_pixel(2, 2).0;
-        assert!(
-            corner.iter().all(|&c| c > 235),
-            "transparent became white, not black: {corner:?}"
-        );
+        assert!(corner.iter().all(|&c| c > 235), "transparent became white, not black: {corner:?}");
         let centre = f.get_pixel(90, 160).0;
-        assert!(
-            centre[2] > 180 && centre[0] < 80,
-            "the product is there: {centre:?}"
-        );
+        assert!(centre[2] > 180 && centre[0] < 80, "the product is there: {centre:?}");
     }
 
     #[test]
@@ -552,10 +418,7 @@ mod tests {
         let url = file_url_of(p);
         assert_eq!(url, "file:///tmp/a%20b/%231%25/%C3%BC.png");
         assert_eq!(path_of_file_url(&url).as_deref(), Some(p));
-        assert_eq!(
-            path_of_file_url("file://localhost/x").as_deref(),
-            Some(Path::new("/x"))
-        );
+        assert_eq!(path_of_file_url("file://localhost/x").as_deref(), Some(Path::new("/x")));
         assert_eq!(path_of_file_url("file://relative/x"), None);
         assert_eq!(path_of_file_url("file:///bad%zz"), None);
     }

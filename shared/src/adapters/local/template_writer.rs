@@ -1,8 +1,8 @@
 //! The offline script writer: one line per shot from the product's own copy, nothing invented.
 
 use crate::Product;
-use crate::ports::{ProviderError, ShotBrief, Writer};
 use crate::ShotRole;
+use crate::ports::{ProviderError, ShotBrief, Writer};
 use async_trait::async_trait;
 
 /// Writes lines only from the product's title and description (no claims the copy does not make).
@@ -72,7 +72,11 @@ fn clauses(text: &str, max_words: usize) -> Vec<String> {
 /// A clause as a spoken sentence: capitalised, ending in one full stop.
 fn finish(clause: &str) -> String {
     let c = clause.trim().trim_end_matches([',', ';', ':', '.', ' ']);
-    let c = c.strip_prefix("and ").or_else(|| c.strip_prefix("with ")).map(|r| format!("With {r}")).unwrap_or(c.to_string());
+    let c = c
+        .strip_prefix("and ")
+        .or_else(|| c.strip_prefix("with "))
+        .map(|r| format!("With {r}"))
+        .unwrap_or(c.to_string());
     let mut chars = c.chars();
     match chars.next() {
         Some(f) => format!("{}{}.", f.to_uppercase(), chars.as_str()),
@@ -115,7 +119,12 @@ mod tests {
         let p = product(
             "Pullover hooded sweatshirt with a front kangaroo pocket and ribbed cuffs and hem. A white circular logo is printed on the left chest. Available in red (with white drawstrings) and black.",
         );
-        let shots = [brief(ShotRole::Opening), brief(ShotRole::Texture), brief(ShotRole::Reveal), brief(ShotRole::CallToAction)];
+        let shots = [
+            brief(ShotRole::Opening),
+            brief(ShotRole::Texture),
+            brief(ShotRole::Reveal),
+            brief(ShotRole::CallToAction),
+        ];
         let lines = write_lines(&p, &shots);
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[0], "Meet the Pullover Hoodie.");
@@ -129,7 +138,10 @@ mod tests {
 
     #[test]
     fn an_empty_description_gives_plain_lines_not_invented_claims() {
-        let lines = write_lines(&product(""), &[brief(ShotRole::Opening), brief(ShotRole::View), brief(ShotRole::CallToAction)]);
+        let lines = write_lines(
+            &product(""),
+            &[brief(ShotRole::Opening), brief(ShotRole::View), brief(ShotRole::CallToAction)],
+        );
         assert_eq!(lines[1], "Another angle.");
     }
 }
