@@ -90,3 +90,56 @@ pub const SAMPLE_PRODUCTS: [&str; 6] = [
     "pullover-hoodie",
     "white-off-shoulder-dress",
 ];
+
+/// What the still-motion renderer should show at progress `p` of a shot over `photo`, rebuilt
+/// independently from the renderer's geometry model, at `w`x`h` (small) pixels.
+pub fn expected_frame(
+    photo: &image::DynamicImage,
+    motion: truereel::Motion,
+    duration_ms: u32,
+    frame: (u32, u32),
+    p: f64,
+    (w, h): (u32, u32),
+) -> image::RgbImage {
+    let framing = truereel::media::analyse(photo);
+    let spec = truereel::media::MotionSpec {
+        motion,
+        duration_ms,
+        width: frame.0,
+        height: frame.1,
+        fps: 30,
+        image_width: photo.width(),
+        image_height: photo.height(),
+        framing,
+    };
+    let win = spec.window_at(p);
+    let [px0, py0, px1, py1] = spec.photo_rect();
+    let small = photo.thumbnail(640, 640).to_rgb8();
+    // Sampled at 4x and averaged down, as the encoder's scaler averages.
+    let (bw, bh) = (w * 4, h * 4);
+    let big = image::RgbImage::from_fn(bw, bh, |i, j| {
+        let x = win.x + (i as f64 + 0.5) / bw as f64 * win.w;
+        let y = win.y + (j as f64 + 0.5) / bh as f64 * win.h;
+        if x < px0 || x >= px1 || y < py0 || y >= py1 {
+            return image::Rgb(framing.background);
+        }
+        let u = ((x - px0) / (px1 - px0) * small.width() as f64) as u32;
+        let v = ((y - py0) / (py1 - py0) * small.height() as f64) as u32;
+        *small.get_pixel(u.min(small.width() - 1), v.min(small.height() - 1))
+    });
+    image::imageops::resize(&big, w, h, image::imageops::FilterType::Triangle)
+}
+
+/// Mean absolute difference per channel (0..255) of two same-size images, outside rows `skip`.
+pub fn mean_difference(a: &image::RgbImage, b: &image::RgbImage, skip: std::ops::Range<u32>) -> f64 {
+    let (mut sum, mut n) = (0u64, 0u64);
+    for (x, y, p) in a.enumerate_pixels() {
+        if skip.contains(&y) {
+            continue;
+        }
+        let q = b.get_pixel(x, y);
+        sum += p.0.iter().zip(q.0.iter()).map(|(a, b)| a.abs_diff(*b) as u64).sum::<u64>();
+        n += 3;
+    }
+    sum as f64 / n.max(1) as f64
+}

@@ -238,7 +238,7 @@ impl Worker {
             return Handled::GaveUp;
         }
         let backoff = retry_after.unwrap_or_else(|| {
-            let exp = self.options.retry_base.saturating_mul(1 << (d.receive_count.min(6) - 1).max(0));
+            let exp = self.options.retry_base.saturating_mul(1 << d.receive_count.clamp(1, 7).saturating_sub(1));
             exp.min(Duration::from_secs(60))
         });
         self.progress.retrying(self.stage, &subject, &error.to_string());

@@ -16,5 +16,6 @@ pub fn init_json() {
 /// Human-readable logs to stderr (keeps stdout for results).
 pub fn init_text(default_level: &str) {
     let filter = EnvFilter::try_from_env("TRUEREEL_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi).try_init();
 }
