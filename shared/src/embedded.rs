@@ -45,6 +45,23 @@ pub enum EmbeddedError {
     },
 }
 
+/// What the still-motion renderer charges per second of video: nothing by default;
+/// `TRUEREEL_STILL_MOTION_USD_PER_SECOND` sets a price, to rehearse budgets before a paid provider.
+fn still_motion_price() -> Result<Usd, crate::config::ConfigError> {
+    const VAR: &str = "TRUEREEL_STILL_MOTION_USD_PER_SECOND";
+    match std::env::var(VAR) {
+        Err(_) => Ok(Usd::ZERO),
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(d) if d.is_finite() && (0.0..=100.0).contains(&d) => Ok(Usd::from_dollars(d)),
+            _ => Err(crate::config::ConfigError {
+                name: VAR.into(),
+                value: v,
+                reason: "expected dollars from 0 to 100".into(),
+            }),
+        },
+    }
+}
+
 /// The embedded ports over one data folder, plus the handles only the local runner needs.
 pub struct Embedded {
     pub ports: Ports,
@@ -94,7 +111,8 @@ impl Embedded {
         let media = Arc::new(Media::from_env());
         let outbox = data_dir.join("still-motion");
         std::fs::create_dir_all(&outbox).map_err(io(&outbox))?;
-        let video = Arc::new(StillMotionVideo::new(media.clone(), outbox, Usd::ZERO));
+        let price = still_motion_price().map_err(|e| open_err(Box::new(e)))?;
+        let video = Arc::new(StillMotionVideo::new(media.clone(), outbox, price));
         let voice: Arc<dyn Voice> = match PiperVoice::detect() {
             Some(piper) => Arc::new(piper),
             None => Arc::new(EspeakVoice::from_env()),

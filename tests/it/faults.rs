@@ -152,3 +152,34 @@ async fn a_products_file_that_is_not_json_is_reported_with_where() {
     assert!(msg.contains("products.json") && msg.contains("JSON") && msg.contains("line 1"), "{msg}");
     assert!(e.ports.state.list_reels().await.unwrap().is_empty());
 }
+
+/// With a priced renderer and a run budget, nothing is submitted past the budget: the reels that
+/// would overrun it are parked with the reason, and the ledger total stays within it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_submitted_past_the_run_budget() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = small_settings();
+    let budget = Usd::from_dollars(0.60);
+    settings.budget.per_run = Some(budget);
+    let mut e = Embedded::open_for_runner(dir.path(), settings).await.unwrap();
+    // $0.05 per second of video, as a paid image-to-video provider might charge.
+    let priced = truereel::adapters::local::still_motion::StillMotionVideo::new(
+        e.ports.media.clone(),
+        dir.path().join("still-motion"),
+        Usd::from_dollars(0.05),
+    );
+    e.ports.video = Arc::new(priced);
+    drain_store(&e, &sample_store(), Some(&TWO)).await;
+
+    let spent = e.ports.state.spent(None, 0).await.unwrap();
+    assert!(spent <= budget, "spent {spent} of a {budget} budget");
+    assert!(spent > Usd::ZERO, "something was paid for");
+    let reels = e.ports.state.list_reels().await.unwrap();
+    let parked: Vec<_> = reels.iter().filter(|r| r.status == ReelStatus::NeedsReview).collect();
+    assert!(!parked.is_empty(), "two reels of ~$0.50 each cannot both fit in $0.60");
+    assert!(parked.iter().all(|r| r.reasons.iter().any(|w| w.contains("run's budget"))), "{parked:#?}");
+    let charged = e.ports.state.ledger(None).await.unwrap().iter().filter(|l| l.operation == "image_to_video").count();
+    let rendered = std::fs::read_to_string(dir.path().join("still-motion/renders.log")).unwrap().lines().count();
+    assert_eq!(rendered, charged, "every render was charged first, and nothing uncharged was rendered");
+}

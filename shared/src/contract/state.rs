@@ -4,8 +4,8 @@ use super::{
     must, sample_clip, sample_issue, sample_ledger_entry, sample_product, sample_reel, sample_reference,
     sample_verdict, unique,
 };
-use crate::ports::{JobSlot, StateError, StateStore};
-use crate::{IdempotencyKey, JobId, PhotoKind, ReelStatus, Usd, now_ms};
+use crate::ports::{Charge, JobSlot, StateError, StateStore};
+use crate::{Budget, IdempotencyKey, JobId, PhotoKind, ReelStatus, Usd, now_ms};
 
 /// Runs every check against `store`. Records use unique ids, so a shared backend is fine.
 pub async fn state_store_contract(store: &dyn StateStore) {
@@ -18,7 +18,71 @@ pub async fn state_store_contract(store: &dyn StateStore) {
     clips(store).await;
     verdicts(store).await;
     ledger(store).await;
+    charges_stay_within_budget(store).await;
     issues(store).await;
+}
+
+/// `charge` refuses what would overrun a budget, counts a key once, and holds under a race.
+async fn charges_stay_within_budget(store: &dyn StateStore) {
+    let reel = sample_reel(&sample_product()).id;
+    let budget = Budget { per_reel: Usd::from_dollars(2.0), per_run: None };
+    let one = sample_ledger_entry(&reel, Usd::from_dollars(1.5), crate::now_ms());
+    assert_eq!(must(store.charge(&one, &budget, 0).await, "charge"), Charge::Charged, "within the reel budget");
+    assert_eq!(
+        must(store.charge(&one, &budget, 0).await, "charge again"),
+        Charge::AlreadyCharged,
+        "a key is charged once"
+    );
+    let two = sample_ledger_entry(&reel, Usd::from_dollars(1.0), crate::now_ms());
+    match must(store.charge(&two, &budget, 0).await, "charge over") {
+        Charge::OverBudget(why) => assert!(why.contains("reel"), "the refusal names the reel budget: {why}"),
+        other => panic!("1.5 + 1.0 over a 2.0 reel budget was {other:?}"),
+    }
+    assert_eq!(
+        must(store.spent(Some(&reel), 0).await, "spent"),
+        Usd::from_dollars(1.5),
+        "a refused charge is not written"
+    );
+
+    // A run budget counts everything since the run started: from 0 it sees the $1.50 above;
+    // from a far-future start it sees nothing.
+    let run = Budget { per_reel: Usd::from_dollars(100.0), per_run: Some(Usd::from_dollars(1.0)) };
+    let reel2 = sample_reel(&sample_product()).id;
+    let big = sample_ledger_entry(&reel2, Usd::from_dollars(0.6), crate::now_ms());
+    assert!(
+        matches!(must(store.charge(&big, &run, 0).await, "run charge"), Charge::OverBudget(w) if w.contains("run"))
+    );
+    assert_eq!(must(store.charge(&big, &run, i64::MAX).await, "fresh run"), Charge::Charged);
+
+    // Ten workers race to charge $1 each on a $5 reel budget: exactly five win.
+    let reel3 = sample_reel(&sample_product()).id;
+    let five = Budget { per_reel: Usd::from_dollars(5.0), per_run: None };
+    let entries: Vec<_> =
+        (0..10).map(|_| sample_ledger_entry(&reel3, Usd::from_dollars(1.0), crate::now_ms())).collect();
+    let results = futures_join_all(entries.iter().map(|e| store.charge(e, &five, 0))).await;
+    let won = results.into_iter().filter(|r| matches!(r, Ok(Charge::Charged))).count();
+    assert_eq!(won, 5, "a raced budget admits exactly what fits");
+    assert_eq!(must(store.spent(Some(&reel3), 0).await, "spent"), Usd::from_dollars(5.0));
+}
+
+/// Polls all futures together on this task (no extra dependency for `join_all`).
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future finished")).collect()
 }
 
 async fn products(store: &dyn StateStore) {

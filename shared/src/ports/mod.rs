@@ -12,7 +12,7 @@ pub use provider::{
     ShotBrief, Speech, VideoModel, Voice, Writer,
 };
 pub use queue::{Delivery, Queue, QueueDepth, QueueError, Stage};
-pub use state::{JobSlot, ProductIssue, StateError, StateStore};
+pub use state::{Charge, JobSlot, ProductIssue, StateError, StateStore};
 pub use storefront::{ListingError, Storefront, StorefrontError, Storefronts};
 
 /// A boxed error source, for adapters' backend failures.

@@ -1,8 +1,8 @@
 //! State: SQLite locally, DynamoDB on AWS. Every status change is a conditional write.
 
 use crate::{
-    Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, TransitionError,
-    Usd, Verdict,
+    Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference,
+    TransitionError, Usd, Verdict,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,17 @@ pub enum JobSlot {
     Unknown,
     /// The job id is known: poll it, never submit again.
     Submitted(JobId),
+}
+
+/// What [`StateStore::charge`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Charge {
+    /// Written: the call may be made.
+    Charged,
+    /// This key was charged before (a redelivery): nothing written, nothing more spent.
+    AlreadyCharged,
+    /// Refused; the words say which budget and by how much.
+    OverBudget(String),
 }
 
 /// Something wrong with one product, for the run's report.
@@ -77,6 +88,10 @@ pub trait StateStore: Send + Sync {
     async fn put_verdict(&self, verdict: &Verdict) -> Result<(), StateError>;
     async fn verdicts(&self, reel: &ReelId) -> Result<Vec<Verdict>, StateError>;
 
+    /// Charges a paid call: appends `entry` only if its key is new and the spend stays within
+    /// `budget` (the reel's own spend, and everything since `since_ms` for the run), checked and
+    /// written in one atomic step so concurrent workers cannot overrun a budget together.
+    async fn charge(&self, entry: &LedgerEntry, budget: &Budget, since_ms: i64) -> Result<Charge, StateError>;
     /// Appends a ledger entry unless one with its key exists; `false` if it did.
     async fn append_ledger(&self, entry: &LedgerEntry) -> Result<bool, StateError>;
     async fn ledger(&self, reel: Option<&ReelId>) -> Result<Vec<LedgerEntry>, StateError>;

@@ -3,7 +3,7 @@
 use super::support::{blob_err, park, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{GenerateMsg, MirrorMsg};
-use crate::ports::{ClipRequest, JobSlot, JobStatus, Ports, ProviderError, StateError};
+use crate::ports::{Charge, ClipRequest, JobSlot, JobStatus, Ports, ProviderError, StateError};
 use crate::{IdempotencyKey, JobId, LedgerEntry, Reel, ReelStatus, now_ms};
 use std::time::Duration;
 
@@ -45,11 +45,8 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         }
         JobSlot::New | JobSlot::Unknown => {
             let request = request(ports, &reel, msg.shot, msg.attempt).await?;
-            let price = ports.video.price(&request);
-            if let Some(why) = over_budget(ports, &reel, price).await? {
-                return park(ports, &reel, STAGE, vec![why]).await;
-            }
-            // The ledger is written before the call: a crash after paying never under-counts.
+            // Charged before the call, atomically within budget: a crash after paying never
+            // under-counts, and concurrent workers cannot overrun the budget together.
             let entry = LedgerEntry {
                 key: key.clone(),
                 reel: reel.id.clone(),
@@ -57,10 +54,17 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
                 operation: "image_to_video".into(),
                 units: shot.duration_ms as f64 / 1000.0,
                 unit: "video_seconds".into(),
-                usd: price,
+                usd: ports.video.price(&request),
                 at_ms: now_ms(),
             };
-            ports.state.append_ledger(&entry).await.map_err(|e| state_err("writing the ledger", e))?;
+            let budget = ports.settings.budget;
+            match ports.state.charge(&entry, &budget, ports.settings.run_started_ms).await {
+                Ok(Charge::Charged | Charge::AlreadyCharged) => {}
+                Ok(Charge::OverBudget(why)) => {
+                    return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index)]).await;
+                }
+                Err(e) => return Err(state_err("charging the ledger", e)),
+            }
             match ports.video.submit(&request, &key).await {
                 Ok(job) => {
                     ports.state.record_job(&key, &job).await.map_err(|e| state_err("recording a job id", e))?;
@@ -117,31 +121,6 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
         fps: ports.settings.fps,
         seed: u64::from(shot) * 1000 + u64::from(attempt),
     })
-}
-
-/// Why `price` more would break the reel's or the run's budget, if it would.
-async fn over_budget(ports: &Ports, reel: &Reel, price: crate::Usd) -> Result<Option<String>, StageError> {
-    let budget = ports.settings.budget;
-    let reel_spent = ports.state.spent(Some(&reel.id), 0).await.map_err(|e| state_err("reading the ledger", e))?;
-    if reel_spent + price > budget.per_reel {
-        return Ok(Some(format!(
-            "the reel's budget of {} would be exceeded ({reel_spent} spent, next clip {price})",
-            budget.per_reel
-        )));
-    }
-    if let Some(limit) = budget.per_run {
-        let run_spent = ports
-            .state
-            .spent(None, ports.settings.run_started_ms)
-            .await
-            .map_err(|e| state_err("reading the ledger", e))?;
-        if run_spent + price > limit {
-            return Ok(Some(format!(
-                "the run's budget of {limit} would be exceeded ({run_spent} spent, next clip {price})"
-            )));
-        }
-    }
-    Ok(None)
 }
 
 async fn submit_failed(ports: &Ports, reel: &Reel, msg: &GenerateMsg, e: ProviderError) -> Result<Outcome, StageError> {

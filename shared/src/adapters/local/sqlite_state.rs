@@ -6,10 +6,10 @@
 //! store instances, other processes on the same file) see exactly one winner.
 
 use super::sqlite::{self, Db, SqlError};
-use crate::ports::{JobSlot, ProductIssue, StateError, StateStore};
+use crate::ports::{Charge, JobSlot, ProductIssue, StateError, StateStore};
 use crate::{
-    Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd, Verdict,
-    now_ms,
+    Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
+    Verdict, now_ms,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -369,6 +369,49 @@ impl StateStore for SqliteStateStore {
                  ORDER BY round, judge",
                 [&reel],
             )
+        })
+        .await
+    }
+
+    async fn charge(&self, entry: &LedgerEntry, budget: &Budget, since_ms: i64) -> Result<Charge, StateError> {
+        let key = entry.key.to_string();
+        let body = to_json("ledger entry", &key, entry)?;
+        let (reel, usd, at) = (entry.reel.to_string(), entry.usd, entry.at_ms);
+        let budget = *budget;
+        self.run(move |c| {
+            let context = format!("charging {key}");
+            let tx = immediate(c, &context)?;
+            let sum = |sql_text: &str, arg: &dyn rusqlite::ToSql| -> Result<Usd, StateError> {
+                tx.query_row(sql_text, [arg], |r| r.get::<_, i64>(0)).map(Usd).map_err(sql(context.clone()))
+            };
+            let seen: i64 = tx
+                .query_row("SELECT COUNT(*) FROM ledger WHERE key = ?1", [&key], |r| r.get(0))
+                .map_err(sql(context.clone()))?;
+            if seen > 0 {
+                return Ok(Charge::AlreadyCharged);
+            }
+            let reel_spent = sum("SELECT COALESCE(SUM(usd), 0) FROM ledger WHERE reel = ?1", &reel)?;
+            if reel_spent + usd > budget.per_reel {
+                return Ok(Charge::OverBudget(format!(
+                    "the reel's budget of {} would be exceeded ({reel_spent} spent, this call {usd})",
+                    budget.per_reel
+                )));
+            }
+            if let Some(limit) = budget.per_run {
+                let run_spent = sum("SELECT COALESCE(SUM(usd), 0) FROM ledger WHERE at_ms >= ?1", &since_ms)?;
+                if run_spent + usd > limit {
+                    return Ok(Charge::OverBudget(format!(
+                        "the run's budget of {limit} would be exceeded ({run_spent} spent, this call {usd})"
+                    )));
+                }
+            }
+            tx.execute(
+                "INSERT INTO ledger (key, reel, usd, at_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key, reel, usd.0, at, body],
+            )
+            .map_err(sql(context.clone()))?;
+            tx.commit().map_err(sql(context))?;
+            Ok(Charge::Charged)
         })
         .await
     }
