@@ -14,7 +14,7 @@ fn sample_store() -> PathBuf {
 
 fn truereel(data: &Path) -> Command {
     let mut c = Command::new(bin());
-    c.arg("--data-dir").arg(data).env("TRUEREEL_RESOLUTION", "270x480").env("TRUEREEL_LOG", "info");
+    c.arg("--data-dir").arg(data).env("TRUEREEL_RESOLUTION", "360x640").env("TRUEREEL_LOG", "info");
     c
 }
 

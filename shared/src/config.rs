@@ -6,7 +6,8 @@
 //! | `TRUEREEL_FPS` | frames per second | `30` |
 //! | `TRUEREEL_BUDGET_USD` | the most one run may spend | unlimited |
 //! | `TRUEREEL_REEL_BUDGET_USD` | the most one reel may spend | `5` |
-//! | `TRUEREEL_MAX_ATTEMPTS` | attempts per shot before a reel is parked | `3` |
+//! | `TRUEREEL_MAX_ATTEMPTS` | attempts per shot (used once the evaluator regenerates shots) | `3` |
+//! | `TRUEREEL_STILL_MOTION_USD_PER_SECOND` | price the still-motion renderer charges, to rehearse budgets | `0` |
 //! | `TRUEREEL_MIN_REEL_MS` / `TRUEREEL_MAX_REEL_MS` | allowed reel length | `10000` / `30000` |
 
 use crate::{Budget, Usd};

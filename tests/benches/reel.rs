@@ -105,7 +105,7 @@ fn baseline(data: &Path, out: &Path) {
         };
         let vf = format!(
             "scale=2160:3840:force_original_aspect_ratio=decrease,pad=2160:3840:(ow-iw)/2:(oh-ih)/2:white,\
-             zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s=1080x1920:fps=30,format=yuv420p"
+             zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s=1080x1920:fps=30,setsar=1,format=yuv420p"
         );
         let clip = w.join(format!("shot{i}.mp4"));
         run(

@@ -93,6 +93,8 @@ impl Media {
         a.extend(["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset"].map(String::from));
         a.push(self.x264_preset.clone());
         a.extend(["-crf".into(), self.crf.to_string()]);
+        // A keyframe at least every 2 s: players scrub and the judge seeks without decoding far.
+        a.extend(["-g".into(), (2 * spec.fps).to_string()]);
         a.extend(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-t"].map(String::from));
         a.push(secs(spec.duration_ms()));
         a.extend(["-movflags", "+faststart", "-f", "mp4"].map(String::from));

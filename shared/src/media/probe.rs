@@ -99,6 +99,22 @@ impl Media {
     /// Writes the frame shown at `at_ms` to `out_png`. A time in the clip's last frame interval
     /// (from the last frame's timestamp to the end) gives the last frame; past the end is an error.
     pub async fn extract_frame(&self, video: &Path, at_ms: u32, out_png: &Path) -> Result<(), MediaError> {
+        self.extract_frame_scaled(video, at_ms, None, out_png).await
+    }
+
+    /// [`Media::extract_frame`], scaled down to `width` pixels wide (height in proportion) when
+    /// given: cheaper to write and read when only a thumbnail is compared.
+    pub async fn extract_frame_scaled(
+        &self,
+        video: &Path,
+        at_ms: u32,
+        width: Option<u32>,
+        out_png: &Path,
+    ) -> Result<(), MediaError> {
+        let scale: Vec<String> = match width {
+            Some(w) => vec!["-vf".into(), format!("scale={w}:-2")],
+            None => Vec::new(),
+        };
         let probe = self.probe(video).await?;
         if probe.video.is_none() {
             return Err(MediaError::BadInput(format!("{} has no video stream", video.display())));
@@ -114,6 +130,7 @@ impl Media {
         let what = format!("extract the frame at {at_ms} ms of {}", video.display());
         let mut args: Vec<String> = vec!["-y".into(), "-ss".into(), secs(at_ms), "-i".into(), file_url(video)];
         args.extend(["-map", "0:v:0", "-frames:v", "1", "-update", "1", "-f", "image2"].map(String::from));
+        args.extend(scale.iter().cloned());
         args.push(file_url(out_png));
         self.ffmpeg(&args, &what).await?;
         if non_empty(out_png).await {
@@ -122,6 +139,7 @@ impl Media {
         // Past the last frame's timestamp: keep overwriting one image while decoding the tail.
         let mut args: Vec<String> = vec!["-y".into(), "-sseof".into(), "-1".into(), "-i".into(), file_url(video)];
         args.extend(["-map", "0:v:0", "-update", "1", "-f", "image2"].map(String::from));
+        args.extend(scale);
         args.push(file_url(out_png));
         self.ffmpeg(&args, &what).await?;
         if non_empty(out_png).await {

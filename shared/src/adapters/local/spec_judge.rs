@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 /// How close a shot's middle frame must be, in colour, to its reference photo (0..1).
 pub const MIN_REFERENCE_SIMILARITY: f64 = 0.45;
+/// Frames are compared as thumbnails this wide.
+const THUMBNAIL_WIDTH: u32 = 216;
 /// How loud the voice-over must be on average to count as audible.
 pub const MIN_MEAN_VOLUME_DB: f64 = -40.0;
 
@@ -41,6 +43,7 @@ impl Judge for SpecJudge {
         let s = &self.settings;
         let probe = self.media.probe(&cut.video).await.map_err(|e| self.err(e))?;
         let mut checks = Vec::new();
+        let mut reference_checks = None;
         checks.push(check(
             "container",
             probe.format.contains("mp4") && probe.faststart,
@@ -82,7 +85,10 @@ impl Judge for SpecJudge {
         match &probe.audio {
             Some(a) => {
                 checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
-                let volume = self.media.mean_volume_db(&cut.video).await.map_err(|e| self.err(e))?;
+                let (volume, references) =
+                    tokio::join!(self.media.mean_volume_db(&cut.video), self.reference_checks(cut));
+                reference_checks = Some(references?);
+                let volume = volume.map_err(|e| self.err(e))?;
                 let audible = volume.is_some_and(|v| v > MIN_MEAN_VOLUME_DB);
                 checks.push(check(
                     "voice_audible",
@@ -95,16 +101,21 @@ impl Judge for SpecJudge {
             }
             None => checks.push(check("audio", false, "no audio stream".into())),
         }
-        checks.extend(self.reference_checks(cut).await?);
+        match reference_checks {
+            Some(r) => checks.extend(r),
+            None => checks.extend(self.reference_checks(cut).await?),
+        }
         Ok(checks)
     }
 }
 
 impl SpecJudge {
-    /// The middle frame of every shot must look like (in colour) the photo the shot was planned on.
+    /// The middle frame of every shot must look like (in colour) the photo the shot was planned
+    /// on. Frames are grabbed as thumbnails, all shots at once.
     async fn reference_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
         let dir = tempfile::tempdir().map_err(|e| self.err(e))?;
         let mut out = Vec::new();
+        let mut grabs = tokio::task::JoinSet::new();
         for (shot, start) in cut.reel.plan.shots.iter().zip(cut.reel.plan.starts_ms()) {
             let Some((_, photo)) = cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) else {
                 out.push(Check {
@@ -116,31 +127,39 @@ impl SpecJudge {
                 });
                 continue;
             };
+            let (media, video, photo) = (self.media.clone(), cut.video.clone(), photo.clone());
             let frame = dir.path().join(format!("shot-{}.png", shot.index));
-            self.media
-                .extract_frame(&cut.video, start + shot.duration_ms / 2, &frame)
+            let (index, at) = (shot.index, start + shot.duration_ms / 2);
+            grabs.spawn(async move {
+                media
+                    .extract_frame_scaled(&video, at, Some(THUMBNAIL_WIDTH), &frame)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let score = tokio::task::spawn_blocking(move || -> Result<f64, String> {
+                    let open = |p: &std::path::Path| image::open(p).map_err(|e| format!("{}: {e}", p.display()));
+                    Ok(colour_similarity(&open(&frame)?, &open(&photo)?))
+                })
                 .await
-                .map_err(|e| self.err(e))?;
-            let (frame, photo) = (frame.clone(), photo.clone());
-            let score = tokio::task::spawn_blocking(move || -> Result<f64, image::ImageError> {
-                Ok(colour_similarity(&image::open(&frame)?, &image::open(&photo)?))
-            })
-            .await
-            .map_err(|e| self.err(e))?
-            .map_err(|e| self.err(e))?;
-            out.push(Check {
-                name: "reference_shown".into(),
-                passed: score >= MIN_REFERENCE_SIMILARITY,
-                score,
-                detail: format!(
-                    "shot {} looks {:.0}% like its photo in colour (at least {:.0}% needed)",
-                    shot.index,
-                    score * 100.0,
-                    MIN_REFERENCE_SIMILARITY * 100.0
-                ),
-                shot: Some(shot.index),
+                .map_err(|e| e.to_string())??;
+                Ok::<_, String>((index, score))
             });
         }
+        let mut scores = Vec::new();
+        while let Some(joined) = grabs.join_next().await {
+            scores.push(joined.map_err(|e| self.err(e))?.map_err(|e| self.err(e))?);
+        }
+        scores.sort_by_key(|(index, _)| *index);
+        out.extend(scores.into_iter().map(|(index, score)| Check {
+            name: "reference_shown".into(),
+            passed: score >= MIN_REFERENCE_SIMILARITY,
+            score,
+            detail: format!(
+                "shot {index} looks {:.0}% like its photo in colour (at least {:.0}% needed)",
+                score * 100.0,
+                MIN_REFERENCE_SIMILARITY * 100.0
+            ),
+            shot: Some(index),
+        }));
         Ok(out)
     }
 }
