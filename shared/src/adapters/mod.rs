@@ -1,3 +1,5 @@
-//! Adapters: implementations of the ports. `local` is the embedded default.
+//! Adapters: implementations of the ports. `local` is the embedded default, `aws` the deployed home.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod local;
