@@ -76,9 +76,14 @@ impl Queue for TwiceQueue {
     }
 }
 
-/// The lines of the still-motion renderer's log: one per render actually done.
+/// The still-motion renderer's records, one per render actually done (named `<job>.<started>.<nonce>.json`).
 pub fn renders(e: &Embedded) -> Vec<String> {
-    std::fs::read_to_string(e.video.renders_log()).unwrap_or_default().lines().map(str::to_string).collect()
+    let dir = e.blobs.root().join(truereel::adapters::local::still_motion::RENDERS);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// The product handles of the sample store.

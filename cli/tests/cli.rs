@@ -18,12 +18,14 @@ fn truereel(data: &Path) -> Command {
     c
 }
 
+/// The job of every render the still-motion renderer did (one record each: `<job>.<started>.<nonce>.json`).
 fn renders(data: &Path) -> Vec<String> {
-    std::fs::read_to_string(data.join("still-motion/renders.log"))
+    let dir = data.join("blobs/provider/still-motion/renders");
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten().map(|e| e.file_name().to_string_lossy().split('.').next().unwrap_or("").to_string()).collect()
+        })
         .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('\t').next().unwrap_or("").to_string())
-        .collect()
 }
 
 /// Clip files stored so far, with their modification times.

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! <data-dir>/state.sqlite     state records and the five stage queues (one SQLite file)
-//! <data-dir>/blobs/           the blob store: references/, reels/, public/ (same keys as S3)
-//! <data-dir>/still-motion/    the still-motion renderer's own output folder ("the provider")
+//! <data-dir>/blobs/           the blob store: references/, reels/, public/ (same keys as S3), and
+//!                             provider/still-motion/ (the renderer's own clips and render records)
 //! <data-dir>/runner.lock      held by the one runner using the folder
 //! ```
 
@@ -109,10 +109,8 @@ impl Embedded {
         let queue = Arc::new(SqliteQueue::open(&db, MAX_RECEIVES).map_err(|e| open_err(Box::new(e)))?);
         let blobs = Arc::new(FolderBlobStore::new(data_dir.join("blobs")).map_err(|e| open_err(Box::new(e)))?);
         let media = Arc::new(Media::from_env());
-        let outbox = data_dir.join("still-motion");
-        std::fs::create_dir_all(&outbox).map_err(io(&outbox))?;
         let price = still_motion_price().map_err(|e| open_err(Box::new(e)))?;
-        let video = Arc::new(StillMotionVideo::new(media.clone(), outbox, price));
+        let video = Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price));
         let voice: Arc<dyn Voice> = match PiperVoice::detect() {
             Some(piper) => Arc::new(piper),
             None => Arc::new(EspeakVoice::from_env()),

@@ -166,7 +166,7 @@ async fn nothing_is_submitted_past_the_run_budget() {
     // $0.05 per second of video, as a paid image-to-video provider might charge.
     let priced = truereel::adapters::local::still_motion::StillMotionVideo::new(
         e.ports.media.clone(),
-        dir.path().join("still-motion"),
+        e.blobs.clone(),
         Usd::from_dollars(0.05),
     );
     e.ports.video = Arc::new(priced);
@@ -180,6 +180,6 @@ async fn nothing_is_submitted_past_the_run_budget() {
     assert!(!parked.is_empty(), "two reels of ~$0.50 each cannot both fit in $0.60");
     assert!(parked.iter().all(|r| r.reasons.iter().any(|w| w.contains("run's budget"))), "{parked:#?}");
     let charged = e.ports.state.ledger(None).await.unwrap().iter().filter(|l| l.operation == "image_to_video").count();
-    let rendered = std::fs::read_to_string(dir.path().join("still-motion/renders.log")).unwrap().lines().count();
+    let rendered = renders(&e).len();
     assert_eq!(rendered, charged, "every render was charged first, and nothing uncharged was rendered");
 }

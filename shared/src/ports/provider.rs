@@ -1,6 +1,6 @@
 //! Provider ports: video model, voice, script writer, judge and photo classifier.
 
-use crate::{IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, ShotRole, Usd, WordTiming};
+use crate::{BlobKey, IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, ShotRole, Usd, WordTiming};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +37,8 @@ impl ProviderError {
 /// One shot's request to a video model: a real photo plus motion direction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipRequest {
+    /// The reference photo in our blob store (an in-house renderer reads it from there).
+    pub reference: BlobKey,
     /// Where the provider fetches the reference photo (presigned URL, or `file://` locally).
     pub image_url: String,
     pub image_mime: String,

@@ -109,6 +109,7 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
         .await
         .map_err(|e| blob_err("presigning a reference", e))?;
     Ok(ClipRequest {
+        reference: reference.blob.clone(),
         image_url,
         image_mime: reference.mime.clone(),
         image_width: reference.width,
