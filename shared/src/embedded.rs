@@ -10,13 +10,13 @@
 use crate::Usd;
 use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
 use crate::adapters::local::folder_blobs::FolderBlobStore;
-use crate::adapters::local::folder_store::FolderStorefronts;
 use crate::adapters::local::hint_classifier::HintClassifier;
 use crate::adapters::local::spec_judge::SpecJudge;
 use crate::adapters::local::sqlite_queue::SqliteQueue;
 use crate::adapters::local::sqlite_state::SqliteStateStore;
 use crate::adapters::local::still_motion::StillMotionVideo;
 use crate::adapters::local::template_writer::TemplateWriter;
+use crate::adapters::storefronts::StorefrontRouter;
 use crate::config::Settings;
 use crate::media::Media;
 use crate::ports::{Ports, Voice};
@@ -119,7 +119,7 @@ impl Embedded {
             blobs: blobs.clone(),
             state,
             queue: queue.clone(),
-            storefronts: Arc::new(FolderStorefronts),
+            storefronts: Arc::new(StorefrontRouter::new(blobs.clone())),
             classifier: Arc::new(HintClassifier),
             video: video.clone(),
             voice,

@@ -3,3 +3,4 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod local;
+pub mod storefronts;

@@ -120,20 +120,7 @@ impl Storefront for FolderStorefront {
             CappedReadError::Io(e) if e.kind() == ErrorKind::NotFound => self.unreadable("no products.json in it"),
             CappedReadError::Io(e) => self.unreadable(format!("cannot read products.json: {e}")),
         })?;
-        let doc: Value = serde_json::from_slice(&text)
-            .map_err(|e| self.unreadable(format!("products.json is not valid JSON: {e}")))?;
-        let entries = match doc {
-            Value::Array(items) => items,
-            Value::Object(mut obj) => match (obj.remove("products"), obj.remove("product")) {
-                (Some(Value::Array(items)), _) => items,
-                (None, Some(one @ Value::Object(_))) => vec![one],
-                _ => {
-                    return Err(self.unreadable(r#"products.json must be {"products": [...]} or an array of products"#));
-                }
-            },
-            _ => return Err(self.unreadable(r#"products.json must be {"products": [...]} or an array of products"#)),
-        };
-        let listings: Vec<_> = entries.iter().enumerate().map(|(i, v)| parse_product(i, v)).collect();
+        let listings = parse_catalog(&text).map_err(|reason| self.unreadable(reason))?;
         let bad = listings.iter().filter(|l| l.is_err()).count();
         tracing::info!(store = %self.store, products = listings.len(), bad, "Listed the store folder.");
         Ok(listings)
@@ -152,7 +139,25 @@ impl Storefront for FolderStorefront {
     }
 }
 
-fn is_remote(s: &str) -> bool {
+/// Parses a Shopify-shaped catalog (`{"products": [...]}`, `{"product": {...}}` or a bare array),
+/// each product on its own so one bad entry fails alone. The error says what is wrong with the file.
+pub fn parse_catalog(text: &[u8]) -> Result<Vec<Result<ProductListing, ListingError>>, String> {
+    let doc: Value = serde_json::from_slice(text).map_err(|e| format!("products.json is not valid JSON: {e}"))?;
+    let shape = r#"products.json must be {"products": [...]} or an array of products"#;
+    let entries = match doc {
+        Value::Array(items) => items,
+        Value::Object(mut obj) => match (obj.remove("products"), obj.remove("product")) {
+            (Some(Value::Array(items)), _) => items,
+            (None, Some(one @ Value::Object(_))) => vec![one],
+            _ => return Err(shape.into()),
+        },
+        _ => return Err(shape.into()),
+    };
+    Ok(entries.iter().enumerate().map(|(i, v)| parse_product(i, v)).collect())
+}
+
+/// Whether an image `src` points off the store (an URL rather than a path inside it).
+pub fn is_remote(s: &str) -> bool {
     let lower = s.trim_start().to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
 }
