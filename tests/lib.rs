@@ -28,7 +28,7 @@ pub fn small_settings() -> Settings {
 
 /// Logs to the test output once.
 pub fn init_logs() {
-    truereel::telemetry::init_text("info");
+    truereel::telemetry::init_text("warn");
 }
 
 /// Opens the embedded backend over `data_dir` and runs `store` (only some handles, maybe) to the end.
@@ -147,4 +147,31 @@ pub fn mean_difference(a: &image::RgbImage, b: &image::RgbImage, skip: std::ops:
         n += 3;
     }
     sum as f64 / n.max(1) as f64
+}
+
+/// An AWS home on the test emulator with fresh, uniquely named resources; `None` (after saying
+/// so) when no emulator is configured — except under CI, where a missing emulator is a failure.
+pub async fn aws_ports(settings: truereel::config::Settings) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
+    let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the AWS tests: start the emulator (scripts/test.sh does)");
+        eprintln!("skipped: no AWS emulator (TRUEREEL_TEST_AWS_ENDPOINT is unset; scripts/test.sh starts one)");
+        return None;
+    };
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let id = format!(
+        "tr{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        truereel::now_ms() % 1_000_000
+    );
+    let config = truereel::adapters::aws::AwsConfig {
+        endpoint_url: Some(endpoint),
+        region: Some("us-east-1".into()),
+        bucket: id.clone(),
+        table: id.clone(),
+        queue_prefix: id,
+        queue_urls: Default::default(),
+    };
+    let ports = truereel::aws_home::open(&config, settings, true).await.expect("the AWS home on the emulator");
+    Some((ports, config))
 }

@@ -13,7 +13,8 @@ use truereel::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{BlobStore, Stage};
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
-use truereel::{Usd, report, stages};
+use truereel::adapters::aws::AwsConfig;
+use truereel::{Usd, aws_home, report, stages};
 
 #[derive(Parser)]
 #[command(name = "truereel", version, about = "Grounded product reels from a store's real photos")]
@@ -23,6 +24,35 @@ struct Cli {
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the pipeline's state, queues and blobs live.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// One machine: SQLite state and queues, blobs in a folder (no account needed).
+    Embedded,
+    /// AWS: DynamoDB, SQS and S3 (or an emulator with --endpoint-url).
+    Aws,
+}
+
+/// How to reach the AWS resources (with `--backend aws`).
+#[derive(clap::Args)]
+struct AwsFlags {
+    /// An AWS-compatible endpoint, e.g. a local emulator (http://127.0.0.1:5000).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Create the bucket, table and queues (with dead-letter queues) first if they are missing.
+    #[arg(long)]
+    create_resources: bool,
+    /// The S3 bucket.
+    #[arg(long, env = "TRUEREEL_BUCKET", default_value = "truereel-reels")]
+    bucket: String,
+    /// The DynamoDB table.
+    #[arg(long, env = "TRUEREEL_TABLE", default_value = "truereel")]
+    table: String,
+    /// Queues are <prefix>-<stage>, dead-letter queues <prefix>-<stage>-dlq.
+    #[arg(long, env = "TRUEREEL_QUEUE_PREFIX", default_value = "truereel")]
+    queue_prefix: String,
 }
 
 #[derive(Subcommand)]
@@ -41,6 +71,11 @@ enum Command {
         /// Reel size as WIDTHxHEIGHT (default 1080x1920).
         #[arg(long, env = "TRUEREEL_RESOLUTION")]
         resolution: Option<String>,
+        /// Where state, queues and blobs live.
+        #[arg(long, value_enum, env = "TRUEREEL_BACKEND", default_value = "embedded")]
+        backend: Backend,
+        #[command(flatten)]
+        aws: AwsFlags,
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
@@ -61,15 +96,25 @@ fn main() -> std::process::ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Run { store, only, budget_usd, resolution } => {
-            run(&cli.data_dir, &store, only, budget_usd, resolution.as_deref()).await
+        Command::Run { store, only, budget_usd, resolution, backend, aws } => {
+            let target = match backend {
+                Backend::Embedded => Target::Embedded(&cli.data_dir),
+                Backend::Aws => Target::Aws(&aws),
+            };
+            run(target, &store, only, budget_usd, resolution.as_deref()).await
         }
         Command::Status => status(&cli.data_dir).await.map(|()| std::process::ExitCode::SUCCESS),
     }
 }
 
+/// The backend a run uses.
+enum Target<'a> {
+    Embedded(&'a Path),
+    Aws(&'a AwsFlags),
+}
+
 async fn run(
-    data_dir: &Path,
+    target: Target<'_>,
     store: &Path,
     only: Option<Vec<String>>,
     budget_usd: Option<f64>,
@@ -94,25 +139,36 @@ async fn run(
     let store = store.to_string_lossy().to_string();
     let started = settings.run_started_ms;
 
-    let embedded = Embedded::open_for_runner(data_dir, settings).await?;
-    embedded.ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
+    // The embedded home holds the data folder's lock for as long as it lives.
+    let (ports, _embedded, public) = match target {
+        Target::Embedded(data_dir) => {
+            let e = Embedded::open_for_runner(data_dir, settings).await?;
+            let public = e.blobs.root().join("public").display().to_string();
+            (e.ports.clone(), Some(e), public)
+        }
+        Target::Aws(flags) => {
+            let mut config = AwsConfig::named(&flags.bucket, &flags.table, &flags.queue_prefix);
+            config.endpoint_url = flags.endpoint_url.clone().or(config.endpoint_url);
+            let ports = aws_home::open(&config, settings, flags.create_resources)
+                .await
+                .context("setting up the AWS backend")?;
+            (ports, None, format!("s3://{}/public/", config.bucket))
+        }
+    };
+    ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
     let first = Message::from(CrawlMsg::Store { store: store.clone(), only: only.clone() });
-    embedded.ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
+    ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
 
     let progress: Arc<dyn Progress> =
         if std::io::stderr().is_terminal() { Arc::new(progress::Bars::new()) } else { Arc::new(LogProgress) };
-    let drained = runner::drain(&embedded.ports, &RunOptions::from_env(), progress.clone()).await?;
+    let drained = runner::drain(&ports, &RunOptions::from_env(), progress.clone()).await?;
     drop(progress);
     tracing::info!(?drained, "Queues drained.");
 
-    let rows = report::summary(&embedded.ports, &store, only.as_deref(), started).await?;
+    let rows = report::summary(&ports, &store, only.as_deref(), started).await?;
     print!("{}", report::table(&rows));
     let published = rows.iter().filter(|r| r.published).count();
-    println!(
-        "\n{published} of {} reels published; watch them in {}",
-        rows.len(),
-        embedded.blobs.root().join("public").display()
-    );
+    println!("\n{published} of {} reels published; watch them in {public}", rows.len());
     Ok(if published == rows.len() && !rows.is_empty() {
         std::process::ExitCode::SUCCESS
     } else {

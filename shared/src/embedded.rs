@@ -47,7 +47,7 @@ pub enum EmbeddedError {
 
 /// What the still-motion renderer charges per second of video: nothing by default;
 /// `TRUEREEL_STILL_MOTION_USD_PER_SECOND` sets a price, to rehearse budgets before a paid provider.
-fn still_motion_price() -> Result<Usd, crate::config::ConfigError> {
+pub(crate) fn still_motion_price() -> Result<Usd, crate::config::ConfigError> {
     const VAR: &str = "TRUEREEL_STILL_MOTION_USD_PER_SECOND";
     match std::env::var(VAR) {
         Err(_) => Ok(Usd::ZERO),

@@ -1,11 +1,15 @@
-//! The SQS batch handling the Lambda functions share: parse each record, run the stage, report the failures.
+//! What the Lambda functions share: ports built once per cold start, each SQS batch run through the
+//! stage with partial batch failures, and crawl's other triggers (a schedule or direct invocation
+//! with `{"store": …, "only": […]}`, and a catalog export dropped in the bucket).
 //!
 //! The event sources are configured with `ReportBatchItemFailures`, so a record that does not
 //! parse or whose handler fails is named in the response and comes back later (then goes to the
 //! dead-letter queue); the others are deleted.
 
-use crate::messages::Message;
-use crate::ports::{BoxError, Stage};
+use crate::messages::{CrawlMsg, Message};
+use crate::ports::{BoxError, Ports, Stage};
+use crate::stages::{self, Outcome};
+use serde_json::{Value, json};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use std::future::Future;
@@ -57,6 +61,103 @@ where
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures;
     Ok(response)
+}
+
+/// Runs one stage's function: JSON logs, the ports from the environment once per cold start
+/// (failing fast, naming what is missing), then every invocation through the stage.
+pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
+    crate::telemetry::init_json();
+    let ports = crate::aws_home::from_env().await.map_err(|e| {
+        tracing::error!("Cannot start the {stage} function: {e}");
+        e
+    })?;
+    let ports = &ports;
+    if stage == Stage::Crawl {
+        let bucket = std::env::var("TRUEREEL_BUCKET").unwrap_or_default();
+        let bucket = bucket.as_str();
+        lambda_runtime::run(lambda_runtime::service_fn(move |e| crawl_event(ports, bucket, e))).await
+    } else {
+        lambda_runtime::run(lambda_runtime::service_fn(move |e| sqs_batch(e, stage, |m| run_stage(ports, m)))).await
+    }
+}
+
+/// Runs the stage on one message. An outcome is success (a product that cannot go on was
+/// recorded and parked by the stage); an error is a failure SQS redelivers.
+pub async fn run_stage(ports: &Ports, message: Message) -> Result<(), BoxError> {
+    let stage = message.stage();
+    match stages::handle(ports, message).await? {
+        Outcome::Done(s) => tracing::info!(%stage, "{s}"),
+        Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::info!(%stage, "{s}"),
+        Outcome::Failed(s) => tracing::warn!(%stage, "Failed for good: {s}"),
+    }
+    Ok(())
+}
+
+/// What the crawl function was invoked with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CrawlTrigger {
+    /// Messages on the crawl queue (listing fan-out and photo intake).
+    Sqs(SqsEvent),
+    /// List a store now: a direct invocation, or the schedule's constant input.
+    Store { store: String, only: Option<Vec<String>> },
+}
+
+/// Recognises crawl's triggers. A catalog export dropped in `bucket` (an EventBridge S3
+/// "Object Created" event for `<prefix>/products.json`) becomes the store `blob:<prefix>`.
+pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String> {
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        if records.iter().all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")) {
+            return serde_json::from_value(event.clone()).map(CrawlTrigger::Sqs).map_err(|e| format!("an SQS event that does not parse: {e}"));
+        }
+        return Err("only SQS records are handled (S3 notifications come through EventBridge)".into());
+    }
+    if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
+        let detail = &event["detail"];
+        let (Some(b), Some(key)) = (detail["bucket"]["name"].as_str(), detail["object"]["key"].as_str()) else {
+            return Err("an S3 event without bucket and key".into());
+        };
+        if b != bucket {
+            return Err(format!("a catalog export in bucket {b}, but this deployment reads {bucket}"));
+        }
+        let Some(prefix) = key.strip_suffix("products.json").map(|p| p.trim_end_matches('/')) else {
+            return Err(format!("{key} is not a products.json: only the catalog file triggers a crawl"));
+        };
+        return Ok(CrawlTrigger::Store { store: format!("{}{prefix}", crate::adapters::storefronts::BLOB_SCHEME), only: None });
+    }
+    if let Some(store) = event.get("store").and_then(Value::as_str) {
+        let only = match event.get("only") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|h| h.as_str().map(str::to_string).ok_or_else(|| format!("\"only\" must list handles, got {h}")))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(other) => return Err(format!("\"only\" must be a list of handles, got {other}")),
+        };
+        if let Some(bad) = only.iter().flatten().find(|h| crate::Handle::parse(h).is_err()) {
+            return Err(format!("{bad:?} is not a product handle"));
+        }
+        return Ok(CrawlTrigger::Store { store: store.to_string(), only });
+    }
+    let keys: Vec<&str> = event.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    Err(format!("not a crawl trigger (keys: {keys:?}); expected SQS records, an S3 event or {{\"store\": …}}"))
+}
+
+/// The crawl function: SQS batches like every stage, plus direct and scheduled runs and catalog drops.
+pub async fn crawl_event(ports: &Ports, bucket: &str, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    let LambdaEvent { payload, context } = event;
+    match crawl_trigger(&payload, bucket)? {
+        CrawlTrigger::Sqs(sqs) => {
+            let response = sqs_batch(LambdaEvent::new(sqs, context), Stage::Crawl, |m| run_stage(ports, m)).await?;
+            Ok(serde_json::to_value(response)?)
+        }
+        CrawlTrigger::Store { store, only } => {
+            tracing::info!(%store, ?only, "Crawling a store.");
+            let outcome = stages::crawl::run(ports, CrawlMsg::Store { store: store.clone(), only }).await?;
+            Ok(json!({ "store": store, "outcome": format!("{outcome:?}") }))
+        }
+    }
 }
 
 /// Parses and handles one record; the error says why it failed.
@@ -212,5 +313,31 @@ mod tests {
             serde_json::to_value(&response).unwrap(),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m1"}]})
         );
+    }
+
+    #[test]
+    fn crawl_triggers_are_recognised_and_bad_ones_named() {
+        let drop = serde_json::from_str(include_str!("../../events/crawl-s3-drop.json")).unwrap();
+        assert_eq!(
+            crawl_trigger(&drop, "truereel-reels").unwrap(),
+            CrawlTrigger::Store { store: "blob:catalog-drops/demo".into(), only: None }
+        );
+        assert!(crawl_trigger(&drop, "other").unwrap_err().contains("truereel-reels"));
+        let direct = serde_json::from_str(include_str!("../../events/crawl-direct.json")).unwrap();
+        assert_eq!(
+            crawl_trigger(&direct, "b").unwrap(),
+            CrawlTrigger::Store { store: "blob:catalog-drops/demo".into(), only: Some(vec!["pullover-hoodie".into()]) }
+        );
+        let sqs = serde_json::from_str(include_str!("../../events/crawl.json")).unwrap();
+        assert!(matches!(crawl_trigger(&sqs, "b").unwrap(), CrawlTrigger::Sqs(_)));
+        for (bad, why) in [
+            (json!({"store": "s", "only": ["../x"]}), "not a product handle"),
+            (json!({"store": "s", "only": "tee"}), "list of handles"),
+            (json!({"hello": 1}), "not a crawl trigger"),
+            (json!({"source": "aws.s3", "detail": {"bucket": {"name": "b"}, "object": {"key": "x/photo.jpg"}}}), "not a products.json"),
+        ] {
+            let e = crawl_trigger(&bad, "b").unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 }

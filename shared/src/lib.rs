@@ -6,6 +6,8 @@
 //! ffprobe and WAV helpers) and [`runner`] (the embedded driver that drains the stage queues).
 
 pub mod adapters;
+#[cfg(feature = "aws")]
+pub mod aws_home;
 pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;

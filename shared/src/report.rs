@@ -3,7 +3,6 @@
 use crate::ports::{Ports, StateError};
 use crate::{ReelId, ReelStatus};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// One product's line in the summary table.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +13,8 @@ pub struct Row {
     /// `published`, `needs review: …`, `failed: …`, or the reel's status while in progress.
     pub verdict: String,
     pub published: bool,
-    /// The watchable file, when the blob store is a local folder.
-    pub file: Option<PathBuf>,
+    /// Where the published reel is: a file path locally, `s3://…` on AWS.
+    pub file: Option<String>,
 }
 
 /// Rows for the products of `store` (only `only`, if given) as of now, with this run's failures
@@ -62,7 +61,7 @@ pub async fn summary(
                     duration_ms: Some(reel.plan.duration_ms()),
                     verdict,
                     published: reel.status == ReelStatus::Published,
-                    file: reel.published.as_ref().and_then(|k| ports.blobs.local_path(k)),
+                    file: reel.published.as_ref().map(|k| ports.blobs.location(k)),
                 }
             }
         };
@@ -96,7 +95,7 @@ pub fn table(rows: &[Row]) -> String {
                 r.shots.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
                 r.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
                 r.verdict.clone(),
-                r.file.as_ref().map(|f| f.display().to_string()).unwrap_or_else(|| "-".into()),
+                r.file.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();

@@ -47,9 +47,13 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
-    /// Defaults, with `TRUEREEL_CONCURRENCY_<STAGE>` overrides (e.g. `TRUEREEL_CONCURRENCY_GENERATE=1`).
+    /// Defaults, with `TRUEREEL_CONCURRENCY_<STAGE>` overrides (e.g. `TRUEREEL_CONCURRENCY_GENERATE=1`)
+    /// and `TRUEREEL_VISIBILITY_SECONDS` (how long a message a stopped runner held stays hidden on SQS).
     pub fn from_env() -> Self {
         let mut o = Self::default();
+        if let Some(s) = std::env::var("TRUEREEL_VISIBILITY_SECONDS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|s| (1..=43_200).contains(s)) {
+            o.visibility = Duration::from_secs(s);
+        }
         for stage in Stage::ALL {
             let var = format!("TRUEREEL_CONCURRENCY_{}", stage.as_str().to_uppercase());
             if let Some(n) =

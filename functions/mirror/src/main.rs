@@ -1,18 +1,6 @@
-//! The mirror stage as an AWS Lambda function: an SQS batch in, the records that failed out.
-//!
-//! For now it only parses and logs each message; the stage itself is wired in later.
-
-use lambda_runtime::{Error, service_fn};
-use truereel::ports::Stage;
+//! The mirror stage as an AWS Lambda function: each SQS batch through the stage, failed records reported.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    truereel::telemetry::init_json();
-    lambda_runtime::run(service_fn(|event| {
-        truereel::lambda::sqs_batch(event, Stage::Mirror, |msg| async move {
-            tracing::info!(?msg, "Received.");
-            Ok(())
-        })
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    truereel::lambda::serve(truereel::ports::Stage::Mirror).await
 }

@@ -49,4 +49,8 @@ pub trait BlobStore: Send + Sync {
     fn local_path(&self, _key: &BlobKey) -> Option<PathBuf> {
         None
     }
+    /// Where a person finds the blob: a file path locally, `s3://bucket/key` on S3.
+    fn location(&self, key: &BlobKey) -> String {
+        self.local_path(key).map(|p| p.display().to_string()).unwrap_or_else(|| key.to_string())
+    }
 }

@@ -63,6 +63,17 @@ impl AwsConfig {
         })
     }
 
+    /// Named resources; the endpoint, region and any queue URLs still come from the environment.
+    pub fn named(bucket: &str, table: &str, queue_prefix: &str) -> Self {
+        Self::from_lookup(|k| match k {
+            "TRUEREEL_BUCKET" => Some(bucket.to_string()),
+            "TRUEREEL_TABLE" => Some(table.to_string()),
+            "TRUEREEL_QUEUE_PREFIX" => Some(queue_prefix.to_string()),
+            k => std::env::var(k).ok().filter(|v| !v.trim().is_empty()),
+        })
+        .expect("bucket and table are given")
+    }
+
     /// The SDK configuration: the default credential and region chain, with the endpoint and
     /// region overridden when set.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {

@@ -1,0 +1,85 @@
+//! The AWS home: every port on AWS's own services (S3, DynamoDB, SQS), the same stages as the
+//! embedded home. Built once per process (per Lambda cold start).
+
+use crate::adapters::aws::dynamo::{self, DynamoStateStore};
+use crate::adapters::aws::resources;
+use crate::adapters::aws::s3::S3BlobStore;
+use crate::adapters::aws::sqs::SqsQueue;
+use crate::adapters::aws::{AwsConfig, AwsConfigError};
+use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
+use crate::adapters::local::hint_classifier::HintClassifier;
+use crate::adapters::local::spec_judge::SpecJudge;
+use crate::adapters::local::still_motion::StillMotionVideo;
+use crate::adapters::local::template_writer::TemplateWriter;
+use crate::adapters::storefronts::StorefrontRouter;
+use crate::config::Settings;
+use crate::media::Media;
+use crate::ports::{BlobStore, BoxError, Ports, Voice};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsHomeError {
+    #[error(transparent)]
+    Config(#[from] AwsConfigError),
+    #[error("{what}: {source}")]
+    Setup {
+        what: String,
+        #[source]
+        source: BoxError,
+    },
+}
+
+fn setup(what: impl Into<String>) -> impl FnOnce(BoxError) -> AwsHomeError {
+    let what = what.into();
+    move |source| AwsHomeError::Setup { what, source }
+}
+
+/// How long a message stays hidden while a handler works on it, when this process creates queues.
+pub const QUEUE_VISIBILITY_SECONDS: u32 = 900;
+
+/// The ports on AWS. With `create_resources`, the bucket, table and queues (with dead-letter
+/// queues) are created first if missing — for emulators and dev accounts.
+pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool) -> Result<Ports, AwsHomeError> {
+    let sdk = config.sdk_config().await;
+    let overridden = config.endpoint_url.is_some();
+    if create_resources {
+        resources::create_bucket(&sdk, overridden, &config.bucket)
+            .await
+            .map_err(|e| setup(format!("creating bucket {}", config.bucket))(Box::new(e)))?;
+        dynamo::create_table(&sdk, &config.table)
+            .await
+            .map_err(|e| setup(format!("creating table {}", config.table))(Box::new(e)))?;
+        resources::create_queues(&sdk, &config.queue_prefix, QUEUE_VISIBILITY_SECONDS, crate::embedded::MAX_RECEIVES)
+            .await
+            .map_err(|e| setup(format!("creating the {} queues", config.queue_prefix))(Box::new(e)))?;
+    }
+    let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(&sdk, overridden, config.bucket.clone()));
+    let queue = SqsQueue::resolve(&sdk, config).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
+    let media = Arc::new(Media::from_env());
+    let price = crate::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
+    let voice: Arc<dyn Voice> = match PiperVoice::detect() {
+        Some(piper) => Arc::new(piper),
+        None => Arc::new(EspeakVoice::from_env()),
+    };
+    Ok(Ports {
+        state: Arc::new(DynamoStateStore::new(&sdk, config.table.clone())),
+        queue: Arc::new(queue),
+        storefronts: Arc::new(StorefrontRouter::new(blobs.clone())),
+        classifier: Arc::new(HintClassifier),
+        video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price)),
+        voice,
+        writer: Arc::new(TemplateWriter),
+        judge: Arc::new(SpecJudge::new(media.clone(), settings.clone())),
+        blobs,
+        media,
+        settings,
+    })
+}
+
+/// The ports a Lambda function uses, from the environment the template sets; fails fast with a
+/// message naming what is missing.
+pub async fn from_env() -> Result<Ports, AwsHomeError> {
+    let config = AwsConfig::from_env()?;
+    let settings = Settings::from_env().map_err(|e| setup("reading TRUEREEL_* settings")(Box::new(e)))?;
+    open(&config, settings, false).await
+}
