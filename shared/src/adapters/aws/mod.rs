@@ -45,9 +45,8 @@ impl AwsConfig {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, AwsConfigError> {
-        let required = |name: &str| {
-            get(name).ok_or_else(|| AwsConfigError { name: name.into(), reason: "is not set".into() })
-        };
+        let required =
+            |name: &str| get(name).ok_or_else(|| AwsConfigError { name: name.into(), reason: "is not set".into() });
         let mut queue_urls = BTreeMap::new();
         for stage in Stage::ALL {
             if let Some(url) = get(&format!("TRUEREEL_QUEUE_URL_{}", stage.as_str().to_uppercase())) {
