@@ -10,7 +10,7 @@ mod queue;
 mod state;
 
 pub use blob::blob_store_contract;
-pub use queue::queue_contract;
+pub use queue::{QueueCapabilities, queue_contract};
 pub use state::state_store_contract;
 
 use crate::ports::ProductIssue;

@@ -269,7 +269,7 @@ mod tests {
     async fn sqlite_queue_passes_the_contract() {
         let (_dir, path) = temp_db();
         let queue = SqliteQueue::open(&path, 3).unwrap();
-        crate::contract::queue_contract(&queue, 3).await;
+        crate::contract::queue_contract(&queue, 3, crate::contract::QueueCapabilities::STRICT).await;
         assert_eq!(queue.dead_letters(Stage::Evaluate).await.unwrap().len(), 1);
     }
 
