@@ -11,6 +11,7 @@ pub mod aws_home;
 pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
+pub mod costs;
 pub mod domain;
 pub mod embedded;
 #[cfg(feature = "lambda")]

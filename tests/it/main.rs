@@ -2,4 +2,5 @@
 
 mod aws;
 mod faults;
+mod infra;
 mod pipeline;
