@@ -45,7 +45,8 @@ pub struct BlobStorefront {
 
 impl BlobStorefront {
     pub fn new(blobs: Arc<dyn BlobStore>, store: &str, prefix: &str) -> Result<Self, StorefrontError> {
-        let prefix = prefix.trim_matches('/').to_string();
+        // The catalog-drop rule names the file itself (`blob:<prefix>/products.json`).
+        let prefix = prefix.strip_suffix("products.json").unwrap_or(prefix).trim_matches('/').to_string();
         BlobKey::parse(&format!("{prefix}/products.json")).map_err(|e| StorefrontError::Unreadable {
             store: store.into(),
             reason: format!("not a usable prefix: {e}"),
@@ -125,6 +126,8 @@ mod tests {
         put("catalog-drops/x/photos/a.jpg", b"jpeg bytes").await;
         let router = StorefrontRouter::new(blobs.clone());
         let store = router.open("blob:catalog-drops/x/").unwrap();
+        let by_file = router.open("blob:catalog-drops/x/products.json").unwrap();
+        assert_eq!(by_file.list().await.unwrap().len(), 2, "the locator may name the catalog file");
         let listed = store.list().await.unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].as_ref().unwrap().handle.as_str(), "tee");
