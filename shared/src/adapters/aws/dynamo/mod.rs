@@ -58,6 +58,8 @@
 
 mod items;
 mod table;
+#[cfg(test)]
+mod tests;
 
 pub use table::create_table;
 
