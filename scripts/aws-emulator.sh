@@ -19,6 +19,12 @@ case "${1:-start}" in
     echo "aws-emulator: moto_server did not start (see .tools/moto.log)" >&2
     exit 1 ;;
   stop)
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    # moto_server ends cleanly on SIGINT (a plain TERM can leave it spinning); KILL if it lingers.
+    if [ -f "$pidfile" ]; then
+      pid=$(cat "$pidfile")
+      kill -INT "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
     rm -f "$pidfile" ;;
 esac

@@ -151,9 +151,14 @@ pub fn mean_difference(a: &image::RgbImage, b: &image::RgbImage, skip: std::ops:
 
 /// An AWS home on the test emulator with fresh, uniquely named resources; `None` (after saying
 /// so) when no emulator is configured — except under CI, where a missing emulator is a failure.
-pub async fn aws_ports(settings: truereel::config::Settings) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
+pub async fn aws_ports(
+    settings: truereel::config::Settings,
+) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
     let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the AWS tests: start the emulator (scripts/test.sh does)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the AWS tests: start the emulator (scripts/test.sh does)"
+        );
         eprintln!("skipped: no AWS emulator (TRUEREEL_TEST_AWS_ENDPOINT is unset; scripts/test.sh starts one)");
         return None;
     };

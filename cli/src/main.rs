@@ -8,12 +8,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use truereel::adapters::aws::AwsConfig;
 use truereel::config::{Settings, parse_resolution};
 use truereel::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{BlobStore, Stage};
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
-use truereel::adapters::aws::AwsConfig;
 use truereel::{Usd, aws_home, report, stages};
 
 #[derive(Parser)]

@@ -56,7 +56,8 @@ pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool
     let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(&sdk, overridden, config.bucket.clone()));
     let queue = SqsQueue::resolve(&sdk, config).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
     let media = Arc::new(Media::from_env());
-    let price = crate::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
+    let price =
+        crate::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
     let voice: Arc<dyn Voice> = match PiperVoice::detect() {
         Some(piper) => Arc::new(piper),
         None => Arc::new(EspeakVoice::from_env()),

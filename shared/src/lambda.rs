@@ -9,9 +9,9 @@
 use crate::messages::{CrawlMsg, Message};
 use crate::ports::{BoxError, Ports, Stage};
 use crate::stages::{self, Outcome};
-use serde_json::{Value, json};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
 use std::future::Future;
 use tracing::Instrument;
 
@@ -107,7 +107,9 @@ pub enum CrawlTrigger {
 pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String> {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
         if records.iter().all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")) {
-            return serde_json::from_value(event.clone()).map(CrawlTrigger::Sqs).map_err(|e| format!("an SQS event that does not parse: {e}"));
+            return serde_json::from_value(event.clone())
+                .map(CrawlTrigger::Sqs)
+                .map_err(|e| format!("an SQS event that does not parse: {e}"));
         }
         return Err("only SQS records are handled (S3 notifications come through EventBridge)".into());
     }
@@ -122,7 +124,10 @@ pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String
         let Some(prefix) = key.strip_suffix("products.json").map(|p| p.trim_end_matches('/')) else {
             return Err(format!("{key} is not a products.json: only the catalog file triggers a crawl"));
         };
-        return Ok(CrawlTrigger::Store { store: format!("{}{prefix}", crate::adapters::storefronts::BLOB_SCHEME), only: None });
+        return Ok(CrawlTrigger::Store {
+            store: format!("{}{prefix}", crate::adapters::storefronts::BLOB_SCHEME),
+            only: None,
+        });
     }
     if let Some(store) = event.get("store").and_then(Value::as_str) {
         let only = match event.get("only") {
@@ -130,7 +135,9 @@ pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
-                    .map(|h| h.as_str().map(str::to_string).ok_or_else(|| format!("\"only\" must list handles, got {h}")))
+                    .map(|h| {
+                        h.as_str().map(str::to_string).ok_or_else(|| format!("\"only\" must list handles, got {h}"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
             Some(other) => return Err(format!("\"only\" must be a list of handles, got {other}")),
@@ -145,7 +152,11 @@ pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String
 }
 
 /// The crawl function: SQS batches like every stage, plus direct and scheduled runs and catalog drops.
-pub async fn crawl_event(ports: &Ports, bucket: &str, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+pub async fn crawl_event(
+    ports: &Ports,
+    bucket: &str,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;
     match crawl_trigger(&payload, bucket)? {
         CrawlTrigger::Sqs(sqs) => {
@@ -334,7 +345,10 @@ mod tests {
             (json!({"store": "s", "only": ["../x"]}), "not a product handle"),
             (json!({"store": "s", "only": "tee"}), "list of handles"),
             (json!({"hello": 1}), "not a crawl trigger"),
-            (json!({"source": "aws.s3", "detail": {"bucket": {"name": "b"}, "object": {"key": "x/photo.jpg"}}}), "not a products.json"),
+            (
+                json!({"source": "aws.s3", "detail": {"bucket": {"name": "b"}, "object": {"key": "x/photo.jpg"}}}),
+                "not a products.json",
+            ),
         ] {
             let e = crawl_trigger(&bad, "b").unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

@@ -51,7 +51,11 @@ impl RunOptions {
     /// and `TRUEREEL_VISIBILITY_SECONDS` (how long a message a stopped runner held stays hidden on SQS).
     pub fn from_env() -> Self {
         let mut o = Self::default();
-        if let Some(s) = std::env::var("TRUEREEL_VISIBILITY_SECONDS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|s| (1..=43_200).contains(s)) {
+        if let Some(s) = std::env::var("TRUEREEL_VISIBILITY_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| (1..=43_200).contains(s))
+        {
             o.visibility = Duration::from_secs(s);
         }
         for stage in Stage::ALL {
@@ -170,7 +174,8 @@ impl Worker {
         let max = self.options.concurrency.get(&self.stage).copied().unwrap_or(1);
         let me = Arc::new(self);
         while !me.done.load(Ordering::SeqCst) {
-            me.busy.fetch_add(1, Ordering::SeqCst);
+            // Not busy while waiting on the queue (SQS long-polls): a received message is in flight,
+            // so it counts as pending until this worker is marked busy below.
             let batch = match me.ports.queue.receive(me.stage, max, me.options.visibility).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -179,10 +184,10 @@ impl Worker {
                 }
             };
             if batch.is_empty() {
-                me.busy.fetch_sub(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+            me.busy.fetch_add(1, Ordering::SeqCst);
             let tasks: Vec<_> = batch
                 .into_iter()
                 .map(|d| {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use truereel::lambda::{crawl_event, run_stage, sqs_batch};
 use truereel::messages::{CrawlMsg, Message};
-use truereel::ports::{BlobStore, Ports, Stage};
+use truereel::ports::{Ports, Stage};
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::{BlobKey, ReelStatus};
 use truereel_tests::{aws_ports, init_logs, sample_store, small_settings};
@@ -18,10 +18,16 @@ fn event(name: &str) -> serde_json::Value {
 }
 
 async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport {
-    let msg = Message::from(CrawlMsg::Store { store: store.into(), only: Some(only.iter().map(|s| s.to_string()).collect()) });
+    let msg = Message::from(CrawlMsg::Store {
+        store: store.into(),
+        only: Some(only.iter().map(|s| s.to_string()).collect()),
+    });
     ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.unwrap();
     let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
-    runner::drain(ports, &options, Arc::new(LogProgress)).await.unwrap()
+    tokio::time::timeout(Duration::from_secs(300), runner::drain(ports, &options, Arc::new(LogProgress)))
+        .await
+        .expect("the queues drain within 5 minutes")
+        .unwrap()
 }
 
 /// The sample store through SQS, DynamoDB and S3 publishes the same reels as the embedded home.
@@ -70,10 +76,16 @@ async fn each_lambda_reports_exactly_its_poison_record() {
         assert_eq!(poison.len(), 1, "{stage}: the sample has one poison record");
         let failed: Vec<String> = if stage == Stage::Crawl {
             let out = crawl_event(&ports, &config.bucket, LambdaEvent::new(payload, Context::default())).await.unwrap();
-            out["batchItemFailures"].as_array().unwrap().iter().map(|f| f["itemIdentifier"].as_str().unwrap().to_string()).collect()
+            out["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+                .collect()
         } else {
             let sqs = serde_json::from_value(payload).unwrap();
-            let out = sqs_batch(LambdaEvent::new(sqs, Context::default()), stage, |m| run_stage(&ports, m)).await.unwrap();
+            let out =
+                sqs_batch(LambdaEvent::new(sqs, Context::default()), stage, |m| run_stage(&ports, m)).await.unwrap();
             out.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
         };
         assert_eq!(failed, poison, "{stage}");
@@ -97,7 +109,9 @@ async fn a_catalog_drop_and_a_direct_invocation_fan_out_per_product() {
     let depth = ports.queue.depth(Stage::Crawl).await.unwrap();
     assert_eq!(depth.visible + depth.delayed, 6, "{depth:?}");
 
-    let out = crawl_event(&ports, &config.bucket, LambdaEvent::new(event("crawl-direct.json"), Context::default())).await.unwrap();
+    let out = crawl_event(&ports, &config.bucket, LambdaEvent::new(event("crawl-direct.json"), Context::default()))
+        .await
+        .unwrap();
     assert!(out["outcome"].as_str().unwrap().contains("1 products listed"), "{out}");
 
     let mut foreign = event("crawl-s3-drop.json");

@@ -136,7 +136,14 @@ impl SpecJudge {
                     .await
                     .map_err(|e| e.to_string())?;
                 let score = tokio::task::spawn_blocking(move || -> Result<f64, String> {
-                    let open = |p: &std::path::Path| image::open(p).map_err(|e| format!("{}: {e}", p.display()));
+                    // By content, not by name: a copy from S3 has no extension.
+                    let open = |p: &std::path::Path| {
+                        image::ImageReader::open(p)
+                            .and_then(|r| r.with_guessed_format())
+                            .map_err(image::ImageError::IoError)
+                            .and_then(|r| r.decode())
+                            .map_err(|e| format!("{}: {e}", p.display()))
+                    };
                     Ok(colour_similarity(&open(&frame)?, &open(&photo)?))
                 })
                 .await
