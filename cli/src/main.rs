@@ -79,6 +79,8 @@ enum Command {
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
+    /// What one reel costs in AWS fees (video-model fees excluded), and the idle stack per month.
+    Costs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -104,6 +106,10 @@ async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             run(target, &store, only, budget_usd, resolution.as_deref()).await
         }
         Command::Status => status(&cli.data_dir).await.map(|()| std::process::ExitCode::SUCCESS),
+        Command::Costs => {
+            costs();
+            Ok(std::process::ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -174,6 +180,17 @@ async fn run(
     } else {
         std::process::ExitCode::from(2)
     })
+}
+
+fn costs() {
+    use truereel::costs::{FixedUsage, PriceList, Usage, estimate, estimate_fixed};
+    let prices = PriceList::US_EAST_1;
+    println!("AWS cost of one reel (the sample store's pullover-hoodie: 4 shots, 15.5 s), us-east-1 list prices,");
+    println!("free tiers excluded, video-model and voice fees excluded (those are in the ledger):\n");
+    println!("{}", estimate(&Usage::reference_reel(), &prices));
+    println!("The stack itself, per month with no reels:\n");
+    println!("{}", estimate_fixed(&FixedUsage::reference_stack(), &prices));
+    println!("The model and its counts are documented in shared/src/costs.rs and docs/deploy.md.");
 }
 
 async fn status(data_dir: &Path) -> Result<()> {

@@ -135,3 +135,70 @@ fn status_before_any_run_says_so_and_bad_flags_are_refused() {
     let out = truereel(data.path()).args(["run", "--store", "/nonexistent/store"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/store"));
 }
+
+/// The jobs of the render records in the emulator's bucket.
+fn s3_renders(endpoint: &str, bucket: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        let Ok(out) = s3.list_objects_v2().bucket(bucket).prefix("provider/still-motion/renders/").send().await else {
+            return Vec::new();
+        };
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .map(|k| k.rsplit('/').next().unwrap().split('.').next().unwrap().to_string())
+            .collect()
+    })
+}
+
+#[test]
+fn on_the_aws_backend_a_killed_run_completes_when_run_again_without_paying_twice() {
+    let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the AWS tests: start the emulator (scripts/test.sh does)"
+        );
+        eprintln!("skipped: no AWS emulator (TRUEREEL_TEST_AWS_ENDPOINT is unset)");
+        return;
+    };
+    let name =
+        format!("kill-{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_millis() % 1_000_000);
+    let data = tempfile::tempdir().unwrap();
+    let run = |data: &Path| {
+        let mut c = truereel(data);
+        c.args(["run", "--backend", "aws", "--create-resources", "--endpoint-url", &endpoint])
+            .args(["--bucket", &name, "--table", &name, "--queue-prefix", &name, "--store"])
+            .arg(sample_store())
+            .args(["--only", "pullover-hoodie,blue-slip-on-sneakers"])
+            // What a killed run held comes back after this long.
+            .env("TRUEREEL_VISIBILITY_SECONDS", "4");
+        c
+    };
+    let mut child = run(data.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while s3_renders(&endpoint, &name).len() < 3 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(Instant::now() < deadline, "no renders in time");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let out = run(data.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "second run failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("2 of 2 reels published"), "{stdout}");
+    assert!(stdout.contains(&format!("s3://{name}/public/")), "{stdout}");
+    let jobs = s3_renders(&endpoint, &name);
+    let mut unique = jobs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), jobs.len(), "a shot was rendered (paid for) twice: {jobs:#?}");
+    assert_eq!(jobs.len(), 9, "4 + 5 shots, each rendered once");
+}
