@@ -77,10 +77,50 @@ pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool
     })
 }
 
-/// The ports a Lambda function uses, from the environment the template sets; fails fast with a
-/// message naming what is missing.
-pub async fn from_env() -> Result<Ports, AwsHomeError> {
+/// The ports a Lambda function uses, from the environment the template sets, and the provider
+/// keys when `TRUEREEL_PROVIDER_SECRET_ARN` names a secret; fails fast naming what is missing.
+pub async fn from_env() -> Result<(Ports, ProviderKeys), AwsHomeError> {
     let config = AwsConfig::from_env()?;
     let settings = Settings::from_env().map_err(|e| setup("reading TRUEREEL_* settings")(Box::new(e)))?;
-    open(&config, settings, false).await
+    let keys = match std::env::var("TRUEREEL_PROVIDER_SECRET_ARN") {
+        Ok(arn) if !arn.trim().is_empty() => provider_keys(&config.sdk_config().await, &arn).await?,
+        _ => ProviderKeys::default(),
+    };
+    Ok((open(&config, settings, false).await?, keys))
+}
+
+/// Provider API keys (`{"runway": "…", "elevenlabs": "…"}`), read once at cold start. The values
+/// never reach a log line: `Debug` shows the provider names only.
+#[derive(Clone, Default, PartialEq)]
+pub struct ProviderKeys(std::collections::BTreeMap<String, String>);
+
+impl ProviderKeys {
+    pub fn get(&self, provider: &str) -> Option<&str> {
+        self.0.get(provider).map(String::as_str)
+    }
+    pub fn providers(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for ProviderKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys().map(|k| format!("{k}=<redacted>"))).finish()
+    }
+}
+
+/// Reads the provider keys from a Secrets Manager secret holding a JSON object of strings.
+pub async fn provider_keys(sdk: &aws_config::SdkConfig, secret: &str) -> Result<ProviderKeys, AwsHomeError> {
+    let what = format!("reading provider keys from secret {secret}");
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let out =
+        client.get_secret_value().secret_id(secret).send().await.map_err(|e| {
+            setup(what.clone())(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string().into())
+        })?;
+    let text = out.secret_string().unwrap_or_default();
+    // The parse error would quote the secret: say only where it failed.
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
+        setup(what.clone())(format!("not a JSON object of strings (line {}, column {})", e.line(), e.column()).into())
+    })?;
+    Ok(ProviderKeys(map))
 }

@@ -67,10 +67,12 @@ where
 /// (failing fast, naming what is missing), then every invocation through the stage.
 pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init_json();
-    let ports = crate::aws_home::from_env().await.map_err(|e| {
+    let (ports, keys) = crate::aws_home::from_env().await.map_err(|e| {
         tracing::error!("Cannot start the {stage} function: {e}");
         e
     })?;
+    // Names only: the values stay in memory for the provider clients.
+    tracing::info!(%stage, providers = ?keys, "Started.");
     let ports = &ports;
     if stage == Stage::Crawl {
         let bucket = std::env::var("TRUEREEL_BUCKET").unwrap_or_default();

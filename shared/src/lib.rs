@@ -23,5 +23,6 @@ pub mod report;
 pub mod runner;
 pub mod stages;
 pub mod telemetry;
+pub mod telemetry_metrics;
 
 pub use domain::*;

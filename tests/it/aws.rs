@@ -119,3 +119,29 @@ async fn a_catalog_drop_and_a_direct_invocation_fan_out_per_product() {
     let err = crawl_event(&ports, &config.bucket, LambdaEvent::new(foreign, Context::default())).await.unwrap_err();
     assert!(err.to_string().contains("someone-elses-bucket"), "{err}");
 }
+
+/// Provider keys come from Secrets Manager at cold start, and never show in a log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_keys_are_read_from_secrets_manager_and_never_printed() {
+    let Some((_, config)) = aws_ports(small_settings()).await else { return };
+    let sdk = config.sdk_config().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = format!("{}-keys", config.bucket);
+    let created = sm
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"runway": "key_abc123secret", "elevenlabs": "sk_zzz"}"#)
+        .send()
+        .await
+        .unwrap();
+    let keys = truereel::aws_home::provider_keys(&sdk, created.arn().unwrap()).await.unwrap();
+    assert_eq!(keys.get("runway"), Some("key_abc123secret"));
+    let shown = format!("{keys:?}");
+    assert!(shown.contains("runway") && !shown.contains("abc123") && !shown.contains("sk_zzz"), "{shown}");
+
+    let bad = sm.create_secret().name(format!("{name}-bad")).secret_string("not json sk_leak").send().await.unwrap();
+    let err = truereel::aws_home::provider_keys(&sdk, bad.arn().unwrap()).await.unwrap_err().to_string();
+    assert!(err.contains("not a JSON object") && !err.contains("sk_leak"), "{err}");
+    let err = truereel::aws_home::provider_keys(&sdk, "no-such-secret").await.unwrap_err().to_string();
+    assert!(err.contains("no-such-secret"), "{err}");
+}

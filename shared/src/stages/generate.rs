@@ -59,7 +59,8 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
             };
             let budget = ports.settings.budget;
             match ports.state.charge(&entry, &budget, ports.settings.run_started_ms).await {
-                Ok(Charge::Charged | Charge::AlreadyCharged) => {}
+                Ok(Charge::Charged) => crate::telemetry_metrics::spent(&provider, entry.usd.dollars()),
+                Ok(Charge::AlreadyCharged) => {}
                 Ok(Charge::OverBudget(why)) => {
                     return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index)]).await;
                 }
