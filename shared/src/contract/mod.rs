@@ -11,7 +11,7 @@ mod state;
 
 pub use blob::blob_store_contract;
 pub use queue::{QueueCapabilities, queue_contract};
-pub use state::state_store_contract;
+pub use state::{racing_transitions_across_instances, state_store_contract};
 
 use crate::ports::ProductIssue;
 use crate::{

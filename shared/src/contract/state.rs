@@ -365,3 +365,35 @@ async fn issues(store: &dyn StateStore) {
     );
     assert_eq!(mine(must(store.issues_since(now - 60_000).await, "issues since")), vec![early, late], "oldest first");
 }
+
+/// Two store instances over one backend (two processes, two Lambdas) race the same transition
+/// ten times: exactly one wins, the loser's conflict names the winner's status, and the history
+/// has one row per winning transition.
+pub async fn racing_transitions_across_instances(a: std::sync::Arc<dyn StateStore>, b: std::sync::Arc<dyn StateStore>) {
+    for _ in 0..10 {
+        let reel = sample_reel(&sample_product());
+        assert!(must(a.create_reel(&reel).await, "create a reel"));
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let racer = |store: std::sync::Arc<dyn StateStore>, to: ReelStatus| {
+            let (barrier, mut reel) = (barrier.clone(), reel.clone());
+            tokio::spawn(async move {
+                reel.status = to;
+                barrier.wait().await;
+                store.transition(&reel, ReelStatus::Planned).await
+            })
+        };
+        let one = racer(a.clone(), ReelStatus::Generating);
+        let two = racer(b.clone(), ReelStatus::NeedsReview);
+        let (one, two) = (one.await.expect("racer one"), two.await.expect("racer two"));
+        let (winner, found) = match (&one, &two) {
+            (Ok(()), Err(StateError::Conflict { found, .. })) => (ReelStatus::Generating, found),
+            (Err(StateError::Conflict { found, .. }), Ok(())) => (ReelStatus::NeedsReview, found),
+            _ => panic!("contract: expected one winner and one conflict, got {one:?} and {two:?}"),
+        };
+        assert_eq!(found, winner.as_str(), "contract: the loser's conflict names the winner's status");
+        let stored = must(b.get_reel(&reel.id).await, "read the raced reel").expect("the raced reel exists");
+        assert_eq!(stored.status, winner, "contract: the winner's write is what is stored");
+        let statuses: Vec<_> = must(a.history(&reel.id).await, "history").into_iter().map(|(s, _)| s).collect();
+        assert_eq!(statuses, vec![ReelStatus::Planned, winner], "contract: one history row per winning transition");
+    }
+}

@@ -176,6 +176,17 @@ impl S3BlobStore {
             .map_err(|e| self.backend(key, "CompleteMultipartUpload", e))?;
         Ok(())
     }
+
+    /// GetObject, with a missing key as `NotFound`.
+    async fn get_object(&self, key: &BlobKey) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BlobError> {
+        self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| {
+            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                BlobError::NotFound(key.clone())
+            } else {
+                self.backend(key, "GetObject", e)
+            }
+        })
+    }
 }
 
 #[async_trait]
@@ -214,24 +225,12 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Bytes, BlobError> {
-        let out = self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| {
-            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                BlobError::NotFound(key.clone())
-            } else {
-                self.backend(key, "GetObject", e)
-            }
-        })?;
+        let out = self.get_object(key).await?;
         Ok(out.body.collect().await.map_err(|e| self.backend(key, "GetObject (reading the body)", e))?.into_bytes())
     }
 
     async fn get_to_file(&self, key: &BlobKey, dest: &Path) -> Result<u64, BlobError> {
-        let out = self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| {
-            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                BlobError::NotFound(key.clone())
-            } else {
-                self.backend(key, "GetObject", e)
-            }
-        })?;
+        let out = self.get_object(key).await?;
         // Stream into a temporary file beside `dest`, then rename: `dest` is never left half written.
         let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()

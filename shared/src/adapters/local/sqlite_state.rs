@@ -554,29 +554,7 @@ mod tests {
         let (_dir, path) = temp_db();
         let a = Arc::new(SqliteStateStore::open(&path).unwrap());
         let b = Arc::new(SqliteStateStore::open(&path).unwrap());
-        for _ in 0..10 {
-            let reel = sample_reel(&sample_product());
-            a.create_reel(&reel).await.unwrap();
-            let barrier = Arc::new(tokio::sync::Barrier::new(2));
-            let racer = |store: Arc<SqliteStateStore>, to: ReelStatus| {
-                let (barrier, mut reel) = (barrier.clone(), reel.clone());
-                tokio::spawn(async move {
-                    reel.status = to;
-                    barrier.wait().await;
-                    store.transition(&reel, ReelStatus::Planned).await
-                })
-            };
-            let one = racer(a.clone(), ReelStatus::Generating);
-            let two = racer(b.clone(), ReelStatus::NeedsReview);
-            let (one, two) = (one.await.unwrap(), two.await.unwrap());
-            let winner = match (&one, &two) {
-                (Ok(()), Err(StateError::Conflict { .. })) => ReelStatus::Generating,
-                (Err(StateError::Conflict { .. }), Ok(())) => ReelStatus::NeedsReview,
-                _ => panic!("expected one winner and one conflict, got {one:?} and {two:?}"),
-            };
-            assert_eq!(b.get_reel(&reel.id).await.unwrap().unwrap().status, winner);
-            assert_eq!(a.history(&reel.id).await.unwrap().len(), 2, "one history row per winning transition");
-        }
+        crate::contract::racing_transitions_across_instances(a, b).await;
     }
 
     #[tokio::test]

@@ -179,31 +179,7 @@ async fn dynamo_racing_transitions_on_two_stores_have_one_winner() {
     let Some((sdk, table)) = fresh_table().await else { return };
     let a = Arc::new(DynamoStateStore::new(&sdk, table.clone()));
     let b = Arc::new(DynamoStateStore::new(&sdk, table));
-    for _ in 0..10 {
-        let reel = sample_reel(&sample_product());
-        assert!(a.create_reel(&reel).await.unwrap());
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let racer = |store: Arc<DynamoStateStore>, to: ReelStatus| {
-            let (barrier, mut reel) = (barrier.clone(), reel.clone());
-            tokio::spawn(async move {
-                reel.status = to;
-                barrier.wait().await;
-                store.transition(&reel, ReelStatus::Planned).await
-            })
-        };
-        let one = racer(a.clone(), ReelStatus::Generating);
-        let two = racer(b.clone(), ReelStatus::NeedsReview);
-        let (one, two) = (one.await.unwrap(), two.await.unwrap());
-        let (winner, found) = match (&one, &two) {
-            (Ok(()), Err(StateError::Conflict { found, .. })) => (ReelStatus::Generating, found),
-            (Err(StateError::Conflict { found, .. }), Ok(())) => (ReelStatus::NeedsReview, found),
-            _ => panic!("expected one winner and one conflict, got {one:?} and {two:?}"),
-        };
-        assert_eq!(found, winner.as_str(), "the loser's conflict names the winner's status");
-        assert_eq!(b.get_reel(&reel.id).await.unwrap().unwrap().status, winner);
-        let statuses: Vec<_> = a.history(&reel.id).await.unwrap().into_iter().map(|(s, _)| s).collect();
-        assert_eq!(statuses, vec![ReelStatus::Planned, winner], "one history item per winning transition");
-    }
+    crate::contract::racing_transitions_across_instances(a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
