@@ -49,7 +49,10 @@ env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_port}",
 env.update(p.split("=", 1) for p in env_pairs)
 start = time.monotonic()
 proc = subprocess.Popen([bootstrap], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-ok = done.wait(60)
+deadline = time.monotonic() + 60
+while not done.wait(0.05) and proc.poll() is None and time.monotonic() < deadline:
+    pass
+ok = done.is_set()
 proc.kill()
 if not ok or "init" not in marks:
     sys.exit(f"no response: {proc.stderr.read().decode()[-2000:]}")

@@ -11,7 +11,7 @@ use crate::ports::{Ports, ProductIssue, Queue, QueueError, Stage};
 use crate::stages::{self, Outcome};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// How the runner works the queues.
@@ -111,6 +111,7 @@ pub async fn drain(
 ) -> Result<DrainReport, QueueError> {
     let done = Arc::new(AtomicBool::new(false));
     let busy = Arc::new(AtomicUsize::new(0));
+    let activity = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for stage in Stage::ALL {
         let worker = Worker {
@@ -120,10 +121,11 @@ pub async fn drain(
             progress: progress.clone(),
             done: done.clone(),
             busy: busy.clone(),
+            activity: activity.clone(),
         };
         workers.push(tokio::spawn(worker.run()));
     }
-    let result = watch(ports.queue.as_ref(), &done, &busy, progress.as_ref()).await;
+    let result = watch(ports.queue.as_ref(), &done, &busy, &activity, progress.as_ref()).await;
     done.store(true, Ordering::SeqCst);
     let mut report = DrainReport::default();
     for (stage, w) in Stage::ALL.into_iter().zip(workers) {
@@ -135,25 +137,41 @@ pub async fn drain(
     result.map(|()| report)
 }
 
-/// Waits until no worker is busy and no message is pending anywhere.
+/// How many consecutive checks must find everything idle and empty before the run ends (SQS
+/// counts are approximate; a few checks apart make a stale zero unlikely).
+const QUIET_CHECKS: u32 = 3;
+
+/// Waits until no worker is busy and no message is pending anywhere. The queues are counted one
+/// after another, so a count is trusted only if no worker received anything while counting
+/// (`activity` unchanged) and no worker was busy before or after: then nothing could have sent a
+/// message to a queue already counted.
 async fn watch(
     queue: &dyn Queue,
     done: &AtomicBool,
     busy: &AtomicUsize,
+    activity: &AtomicU64,
     progress: &dyn Progress,
 ) -> Result<(), QueueError> {
+    let mut quiet = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let idle = busy.load(Ordering::SeqCst) == 0;
+        let before = activity.load(Ordering::SeqCst);
+        let idle_before = busy.load(Ordering::SeqCst) == 0;
         let mut pending = 0;
         for stage in Stage::ALL {
             let p = queue.depth(stage).await?.pending();
             progress.pending(stage, p);
             pending += p;
         }
-        if idle && pending == 0 && busy.load(Ordering::SeqCst) == 0 {
-            done.store(true, Ordering::SeqCst);
-            return Ok(());
+        let still = activity.load(Ordering::SeqCst) == before && busy.load(Ordering::SeqCst) == 0;
+        if idle_before && pending == 0 && still {
+            quiet += 1;
+            if quiet >= QUIET_CHECKS {
+                done.store(true, Ordering::SeqCst);
+                return Ok(());
+            }
+        } else {
+            quiet = 0;
         }
     }
 }
@@ -165,6 +183,8 @@ struct Worker {
     progress: Arc<dyn Progress>,
     done: Arc<AtomicBool>,
     busy: Arc<AtomicUsize>,
+    /// Counts non-empty receives, so the watcher can tell whether anything happened while it counted.
+    activity: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -187,7 +207,9 @@ impl Worker {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+            // Busy first, then activity: a watcher that sees this receive also sees the worker busy.
             me.busy.fetch_add(1, Ordering::SeqCst);
+            me.activity.fetch_add(1, Ordering::SeqCst);
             let tasks: Vec<_> = batch
                 .into_iter()
                 .map(|d| {
