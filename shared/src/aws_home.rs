@@ -40,21 +40,30 @@ pub const QUEUE_VISIBILITY_SECONDS: u32 = 900;
 /// The ports on AWS. With `create_resources`, the bucket, table and queues (with dead-letter
 /// queues) are created first if missing — for emulators and dev accounts.
 pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool) -> Result<Ports, AwsHomeError> {
-    let sdk = config.sdk_config().await;
+    open_with(&config.sdk_config().await, config, settings, create_resources).await
+}
+
+/// [`open`] with an SDK configuration already loaded (one load per cold start).
+pub async fn open_with(
+    sdk: &aws_config::SdkConfig,
+    config: &AwsConfig,
+    settings: Settings,
+    create_resources: bool,
+) -> Result<Ports, AwsHomeError> {
     let overridden = config.endpoint_url.is_some();
     if create_resources {
-        resources::create_bucket(&sdk, overridden, &config.bucket)
+        resources::create_bucket(sdk, overridden, &config.bucket)
             .await
             .map_err(|e| setup(format!("creating bucket {}", config.bucket))(Box::new(e)))?;
-        dynamo::create_table(&sdk, &config.table)
+        dynamo::create_table(sdk, &config.table)
             .await
             .map_err(|e| setup(format!("creating table {}", config.table))(Box::new(e)))?;
-        resources::create_queues(&sdk, &config.queue_prefix, QUEUE_VISIBILITY_SECONDS, crate::embedded::MAX_RECEIVES)
+        resources::create_queues(sdk, &config.queue_prefix, QUEUE_VISIBILITY_SECONDS, crate::embedded::MAX_RECEIVES)
             .await
             .map_err(|e| setup(format!("creating the {} queues", config.queue_prefix))(Box::new(e)))?;
     }
-    let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(&sdk, overridden, config.bucket.clone()));
-    let queue = SqsQueue::resolve(&sdk, config).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
+    let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(sdk, overridden, config.bucket.clone()));
+    let queue = SqsQueue::resolve(sdk, config).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
     let media = Arc::new(Media::from_env());
     let price =
         crate::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
@@ -63,7 +72,7 @@ pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool
         None => Arc::new(EspeakVoice::from_env()),
     };
     Ok(Ports {
-        state: Arc::new(DynamoStateStore::new(&sdk, config.table.clone())),
+        state: Arc::new(DynamoStateStore::new(sdk, config.table.clone())),
         queue: Arc::new(queue),
         storefronts: Arc::new(StorefrontRouter::new(blobs.clone())),
         classifier: Arc::new(HintClassifier),
@@ -82,11 +91,12 @@ pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool
 pub async fn from_env() -> Result<(Ports, ProviderKeys), AwsHomeError> {
     let config = AwsConfig::from_env()?;
     let settings = Settings::from_env().map_err(|e| setup("reading TRUEREEL_* settings")(Box::new(e)))?;
+    let sdk = config.sdk_config().await;
     let keys = match std::env::var("TRUEREEL_PROVIDER_SECRET_ARN") {
-        Ok(arn) if !arn.trim().is_empty() => provider_keys(&config.sdk_config().await, &arn).await?,
+        Ok(arn) if !arn.trim().is_empty() => provider_keys(&sdk, &arn).await?,
         _ => ProviderKeys::default(),
     };
-    Ok((open(&config, settings, false).await?, keys))
+    Ok((open_with(&sdk, &config, settings, false).await?, keys))
 }
 
 /// Provider API keys (`{"runway": "…", "elevenlabs": "…"}`), read once at cold start. The values

@@ -67,7 +67,6 @@ pub struct Embedded {
     pub ports: Ports,
     pub queue: Arc<SqliteQueue>,
     pub blobs: Arc<FolderBlobStore>,
-    pub video: Arc<StillMotionVideo>,
     pub data_dir: PathBuf,
     _lock: Option<File>,
 }
@@ -121,13 +120,13 @@ impl Embedded {
             queue: queue.clone(),
             storefronts: Arc::new(StorefrontRouter::new(blobs.clone())),
             classifier: Arc::new(HintClassifier),
-            video: video.clone(),
+            video,
             voice,
             writer: Arc::new(TemplateWriter),
             judge: Arc::new(SpecJudge::new(media.clone(), settings.clone())),
             media,
             settings,
         };
-        Ok(Self { ports, queue, blobs, video, data_dir: data_dir.to_path_buf(), _lock: None })
+        Ok(Self { ports, queue, blobs, data_dir: data_dir.to_path_buf(), _lock: None })
     }
 }

@@ -88,8 +88,7 @@ pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
 pub async fn run_stage(ports: &Ports, message: Message) -> Result<(), BoxError> {
     let stage = message.stage();
     match stages::handle(ports, message).await? {
-        Outcome::Done(s) => tracing::info!(%stage, "{s}"),
-        Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::info!(%stage, "{s}"),
+        Outcome::Done(s) | Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::info!(%stage, "{s}"),
         Outcome::Failed(s) => tracing::warn!(%stage, "Failed for good: {s}"),
     }
     Ok(())

@@ -22,6 +22,16 @@ pub async fn blob_store_contract(store: &dyn BlobStore) {
     let meta = must(store.head(&clip).await, "head a blob").expect("contract: head of a stored blob is Some");
     assert_eq!(meta.bytes, 13, "head reports the size");
     assert_eq!(meta.content_type.as_deref(), Some("video/mp4"), "head reports the content type");
+    // copy inside the store (publishing), then a missing source.
+    let published = key("public/copy.mp4");
+    must(store.copy(&clip, &published, "video/mp4").await, "copy a blob");
+    assert_eq!(&must(store.get(&published).await, "get a copy")[..], b"first version", "copy keeps the bytes");
+    let copied = must(store.head(&published).await, "head a copy").expect("contract: a copy exists");
+    assert_eq!(copied.content_type.as_deref(), Some("video/mp4"), "copy sets the content type");
+    match store.copy(&key("nothing-here.mp4"), &key("public/none.mp4"), "video/mp4").await {
+        Err(BlobError::NotFound(_)) => {}
+        other => panic!("contract: copying a missing blob must be NotFound, got {other:?}"),
+    }
     must(store.put(&clip, Bytes::from_static(b"v2"), "video/mp4").await, "replace a blob");
     assert_eq!(&must(store.get(&clip).await, "get a replaced blob")[..], b"v2", "put replaces");
     assert_eq!(must(store.head(&clip).await, "head a replaced blob").map(|m| m.bytes), Some(2), "head follows");

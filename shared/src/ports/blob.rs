@@ -45,6 +45,17 @@ pub trait BlobStore: Send + Sync {
     async fn head(&self, key: &BlobKey) -> Result<Option<BlobMeta>, BlobError>;
     /// An URL a third party (a video provider) can GET the blob from for `ttl`.
     async fn presign_get(&self, key: &BlobKey, ttl: Duration) -> Result<String, BlobError>;
+    /// Copies a blob to another key inside the store (publishing a reel). The default goes
+    /// through a local file; stores that can copy in place (S3 CopyObject) override it.
+    async fn copy(&self, from: &BlobKey, to: &BlobKey, content_type: &str) -> Result<(), BlobError> {
+        if let Some(path) = self.local_path(from) {
+            return self.put_file(to, &path, content_type).await;
+        }
+        let dir = tempfile::tempdir().map_err(|source| BlobError::Io { key: from.clone(), source })?;
+        let file = dir.path().join("blob");
+        self.get_to_file(from, &file).await?;
+        self.put_file(to, &file, content_type).await
+    }
     /// A local path the blob can be read from in place, when the store is a local folder.
     fn local_path(&self, _key: &BlobKey) -> Option<PathBuf> {
         None

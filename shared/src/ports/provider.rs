@@ -32,6 +32,14 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Retryable { .. } | Self::Expired { .. })
     }
+
+    /// When the provider said to try again, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Retryable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 /// One shot's request to a video model: a real photo plus motion direction.

@@ -44,7 +44,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     let cut = ReelCut { reel: &reel, video, references };
     let checks = match ports.judge.judge(&cut).await {
         Ok(c) => c,
-        Err(e) if e.is_retryable() => return Err(StageError::new(format!("{}: judging", reel.id), e)),
+        Err(e) if e.is_retryable() => return Err(StageError::from_provider(format!("{}: judging", reel.id), e)),
         Err(e) => return park(ports, &reel, STAGE, vec![format!("the judge could not judge it: {e}")]).await,
     };
     let verdict = Verdict::from_checks(reel.id.clone(), reel.round, ports.judge.name(), checks);
@@ -69,9 +69,7 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
         return park(ports, &reel, STAGE, vec!["passed but has no video".into()]).await;
     };
     let public = BlobKey::published(&reel.product);
-    let dir = scratch()?;
-    let file = local_copy(ports, &video, dir.path(), "reel.mp4").await?;
-    ports.blobs.put_file(&public, &file, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
+    ports.blobs.copy(&video, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
     let mut next = reel.clone();
     next.status = ReelStatus::Published;
     next.published = Some(public);

@@ -127,13 +127,8 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
 
 async fn submit_failed(ports: &Ports, reel: &Reel, msg: &GenerateMsg, e: ProviderError) -> Result<Outcome, StageError> {
     if e.is_retryable() {
-        let retry_after = match &e {
-            ProviderError::Retryable { retry_after, .. } => *retry_after,
-            _ => None,
-        };
-        let mut err = StageError::new(format!("{} shot {} attempt {}: submitting", reel.id, msg.shot, msg.attempt), e);
-        err.retry_after = retry_after;
-        return Err(err);
+        let context = format!("{} shot {} attempt {}: submitting", reel.id, msg.shot, msg.attempt);
+        return Err(StageError::from_provider(context, e));
     }
     park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await
 }
@@ -142,7 +137,7 @@ async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Res
     let status = match ports.video.poll(job).await {
         Ok(s) => s,
         Err(e) if e.is_retryable() => {
-            return Err(StageError::new(format!("{} shot {}: polling job {job}", reel.id, msg.shot), e));
+            return Err(StageError::from_provider(format!("{} shot {}: polling job {job}", reel.id, msg.shot), e));
         }
         Err(e) => return park(ports, reel, STAGE, vec![format!("shot {}: polling job {job}: {e}", msg.shot)]).await,
     };

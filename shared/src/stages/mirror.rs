@@ -59,7 +59,9 @@ async fn mirror_clip(
             send(ports, GenerateMsg { reel: id.clone(), shot, attempt, polls: 0 }, Duration::ZERO).await?;
             return Ok(Outcome::Waiting(format!("{id} shot {shot}: output expired, asking the job again")));
         }
-        Err(e) if e.is_retryable() => return Err(StageError::new(format!("{id} shot {shot}: downloading"), e)),
+        Err(e) if e.is_retryable() => {
+            return Err(StageError::from_provider(format!("{id} shot {shot}: downloading"), e));
+        }
         Err(e) => return park(ports, &reel, STAGE, vec![format!("shot {shot}: downloading job {job}: {e}")]).await,
     };
     let probe = match ports.media.probe(&file).await {

@@ -45,6 +45,12 @@ impl StageError {
     pub fn new(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self { context: context.into(), source: source.into(), retry_after: None }
     }
+
+    /// A provider failure to retry later, honouring the provider's Retry-After.
+    pub fn from_provider(context: impl Into<String>, e: crate::ports::ProviderError) -> Self {
+        let retry_after = e.retry_after();
+        Self { retry_after, ..Self::new(context, e) }
+    }
 }
 
 /// Runs the stage a message belongs to.

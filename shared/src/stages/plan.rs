@@ -137,13 +137,7 @@ async fn send_shots(ports: &Ports, reel: &Reel) -> Result<(), StageError> {
 
 async fn provider_failure(ports: &Ports, product: &str, doing: &str, e: ProviderError) -> Result<Outcome, StageError> {
     if e.is_retryable() {
-        let retry_after = match &e {
-            ProviderError::Retryable { retry_after, .. } => *retry_after,
-            _ => None,
-        };
-        let mut err = StageError::new(format!("{product}: {doing}"), e);
-        err.retry_after = retry_after;
-        return Err(err);
+        return Err(StageError::from_provider(format!("{product}: {doing}"), e));
     }
     let why = format!("{doing}: {e}");
     issue(ports, product, STAGE, true, why.clone()).await?;

@@ -205,6 +205,28 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
+    /// Server-side CopyObject: the bytes never leave S3. (Copies above 5 GiB would need a
+    /// multipart copy; reels are megabytes.)
+    async fn copy(&self, from: &BlobKey, to: &BlobKey, content_type: &str) -> Result<(), BlobError> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{}", self.bucket, from.as_str()))
+            .key(to.as_str())
+            .content_type(content_type)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.meta().code() == Some("NoSuchKey")) {
+                    BlobError::NotFound(from.clone())
+                } else {
+                    self.backend(to, "CopyObject", e)
+                }
+            })?;
+        Ok(())
+    }
+
     async fn put_file(&self, key: &BlobKey, path: &Path, content_type: &str) -> Result<(), BlobError> {
         let size = tokio::fs::metadata(path).await.map_err(|e| Self::io(key, path, "reading", e))?.len();
         if size > self.multipart_threshold {
