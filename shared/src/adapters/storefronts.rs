@@ -8,7 +8,9 @@
 use super::local::folder_store::{FolderStorefront, MAX_IMAGE_BYTES, MAX_LISTING_BYTES, is_remote, parse_catalog};
 use crate::BlobKey;
 use crate::ProductListing;
-use crate::ports::{BlobError, BlobStore, ListingError, Storefront, StorefrontError, Storefronts};
+use crate::ports::{
+    BlobError, BlobStore, ImageFetch, ListingError, Storefront, StorefrontError, Storefronts, Validators,
+};
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -91,7 +93,7 @@ impl Storefront for BlobStorefront {
         parse_catalog(&text).map_err(unreadable)
     }
 
-    async fn fetch_image(&self, src: &str) -> Result<Bytes, StorefrontError> {
+    async fn fetch_image(&self, src: &str, _known: Option<&Validators>) -> Result<ImageFetch, StorefrontError> {
         let image = |reason: String| StorefrontError::Image { store: self.store.clone(), src: src.into(), reason };
         if is_remote(src) {
             return Err(image("remote images need a web storefront (not supported by catalog exports)".into()));
@@ -99,7 +101,7 @@ impl Storefront for BlobStorefront {
         let key = BlobKey::parse(&format!("{}/{}", self.prefix, src.trim_start_matches("./")))
             .map_err(|e| image(format!("not a path inside the export: {e}")))?;
         match self.read(&key, MAX_IMAGE_BYTES).await {
-            Ok(b) => Ok(b),
+            Ok(b) => Ok(ImageFetch::fresh(b)),
             Err(Ok(reason)) => Err(image(reason)),
             Err(Err(e)) => Err(e),
         }
@@ -132,9 +134,9 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].as_ref().unwrap().handle.as_str(), "tee");
         assert!(listed[1].is_err(), "the bad entry fails alone");
-        assert_eq!(&store.fetch_image("photos/a.jpg").await.unwrap()[..], b"jpeg bytes");
+        assert_eq!(&store.fetch_image("photos/a.jpg", None).await.unwrap().bytes().unwrap()[..], b"jpeg bytes");
         for bad in ["../../references/x.jpg", "https://evil/x.jpg", "photos/missing.jpg"] {
-            assert!(matches!(store.fetch_image(bad).await, Err(StorefrontError::Image { .. })), "{bad}");
+            assert!(matches!(store.fetch_image(bad, None).await, Err(StorefrontError::Image { .. })), "{bad}");
         }
         let empty = router.open("blob:nothing-here").unwrap();
         assert!(matches!(empty.list().await, Err(StorefrontError::Unreadable { .. })));

@@ -1,19 +1,21 @@
 //! Ports: the traits every stage talks through. Embedded, AWS and provider adapters implement them.
 
 mod blob;
+mod fetch;
 mod provider;
 mod queue;
 mod state;
 mod storefront;
 
 pub use blob::{BlobError, BlobMeta, BlobStore};
+pub use fetch::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 pub use provider::{
     Check, Classification, Classifier, ClipOutput, ClipRequest, JobStatus, Judge, PhotoHints, ProviderError, ReelCut,
     ShotBrief, Speech, VideoModel, Voice, Writer,
 };
 pub use queue::{Delivery, Queue, QueueDepth, QueueError, Stage};
 pub use state::{Charge, JobSlot, ProductIssue, StateError, StateStore};
-pub use storefront::{ListingError, Storefront, StorefrontError, Storefronts};
+pub use storefront::{ImageFetch, ListingError, Storefront, StorefrontError, Storefronts};
 
 /// A boxed error source, for adapters' backend failures.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

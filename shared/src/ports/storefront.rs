@@ -1,5 +1,6 @@
 //! Storefront sources: where products and their gallery photos come from.
 
+use super::Validators;
 use crate::ProductListing;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -37,8 +38,31 @@ pub trait Storefront: Send + Sync {
     fn describe(&self) -> String;
     /// Every product, each parsed on its own so that one bad entry fails alone.
     async fn list(&self) -> Result<Vec<Result<ProductListing, ListingError>>, StorefrontError>;
-    /// The bytes of one gallery image named by a listing's `src`.
-    async fn fetch_image(&self, src: &str) -> Result<Bytes, StorefrontError>;
+    /// One gallery image named by a listing's `src`; with the validators of the copy already taken in,
+    /// [`ImageFetch::NotModified`] when it has not changed since (no body is transferred).
+    async fn fetch_image(&self, src: &str, known: Option<&Validators>) -> Result<ImageFetch, StorefrontError>;
+}
+
+/// A gallery image's bytes, or word that the copy taken in last time is still current.
+#[derive(Debug, Clone)]
+pub enum ImageFetch {
+    Fresh { bytes: Bytes, validators: Validators },
+    NotModified,
+}
+
+impl ImageFetch {
+    /// Fresh bytes with nothing to revalidate them by.
+    pub fn fresh(bytes: Bytes) -> Self {
+        Self::Fresh { bytes, validators: Validators::default() }
+    }
+
+    /// The bytes, if fresh.
+    pub fn bytes(&self) -> Option<&Bytes> {
+        match self {
+            Self::Fresh { bytes, .. } => Some(bytes),
+            Self::NotModified => None,
+        }
+    }
 }
 
 /// Opens the right storefront source for a store locator (a folder path, later an URL).

@@ -3,7 +3,7 @@
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{CrawlMsg, PlanMsg};
-use crate::ports::{PhotoHints, Ports, StorefrontError};
+use crate::ports::{ImageFetch, PhotoHints, Ports, StorefrontError};
 use crate::stages::intake::{self, PhotoLimits};
 use crate::{BlobKey, Handle, Product, ProductListing, ReelId, ReelStatus, Reference, Sha256, now_ms};
 use std::collections::BTreeSet;
@@ -94,8 +94,9 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<
     let mut references: Vec<Reference> = Vec::new();
     let mut rejected = Vec::new();
     for image in &images {
-        let bytes = match source.fetch_image(&image.src).await {
-            Ok(b) => b,
+        let bytes = match source.fetch_image(&image.src, None).await {
+            Ok(ImageFetch::Fresh { bytes, .. }) => bytes,
+            Ok(ImageFetch::NotModified) => unreachable!("nothing known was offered"),
             Err(e) if e.is_transient() => {
                 return Err(StageError::new(format!("product {name}: fetching {}", image.src), e));
             }

@@ -3,7 +3,7 @@
 //! Storefront data is untrusted: every product is parsed on its own from a `serde_json::Value`,
 //! leniently, so one bad entry fails alone; image paths never leave the store folder.
 
-use crate::ports::{ListingError, Storefront, StorefrontError, Storefronts};
+use crate::ports::{ImageFetch, ListingError, Storefront, StorefrontError, Storefronts, Validators};
 use crate::{Handle, ListedImage, ProductListing};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -126,8 +126,18 @@ impl Storefront for FolderStorefront {
         Ok(listings)
     }
 
-    async fn fetch_image(&self, src: &str) -> Result<Bytes, StorefrontError> {
+    async fn fetch_image(&self, src: &str, known: Option<&Validators>) -> Result<ImageFetch, StorefrontError> {
         let path = self.resolve(src).await?;
+        // A file's version is its modification time and length: an unchanged file is not read again.
+        let version = tokio::fs::metadata(&path).await.ok().and_then(|m| {
+            let nanos = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+            Some(Validators { etag: Some(format!("W/\"{nanos}-{}\"", m.len())), last_modified: None })
+        });
+        if let (Some(now), Some(before)) = (&version, known)
+            && now == before
+        {
+            return Ok(ImageFetch::NotModified);
+        }
         let bytes = read_capped(&path, MAX_IMAGE_BYTES).await.map_err(|e| match e {
             CappedReadError::TooBig(n) => {
                 self.image_error(src, format!("the file is {n} bytes, over the {MAX_IMAGE_BYTES} byte limit"))
@@ -135,7 +145,7 @@ impl Storefront for FolderStorefront {
             CappedReadError::Io(e) if e.kind() == ErrorKind::NotFound => self.image_error(src, "no such file"),
             CappedReadError::Io(e) => self.image_error(src, format!("cannot read it: {e}")),
         })?;
-        Ok(Bytes::from(bytes))
+        Ok(ImageFetch::Fresh { bytes: Bytes::from(bytes), validators: version.unwrap_or_default() })
     }
 }
 
@@ -629,8 +639,8 @@ mod tests {
         std::fs::create_dir(dir.path().join("photos")).unwrap();
         std::fs::write(dir.path().join("photos/a.jpg"), b"\xff\xd8\xffjpeg").unwrap();
         let sf = open(&dir);
-        assert_eq!(&sf.fetch_image("photos/a.jpg").await.unwrap()[..], b"\xff\xd8\xffjpeg");
-        assert_eq!(&sf.fetch_image("./photos/a.jpg").await.unwrap()[..], b"\xff\xd8\xffjpeg");
+        assert_eq!(&sf.fetch_image("photos/a.jpg", None).await.unwrap().bytes().unwrap()[..], b"\xff\xd8\xffjpeg");
+        assert_eq!(&sf.fetch_image("./photos/a.jpg", None).await.unwrap().bytes().unwrap()[..], b"\xff\xd8\xffjpeg");
     }
 
     #[tokio::test]
@@ -643,17 +653,17 @@ mod tests {
         let sf = FolderStorefront::open(root.to_str().unwrap()).unwrap();
 
         let abs = outer.path().join("secret.txt");
-        let reason = image_reason(sf.fetch_image(abs.to_str().unwrap()).await.unwrap_err());
+        let reason = image_reason(sf.fetch_image(abs.to_str().unwrap(), None).await.unwrap_err());
         assert!(reason.contains("absolute paths"), "{reason}");
-        let reason = image_reason(sf.fetch_image("../secret.txt").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("../secret.txt", None).await.unwrap_err());
         assert!(reason.contains("'..'"), "{reason}");
-        let reason = image_reason(sf.fetch_image("photos/../../secret.txt").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("photos/../../secret.txt", None).await.unwrap_err());
         assert!(reason.contains("'..'"), "{reason}");
-        let reason = image_reason(sf.fetch_image("https://cdn.example/x.jpg").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("https://cdn.example/x.jpg", None).await.unwrap_err());
         assert_eq!(reason, "remote images need a web storefront (not supported by the folder source)");
-        let reason = image_reason(sf.fetch_image("//cdn.example/x.jpg").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("//cdn.example/x.jpg", None).await.unwrap_err());
         assert!(reason.contains("remote images"), "{reason}");
-        let reason = image_reason(sf.fetch_image("photos/missing.jpg").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("photos/missing.jpg", None).await.unwrap_err());
         assert_eq!(reason, "no such file");
     }
 
@@ -671,11 +681,11 @@ mod tests {
         std::os::unix::fs::symlink(root.join("photos/real.jpg"), root.join("photos/alias.jpg")).unwrap();
         let sf = FolderStorefront::open(root.to_str().unwrap()).unwrap();
 
-        let reason = image_reason(sf.fetch_image("photos/evil.jpg").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("photos/evil.jpg", None).await.unwrap_err());
         assert!(reason.contains("outside the store folder"), "{reason}");
-        let reason = image_reason(sf.fetch_image("up/secret.txt").await.unwrap_err());
+        let reason = image_reason(sf.fetch_image("up/secret.txt", None).await.unwrap_err());
         assert!(reason.contains("outside the store folder"), "{reason}");
-        assert_eq!(&sf.fetch_image("photos/alias.jpg").await.unwrap()[..], b"inside");
+        assert_eq!(&sf.fetch_image("photos/alias.jpg", None).await.unwrap().bytes().unwrap()[..], b"inside");
     }
 
     #[tokio::test]
@@ -683,7 +693,7 @@ mod tests {
         let dir = store(&json!([]));
         let f = std::fs::File::create(dir.path().join("huge.jpg")).unwrap();
         f.set_len(MAX_IMAGE_BYTES + 1).unwrap();
-        let reason = image_reason(open(&dir).fetch_image("huge.jpg").await.unwrap_err());
+        let reason = image_reason(open(&dir).fetch_image("huge.jpg", None).await.unwrap_err());
         assert!(reason.contains("over the 52428800 byte limit"), "{reason}");
     }
 
