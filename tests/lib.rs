@@ -154,6 +154,14 @@ pub fn mean_difference(a: &image::RgbImage, b: &image::RgbImage, skip: std::ops:
 pub async fn aws_ports(
     settings: truereel::config::Settings,
 ) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
+    aws_ports_metered(settings, None).await
+}
+
+/// [`aws_ports`] with every AWS call counted by `meter` (set-up included: reset it after).
+pub async fn aws_ports_metered(
+    settings: truereel::config::Settings,
+    meter: Option<&truereel::adapters::aws::meter::Meter>,
+) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
     let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -177,6 +185,9 @@ pub async fn aws_ports(
         queue_prefix: id,
         queue_urls: Default::default(),
     };
-    let ports = truereel::aws_home::open(&config, settings, true).await.expect("the AWS home on the emulator");
+    let sdk = config.sdk_config().await;
+    let sdk = meter.map_or(sdk.clone(), |m| m.wrap(&sdk));
+    let ports =
+        truereel::aws_home::open_with(&sdk, &config, settings, true).await.expect("the AWS home on the emulator");
     Some((ports, config))
 }

@@ -8,8 +8,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use truereel::adapters::aws::AwsConfig;
+use truereel::adapters::aws::{
+    AwsConfig,
+    meter::{self, Meter},
+};
 use truereel::config::{Settings, parse_resolution};
+use truereel::costs::{FixedUsage, MeasuredRun, PriceList, estimate, estimate_fixed};
 use truereel::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{BlobStore, Stage};
@@ -76,11 +80,20 @@ enum Command {
         backend: Backend,
         #[command(flatten)]
         aws: AwsFlags,
+        /// With --backend aws: count every AWS call, the handlers' time and the bucket's bytes, write
+        /// the measurement to this JSON file and print what one reel cost (see `truereel costs --run`).
+        #[arg(long)]
+        meter: Option<PathBuf>,
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
     /// What one reel costs in AWS fees (video-model fees excluded), and the idle stack per month.
-    Costs,
+    Costs {
+        /// A measurement written by `truereel run --backend aws --meter FILE` (default: the sample
+        /// store's, measured on the emulator and kept in the repo).
+        #[arg(long)]
+        run: Option<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,25 +111,32 @@ fn main() -> std::process::ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Run { store, only, budget_usd, resolution, backend, aws } => {
+        Command::Run { store, only, budget_usd, resolution, backend, aws, meter } => {
             let target = match backend {
+                Backend::Embedded if meter.is_some() => bail!("--meter measures AWS calls: use it with --backend aws"),
                 Backend::Embedded => Target::Embedded(&cli.data_dir),
-                Backend::Aws => Target::Aws(&aws),
+                Backend::Aws => Target::Aws(&aws, meter.as_deref()),
             };
             run(target, &store, only, budget_usd, resolution.as_deref()).await
         }
         Command::Status => status(&cli.data_dir).await.map(|()| std::process::ExitCode::SUCCESS),
-        Command::Costs => {
-            costs();
-            Ok(std::process::ExitCode::SUCCESS)
-        }
+        Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
     }
 }
 
 /// The backend a run uses.
 enum Target<'a> {
     Embedded(&'a Path),
-    Aws(&'a AwsFlags),
+    Aws(&'a AwsFlags, Option<&'a Path>),
+}
+
+/// A metered AWS run: the meter, the unmetered SDK configuration (for the bucket listing), where
+/// the measurement goes.
+struct Metering {
+    meter: Meter,
+    unmetered: aws_config::SdkConfig,
+    config: AwsConfig,
+    file: PathBuf,
 }
 
 async fn run(
@@ -146,19 +166,26 @@ async fn run(
     let started = settings.run_started_ms;
 
     // The embedded home holds the data folder's lock for as long as it lives.
-    let (ports, _embedded, public) = match target {
+    let (ports, _embedded, public, metering) = match target {
         Target::Embedded(data_dir) => {
             let e = Embedded::open_for_runner(data_dir, settings).await?;
             let public = e.blobs.root().join("public").display().to_string();
-            (e.ports.clone(), Some(e), public)
+            (e.ports.clone(), Some(e), public, None)
         }
-        Target::Aws(flags) => {
+        Target::Aws(flags, meter_file) => {
             let mut config = AwsConfig::named(&flags.bucket, &flags.table, &flags.queue_prefix);
             config.endpoint_url = flags.endpoint_url.clone().or(config.endpoint_url);
-            let ports = aws_home::open(&config, settings, flags.create_resources)
+            let unmetered = config.sdk_config().await;
+            let meter = Meter::new();
+            let sdk = if meter_file.is_some() { meter.wrap(&unmetered) } else { unmetered.clone() };
+            let ports = aws_home::open_with(&sdk, &config, settings, flags.create_resources)
                 .await
                 .context("setting up the AWS backend")?;
-            (ports, None, format!("s3://{}/public/", config.bucket))
+            // Set-up (resources, queue look-ups) happens once per deployment or cold start, not per reel.
+            meter.reset();
+            let public = format!("s3://{}/public/", config.bucket);
+            let metering = meter_file.map(|f| Metering { meter, unmetered, config, file: f.to_path_buf() });
+            (ports, None, public, metering)
         }
     };
     ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
@@ -175,6 +202,20 @@ async fn run(
     print!("{}", report::table(&rows));
     let published = rows.iter().filter(|r| r.published).count();
     println!("\n{published} of {} reels published; watch them in {public}", rows.len());
+    if let Some(m) = metering {
+        let place = m.config.endpoint_url.as_deref().unwrap_or("AWS");
+        let build = if cfg!(debug_assertions) { "debug" } else { "release" };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let name = Path::new(&store).file_name().map_or(store.clone(), |n| n.to_string_lossy().to_string());
+        let what = format!("store {name}, {} products, against {place}, {build} build on {cores} cores", rows.len());
+        let run = meter::measured_run(&what, &m.meter, &m.unmetered, &m.config, &ports, &drained)
+            .await
+            .map_err(|e| anyhow::anyhow!("measuring the run: {e}"))?;
+        std::fs::write(&m.file, serde_json::to_string_pretty(&run)? + "\n")
+            .with_context(|| format!("writing {}", m.file.display()))?;
+        println!("\nAWS cost per reel of this run (measured, written to {}):\n", m.file.display());
+        println!("{}", estimate(&run.per_reel(), &PriceList::US_EAST_1));
+    }
     Ok(if published == rows.len() && !rows.is_empty() {
         std::process::ExitCode::SUCCESS
     } else {
@@ -182,15 +223,29 @@ async fn run(
     })
 }
 
-fn costs() {
-    use truereel::costs::{FixedUsage, PriceList, Usage, estimate, estimate_fixed};
+fn costs(run: Option<&Path>) -> Result<()> {
     let prices = PriceList::US_EAST_1;
-    println!("AWS cost of one reel (the sample store's pullover-hoodie: 4 shots, 15.5 s), us-east-1 list prices,");
-    println!("free tiers excluded, video-model and voice fees excluded (those are in the ledger):\n");
-    println!("{}", estimate(&Usage::reference_reel(), &prices));
-    println!("The stack itself, per month with no reels:\n");
+    let run = match run {
+        Some(path) => {
+            serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+                .with_context(|| format!("{} is not a measurement written by --meter", path.display()))?
+        }
+        None => MeasuredRun::reference(),
+    };
+    println!("AWS cost of one reel, counted: {}.", run.what);
+    println!("Mean over {} reels; us-east-1 list prices as of {}, free tiers excluded,", run.reels, prices.as_of);
+    println!("video-model and voice fees excluded (those are in the ledger):\n");
+    println!("{}", estimate(&run.per_reel(), &prices));
+    println!("Calls counted over the whole run: {}", call_list(&run.counts.calls));
+    println!("\nThe stack itself, per month with no reels:\n");
     println!("{}", estimate_fixed(&FixedUsage::reference_stack(), &prices));
-    println!("The model and its counts are documented in shared/src/costs.rs and docs/deploy.md.");
+    println!("The model and its billing rules: shared/src/costs.rs, shared/src/adapters/aws/meter.rs, docs/deploy.md.");
+    Ok(())
+}
+
+/// `Service.Operation ×n` for every counted call.
+fn call_list(calls: &std::collections::BTreeMap<String, u64>) -> String {
+    calls.iter().map(|(op, n)| format!("{op} x{n}")).collect::<Vec<_>>().join(", ")
 }
 
 async fn status(data_dir: &Path) -> Result<()> {

@@ -202,3 +202,30 @@ fn on_the_aws_backend_a_killed_run_completes_when_run_again_without_paying_twice
     assert_eq!(unique.len(), jobs.len(), "a shot was rendered (paid for) twice: {jobs:#?}");
     assert_eq!(jobs.len(), 9, "4 + 5 shots, each rendered once");
 }
+
+/// `costs` prints the committed measurement per reel; `--run` reads another and refuses junk;
+/// `--meter` is for the AWS backend only.
+#[test]
+fn costs_prints_a_measured_run_and_refuses_what_is_not_one() {
+    let data = tempfile::tempdir().unwrap();
+    let out = truereel(data.path()).arg("costs").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for expected in ["Mean over 6 reels", "Lambda", "DynamoDB", "SQS.SendMessage x", "per month"] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+    let run = data.path().join("run.json");
+    let measured = r#"{"what": "a test", "reels": 2, "counts": {"sqs_requests": 40.0},
+        "messages": {"plan": 2}, "handler_seconds": {"plan": 2.0}}"#;
+    std::fs::write(&run, measured).unwrap();
+    let out = truereel(data.path()).args(["costs", "--run"]).arg(&run).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("a test") && text.contains("20.0 requests"), "{text}");
+    std::fs::write(&run, "not json").unwrap();
+    let out = truereel(data.path()).args(["costs", "--run"]).arg(&run).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a measurement"));
+    let out = truereel(data.path()).args(["run", "--meter", "x.json", "--store"]).arg(sample_store()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--backend aws"));
+}

@@ -4,8 +4,11 @@
 //!
 //! Pure arithmetic: a [`Usage`] (counts per reel) times a [`PriceList`] gives a
 //! [`CostBreakdown`] (USD per service and the total), which prints as a table.
-//! [`Usage::reference_reel`] is one reel of the sample store with every count written out;
-//! [`FixedUsage`] is what the stack costs per month whether or not it makes reels.
+//! The counts come from a [`MeasuredRun`]: `truereel run --backend aws --meter FILE` counts every
+//! AWS call (the meter in `adapters::aws::meter`), the time each handler took and the bucket's bytes;
+//! [`MeasuredRun::reference`] is the sample store measured that way on the emulator
+//! (`shared/data/reference-run.json`). [`FixedUsage`] is what the stack costs per month whether or
+//! not it makes reels.
 //!
 //! ## Prices
 //!
@@ -17,14 +20,19 @@
 //! 400,000 GB-s, 1 M SQS requests, 25 GB of DynamoDB storage, 1 TB of CloudFront egress a month
 //! and so on), so a small deployment pays less than this model says.
 //!
-//! ## What the reference reel leaves out
+//! ## What a measured run does not show
 //!
+//! Lambda durations are the local handlers' times, measured with every stage sharing the machine's
+//! cores (a 2048 MB function has ~1.16 vCPU to itself); a message is taken as one invocation (an
+//! event source's batch only makes it cheaper). Log bytes are assumed
+//! ([`LOG_BYTES_PER_INVOCATION`]); one review view of each reel goes through CloudFront. Left out:
 //! DynamoDB storage (a reel's items are ~12 KB: $0.25/GB-month is 3e-6 USD), Lambda INIT time of
 //! cold starts (Rust starts in ~50 ms), Secrets Manager calls (one per cold start, $0.05 per
 //! 10,000), EventBridge (AWS service events and schedules are free), X-Ray (off by default), and
 //! data transfer between S3 and Lambda in one region (free).
 
 use crate::ports::Stage;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Add;
@@ -142,6 +150,101 @@ pub struct Usage {
     pub logs_gb: f64,
 }
 
+/// Memory configured per function in `infra/template.yaml` (a test keeps the two in step).
+pub const LAMBDA_MEMORY_MB: [(Stage, u32); 5] =
+    [(Stage::Crawl, 512), (Stage::Plan, 1024), (Stage::Generate, 2048), (Stage::Mirror, 2048), (Stage::Evaluate, 1024)];
+
+/// The memory of a stage's function.
+pub fn lambda_memory_mb(stage: Stage) -> u32 {
+    LAMBDA_MEMORY_MB.iter().find(|(s, _)| *s == stage).map_or(1024, |(_, mb)| *mb)
+}
+
+/// AWS API work as counted by the meter on the AWS backend (`adapters::aws::meter` states the billing rules).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiCounts {
+    /// Calls per `Service.Operation`, billed or not.
+    pub calls: BTreeMap<String, u64>,
+    /// Billed SQS requests: sends, non-empty receives, deletes, visibility changes (per 64 KB).
+    pub sqs_requests: f64,
+    /// Receives that found nothing (idle polling, priced per month in [`FixedUsage`]).
+    pub sqs_empty_receives: u64,
+    /// Queue look-ups and depth counts (set-up and the local runner's bookkeeping).
+    pub sqs_other: u64,
+    pub dynamodb_write_units: f64,
+    pub dynamodb_read_units: f64,
+    /// Table set-up calls (describe, create, TTL).
+    pub dynamodb_other: u64,
+    /// S3 PUT, COPY, POST and LIST requests.
+    pub s3_put_class: u64,
+    /// S3 GET and HEAD requests.
+    pub s3_get_class: u64,
+}
+
+/// A run of the AWS backend, measured: the API calls counted by the meter, the time handlers took,
+/// and what the bucket holds afterwards. `truereel run --backend aws --meter FILE` writes one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MeasuredRun {
+    /// What ran, where (store, backend, build), for people.
+    pub what: String,
+    /// Reels published by the run; the per-reel figures divide by this.
+    pub reels: u32,
+    pub counts: ApiCounts,
+    /// Messages handled per stage: one Lambda invocation each at most (batches only lower it).
+    pub messages: BTreeMap<String, u64>,
+    /// Seconds spent in handlers per stage, summed over messages.
+    pub handler_seconds: BTreeMap<String, f64>,
+    /// Bytes in the bucket after the run that stay (references, voice-overs, clips, reels).
+    pub stored_bytes: u64,
+    /// Bytes that expire within a week (the still-motion outbox, by the bucket lifecycle).
+    pub expiring_bytes: u64,
+    /// Mean size of a published reel.
+    pub reel_bytes: u64,
+}
+
+/// The sample store measured on the emulator (see `docs/deploy.md`, "What it costs", to measure again).
+const REFERENCE_RUN: &str = include_str!("../data/reference-run.json");
+
+/// Log bytes per invocation: Lambda's START/END/REPORT lines and about eight JSON lines of ours.
+/// An assumption: the local run logs to a terminal, not to CloudWatch.
+pub const LOG_BYTES_PER_INVOCATION: f64 = 3.0 * 1024.0;
+
+impl MeasuredRun {
+    /// The committed measurement of the sample store.
+    pub fn reference() -> MeasuredRun {
+        serde_json::from_str(REFERENCE_RUN).expect("data/reference-run.json is a measured run")
+    }
+
+    /// What one reel used, averaged over the run's reels: counted requests, capacity units and
+    /// handler seconds at each function's memory, the bucket's bytes for a month (the outbox for
+    /// a week), one review view of the reel through CloudFront, and [`LOG_BYTES_PER_INVOCATION`].
+    pub fn per_reel(&self) -> Usage {
+        let n = f64::from(self.reels.max(1));
+        let mut lambda = BTreeMap::new();
+        for stage in Stage::ALL {
+            let invocations = self.messages.get(stage.as_str()).copied().unwrap_or(0) as f64;
+            let seconds = self.handler_seconds.get(stage.as_str()).copied().unwrap_or(0.0);
+            let gb_seconds = seconds * f64::from(lambda_memory_mb(stage)) / 1024.0;
+            lambda.insert(stage, LambdaUsage { invocations: invocations / n, gb_seconds: gb_seconds / n });
+        }
+        let invocations: f64 = lambda.values().map(|l| l.invocations).sum();
+        let c = &self.counts;
+        let stored = (self.stored_bytes as f64 + self.expiring_bytes as f64 * 7.0 / 30.0) / GB;
+        Usage {
+            lambda,
+            sqs_requests: c.sqs_requests / n,
+            dynamodb_write_units: c.dynamodb_write_units / n,
+            dynamodb_read_units: c.dynamodb_read_units / n,
+            s3_put_requests: c.s3_put_class as f64 / n,
+            s3_get_requests: c.s3_get_class as f64 / n,
+            s3_gb_month: stored / n,
+            logs_gb: invocations * LOG_BYTES_PER_INVOCATION / GB,
+            ..Usage::views(1.0, self.reel_bytes, 3.0)
+        }
+    }
+}
+
 /// Bytes in a GB, as AWS bills storage and transfer (2^30).
 pub const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// Bytes in a MB (2^20).
@@ -180,109 +283,6 @@ impl Usage {
             cloudfront_gb_out: views * reel_bytes as f64 / GB,
             cloudfront_requests: views * requests_per_view,
             ..Usage::default()
-        }
-    }
-
-    /// One reel of the sample store, counted by hand: the `pullover-hoodie` product (3 photos,
-    /// 4 shots, a 15.5 s reel). Sizes are those of the embedded demo run (`truereel run
-    /// examples/store`): photos 202 KB in all, shot clips 820 KB, voice-over WAV 683 KB, reel
-    /// 1.17 MB, state items as stored. Durations are estimates scaled from the toolchain trial
-    /// (a 5 s 1080x1920 still-motion encode takes 2.7 s on 2 cores, so ~1 s per video second
-    /// on the ~1.16 vCPU of a 2048 MB function); replace them with the counts and durations
-    /// measured on the emulator run.
-    pub fn reference_reel() -> Usage {
-        const SHOTS: f64 = 4.0;
-        const PHOTOS: f64 = 3.0;
-        const VIDEO_SECONDS: f64 = 15.5;
-        /// One store listing is shared by the sample store's 6 products.
-        const LISTING_SHARE: f64 = 1.0 / 6.0;
-        /// A still-motion poll finds the clip ready on the first try (a hosted model: ~6 polls).
-        const POLLS_PER_SHOT: f64 = 1.0;
-
-        let mut lambda = BTreeMap::new();
-        // crawl (512 MB): the listing (1 s, shared) and this product's intake: fetch, sniff,
-        // decode, classify, hash and store 3 photos (2 s).
-        lambda.insert(Stage::Crawl, LambdaUsage::runs(LISTING_SHARE, 1.0, 512) + LambdaUsage::runs(1.0, 2.0, 512));
-        // plan (1024 MB): shot list, template script, espeak-ng for 4 lines, store the WAV (1.5 s).
-        lambda.insert(Stage::Plan, LambdaUsage::runs(1.0, 1.5, 1024));
-        // generate (2048 MB): 4 still-motion renders, 15.5 video seconds at ~1 s each plus 0.5 s
-        // per shot to read the photo and store the clip; then one 0.2 s poll per shot.
-        lambda.insert(
-            Stage::Generate,
-            LambdaUsage::runs(SHOTS, VIDEO_SECONDS / SHOTS + 0.5, 2048)
-                + LambdaUsage::runs(SHOTS * POLLS_PER_SHOT, 0.2, 2048),
-        );
-        // mirror (2048 MB): 4 clips copied and probed (0.8 s each); one assembly re-encoding
-        // 15.5 s with burned-in captions (~1 s per video second) plus 1.5 s of reads and writes.
-        lambda.insert(
-            Stage::Mirror,
-            LambdaUsage::runs(SHOTS, 0.8, 2048) + LambdaUsage::runs(1.0, VIDEO_SECONDS + 1.5, 2048),
-        );
-        // evaluate (1024 MB): probe, loudness scan, a thumbnail per shot compared with its
-        // photo, publish (5 s).
-        lambda.insert(Stage::Evaluate, LambdaUsage::runs(1.0, 5.0, 1024));
-
-        // Messages: listing share + product (crawl), plan, 4 submits + 4 polls (generate),
-        // 4 clips + 1 assembly (mirror), evaluate. Each is sent, received and deleted once,
-        // all well under 64 KB.
-        let messages = LISTING_SHARE + 1.0 + 1.0 + SHOTS * (1.0 + POLLS_PER_SHOT) + SHOTS + 1.0 + 1.0;
-        let sqs = sqs_requests(3.0 * messages, 2 * 1024);
-
-        // DynamoDB writes, item by item (sizes from the demo state).
-        let reel_item = 2_700; // the reel record with its plan
-        let writes = write_units(620, false) // the product
-            + PHOTOS * write_units(440, false) // its reference records
-            + write_units(reel_item, false) // the reel, created conditionally
-            // 4 transitions (generating, assembled, evaluated, published): the reel updated from
-            // its expected status plus a history item, in one transaction
-            + 4.0 * (write_units(reel_item, true) + write_units(100, true))
-            + SHOTS * 2.0 * write_units(200, false) // job slot claimed, then its job id recorded
-            + SHOTS * write_units(300, false) // clip records
-            + write_units(1_400, false) // the verdict
-            // 5 paid-call charges (voice + 4 clips): ledger entry, reel budget, run budget together
-            + 5.0 * (write_units(240, true) + 2.0 * write_units(100, true))
-            // gsi1 copies: the product, the reel (created + 4 updates) and the 5 ledger entries
-            + write_units(620, false)
-            + 5.0 * write_units(reel_item, false)
-            + 5.0 * write_units(240, false);
-        // Reads: ~4 strongly consistent reads of up to 4 KB per invocation (reel, product or
-        // references, clips or jobs, budget).
-        let invocations: f64 = lambda.values().map(|l| l.invocations).sum();
-        let reads = invocations * 4.0 * read_units(4 * 1024, true);
-
-        // S3 requests.
-        let puts = PHOTOS // references
-            + 1.0 // voice-over
-            + SHOTS * 2.0 // still-motion clip and render record in its outbox
-            + SHOTS // mirrored clips
-            + 3.0; // captions, the assembled reel, the published copy
-        let gets = PHOTOS // crawl's HEAD before storing each photo
-            + SHOTS * 2.0 // generate reads each photo and checks its outbox
-            + SHOTS // mirror reads each clip from the outbox
-            + SHOTS + 1.0 // assembly reads the clips and the voice-over
-            + 1.0 + PHOTOS; // evaluate reads the reel and the photos
-        // Storage for the first month. Kept: photos, clips, voice-over, the reel, the public
-        // copy. The still-motion outbox expires after 7 days (bucket lifecycle).
-        let kept = (202.0 + 820.0 + 683.0 + 1.0 + 1_172.0 + 1_172.0) * 1024.0;
-        let outbox = 820.0 * 1024.0 * 7.0 / 30.0;
-        let stored_gb = (kept + outbox) / GB;
-
-        // One review view of the published reel by a person (3 range requests), no audience.
-        let review = Usage::views(1.0, 1_171_794, 3.0);
-
-        // ~3 KB of JSON logs per invocation (Lambda's START/REPORT lines and ~8 of ours).
-        let logs_gb = invocations * 3.0 * 1024.0 / GB;
-
-        Usage {
-            lambda,
-            sqs_requests: sqs,
-            dynamodb_write_units: writes,
-            dynamodb_read_units: reads,
-            s3_put_requests: puts,
-            s3_get_requests: gets,
-            s3_gb_month: stored_gb,
-            logs_gb,
-            ..review
         }
     }
 }
@@ -490,29 +490,64 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_reel_costs_under_the_target_and_lambda_dominates() {
-        let usage = Usage::reference_reel();
+    fn the_measured_reference_run_costs_under_the_target_per_reel() {
+        let run = MeasuredRun::reference();
+        assert!(run.reels >= 6, "the whole sample store: {run:?}");
+        let usage = run.per_reel();
         let c = estimate(&usage, &P);
         println!("{c}");
         let total = c.total();
-        assert!(total > 0.001 && total < 0.002, "reference reel: {total:.6} USD (target < 0.002)\n{c}");
-        assert!(close(total, c.lines.iter().map(|l| l.usd).sum()));
+        assert!(total > 0.0005 && total < 0.002, "reference reel: {total:.6} USD (target < 0.002)\n{c}");
         assert!(c.service("Lambda") > total / 2.0, "the renders and the assembly are most of it\n{c}");
-        // Every stage ran, and the message count matches the invocations (one message each).
         assert_eq!(usage.lambda.len(), 5);
+        // Counted, not assumed: sends and deletes of every handled message are in the SQS figure.
+        let handled: u64 = run.messages.values().sum();
+        assert!(run.counts.sqs_requests >= 2.0 * handled as f64, "{run:?}");
         let l = usage.lambda_total();
-        assert!(close(usage.sqs_requests, 3.0 * l.invocations), "{usage:?}");
-        assert!((l.gb_seconds - 84.6).abs() < 0.5, "{l:?}");
+        assert!(close(l.invocations, handled as f64 / f64::from(run.reels)), "{l:?}");
+    }
+
+    #[test]
+    fn per_reel_usage_divides_counts_and_bills_each_stage_at_its_memory() {
+        let run = MeasuredRun {
+            reels: 2,
+            counts: ApiCounts {
+                sqs_requests: 30.0,
+                dynamodb_write_units: 20.0,
+                s3_put_class: 4,
+                s3_get_class: 6,
+                ..ApiCounts::default()
+            },
+            messages: BTreeMap::from([("generate".to_string(), 4), ("plan".to_string(), 2)]),
+            handler_seconds: BTreeMap::from([("generate".to_string(), 10.0), ("plan".to_string(), 3.0)]),
+            stored_bytes: 2 * GB as u64,
+            expiring_bytes: 30 * GB as u64,
+            reel_bytes: 1_000_000,
+            ..MeasuredRun::default()
+        };
+        let u = run.per_reel();
+        assert_eq!(u.lambda[&Stage::Generate], LambdaUsage { invocations: 2.0, gb_seconds: 10.0 }, "2048 MB");
+        assert_eq!(u.lambda[&Stage::Plan], LambdaUsage { invocations: 1.0, gb_seconds: 1.5 }, "1024 MB");
+        assert_eq!(u.lambda[&Stage::Crawl], LambdaUsage::default());
+        assert_eq!(
+            (u.sqs_requests, u.dynamodb_write_units, u.s3_put_requests, u.s3_get_requests),
+            (15.0, 10.0, 2.0, 3.0)
+        );
+        assert!(close(u.s3_gb_month, (2.0 + 30.0 * 7.0 / 30.0) / 2.0), "the outbox is kept a week");
+        assert!(close(u.logs_gb, 3.0 * LOG_BYTES_PER_INVOCATION / GB));
+        assert_eq!(u.cloudfront_requests, 3.0);
     }
 
     #[test]
     fn audience_views_add_linearly_and_show_in_the_table() {
+        let reel = MeasuredRun::reference().per_reel();
         let one = estimate(&Usage::views(1.0, 1_171_794, 3.0), &P).total();
-        let thousand = estimate(&(Usage::reference_reel() + Usage::views(1000.0, 1_171_794, 3.0)), &P);
-        let reel = estimate(&Usage::reference_reel(), &P).total();
-        assert!(close(thousand.total(), reel + 1000.0 * one), "{thousand}");
+        let thousand = estimate(&(reel.clone() + Usage::views(1000.0, 1_171_794, 3.0)), &P);
+        let alone = estimate(&reel, &P);
+        assert!(close(thousand.total(), alone.total() + 1000.0 * one), "{thousand}");
         // 1,000 views of a 1.17 MB reel: ~1.09 GB out, about 9 cents, far above making it.
-        assert!((0.09..0.1).contains(&thousand.service("CloudFront")), "{thousand}");
+        let audience = thousand.service("CloudFront") - alone.service("CloudFront");
+        assert!((0.09..0.1).contains(&audience), "{thousand}");
         let table = thousand.to_string();
         for service in ["Lambda", "SQS", "DynamoDB", "S3", "CloudFront", "CloudWatch Logs", "total"] {
             assert!(table.contains(service), "{service} missing:\n{table}");

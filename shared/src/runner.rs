@@ -99,6 +99,8 @@ impl Progress for LogProgress {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DrainReport {
     pub handled: BTreeMap<Stage, u64>,
+    /// Time spent in handlers per stage, summed over messages (what Lambda would bill as duration).
+    pub handler_seconds: BTreeMap<Stage, f64>,
     pub retries: u64,
     pub dead_lettered: u64,
 }
@@ -129,8 +131,9 @@ pub async fn drain(
     done.store(true, Ordering::SeqCst);
     let mut report = DrainReport::default();
     for (stage, w) in Stage::ALL.into_iter().zip(workers) {
-        let (handled, retries, dead) = w.await.unwrap_or_default();
+        let (handled, retries, dead, seconds) = w.await.unwrap_or_default();
         report.handled.insert(stage, handled);
+        report.handler_seconds.insert(stage, seconds);
         report.retries += retries;
         report.dead_lettered += dead;
     }
@@ -188,9 +191,9 @@ struct Worker {
 }
 
 impl Worker {
-    /// Returns (handled, retries, dead-lettered).
-    async fn run(self) -> (u64, u64, u64) {
-        let (mut handled, mut retries, mut dead) = (0, 0, 0);
+    /// Returns (handled, retries, dead-lettered, seconds in handlers).
+    async fn run(self) -> (u64, u64, u64, f64) {
+        let (mut handled, mut retries, mut dead, mut seconds) = (0, 0, 0, 0.0);
         let max = self.options.concurrency.get(&self.stage).copied().unwrap_or(1);
         let me = Arc::new(self);
         while !me.done.load(Ordering::SeqCst) {
@@ -214,11 +217,19 @@ impl Worker {
                 .into_iter()
                 .map(|d| {
                     let w = me.clone();
-                    tokio::spawn(async move { w.one(d).await })
+                    tokio::spawn(async move {
+                        let started = std::time::Instant::now();
+                        let handled = w.one(d).await;
+                        (handled, started.elapsed().as_secs_f64())
+                    })
                 })
                 .collect();
             for t in tasks {
-                match t.await {
+                let result = t.await.map(|(outcome, took)| {
+                    seconds += took;
+                    outcome
+                });
+                match result {
                     Ok(Handled::Ok) => handled += 1,
                     Ok(Handled::Retry) => retries += 1,
                     Ok(Handled::GaveUp) => dead += 1,
@@ -227,7 +238,7 @@ impl Worker {
             }
             me.busy.fetch_sub(1, Ordering::SeqCst);
         }
-        (handled, retries, dead)
+        (handled, retries, dead, seconds)
     }
 
     async fn one(&self, d: crate::ports::Delivery) -> Handled {

@@ -5,12 +5,14 @@ use bytes::Bytes;
 use lambda_runtime::{Context, LambdaEvent};
 use std::sync::Arc;
 use std::time::Duration;
+use truereel::adapters::aws::meter::{Meter, measured_run};
+use truereel::costs::{MeasuredRun, PriceList, estimate};
 use truereel::lambda::{crawl_event, run_stage, sqs_batch};
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{Ports, Stage};
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::{BlobKey, ReelStatus};
-use truereel_tests::{aws_ports, init_logs, sample_store, small_settings};
+use truereel_tests::{aws_ports, aws_ports_metered, init_logs, sample_store, small_settings};
 
 fn event(name: &str) -> serde_json::Value {
     let path = truereel_tests::repo_root().join("events").join(name);
@@ -30,15 +32,21 @@ async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport
         .unwrap()
 }
 
-/// The sample store through SQS, DynamoDB and S3 publishes the same reels as the embedded home.
+/// The sample store through SQS, DynamoDB and S3 publishes the same reels as the embedded home,
+/// and the run's AWS calls, counted, price one reel under the target.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aws_backend_publishes_the_same_reels_as_the_embedded_one() {
     init_logs();
-    let Some((aws, _)) = aws_ports(small_settings()).await else { return };
+    let meter = Meter::new();
+    let Some((aws, config)) = aws_ports_metered(small_settings(), Some(&meter)).await else { return };
+    meter.reset();
     let only = ["grey-graphic-tee", "green-chunky-knit-beanie"];
     let store = sample_store().to_string_lossy().to_string();
     let report = drain(&aws, &store, &only).await;
     assert_eq!(report.dead_lettered, 0, "{report:?}");
+    let unmetered = config.sdk_config().await;
+    let run = measured_run("two sample products", &meter, &unmetered, &config, &aws, &report).await.unwrap();
+    check_measurement(&run, &report);
 
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = truereel_tests::run_store(dir.path(), &sample_store(), Some(&only), small_settings()).await;
@@ -57,6 +65,30 @@ async fn the_aws_backend_publishes_the_same_reels_as_the_embedded_one() {
         let history = aws.state.history(&a.id).await.unwrap();
         assert_eq!(history.iter().filter(|(s, _)| *s == ReelStatus::Published).count(), 1);
     }
+}
+
+/// What the meter counted agrees with what the runner did, and one reel costs under $0.002.
+fn check_measurement(run: &MeasuredRun, report: &runner::DrainReport) {
+    let c = &run.counts;
+    let handled: u64 = report.handled.values().sum();
+    let calls = |op: &str| c.calls.get(op).copied().unwrap_or(0);
+    assert_eq!(run.reels, 2, "{run:?}");
+    // Every handled message was sent once and deleted once (the first crawl message by the test).
+    assert_eq!(calls("SQS.SendMessage"), handled, "{c:?}");
+    assert_eq!(calls("SQS.DeleteMessage"), handled, "{c:?}");
+    assert!(c.sqs_requests >= 2.0 * handled as f64 + 1.0, "sends, deletes and non-empty receives: {c:?}");
+    // Each reel: 4 transitions, each a transaction; references, voice-over, clips and reels in S3.
+    assert!(calls("DynamoDB.TransactWriteItems") >= 8, "{c:?}");
+    assert!(c.dynamodb_write_units > calls("DynamoDB.PutItem") as f64, "{c:?}");
+    assert!(c.dynamodb_read_units > 0.0 && c.s3_get_class > 0, "{c:?}");
+    assert_eq!(calls("S3.CopyObject"), 2, "one published copy per reel: {c:?}");
+    assert!(run.stored_bytes > 2 * run.reel_bytes && run.expiring_bytes > 0, "{run:?}");
+    for stage in Stage::ALL {
+        assert!(run.handler_seconds[stage.as_str()] > 0.0, "{stage} took no time? {run:?}");
+    }
+    let cost = estimate(&run.per_reel(), &PriceList::US_EAST_1);
+    println!("{cost}");
+    assert!(cost.total() < 0.002, "measured per reel: {cost}");
 }
 
 /// Every function's sample batch with one poison record reports exactly that record.

@@ -157,6 +157,18 @@ fn int(v: &Value, what: &str) -> i64 {
     v.as_i64().unwrap_or_else(|| panic!("{what} is not an integer: {v}"))
 }
 
+/// The cost model bills each stage at its function's memory: the same figures as the template.
+#[test]
+fn the_cost_model_uses_the_template_memory_of_each_function() {
+    let Some(t) = template() else { return };
+    for (id, f) in of_type(&t, "AWS::Serverless::Function") {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let stage = truereel::ports::Stage::ALL.into_iter().find(|s| s.as_str() == binary).unwrap();
+        let memory = int(function_prop(&t, f, "MemorySize"), "MemorySize");
+        assert_eq!(i64::from(truereel::costs::lambda_memory_mb(stage)), memory, "{id}");
+    }
+}
+
 #[test]
 fn five_rust_functions_one_per_stage_binary() {
     let Some(t) = template() else { return };

@@ -10,6 +10,7 @@
 //! | `AWS_REGION` | the region | from the AWS config chain |
 
 pub mod dynamo;
+pub mod meter;
 pub mod resources;
 pub mod s3;
 pub mod sqs;
