@@ -1,5 +1,4 @@
 //! The safe fetcher: the one [`Fetcher`](crate::ports::Fetcher) every request to the outside goes through.
-//! (This commit: its guard, `robots.txt` rules, per-host limiter and policy; the fetcher follows.)
 //!
 //! - **SSRF guard** (`guard`): only `http`/`https`, no credentials in URLs; loopback, private, CGNAT,
 //!   unique-local, link-local, metadata, multicast, documentation and other special addresses are refused on
@@ -33,9 +32,14 @@
 //! | `TRUEREEL_HOST_CONCURRENCY` | requests in flight per host | `4` |
 //! | `TRUEREEL_HOST_INTERVAL_MS` | least time between request starts per host | `100` |
 
+mod fetcher;
 mod guard;
 mod limiter;
 mod policy;
 mod robots;
 
+pub use fetcher::{FetcherSetupError, SafeFetcher};
 pub use policy::{DEFAULT_USER_AGENT, FetchPolicy, ROBOTS_TOKEN};
+
+#[cfg(test)]
+mod tests;
