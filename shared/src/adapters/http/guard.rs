@@ -200,19 +200,20 @@ pub(crate) struct GuardedResolver {
 }
 
 impl GuardedResolver {
-    pub async fn resolve_name(&self, name: &str) -> Result<Vec<SocketAddr>, Refusal> {
+    /// The vetted addresses of `name`. A [`Refusal`] when the guard refuses what DNS answered; an
+    /// [`std::io::Error`] when DNS itself failed (worth retrying).
+    pub async fn resolve_name(&self, name: &str) -> Result<Vec<SocketAddr>, crate::ports::BoxError> {
         let name = normal_name(name);
         if METADATA_NAMES.contains(&name.as_str()) {
-            return Err(Refusal(format!("{name} is a cloud metadata host name")));
+            return Err(Refusal(format!("{name} is a cloud metadata host name")).into());
         }
         let found: Vec<IpAddr> = match self.overrides.get(&name) {
             Some(ips) => ips.clone(),
-            None => tokio::net::lookup_host((name.as_str(), 0))
-                .await
-                .map_err(|e| Refusal(format!("{name}: DNS lookup failed: {e}")))?
-                .map(|a| a.ip())
-                .collect(),
+            None => tokio::net::lookup_host((name.as_str(), 0)).await?.map(|a| a.ip()).collect(),
         };
+        if found.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{name} has no addresses")).into());
+        }
         let allow_private = self.allow_private || self.trusted_names.contains(&name);
         let mut refused = Vec::new();
         let vetted: Vec<SocketAddr> = found
@@ -221,8 +222,7 @@ impl GuardedResolver {
             .map(|ip| SocketAddr::new(ip, 0))
             .collect();
         if vetted.is_empty() {
-            let why = if refused.is_empty() { "no addresses".to_string() } else { refused.join("; ") };
-            return Err(Refusal(format!("{name} resolves only to refused addresses ({why})")));
+            return Err(Refusal(format!("{name} resolves only to refused addresses ({})", refused.join("; "))).into());
         }
         if !refused.is_empty() {
             tracing::warn!(host = %name, refused = %refused.join("; "), "dropped refused addresses from a DNS answer");

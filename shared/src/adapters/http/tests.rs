@@ -84,6 +84,8 @@ async fn names_resolving_privately_are_refused_after_dns() {
             ("shop.example".into(), vec!["10.0.0.1".parse().unwrap()]),
             ("rebind.example".into(), vec!["127.0.0.1".parse().unwrap()]),
             ("meta.example".into(), vec!["169.254.169.254".parse().unwrap()]),
+            ("mixed.example".into(), vec!["10.0.0.1".parse().unwrap(), "127.0.0.1".parse().unwrap()]),
+            ("nowhere.example".into(), vec![]),
         ],
         ..guarded(&[])
     };
@@ -92,10 +94,14 @@ async fn names_resolving_privately_are_refused_after_dns() {
         (format!("http://localhost:{port}/"), "loopback"),
         (format!("http://rebind.example:{port}/"), "loopback"),
         ("http://shop.example/".to_string(), "private network"),
+        (format!("http://mixed.example:{port}/"), "resolves only to refused addresses"),
     ] {
         assert_refused(fetcher.fetch(FetchRequest::new(&url, "*/*", 1024)).await, why);
     }
     assert_eq!(server.connections(), 0);
+    // A name DNS cannot answer is not a refusal but a failure worth retrying.
+    let nowhere = fetcher.fetch(FetchRequest::new("http://nowhere.example/", "*/*", 1024)).await.unwrap_err();
+    assert!(nowhere.is_transient() && nowhere.reason().contains("no addresses"), "{nowhere}");
     // Even with private networks allowed, a name for a metadata address stays refused.
     let meta = get(FetchPolicy { allow_private_network: true, ..policy }, "http://meta.example/").await;
     assert_refused(meta, "metadata");
