@@ -19,10 +19,14 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
-/// The HTTP client could not be set up (TLS roots, resolver).
+/// The fetcher could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("setting up the HTTP client: {0}")]
-pub struct FetcherSetupError(#[from] reqwest::Error);
+pub enum FetcherSetupError {
+    #[error("fetch settings: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("setting up the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
 
 /// What one hop asks for.
 struct Ask<'a> {
@@ -98,8 +102,8 @@ impl SafeFetcher {
     }
 
     /// From [`FetchPolicy::from_env`].
-    pub fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self::new(FetchPolicy::from_env()?)?)
+    pub fn from_env() -> Result<Self, FetcherSetupError> {
+        Self::new(FetchPolicy::from_env()?)
     }
 
     pub fn policy(&self) -> &FetchPolicy {
