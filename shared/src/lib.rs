@@ -24,5 +24,7 @@ pub mod runner;
 pub mod stages;
 pub mod telemetry;
 pub mod telemetry_metrics;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use domain::*;

@@ -2,5 +2,6 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod http;
 pub mod local;
 pub mod storefronts;
