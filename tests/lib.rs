@@ -48,6 +48,7 @@ pub async fn drain_store(e: &Embedded, store: &Path, only: Option<&[&str]>) -> D
     let msg = Message::from(CrawlMsg::Store {
         store: store.to_string_lossy().to_string(),
         only: only.map(|o| o.iter().map(|s| s.to_string()).collect()),
+        crawl_only: false,
     });
     e.ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.expect("send the crawl message");
     runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress)).await.expect("drain the queues")

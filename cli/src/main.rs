@@ -189,7 +189,7 @@ async fn run(
         }
     };
     ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
-    let first = Message::from(CrawlMsg::Store { store: store.clone(), only: only.clone() });
+    let first = Message::from(CrawlMsg::Store { store: store.clone(), only: only.clone(), crawl_only: false });
     ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
 
     let progress: Arc<dyn Progress> =

@@ -9,9 +9,20 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CrawlMsg {
     /// List the store and enqueue one `Product` message per product (optionally only some handles).
-    Store { store: String, only: Option<Vec<String>> },
+    Store {
+        store: String,
+        only: Option<Vec<String>>,
+        /// Take the photos in but plan nothing (`truereel crawl`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        crawl_only: bool,
+    },
     /// Fetch, check and store one product's gallery, then hand it to planning.
-    Product { store: String, listing: ProductListing },
+    Product {
+        store: String,
+        listing: ProductListing,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        crawl_only: bool,
+    },
 }
 
 /// Plan: shot list, script and voice-over for one product's current gallery.
@@ -136,7 +147,8 @@ mod tests {
     fn every_message_round_trips_on_its_queue() {
         let reel = ReelId::parse("tee--0123456789ab").unwrap();
         let msgs: Vec<Message> = vec![
-            CrawlMsg::Store { store: "examples/store".into(), only: Some(vec!["tee".into()]) }.into(),
+            CrawlMsg::Store { store: "examples/store".into(), only: Some(vec!["tee".into()]), crawl_only: false }
+                .into(),
             PlanMsg { product: Handle::parse("tee").unwrap() }.into(),
             GenerateMsg { reel: reel.clone(), shot: 2, attempt: 1, polls: 0 }.into(),
             MirrorMsg::Assemble { reel: reel.clone() }.into(),

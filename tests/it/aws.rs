@@ -23,6 +23,7 @@ async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport
     let msg = Message::from(CrawlMsg::Store {
         store: store.into(),
         only: Some(only.iter().map(|s| s.to_string()).collect()),
+        crawl_only: false,
     });
     ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.unwrap();
     let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use truereel::embedded::Embedded;
+use truereel::ports::Stage;
 use truereel::report;
 use truereel::{ReelStatus, Usd};
 use truereel_tests::{TwiceQueue, drain_store, init_logs, renders, run_store, sample_store, small_settings};
@@ -182,4 +183,66 @@ async fn nothing_is_submitted_past_the_run_budget() {
     let charged = e.ports.state.ledger(None).await.unwrap().iter().filter(|l| l.operation == "image_to_video").count();
     let rendered = renders(&e).len();
     assert_eq!(rendered, charged, "every render was charged first, and nothing uncharged was rendered");
+}
+
+/// A re-crawl asks the source whether each photo changed and reads none that did not: here the
+/// photos are overwritten with junk of the same length and given back their old modification time,
+/// so reading one would fail intake. Nothing is planned again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recrawl_reads_no_unchanged_photo_and_plans_nothing() {
+    init_logs();
+    let store = tempfile::tempdir().unwrap();
+    let products = r#"{"products": [{"handle": "tee", "title": "Grey Tee", "body_html": "<p>A light grey tee.</p>",
+       "images": [{"src": "photos/front.jpg", "position": 1, "alt": "front"},
+                  {"src": "photos/back.jpg", "position": 2, "alt": "back"}]}]}"#;
+    let front = sample_photo("tee-grey-front-flat.jpg");
+    let back = sample_photo("tee-grey-back-flat.jpg");
+    store_with(store.path(), products, &[("front.jpg", &front), ("back.jpg", &back)]);
+    let data = tempfile::tempdir().unwrap();
+    let (e, first) = run_store(data.path(), store.path(), None, small_settings()).await;
+    assert_eq!(first.handled[&Stage::Plan], 1);
+    let refs = e.ports.state.references(&truereel::Handle::parse("tee").unwrap()).await.unwrap();
+    assert_eq!(refs.len(), 2);
+    assert!(refs.iter().all(|r| !r.validators.is_empty() && r.print.is_some()), "{refs:?}");
+
+    for name in ["front.jpg", "back.jpg"] {
+        let path = store.path().join("photos").join(name);
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let len = std::fs::metadata(&path).unwrap().len() as usize;
+        std::fs::write(&path, vec![b'x'; len]).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(modified).unwrap();
+    }
+    let second = drain_store(&e, store.path(), None).await;
+    assert_eq!(second.handled[&Stage::Crawl], 2, "listing and intake ran");
+    assert_eq!(second.handled[&Stage::Plan], 0, "an unchanged gallery plans nothing");
+    let issues = e.ports.state.issues_since(0).await.unwrap();
+    assert!(issues.is_empty(), "no photo was read, so none was rejected: {issues:?}");
+    assert_eq!(e.ports.state.references(&truereel::Handle::parse("tee").unwrap()).await.unwrap(), refs);
+}
+
+/// Two renditions of one photo (a half-size PNG of the JPEG) are one reference, the larger one;
+/// the same file listed twice is one reference too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renditions_of_one_photo_collapse_to_the_largest() {
+    init_logs();
+    let store = tempfile::tempdir().unwrap();
+    let front = sample_photo("tee-grey-front-flat.jpg");
+    let back = sample_photo("tee-grey-back-flat.jpg");
+    let full = image::load_from_memory(&front).unwrap();
+    let half = full.resize(full.width() / 2, full.height() / 2, image::imageops::FilterType::Triangle);
+    let mut small = Vec::new();
+    half.write_to(&mut std::io::Cursor::new(&mut small), image::ImageFormat::Png).unwrap();
+    let products = r#"{"products": [{"handle": "tee", "title": "Grey Tee", "body_html": "<p>A light grey tee.</p>",
+       "images": [{"src": "photos/small.png", "position": 1}, {"src": "photos/back.jpg", "position": 2},
+                  {"src": "photos/front.jpg", "position": 3}, {"src": "photos/back.jpg", "position": 4}]}]}"#;
+    store_with(store.path(), products, &[("small.png", &small), ("front.jpg", &front), ("back.jpg", &back)]);
+    let data = tempfile::tempdir().unwrap();
+    let (e, _) = run_store(data.path(), store.path(), None, small_settings()).await;
+    let product = e.ports.state.get_product(&truereel::Handle::parse("tee").unwrap()).await.unwrap().unwrap();
+    let refs = e.ports.state.references(&product.handle).await.unwrap();
+    let current: Vec<_> = refs.iter().filter(|r| product.references.contains(&r.sha256)).collect();
+    assert_eq!(current.len(), 2, "{current:?}");
+    let first = current.iter().find(|r| r.position == 1).expect("the rendition keeps the first position");
+    assert_eq!((first.width, first.height), (full.width(), full.height()), "the larger rendition is kept");
+    assert_eq!(first.source_url, "photos/front.jpg");
 }

@@ -67,6 +67,8 @@ pub fn sample_reference(product: &Handle, position: u32) -> Reference {
         source_url: format!("https://shop.example/{product}/{position}.jpg"),
         alt: Some(format!("photo {position}")),
         position,
+        print: Some(crate::PhotoPrint { dhash: [u64::from(position); 4], colours: vec![position as u8; 48] }),
+        validators: crate::ports::Validators { etag: Some(format!("\"v{position}\"")), last_modified: None },
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reference photos: real photos of the exact product, content-addressed.
 
 use super::{BlobKey, Handle, Sha256};
+use crate::ports::Validators;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -50,6 +51,41 @@ pub struct Reference {
     /// 1-based gallery position.
     pub position: u32,
     pub blob: BlobKey,
+    /// What the photo looks like (`stages::intake::photo_print`), to collapse renditions of one photo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print: Option<PhotoPrint>,
+    /// How the source identified this version (ETag, Last-Modified), to ask next time only if it changed.
+    #[serde(default, skip_serializing_if = "Validators::is_empty")]
+    pub validators: Validators,
+}
+
+/// A small likeness of a photo: a 256-bit difference hash of its grey thumbnail and its 4x4 colour
+/// thumbnail (RGB, row by row). Two prints close in both are renditions of one photo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoPrint {
+    pub dhash: [u64; 4],
+    pub colours: Vec<u8>,
+}
+
+impl PhotoPrint {
+    /// Renditions differ in at most this many of the 256 hash bits. Measured on the sample photos
+    /// (`a_rendition_has_nearly_the_same_print` in intake): a half, quarter or eighth size re-encoded
+    /// at JPEG quality 50 differs in 0–12 bits; the front and back of the grey tee differ in 30.
+    pub const MAX_HASH_BITS: u32 = 20;
+    /// ...and their colour thumbnails by at most this mean difference per channel (0–255): renditions
+    /// measured 0.0–0.4; the red and the black hoodie (8 hash bits apart) 23.5, the tee's sides 5.3.
+    pub const MAX_COLOUR_DIFFERENCE: f64 = 3.0;
+
+    /// Whether `self` and `other` are renditions of one photo.
+    pub fn same_photo(&self, other: &PhotoPrint) -> bool {
+        let bits: u32 = self.dhash.iter().zip(&other.dhash).map(|(a, b)| (a ^ b).count_ones()).sum();
+        let n = self.colours.len().min(other.colours.len());
+        if n == 0 || self.colours.len() != other.colours.len() {
+            return false;
+        }
+        let diff: f64 = self.colours.iter().zip(&other.colours).map(|(a, b)| f64::from(a.abs_diff(*b))).sum();
+        bits <= Self::MAX_HASH_BITS && diff / n as f64 <= Self::MAX_COLOUR_DIFFERENCE
+    }
 }
 
 impl Reference {

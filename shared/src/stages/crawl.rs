@@ -3,7 +3,7 @@
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{CrawlMsg, PlanMsg};
-use crate::ports::{ImageFetch, PhotoHints, Ports, StorefrontError};
+use crate::ports::{ImageFetch, PhotoHints, Ports, StorefrontError, Validators};
 use crate::stages::intake::{self, PhotoLimits};
 use crate::{BlobKey, Handle, Product, ProductListing, ReelId, ReelStatus, Reference, Sha256, now_ms};
 use std::collections::BTreeSet;
@@ -13,13 +13,18 @@ const STAGE: &str = "crawl";
 
 pub async fn run(ports: &Ports, msg: CrawlMsg) -> Result<Outcome, StageError> {
     match msg {
-        CrawlMsg::Store { store, only } => list_store(ports, &store, only.as_deref()).await,
-        CrawlMsg::Product { store, listing } => take_in(ports, &store, listing).await,
+        CrawlMsg::Store { store, only, crawl_only } => list_store(ports, &store, only.as_deref(), crawl_only).await,
+        CrawlMsg::Product { store, listing, crawl_only } => take_in(ports, &store, listing, crawl_only).await,
     }
 }
 
 /// Lists the store and enqueues one intake message per product.
-async fn list_store(ports: &Ports, store: &str, only: Option<&[String]>) -> Result<Outcome, StageError> {
+async fn list_store(
+    ports: &Ports,
+    store: &str,
+    only: Option<&[String]>,
+    crawl_only: bool,
+) -> Result<Outcome, StageError> {
     let source = match ports.storefronts.open(store) {
         Ok(s) => s,
         Err(e) if !e.is_transient() => {
@@ -56,7 +61,8 @@ async fn list_store(ports: &Ports, store: &str, only: Option<&[String]>) -> Resu
                         .await?;
                     continue;
                 }
-                send(ports, CrawlMsg::Product { store: store.to_string(), listing }, Duration::ZERO).await?;
+                let msg = CrawlMsg::Product { store: store.to_string(), listing, crawl_only };
+                send(ports, msg, Duration::ZERO).await?;
                 sent += 1;
             }
         }
@@ -72,7 +78,9 @@ async fn list_store(ports: &Ports, store: &str, only: Option<&[String]>) -> Resu
 }
 
 /// Fetches, checks, classifies and stores one product's photos, then hands it to planning.
-async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<Outcome, StageError> {
+/// A photo the source says is unchanged since the last crawl (validators) is not fetched again;
+/// renditions of one photo (perceptual hashes a few bits apart) collapse to the largest.
+async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only: bool) -> Result<Outcome, StageError> {
     let product = listing.handle.clone();
     let name = product.as_str();
     if listing.images.is_empty() {
@@ -88,15 +96,17 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<
             return Ok(Outcome::Failed(e.to_string()));
         }
     };
+    let known = ports.state.references(&product).await.map_err(|e| state_err("reading known references", e))?;
 
     let mut images = listing.images.clone();
     images.sort_by_key(|i| i.position);
     let mut references: Vec<Reference> = Vec::new();
     let mut rejected = Vec::new();
+    let mut unchanged = 0;
     for image in &images {
-        let bytes = match source.fetch_image(&image.src, None).await {
-            Ok(ImageFetch::Fresh { bytes, .. }) => bytes,
-            Ok(ImageFetch::NotModified) => unreachable!("nothing known was offered"),
+        let before = known.iter().find(|r| r.source_url == image.src);
+        let fetched = match source.fetch_image(&image.src, before.map(|r| &r.validators)).await {
+            Ok(f) => f,
             Err(e) if e.is_transient() => {
                 return Err(StageError::new(format!("product {name}: fetching {}", image.src), e));
             }
@@ -105,43 +115,36 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<
                 continue;
             }
         };
-        let raw = bytes.clone();
-        let photo = match tokio::task::spawn_blocking(move || intake::inspect(&raw, &PhotoLimits::default())).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => {
-                rejected.push(format!("{}: {e}", image.src));
+        let reference = match (fetched, before) {
+            (ImageFetch::NotModified, Some(before)) => {
+                unchanged += 1;
+                Reference { alt: image.alt.clone(), position: image.position, ..before.clone() }
+            }
+            (ImageFetch::NotModified, None) => {
+                rejected.push(format!("{}: the source answered 'not modified' to a first request", image.src));
                 continue;
             }
-            Err(e) => return Err(StageError::new(format!("product {name}: checking {}", image.src), e)),
+            (ImageFetch::Fresh { bytes, validators }, _) => {
+                match take_in_photo(ports, &product, image, bytes, validators).await? {
+                    Ok(r) => r,
+                    Err(why) => {
+                        rejected.push(format!("{}: {why}", image.src));
+                        continue;
+                    }
+                }
+            }
         };
-        if references.iter().any(|r| r.sha256 == photo.sha256) {
-            continue; // The same photo twice in one gallery is one reference.
+        // The same photo twice, or another rendition of it: one reference, the larger one.
+        if let Some(twin) =
+            references.iter_mut().find(|r| r.sha256 == reference.sha256 || same_photo(&r.print, &reference.print))
+        {
+            if u64::from(reference.width) * u64::from(reference.height) > u64::from(twin.width) * u64::from(twin.height)
+            {
+                *twin = Reference { position: twin.position, ..reference };
+            }
+            continue;
         }
-        let hints = PhotoHints {
-            alt: image.alt.clone(),
-            file_name: image.src.rsplit('/').next().map(str::to_string),
-            position: Some(image.position),
-        };
-        let class = ports.classifier.classify(&photo.image, &hints).await;
-        let blob = BlobKey::reference(&photo.sha256, photo.ext);
-        // Content-addressed: a photo already stored (by this or another product) is not written again.
-        if ports.blobs.head(&blob).await.map_err(|e| blob_err("checking a reference", e))?.is_none() {
-            ports.blobs.put(&blob, bytes, photo.mime).await.map_err(|e| blob_err("storing a reference", e))?;
-        }
-        references.push(Reference {
-            sha256: photo.sha256.clone(),
-            product: product.clone(),
-            kind: class.kind,
-            kind_confidence: class.confidence,
-            width: photo.width,
-            height: photo.height,
-            bytes: photo.bytes,
-            mime: photo.mime.to_string(),
-            source_url: image.src.clone(),
-            alt: image.alt.clone(),
-            position: image.position,
-            blob,
-        });
+        references.push(reference);
     }
     for r in &rejected {
         issue(ports, name, STAGE, false, format!("photo skipped: {r}")).await?;
@@ -169,6 +172,10 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<
         updated_ms: now_ms(),
     };
     ports.state.put_product(&record).await.map_err(|e| state_err("storing a product", e))?;
+    let found = format!("{name}: {} photos ({unchanged} unchanged since the last crawl)", references.len());
+    if crawl_only {
+        return Ok(Outcome::Done(found));
+    }
 
     let reel = ReelId::new(&product, &gallery_hash);
     if let Some(existing) = ports.state.get_reel(&reel).await.map_err(|e| state_err("reading a reel", e))?
@@ -177,7 +184,55 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing) -> Result<
         return Ok(Outcome::Skipped(format!("{name}: unchanged since its published reel")));
     }
     send(ports, PlanMsg { product: product.clone() }, Duration::ZERO).await?;
-    Ok(Outcome::Done(format!("{name}: {} photos", references.len())))
+    Ok(Outcome::Done(found))
+}
+
+/// Checks, classifies and stores one fetched photo: the reference, or why the photo is unusable.
+async fn take_in_photo(
+    ports: &Ports,
+    product: &Handle,
+    image: &crate::ListedImage,
+    bytes: bytes::Bytes,
+    validators: Validators,
+) -> Result<Result<Reference, String>, StageError> {
+    let raw = bytes.clone();
+    let photo = match tokio::task::spawn_blocking(move || intake::inspect(&raw, &PhotoLimits::default())).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Ok(Err(e.to_string())),
+        Err(e) => return Err(StageError::new(format!("product {product}: checking {}", image.src), e)),
+    };
+    let hints = PhotoHints {
+        alt: image.alt.clone(),
+        file_name: image.src.rsplit('/').next().map(str::to_string),
+        position: Some(image.position),
+    };
+    let class = ports.classifier.classify(&photo.image, &hints).await;
+    let blob = BlobKey::reference(&photo.sha256, photo.ext);
+    // Content-addressed: a photo already stored (by this or another product) is not written again.
+    if ports.blobs.head(&blob).await.map_err(|e| blob_err("checking a reference", e))?.is_none() {
+        ports.blobs.put(&blob, bytes, photo.mime).await.map_err(|e| blob_err("storing a reference", e))?;
+    }
+    Ok(Ok(Reference {
+        sha256: photo.sha256.clone(),
+        product: product.clone(),
+        kind: class.kind,
+        kind_confidence: class.confidence,
+        width: photo.width,
+        height: photo.height,
+        bytes: photo.bytes,
+        mime: photo.mime.to_string(),
+        source_url: image.src.clone(),
+        alt: image.alt.clone(),
+        position: image.position,
+        blob,
+        print: Some(photo.print),
+        validators,
+    }))
+}
+
+/// Whether two references are renditions of one photo (unknown likenesses never are).
+fn same_photo(a: &Option<crate::PhotoPrint>, b: &Option<crate::PhotoPrint>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a.same_photo(b))
 }
 
 fn short_reason(e: &StorefrontError) -> String {

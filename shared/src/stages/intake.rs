@@ -4,7 +4,7 @@
 //! header's dimensions are checked before anything is decoded, so a decompression bomb is refused
 //! without allocating it, and the full decode runs under [`image::Limits`].
 
-use crate::Sha256;
+use crate::{PhotoPrint, Sha256};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::fmt;
 use std::io::Cursor;
@@ -43,6 +43,8 @@ pub struct Photo {
     pub height: u32,
     /// Size of the file.
     pub bytes: u64,
+    /// What it looks like, to tell renditions of one photo (see [`PhotoPrint`]).
+    pub print: PhotoPrint,
     /// The decoded pixels, upright.
     pub image: DynamicImage,
 }
@@ -117,6 +119,22 @@ impl Kind {
 
 const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
+/// What a photo looks like, in 80 bytes: a 256-bit difference hash of its 17x16 grey thumbnail (one
+/// bit per horizontal neighbour pair: is the left one brighter?) and its 4x4 colour thumbnail.
+pub fn photo_print(image: &DynamicImage) -> PhotoPrint {
+    use image::imageops::FilterType::Triangle;
+    let grey = image.resize_exact(17, 16, Triangle).to_luma8();
+    let mut dhash = [0u64; 4];
+    for y in 0..16u32 {
+        for x in 0..16u32 {
+            let bit = y * 16 + x;
+            let brighter = grey.get_pixel(x, y)[0] > grey.get_pixel(x + 1, y)[0];
+            dhash[(bit / 64) as usize] |= u64::from(brighter) << (bit % 64);
+        }
+    }
+    PhotoPrint { dhash, colours: image.resize_exact(4, 4, Triangle).to_rgb8().into_raw() }
+}
+
 /// Checks and decodes one photo.
 pub fn inspect(bytes: &[u8], limits: &PhotoLimits) -> Result<Photo, PhotoError> {
     if bytes.is_empty() {
@@ -159,7 +177,17 @@ pub fn inspect(bytes: &[u8], limits: &PhotoLimits) -> Result<Photo, PhotoError> 
     }
     let (width, height) = (image.width(), image.height());
     tracing::debug!(mime = kind.mime(), width, height, bytes = size, "Photo passed intake.");
-    Ok(Photo { sha256: Sha256::of(bytes), mime: kind.mime(), ext: kind.ext(), width, height, bytes: size, image })
+    let print = photo_print(&image);
+    Ok(Photo {
+        sha256: Sha256::of(bytes),
+        mime: kind.mime(),
+        ext: kind.ext(),
+        width,
+        height,
+        bytes: size,
+        print,
+        image,
+    })
 }
 
 fn check_dimensions(w: u32, h: u32, limits: &PhotoLimits) -> Result<(), PhotoError> {
@@ -512,5 +540,35 @@ mod tests {
         tagged.extend_from_slice(&raw[2..]);
         let photo = inspect(&tagged, &PhotoLimits::default()).unwrap();
         assert_eq!((photo.width, photo.height), (80, 160));
+    }
+
+    /// Every sample photo against its own renditions (half, quarter and eighth size re-encoded at JPEG
+    /// quality 50) and against every other sample photo: renditions match, different photos do not
+    /// (among them the same hoodie in red and black, and the tee's front and back).
+    #[test]
+    fn a_rendition_has_nearly_the_same_print_and_another_photo_does_not() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store/photos");
+        let mut prints = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let img = image::open(&path).unwrap();
+            let print = photo_print(&img);
+            for scale in [2, 4, 8] {
+                let small =
+                    img.resize(img.width() / scale, img.height() / scale, image::imageops::FilterType::Triangle);
+                let mut jpeg = Vec::new();
+                let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 50);
+                small.to_rgb8().write_with_encoder(encoder).unwrap();
+                let rendition = photo_print(&image::load_from_memory(&jpeg).unwrap());
+                assert!(print.same_photo(&rendition), "{} at 1/{scale}", path.display());
+            }
+            prints.push((path, print));
+        }
+        assert!(prints.len() >= 15);
+        for (i, (a, pa)) in prints.iter().enumerate() {
+            for (b, pb) in &prints[i + 1..] {
+                assert!(!pa.same_photo(pb), "{} and {} are different photos", a.display(), b.display());
+            }
+        }
     }
 }

@@ -299,6 +299,8 @@ mod tests {
             source_url: format!("photos/{n}.jpg"),
             alt: None,
             position: n as u32,
+            print: None,
+            validators: Default::default(),
         }
     }
 
