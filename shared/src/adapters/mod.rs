@@ -5,3 +5,4 @@ pub mod aws;
 pub mod http;
 pub mod local;
 pub mod storefronts;
+pub mod web;

@@ -3,13 +3,15 @@
 //! | locator | source |
 //! |---|---|
 //! | `blob:<prefix>` | a catalog export dropped in our own blob store: `<prefix>/products.json`, images relative to `<prefix>/` (how the S3 catalog-drop trigger hands a store to crawl) |
+//! | `http://…`, `https://…` (optionally `#platform=shopify\|woocommerce\|sitemap\|page`) | [`WebStorefront`](super::web::WebStorefront), through the router's [`Fetcher`] |
 //! | a folder path | [`FolderStorefront`](super::local::folder_store::FolderStorefront) |
 
 use super::local::folder_store::{FolderStorefront, MAX_IMAGE_BYTES, MAX_LISTING_BYTES, is_remote, parse_catalog};
+use super::web::WebStorefront;
 use crate::BlobKey;
 use crate::ProductListing;
 use crate::ports::{
-    BlobError, BlobStore, ImageFetch, ListingError, Storefront, StorefrontError, Storefronts, Validators,
+    BlobError, BlobStore, Fetcher, ImageFetch, ListingError, Storefront, StorefrontError, Storefronts, Validators,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -21,16 +23,38 @@ pub const BLOB_SCHEME: &str = "blob:";
 /// Opens the right source for a locator.
 pub struct StorefrontRouter {
     blobs: Arc<dyn BlobStore>,
+    fetcher: Option<Arc<dyn Fetcher>>,
 }
 
 impl StorefrontRouter {
     pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
-        Self { blobs }
+        Self { blobs, fetcher: None }
     }
+
+    /// Lets `http(s)://` locators open web storefronts, fetching through `fetcher`.
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+}
+
+/// Whether a locator names a web store.
+pub fn is_web_locator(store: &str) -> bool {
+    let lower = store.trim_start().to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 impl Storefronts for StorefrontRouter {
     fn open(&self, store: &str) -> Result<Arc<dyn Storefront>, StorefrontError> {
+        if is_web_locator(store) {
+            let Some(fetcher) = &self.fetcher else {
+                return Err(StorefrontError::Unreadable {
+                    store: store.into(),
+                    reason: "web storefronts need an HTTP fetcher, and none is configured here".into(),
+                });
+            };
+            return Ok(Arc::new(WebStorefront::open(store, fetcher.clone(), self.blobs.clone())?));
+        }
         match store.strip_prefix(BLOB_SCHEME) {
             Some(prefix) => Ok(Arc::new(BlobStorefront::new(self.blobs.clone(), store, prefix)?)),
             None => Ok(Arc::new(FolderStorefront::open(store)?)),

@@ -13,6 +13,9 @@ pub struct ListedImage {
     pub position: u32,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// The store's variants this photo belongs to (Shopify `variant_ids`; empty when not tied to a colour).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_ids: Vec<u64>,
 }
 
 /// A product as the storefront lists it: copy and gallery, before photo intake.
@@ -26,6 +29,9 @@ pub struct ProductListing {
     pub product_type: Option<String>,
     /// The lowest variant price as the store writes it ("59.00"), if any.
     pub price: Option<String>,
+    /// ISO 4217 code of `price`, when the store says it (Woo, JSON-LD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     pub images: Vec<ListedImage>,
 }
 

@@ -153,6 +153,11 @@ impl Storefront for FolderStorefront {
 /// each product on its own so one bad entry fails alone. The error says what is wrong with the file.
 pub fn parse_catalog(text: &[u8]) -> Result<Vec<Result<ProductListing, ListingError>>, String> {
     let doc: Value = serde_json::from_slice(text).map_err(|e| format!("products.json is not valid JSON: {e}"))?;
+    parse_catalog_value(doc)
+}
+
+/// [`parse_catalog`] for a document already parsed.
+pub fn parse_catalog_value(doc: Value) -> Result<Vec<Result<ProductListing, ListingError>>, String> {
     let shape = r#"products.json must be {"products": [...]} or an array of products"#;
     let entries = match doc {
         Value::Array(items) => items,
@@ -229,6 +234,7 @@ fn parse_product(index: usize, value: &Value) -> Result<ProductListing, ListingE
         vendor: text(obj, "vendor"),
         product_type: text(obj, "product_type"),
         price: lowest_price(obj.get("variants")),
+        currency: None,
         images,
     })
 }
@@ -288,6 +294,11 @@ fn parse_images(handle: &str, items: &[Value]) -> Vec<ListedImage> {
                 position: number("position").filter(|p| *p > 0).unwrap_or(default_position),
                 width: number("width").filter(|w| *w > 0),
                 height: number("height").filter(|h| *h > 0),
+                variant_ids: obj
+                    .and_then(|o| o.get("variant_ids"))
+                    .and_then(Value::as_array)
+                    .map(|ids| ids.iter().filter_map(Value::as_u64).collect())
+                    .unwrap_or_default(),
             })
         })
         .collect();
@@ -296,7 +307,7 @@ fn parse_images(handle: &str, items: &[Value]) -> Vec<ListedImage> {
 }
 
 /// A handle from a title: lowercase ASCII words joined by `-`, common accents folded.
-fn slugify(title: &str) -> String {
+pub(crate) fn slugify(title: &str) -> String {
     let mut slug = String::new();
     for c in title.chars().flat_map(fold_accent) {
         if c.is_ascii_alphanumeric() {
@@ -406,7 +417,7 @@ fn strip_tags(html: &str) -> String {
 }
 
 /// Decodes the named entities stores use most, and every numeric one; unknown ones stay as written.
-fn decode_entities(s: &str) -> String {
+pub(crate) fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('&') {

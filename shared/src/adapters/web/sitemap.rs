@@ -1,0 +1,386 @@
+//! Sitemaps: `sitemap.xml` (or the `Sitemap:` lines of `robots.txt`), sitemap indexes followed to their
+//! product sitemaps, then each product page read (Shopify `.json` when the store answers it, else the page's
+//! JSON-LD / OpenGraph).
+//!
+//! The XML is read by a small scanner that only needs `<loc>` and which element holds it (`<sitemap>`, `<url>`
+//! or `<image:image>`), whatever the namespace prefixes.
+
+use super::jsonld::{PageProduct, page_handle, product_from_html};
+use super::shopify::{self, ProductJson};
+use super::{Attempt, Listing, WebStorefront};
+use crate::ListedImage;
+use crate::adapters::local::folder_store::decode_entities;
+use crate::ports::{ListingError, StorefrontError};
+use std::collections::{HashSet, VecDeque};
+use url::Url;
+
+const ACCEPT_XML: &str = "application/xml, text/xml;q=0.9, */*;q=0.5";
+const ACCEPT_HTML: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
+
+/// One sitemap document.
+#[derive(Debug, PartialEq)]
+pub enum Sitemap {
+    /// A `<sitemapindex>`: the nested sitemaps.
+    Index(Vec<String>),
+    /// A `<urlset>`: pages, each with its first `<image:loc>` if any.
+    Urls(Vec<(String, Option<String>)>),
+}
+
+/// Parses a sitemap document.
+pub fn parse(xml: &[u8]) -> Result<Sitemap, String> {
+    if xml.starts_with(&[0x1f, 0x8b]) {
+        return Err("gzip-compressed sitemaps are not supported".into());
+    }
+    let xml = String::from_utf8_lossy(xml);
+    let xml = xml.as_ref();
+    let mut stack: Vec<String> = Vec::new();
+    let mut root: Option<String> = None;
+    let mut index = Vec::new();
+    let mut urls: Vec<(String, Option<String>)> = Vec::new();
+    let mut at = 0;
+    while let Some(off) = xml[at..].find('<') {
+        let start = at + off;
+        let rest = &xml[start..];
+        let skip_to = |end: &str| rest.find(end).map(|e| start + e + end.len()).unwrap_or(xml.len());
+        if rest.starts_with("<!--") {
+            at = skip_to("-->");
+            continue;
+        }
+        if rest.starts_with("<![CDATA[") {
+            at = skip_to("]]>");
+            continue;
+        }
+        if rest.starts_with("<?") {
+            at = skip_to("?>");
+            continue;
+        }
+        if rest.starts_with("<!") {
+            at = skip_to(">");
+            continue;
+        }
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[1..end];
+        at = start + end + 1;
+        if let Some(name) = tag.strip_prefix('/') {
+            let local = local_name(name);
+            if let Some(i) = stack.iter().rposition(|s| *s == local) {
+                stack.truncate(i);
+            }
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let local = local_name(tag);
+        if root.is_none() {
+            if local != "urlset" && local != "sitemapindex" {
+                return Err(format!("not a sitemap (the root element is <{local}>)"));
+            }
+            root = Some(local.clone());
+        }
+        if local == "loc" && !self_closing {
+            let close = xml[at..].find("</").map(|e| at + e).unwrap_or(xml.len());
+            let text = xml[at..close].trim();
+            let text = text.strip_prefix("<![CDATA[").and_then(|t| t.strip_suffix("]]>")).unwrap_or(text);
+            let loc = decode_entities(text.trim());
+            at = xml[close..].find('>').map(|e| close + e + 1).unwrap_or(xml.len());
+            match stack.last().map(String::as_str) {
+                Some("sitemap") => index.push(loc),
+                Some("url") => urls.push((loc, None)),
+                Some("image") => {
+                    if let Some(last) = urls.last_mut()
+                        && last.1.is_none()
+                        && stack.iter().any(|s| s == "url")
+                    {
+                        last.1 = Some(loc);
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if !self_closing {
+            stack.push(local);
+        }
+    }
+    match root.as_deref() {
+        Some("sitemapindex") => Ok(Sitemap::Index(index)),
+        Some(_) => Ok(Sitemap::Urls(urls)),
+        None => Err("not a sitemap (no XML root element)".into()),
+    }
+}
+
+fn local_name(tag: &str) -> String {
+    let name = tag.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+    name.rsplit(':').next().unwrap_or(name).to_ascii_lowercase()
+}
+
+/// Where to look for a store's sitemap: `robots.txt` is read only when `/sitemap.xml` is not one.
+pub(super) async fn list(
+    sf: &WebStorefront,
+    starts: Vec<Url>,
+    origin: Option<Url>,
+) -> Result<Attempt, StorefrontError> {
+    let mut misses = Vec::new();
+    let mut first = None;
+    for url in &starts {
+        match fetch_sitemap(sf, url).await? {
+            Ok(map) => {
+                first = Some((url.clone(), map));
+                break;
+            }
+            Err(reason) => misses.push(reason),
+        }
+    }
+    if first.is_none()
+        && let Some(origin) = &origin
+    {
+        for url in robots_sitemaps(sf, origin)
+            .await?
+            .into_iter()
+            .chain(["sitemap_index.xml", "wp-sitemap.xml"].iter().filter_map(|p| origin.join(p).ok()))
+        {
+            match fetch_sitemap(sf, &url).await? {
+                Ok(map) => {
+                    first = Some((url, map));
+                    break;
+                }
+                Err(reason) => misses.push(reason),
+            }
+        }
+    }
+    let Some((root_url, root)) = first else {
+        return Ok(Attempt::Miss(format!("sitemap: {}", misses.join("; "))));
+    };
+    let mut listed: Listing = Vec::new();
+    let pages = collect_pages(sf, root_url, root, &mut listed).await?;
+    if pages.is_empty() {
+        return Ok(Attempt::Miss("the sitemap lists no pages".into()));
+    }
+    read_products(sf, pages, &mut listed).await?;
+    Ok(Attempt::Listed(listed))
+}
+
+/// `Ok(Err(reason))` when `url` is not a readable sitemap; `Err` only for transient trouble.
+async fn fetch_sitemap(sf: &WebStorefront, url: &Url) -> Result<Result<Sitemap, String>, StorefrontError> {
+    match sf.page(url.as_str(), ACCEPT_XML).await {
+        Ok(page) => Ok(parse(&page.body).map_err(|e| format!("{url}: {e}"))),
+        Err(e) if e.is_transient() => Err(sf.transient(format!("sitemap: {e}"))),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+async fn robots_sitemaps(sf: &WebStorefront, origin: &Url) -> Result<Vec<Url>, StorefrontError> {
+    let url = origin.join("robots.txt").expect("joins");
+    let page = match sf.page(url.as_str(), "text/plain").await {
+        Ok(p) => p,
+        Err(e) if e.is_transient() => return Err(sf.transient(format!("robots.txt: {e}"))),
+        Err(_) => return Ok(Vec::new()),
+    };
+    Ok(page
+        .text()
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("sitemap").then(|| origin.join(v.trim()).ok()).flatten()
+        })
+        .take(10)
+        .collect())
+}
+
+/// Follows indexes (breadth first, bounded in depth and count) to the pages they list. When an index names
+/// product sitemaps, only those are followed; when pages look like product pages (`/products/…`,
+/// `/product/…`), only those are kept.
+async fn collect_pages(
+    sf: &WebStorefront,
+    root_url: Url,
+    root: Sitemap,
+    listed: &mut Listing,
+) -> Result<Vec<(Url, Option<String>, bool)>, StorefrontError> {
+    let mut queue: VecDeque<(Url, Option<Sitemap>, u32)> = VecDeque::from([(root_url.clone(), Some(root), 0)]);
+    let mut seen: HashSet<String> = HashSet::from([root_url.to_string()]);
+    let mut fetched = 1u32;
+    let mut pages: Vec<(Url, Option<String>)> = Vec::new();
+    let mut page_seen = HashSet::new();
+    while let Some((url, doc, depth)) = queue.pop_front() {
+        let doc = match doc {
+            Some(d) => d,
+            None => match fetch_sitemap(sf, &url).await? {
+                Ok(d) => d,
+                Err(reason) => {
+                    listed.push(Err(ListingError { product: format!("sitemap {url}"), reason }));
+                    continue;
+                }
+            },
+        };
+        match doc {
+            Sitemap::Index(children) => {
+                let children: Vec<Url> = children.iter().filter_map(|c| url.join(c).ok()).collect();
+                let products: Vec<&Url> =
+                    children.iter().filter(|c| c.path().to_ascii_lowercase().contains("product")).collect();
+                let follow: Vec<&Url> = if products.is_empty() { children.iter().collect() } else { products };
+                if depth + 1 > sf.limits.sitemap_depth {
+                    tracing::warn!(sitemap = %url, "Sitemap indexes nest too deep; not followed further.");
+                    continue;
+                }
+                for child in follow {
+                    if fetched >= sf.limits.sitemaps {
+                        tracing::warn!(cap = sf.limits.sitemaps, "Stopped following sitemaps at the cap.");
+                        break;
+                    }
+                    if seen.insert(child.to_string()) {
+                        fetched += 1;
+                        queue.push_back((child.clone(), None, depth + 1));
+                    }
+                }
+            }
+            Sitemap::Urls(urls) => {
+                for (loc, image) in urls {
+                    if let Ok(page) = url.join(&loc)
+                        && matches!(page.scheme(), "http" | "https")
+                        && page_seen.insert(page.to_string())
+                    {
+                        pages.push((page, image));
+                    }
+                }
+            }
+        }
+    }
+    let looks_like_product =
+        |u: &Url| u.path_segments().is_some_and(|mut s| s.any(|s| s == "products" || s == "product"));
+    let filtered = pages.iter().any(|(u, _)| looks_like_product(u));
+    let mut pages: Vec<(Url, Option<String>, bool)> = pages
+        .into_iter()
+        .filter(|(u, _)| if filtered { looks_like_product(u) } else { u.path() != "/" })
+        .map(|(u, i)| (u, i, filtered))
+        .collect();
+    if pages.len() > sf.limits.product_pages {
+        tracing::warn!(pages = pages.len(), cap = sf.limits.product_pages, "Sitemap lists more pages than the cap.");
+        pages.truncate(sf.limits.product_pages);
+    }
+    Ok(pages)
+}
+
+/// Reads each page's product. Shopify stores answer `<page>.json` (one request, with alt text): that is
+/// tried on the first `/products/` page and kept if it works.
+async fn read_products(
+    sf: &WebStorefront,
+    pages: Vec<(Url, Option<String>, bool)>,
+    listed: &mut Listing,
+) -> Result<(), StorefrontError> {
+    let mut shopify_json: Option<bool> = None;
+    let (mut attempted, mut transient) = (0usize, 0usize);
+    for (url, sitemap_image, expected) in pages {
+        attempted += 1;
+        let label = || page_handle(&url, None, None).map(|h| h.to_string()).unwrap_or_else(|| url.to_string());
+        if shopify_json != Some(false) && shopify::is_product_url(&url) {
+            match shopify::product_json(sf, &url).await {
+                Ok(ProductJson::Found(item)) => {
+                    shopify_json = Some(true);
+                    listed.push(item);
+                    continue;
+                }
+                Ok(ProductJson::NotShopify(reason)) => {
+                    if shopify_json.is_none() {
+                        tracing::debug!(reason, "Product pages have no Shopify .json; reading their HTML.");
+                        shopify_json = Some(false);
+                    }
+                }
+                Err(e) => {
+                    transient += 1;
+                    listed.push(Err(ListingError { product: label(), reason: e.to_string() }));
+                    check_transients(sf, attempted, transient)?;
+                    continue;
+                }
+            }
+        }
+        match product_page(sf, &url).await {
+            Ok(Ok(PageProduct::Found(mut listing))) => {
+                if listing.images.is_empty()
+                    && let Some(src) = sitemap_image.as_deref().and_then(|s| super::images::absolute(s, &url))
+                {
+                    listing.images.push(ListedImage {
+                        src: src.to_string(),
+                        alt: None,
+                        position: 1,
+                        width: None,
+                        height: None,
+                        variant_ids: vec![],
+                    });
+                }
+                listed.push(Ok(*listing));
+            }
+            Ok(Ok(PageProduct::NotAProduct)) if expected => listed.push(Err(ListingError {
+                product: label(),
+                reason: format!("{url}: no schema.org Product or product OpenGraph on the page"),
+            })),
+            Ok(Ok(PageProduct::NotAProduct)) => tracing::debug!(page = %url, "Not a product page; skipped."),
+            Ok(Err(reason)) => listed.push(Err(ListingError { product: label(), reason })),
+            Err(e) => {
+                transient += 1;
+                listed.push(Err(ListingError { product: label(), reason: e.to_string() }));
+                check_transients(sf, attempted, transient)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A few flaky pages fail alone; many mean the store is in trouble and the listing is retried later.
+fn check_transients(sf: &WebStorefront, attempted: usize, transient: usize) -> Result<(), StorefrontError> {
+    if transient > 5 && transient * 10 > attempted {
+        return Err(sf.transient(format!("{transient} of {attempted} product pages failed transiently")));
+    }
+    Ok(())
+}
+
+/// One product page: `Ok(Ok(..))` read, `Ok(Err(reason))` unreadable (a per-product error), `Err` transient.
+pub(super) async fn product_page(
+    sf: &WebStorefront,
+    url: &Url,
+) -> Result<Result<PageProduct, String>, StorefrontError> {
+    let page = match sf.page(url.as_str(), ACCEPT_HTML).await {
+        Ok(p) => p,
+        Err(e) if e.is_transient() => return Err(sf.transient(e.to_string())),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let final_url = Url::parse(&page.url).unwrap_or_else(|_| url.clone());
+    Ok(product_from_html(&page.text(), &final_url).map_err(|e| format!("{url}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_indexes_and_urlsets_whatever_the_prefixes() {
+        let index = br#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- generated -->
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>https://s.example/sitemap_products_1.xml?from=1&amp;to=9</loc></sitemap>
+  <sitemap><loc><![CDATA[https://s.example/sitemap_pages_1.xml]]></loc><lastmod>2024-01-01</lastmod></sitemap>
+</sitemapindex>"#;
+        assert_eq!(
+            parse(index).unwrap(),
+            Sitemap::Index(vec![
+                "https://s.example/sitemap_products_1.xml?from=1&to=9".into(),
+                "https://s.example/sitemap_pages_1.xml".into()
+            ])
+        );
+        let urls = br#"<sm:urlset xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+  <sm:url><sm:loc>https://s.example/</sm:loc></sm:url>
+  <sm:url><sm:loc> https://s.example/products/a </sm:loc><image:image><image:loc>https://cdn.example/a.jpg</image:loc><image:caption/></image:image>
+    <image:image><image:loc>https://cdn.example/a2.jpg</image:loc></image:image></sm:url>
+  <sm:url><sm:loc>https://s.example/products/b</sm:loc></sm:url>
+</sm:urlset>"#;
+        assert_eq!(
+            parse(urls).unwrap(),
+            Sitemap::Urls(vec![
+                ("https://s.example/".into(), None),
+                ("https://s.example/products/a".into(), Some("https://cdn.example/a.jpg".into())),
+                ("https://s.example/products/b".into(), None),
+            ])
+        );
+        assert!(parse(b"<html><body>hi</body></html>").unwrap_err().contains("<html>"));
+        assert!(parse(b"\x1f\x8b\x08\x00").unwrap_err().contains("gzip"));
+        assert!(parse(b"").is_err());
+    }
+}
