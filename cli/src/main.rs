@@ -39,6 +39,64 @@ enum Backend {
     Aws,
 }
 
+/// Which store to read, and how.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// A storefront URL (Shopify, WooCommerce, or any shop with a sitemap and product JSON-LD; a
+    /// single product page works too) or a folder with a Shopify-shaped products.json.
+    #[arg(long, env = "TRUEREEL_STORE")]
+    store: String,
+    /// The platform of a storefront URL, instead of detecting it.
+    #[arg(long, value_enum)]
+    platform: Option<PlatformArg>,
+    /// Only these product handles, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Let the crawler reach private and loopback addresses (an intranet store, a local test
+    /// server). Cloud metadata addresses stay refused.
+    #[arg(long, env = "TRUEREEL_ALLOW_PRIVATE_NETWORK")]
+    allow_private_network: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PlatformArg {
+    Shopify,
+    Woocommerce,
+    Sitemap,
+    Page,
+}
+
+impl StoreArgs {
+    /// The store locator the stages read: a canonical folder path, or the URL with a forced
+    /// platform as its fragment.
+    fn locator(&self) -> Result<String> {
+        let store = self.store.trim();
+        let is_url = store.starts_with("http://") || store.starts_with("https://");
+        if !is_url && store.contains("://") {
+            bail!("--store {store}: a store is an http(s) URL or a folder");
+        }
+        if !is_url {
+            if self.platform.is_some() {
+                bail!("--platform is for storefront URLs; {store} is a folder");
+            }
+            let path = std::fs::canonicalize(store).with_context(|| format!("store folder {store}"))?;
+            return Ok(path.to_string_lossy().to_string());
+        }
+        Ok(match self.platform {
+            None => store.to_string(),
+            Some(p) => {
+                let name = match p {
+                    PlatformArg::Shopify => "shopify",
+                    PlatformArg::Woocommerce => "woocommerce",
+                    PlatformArg::Sitemap => "sitemap",
+                    PlatformArg::Page => "page",
+                };
+                format!("{}#platform={name}", store.split('#').next().unwrap_or(store))
+            }
+        })
+    }
+}
+
 /// How to reach the AWS resources (with `--backend aws`).
 #[derive(clap::Args)]
 struct AwsFlags {
@@ -63,12 +121,8 @@ struct AwsFlags {
 enum Command {
     /// Crawl a store, plan, voice, render, assemble, evaluate and publish a reel per product.
     Run {
-        /// A store folder with a Shopify-shaped products.json (images as relative paths).
-        #[arg(long, env = "TRUEREEL_STORE")]
-        store: PathBuf,
-        /// Only these product handles, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        only: Option<Vec<String>>,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The most this run may spend on paid calls, in US dollars.
         #[arg(long, env = "TRUEREEL_BUDGET_USD")]
         budget_usd: Option<f64>,
@@ -84,6 +138,17 @@ enum Command {
         /// the measurement to this JSON file and print what one reel cost (see `truereel costs --run`).
         #[arg(long)]
         meter: Option<PathBuf>,
+    },
+    /// Crawl a store only: take in every product's photos, classify them and print what was found
+    /// per product (nothing is planned or rendered).
+    Crawl {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Where state, queues and blobs live.
+        #[arg(long, value_enum, env = "TRUEREEL_BACKEND", default_value = "embedded")]
+        backend: Backend,
+        #[command(flatten)]
+        aws: AwsFlags,
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
@@ -111,13 +176,20 @@ fn main() -> std::process::ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Run { store, only, budget_usd, resolution, backend, aws, meter } => {
+        Command::Run { store, budget_usd, resolution, backend, aws, meter } => {
             let target = match backend {
                 Backend::Embedded if meter.is_some() => bail!("--meter measures AWS calls: use it with --backend aws"),
                 Backend::Embedded => Target::Embedded(&cli.data_dir),
                 Backend::Aws => Target::Aws(&aws, meter.as_deref()),
             };
-            run(target, &store, only, budget_usd, resolution.as_deref()).await
+            run(target, &store, budget_usd, resolution.as_deref(), false).await
+        }
+        Command::Crawl { store, backend, aws } => {
+            let target = match backend {
+                Backend::Embedded => Target::Embedded(&cli.data_dir),
+                Backend::Aws => Target::Aws(&aws, None),
+            };
+            run(target, &store, None, None, true).await
         }
         Command::Status => status(&cli.data_dir).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
@@ -139,14 +211,16 @@ struct Metering {
     file: PathBuf,
 }
 
+/// Runs the pipeline (or with `crawl_only`, the crawl alone) over a store and prints what came of it.
 async fn run(
     target: Target<'_>,
-    store: &Path,
-    only: Option<Vec<String>>,
+    args: &StoreArgs,
     budget_usd: Option<f64>,
     resolution: Option<&str>,
+    crawl_only: bool,
 ) -> Result<std::process::ExitCode> {
     let mut settings = Settings::from_env()?;
+    settings.fetch.allow_private_network |= args.allow_private_network;
     if let Some(b) = budget_usd {
         if !(b.is_finite() && b >= 0.0) {
             bail!("--budget-usd must be a non-negative number, got {b}");
@@ -157,12 +231,11 @@ async fn run(
         (settings.width, settings.height) = parse_resolution(r)
             .with_context(|| format!("--resolution {r:?}: expected WIDTHxHEIGHT with even sides"))?;
     }
-    let only = match only {
+    let only = match &args.only {
         Some(list) => Some(stages::crawl::parse_only(&list.join(",")).context("--only")?),
         None => None,
     };
-    let store = std::fs::canonicalize(store).with_context(|| format!("store folder {}", store.display()))?;
-    let store = store.to_string_lossy().to_string();
+    let store = args.locator()?;
     let started = settings.run_started_ms;
 
     // The embedded home holds the data folder's lock for as long as it lives.
@@ -189,7 +262,7 @@ async fn run(
         }
     };
     ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
-    let first = Message::from(CrawlMsg::Store { store: store.clone(), only: only.clone(), crawl_only: false });
+    let first = Message::from(CrawlMsg::Store { store: store.clone(), only: only.clone(), crawl_only });
     ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
 
     let progress: Arc<dyn Progress> =
@@ -198,6 +271,18 @@ async fn run(
     drop(progress);
     tracing::info!(?drained, "Queues drained.");
 
+    if crawl_only {
+        let rows = report::crawl_summary(&ports, &store, only.as_deref(), started).await?;
+        print!("{}", report::crawl_table(&rows));
+        let ok = rows.iter().filter(|r| r.kinds.iter().sum::<usize>() > 0).count();
+        let photos: usize = rows.iter().map(|r| r.kinds.iter().sum::<usize>()).sum();
+        println!("\n{ok} of {} products have usable photos ({photos} photos)", rows.len());
+        return Ok(if ok == rows.len() && !rows.is_empty() {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::from(2)
+        });
+    }
     let rows = report::summary(&ports, &store, only.as_deref(), started).await?;
     print!("{}", report::table(&rows));
     let published = rows.iter().filter(|r| r.published).count();

@@ -37,6 +37,9 @@ pub struct Settings {
     pub presign_ttl: Duration,
     /// How many polls of one job before it is given up (at most one per `poll_interval`).
     pub max_polls: u32,
+    /// How storefronts are fetched over HTTP (`TRUEREEL_ALLOW_PRIVATE_NETWORK`, … — see
+    /// [`FetchPolicy`](crate::adapters::http::FetchPolicy)).
+    pub fetch: crate::adapters::http::FetchPolicy,
 }
 
 impl Default for Settings {
@@ -52,6 +55,7 @@ impl Default for Settings {
             run_started_ms: crate::now_ms(),
             presign_ttl: Duration::from_secs(3600),
             max_polls: 360,
+            fetch: Default::default(),
         }
     }
 }
@@ -63,7 +67,7 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut s = Settings::default();
+        let mut s = Settings { fetch: crate::adapters::http::FetchPolicy::from_lookup(&get)?, ..Settings::default() };
         if let Some(v) = get("TRUEREEL_RESOLUTION") {
             (s.width, s.height) = parse_resolution(&v).ok_or_else(|| ConfigError {
                 name: "TRUEREEL_RESOLUTION".into(),

@@ -1,7 +1,7 @@
 //! The end-of-run report: one row per product with its reel's fate and where to watch it.
 
 use crate::ports::{Ports, StateError};
-use crate::{ReelId, ReelStatus};
+use crate::{PhotoKind, ReelId, ReelStatus};
 use std::collections::BTreeMap;
 
 /// One product's line in the summary table.
@@ -87,10 +87,10 @@ fn failed(product: &str, why: &str) -> Row {
 
 /// The rows as an aligned text table.
 pub fn table(rows: &[Row]) -> String {
-    let cells: Vec<[String; 5]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.product.clone(),
                 r.shots.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
                 r.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_else(|| "-".into()),
@@ -99,16 +99,82 @@ pub fn table(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    let header = ["product", "shots", "duration", "verdict", "file"].map(String::from);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &cells {
+    aligned(&["product", "shots", "duration", "verdict", "file"], &cells)
+}
+
+/// What a crawl found for one product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrawlRow {
+    pub product: String,
+    /// Usable photos by kind: model-worn, flat, detail.
+    pub kinds: [usize; 3],
+    /// `ok`, or why the product (or some of its photos) could not be used.
+    pub note: String,
+}
+
+/// Rows for the products of `store` crawled since `since_ms`: photos by kind, and this run's problems.
+pub async fn crawl_summary(
+    ports: &Ports,
+    store: &str,
+    only: Option<&[String]>,
+    since_ms: i64,
+) -> Result<Vec<CrawlRow>, StateError> {
+    let wanted = |h: &str| only.is_none_or(|o| o.iter().any(|x| x == h));
+    let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for issue in ports.state.issues_since(since_ms).await? {
+        if issue.stage == "crawl" && wanted(&issue.product) {
+            notes.entry(issue.product.clone()).or_default().push(issue.message.clone());
+        }
+    }
+    let mut rows = BTreeMap::new();
+    for product in ports.state.list_products().await? {
+        if product.store != store || !wanted(product.handle.as_str()) || product.updated_ms < since_ms {
+            continue;
+        }
+        let mut kinds = [0; 3];
+        for r in ports.state.references(&product.handle).await? {
+            if product.references.contains(&r.sha256) {
+                kinds[match r.kind {
+                    PhotoKind::ModelWorn => 0,
+                    PhotoKind::Flat => 1,
+                    PhotoKind::Detail => 2,
+                }] += 1;
+            }
+        }
+        let note = notes.remove(product.handle.as_str()).map_or_else(|| "ok".to_string(), |n| n.join("; "));
+        rows.insert(product.handle.to_string(), CrawlRow { product: product.handle.to_string(), kinds, note });
+    }
+    for (product, n) in notes {
+        let note = format!("failed: {}", n.join("; "));
+        rows.entry(product.clone()).or_insert(CrawlRow { product, kinds: [0; 3], note });
+    }
+    Ok(rows.into_values().collect())
+}
+
+/// Crawl rows as an aligned text table.
+pub fn crawl_table(rows: &[CrawlRow]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let [worn, flat, detail] = r.kinds;
+            vec![r.product.clone(), worn.to_string(), flat.to_string(), detail.to_string(), r.note.clone()]
+        })
+        .collect();
+    aligned(&["product", "model_worn", "flat", "detail", "note"], &cells)
+}
+
+/// Left-aligned columns two spaces apart (cells cut to 90 characters for the width; the last column free).
+fn aligned(header: &[&str], cells: &[Vec<String>]) -> String {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count().min(90));
         }
     }
-    let line = |row: &[String; 5]| {
+    let line = |row: &[String]| {
         let mut s = String::new();
-        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+        for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
             if i + 1 == row.len() {
                 s.push_str(c);
             } else {
@@ -118,8 +184,8 @@ pub fn table(rows: &[Row]) -> String {
         s.trim_end().to_string() + "\n"
     };
     let mut out = line(&header);
-    out.push_str(&line(&widths.map(|w| "-".repeat(w))));
-    for row in &cells {
+    out.push_str(&line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>()));
+    for row in cells {
         out.push_str(&line(row));
     }
     out
