@@ -229,3 +229,34 @@ fn costs_prints_a_measured_run_and_refuses_what_is_not_one() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--backend aws"));
 }
+
+/// `truereel crawl` on a storefront URL prints photos by kind per product; a loopback store needs
+/// the private-network opt-in.
+#[test]
+fn the_crawl_command_prints_what_it_found_per_product() {
+    use truereel::testing::{Reply, TestServer};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(TestServer::start());
+    let photo = std::fs::read(sample_store().join("photos/hoodie-red-worn.jpg")).unwrap();
+    server.handle_prefix("/img/", move |_| Reply::ok(photo.clone()).header("content-type", "image/jpeg"));
+    let product = serde_json::json!({"products": [{"id": 1, "handle": "red-hoodie", "title": "Red Hoodie",
+        "images": [{"src": server.url("/img/worn.jpg"), "position": 1, "alt": "Person wearing the red hoodie"}]}]});
+    server.route("/products.json?limit=250&page=1", Reply::ok(product.to_string()));
+    server.route("/products.json?limit=250&page=2", Reply::ok(r#"{"products": []}"#));
+    let data = tempfile::tempdir().unwrap();
+    let out = truereel(data.path()).args(["crawl", "--store", &server.url("/")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused"), "loopback needs the opt-in");
+    let out = truereel(data.path())
+        .args(["crawl", "--store", &server.url("/"), "--platform", "shopify", "--allow-private-network"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let line = text.lines().find(|l| l.starts_with("red-hoodie")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(line.split_whitespace().collect::<Vec<_>>(), ["red-hoodie", "1", "0", "0", "ok"], "{text}");
+    assert!(text.contains("1 of 1 products have usable photos (1 photos)"), "{text}");
+    let out =
+        truereel(data.path()).args(["crawl", "--store", "gopher://x/", "--platform", "shopify"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http(s) URL or a folder"));
+}

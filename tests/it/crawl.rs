@@ -1,0 +1,318 @@
+//! Crawling real storefront responses over HTTP on loopback: Shopify, WooCommerce and sitemap stores
+//! through the safe fetcher and the crawl stage, bad input per product, re-crawls with conditional
+//! requests only, and addresses the crawler must never reach.
+
+use std::sync::Arc;
+use std::time::Duration;
+use truereel::config::Settings;
+use truereel::embedded::Embedded;
+use truereel::messages::{CrawlMsg, Message};
+use truereel::ports::Stage;
+use truereel::report::{self, CrawlRow};
+use truereel::runner::{self, DrainReport, LogProgress, RunOptions};
+use truereel::testing::{RecordedRequest, Reply, TestServer};
+use truereel_tests::{init_logs, repo_root, sample_store};
+
+/// The storefront captures the web source's tests use (see their SOURCES.md).
+fn capture(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("shared/tests/data/storefronts").join(name)).unwrap()
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(sample_store().join("photos").join(name)).unwrap()
+}
+
+/// Settings whose fetcher trusts exactly the test server's `host:port` (as an operator allowlist
+/// would): every other loopback or private address stays refused.
+fn trusting(server: &TestServer) -> Settings {
+    let mut s = truereel_tests::small_settings();
+    s.fetch.trusted_hosts = vec![server.host_port()];
+    s.fetch.per_host_interval = Duration::ZERO;
+    s.fetch.backoff_base = Duration::from_millis(10);
+    s
+}
+
+/// Crawls `store` (photos in, nothing planned) and returns the drain report and the crawl rows.
+async fn crawl(e: &Embedded, store: &str) -> (DrainReport, Vec<CrawlRow>) {
+    let started = truereel::now_ms();
+    let msg = Message::from(CrawlMsg::Store { store: store.into(), only: None, crawl_only: true });
+    e.ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.unwrap();
+    let options = RunOptions { retry_base: Duration::from_millis(50), ..RunOptions::default() };
+    let report =
+        tokio::time::timeout(Duration::from_secs(120), runner::drain(&e.ports, &options, Arc::new(LogProgress)))
+            .await
+            .expect("the crawl ends")
+            .unwrap();
+    let rows = report::crawl_summary(&e.ports, store, None, started).await.unwrap();
+    (report, rows)
+}
+
+fn row<'a>(rows: &'a [CrawlRow], product: &str) -> &'a CrawlRow {
+    rows.iter().find(|r| r.product == product).unwrap_or_else(|| panic!("no row for {product}: {rows:#?}"))
+}
+
+fn photos(r: &CrawlRow) -> usize {
+    r.kinds.iter().sum()
+}
+
+/// Serves every `*.jpg` under `/img/` as a sample photo chosen by its name, with an ETag.
+fn serve_photos(server: &TestServer) {
+    let names = ["hoodie-red-front-flat.jpg", "hoodie-red-worn.jpg", "tee-grey-front-flat.jpg", "slipon-blue-side.jpg"];
+    let photos: Vec<Vec<u8>> = names.iter().map(|n| photo(n)).collect();
+    server.handle_prefix("/img/", move |req: &RecordedRequest| {
+        let pick = req.path().bytes().map(usize::from).sum::<usize>() % photos.len();
+        Reply::ok(photos[pick].clone()).header("content-type", "image/jpeg").etag(format!("\"photo-{pick}\""))
+    });
+}
+
+/// A Shopify-shaped product whose images live on the test server.
+fn shopify_product(server: &TestServer, id: u32, handle: &str, images: &[&str]) -> serde_json::Value {
+    let images: Vec<_> = images
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            serde_json::json!({"id": id * 10 + i as u32, "position": i + 1, "src": server.url(path),
+                                             "width": 1200, "height": 1500, "variant_ids": []})
+        })
+        .collect();
+    serde_json::json!({"id": id, "handle": handle, "title": format!("Product {id}"),
+                       "body_html": "<p>Soft cotton.</p>", "vendor": "Loopback", "product_type": "Tee",
+                       "variants": [{"id": id * 100, "price": "25.00"}], "images": images})
+}
+
+/// Shopify's `/products.json` pages: 2 products, then 1, then none, each page with an ETag.
+fn serve_shopify(server: &TestServer, pages: Vec<Vec<serde_json::Value>>) {
+    let mut pages = pages;
+    pages.push(Vec::new());
+    for (i, products) in pages.into_iter().enumerate() {
+        let body = serde_json::json!({ "products": products }).to_string();
+        let target = format!("/products.json?limit=250&page={}", i + 1);
+        server.route(&target, Reply::ok(body).header("content-type", "application/json").etag(format!("\"page-{i}\"")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopify_store_is_read_page_by_page_and_a_recrawl_sends_only_conditional_requests() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    serve_shopify(
+        &server,
+        vec![
+            vec![
+                shopify_product(&server, 1, "red-hoodie", &["/img/red-front.jpg", "/img/red-worn.jpg"]),
+                shopify_product(&server, 2, "grey-tee", &["/img/tee.jpg"]),
+            ],
+            vec![shopify_product(&server, 3, "blue-shoe", &["/img/shoe.jpg"])],
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let store = server.url("/");
+    let (report, rows) = crawl(&e, &store).await;
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(rows.iter().all(|r| r.note == "ok" && photos(r) >= 1), "{rows:#?}");
+    assert_eq!(report.handled[&Stage::Crawl], 4, "one listing and one intake per product");
+    assert_eq!(report.handled[&Stage::Plan], 0, "crawl only plans nothing");
+    for page in 1..=3 {
+        assert_eq!(
+            server.requests_to("/products.json").iter().filter(|r| r.target.ends_with(&format!("page={page}"))).count(),
+            1
+        );
+    }
+    assert_eq!(server.requests_to("/robots.txt").len(), 1, "robots.txt is read once");
+
+    // Again, with nothing changed: every page and photo is asked for conditionally and answered 304.
+    let before = server.requests().len();
+    let (_, again) = crawl(&e, &store).await;
+    assert_eq!(again.len(), 3);
+    let second: Vec<_> = server.requests().into_iter().skip(before).filter(|r| r.path() != "/robots.txt").collect();
+    assert_eq!(second.len(), 3 + 4, "three pages and four photos: {second:#?}");
+    for r in &second {
+        assert!(r.header("if-none-match").is_some(), "{} was fetched unconditionally", r.target);
+    }
+    assert_eq!(e.ports.state.list_products().await.unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_woocommerce_store_is_read_by_its_page_count() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    let base = server.url("");
+    for (page, name) in [(1, "woo_store_api_page1.json"), (2, "woo_store_api_page2.json")] {
+        // The capture's shop and upload URLs, pointed at the test server.
+        let body = capture(name)
+            .replace(
+                "https:\\/\\/woo-demo.example\\/wp-content\\/uploads",
+                &format!("{}\\/img", base.replace('/', "\\/")),
+            )
+            .replace("https:\\/\\/woo-demo.example", &base.replace('/', "\\/"));
+        let target = format!("/wp-json/wc/store/v1/products?page={page}&per_page=100");
+        server
+            .route(&target, Reply::ok(body).header("content-type", "application/json").header("x-wp-totalpages", "2"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let store = format!("{}#platform=woocommerce", server.url("/"));
+    let (_, rows) = crawl(&e, &store).await;
+    let listed: usize = [1, 2]
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<Vec<serde_json::Value>>(&capture(&format!("woo_store_api_page{p}.json")))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(rows.len(), listed, "{rows:#?}");
+    let merino = row(&rows, "merino-crew-oatmeal");
+    assert!(photos(merino) >= 1 && merino.note == "ok", "{merino:?}");
+    assert!(server.requests_to("/wp-json/wc/store/v1/products").len() == 2, "page 3 is never asked for");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sitemap_store_reads_each_product_page_and_a_broken_page_fails_alone() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    let base = server.url("");
+    let host = server.host_port();
+    // The captures' shop, pointed at the test server; its uploads served as sample photos.
+    let point = move |text: String| {
+        text.replace("https://shop.example", &format!("http://{host}"))
+            .replace("//shop.example", &format!("//{host}"))
+            .replace("/wp-content/uploads/", "/img/")
+    };
+    server.route(
+        "/sitemap.xml",
+        Reply::ok(point(capture("wp_sitemap_index.xml"))).header("content-type", "application/xml"),
+    );
+    server.route("/product-sitemap.xml", Reply::ok(point(capture("wp_product_sitemap.xml"))));
+    for other in ["/post-sitemap.xml", "/page-sitemap.xml"] {
+        server
+            .route(other, Reply::ok(point(capture("shopify_sitemap_products_1.xml").replace("/products/", "/blog/"))));
+    }
+    let pages = [
+        ("/product/pleated-trousers/", "page_jsonld_graph.html"),
+        ("/product/silk-scarf/", "page_broken_trailing_comma.html"),
+        ("/product/trench-coat/", "page_comment_in_script.html"),
+        ("/product/cotton-tee/", "page_control_chars.html"),
+        ("/product/quoted-cardigan/", "page_unescaped_quotes.html"),
+        ("/product/gift-card/", "page_not_a_product.html"),
+    ];
+    for (path, file) in pages {
+        server.route(path, Reply::ok(point(capture(file))).header("content-type", "text/html"));
+    }
+    let _ = base;
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let store = format!("{}#platform=sitemap", server.url("/"));
+    let (_, rows) = crawl(&e, &store).await;
+    for readable in ["pleated-trousers", "silk-scarf", "trench-coat", "cotton-tee"] {
+        let r = row(&rows, readable);
+        assert!(photos(r) >= 1 && !r.note.starts_with("failed"), "tolerant parsing reads {readable}: {r:?}");
+    }
+    for (broken, why) in [("quoted-cardigan", "not valid JSON"), ("gift-card", "no")] {
+        let r = row(&rows, broken);
+        assert!(photos(r) == 0 && r.note.starts_with("failed") && r.note.contains(why), "{broken}: {r:?}");
+    }
+    let blog: Vec<_> = server.requests().into_iter().filter(|r| r.path().starts_with("/blog/")).collect();
+    assert!(blog.is_empty(), "only the product sitemap is followed: {blog:?}");
+}
+
+/// A PNG whose header claims `width` x `height` (with valid CRCs) over a 1x1 image's data.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(1, 1).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_photos_and_entries_are_reported_per_product_and_the_rest_goes_on() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    let jpeg = photo("tee-grey-front-flat.jpg");
+    let bad: [(&str, Vec<u8>, &str); 4] = [
+        ("/bad/empty.jpg", Vec::new(), "image/jpeg"),
+        ("/bad/truncated.jpg", jpeg[..jpeg.len() / 2].to_vec(), "image/jpeg"),
+        ("/bad/page.jpg", b"<!doctype html><html><body>Not found</body></html>".to_vec(), "image/jpeg"),
+        ("/bad/huge.png", png_claiming(30_000, 30_000), "image/png"),
+    ];
+    let mut products = vec![shopify_product(&server, 1, "good-tee", &["/img/tee.jpg", "/bad/empty.jpg"])];
+    for (i, (path, body, mime)) in bad.iter().enumerate() {
+        server.route(path, Reply::ok(body.clone()).header("content-type", *mime));
+        let handle = path.trim_start_matches("/bad/").replace('.', "-");
+        products.push(shopify_product(&server, 10 + i as u32, &handle, &[path]));
+    }
+    products.push(serde_json::json!({"id": 99, "handle": "no-title", "images": [{"src": server.url("/img/x.jpg")}]}));
+    serve_shopify(&server, vec![products]);
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let (_, rows) = crawl(&e, &server.url("/")).await;
+    let good = row(&rows, "good-tee");
+    assert_eq!(photos(good), 1, "{good:?}");
+    assert!(good.note.contains("empty"), "the skipped photo is named: {good:?}");
+    for (handle, reason) in [
+        ("empty-jpg", "empty"),
+        ("truncated-jpg", "truncated"),
+        ("page-jpg", "HTML"),
+        ("huge-png", "30000x30000"),
+        ("no-title", "title"),
+    ] {
+        let r = row(&rows, handle);
+        assert_eq!(photos(r), 0, "{r:?}");
+        assert!(r.note.starts_with("failed") && r.note.contains(reason), "{handle}: {r:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_and_metadata_addresses_are_never_reached() {
+    init_logs();
+    let server = TestServer::start().await;
+    let private = TestServer::start().await; // another loopback server: not trusted, must see no connection
+    private.route("/secret.jpg", Reply::ok(photo("tee-grey-front-flat.jpg")));
+    server.route("/moved.jpg", Reply::redirect(302, private.url("/secret.jpg")));
+    server.route("/meta.jpg", Reply::redirect(302, "http://169.254.169.254/latest/meta-data/"));
+    serve_photos(&server);
+    serve_shopify(
+        &server,
+        vec![vec![
+            shopify_product(&server, 1, "direct", &["/img/ok.jpg"]),
+            serde_json::json!({"id": 2, "handle": "sneaky", "title": "Sneaky",
+                "images": [{"src": private.url("/secret.jpg"), "position": 1}, {"src": server.url("/moved.jpg"), "position": 2},
+                           {"src": server.url("/meta.jpg"), "position": 3}, {"src": "file:///etc/passwd", "position": 4},
+                           {"src": "http://[::1]/x.jpg", "position": 5}, {"src": "http://10.0.0.1/x.jpg", "position": 6}]}),
+        ]],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let (_, rows) = crawl(&e, &server.url("/")).await;
+    assert_eq!(photos(row(&rows, "direct")), 1);
+    let sneaky = row(&rows, "sneaky");
+    assert_eq!(photos(sneaky), 0, "{sneaky:?}");
+    assert!(sneaky.note.contains("refused"), "{sneaky:?}");
+    assert_eq!(private.connections(), 0, "nothing connected to the private server");
+
+    // A store that is itself a metadata or private address is refused before any connection.
+    for store in ["http://169.254.169.254/", &private.url("/"), "http://localhost:9/"] {
+        let (_, rows) = crawl(&e, store).await;
+        assert!(rows.iter().any(|r| r.note.contains("refused")), "{store}: {rows:#?}");
+    }
+    assert_eq!(private.connections(), 0);
+}
