@@ -178,3 +178,65 @@ async fn provider_keys_are_read_from_secrets_manager_and_never_printed() {
     let err = truereel::aws_home::provider_keys(&sdk, "no-such-secret").await.unwrap_err().to_string();
     assert!(err.contains("no-such-secret"), "{err}");
 }
+
+/// The crawl function on a storefront URL: a direct invocation lists the store and fans out, the
+/// SQS batches it then receives take each product's photos into S3 and DynamoDB; invoked again over
+/// the unchanged store, every page and photo is asked for conditionally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crawl_function_reads_a_storefront_url_and_recrawls_conditionally() {
+    use truereel::testing::{Reply, TestServer};
+    init_logs();
+    let server = TestServer::start().await;
+    let photo = std::fs::read(sample_store().join("photos/tee-grey-front-flat.jpg")).unwrap();
+    server
+        .handle_prefix("/img/", move |_| Reply::ok(photo.clone()).header("content-type", "image/jpeg").etag("\"tee\""));
+    let products: Vec<_> = ["tee-one", "tee-two"]
+        .iter()
+        .enumerate()
+        .map(|(i, h)| serde_json::json!({"id": i, "handle": h, "title": h, "images": [{"src": server.url(&format!("/img/{h}.jpg"))}]}))
+        .collect();
+    server.route(
+        "/products.json?limit=250&page=1",
+        Reply::ok(serde_json::json!({"products": products}).to_string()).etag("\"p1\""),
+    );
+    server.route("/products.json?limit=250&page=2", Reply::ok(r#"{"products": []}"#).etag("\"p2\""));
+    let mut settings = small_settings();
+    settings.fetch.trusted_hosts = vec![server.host_port()];
+    settings.fetch.per_host_interval = Duration::ZERO;
+    let Some((ports, config)) = aws_ports(settings).await else { return };
+
+    for round in 0..2 {
+        let before = server.requests().len();
+        let direct = serde_json::json!({ "store": server.url("/") });
+        let out = crawl_event(&ports, &config.bucket, LambdaEvent::new(direct, Context::default())).await.unwrap();
+        assert!(out["outcome"].as_str().unwrap().contains("2 products listed"), "{out}");
+        // What the event source mapping would do: receive the fan-out, invoke with it, delete on success.
+        let deliveries = ports.queue.receive(Stage::Crawl, 10, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(deliveries.len(), 2, "one intake message per product");
+        let records: Vec<_> = deliveries
+            .iter()
+            .map(|d| serde_json::json!({"messageId": d.id, "receiptHandle": d.receipt, "body": d.body,
+                "attributes": {"ApproximateReceiveCount": d.receive_count.to_string()}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:crawl", "awsRegion": "us-east-1"}))
+            .collect();
+        let batch = serde_json::json!({ "Records": records });
+        let out = crawl_event(&ports, &config.bucket, LambdaEvent::new(batch, Context::default())).await.unwrap();
+        assert_eq!(out["batchItemFailures"], serde_json::json!([]), "{out}");
+        for d in &deliveries {
+            ports.queue.ack(Stage::Crawl, &d.receipt).await.unwrap();
+        }
+        let products = ports.state.list_products().await.unwrap();
+        assert_eq!(products.len(), 2);
+        for p in &products {
+            let refs = ports.state.references(&p.handle).await.unwrap();
+            assert_eq!(refs.len(), 1);
+            assert!(ports.blobs.head(&refs[0].blob).await.unwrap().is_some(), "the photo is in S3");
+            assert_eq!(refs[0].validators.etag.as_deref(), Some("\"tee\""));
+        }
+        let sent: Vec<_> = server.requests().into_iter().skip(before).filter(|r| r.path() != "/robots.txt").collect();
+        assert_eq!(sent.len(), 2 + 2, "two pages, two photos: {sent:?}");
+        if round == 1 {
+            assert!(sent.iter().all(|r| r.header("if-none-match").is_some()), "{sent:#?}");
+        }
+    }
+}
