@@ -1,5 +1,6 @@
 //! `truereel`: run the whole pipeline on one machine (the embedded default), and look at its state.
 
+mod classify;
 mod progress;
 
 use anyhow::{Context, Result, bail};
@@ -81,6 +82,8 @@ enum Command {
     Status,
     /// What one reel costs in AWS fees (video-model fees excluded), and the idle stack per month.
     Costs,
+    /// Print the kind of each photo (model_worn, flat or detail) and the confidence, one line each.
+    Classify(classify::ClassifyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -110,6 +113,7 @@ async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
             costs();
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Classify(args) => Ok(classify::run(&args).await),
     }
 }
 
