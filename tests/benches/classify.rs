@@ -24,7 +24,7 @@ fn main() {
     let dir = std::env::var_os("TRUEREEL_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
-    let (photos, decode_ms) = load(&dir);
+    let (photos, decode_ms) = load(&dir.join("photos/labels.csv"), &dir.join("photos"));
     let feats: Vec<Features> = photos.iter().map(|p| features(&p.image)).collect();
     if fit_only {
         print_fit(&photos, &feats);
@@ -53,14 +53,19 @@ fn main() {
         .collect();
     report("with hints (alt text and position from products.json, and the file name)", &photos, &hinted);
 
-    println!("time per photo: {ms:.1} ms to classify (downscale, features, scores), {decode_ms:.1} ms to decode");
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store");
+    let (demo, _) = load(&store.join("labels.csv"), &store);
+    let demo_pixels: Vec<PhotoKind> =
+        demo.iter().map(|p| rt.block_on(PixelClassifier.classify(&p.image, &PhotoHints::default())).kind).collect();
+    report("held out: the repo's demo store (examples/store), pixels alone", &demo, &demo_pixels);
+
+    println!("\ntime per photo: {ms:.1} ms to classify (downscale, features, scores), {decode_ms:.1} ms to decode");
 }
 
-/// The labelled photos, decoded, and the mean decode time in ms.
-fn load(dir: &Path) -> (Vec<Photo>, f64) {
-    let csv = dir.join("photos/labels.csv");
+/// The photos a `file,kind,…` CSV lists (files relative to `root`), decoded, and the mean decode time in ms.
+fn load(csv: &Path, root: &Path) -> (Vec<Photo>, f64) {
     let text =
-        std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{}: {e} (set TRUEREEL_FIXTURES)", csv.display()));
+        std::fs::read_to_string(csv).unwrap_or_else(|e| panic!("{}: {e} (set TRUEREEL_FIXTURES)", csv.display()));
     let started = Instant::now();
     let photos: Vec<Photo> = text
         .lines()
@@ -71,7 +76,7 @@ fn load(dir: &Path) -> (Vec<Photo>, f64) {
             let file = cols.next().unwrap().to_string();
             let kind = cols.next().unwrap();
             let kind = KINDS.into_iter().find(|k| k.as_str() == kind).unwrap_or_else(|| panic!("kind {kind}"));
-            let image = image::open(dir.join("photos").join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let image = image::open(root.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
             Photo { file, kind, image }
         })
         .collect();
