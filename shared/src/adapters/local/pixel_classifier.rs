@@ -1,4 +1,5 @@
-//! An offline photo classifier from pixels: framing, background, skin and texture, with alt text, file name and gallery position as a prior.
+//! An offline photo classifier: framing, backdrop, skin and texture from the pixels; alt text, file name and
+//! gallery position as a prior. Figures and method: docs/classifier.md.
 
 use crate::PhotoKind;
 use crate::ports::{Classification, Classifier, PhotoHints};
@@ -425,7 +426,7 @@ impl Classifier for PixelClassifier {
         let pixels = scores(&WEIGHTS, &f);
         let add = prior(hints);
         let class = decide([0, 1, 2].map(|i| pixels[i] + add[i]));
-        tracing::debug!(kind = %class.kind, confidence = class.confidence, ?pixels, ?add, "Classified a photo.");
+        tracing::debug!(kind = %class.kind, confidence = class.confidence, ?pixels, ?add, features = ?f, "Classified a photo.");
         class
     }
 }
