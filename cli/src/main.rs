@@ -1,5 +1,6 @@
 //! `truereel`: run the whole pipeline on one machine (the embedded default), and look at its state.
 
+mod classify;
 mod progress;
 
 use anyhow::{Context, Result, bail};
@@ -159,6 +160,8 @@ enum Command {
         #[arg(long)]
         run: Option<PathBuf>,
     },
+    /// Print the kind of each photo (model_worn, flat or detail) and the confidence, one line each.
+    Classify(classify::ClassifyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -193,6 +196,7 @@ async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Status => status(&cli.data_dir).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
+        Command::Classify(args) => Ok(classify::run(&args).await),
     }
 }
 

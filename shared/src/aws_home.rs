@@ -8,7 +8,7 @@ use crate::adapters::aws::sqs::SqsQueue;
 use crate::adapters::aws::{AwsConfig, AwsConfigError};
 use crate::adapters::http::SafeFetcher;
 use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
-use crate::adapters::local::hint_classifier::HintClassifier;
+use crate::adapters::local::pixel_classifier::PixelClassifier;
 use crate::adapters::local::spec_judge::SpecJudge;
 use crate::adapters::local::still_motion::StillMotionVideo;
 use crate::adapters::local::template_writer::TemplateWriter;
@@ -77,7 +77,7 @@ pub async fn open_with(
         state: Arc::new(DynamoStateStore::new(sdk, config.table.clone())),
         queue: Arc::new(queue),
         storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetcher(Arc::new(fetcher))),
-        classifier: Arc::new(HintClassifier),
+        classifier: Arc::new(PixelClassifier),
         video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price)),
         voice,
         writer: Arc::new(TemplateWriter),

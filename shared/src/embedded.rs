@@ -11,7 +11,7 @@ use crate::Usd;
 use crate::adapters::http::SafeFetcher;
 use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
 use crate::adapters::local::folder_blobs::FolderBlobStore;
-use crate::adapters::local::hint_classifier::HintClassifier;
+use crate::adapters::local::pixel_classifier::PixelClassifier;
 use crate::adapters::local::spec_judge::SpecJudge;
 use crate::adapters::local::sqlite_queue::SqliteQueue;
 use crate::adapters::local::sqlite_state::SqliteStateStore;
@@ -121,7 +121,7 @@ impl Embedded {
             state,
             queue: queue.clone(),
             storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetcher(Arc::new(fetcher))),
-            classifier: Arc::new(HintClassifier),
+            classifier: Arc::new(PixelClassifier),
             video,
             voice,
             writer: Arc::new(TemplateWriter),

@@ -3,7 +3,7 @@
 pub mod espeak;
 pub mod folder_blobs;
 pub mod folder_store;
-pub mod hint_classifier;
+pub mod pixel_classifier;
 pub mod spec_judge;
 pub mod sqlite;
 pub mod sqlite_queue;
