@@ -161,7 +161,10 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, OpenError> {
     }
     let mut conn = Connection::open(path).map_err(sql)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql)?;
+    // Switching a fresh file to WAL while another connection does the same can answer SQLITE_BUSY
+    // without consulting the busy handler: retry it for as long as the busy timeout.
+    let mode: String =
+        until_not_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))).map_err(sql)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path = %shown, %mode, "SQLite did not switch to WAL journaling");
     }
@@ -169,6 +172,21 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, OpenError> {
     conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
     migrate(&mut conn, &shown)?;
     Ok(conn)
+}
+
+/// `f` again while it fails with SQLITE_BUSY, for at most [`BUSY_TIMEOUT`].
+fn until_not_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Applies the migrations the file lacks, in one immediate transaction.
