@@ -192,3 +192,13 @@ pub async fn aws_ports_metered(
         truereel::aws_home::open_with(&sdk, &config, settings, true).await.expect("the AWS home on the emulator");
     Some((ports, config))
 }
+
+/// This process's peak resident memory in KB, from /proc (for the benchmarks).
+pub fn self_peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

@@ -76,7 +76,7 @@ fn crawl_child(products: u32) {
         assert_eq!(found, products, "every product was taken in");
         (first, second, stats_first, stats_second)
     });
-    let crawl_rss = peak_rss_kb();
+    let crawl_rss = truereel_tests::self_peak_rss_kb();
 
     // Baseline: the same URLs through the same fetcher, 4 at a time (the crawl stage's concurrency), bodies dropped.
     let raw = rt.block_on(async {
@@ -235,13 +235,4 @@ fn jpeg(id: u32, k: u32) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
     out
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }

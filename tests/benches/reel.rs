@@ -9,7 +9,7 @@ use truereel::config::Settings;
 use truereel::embedded::Embedded;
 use truereel::ports::BlobStore;
 use truereel::{Motion, Reel};
-use truereel_tests::{drain_store, sample_store};
+use truereel_tests::{drain_store, sample_store, self_peak_rss_kb};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -194,16 +194,6 @@ fn baseline(data: &Path, out: &Path) {
 fn run(program: &str, args: &[&str]) {
     let status = Command::new(program).args(args).status().unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(status.success(), "{program} {args:?} failed");
-}
-
-/// This process's peak resident memory, from /proc.
-fn self_peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// The largest peak resident memory of any finished child process (ffmpeg, espeak-ng).

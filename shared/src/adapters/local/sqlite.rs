@@ -163,8 +163,7 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, OpenError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     // Switching a fresh file to WAL while another connection does the same can answer SQLITE_BUSY
     // without consulting the busy handler: retry it for as long as the busy timeout.
-    let mode: String =
-        until_not_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))).map_err(sql)?;
+    let mode: String = until_not_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))).map_err(sql)?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path = %shown, %mode, "SQLite did not switch to WAL journaling");
     }
