@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use truereel::PhotoKind;
 use truereel::adapters::local::pixel_classifier::{
-    Features, KINDS, PixelClassifier, WEIGHTS, Weights, features, fit, probabilities, scores,
+    Features, KINDS, PixelClassifier, WEIGHTS, Weights, features, fit, probabilities, scores, training_views,
 };
 use truereel::ports::{Classifier, PhotoHints};
 
@@ -21,13 +21,25 @@ struct Photo {
 
 fn main() {
     let fit_only = std::env::args().any(|a| a == "--fit");
+    let show_features = std::env::args().any(|a| a == "--features");
     let dir = std::env::var_os("TRUEREEL_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
     let (photos, decode_ms) = load(&dir.join("photos/labels.csv"), &dir.join("photos"));
     let feats: Vec<Features> = photos.iter().map(|p| features(&p.image)).collect();
+    // What `fit` learns from: each photo's training views (the photo and label-keeping crops).
+    let views: Vec<Vec<Features>> =
+        photos.iter().map(|p| training_views(&p.image, p.kind).iter().map(features).collect()).collect();
+    if show_features {
+        print_features("fixtures", &photos, &feats);
+        let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store");
+        let (demo, _) = load(&store.join("labels.csv"), &store);
+        let demo_feats: Vec<Features> = demo.iter().map(|p| features(&p.image)).collect();
+        print_features("demo store (held out)", &demo, &demo_feats);
+        return;
+    }
     if fit_only {
-        print_fit(&photos, &feats);
+        print_fit(&photos, &views);
         return;
     }
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -39,8 +51,8 @@ fn main() {
     let ms = started.elapsed().as_secs_f64() * 1000.0 / photos.len() as f64;
     report("pixels alone (no hints; the shipped weights were fitted on these photos)", &photos, &pixels);
 
-    let loo: Vec<PhotoKind> = (0..photos.len()).map(|i| leave_one_out(&photos, &feats, i)).collect();
-    report("pixels alone, leave-one-out (weights refitted without the photo judged)", &photos, &loo);
+    let loo: Vec<PhotoKind> = (0..photos.len()).map(|i| leave_one_out(&photos, &views, &feats[i], i)).collect();
+    report("pixels alone, leave-one-out (weights refitted without the photo judged or its crops)", &photos, &loo);
 
     let catalog = catalog_hints(&dir);
     let hinted: Vec<PhotoKind> = photos
@@ -104,11 +116,20 @@ fn best(w: &Weights, f: &Features) -> PhotoKind {
     KINDS[i]
 }
 
-/// The kind photo `i` gets from weights fitted on all the other photos.
-fn leave_one_out(photos: &[Photo], feats: &[Features], i: usize) -> PhotoKind {
-    let rest: Vec<(Features, PhotoKind)> =
-        photos.iter().zip(feats).enumerate().filter(|(j, _)| *j != i).map(|(_, (p, f))| (*f, p.kind)).collect();
-    best(&fit(&rest), &feats[i])
+/// Every training view's features with its photo's label, leaving out photo `skip` (and its crops).
+fn samples(photos: &[Photo], views: &[Vec<Features>], skip: Option<usize>) -> Vec<(Features, PhotoKind)> {
+    photos
+        .iter()
+        .zip(views)
+        .enumerate()
+        .filter(|(j, _)| Some(*j) != skip)
+        .flat_map(|(_, (p, v))| v.iter().map(|f| (*f, p.kind)))
+        .collect()
+}
+
+/// The kind photo `i` (features `f`) gets from weights fitted on all the other photos' views.
+fn leave_one_out(photos: &[Photo], views: &[Vec<Features>], f: &Features, i: usize) -> PhotoKind {
+    best(&fit(&samples(photos, views, Some(i))), f)
 }
 
 /// Accuracy, a confusion matrix (rows: label, columns: answer) and the photos got wrong.
@@ -126,9 +147,10 @@ fn report(title: &str, photos: &[Photo], answers: &[PhotoKind]) {
     }
 }
 
-/// Prints weights fitted on every photo, as the `WEIGHTS` constant, and how far the shipped ones are.
-fn print_fit(photos: &[Photo], feats: &[Features]) {
-    let samples: Vec<(Features, PhotoKind)> = feats.iter().zip(photos).map(|(f, p)| (*f, p.kind)).collect();
+/// Prints weights fitted on every photo's views, as the `WEIGHTS` constant, and how far the shipped ones are.
+fn print_fit(photos: &[Photo], views: &[Vec<Features>]) {
+    let samples = samples(photos, views, None);
+    println!("fitted on {} views of {} photos", samples.len(), photos.len());
     let w = fit(&samples);
     println!("pub const WEIGHTS: Weights = [");
     for row in w {
@@ -138,4 +160,13 @@ fn print_fit(photos: &[Photo], feats: &[Features]) {
     println!("];");
     let drift = w.iter().flatten().zip(WEIGHTS.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     println!("largest difference from the shipped WEIGHTS: {drift:.3}");
+}
+
+/// One line per photo: label and the score's inputs (after the constant), for looking at the features.
+fn print_features(title: &str, photos: &[Photo], feats: &[Features]) {
+    println!("{title}");
+    for (p, f) in photos.iter().zip(feats) {
+        let cells: Vec<String> = f.inputs()[1..].iter().map(|v| format!("{v:5.2}")).collect();
+        println!("  {:<11}{} {}", p.kind.as_str(), cells.join(" "), p.file);
+    }
 }
