@@ -33,6 +33,10 @@ pub struct ProductListing {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     pub images: Vec<ListedImage>,
+    /// A product page still to be read (sitemap stores): the listing only names it and intake reads
+    /// it (`Storefront::complete`), so listing a 10,000-page store stays one short invocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 /// A product after intake: its copy plus the references that passed intake.

@@ -41,6 +41,11 @@ pub trait Storefront: Send + Sync {
     /// One gallery image named by a listing's `src`; with the validators of the copy already taken in,
     /// [`ImageFetch::NotModified`] when it has not changed since (no body is transferred).
     async fn fetch_image(&self, src: &str, known: Option<&Validators>) -> Result<ImageFetch, StorefrontError>;
+    /// The listing with its product page read, for sources that list pages first (`listing.page`);
+    /// `Ok(None)` when the page turns out not to be a product. Other sources hand it back as is.
+    async fn complete(&self, listing: ProductListing) -> Result<Option<ProductListing>, StorefrontError> {
+        Ok(Some(listing))
+    }
 }
 
 /// A gallery image's bytes, or word that the copy taken in last time is still current.

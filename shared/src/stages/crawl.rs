@@ -83,11 +83,6 @@ async fn list_store(
 async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only: bool) -> Result<Outcome, StageError> {
     let product = listing.handle.clone();
     let name = product.as_str();
-    if listing.images.is_empty() {
-        let why = "the store lists no images for it".to_string();
-        issue(ports, name, STAGE, true, why.clone()).await?;
-        return Ok(Outcome::Failed(why));
-    }
     let source = match ports.storefronts.open(store) {
         Ok(s) => s,
         Err(e) if e.is_transient() => return Err(StageError::new(format!("opening store {store}"), e)),
@@ -96,6 +91,22 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
             return Ok(Outcome::Failed(e.to_string()));
         }
     };
+    // A listing that only names its product page (sitemap stores) is read here, one product per message.
+    let listing = match source.complete(listing).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return Ok(Outcome::Skipped(format!("{name}: the page is not a product"))),
+        Err(e) if e.is_transient() => return Err(StageError::new(format!("product {name}: reading its page"), e)),
+        Err(e) => {
+            let why = short_reason(&e);
+            issue(ports, name, STAGE, true, why.clone()).await?;
+            return Ok(Outcome::Failed(why));
+        }
+    };
+    if listing.images.is_empty() {
+        let why = "the store lists no images for it".to_string();
+        issue(ports, name, STAGE, true, why.clone()).await?;
+        return Ok(Outcome::Failed(why));
+    }
     let known = ports.state.references(&product).await.map_err(|e| state_err("reading known references", e))?;
 
     let mut images = listing.images.clone();
@@ -237,7 +248,7 @@ fn same_photo(a: &Option<crate::PhotoPrint>, b: &Option<crate::PhotoPrint>) -> b
 
 fn short_reason(e: &StorefrontError) -> String {
     match e {
-        StorefrontError::Image { reason, .. } => reason.clone(),
+        StorefrontError::Image { reason, .. } | StorefrontError::Unreadable { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }

@@ -236,6 +236,7 @@ fn parse_product(index: usize, value: &Value) -> Result<ProductListing, ListingE
         price: lowest_price(obj.get("variants")),
         currency: None,
         images,
+        page: None,
     })
 }
 

@@ -514,6 +514,7 @@ fn from_json_ld(
         price,
         currency,
         images,
+        page: None,
     })
 }
 
@@ -551,6 +552,7 @@ fn from_og(markup: &Markup, page: &Url, og: Vec<ListedImage>) -> Result<ProductL
             .or_else(|| markup.meta("og:price:currency"))
             .map(|c| c.trim().to_ascii_uppercase()),
         images: og,
+        page: None,
     })
 }
 

@@ -341,6 +341,10 @@ impl Storefront for WebStorefront {
         Err(transient.unwrap_or_else(|| unreadable(format!("found no products to read ({})", misses.join("; ")))))
     }
 
+    async fn complete(&self, listing: ProductListing) -> Result<Option<ProductListing>, StorefrontError> {
+        sitemap::complete(self, listing).await
+    }
+
     async fn fetch_image(&self, src: &str, known: Option<&Validators>) -> Result<ImageFetch, StorefrontError> {
         let image =
             |reason: String| StorefrontError::Image { store: self.locator.clone(), src: src.to_string(), reason };

@@ -8,9 +8,9 @@
 use super::jsonld::{PageProduct, page_handle, product_from_html};
 use super::shopify::{self, ProductJson};
 use super::{Attempt, Listing, WebStorefront};
-use crate::ListedImage;
 use crate::adapters::local::folder_store::decode_entities;
 use crate::ports::{ListingError, StorefrontError};
+use crate::{ListedImage, ProductListing};
 use std::collections::{HashSet, VecDeque};
 use url::Url;
 
@@ -155,7 +155,7 @@ pub(super) async fn list(
     if pages.is_empty() {
         return Ok(Attempt::Miss("the sitemap lists no pages".into()));
     }
-    read_products(sf, pages, &mut listed).await?;
+    stubs(pages, &mut listed);
     Ok(Attempt::Listed(listed))
 }
 
@@ -244,8 +244,6 @@ async fn collect_pages(
             }
         }
     }
-    let looks_like_product =
-        |u: &Url| u.path_segments().is_some_and(|mut s| s.any(|s| s == "products" || s == "product"));
     let filtered = pages.iter().any(|(u, _)| looks_like_product(u));
     let mut pages: Vec<(Url, Option<String>, bool)> = pages
         .into_iter()
@@ -259,77 +257,80 @@ async fn collect_pages(
     Ok(pages)
 }
 
-/// Reads each page's product. Shopify stores answer `<page>.json` (one request, with alt text): that is
-/// tried on the first `/products/` page and kept if it works.
-async fn read_products(
-    sf: &WebStorefront,
-    pages: Vec<(Url, Option<String>, bool)>,
-    listed: &mut Listing,
-) -> Result<(), StorefrontError> {
-    let mut shopify_json: Option<bool> = None;
-    let (mut attempted, mut transient) = (0usize, 0usize);
-    for (url, sitemap_image, expected) in pages {
-        attempted += 1;
-        let label = || page_handle(&url, None, None).map(|h| h.to_string()).unwrap_or_else(|| url.to_string());
-        if shopify_json != Some(false) && shopify::is_product_url(&url) {
-            match shopify::product_json(sf, &url).await {
-                Ok(ProductJson::Found(item)) => {
-                    shopify_json = Some(true);
-                    listed.push(item);
-                    continue;
-                }
-                Ok(ProductJson::NotShopify(reason)) => {
-                    if shopify_json.is_none() {
-                        tracing::debug!(reason, "Product pages have no Shopify .json; reading their HTML.");
-                        shopify_json = Some(false);
-                    }
-                }
-                Err(e) => {
-                    transient += 1;
-                    listed.push(Err(ListingError { product: label(), reason: e.to_string() }));
-                    check_transients(sf, attempted, transient)?;
-                    continue;
-                }
-            }
-        }
-        match product_page(sf, &url).await {
-            Ok(Ok(PageProduct::Found(mut listing))) => {
-                if listing.images.is_empty()
-                    && let Some(src) = sitemap_image.as_deref().and_then(|s| super::images::absolute(s, &url))
-                {
-                    listing.images.push(ListedImage {
-                        src: src.to_string(),
-                        alt: None,
-                        position: 1,
-                        width: None,
-                        height: None,
-                        variant_ids: vec![],
-                    });
-                }
-                listed.push(Ok(*listing));
-            }
-            Ok(Ok(PageProduct::NotAProduct)) if expected => listed.push(Err(ListingError {
-                product: label(),
-                reason: format!("{url}: no schema.org Product or product OpenGraph on the page"),
-            })),
-            Ok(Ok(PageProduct::NotAProduct)) => tracing::debug!(page = %url, "Not a product page; skipped."),
-            Ok(Err(reason)) => listed.push(Err(ListingError { product: label(), reason })),
-            Err(e) => {
-                transient += 1;
-                listed.push(Err(ListingError { product: label(), reason: e.to_string() }));
-                check_transients(sf, attempted, transient)?;
-            }
-        }
+/// Lists each page as a stub (its handle from the URL, the sitemap's image as a fallback): the
+/// page itself is read when its product is taken in ([`complete`]), one product per message, so a
+/// store of any size lists in one short invocation.
+fn stubs(pages: Vec<(Url, Option<String>, bool)>, listed: &mut Listing) {
+    for (url, sitemap_image, _) in pages {
+        let Some(handle) = page_handle(&url, None, None) else {
+            listed.push(Err(ListingError { product: url.to_string(), reason: "no product handle in the URL".into() }));
+            continue;
+        };
+        let images = sitemap_image
+            .as_deref()
+            .and_then(|s| super::images::absolute(s, &url))
+            .map(|src| ListedImage {
+                src: src.to_string(),
+                alt: None,
+                position: 1,
+                width: None,
+                height: None,
+                variant_ids: vec![],
+            })
+            .into_iter()
+            .collect();
+        listed.push(Ok(ProductListing {
+            handle,
+            title: String::new(),
+            description: String::new(),
+            vendor: None,
+            product_type: None,
+            price: None,
+            currency: None,
+            images,
+            page: Some(url.to_string()),
+        }));
     }
-    Ok(())
 }
 
-/// A few flaky pages fail alone; many mean the store is in trouble and the listing is retried later.
-fn check_transients(sf: &WebStorefront, attempted: usize, transient: usize) -> Result<(), StorefrontError> {
-    if transient > 5 && transient * 10 > attempted {
-        return Err(sf.transient(format!("{transient} of {attempted} product pages failed transiently")));
+/// Reads a stub's page: Shopify stores answer `<page>.json` (with alt text), tried first on
+/// `/products/` pages; otherwise the page's JSON-LD or OpenGraph. A page under a product path with
+/// no product on it is an error; any other page without one is skipped (`None`).
+pub(super) async fn complete(
+    sf: &WebStorefront,
+    stub: ProductListing,
+) -> Result<Option<ProductListing>, StorefrontError> {
+    let Some(page) = stub.page.as_deref() else { return Ok(Some(stub)) };
+    let unreadable = |reason: String| StorefrontError::Unreadable { store: sf.locator.clone(), reason };
+    let url = Url::parse(page).map_err(|e| unreadable(format!("{page}: not a URL ({e})")))?;
+    let keep_identity = |mut listing: ProductListing| {
+        listing.handle = stub.handle.clone();
+        if listing.images.is_empty() {
+            listing.images = stub.images.clone();
+        }
+        listing.page = None;
+        listing
+    };
+    if shopify::is_product_url(&url) {
+        match shopify::product_json(sf, &url).await? {
+            ProductJson::Found(Ok(listing)) => return Ok(Some(keep_identity(listing))),
+            ProductJson::Found(Err(e)) => return Err(unreadable(format!("{url}: {}", e.reason))),
+            ProductJson::NotShopify(reason) => tracing::debug!(reason, "No Shopify .json; reading the page's HTML."),
+        }
     }
-    Ok(())
+    match product_page(sf, &url).await? {
+        Ok(PageProduct::Found(listing)) => Ok(Some(keep_identity(*listing))),
+        Ok(PageProduct::NotAProduct) if looks_like_product(&url) => {
+            Err(unreadable(format!("{url}: no schema.org Product or product OpenGraph on the page")))
+        }
+        Ok(PageProduct::NotAProduct) => Ok(None),
+        Err(reason) => Err(unreadable(reason)),
+    }
+}
+
+/// Pages under `/products/` or `/product/`.
+fn looks_like_product(u: &Url) -> bool {
+    u.path_segments().is_some_and(|mut s| s.any(|s| s == "products" || s == "product"))
 }
 
 /// One product page: `Ok(Ok(..))` read, `Ok(Err(reason))` unreadable (a per-product error), `Err` transient.

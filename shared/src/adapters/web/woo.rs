@@ -130,6 +130,7 @@ fn parse_product(index: usize, v: &Value, page_url: &Url) -> Result<ProductListi
     let gallery = obj.get("images").and_then(Value::as_array).map(|a| gallery(a)).unwrap_or_default();
     Ok(ProductListing {
         images: images::finish(handle.as_str(), gallery, page_url),
+        page: None,
         handle,
         title,
         description,
