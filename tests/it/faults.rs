@@ -246,3 +246,79 @@ async fn renditions_of_one_photo_collapse_to_the_largest() {
     assert_eq!((first.width, first.height), (full.width(), full.height()), "the larger rendition is kept");
     assert_eq!(first.source_url, "photos/front.jpg");
 }
+
+/// Counts downloads of finished clips, passing everything through to the real renderer.
+struct CountingDownloads {
+    inner: Arc<dyn truereel::ports::VideoModel>,
+    downloads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl truereel::ports::VideoModel for CountingDownloads {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn idempotent_submit(&self) -> bool {
+        self.inner.idempotent_submit()
+    }
+    fn price(&self, request: &truereel::ports::ClipRequest) -> Usd {
+        self.inner.price(request)
+    }
+    async fn submit(
+        &self,
+        request: &truereel::ports::ClipRequest,
+        key: &truereel::IdempotencyKey,
+    ) -> Result<truereel::JobId, truereel::ports::ProviderError> {
+        self.inner.submit(request, key).await
+    }
+    async fn poll(&self, job: &truereel::JobId) -> Result<truereel::ports::JobStatus, truereel::ports::ProviderError> {
+        self.inner.poll(job).await
+    }
+    async fn download(
+        &self,
+        output: &truereel::ports::ClipOutput,
+        dest: &Path,
+    ) -> Result<u64, truereel::ports::ProviderError> {
+        self.downloads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.download(output, dest).await
+    }
+}
+
+/// A crash between storing a clip and recording it leaves the clip in storage: handled again, the
+/// mirror keeps that clip (no download, no rewrite) and records it. Staged here by putting shot 0's
+/// clip, from an identical earlier run, where the mirror will look before the run makes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
+    init_logs();
+    let only = ["grey-graphic-tee"];
+    let earlier = tempfile::tempdir().unwrap();
+    let (first, _) = run_store(earlier.path(), &sample_store(), Some(&only), small_settings()).await;
+    let reel = first.ports.state.list_reels().await.unwrap().remove(0);
+    let shot0 = truereel::BlobKey::clip(&reel.id, 0, reel.shot_attempts[0]);
+    let clip = first.ports.blobs.get(&shot0).await.unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(data.path(), small_settings()).await.unwrap();
+    e.ports.blobs.put(&shot0, clip.clone(), "video/mp4").await.unwrap();
+    let kept_at = std::fs::metadata(e.ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
+    let counting = Arc::new(CountingDownloads { inner: e.ports.video.clone(), downloads: Default::default() });
+    let ports = truereel::ports::Ports { video: counting.clone(), ..e.ports.clone() };
+    let msg = truereel::messages::Message::from(truereel::messages::CrawlMsg::Store {
+        store: sample_store().to_string_lossy().to_string(),
+        only: Some(vec![only[0].to_string()]),
+        crawl_only: false,
+    });
+    ports.queue.send(Stage::Crawl, &msg.to_json(), std::time::Duration::ZERO).await.unwrap();
+    let options = truereel::runner::RunOptions::default();
+    truereel::runner::drain(&ports, &options, Arc::new(truereel::runner::LogProgress)).await.unwrap();
+
+    let again = ports.state.get_reel(&reel.id).await.unwrap().expect("the same reel");
+    assert_eq!(again.status, ReelStatus::Published, "{:?}", again.reasons);
+    let shots = again.plan.shots.len();
+    assert_eq!(counting.downloads.load(std::sync::atomic::Ordering::SeqCst), shots - 1, "shot 0 was not downloaded");
+    assert_eq!(ports.blobs.get(&shot0).await.unwrap(), clip, "the kept clip is the one stored");
+    let now = std::fs::metadata(ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
+    assert_eq!(now, kept_at, "the kept clip was not written again");
+    let clips = ports.state.clips(&reel.id).await.unwrap();
+    assert!(clips.iter().any(|c| c.shot == 0 && c.blob == shot0), "and it is recorded");
+}

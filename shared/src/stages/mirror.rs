@@ -50,19 +50,29 @@ async fn mirror_clip(
     }
 
     let dir = scratch()?;
-    let file = dir.path().join("clip.mp4");
-    let bytes = match ports.video.download(output, &file).await {
-        Ok(n) => n,
-        Err(ProviderError::Expired { message, .. }) => {
-            // The short-lived URL is gone: ask the job again (it is recorded; nothing is resubmitted).
-            tracing::warn!(reel = %id, shot, %job, "Clip URL expired ({message}); polling the job again.");
-            send(ports, GenerateMsg { reel: id.clone(), shot, attempt, polls: 0 }, Duration::ZERO).await?;
-            return Ok(Outcome::Waiting(format!("{id} shot {shot}: output expired, asking the job again")));
+    let key = BlobKey::clip(id, shot, attempt);
+    // Stored before a crash but not yet recorded: kept as it is, neither downloaded nor written again.
+    let kept = ports.blobs.head(&key).await.map_err(|e| blob_err("checking a clip", e))?;
+    let (file, bytes) = match &kept {
+        Some(meta) => (local_copy(ports, &key, dir.path(), "clip.mp4").await?, meta.bytes),
+        None => {
+            let file = dir.path().join("clip.mp4");
+            match ports.video.download(output, &file).await {
+                Ok(n) => (file, n),
+                Err(ProviderError::Expired { message, .. }) => {
+                    // The short-lived URL is gone: ask the job again (it is recorded; nothing is resubmitted).
+                    tracing::warn!(reel = %id, shot, %job, "Clip URL expired ({message}); polling the job again.");
+                    send(ports, GenerateMsg { reel: id.clone(), shot, attempt, polls: 0 }, Duration::ZERO).await?;
+                    return Ok(Outcome::Waiting(format!("{id} shot {shot}: output expired, asking the job again")));
+                }
+                Err(e) if e.is_retryable() => {
+                    return Err(StageError::from_provider(format!("{id} shot {shot}: downloading"), e));
+                }
+                Err(e) => {
+                    return park(ports, &reel, STAGE, vec![format!("shot {shot}: downloading job {job}: {e}")]).await;
+                }
+            }
         }
-        Err(e) if e.is_retryable() => {
-            return Err(StageError::from_provider(format!("{id} shot {shot}: downloading"), e));
-        }
-        Err(e) => return park(ports, &reel, STAGE, vec![format!("shot {shot}: downloading job {job}: {e}")]).await,
     };
     let probe = match ports.media.probe(&file).await {
         Ok(p) => p,
@@ -82,8 +92,9 @@ async fn mirror_clip(
         );
         return park(ports, &reel, STAGE, vec![why]).await;
     }
-    let key = BlobKey::clip(id, shot, attempt);
-    ports.blobs.put_file(&key, &file, "video/mp4").await.map_err(|e| blob_err("storing a clip", e))?;
+    if kept.is_none() {
+        ports.blobs.put_file(&key, &file, "video/mp4").await.map_err(|e| blob_err("storing a clip", e))?;
+    }
     let clip = Clip {
         reel: id.clone(),
         shot,
