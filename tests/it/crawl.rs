@@ -312,7 +312,8 @@ async fn private_and_metadata_addresses_are_never_reached() {
     // A store that is itself a metadata or private address is refused before any connection.
     for store in ["http://169.254.169.254/", &private.url("/"), "http://localhost:9/"] {
         let (_, rows) = crawl(&e, store).await;
-        assert!(rows.iter().any(|r| r.note.contains("refused")), "{store}: {rows:#?}");
+        let said_once = |r: &CrawlRow| r.note.contains("refused") && r.note.len() < 200;
+        assert!(rows.iter().any(said_once), "said once, not per platform tried: {store}: {rows:#?}");
     }
     assert_eq!(private.connections(), 0);
 }

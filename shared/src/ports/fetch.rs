@@ -125,4 +125,10 @@ impl FetchError {
 #[async_trait]
 pub trait Fetcher: Send + Sync {
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Fetched, FetchError>;
+    /// Whether `url` may be fetched at all (scheme, address after DNS), without sending anything:
+    /// `Err(FetchError::Refused)` when it may not. Other trouble (DNS down) is left to `fetch`.
+    async fn vet(&self, url: &str) -> Result<(), FetchError> {
+        let _ = url;
+        Ok(())
+    }
 }

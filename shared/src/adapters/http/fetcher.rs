@@ -62,6 +62,7 @@ pub struct SafeFetcher {
     client: reqwest::Client,
     policy: FetchPolicy,
     guard: UrlGuard,
+    resolver: GuardedResolver,
     limiter: HostLimiter,
     robots: Mutex<HashMap<String, RobotsCell>>,
 }
@@ -92,13 +93,13 @@ impl SafeFetcher {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .referer(false)
-            .dns_resolver(resolver)
+            .dns_resolver(resolver.clone())
             .timeout(policy.timeout)
             .connect_timeout(policy.connect_timeout)
             .http1_max_headers(policy.max_headers)
             .build()?;
         let limiter = HostLimiter::new(policy.per_host_concurrency, policy.per_host_interval);
-        Ok(Self { client, policy, guard, limiter, robots: Mutex::new(HashMap::new()) })
+        Ok(Self { client, policy, guard, resolver, limiter, robots: Mutex::new(HashMap::new()) })
     }
 
     /// From [`FetchPolicy::from_env`].
@@ -298,6 +299,20 @@ impl SafeFetcher {
 
 #[async_trait]
 impl Fetcher for SafeFetcher {
+    async fn vet(&self, url: &str) -> Result<(), FetchError> {
+        let url = Url::parse(url)
+            .map_err(|e| FetchError::Invalid { url: url.to_string(), reason: format!("not an absolute URL: {e}") })?;
+        self.guard.check(&url).map_err(|Refusal(reason)| refused(&url, reason))?;
+        // A name is vetted as the connector would see it; a DNS failure is left to `fetch` (it may pass).
+        if let Some(url::Host::Domain(name)) = url.host()
+            && let Err(e) = self.resolver.resolve_name(name).await
+            && let Some(Refusal(reason)) = e.downcast_ref::<Refusal>()
+        {
+            return Err(refused(&url, reason.clone()));
+        }
+        Ok(())
+    }
+
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Fetched, FetchError> {
         let url = Url::parse(request.url).map_err(|e| FetchError::Invalid {
             url: request.url.to_string(),

@@ -324,3 +324,29 @@ fn arrivals(server: &TestServer, prefix: &str) -> Vec<Instant> {
     starts.sort();
     starts
 }
+
+/// `vet` says whether a URL may be fetched, after DNS, without sending anything.
+#[tokio::test]
+async fn vetting_refuses_what_fetching_would_without_connecting() {
+    let server = TestServer::start().await;
+    let other = TestServer::start().await;
+    let fetcher = SafeFetcher::new(guarded(&[&server])).unwrap();
+    fetcher.vet(&server.url("/")).await.expect("a trusted host passes");
+    fetcher.vet("http://shop.invalid/").await.expect("a DNS failure is left to the fetch");
+    for url in [
+        other.url("/"),
+        "http://169.254.169.254/".to_string(),
+        "http://localhost/".to_string(),
+        "http://metadata.google.internal/".to_string(),
+        "gopher://shop.example/".to_string(),
+    ] {
+        match fetcher.vet(&url).await {
+            Err(FetchError::Refused { .. }) => {}
+            other => panic!("{url}: expected a refusal, got {other:?}"),
+        }
+    }
+    let opened = SafeFetcher::new(open()).unwrap();
+    opened.vet(&other.url("/")).await.expect("private networks when allowed");
+    assert!(matches!(opened.vet("http://169.254.169.254/").await, Err(FetchError::Refused { .. })));
+    assert_eq!((server.connections(), other.connections()), (0, 0), "vetting sends nothing");
+}

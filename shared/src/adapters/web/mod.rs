@@ -308,6 +308,10 @@ impl Storefront for WebStorefront {
 
     async fn list(&self) -> Result<Listing, StorefrontError> {
         let unreadable = |reason: String| StorefrontError::Unreadable { store: self.locator.clone(), reason };
+        // A store at an address the fetcher refuses is said so once, not once per platform tried.
+        if let Err(e @ FetchError::Refused { .. }) = self.fetcher.vet(self.target.as_str()).await {
+            return Err(unreadable(e.to_string()));
+        }
         let order: Vec<Platform> = match (self.forced, self.platform()) {
             (Some(p), _) => vec![p],
             (None, Some(known)) => std::iter::once(known)
