@@ -6,7 +6,6 @@ use crate::adapters::aws::resources;
 use crate::adapters::aws::s3::S3BlobStore;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::adapters::aws::{AwsConfig, AwsConfigError};
-use crate::adapters::http::SafeFetcher;
 use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
 use crate::adapters::local::pixel_classifier::PixelClassifier;
 use crate::adapters::local::spec_judge::SpecJudge;
@@ -72,11 +71,10 @@ pub async fn open_with(
         Some(piper) => Arc::new(piper),
         None => Arc::new(EspeakVoice::from_env()),
     };
-    let fetcher = SafeFetcher::new(settings.fetch.clone()).map_err(|e| setup("the storefront fetcher")(Box::new(e)))?;
     Ok(Ports {
         state: Arc::new(DynamoStateStore::new(sdk, config.table.clone())),
         queue: Arc::new(queue),
-        storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetcher(Arc::new(fetcher))),
+        storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(settings.fetch.clone())),
         classifier: Arc::new(PixelClassifier),
         video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price)),
         voice,

@@ -8,7 +8,6 @@
 //! ```
 
 use crate::Usd;
-use crate::adapters::http::SafeFetcher;
 use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
 use crate::adapters::local::folder_blobs::FolderBlobStore;
 use crate::adapters::local::pixel_classifier::PixelClassifier;
@@ -111,7 +110,6 @@ impl Embedded {
         let media = Arc::new(Media::from_env());
         let price = still_motion_price().map_err(|e| open_err(Box::new(e)))?;
         let video = Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price));
-        let fetcher = SafeFetcher::new(settings.fetch.clone()).map_err(|e| open_err(Box::new(e)))?;
         let voice: Arc<dyn Voice> = match PiperVoice::detect() {
             Some(piper) => Arc::new(piper),
             None => Arc::new(EspeakVoice::from_env()),
@@ -120,7 +118,7 @@ impl Embedded {
             blobs: blobs.clone(),
             state,
             queue: queue.clone(),
-            storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetcher(Arc::new(fetcher))),
+            storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(settings.fetch.clone())),
             classifier: Arc::new(PixelClassifier),
             video,
             voice,

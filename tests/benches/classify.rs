@@ -1,7 +1,8 @@
 //! Measurement: the pixel classifier's accuracy on the labelled fixture photos beside the repo, from
 //! pixels alone and with the catalogue's hints, plus a leave-one-out refit of its weights and the
-//! time per photo. `cargo bench -p truereel-tests --bench classify [-- --fit]`; the fixtures folder
-//! is `$TRUEREEL_FIXTURES` or `<workspace>/../shared/fixtures` (never copied into the repo).
+//! time per photo. `TRUEREEL_FIXTURES=<folder> cargo bench -p truereel-tests --bench classify [-- --fit]`:
+//! the labelled photos are research data that live outside the repo (never copied into it); their
+//! folder is named by `TRUEREEL_FIXTURES` (for the project, `../shared/fixtures`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,9 +23,10 @@ struct Photo {
 fn main() {
     let fit_only = std::env::args().any(|a| a == "--fit");
     let show_features = std::env::args().any(|a| a == "--features");
-    let dir = std::env::var_os("TRUEREEL_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
+    let Some(dir) = std::env::var_os("TRUEREEL_FIXTURES").map(PathBuf::from) else {
+        eprintln!("classify benchmark: set TRUEREEL_FIXTURES to the folder of the labelled photos (photos/labels.csv)");
+        std::process::exit(2);
+    };
     let (photos, decode_ms) = load(&dir.join("photos/labels.csv"), &dir.join("photos"));
     let feats: Vec<Features> = photos.iter().map(|p| features(&p.image)).collect();
     // What `fit` learns from: each photo's training views (the photo and label-keeping crops).

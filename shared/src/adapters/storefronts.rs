@@ -6,6 +6,7 @@
 //! | `http://…`, `https://…` (optionally `#platform=shopify\|woocommerce\|sitemap\|page`) | [`WebStorefront`](super::web::WebStorefront), through the router's [`Fetcher`] |
 //! | a folder path | [`FolderStorefront`](super::local::folder_store::FolderStorefront) |
 
+use super::http::{FetchPolicy, SafeFetcher};
 use super::local::folder_store::{FolderStorefront, MAX_IMAGE_BYTES, MAX_LISTING_BYTES, is_remote, parse_catalog};
 use super::web::WebStorefront;
 use crate::BlobKey;
@@ -15,7 +16,7 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The scheme of store locators that live in our blob store.
 pub const BLOB_SCHEME: &str = "blob:";
@@ -23,18 +24,42 @@ pub const BLOB_SCHEME: &str = "blob:";
 /// Opens the right source for a locator.
 pub struct StorefrontRouter {
     blobs: Arc<dyn BlobStore>,
-    fetcher: Option<Arc<dyn Fetcher>>,
+    /// The fetcher web storefronts share (its per-host limits and robots cache with it).
+    fetcher: OnceLock<Arc<dyn Fetcher>>,
+    /// How to build a [`SafeFetcher`] the first time a web store is opened.
+    policy: Option<FetchPolicy>,
 }
 
 impl StorefrontRouter {
     pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
-        Self { blobs, fetcher: None }
+        Self { blobs, fetcher: OnceLock::new(), policy: None }
     }
 
     /// Lets `http(s)://` locators open web storefronts, fetching through `fetcher`.
-    pub fn with_fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
-        self.fetcher = Some(fetcher);
+    pub fn with_fetcher(self, fetcher: Arc<dyn Fetcher>) -> Self {
+        let _ = self.fetcher.set(fetcher);
         self
+    }
+
+    /// Lets `http(s)://` locators open web storefronts through a [`SafeFetcher`] with `policy`, built
+    /// when the first one is opened: processes that never crawl the web (four of the five Lambda
+    /// functions) do not pay for an HTTP client at cold start.
+    pub fn with_fetch_policy(mut self, policy: FetchPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    fn fetcher(&self, store: &str) -> Result<Arc<dyn Fetcher>, StorefrontError> {
+        if let Some(f) = self.fetcher.get() {
+            return Ok(f.clone());
+        }
+        let unreadable = |reason: String| StorefrontError::Unreadable { store: store.into(), reason };
+        let Some(policy) = &self.policy else {
+            return Err(unreadable("web storefronts need an HTTP fetcher, and none is configured here".into()));
+        };
+        let built =
+            SafeFetcher::new(policy.clone()).map_err(|e| unreadable(format!("setting up the HTTP client: {e}")))?;
+        Ok(self.fetcher.get_or_init(|| Arc::new(built)).clone())
     }
 }
 
@@ -47,13 +72,7 @@ pub fn is_web_locator(store: &str) -> bool {
 impl Storefronts for StorefrontRouter {
     fn open(&self, store: &str) -> Result<Arc<dyn Storefront>, StorefrontError> {
         if is_web_locator(store) {
-            let Some(fetcher) = &self.fetcher else {
-                return Err(StorefrontError::Unreadable {
-                    store: store.into(),
-                    reason: "web storefronts need an HTTP fetcher, and none is configured here".into(),
-                });
-            };
-            return Ok(Arc::new(WebStorefront::open(store, fetcher.clone(), self.blobs.clone())?));
+            return Ok(Arc::new(WebStorefront::open(store, self.fetcher(store)?, self.blobs.clone())?));
         }
         match store.strip_prefix(BLOB_SCHEME) {
             Some(prefix) => Ok(Arc::new(BlobStorefront::new(self.blobs.clone(), store, prefix)?)),
