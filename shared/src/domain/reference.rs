@@ -70,10 +70,11 @@ pub struct PhotoPrint {
 impl PhotoPrint {
     /// Renditions differ in at most this many of the 256 hash bits. Measured on the sample photos
     /// (`a_rendition_has_nearly_the_same_print` in intake): a half, quarter or eighth size re-encoded
-    /// at JPEG quality 50 differs in 0–12 bits; the front and back of the grey tee differ in 30.
+    /// at JPEG quality 50 differs in at most 16 bits; the closest two different photos (the grey tee's
+    /// front and back) in 34.
     pub const MAX_HASH_BITS: u32 = 20;
     /// ...and their colour thumbnails by at most this mean difference per channel (0–255): renditions
-    /// measured 0.0–0.4; the red and the black hoodie (8 hash bits apart) 23.5, the tee's sides 5.3.
+    /// measured at most 1.2; the red and the black hoodie (8 hash bits apart) 23.5, the tee's sides 5.2.
     pub const MAX_COLOUR_DIFFERENCE: f64 = 3.0;
 
     /// Whether `self` and `other` are renditions of one photo.
