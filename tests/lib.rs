@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use truereel::config::Settings;
-use truereel::embedded::Embedded;
+use truereel::homes::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{Delivery, Queue, QueueDepth, QueueError, Stage};
 use truereel::runner::{self, DrainReport, LogProgress, RunOptions};
@@ -79,7 +79,7 @@ impl Queue for TwiceQueue {
 
 /// The still-motion renderer's records, one per render actually done (named `<job>.<started>.<nonce>.json`).
 pub fn renders(e: &Embedded) -> Vec<String> {
-    let dir = e.blobs.root().join(truereel::adapters::local::still_motion::RENDERS);
+    let dir = e.blobs.root().join(truereel::adapters::providers::video::still_motion::RENDERS);
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
@@ -189,7 +189,7 @@ pub async fn aws_ports_metered(
     let sdk = config.sdk_config().await;
     let sdk = meter.map_or(sdk.clone(), |m| m.wrap(&sdk));
     let ports =
-        truereel::aws_home::open_with(&sdk, &config, settings, true).await.expect("the AWS home on the emulator");
+        truereel::homes::aws::open_with(&sdk, &config, settings, true).await.expect("the AWS home on the emulator");
     Some((ports, config))
 }
 

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use truereel::adapters::local::pixel_classifier::PixelClassifier;
+use truereel::adapters::providers::classifier::pixel::PixelClassifier;
 use truereel::ports::{Classification, Classifier, PhotoHints};
-use truereel::stages::intake::{self, PhotoLimits};
+use truereel::stages::crawl::intake::{self, PhotoLimits};
 
 /// Arguments of `truereel classify`.
 #[derive(clap::Args)]

@@ -15,11 +15,12 @@ use truereel::adapters::aws::{
 };
 use truereel::config::{Settings, parse_resolution};
 use truereel::costs::{FixedUsage, MeasuredRun, PriceList, estimate, estimate_fixed};
-use truereel::embedded::Embedded;
+use truereel::homes::aws as aws_home;
+use truereel::homes::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{BlobStore, Stage};
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
-use truereel::{Usd, aws_home, report, stages};
+use truereel::{Usd, report, stages};
 
 #[derive(Parser)]
 #[command(name = "truereel", version, about = "Grounded product reels from a store's real photos")]

@@ -67,7 +67,7 @@ where
 /// (failing fast, naming what is missing), then every invocation through the stage.
 pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init_json();
-    let (ports, keys) = crate::aws_home::from_env().await.map_err(|e| {
+    let (ports, keys) = crate::homes::aws::from_env().await.map_err(|e| {
         tracing::error!("Cannot start the {stage} function: {e}");
         e
     })?;
@@ -126,7 +126,7 @@ pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String
             return Err(format!("{key} is not a products.json: only the catalog file triggers a crawl"));
         };
         return Ok(CrawlTrigger::Store {
-            store: format!("{}{prefix}", crate::adapters::storefronts::BLOB_SCHEME),
+            store: format!("{}{prefix}", crate::adapters::storefront::BLOB_SCHEME),
             only: None,
         });
     }

@@ -6,14 +6,12 @@
 //! ffprobe and WAV helpers) and [`runner`] (the embedded driver that drains the stage queues).
 
 pub mod adapters;
-#[cfg(feature = "aws")]
-pub mod aws_home;
 pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod costs;
 pub mod domain;
-pub mod embedded;
+pub mod homes;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod media;

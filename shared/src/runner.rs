@@ -1,7 +1,7 @@
 //! The embedded runner: drains the five stage queues in one process until nothing is left.
 //!
 //! One worker per stage receives messages, runs the stage, and acks; a failed message is
-//! released for a later try with backoff, and after [`crate::embedded::MAX_RECEIVES`] tries it
+//! released for a later try with backoff, and after [`crate::homes::embedded::MAX_RECEIVES`] tries it
 //! goes to the dead-letter queue and the product's report says why. The run ends when no
 //! message is visible, delayed or in flight anywhere.
 
@@ -41,7 +41,7 @@ impl Default for RunOptions {
             concurrency,
             visibility: Duration::from_secs(600),
             retry_base: Duration::from_secs(2),
-            max_receives: crate::embedded::MAX_RECEIVES,
+            max_receives: crate::homes::embedded::MAX_RECEIVES,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use truereel::PhotoKind;
-use truereel::adapters::local::pixel_classifier::{
+use truereel::adapters::providers::classifier::pixel::{
     Features, KINDS, PixelClassifier, WEIGHTS, Weights, features, fit, probabilities, scores, training_views,
 };
 use truereel::ports::{Classifier, PhotoHints};

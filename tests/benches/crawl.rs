@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use truereel::adapters::http::{FetchPolicy, SafeFetcher};
 use truereel::config::Settings;
-use truereel::embedded::Embedded;
+use truereel::homes::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{FetchRequest, Fetched, Fetcher, Stage};
 use truereel::runner::{self, LogProgress, RunOptions};

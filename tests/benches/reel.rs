@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use truereel::config::Settings;
-use truereel::embedded::Embedded;
+use truereel::homes::embedded::Embedded;
 use truereel::ports::BlobStore;
 use truereel::{Motion, Reel};
 use truereel_tests::{drain_store, sample_store, self_peak_rss_kb};

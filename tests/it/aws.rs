@@ -167,15 +167,15 @@ async fn provider_keys_are_read_from_secrets_manager_and_never_printed() {
         .send()
         .await
         .unwrap();
-    let keys = truereel::aws_home::provider_keys(&sdk, created.arn().unwrap()).await.unwrap();
+    let keys = truereel::homes::aws::provider_keys(&sdk, created.arn().unwrap()).await.unwrap();
     assert_eq!(keys.get("runway"), Some("key_abc123secret"));
     let shown = format!("{keys:?}");
     assert!(shown.contains("runway") && !shown.contains("abc123") && !shown.contains("sk_zzz"), "{shown}");
 
     let bad = sm.create_secret().name(format!("{name}-bad")).secret_string("not json sk_leak").send().await.unwrap();
-    let err = truereel::aws_home::provider_keys(&sdk, bad.arn().unwrap()).await.unwrap_err().to_string();
+    let err = truereel::homes::aws::provider_keys(&sdk, bad.arn().unwrap()).await.unwrap_err().to_string();
     assert!(err.contains("not a JSON object") && !err.contains("sk_leak"), "{err}");
-    let err = truereel::aws_home::provider_keys(&sdk, "no-such-secret").await.unwrap_err().to_string();
+    let err = truereel::homes::aws::provider_keys(&sdk, "no-such-secret").await.unwrap_err().to_string();
     assert!(err.contains("no-such-secret"), "{err}");
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use truereel::config::Settings;
-use truereel::embedded::Embedded;
+use truereel::homes::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::Stage;
 use truereel::report::{self, CrawlRow};

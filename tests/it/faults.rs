@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use truereel::embedded::Embedded;
+use truereel::homes::embedded::Embedded;
 use truereel::ports::Stage;
 use truereel::report;
 use truereel::{ReelStatus, Usd};
@@ -165,7 +165,7 @@ async fn nothing_is_submitted_past_the_run_budget() {
     settings.budget.per_run = Some(budget);
     let mut e = Embedded::open_for_runner(dir.path(), settings).await.unwrap();
     // $0.05 per second of video, as a paid image-to-video provider might charge.
-    let priced = truereel::adapters::local::still_motion::StillMotionVideo::new(
+    let priced = truereel::adapters::providers::video::still_motion::StillMotionVideo::new(
         e.ports.media.clone(),
         e.blobs.clone(),
         Usd::from_dollars(0.05),

@@ -87,7 +87,7 @@ async fn the_sample_store_becomes_one_watchable_reel_per_product() {
 
 /// While a word is spoken, the caption band holds white text with a black outline that the
 /// shot's own clip (no captions) does not have at the same moment.
-async fn captions_are_visible(e: &truereel::embedded::Embedded, reel: &truereel::Reel, file: &Path, dir: &Path) {
+async fn captions_are_visible(e: &truereel::homes::embedded::Embedded, reel: &truereel::Reel, file: &Path, dir: &Path) {
     let word = &reel.voice_over.words[reel.voice_over.words.len() / 2];
     let at = (word.start_ms + word.end_ms) / 2;
     let starts = reel.plan.starts_ms();

@@ -51,7 +51,7 @@ pub struct Reference {
     /// 1-based gallery position.
     pub position: u32,
     pub blob: BlobKey,
-    /// What the photo looks like (`stages::intake::photo_print`), to collapse renditions of one photo.
+    /// What the photo looks like (`stages::crawl::intake::photo_print`), to collapse renditions of one photo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub print: Option<PhotoPrint>,
     /// How the source identified this version (ETag, Last-Modified), to ask next time only if it changed.

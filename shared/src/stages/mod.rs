@@ -8,7 +8,7 @@
 pub mod crawl;
 pub mod evaluate;
 pub mod generate;
-pub mod intake;
+
 pub mod mirror;
 pub mod plan;
 mod support;

@@ -2,14 +2,14 @@
 
 use super::test_fetcher::{MapFetcher, Route};
 use super::*;
-use crate::adapters::local::folder_blobs::FolderBlobStore;
-use crate::adapters::storefronts::StorefrontRouter;
+use crate::adapters::embedded::folder_blobs::FolderBlobStore;
+use crate::adapters::storefront::StorefrontRouter;
 use crate::ports::{Storefronts, Validators};
 use serde_json::Value;
 
 macro_rules! data {
     ($name:literal) => {
-        include_bytes!(concat!("../../../tests/data/storefronts/", $name)).as_slice()
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/storefronts/", $name)).as_slice()
     };
 }
 

@@ -8,7 +8,7 @@
 use super::jsonld::{PageProduct, page_handle, product_from_html};
 use super::shopify::{self, ProductJson};
 use super::{Attempt, Listing, WebStorefront};
-use crate::adapters::local::folder_store::decode_entities;
+use crate::adapters::storefront::text::decode_entities;
 use crate::ports::{ListingError, StorefrontError};
 use crate::{ListedImage, ProductListing};
 use std::collections::{HashSet, VecDeque};

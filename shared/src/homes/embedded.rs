@@ -8,15 +8,15 @@
 //! ```
 
 use crate::Usd;
-use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
-use crate::adapters::local::folder_blobs::FolderBlobStore;
-use crate::adapters::local::pixel_classifier::PixelClassifier;
-use crate::adapters::local::spec_judge::SpecJudge;
-use crate::adapters::local::sqlite_queue::SqliteQueue;
-use crate::adapters::local::sqlite_state::SqliteStateStore;
-use crate::adapters::local::still_motion::StillMotionVideo;
-use crate::adapters::local::template_writer::TemplateWriter;
-use crate::adapters::storefronts::StorefrontRouter;
+use crate::adapters::embedded::folder_blobs::FolderBlobStore;
+use crate::adapters::embedded::sqlite_queue::SqliteQueue;
+use crate::adapters::embedded::sqlite_state::SqliteStateStore;
+use crate::adapters::providers::classifier::pixel::PixelClassifier;
+use crate::adapters::providers::judge::spec::SpecJudge;
+use crate::adapters::providers::video::still_motion::StillMotionVideo;
+use crate::adapters::providers::voice::{EspeakVoice, PiperVoice};
+use crate::adapters::providers::writer::template::TemplateWriter;
+use crate::adapters::storefront::StorefrontRouter;
 use crate::config::Settings;
 use crate::media::Media;
 use crate::ports::{Ports, Voice};

@@ -8,7 +8,7 @@ use super::cache::Page;
 use super::{Attempt, Listing, WebStorefront, images};
 use crate::ListedImage;
 use crate::ProductListing;
-use crate::adapters::local::folder_store::parse_catalog_value;
+use crate::adapters::storefront::catalog::parse_catalog_value;
 use crate::ports::{ListingError, StorefrontError};
 use serde_json::Value;
 use url::Url;

@@ -6,12 +6,12 @@ use crate::adapters::aws::resources;
 use crate::adapters::aws::s3::S3BlobStore;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::adapters::aws::{AwsConfig, AwsConfigError};
-use crate::adapters::local::espeak::{EspeakVoice, PiperVoice};
-use crate::adapters::local::pixel_classifier::PixelClassifier;
-use crate::adapters::local::spec_judge::SpecJudge;
-use crate::adapters::local::still_motion::StillMotionVideo;
-use crate::adapters::local::template_writer::TemplateWriter;
-use crate::adapters::storefronts::StorefrontRouter;
+use crate::adapters::providers::classifier::pixel::PixelClassifier;
+use crate::adapters::providers::judge::spec::SpecJudge;
+use crate::adapters::providers::video::still_motion::StillMotionVideo;
+use crate::adapters::providers::voice::{EspeakVoice, PiperVoice};
+use crate::adapters::providers::writer::template::TemplateWriter;
+use crate::adapters::storefront::StorefrontRouter;
 use crate::config::Settings;
 use crate::media::Media;
 use crate::ports::{BlobStore, BoxError, Ports, Voice};
@@ -58,15 +58,20 @@ pub async fn open_with(
         dynamo::create_table(sdk, &config.table)
             .await
             .map_err(|e| setup(format!("creating table {}", config.table))(Box::new(e)))?;
-        resources::create_queues(sdk, &config.queue_prefix, QUEUE_VISIBILITY_SECONDS, crate::embedded::MAX_RECEIVES)
-            .await
-            .map_err(|e| setup(format!("creating the {} queues", config.queue_prefix))(Box::new(e)))?;
+        resources::create_queues(
+            sdk,
+            &config.queue_prefix,
+            QUEUE_VISIBILITY_SECONDS,
+            crate::homes::embedded::MAX_RECEIVES,
+        )
+        .await
+        .map_err(|e| setup(format!("creating the {} queues", config.queue_prefix))(Box::new(e)))?;
     }
     let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(sdk, overridden, config.bucket.clone()));
     let queue = SqsQueue::resolve(sdk, config).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
     let media = Arc::new(Media::from_env());
     let price =
-        crate::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
+        crate::homes::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
     let voice: Arc<dyn Voice> = match PiperVoice::detect() {
         Some(piper) => Arc::new(piper),
         None => Arc::new(EspeakVoice::from_env()),

@@ -1,85 +1,14 @@
-//! Which storefront source reads a store locator, and the blob-store source for catalog exports.
-//!
-//! | locator | source |
-//! |---|---|
-//! | `blob:<prefix>` | a catalog export dropped in our own blob store: `<prefix>/products.json`, images relative to `<prefix>/` (how the S3 catalog-drop trigger hands a store to crawl) |
-//! | `http://…`, `https://…` (optionally `#platform=shopify\|woocommerce\|sitemap\|page`) | [`WebStorefront`](super::web::WebStorefront), through the router's [`Fetcher`] |
-//! | a folder path | [`FolderStorefront`](super::local::folder_store::FolderStorefront) |
+//! The blob-store source: a catalog export dropped in our own blob store (`blob:<prefix>`), how the S3
+//! catalog-drop trigger hands a store to crawl.
 
-use super::http::{FetchPolicy, SafeFetcher};
-use super::local::folder_store::{FolderStorefront, MAX_IMAGE_BYTES, MAX_LISTING_BYTES, is_remote, parse_catalog};
-use super::web::WebStorefront;
+use super::catalog::parse_catalog;
+use super::folder::{MAX_IMAGE_BYTES, MAX_LISTING_BYTES, is_remote};
 use crate::BlobKey;
 use crate::ProductListing;
-use crate::ports::{
-    BlobError, BlobStore, Fetcher, ImageFetch, ListingError, Storefront, StorefrontError, Storefronts, Validators,
-};
+use crate::ports::{BlobError, BlobStore, ImageFetch, ListingError, Storefront, StorefrontError, Validators};
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::sync::{Arc, OnceLock};
-
-/// The scheme of store locators that live in our blob store.
-pub const BLOB_SCHEME: &str = "blob:";
-
-/// Opens the right source for a locator.
-pub struct StorefrontRouter {
-    blobs: Arc<dyn BlobStore>,
-    /// The fetcher web storefronts share (its per-host limits and robots cache with it).
-    fetcher: OnceLock<Arc<dyn Fetcher>>,
-    /// How to build a [`SafeFetcher`] the first time a web store is opened.
-    policy: Option<FetchPolicy>,
-}
-
-impl StorefrontRouter {
-    pub fn new(blobs: Arc<dyn BlobStore>) -> Self {
-        Self { blobs, fetcher: OnceLock::new(), policy: None }
-    }
-
-    /// Lets `http(s)://` locators open web storefronts, fetching through `fetcher`.
-    pub fn with_fetcher(self, fetcher: Arc<dyn Fetcher>) -> Self {
-        let _ = self.fetcher.set(fetcher);
-        self
-    }
-
-    /// Lets `http(s)://` locators open web storefronts through a [`SafeFetcher`] with `policy`, built
-    /// when the first one is opened: processes that never crawl the web (four of the five Lambda
-    /// functions) do not pay for an HTTP client at cold start.
-    pub fn with_fetch_policy(mut self, policy: FetchPolicy) -> Self {
-        self.policy = Some(policy);
-        self
-    }
-
-    fn fetcher(&self, store: &str) -> Result<Arc<dyn Fetcher>, StorefrontError> {
-        if let Some(f) = self.fetcher.get() {
-            return Ok(f.clone());
-        }
-        let unreadable = |reason: String| StorefrontError::Unreadable { store: store.into(), reason };
-        let Some(policy) = &self.policy else {
-            return Err(unreadable("web storefronts need an HTTP fetcher, and none is configured here".into()));
-        };
-        let built =
-            SafeFetcher::new(policy.clone()).map_err(|e| unreadable(format!("setting up the HTTP client: {e}")))?;
-        Ok(self.fetcher.get_or_init(|| Arc::new(built)).clone())
-    }
-}
-
-/// Whether a locator names a web store.
-pub fn is_web_locator(store: &str) -> bool {
-    let lower = store.trim_start().to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-impl Storefronts for StorefrontRouter {
-    fn open(&self, store: &str) -> Result<Arc<dyn Storefront>, StorefrontError> {
-        if is_web_locator(store) {
-            return Ok(Arc::new(WebStorefront::open(store, self.fetcher(store)?, self.blobs.clone())?));
-        }
-        match store.strip_prefix(BLOB_SCHEME) {
-            Some(prefix) => Ok(Arc::new(BlobStorefront::new(self.blobs.clone(), store, prefix)?)),
-            None => Ok(Arc::new(FolderStorefront::open(store)?)),
-        }
-    }
-}
+use std::sync::Arc;
 
 /// A Shopify-shaped catalog export stored under a prefix of the blob store.
 pub struct BlobStorefront {
@@ -154,7 +83,9 @@ impl Storefront for BlobStorefront {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::local::folder_blobs::FolderBlobStore;
+    use crate::adapters::embedded::folder_blobs::FolderBlobStore;
+    use crate::adapters::storefront::StorefrontRouter;
+    use crate::ports::Storefronts;
 
     #[tokio::test]
     async fn a_catalog_export_in_the_blob_store_lists_and_serves_its_images() {

@@ -4,7 +4,7 @@
 use super::images::{self, lowest, minor_units};
 use super::jsonld::percent_decode;
 use super::{Attempt, Listing, WebStorefront};
-use crate::adapters::local::folder_store::{html_to_text, slugify};
+use crate::adapters::storefront::text::{html_to_text, slugify};
 use crate::ports::{ListingError, StorefrontError};
 use crate::{Handle, ListedImage, ProductListing};
 use serde_json::{Map, Value};

@@ -27,7 +27,7 @@ mod test_fetcher;
 mod tests;
 
 use crate::ProductListing;
-use crate::adapters::local::folder_store::MAX_IMAGE_BYTES;
+use crate::adapters::storefront::folder::MAX_IMAGE_BYTES;
 use crate::ports::{
     BlobStore, FetchError, FetchRequest, Fetched, Fetcher, ImageFetch, ListingError, Storefront, StorefrontError,
     Validators,

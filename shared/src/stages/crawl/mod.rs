@@ -1,11 +1,13 @@
-//! Crawl: list a store, fan out one message per product, and take in each product's photos.
+//! Crawl: list a store, fan out one message per product, and take in each product's photos ([`intake`]).
+
+pub mod intake;
 
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{CrawlMsg, PlanMsg};
 use crate::ports::{ImageFetch, PhotoHints, Ports, StorefrontError, Validators};
-use crate::stages::intake::{self, PhotoLimits};
 use crate::{BlobKey, Handle, Product, ProductListing, ReelId, ReelStatus, Reference, Sha256, now_ms};
+use intake::PhotoLimits;
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -234,7 +234,7 @@ fn decode(bytes: &[u8], normalised: &Path) -> Result<(DynamicImage, bool), Strin
 mod tests {
     use super::*;
     use crate::Motion;
-    use crate::adapters::local::folder_blobs::FolderBlobStore;
+    use crate::adapters::embedded::folder_blobs::FolderBlobStore;
     use crate::media::{Media, testutil};
 
     fn provider(blobs: &Arc<FolderBlobStore>) -> StillMotionVideo {

@@ -6,7 +6,7 @@
 //! anything else broken (unescaped quotes) is reported for the page.
 
 use super::images::{json_decimal, lowest};
-use crate::adapters::local::folder_store::{html_to_text, slugify};
+use crate::adapters::storefront::text::{html_to_text, slugify};
 use crate::{Handle, ListedImage, ProductListing};
 use serde_json::{Map, Value};
 use url::Url;
@@ -150,7 +150,7 @@ fn attr<'a>(attrs: &[(String, &'a str)], name: &str) -> Option<&'a str> {
 }
 
 fn decode(s: &str) -> String {
-    crate::adapters::local::folder_store::decode_entities(s.trim())
+    crate::adapters::storefront::text::decode_entities(s.trim())
 }
 
 /// Parses one JSON-LD script body leniently: one or more JSON values.
