@@ -5,9 +5,8 @@ use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use truereel::config::Settings;
+use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
-use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{Delivery, Queue, QueueDepth, QueueError, Stage};
 use truereel::runner::{self, DrainReport, LogProgress, RunOptions};
 
@@ -21,14 +20,17 @@ pub fn sample_store() -> PathBuf {
     repo_root().join("examples/store")
 }
 
-/// Settings for a quick run: a small frame keeps encodes cheap where size is not the point.
-pub fn small_settings() -> Settings {
-    Settings { width: 270, height: 480, ..Settings::default() }
+/// A configuration for a quick run: the defaults, with a small frame that keeps encodes cheap where
+/// size is not the point.
+pub fn small_config() -> Config {
+    let mut c = Config::default();
+    (c.settings.width, c.settings.height) = (270, 480);
+    c
 }
 
 /// Logs to the test output once.
 pub fn init_logs() {
-    truereel::telemetry::init_text("warn");
+    truereel::telemetry::init_text(None, "warn");
 }
 
 /// Opens the embedded backend over `data_dir` and runs `store` (only some handles, maybe) to the end.
@@ -36,22 +38,20 @@ pub async fn run_store(
     data_dir: &Path,
     store: &Path,
     only: Option<&[&str]>,
-    settings: Settings,
+    config: Config,
 ) -> (Embedded, DrainReport) {
-    let e = Embedded::open_for_runner(data_dir, settings).await.expect("open the data folder");
+    let e = Embedded::open_for_runner(data_dir, &config).await.expect("open the data folder");
     let report = drain_store(&e, store, only).await;
     (e, report)
 }
 
 /// Sends the store's crawl message on `e` and drains every queue.
 pub async fn drain_store(e: &Embedded, store: &Path, only: Option<&[&str]>) -> DrainReport {
-    let msg = Message::from(CrawlMsg::Store {
-        store: store.to_string_lossy().to_string(),
-        only: only.map(|o| o.iter().map(|s| s.to_string()).collect()),
-        crawl_only: false,
-    });
-    e.ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.expect("send the crawl message");
-    runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress)).await.expect("drain the queues")
+    let store = store.to_string_lossy();
+    let only = only.map(|o| o.iter().map(|s| s.to_string()).collect());
+    runner::run_store(&e.ports, &store, only, false, &RunOptions::default(), Arc::new(LogProgress))
+        .await
+        .expect("send the store and drain the queues")
 }
 
 /// A real queue that delivers every message it is sent twice, as SQS may.
@@ -152,17 +152,15 @@ pub fn mean_difference(a: &image::RgbImage, b: &image::RgbImage, skip: std::ops:
 
 /// An AWS home on the test emulator with fresh, uniquely named resources; `None` (after saying
 /// so) when no emulator is configured — except under CI, where a missing emulator is a failure.
-pub async fn aws_ports(
-    settings: truereel::config::Settings,
-) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
-    aws_ports_metered(settings, None).await
+pub async fn aws_ports(config: Config) -> Option<(truereel::stages::Ports, truereel::adapters::aws::AwsConfig)> {
+    aws_ports_metered(config, None).await
 }
 
 /// [`aws_ports`] with every AWS call counted by `meter` (set-up included: reset it after).
 pub async fn aws_ports_metered(
-    settings: truereel::config::Settings,
+    mut config: Config,
     meter: Option<&truereel::adapters::aws::meter::Meter>,
-) -> Option<(truereel::ports::Ports, truereel::adapters::aws::AwsConfig)> {
+) -> Option<(truereel::stages::Ports, truereel::adapters::aws::AwsConfig)> {
     let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -178,7 +176,7 @@ pub async fn aws_ports_metered(
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         truereel::now_ms() % 1_000_000
     );
-    let config = truereel::adapters::aws::AwsConfig {
+    config.aws = truereel::adapters::aws::AwsConfig {
         endpoint_url: Some(endpoint),
         region: Some("us-east-1".into()),
         bucket: id.clone(),
@@ -186,11 +184,10 @@ pub async fn aws_ports_metered(
         queue_prefix: id,
         queue_urls: Default::default(),
     };
-    let sdk = config.sdk_config().await;
+    let sdk = config.aws.sdk_config().await;
     let sdk = meter.map_or(sdk.clone(), |m| m.wrap(&sdk));
-    let ports =
-        truereel::homes::aws::open_with(&sdk, &config, settings, true).await.expect("the AWS home on the emulator");
-    Some((ports, config))
+    let ports = truereel::homes::aws::open_with(&sdk, &config, true).await.expect("the AWS home on the emulator");
+    Some((ports, config.aws))
 }
 
 /// This process's peak resident memory in KB, from /proc (for the benchmarks).

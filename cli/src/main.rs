@@ -8,115 +8,70 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-use truereel::adapters::aws::{
-    AwsConfig,
-    meter::{self, Meter},
-};
-use truereel::config::{Settings, parse_resolution};
+use truereel::adapters::aws::meter::Meter;
+use truereel::adapters::storefront::is_web_locator;
+use truereel::config::{Backend, Config};
 use truereel::costs::{FixedUsage, MeasuredRun, PriceList, estimate, estimate_fixed};
 use truereel::homes::aws as aws_home;
 use truereel::homes::embedded::Embedded;
-use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{BlobStore, Stage};
+use truereel::report;
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
-use truereel::{Usd, report, stages};
 
+/// Every flag that sets a setting is named after it (`--resolution` sets `TRUEREEL_RESOLUTION`); flags,
+/// the environment and the defaults are read and checked together by the one configuration
+/// (`truereel config` shows the result).
 #[derive(Parser)]
 #[command(name = "truereel", version, about = "Grounded product reels from a store's real photos")]
 struct Cli {
-    /// Where state, queues and blobs live.
-    #[arg(long, global = true, env = "TRUEREEL_DATA_DIR", default_value = "truereel-data")]
-    data_dir: PathBuf,
+    /// Where state, queues and blobs live [TRUEREEL_DATA_DIR; default truereel-data].
+    #[arg(long, global = true)]
+    data_dir: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
-/// Where the pipeline's state, queues and blobs live.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Backend {
-    /// One machine: SQLite state and queues, blobs in a folder (no account needed).
-    Embedded,
-    /// AWS: DynamoDB, SQS and S3 (or an emulator with --endpoint-url).
-    Aws,
-}
-
 /// Which store to read, and how.
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 struct StoreArgs {
     /// A storefront URL (Shopify, WooCommerce, or any shop with a sitemap and product JSON-LD; a
-    /// single product page works too) or a folder with a Shopify-shaped products.json.
-    #[arg(long, env = "TRUEREEL_STORE")]
-    store: String,
-    /// The platform of a storefront URL, instead of detecting it.
-    #[arg(long, value_enum)]
-    platform: Option<PlatformArg>,
-    /// Only these product handles, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    only: Option<Vec<String>>,
+    /// single product page works too) or a folder with a Shopify-shaped products.json [TRUEREEL_STORE].
+    #[arg(long)]
+    store: Option<String>,
+    /// The platform of a storefront URL, instead of detecting it: shopify, woocommerce, sitemap or page
+    /// [TRUEREEL_PLATFORM].
+    #[arg(long)]
+    platform: Option<String>,
+    /// Only these product handles, comma-separated [TRUEREEL_ONLY].
+    #[arg(long, allow_hyphen_values = true)]
+    only: Option<String>,
     /// Let the crawler reach private and loopback addresses (an intranet store, a local test
-    /// server). Cloud metadata addresses stay refused.
-    #[arg(long, env = "TRUEREEL_ALLOW_PRIVATE_NETWORK")]
+    /// server). Cloud metadata addresses stay refused [TRUEREEL_ALLOW_PRIVATE_NETWORK].
+    #[arg(long)]
     allow_private_network: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum PlatformArg {
-    Shopify,
-    Woocommerce,
-    Sitemap,
-    Page,
-}
-
-impl StoreArgs {
-    /// The store locator the stages read: a canonical folder path, or the URL with a forced
-    /// platform as its fragment.
-    fn locator(&self) -> Result<String> {
-        let store = self.store.trim();
-        let is_url = store.starts_with("http://") || store.starts_with("https://");
-        if !is_url && store.contains("://") {
-            bail!("--store {store}: a store is an http(s) URL or a folder");
-        }
-        if !is_url {
-            if self.platform.is_some() {
-                bail!("--platform is for storefront URLs; {store} is a folder");
-            }
-            let path = std::fs::canonicalize(store).with_context(|| format!("store folder {store}"))?;
-            return Ok(path.to_string_lossy().to_string());
-        }
-        Ok(match self.platform {
-            None => store.to_string(),
-            Some(p) => {
-                let name = match p {
-                    PlatformArg::Shopify => "shopify",
-                    PlatformArg::Woocommerce => "woocommerce",
-                    PlatformArg::Sitemap => "sitemap",
-                    PlatformArg::Page => "page",
-                };
-                format!("{}#platform={name}", store.split('#').next().unwrap_or(store))
-            }
-        })
-    }
-}
-
-/// How to reach the AWS resources (with `--backend aws`).
-#[derive(clap::Args)]
-struct AwsFlags {
-    /// An AWS-compatible endpoint, e.g. a local emulator (http://127.0.0.1:5000).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+/// Where a run keeps its state, and how to reach AWS.
+#[derive(clap::Args, Default)]
+struct BackendArgs {
+    /// embedded (one machine) or aws [TRUEREEL_BACKEND; default embedded].
+    #[arg(long)]
+    backend: Option<String>,
+    /// An AWS-compatible endpoint, e.g. a local emulator (http://127.0.0.1:5000) [AWS_ENDPOINT_URL].
+    #[arg(long)]
     endpoint_url: Option<String>,
     /// Create the bucket, table and queues (with dead-letter queues) first if they are missing.
     #[arg(long)]
     create_resources: bool,
-    /// The S3 bucket.
-    #[arg(long, env = "TRUEREEL_BUCKET", default_value = "truereel-reels")]
-    bucket: String,
-    /// The DynamoDB table.
-    #[arg(long, env = "TRUEREEL_TABLE", default_value = "truereel")]
-    table: String,
-    /// Queues are <prefix>-<stage>, dead-letter queues <prefix>-<stage>-dlq.
-    #[arg(long, env = "TRUEREEL_QUEUE_PREFIX", default_value = "truereel")]
-    queue_prefix: String,
+    /// The S3 bucket [TRUEREEL_BUCKET; default truereel-reels].
+    #[arg(long)]
+    bucket: Option<String>,
+    /// The DynamoDB table [TRUEREEL_TABLE; default truereel].
+    #[arg(long)]
+    table: Option<String>,
+    /// Queues are <prefix>-<stage>, dead-letter queues <prefix>-<stage>-dlq [TRUEREEL_QUEUE_PREFIX].
+    #[arg(long)]
+    queue_prefix: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -125,17 +80,14 @@ enum Command {
     Run {
         #[command(flatten)]
         store: StoreArgs,
-        /// The most this run may spend on paid calls, in US dollars.
-        #[arg(long, env = "TRUEREEL_BUDGET_USD")]
-        budget_usd: Option<f64>,
-        /// Reel size as WIDTHxHEIGHT (default 1080x1920).
-        #[arg(long, env = "TRUEREEL_RESOLUTION")]
+        /// The most this run may spend on paid calls, in US dollars [TRUEREEL_BUDGET_USD].
+        #[arg(long, allow_hyphen_values = true)]
+        budget_usd: Option<String>,
+        /// Reel size as WIDTHxHEIGHT [TRUEREEL_RESOLUTION; default 1080x1920].
+        #[arg(long, allow_hyphen_values = true)]
         resolution: Option<String>,
-        /// Where state, queues and blobs live.
-        #[arg(long, value_enum, env = "TRUEREEL_BACKEND", default_value = "embedded")]
-        backend: Backend,
         #[command(flatten)]
-        aws: AwsFlags,
+        backend: BackendArgs,
         /// With --backend aws: count every AWS call, the handlers' time and the bucket's bytes, write
         /// the measurement to this JSON file and print what one reel cost (see `truereel costs --run`).
         #[arg(long)]
@@ -146,11 +98,8 @@ enum Command {
     Crawl {
         #[command(flatten)]
         store: StoreArgs,
-        /// Where state, queues and blobs live.
-        #[arg(long, value_enum, env = "TRUEREEL_BACKEND", default_value = "embedded")]
-        backend: Backend,
         #[command(flatten)]
-        aws: AwsFlags,
+        backend: BackendArgs,
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
@@ -163,13 +112,71 @@ enum Command {
     },
     /// Print the kind of each photo (model_worn, flat or detail) and the confidence, one line each.
     Classify(classify::ClassifyArgs),
+    /// Print every setting: its variable, its effective value and where it came from.
+    Config {
+        /// One JSON array of settings (variable, flag, value, source, default, accepts, meaning).
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// The configuration table of the README, as Markdown.
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+impl Cli {
+    /// The settings given as flags, by the variable each one sets.
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        let mut flags = Vec::new();
+        let mut set = |var: &'static str, value: &Option<String>| {
+            if let Some(v) = value {
+                flags.push((var, v.clone()));
+            }
+        };
+        set("TRUEREEL_DATA_DIR", &self.data_dir);
+        let (store, backend) = match &self.command {
+            Command::Run { store, budget_usd, resolution, backend, .. } => {
+                set("TRUEREEL_BUDGET_USD", budget_usd);
+                set("TRUEREEL_RESOLUTION", resolution);
+                (Some(store), Some(backend))
+            }
+            Command::Crawl { store, backend } => (Some(store), Some(backend)),
+            _ => (None, None),
+        };
+        if let Some(s) = store {
+            set("TRUEREEL_STORE", &s.store);
+            set("TRUEREEL_PLATFORM", &s.platform);
+            set("TRUEREEL_ONLY", &s.only);
+            if s.allow_private_network {
+                set("TRUEREEL_ALLOW_PRIVATE_NETWORK", &Some("true".into()));
+            }
+        }
+        if let Some(b) = backend {
+            set("TRUEREEL_BACKEND", &b.backend);
+            set("AWS_ENDPOINT_URL", &b.endpoint_url);
+            set("TRUEREEL_BUCKET", &b.bucket);
+            set("TRUEREEL_TABLE", &b.table);
+            set("TRUEREEL_QUEUE_PREFIX", &b.queue_prefix);
+        }
+        flags
+    }
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    truereel::telemetry::init_text(if std::io::stderr().is_terminal() { "warn" } else { "info" });
+    let config = match Config::load(&|k| std::env::var(k).ok(), &cli.flags()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    for var in Config::unknown_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok())) {
+        eprintln!("warning: {var} is not a truereel setting (`truereel config` lists them)");
+    }
+    let quiet = if std::io::stderr().is_terminal() { "warn" } else { "info" };
+    truereel::telemetry::init_text(config.log.as_deref(), quiet);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    match rt.block_on(dispatch(cli)) {
+    match rt.block_on(dispatch(cli, config)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -178,33 +185,62 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli) -> Result<std::process::ExitCode> {
+async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Run { store, budget_usd, resolution, backend, aws, meter } => {
-            let target = match backend {
+        Command::Run { backend, meter, .. } => {
+            let target = match config.backend {
                 Backend::Embedded if meter.is_some() => bail!("--meter measures AWS calls: use it with --backend aws"),
-                Backend::Embedded => Target::Embedded(&cli.data_dir),
-                Backend::Aws => Target::Aws(&aws, meter.as_deref()),
+                Backend::Embedded => Target::Embedded,
+                Backend::Aws => Target::Aws { create_resources: backend.create_resources, meter: meter.as_deref() },
             };
-            run(target, &store, budget_usd, resolution.as_deref(), false).await
+            run(target, &config, false).await
         }
-        Command::Crawl { store, backend, aws } => {
-            let target = match backend {
-                Backend::Embedded => Target::Embedded(&cli.data_dir),
-                Backend::Aws => Target::Aws(&aws, None),
+        Command::Crawl { backend, .. } => {
+            let target = match config.backend {
+                Backend::Embedded => Target::Embedded,
+                Backend::Aws => Target::Aws { create_resources: backend.create_resources, meter: None },
             };
-            run(target, &store, None, None, true).await
+            run(target, &config, true).await
         }
-        Command::Status => status(&cli.data_dir).await.map(|()| std::process::ExitCode::SUCCESS),
+        Command::Status => status(&config).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
+        Command::Config { json, markdown } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&truereel::config::show::json(&config))?);
+            } else if markdown {
+                print!("{}", truereel::config::show::markdown());
+            } else {
+                print!("{}", truereel::config::show::text(&config));
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The store locator the stages read: a canonical folder path, or the URL with a forced platform as
+/// its fragment.
+fn locator(config: &Config) -> Result<String> {
+    let Some(store) = config.store.as_deref() else {
+        bail!("no store: give --store <url|folder> (or set TRUEREEL_STORE)");
+    };
+    if !is_web_locator(store) {
+        if config.platform.is_some() {
+            bail!("--platform is for storefront URLs; {store} is a folder");
+        }
+        let path = std::fs::canonicalize(store).with_context(|| format!("store folder {store}"))?;
+        return Ok(path.to_string_lossy().to_string());
+    }
+    Ok(match &config.platform {
+        None => store.to_string(),
+        Some(p) => format!("{}#platform={p}", store.split('#').next().unwrap_or(store)),
+    })
 }
 
 /// The backend a run uses.
 enum Target<'a> {
-    Embedded(&'a Path),
-    Aws(&'a AwsFlags, Option<&'a Path>),
+    Embedded,
+    Aws { create_resources: bool, meter: Option<&'a Path> },
 }
 
 /// A metered AWS run: the meter, the unmetered SDK configuration (for the bucket listing), where
@@ -212,67 +248,40 @@ enum Target<'a> {
 struct Metering {
     meter: Meter,
     unmetered: aws_config::SdkConfig,
-    config: AwsConfig,
     file: PathBuf,
 }
 
 /// Runs the pipeline (or with `crawl_only`, the crawl alone) over a store and prints what came of it.
-async fn run(
-    target: Target<'_>,
-    args: &StoreArgs,
-    budget_usd: Option<f64>,
-    resolution: Option<&str>,
-    crawl_only: bool,
-) -> Result<std::process::ExitCode> {
-    let mut settings = Settings::from_env()?;
-    settings.fetch.allow_private_network |= args.allow_private_network;
-    if let Some(b) = budget_usd {
-        if !(b.is_finite() && b >= 0.0) {
-            bail!("--budget-usd must be a non-negative number, got {b}");
-        }
-        settings.budget.per_run = Some(Usd::from_dollars(b));
-    }
-    if let Some(r) = resolution {
-        (settings.width, settings.height) = parse_resolution(r)
-            .with_context(|| format!("--resolution {r:?}: expected WIDTHxHEIGHT with even sides"))?;
-    }
-    let only = match &args.only {
-        Some(list) => Some(stages::crawl::parse_only(&list.join(",")).context("--only")?),
-        None => None,
-    };
-    let store = args.locator()?;
-    let started = settings.run_started_ms;
+async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<std::process::ExitCode> {
+    let store = locator(config)?;
+    let only = config.only.clone();
+    let started = config.settings.run_started_ms;
 
     // The embedded home holds the data folder's lock for as long as it lives.
     let (ports, _embedded, public, metering) = match target {
-        Target::Embedded(data_dir) => {
-            let e = Embedded::open_for_runner(data_dir, settings).await?;
+        Target::Embedded => {
+            let e = Embedded::open_for_runner(&config.data_dir, config).await?;
             let public = e.blobs.root().join("public").display().to_string();
             (e.ports.clone(), Some(e), public, None)
         }
-        Target::Aws(flags, meter_file) => {
-            let mut config = AwsConfig::named(&flags.bucket, &flags.table, &flags.queue_prefix);
-            config.endpoint_url = flags.endpoint_url.clone().or(config.endpoint_url);
-            let unmetered = config.sdk_config().await;
+        Target::Aws { create_resources, meter: meter_file } => {
+            let unmetered = config.aws.sdk_config().await;
             let meter = Meter::new();
             let sdk = if meter_file.is_some() { meter.wrap(&unmetered) } else { unmetered.clone() };
-            let ports = aws_home::open_with(&sdk, &config, settings, flags.create_resources)
-                .await
-                .context("setting up the AWS backend")?;
+            let ports =
+                aws_home::open_with(&sdk, config, create_resources).await.context("setting up the AWS backend")?;
             // Set-up (resources, queue look-ups) happens once per deployment or cold start, not per reel.
             meter.reset();
-            let public = format!("s3://{}/public/", config.bucket);
-            let metering = meter_file.map(|f| Metering { meter, unmetered, config, file: f.to_path_buf() });
+            let public = format!("s3://{}/public/", config.aws.bucket);
+            let metering = meter_file.map(|f| Metering { meter, unmetered, file: f.to_path_buf() });
             (ports, None, public, metering)
         }
     };
     ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
-    let first = Message::from(CrawlMsg::Store { store: store.clone(), only: only.clone(), crawl_only });
-    ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
-
     let progress: Arc<dyn Progress> =
         if std::io::stderr().is_terminal() { Arc::new(progress::Bars::new()) } else { Arc::new(LogProgress) };
-    let drained = runner::drain(&ports, &RunOptions::from_env(), progress.clone()).await?;
+    let options = RunOptions::from_config(&config.runner);
+    let drained = runner::run_store(&ports, &store, only.clone(), crawl_only, &options, progress.clone()).await?;
     drop(progress);
     tracing::info!(?drained, "Queues drained.");
 
@@ -293,12 +302,12 @@ async fn run(
     let published = rows.iter().filter(|r| r.published).count();
     println!("\n{published} of {} reels published; watch them in {public}", rows.len());
     if let Some(m) = metering {
-        let place = m.config.endpoint_url.as_deref().unwrap_or("AWS");
+        let place = config.aws.endpoint_url.as_deref().unwrap_or("AWS");
         let build = if cfg!(debug_assertions) { "debug" } else { "release" };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let name = Path::new(&store).file_name().map_or(store.clone(), |n| n.to_string_lossy().to_string());
         let what = format!("store {name}, {} products, against {place}, {build} build on {cores} cores", rows.len());
-        let run = meter::measured_run(&what, &m.meter, &m.unmetered, &m.config, &ports, &drained)
+        let run = aws_home::measured_run(&what, &m.meter, &m.unmetered, &config.aws, &ports, &drained)
             .await
             .map_err(|e| anyhow::anyhow!("measuring the run: {e}"))?;
         std::fs::write(&m.file, serde_json::to_string_pretty(&run)? + "\n")
@@ -338,11 +347,12 @@ fn call_list(calls: &std::collections::BTreeMap<String, u64>) -> String {
     calls.iter().map(|(op, n)| format!("{op} x{n}")).collect::<Vec<_>>().join(", ")
 }
 
-async fn status(data_dir: &Path) -> Result<()> {
+async fn status(config: &Config) -> Result<()> {
+    let data_dir = &config.data_dir;
     if !data_dir.join("state.sqlite").exists() {
         bail!("{} holds no truereel state yet (run `truereel run` first)", data_dir.display());
     }
-    let e = Embedded::open(data_dir, Settings::from_env()?)?;
+    let e = Embedded::open(data_dir, config)?;
     let reels = e.ports.state.list_reels().await?;
     println!("{:<44} {:<13} {:>5} {:>5} {:>9}  published", "reel", "status", "round", "shots", "duration");
     for r in &reels {

@@ -105,7 +105,7 @@ fn a_run_killed_mid_way_completes_when_run_again_without_rendering_or_publishing
 fn published_transitions(data: &Path) -> usize {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let e = truereel::homes::embedded::Embedded::open(data, truereel::config::Settings::default()).unwrap();
+        let e = truereel::homes::embedded::Embedded::open(data, &truereel::config::Config::default()).unwrap();
         let mut n = 0;
         for r in e.ports.state.list_reels().await.unwrap() {
             n += e

@@ -7,8 +7,8 @@
 //! dead-letter queue); the others are deleted.
 
 use crate::messages::{CrawlMsg, Message};
-use crate::ports::{BoxError, Ports, Stage};
-use crate::stages::{self, Outcome};
+use crate::ports::{BoxError, Stage};
+use crate::stages::{self, Outcome, Ports};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -66,8 +66,16 @@ where
 /// Runs one stage's function: JSON logs, the ports from the environment once per cold start
 /// (failing fast, naming what is missing), then every invocation through the stage.
 pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
-    crate::telemetry::init_json();
-    let (ports, keys) = crate::homes::aws::from_env().await.map_err(|e| {
+    let config = match crate::config::Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            crate::telemetry::init_json(None);
+            tracing::error!("Cannot start the {stage} function: {e}");
+            return Err(e.into());
+        }
+    };
+    crate::telemetry::init_json(config.log.as_deref());
+    let (ports, keys) = crate::homes::aws::for_function(&config).await.map_err(|e| {
         tracing::error!("Cannot start the {stage} function: {e}");
         e
     })?;
@@ -75,8 +83,7 @@ pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
     tracing::info!(%stage, providers = ?keys, "Started.");
     let ports = &ports;
     if stage == Stage::Crawl {
-        let bucket = std::env::var("TRUEREEL_BUCKET").unwrap_or_default();
-        let bucket = bucket.as_str();
+        let bucket = config.aws.bucket.as_str();
         lambda_runtime::run(lambda_runtime::service_fn(move |e| crawl_event(ports, bucket, e))).await
     } else {
         lambda_runtime::run(lambda_runtime::service_fn(move |e| sqs_batch(e, stage, |m| run_stage(ports, m)))).await

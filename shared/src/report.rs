@@ -1,6 +1,7 @@
 //! The end-of-run report: one row per product with its reel's fate and where to watch it.
 
-use crate::ports::{Ports, StateError};
+use crate::ports::StateError;
+use crate::stages::Ports;
 use crate::{PhotoKind, ReelId, ReelStatus};
 use std::collections::BTreeMap;
 

@@ -1,13 +1,14 @@
 //! The embedded runner: drains the five stage queues in one process until nothing is left.
 //!
 //! One worker per stage receives messages, runs the stage, and acks; a failed message is
-//! released for a later try with backoff, and after [`crate::homes::embedded::MAX_RECEIVES`] tries it
+//! released for a later try with backoff, and after [`crate::ports::MAX_RECEIVES`] tries it
 //! goes to the dead-letter queue and the product's report says why. The run ends when no
 //! message is visible, delayed or in flight anywhere.
 
 use crate::messages::Message;
 use crate::now_ms;
-use crate::ports::{Ports, ProductIssue, Queue, QueueError, Stage};
+use crate::ports::{ProductIssue, Queue, QueueError, Stage};
+use crate::stages::Ports;
 use crate::stages::{self, Outcome};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,32 +42,15 @@ impl Default for RunOptions {
             concurrency,
             visibility: Duration::from_secs(600),
             retry_base: Duration::from_secs(2),
-            max_receives: crate::homes::embedded::MAX_RECEIVES,
+            max_receives: crate::ports::MAX_RECEIVES,
         }
     }
 }
 
 impl RunOptions {
-    /// Defaults, with `TRUEREEL_CONCURRENCY_<STAGE>` overrides (e.g. `TRUEREEL_CONCURRENCY_GENERATE=1`)
-    /// and `TRUEREEL_VISIBILITY_SECONDS` (how long a message a stopped runner held stays hidden on SQS).
-    pub fn from_env() -> Self {
-        let mut o = Self::default();
-        if let Some(s) = std::env::var("TRUEREEL_VISIBILITY_SECONDS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| (1..=43_200).contains(s))
-        {
-            o.visibility = Duration::from_secs(s);
-        }
-        for stage in Stage::ALL {
-            let var = format!("TRUEREEL_CONCURRENCY_{}", stage.as_str().to_uppercase());
-            if let Some(n) =
-                std::env::var(&var).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| (1..=64).contains(n))
-            {
-                o.concurrency.insert(stage, n);
-            }
-        }
-        o
+    /// Defaults, with the configured concurrency per stage and visibility timeout.
+    pub fn from_config(runner: &crate::config::RunnerConfig) -> Self {
+        Self { concurrency: runner.concurrency.clone(), visibility: runner.visibility, ..Self::default() }
     }
 }
 
@@ -103,6 +87,21 @@ pub struct DrainReport {
     pub handler_seconds: BTreeMap<Stage, f64>,
     pub retries: u64,
     pub dead_lettered: u64,
+}
+
+/// Sends a store's crawl message (`only` some handles, maybe; `crawl_only` plans nothing) and runs
+/// every stage until all queues are empty: what `truereel run` and `crawl` do, and the tests.
+pub async fn run_store(
+    ports: &Ports,
+    store: &str,
+    only: Option<Vec<String>>,
+    crawl_only: bool,
+    options: &RunOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<DrainReport, QueueError> {
+    let first = Message::from(crate::messages::CrawlMsg::Store { store: store.to_string(), only, crawl_only });
+    ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
+    drain(ports, options, progress).await
 }
 
 /// Runs every stage until all queues are empty.

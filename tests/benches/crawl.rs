@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use truereel::adapters::http::{FetchPolicy, SafeFetcher};
-use truereel::config::Settings;
+use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::{FetchRequest, Fetched, Fetcher, Stage};
@@ -59,11 +59,12 @@ fn crawl_child(products: u32) {
     let data = tempfile::tempdir().unwrap();
     let fetch =
         FetchPolicy { trusted_hosts: vec![host.clone()], per_host_interval: Duration::ZERO, ..Default::default() };
-    let settings = Settings { fetch, ..Settings::default() };
+    let mut config = Config::default();
+    config.fetch = fetch;
     let store = format!("{base}/");
 
     let (first, second, stats_first, stats_second) = rt.block_on(async {
-        let e = Embedded::open_for_runner(data.path(), settings.clone()).await.unwrap();
+        let e = Embedded::open_for_runner(data.path(), &config).await.unwrap();
         let started = Instant::now();
         crawl(&e, &store).await;
         let first = started.elapsed().as_secs_f64();
@@ -80,7 +81,7 @@ fn crawl_child(products: u32) {
 
     // Baseline: the same URLs through the same fetcher, 4 at a time (the crawl stage's concurrency), bodies dropped.
     let raw = rt.block_on(async {
-        let fetcher = Arc::new(SafeFetcher::new(settings.fetch.clone()).unwrap());
+        let fetcher = Arc::new(SafeFetcher::new(config.fetch.clone()).unwrap());
         let mut urls: Vec<String> =
             (1..=products.div_ceil(PAGE) + 1).map(|p| format!("{base}/products.json?limit=250&page={p}")).collect();
         for id in 0..products {

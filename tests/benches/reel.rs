@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use truereel::config::Settings;
+use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::ports::BlobStore;
 use truereel::{Motion, Reel};
@@ -28,7 +28,7 @@ fn main() {
 
     let started = Instant::now();
     let reel = rt.block_on(async {
-        let e = Embedded::open_for_runner(data.path(), Settings::default()).await.unwrap();
+        let e = Embedded::open_for_runner(data.path(), &Config::default()).await.unwrap();
         drain_store(&e, &sample_store(), Some(&[product.as_str()])).await;
         let reels = e.ports.state.list_reels().await.unwrap();
         assert_eq!(reels.len(), 1, "the product {product} has one reel");
@@ -68,7 +68,7 @@ fn main() {
 fn baseline(data: &Path, out: &Path) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (reel, photos): (Reel, Vec<PathBuf>) = rt.block_on(async {
-        let e = Embedded::open(data, Settings::default()).unwrap();
+        let e = Embedded::open(data, &Config::default()).unwrap();
         let reel = e.ports.state.list_reels().await.unwrap().remove(0);
         let refs = e.ports.state.references(&reel.product).await.unwrap();
         let photos = reel

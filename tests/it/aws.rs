@@ -5,14 +5,16 @@ use bytes::Bytes;
 use lambda_runtime::{Context, LambdaEvent};
 use std::sync::Arc;
 use std::time::Duration;
-use truereel::adapters::aws::meter::{Meter, measured_run};
+use truereel::adapters::aws::meter::Meter;
 use truereel::costs::{MeasuredRun, PriceList, estimate};
+use truereel::homes::aws::measured_run;
 use truereel::lambda::{crawl_event, run_stage, sqs_batch};
 use truereel::messages::{CrawlMsg, Message};
-use truereel::ports::{Ports, Stage};
+use truereel::ports::Stage;
 use truereel::runner::{self, LogProgress, RunOptions};
+use truereel::stages::Ports;
 use truereel::{BlobKey, ReelStatus};
-use truereel_tests::{aws_ports, aws_ports_metered, init_logs, sample_store, small_settings};
+use truereel_tests::{aws_ports, aws_ports_metered, init_logs, sample_store, small_config};
 
 fn event(name: &str) -> serde_json::Value {
     let path = truereel_tests::repo_root().join("events").join(name);
@@ -39,7 +41,7 @@ async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport
 async fn the_aws_backend_publishes_the_same_reels_as_the_embedded_one() {
     init_logs();
     let meter = Meter::new();
-    let Some((aws, config)) = aws_ports_metered(small_settings(), Some(&meter)).await else { return };
+    let Some((aws, config)) = aws_ports_metered(small_config(), Some(&meter)).await else { return };
     meter.reset();
     let only = ["grey-graphic-tee", "green-chunky-knit-beanie"];
     let store = sample_store().to_string_lossy().to_string();
@@ -50,7 +52,7 @@ async fn the_aws_backend_publishes_the_same_reels_as_the_embedded_one() {
     check_measurement(&run, &report);
 
     let dir = tempfile::tempdir().unwrap();
-    let (local, _) = truereel_tests::run_store(dir.path(), &sample_store(), Some(&only), small_settings()).await;
+    let (local, _) = truereel_tests::run_store(dir.path(), &sample_store(), Some(&only), small_config()).await;
     let mut on_aws = aws.state.list_reels().await.unwrap();
     let mut embedded = local.ports.state.list_reels().await.unwrap();
     on_aws.sort_by(|a, b| a.id.cmp(&b.id));
@@ -96,7 +98,7 @@ fn check_measurement(run: &MeasuredRun, report: &runner::DrainReport) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_lambda_reports_exactly_its_poison_record() {
     init_logs();
-    let Some((ports, config)) = aws_ports(small_settings()).await else { return };
+    let Some((ports, config)) = aws_ports(small_config()).await else { return };
     for stage in Stage::ALL {
         let payload = event(&format!("{stage}-poison.json"));
         let poison: Vec<String> = payload["Records"]
@@ -130,7 +132,7 @@ async fn each_lambda_reports_exactly_its_poison_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_drop_and_a_direct_invocation_fan_out_per_product() {
     init_logs();
-    let Some((ports, config)) = aws_ports(small_settings()).await else { return };
+    let Some((ports, config)) = aws_ports(small_config()).await else { return };
     let catalog = std::fs::read(sample_store().join("products.json")).unwrap();
     let key = BlobKey::parse("catalog-drops/demo/products.json").unwrap();
     ports.blobs.put(&key, Bytes::from(catalog), "application/json").await.unwrap();
@@ -156,7 +158,7 @@ async fn a_catalog_drop_and_a_direct_invocation_fan_out_per_product() {
 /// Provider keys come from Secrets Manager at cold start, and never show in a log line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_keys_are_read_from_secrets_manager_and_never_printed() {
-    let Some((_, config)) = aws_ports(small_settings()).await else { return };
+    let Some((_, config)) = aws_ports(small_config()).await else { return };
     let sdk = config.sdk_config().await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let name = format!("{}-keys", config.bucket);
@@ -200,10 +202,10 @@ async fn the_crawl_function_reads_a_storefront_url_and_recrawls_conditionally() 
         Reply::ok(serde_json::json!({"products": products}).to_string()).etag("\"p1\""),
     );
     server.route("/products.json?limit=250&page=2", Reply::ok(r#"{"products": []}"#).etag("\"p2\""));
-    let mut settings = small_settings();
-    settings.fetch.trusted_hosts = vec![server.host_port()];
-    settings.fetch.per_host_interval = Duration::ZERO;
-    let Some((ports, config)) = aws_ports(settings).await else { return };
+    let mut config = small_config();
+    config.fetch.trusted_hosts = vec![server.host_port()];
+    config.fetch.per_host_interval = Duration::ZERO;
+    let Some((ports, config)) = aws_ports(config).await else { return };
 
     for round in 0..2 {
         let before = server.requests().len();

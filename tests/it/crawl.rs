@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use truereel::config::Settings;
+use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::Stage;
@@ -22,10 +22,10 @@ fn photo(name: &str) -> Vec<u8> {
     std::fs::read(sample_store().join("photos").join(name)).unwrap()
 }
 
-/// Settings whose fetcher trusts exactly the test server's `host:port` (as an operator allowlist
+/// A configuration whose fetcher trusts exactly the test server's `host:port` (as an operator allowlist
 /// would): every other loopback or private address stays refused.
-fn trusting(server: &TestServer) -> Settings {
-    let mut s = truereel_tests::small_settings();
+fn trusting(server: &TestServer) -> Config {
+    let mut s = truereel_tests::small_config();
     s.fetch.trusted_hosts = vec![server.host_port()];
     s.fetch.per_host_interval = Duration::ZERO;
     s.fetch.backoff_base = Duration::from_millis(10);
@@ -107,7 +107,7 @@ async fn a_shopify_store_is_read_page_by_page_and_a_recrawl_sends_only_condition
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
     let store = server.url("/");
     let (report, rows) = crawl(&e, &store).await;
     assert_eq!(rows.len(), 3, "{rows:#?}");
@@ -153,7 +153,7 @@ async fn a_woocommerce_store_is_read_by_its_page_count() {
             .route(&target, Reply::ok(body).header("content-type", "application/json").header("x-wp-totalpages", "2"));
     }
     let dir = tempfile::tempdir().unwrap();
-    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
     let store = format!("{}#platform=woocommerce", server.url("/"));
     let (_, rows) = crawl(&e, &store).await;
     let listed: usize = [1, 2]
@@ -205,7 +205,7 @@ async fn a_sitemap_store_reads_each_product_page_and_a_broken_page_fails_alone()
     }
     let _ = base;
     let dir = tempfile::tempdir().unwrap();
-    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
     let store = format!("{}#platform=sitemap", server.url("/"));
     let (_, rows) = crawl(&e, &store).await;
     for readable in ["pleated-trousers", "silk-scarf", "trench-coat", "cotton-tee"] {
@@ -263,7 +263,7 @@ async fn bad_photos_and_entries_are_reported_per_product_and_the_rest_goes_on() 
     products.push(serde_json::json!({"id": 99, "handle": "no-title", "images": [{"src": server.url("/img/x.jpg")}]}));
     serve_shopify(&server, vec![products]);
     let dir = tempfile::tempdir().unwrap();
-    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
     let (_, rows) = crawl(&e, &server.url("/")).await;
     let good = row(&rows, "good-tee");
     assert_eq!(photos(good), 1, "{good:?}");
@@ -301,7 +301,7 @@ async fn private_and_metadata_addresses_are_never_reached() {
         ]],
     );
     let dir = tempfile::tempdir().unwrap();
-    let e = Embedded::open_for_runner(dir.path(), trusting(&server)).await.unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
     let (_, rows) = crawl(&e, &server.url("/")).await;
     assert_eq!(photos(row(&rows, "direct")), 1);
     let sneaky = row(&rows, "sneaky");

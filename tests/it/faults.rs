@@ -6,7 +6,7 @@ use truereel::homes::embedded::Embedded;
 use truereel::ports::Stage;
 use truereel::report;
 use truereel::{ReelStatus, Usd};
-use truereel_tests::{TwiceQueue, drain_store, init_logs, renders, run_store, sample_store, small_settings};
+use truereel_tests::{TwiceQueue, drain_store, init_logs, renders, run_store, sample_store, small_config};
 
 const TWO: [&str; 2] = ["grey-graphic-tee", "white-off-shoulder-dress"];
 
@@ -16,7 +16,7 @@ const TWO: [&str; 2] = ["grey-graphic-tee", "white-off-shoulder-dress"];
 async fn every_message_delivered_twice_changes_nothing_the_second_time() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
-    let mut e = Embedded::open_for_runner(dir.path(), small_settings()).await.unwrap();
+    let mut e = Embedded::open_for_runner(dir.path(), &small_config()).await.unwrap();
     e.ports.queue = Arc::new(TwiceQueue(e.ports.queue.clone()));
     let report = drain_store(&e, &sample_store(), Some(&TWO)).await;
     assert_eq!(report.dead_lettered, 0);
@@ -46,7 +46,7 @@ async fn a_second_run_of_an_unchanged_store_does_nothing_new() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
     let only = ["grey-graphic-tee"];
-    let (e, _) = run_store(dir.path(), &sample_store(), Some(&only), small_settings()).await;
+    let (e, _) = run_store(dir.path(), &sample_store(), Some(&only), small_config()).await;
     let before = (renders(&e), e.ports.state.ledger(None).await.unwrap());
     drain_store(&e, &sample_store(), Some(&only)).await;
     let after = (renders(&e), e.ports.state.ledger(None).await.unwrap());
@@ -105,9 +105,9 @@ async fn bad_products_fail_alone_with_their_name_and_reason() {
         ],
     );
     let data = tempfile::tempdir().unwrap();
-    let settings = small_settings();
-    let started = settings.run_started_ms;
-    let (e, _) = run_store(data.path(), store.path(), None, settings).await;
+    let config = small_config();
+    let started = config.settings.run_started_ms;
+    let (e, _) = run_store(data.path(), store.path(), None, config).await;
     let store_name = store.path().to_string_lossy().to_string();
     let rows = report::summary(&e.ports, &store_name, None, started).await.unwrap();
     let row = |p: &str| rows.iter().find(|r| r.product == p).unwrap_or_else(|| panic!("no row for {p}: {rows:#?}"));
@@ -144,9 +144,9 @@ async fn a_products_file_that_is_not_json_is_reported_with_where() {
     let store = tempfile::tempdir().unwrap();
     store_with(store.path(), "{\"products\": [ {\"handle\": \"x\",, } ", &[]);
     let data = tempfile::tempdir().unwrap();
-    let settings = small_settings();
-    let started = settings.run_started_ms;
-    let (e, _) = run_store(data.path(), store.path(), None, settings).await;
+    let config = small_config();
+    let started = config.settings.run_started_ms;
+    let (e, _) = run_store(data.path(), store.path(), None, config).await;
     let issues = e.ports.state.issues_since(started).await.unwrap();
     assert_eq!(issues.len(), 1, "{issues:#?}");
     let msg = &issues[0].message;
@@ -160,10 +160,10 @@ async fn a_products_file_that_is_not_json_is_reported_with_where() {
 async fn nothing_is_submitted_past_the_run_budget() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = small_settings();
+    let mut config = small_config();
     let budget = Usd::from_dollars(0.60);
-    settings.budget.per_run = Some(budget);
-    let mut e = Embedded::open_for_runner(dir.path(), settings).await.unwrap();
+    config.settings.budget.per_run = Some(budget);
+    let mut e = Embedded::open_for_runner(dir.path(), &config).await.unwrap();
     // $0.05 per second of video, as a paid image-to-video provider might charge.
     let priced = truereel::adapters::providers::video::still_motion::StillMotionVideo::new(
         e.ports.media.clone(),
@@ -199,7 +199,7 @@ async fn a_recrawl_reads_no_unchanged_photo_and_plans_nothing() {
     let back = sample_photo("tee-grey-back-flat.jpg");
     store_with(store.path(), products, &[("front.jpg", &front), ("back.jpg", &back)]);
     let data = tempfile::tempdir().unwrap();
-    let (e, first) = run_store(data.path(), store.path(), None, small_settings()).await;
+    let (e, first) = run_store(data.path(), store.path(), None, small_config()).await;
     assert_eq!(first.handled[&Stage::Plan], 1);
     let refs = e.ports.state.references(&truereel::Handle::parse("tee").unwrap()).await.unwrap();
     assert_eq!(refs.len(), 2);
@@ -237,7 +237,7 @@ async fn renditions_of_one_photo_collapse_to_the_largest() {
                   {"src": "photos/front.jpg", "position": 3}, {"src": "photos/back.jpg", "position": 4}]}]}"#;
     store_with(store.path(), products, &[("small.png", &small), ("front.jpg", &front), ("back.jpg", &back)]);
     let data = tempfile::tempdir().unwrap();
-    let (e, _) = run_store(data.path(), store.path(), None, small_settings()).await;
+    let (e, _) = run_store(data.path(), store.path(), None, small_config()).await;
     let product = e.ports.state.get_product(&truereel::Handle::parse("tee").unwrap()).await.unwrap().unwrap();
     let refs = e.ports.state.references(&product.handle).await.unwrap();
     let current: Vec<_> = refs.iter().filter(|r| product.references.contains(&r.sha256)).collect();
@@ -292,17 +292,17 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     init_logs();
     let only = ["grey-graphic-tee"];
     let earlier = tempfile::tempdir().unwrap();
-    let (first, _) = run_store(earlier.path(), &sample_store(), Some(&only), small_settings()).await;
+    let (first, _) = run_store(earlier.path(), &sample_store(), Some(&only), small_config()).await;
     let reel = first.ports.state.list_reels().await.unwrap().remove(0);
     let shot0 = truereel::BlobKey::clip(&reel.id, 0, reel.shot_attempts[0]);
     let clip = first.ports.blobs.get(&shot0).await.unwrap();
 
     let data = tempfile::tempdir().unwrap();
-    let e = Embedded::open_for_runner(data.path(), small_settings()).await.unwrap();
+    let e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
     e.ports.blobs.put(&shot0, clip.clone(), "video/mp4").await.unwrap();
     let kept_at = std::fs::metadata(e.ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
     let counting = Arc::new(CountingDownloads { inner: e.ports.video.clone(), downloads: Default::default() });
-    let ports = truereel::ports::Ports { video: counting.clone(), ..e.ports.clone() };
+    let ports = truereel::stages::Ports { video: counting.clone(), ..e.ports.clone() };
     let msg = truereel::messages::Message::from(truereel::messages::CrawlMsg::Store {
         store: sample_store().to_string_lossy().to_string(),
         only: Some(vec![only[0].to_string()]),

@@ -1,7 +1,7 @@
 //! The embedded pipeline end to end on the sample store, at full size, checked like a viewer would.
 
 use std::path::Path;
-use truereel::config::Settings;
+use truereel::config::Config;
 use truereel::ports::BlobStore;
 use truereel::{ReelStatus, Sha256};
 use truereel_tests::{SAMPLE_PRODUCTS, expected_frame, init_logs, mean_difference, run_store, sample_store};
@@ -10,7 +10,7 @@ use truereel_tests::{SAMPLE_PRODUCTS, expected_frame, init_logs, mean_difference
 async fn the_sample_store_becomes_one_watchable_reel_per_product() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
-    let (e, report) = run_store(dir.path(), &sample_store(), None, Settings::default()).await;
+    let (e, report) = run_store(dir.path(), &sample_store(), None, Config::default()).await;
     assert_eq!(report.dead_lettered, 0, "{report:?}");
 
     let reels = e.ports.state.list_reels().await.unwrap();

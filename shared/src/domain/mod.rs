@@ -15,7 +15,7 @@ pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256}
 pub use ledger::{Budget, LedgerEntry, Usd};
 pub use product::{ListedImage, Product, ProductListing};
 pub use reel::{Reel, ReelStatus, TransitionError};
-pub use reference::{PhotoKind, PhotoPrint, Reference};
+pub use reference::{PhotoKind, PhotoPrint, Reference, Validators};
 pub use shot::{Motion, Shot, ShotPlan, ShotRole};
 pub use verdict::{Check, Verdict};
 pub use voice::{LineTiming, VoiceOver, WordTiming};

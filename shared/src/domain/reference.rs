@@ -1,7 +1,6 @@
 //! Reference photos: real photos of the exact product, content-addressed.
 
 use super::{BlobKey, Handle, Sha256};
-use crate::ports::Validators;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -93,5 +92,20 @@ impl Reference {
     /// Width over height.
     pub fn aspect(&self) -> f64 {
         self.width as f64 / self.height.max(1) as f64
+    }
+}
+
+/// What a server said to identify one version of a resource, for conditional requests next time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
     }
 }

@@ -2,25 +2,24 @@
 //! embedded home. Built once per process (per Lambda cold start).
 
 use crate::adapters::aws::dynamo::{self, DynamoStateStore};
+use crate::adapters::aws::meter;
 use crate::adapters::aws::resources;
 use crate::adapters::aws::s3::S3BlobStore;
 use crate::adapters::aws::sqs::SqsQueue;
-use crate::adapters::aws::{AwsConfig, AwsConfigError};
-use crate::adapters::providers::classifier::pixel::PixelClassifier;
-use crate::adapters::providers::judge::spec::SpecJudge;
-use crate::adapters::providers::video::still_motion::StillMotionVideo;
-use crate::adapters::providers::voice::{EspeakVoice, PiperVoice};
-use crate::adapters::providers::writer::template::TemplateWriter;
-use crate::adapters::storefront::StorefrontRouter;
-use crate::config::Settings;
-use crate::media::Media;
-use crate::ports::{BlobStore, BoxError, Ports, Voice};
+use crate::config::{Config, Source};
+use crate::ports::{BlobStore, BoxError};
+use crate::stages::Ports;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsHomeError {
     #[error(transparent)]
-    Config(#[from] AwsConfigError),
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Wiring(#[from] super::WiringError),
+    #[error("{0} is not set: a deployed function must name its resources")]
+    Unset(&'static str),
     #[error("{what}: {source}")]
     Setup {
         what: String,
@@ -37,71 +36,51 @@ fn setup(what: impl Into<String>) -> impl FnOnce(BoxError) -> AwsHomeError {
 /// How long a message stays hidden while a handler works on it, when this process creates queues.
 pub const QUEUE_VISIBILITY_SECONDS: u32 = 900;
 
-/// The ports on AWS. With `create_resources`, the bucket, table and queues (with dead-letter
-/// queues) are created first if missing — for emulators and dev accounts.
-pub async fn open(config: &AwsConfig, settings: Settings, create_resources: bool) -> Result<Ports, AwsHomeError> {
-    open_with(&config.sdk_config().await, config, settings, create_resources).await
+/// The ports on AWS, at `config.aws`. With `create_resources`, the bucket, table and queues (with
+/// dead-letter queues) are created first if missing — for emulators and dev accounts.
+pub async fn open(config: &Config, create_resources: bool) -> Result<Ports, AwsHomeError> {
+    open_with(&config.aws.sdk_config().await, config, create_resources).await
 }
 
 /// [`open`] with an SDK configuration already loaded (one load per cold start).
 pub async fn open_with(
     sdk: &aws_config::SdkConfig,
-    config: &AwsConfig,
-    settings: Settings,
+    config: &Config,
     create_resources: bool,
 ) -> Result<Ports, AwsHomeError> {
-    let overridden = config.endpoint_url.is_some();
+    let aws = &config.aws;
+    let overridden = aws.endpoint_url.is_some();
     if create_resources {
-        resources::create_bucket(sdk, overridden, &config.bucket)
+        resources::create_bucket(sdk, overridden, &aws.bucket)
             .await
-            .map_err(|e| setup(format!("creating bucket {}", config.bucket))(Box::new(e)))?;
-        dynamo::create_table(sdk, &config.table)
+            .map_err(|e| setup(format!("creating bucket {}", aws.bucket))(Box::new(e)))?;
+        dynamo::create_table(sdk, &aws.table)
             .await
-            .map_err(|e| setup(format!("creating table {}", config.table))(Box::new(e)))?;
-        resources::create_queues(
-            sdk,
-            &config.queue_prefix,
-            QUEUE_VISIBILITY_SECONDS,
-            crate::homes::embedded::MAX_RECEIVES,
-        )
-        .await
-        .map_err(|e| setup(format!("creating the {} queues", config.queue_prefix))(Box::new(e)))?;
+            .map_err(|e| setup(format!("creating table {}", aws.table))(Box::new(e)))?;
+        resources::create_queues(sdk, &aws.queue_prefix, QUEUE_VISIBILITY_SECONDS, crate::ports::MAX_RECEIVES)
+            .await
+            .map_err(|e| setup(format!("creating the {} queues", aws.queue_prefix))(Box::new(e)))?;
     }
-    let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(sdk, overridden, config.bucket.clone()));
-    let queue = SqsQueue::resolve(sdk, config).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
-    let media = Arc::new(Media::from_env());
-    let price =
-        crate::homes::embedded::still_motion_price().map_err(|e| setup("reading the renderer's price")(Box::new(e)))?;
-    let voice: Arc<dyn Voice> = match PiperVoice::detect() {
-        Some(piper) => Arc::new(piper),
-        None => Arc::new(EspeakVoice::from_env()),
-    };
-    Ok(Ports {
-        state: Arc::new(DynamoStateStore::new(sdk, config.table.clone())),
-        queue: Arc::new(queue),
-        storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(settings.fetch.clone())),
-        classifier: Arc::new(PixelClassifier),
-        video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price)),
-        voice,
-        writer: Arc::new(TemplateWriter),
-        judge: Arc::new(SpecJudge::new(media.clone(), settings.clone())),
-        blobs,
-        media,
-        settings,
-    })
+    let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(sdk, overridden, aws.bucket.clone()));
+    let queue = SqsQueue::resolve(sdk, aws).await.map_err(|e| setup("finding the stage queues")(Box::new(e)))?;
+    let state = Arc::new(DynamoStateStore::new(sdk, aws.table.clone()));
+    Ok(super::wire(config, blobs, state, Arc::new(queue))?)
 }
 
-/// The ports a Lambda function uses, from the environment the template sets, and the provider
-/// keys when `TRUEREEL_PROVIDER_SECRET_ARN` names a secret; fails fast naming what is missing.
-pub async fn from_env() -> Result<(Ports, ProviderKeys), AwsHomeError> {
-    let config = AwsConfig::from_env()?;
-    let settings = Settings::from_env().map_err(|e| setup("reading TRUEREEL_* settings")(Box::new(e)))?;
-    let sdk = config.sdk_config().await;
-    let keys = match std::env::var("TRUEREEL_PROVIDER_SECRET_ARN") {
-        Ok(arn) if !arn.trim().is_empty() => provider_keys(&sdk, &arn).await?,
-        _ => ProviderKeys::default(),
+/// The ports a Lambda function uses, from the configuration the template sets (the bucket and table
+/// must be named), and the provider keys when `TRUEREEL_PROVIDER_SECRET_ARN` names a secret.
+pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsHomeError> {
+    for var in ["TRUEREEL_BUCKET", "TRUEREEL_TABLE"] {
+        if config.source(var) == Source::Default {
+            return Err(AwsHomeError::Unset(var));
+        }
+    }
+    let sdk = config.aws.sdk_config().await;
+    let keys = match &config.provider_secret_arn {
+        Some(arn) => provider_keys(&sdk, arn).await?,
+        None => ProviderKeys::default(),
     };
-    Ok((open_with(&sdk, &config, settings, false).await?, keys))
+    Ok((open_with(&sdk, config, false).await?, keys))
 }
 
 /// Provider API keys (`{"runway": "…", "elevenlabs": "…"}`), read once at cold start. The values
@@ -138,4 +117,48 @@ pub async fn provider_keys(sdk: &aws_config::SdkConfig, secret: &str) -> Result<
         setup(what.clone())(format!("not a JSON object of strings (line {}, column {})", e.line(), e.column()).into())
     })?;
     Ok(ProviderKeys(map))
+}
+
+/// The measurement of a drained run: the meter's counts (taken first, so the reads below are not
+/// in them), the runner's messages and handler seconds, and the bucket's bytes listed through
+/// `unmetered`. The still-motion outbox is the part that expires.
+pub async fn measured_run(
+    what: &str,
+    meter: &meter::Meter,
+    unmetered: &aws_config::SdkConfig,
+    config: &crate::config::AwsConfig,
+    ports: &Ports,
+    drained: &crate::runner::DrainReport,
+) -> Result<crate::costs::MeasuredRun, crate::ports::BoxError> {
+    let counts = meter.counts();
+    let published: Vec<_> = ports
+        .state
+        .list_reels()
+        .await?
+        .into_iter()
+        .filter(|r| r.status == crate::ReelStatus::Published)
+        .filter_map(|r| r.published)
+        .collect();
+    let mut reel_bytes = 0;
+    for key in &published {
+        reel_bytes += ports.blobs.head(key).await?.map_or(0, |m| m.bytes);
+    }
+    let path_style = config.endpoint_url.is_some();
+    let (stored_bytes, expiring_bytes, _) =
+        meter::bucket_bytes(unmetered, path_style, &config.bucket, meter::EXPIRING_PREFIX).await?;
+    Ok(crate::costs::MeasuredRun {
+        what: what.to_string(),
+        reels: published.len() as u32,
+        counts,
+        messages: by_stage(&drained.handled),
+        handler_seconds: by_stage(&drained.handler_seconds),
+        stored_bytes,
+        expiring_bytes,
+        reel_bytes: reel_bytes / published.len().max(1) as u64,
+    })
+}
+
+/// A per-stage map keyed by stage name, as a measurement stores it.
+fn by_stage<T: Copy>(map: &BTreeMap<crate::ports::Stage, T>) -> BTreeMap<String, T> {
+    map.iter().map(|(stage, v)| (stage.as_str().to_string(), *v)).collect()
 }

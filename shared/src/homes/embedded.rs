@@ -7,25 +7,15 @@
 //! <data-dir>/runner.lock      held by the one runner using the folder
 //! ```
 
-use crate::Usd;
 use crate::adapters::embedded::folder_blobs::FolderBlobStore;
 use crate::adapters::embedded::sqlite_queue::SqliteQueue;
 use crate::adapters::embedded::sqlite_state::SqliteStateStore;
-use crate::adapters::providers::classifier::pixel::PixelClassifier;
-use crate::adapters::providers::judge::spec::SpecJudge;
-use crate::adapters::providers::video::still_motion::StillMotionVideo;
-use crate::adapters::providers::voice::{EspeakVoice, PiperVoice};
-use crate::adapters::providers::writer::template::TemplateWriter;
-use crate::adapters::storefront::StorefrontRouter;
-use crate::config::Settings;
-use crate::media::Media;
-use crate::ports::{Ports, Voice};
+use crate::config::Config;
+use crate::ports::MAX_RECEIVES;
+use crate::stages::Ports;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// How many times a message is received before it goes to the dead-letter queue.
-pub const MAX_RECEIVES: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
@@ -43,23 +33,8 @@ pub enum EmbeddedError {
         #[source]
         source: crate::ports::BoxError,
     },
-}
-
-/// What the still-motion renderer charges per second of video: nothing by default;
-/// `TRUEREEL_STILL_MOTION_USD_PER_SECOND` sets a price, to rehearse budgets before a paid provider.
-pub(crate) fn still_motion_price() -> Result<Usd, crate::config::ConfigError> {
-    const VAR: &str = "TRUEREEL_STILL_MOTION_USD_PER_SECOND";
-    match std::env::var(VAR) {
-        Err(_) => Ok(Usd::ZERO),
-        Ok(v) => match v.trim().parse::<f64>() {
-            Ok(d) if d.is_finite() && (0.0..=100.0).contains(&d) => Ok(Usd::from_dollars(d)),
-            _ => Err(crate::config::ConfigError {
-                name: VAR.into(),
-                value: v,
-                reason: "expected dollars from 0 to 100".into(),
-            }),
-        },
-    }
+    #[error(transparent)]
+    Wiring(#[from] super::WiringError),
 }
 
 /// The embedded ports over one data folder, plus the handles only the local runner needs.
@@ -74,8 +49,8 @@ pub struct Embedded {
 impl Embedded {
     /// Opens (creating if needed) the data folder for a runner: takes the exclusive lock, so a
     /// second runner on the same folder is refused, and returns messages a dead runner held.
-    pub async fn open_for_runner(data_dir: &Path, settings: Settings) -> Result<Self, EmbeddedError> {
-        let mut e = Self::open(data_dir, settings)?;
+    pub async fn open_for_runner(data_dir: &Path, config: &Config) -> Result<Self, EmbeddedError> {
+        let mut e = Self::open(data_dir, config)?;
         let lock_path = data_dir.join("runner.lock");
         let lock = File::create(&lock_path).map_err(|source| EmbeddedError::Io { path: lock_path.clone(), source })?;
         match lock.try_lock() {
@@ -96,7 +71,7 @@ impl Embedded {
     }
 
     /// Opens the data folder without the runner lock (for `status` and other readers).
-    pub fn open(data_dir: &Path, settings: Settings) -> Result<Self, EmbeddedError> {
+    pub fn open(data_dir: &Path, config: &Config) -> Result<Self, EmbeddedError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| EmbeddedError::Io { path, source }
@@ -107,26 +82,7 @@ impl Embedded {
         let state = Arc::new(SqliteStateStore::open(&db).map_err(|e| open_err(Box::new(e)))?);
         let queue = Arc::new(SqliteQueue::open(&db, MAX_RECEIVES).map_err(|e| open_err(Box::new(e)))?);
         let blobs = Arc::new(FolderBlobStore::new(data_dir.join("blobs")).map_err(|e| open_err(Box::new(e)))?);
-        let media = Arc::new(Media::from_env());
-        let price = still_motion_price().map_err(|e| open_err(Box::new(e)))?;
-        let video = Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), price));
-        let voice: Arc<dyn Voice> = match PiperVoice::detect() {
-            Some(piper) => Arc::new(piper),
-            None => Arc::new(EspeakVoice::from_env()),
-        };
-        let ports = Ports {
-            blobs: blobs.clone(),
-            state,
-            queue: queue.clone(),
-            storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(settings.fetch.clone())),
-            classifier: Arc::new(PixelClassifier),
-            video,
-            voice,
-            writer: Arc::new(TemplateWriter),
-            judge: Arc::new(SpecJudge::new(media.clone(), settings.clone())),
-            media,
-            settings,
-        };
+        let ports = super::wire(config, blobs.clone(), state, queue.clone())?;
         Ok(Self { ports, queue, blobs, data_dir: data_dir.to_path_buf(), _lock: None })
     }
 }

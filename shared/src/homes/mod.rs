@@ -1,6 +1,54 @@
 //! The two homes: the same stages over the [`embedded`] stores (one machine, no account) or the
-//! [`aws`](mod@aws) ones, with the provider set built once by [`providers`] for both.
+//! [`aws`](mod@aws) ones. [`wire`] builds the port set for both, once, from the [`Config`]: each home
+//! brings only its own blob store, state store and queue.
 
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod embedded;
+
+use crate::adapters::providers::classifier::PixelClassifier;
+use crate::adapters::providers::judge::SpecJudge;
+use crate::adapters::providers::video::StillMotionVideo;
+use crate::adapters::providers::voice::{EspeakVoice, PiperVoice};
+use crate::adapters::providers::writer::TemplateWriter;
+use crate::adapters::storefront::StorefrontRouter;
+use crate::config::Config;
+use crate::ports::{BlobStore, Queue, StateStore, Voice};
+use crate::stages::Ports;
+use std::sync::Arc;
+
+/// A provider the configuration asks for cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct WiringError {
+    pub setting: String,
+    pub reason: String,
+}
+
+/// The ports every stage runs over: the home's stores, and the providers the configuration names.
+pub fn wire(
+    config: &Config,
+    blobs: Arc<dyn BlobStore>,
+    state: Arc<dyn StateStore>,
+    queue: Arc<dyn Queue>,
+) -> Result<Ports, WiringError> {
+    let media = Arc::new(config.media.clone());
+    let voice: Arc<dyn Voice> = match PiperVoice::from_config(&config.voice) {
+        Ok(Some(piper)) => Arc::new(piper),
+        Ok(None) => Arc::new(EspeakVoice::from_config(&config.voice)),
+        Err(reason) => return Err(WiringError { setting: "TRUEREEL_PIPER_MODEL".into(), reason }),
+    };
+    Ok(Ports {
+        storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(config.fetch.clone())),
+        classifier: Arc::new(PixelClassifier),
+        video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), config.still_motion_per_second)),
+        voice,
+        writer: Arc::new(TemplateWriter),
+        judge: Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
+        blobs,
+        state,
+        queue,
+        media,
+        settings: config.settings.clone(),
+    })
+}

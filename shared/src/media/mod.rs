@@ -6,12 +6,8 @@
 //! Paths given to ffmpeg are prefixed with `file:` so a name can never be read as an option,
 //! a protocol (`concat:`, `http:`) or an image-sequence pattern.
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `TRUEREEL_FFMPEG` | the ffmpeg binary | `ffmpeg` on `PATH` |
-//! | `TRUEREEL_FFPROBE` | the ffprobe binary | `ffprobe` on `PATH` |
-//! | `TRUEREEL_X264_PRESET` | libx264 preset for renders and assembly | `veryfast` |
-//! | `TRUEREEL_CRF` | libx264 constant rate factor (0–51, lower is better) | `20` |
+//! The binaries, preset and CRF are configured (`TRUEREEL_FFMPEG`, `TRUEREEL_FFPROBE`,
+//! `TRUEREEL_X264_PRESET`, `TRUEREEL_CRF`; see `truereel config`).
 
 mod assemble;
 mod captions;
@@ -71,34 +67,6 @@ impl Default for Media {
 }
 
 impl Media {
-    /// Defaults overridden by `TRUEREEL_FFMPEG`, `TRUEREEL_FFPROBE`, `TRUEREEL_X264_PRESET`
-    /// and `TRUEREEL_CRF` (an unparsable or out-of-range CRF keeps the default, with a warning).
-    pub fn from_env() -> Self {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// [`Media::from_env`] over any variable lookup (for tests and config files).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let mut m = Media::default();
-        let set = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        if let Some(v) = set("TRUEREEL_FFMPEG") {
-            m.ffmpeg = v.into();
-        }
-        if let Some(v) = set("TRUEREEL_FFPROBE") {
-            m.ffprobe = v.into();
-        }
-        if let Some(v) = set("TRUEREEL_X264_PRESET") {
-            m.x264_preset = v;
-        }
-        if let Some(v) = set("TRUEREEL_CRF") {
-            match v.parse::<u8>() {
-                Ok(crf) if crf <= 51 => m.crf = crf,
-                _ => tracing::warn!(value = %v, "TRUEREEL_CRF must be 0 to 51; keeping {}", m.crf),
-            }
-        }
-        m
-    }
-
     /// Runs `ffmpeg -version` and `ffprobe -version`; a missing tool says how to install it.
     pub async fn check_available(&self) -> Result<(), MediaError> {
         for tool in [&self.ffmpeg, &self.ffprobe] {
@@ -241,16 +209,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_overrides_defaults() {
-        let m = Media::from_lookup(|k| match k {
+    fn the_configuration_sets_the_tools() {
+        let env = |k: &str| match k {
             "TRUEREEL_FFMPEG" => Some("/opt/ff/ffmpeg".into()),
             "TRUEREEL_CRF" => Some("23".into()),
             _ => None,
-        });
+        };
+        let m = crate::config::Config::load(&env, &[]).unwrap().media;
         assert_eq!(m.ffmpeg, PathBuf::from("/opt/ff/ffmpeg"));
         assert_eq!(m.ffprobe, PathBuf::from("ffprobe"));
         assert_eq!((m.x264_preset.as_str(), m.crf), ("veryfast", 23));
-        assert_eq!(Media::from_lookup(|k| (k == "TRUEREEL_CRF").then(|| "99".into())).crf, 20);
+        let e = crate::config::Config::load(&|k| (k == "TRUEREEL_CRF").then(|| "99".into()), &[]).unwrap_err();
+        assert!(e.to_string().contains("TRUEREEL_CRF \"99\""), "{e}");
     }
 
     #[test]
@@ -261,7 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_installed_tools_are_available() {
-        Media::from_env().check_available().await.unwrap();
+        crate::config::Config::from_env().unwrap().media.check_available().await.unwrap();
     }
 
     #[tokio::test]

@@ -494,7 +494,7 @@ mod tests {
             img.save(&photo).unwrap();
             let s = MotionSpec { width: 1080, height: 1920, fps: 30, duration_ms: 4000, ..spec(Motion::PushIn, &img) };
             let out = dir.path().join("bench.mp4");
-            let m = Media::from_env();
+            let m = crate::config::Config::from_env().unwrap().media;
             let started = std::time::Instant::now();
             m.render_still_motion(&photo, &s, &out).await.unwrap();
             let took = started.elapsed();

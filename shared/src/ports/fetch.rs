@@ -4,25 +4,10 @@
 //! addresses, caps bytes, time and redirects, keeps to `robots.txt` and a per-host rate, and retries politely.
 //! Sources above it only say what they want and how big it may be.
 
+pub use crate::Validators;
 use async_trait::async_trait;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// What a server said to identify one version of a resource, for conditional requests next time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validators {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified: Option<String>,
-}
-
-impl Validators {
-    pub fn is_empty(&self) -> bool {
-        self.etag.is_none() && self.last_modified.is_none()
-    }
-}
 
 /// One GET.
 #[derive(Debug, Clone, Copy)]

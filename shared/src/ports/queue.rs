@@ -4,6 +4,9 @@ use async_trait::async_trait;
 use std::fmt;
 use std::time::Duration;
 
+/// How many times a message is received before it goes to the dead-letter queue (in both homes).
+pub const MAX_RECEIVES: u32 = 5;
+
 /// The five stages, one queue each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {

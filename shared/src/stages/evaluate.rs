@@ -3,7 +3,8 @@
 use super::support::{blob_err, local_copy, park, scratch, state_err};
 use super::{Outcome, StageError};
 use crate::messages::EvaluateMsg;
-use crate::ports::{Ports, ReelCut, StateError};
+use crate::ports::{ReelCut, StateError};
+use crate::stages::Ports;
 use crate::{BlobKey, Reel, ReelStatus, Verdict};
 
 const STAGE: &str = "evaluate";

@@ -3,7 +3,8 @@
 use super::support::{blob_err, park, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{GenerateMsg, MirrorMsg};
-use crate::ports::{Charge, ClipRequest, JobSlot, JobStatus, Ports, ProviderError, StateError};
+use crate::ports::{Charge, ClipRequest, JobSlot, JobStatus, ProviderError, StateError};
+use crate::stages::Ports;
 use crate::{IdempotencyKey, JobId, LedgerEntry, Reel, ReelStatus, now_ms};
 use std::time::Duration;
 

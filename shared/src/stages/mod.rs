@@ -13,9 +13,28 @@ pub mod mirror;
 pub mod plan;
 mod support;
 
+use crate::config::Settings;
+use crate::media::Media;
 use crate::messages::Message;
-use crate::ports::{BoxError, Ports};
+use crate::ports::{BlobStore, BoxError, Classifier, Judge, Queue, StateStore, Storefronts, VideoModel, Voice, Writer};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Everything a stage needs, chosen once per process (per cold start on Lambda) by a home.
+#[derive(Clone)]
+pub struct Ports {
+    pub blobs: Arc<dyn BlobStore>,
+    pub state: Arc<dyn StateStore>,
+    pub queue: Arc<dyn Queue>,
+    pub storefronts: Arc<dyn Storefronts>,
+    pub classifier: Arc<dyn Classifier>,
+    pub video: Arc<dyn VideoModel>,
+    pub voice: Arc<dyn Voice>,
+    pub writer: Arc<dyn Writer>,
+    pub judge: Arc<dyn Judge>,
+    pub media: Arc<Media>,
+    pub settings: Settings,
+}
 
 /// What handling one message did, for progress and reports.
 #[derive(Debug, Clone, PartialEq)]

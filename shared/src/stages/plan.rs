@@ -4,7 +4,8 @@ use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
 use crate::media::{self as wav, Pcm};
 use crate::messages::{GenerateMsg, PlanMsg};
-use crate::ports::{Ports, ProviderError, ShotBrief, Speech};
+use crate::ports::{ProviderError, ShotBrief, Speech};
+use crate::stages::Ports;
 use crate::{
     BlobKey, IdempotencyKey, LedgerEntry, LineTiming, Motion, PhotoKind, Reel, ReelId, ReelStatus, Reference, Shot,
     ShotPlan, ShotRole, Usd, VoiceOver, WordTiming, now_ms,

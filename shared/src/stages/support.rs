@@ -2,7 +2,8 @@
 
 use super::{Outcome, StageError};
 use crate::messages::Message;
-use crate::ports::{BlobError, Ports, ProductIssue, StateError};
+use crate::ports::{BlobError, ProductIssue, StateError};
+use crate::stages::Ports;
 use crate::{BlobKey, Reel, ReelStatus, now_ms};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

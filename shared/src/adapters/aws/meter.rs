@@ -13,7 +13,7 @@
 //!   values) from the request and response bodies.
 //! - **S3**: PUT, COPY, POST and LIST are the dearer class, GET and HEAD the cheaper, DELETE is free.
 
-use crate::costs::{ApiCounts, MeasuredRun, read_units, sqs_requests, write_units};
+use crate::costs::{ApiCounts, read_units, sqs_requests, write_units};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
@@ -22,7 +22,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The attributes that put an item into a global secondary index (see the table's key design).
@@ -110,50 +110,6 @@ pub async fn bucket_bytes(
         }
     }
     Ok((kept, expiring, objects))
-}
-
-/// The measurement of a drained run: the meter's counts (taken first, so the reads below are not
-/// in them), the runner's messages and handler seconds, and the bucket's bytes listed through
-/// `unmetered`. The still-motion outbox is the part that expires.
-pub async fn measured_run(
-    what: &str,
-    meter: &Meter,
-    unmetered: &aws_config::SdkConfig,
-    config: &super::AwsConfig,
-    ports: &crate::ports::Ports,
-    drained: &crate::runner::DrainReport,
-) -> Result<MeasuredRun, crate::ports::BoxError> {
-    let counts = meter.counts();
-    let published: Vec<_> = ports
-        .state
-        .list_reels()
-        .await?
-        .into_iter()
-        .filter(|r| r.status == crate::ReelStatus::Published)
-        .filter_map(|r| r.published)
-        .collect();
-    let mut reel_bytes = 0;
-    for key in &published {
-        reel_bytes += ports.blobs.head(key).await?.map_or(0, |m| m.bytes);
-    }
-    let path_style = config.endpoint_url.is_some();
-    let (stored_bytes, expiring_bytes, _) =
-        bucket_bytes(unmetered, path_style, &config.bucket, EXPIRING_PREFIX).await?;
-    Ok(MeasuredRun {
-        what: what.to_string(),
-        reels: published.len() as u32,
-        counts,
-        messages: by_stage(&drained.handled),
-        handler_seconds: by_stage(&drained.handler_seconds),
-        stored_bytes,
-        expiring_bytes,
-        reel_bytes: reel_bytes / published.len().max(1) as u64,
-    })
-}
-
-/// A per-stage map keyed by stage name, as a measurement stores it.
-fn by_stage<T: Copy>(map: &BTreeMap<crate::ports::Stage, T>) -> BTreeMap<String, T> {
-    map.iter().map(|(stage, v)| (stage.as_str().to_string(), *v)).collect()
 }
 
 /// The default HTTPS client the SDK would have built (rustls with aws-lc).

@@ -423,11 +423,7 @@ mod tests {
     async fn resolve_finds_queues_by_prefix_and_explicit_urls_win() {
         let Some((sdk, prefix, created)) = queues(3).await else { return };
         let other = create_queues(&sdk, &emulator::name("other"), 30, 3).await.unwrap();
-        let mut config = AwsConfig::from_lookup(|k| match k {
-            "TRUEREEL_BUCKET" | "TRUEREEL_TABLE" => Some("unused".into()),
-            _ => None,
-        })
-        .unwrap();
+        let mut config = crate::config::Config::default().aws;
         config.queue_prefix = prefix.clone();
         config.queue_urls.insert(Stage::Evaluate, other[&Stage::Evaluate].main.clone());
         let resolved = SqsQueue::resolve(&sdk, &config).await.unwrap();

@@ -4,8 +4,8 @@
 
 use super::guard::{GuardedResolver, Refusal, UrlGuard, host_port};
 use super::limiter::HostLimiter;
-use super::policy::{FetchPolicy, ROBOTS_TOKEN};
 use super::robots::Robots;
+use super::{FetchPolicy, ROBOTS_TOKEN};
 use crate::ports::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -22,8 +22,6 @@ use url::Url;
 /// The fetcher could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum FetcherSetupError {
-    #[error("fetch settings: {0}")]
-    Config(#[from] crate::config::ConfigError),
     #[error("setting up the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
 }
@@ -100,11 +98,6 @@ impl SafeFetcher {
             .build()?;
         let limiter = HostLimiter::new(policy.per_host_concurrency, policy.per_host_interval);
         Ok(Self { client, policy, guard, resolver, limiter, robots: Mutex::new(HashMap::new()) })
-    }
-
-    /// From [`FetchPolicy::from_env`].
-    pub fn from_env() -> Result<Self, FetcherSetupError> {
-        Self::new(FetchPolicy::from_env()?)
     }
 
     pub fn policy(&self) -> &FetchPolicy {

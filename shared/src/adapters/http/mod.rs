@@ -16,30 +16,19 @@
 //! - **Conditional requests**: validators go out as `If-None-Match` / `If-Modified-Since`; a 304 is
 //!   `NotModified`; `ETag` and `Last-Modified` come back in [`FetchedBody::validators`](crate::ports::FetchedBody).
 //!
-//! Configuration ([`FetchPolicy::from_env`]; anything unset keeps the default above):
-//!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `TRUEREEL_ALLOW_PRIVATE_NETWORK` | `1` to reach loopback and private networks (intranet stores); metadata and link-local stay refused | `0` |
-//! | `TRUEREEL_TRUSTED_HOSTS` | comma-separated exact `host:port` pairs reachable even on private addresses (operator allowlist) | none |
-//! | `TRUEREEL_IGNORE_ROBOTS` | `1` to skip `robots.txt` (only for your own sites) | `0` |
-//! | `TRUEREEL_USER_AGENT` | the `User-Agent` header | `truereel/<version> (+https://github.com/truereel/truereel)` |
-//! | `TRUEREEL_FETCH_TIMEOUT_SECS` | one attempt, send to last body byte | `30` |
-//! | `TRUEREEL_FETCH_CONNECT_TIMEOUT_SECS` | TCP and TLS connect | `10` |
-//! | `TRUEREEL_FETCH_MAX_REDIRECTS` | redirect hops followed | `5` |
-//! | `TRUEREEL_FETCH_ATTEMPTS` | attempts per hop for transient failures | `3` |
-//! | `TRUEREEL_FETCH_MAX_RETRY_WAIT_SECS` | longest wait the fetcher sleeps itself | `30` |
-//! | `TRUEREEL_HOST_CONCURRENCY` | requests in flight per host | `4` |
-//! | `TRUEREEL_HOST_INTERVAL_MS` | least time between request starts per host | `100` |
+//! Configuration: [`FetchPolicy`], from the `TRUEREEL_FETCH_*`, `TRUEREEL_HOST_*` and related settings
+//! (`truereel config` lists them).
 
 mod fetcher;
 mod guard;
 mod limiter;
-mod policy;
 mod robots;
 
+pub use crate::config::{DEFAULT_USER_AGENT, FetchPolicy};
 pub use fetcher::{FetcherSetupError, SafeFetcher};
-pub use policy::{DEFAULT_USER_AGENT, FetchPolicy, ROBOTS_TOKEN};
+
+/// The token `robots.txt` groups are matched against.
+pub const ROBOTS_TOKEN: &str = "truereel";
 
 #[cfg(test)]
 mod tests;

@@ -22,25 +22,9 @@ impl Default for EspeakVoice {
 }
 
 impl EspeakVoice {
-    /// Defaults overridden by `TRUEREEL_ESPEAK`, `TRUEREEL_ESPEAK_VOICE`, `TRUEREEL_ESPEAK_WPM`.
-    pub fn from_env() -> Self {
-        let get = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let mut v = Self::default();
-        if let Some(bin) = get("TRUEREEL_ESPEAK") {
-            v.bin = bin.into();
-        }
-        if let Some(voice) = get("TRUEREEL_ESPEAK_VOICE") {
-            v.voice = voice;
-        }
-        if let Some(wpm) = get("TRUEREEL_ESPEAK_WPM") {
-            match wpm.parse::<u32>() {
-                Ok(n) if (80..=450).contains(&n) => v.words_per_minute = n,
-                _ => {
-                    tracing::warn!(value = %wpm, "TRUEREEL_ESPEAK_WPM must be 80 to 450; keeping {}", v.words_per_minute)
-                }
-            }
-        }
-        v
+    /// The configured binary, voice and rate (`TRUEREEL_ESPEAK`, `TRUEREEL_ESPEAK_VOICE`, `TRUEREEL_ESPEAK_WPM`).
+    pub fn from_config(c: &crate::config::VoiceConfig) -> Self {
+        Self { bin: c.espeak.clone(), voice: c.espeak_voice.clone(), words_per_minute: c.espeak_wpm }
     }
 }
 

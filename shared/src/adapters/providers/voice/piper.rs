@@ -15,19 +15,16 @@ pub struct PiperVoice {
 }
 
 impl PiperVoice {
-    /// A Piper voice if `TRUEREEL_PIPER_MODEL` names an existing model and the piper binary
-    /// (`TRUEREEL_PIPER`, or `piper` on `PATH`) exists.
-    pub fn detect() -> Option<PiperVoice> {
-        let model = PathBuf::from(std::env::var_os("TRUEREEL_PIPER_MODEL")?);
-        if !model.is_file() {
-            tracing::warn!(model = %model.display(), "TRUEREEL_PIPER_MODEL is not a file; Piper is off");
-            return None;
-        }
-        let bin = match std::env::var_os("TRUEREEL_PIPER") {
-            Some(b) => Some(PathBuf::from(b)).filter(|b| b.is_file()),
-            None => on_path("piper"),
-        }?;
-        Some(PiperVoice { bin, model })
+    /// A Piper voice when `TRUEREEL_PIPER_MODEL` names a model (the configuration checked it is a file);
+    /// the binary is `TRUEREEL_PIPER` or `piper` on `PATH`, and a model without a binary is an error.
+    pub fn from_config(c: &crate::config::VoiceConfig) -> Result<Option<PiperVoice>, String> {
+        let Some(model) = c.piper_model.clone() else { return Ok(None) };
+        let bin = match &c.piper {
+            Some(b) if b.is_file() => b.clone(),
+            Some(b) => return Err(format!("TRUEREEL_PIPER {} is not a file", b.display())),
+            None => on_path("piper").ok_or("a Piper model is set, but `piper` is not on PATH (set TRUEREEL_PIPER)")?,
+        };
+        Ok(Some(PiperVoice { bin, model }))
     }
 }
 
@@ -64,7 +61,8 @@ mod tests {
 
     #[tokio::test]
     async fn piper_speaks_when_installed() {
-        let Some(p) = PiperVoice::detect() else {
+        let config = crate::config::Config::from_env().unwrap();
+        let Ok(Some(p)) = PiperVoice::from_config(&config.voice) else {
             eprintln!("piper or TRUEREEL_PIPER_MODEL not available: Piper test skipped");
             return;
         };

@@ -1,0 +1,268 @@
+//! Every setting, defined once: its environment variable, its flag, what it accepts, its default and
+//! what it means. [`Config::load`](super::Config::load), `truereel config` and the README's table all
+//! read this list.
+
+use super::value::Kind;
+
+/// One setting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Def {
+    /// The environment variable (`TRUEREEL_…`, or `AWS_…` for the AWS SDK's own).
+    pub var: &'static str,
+    /// The command-line flag that sets it, if any (flags override the environment).
+    pub flag: Option<&'static str>,
+    pub kind: Kind,
+    /// The default, in the same syntax as the variable; `None` when unset has its own meaning.
+    pub default: Option<&'static str>,
+    /// What it means to leave it unset when there is no default ("unlimited", "AWS itself").
+    pub unset: &'static str,
+    pub meaning: &'static str,
+    /// What part of the program reads it (groups the README's table).
+    pub group: Group,
+}
+
+/// The parts of the program, in the order `truereel config` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Run,
+    Reel,
+    Fetch,
+    Media,
+    Voice,
+    Runner,
+    Aws,
+}
+
+impl Group {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Run => "run",
+            Group::Reel => "reel",
+            Group::Fetch => "fetch",
+            Group::Media => "media",
+            Group::Voice => "voice",
+            Group::Runner => "runner",
+            Group::Aws => "aws",
+        }
+    }
+}
+
+const fn def(group: Group, var: &'static str, kind: Kind, default: Option<&'static str>, meaning: &'static str) -> Def {
+    Def { var, flag: None, kind, default, unset: "", meaning, group }
+}
+
+impl Def {
+    const fn flag(mut self, flag: &'static str) -> Self {
+        self.flag = Some(flag);
+        self
+    }
+    const fn unset(mut self, unset: &'static str) -> Self {
+        self.unset = unset;
+        self
+    }
+}
+
+use Group::*;
+use Kind::*;
+
+const PRESETS: &[&str] =
+    &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+
+/// Every setting truereel reads, in the order it lists them.
+pub static DEFS: &[Def] = &[
+    // What to run, and where.
+    def(Run, "TRUEREEL_DATA_DIR", Path, Some("truereel-data"), "where the embedded state, queues and blobs live")
+        .flag("--data-dir"),
+    def(Run, "TRUEREEL_STORE", Store, None, "the store: a storefront URL or a folder with a products.json")
+        .flag("--store")
+        .unset("given per command"),
+    def(
+        Run,
+        "TRUEREEL_PLATFORM",
+        OneOf(&["shopify", "woocommerce", "sitemap", "page"]),
+        None,
+        "the platform of a storefront URL",
+    )
+    .flag("--platform")
+    .unset("detected"),
+    def(Run, "TRUEREEL_ONLY", Handles, None, "only these product handles, comma-separated")
+        .flag("--only")
+        .unset("every product"),
+    def(
+        Run,
+        "TRUEREEL_BACKEND",
+        OneOf(&["embedded", "aws"]),
+        Some("embedded"),
+        "where state, queues and blobs live: one machine, or AWS",
+    )
+    .flag("--backend"),
+    def(Run, "TRUEREEL_LOG", LogFilter, None, "log filter (`info`, `truereel=debug`, …)")
+        .unset("`warn` on a terminal, else `info`"),
+    // The reel.
+    def(Reel, "TRUEREEL_RESOLUTION", Resolution, Some("1080x1920"), "reel size, WIDTHxHEIGHT").flag("--resolution"),
+    def(Reel, "TRUEREEL_FPS", Whole { min: 1, max: 120 }, Some("30"), "frames per second"),
+    def(
+        Reel,
+        "TRUEREEL_MIN_REEL_MS",
+        Whole { min: 1000, max: 600_000 },
+        Some("10000"),
+        "shortest reel, in milliseconds",
+    ),
+    def(
+        Reel,
+        "TRUEREEL_MAX_REEL_MS",
+        Whole { min: 1000, max: 600_000 },
+        Some("30000"),
+        "longest reel, in milliseconds",
+    ),
+    def(Reel, "TRUEREEL_BUDGET_USD", Dollars { max: 1e9 }, None, "the most one run may spend on paid calls")
+        .flag("--budget-usd")
+        .unset("unlimited"),
+    def(Reel, "TRUEREEL_REEL_BUDGET_USD", Dollars { max: 1e9 }, Some("5"), "the most one reel may spend"),
+    def(Reel, "TRUEREEL_MAX_ATTEMPTS", Whole { min: 1, max: 20 }, Some("3"), "attempts per shot"),
+    def(
+        Reel,
+        "TRUEREEL_STILL_MOTION_USD_PER_SECOND",
+        Dollars { max: 100.0 },
+        Some("0"),
+        "what the still-motion renderer charges per second, to rehearse budgets before a paid provider",
+    ),
+    // The storefront fetcher.
+    def(
+        Fetch,
+        "TRUEREEL_ALLOW_PRIVATE_NETWORK",
+        Bool,
+        Some("false"),
+        "let the crawler reach loopback and private addresses (never cloud metadata)",
+    )
+    .flag("--allow-private-network"),
+    def(
+        Fetch,
+        "TRUEREEL_TRUSTED_HOSTS",
+        HostPorts,
+        None,
+        "exact host:port pairs reachable even on private addresses, comma-separated",
+    )
+    .unset("none"),
+    def(Fetch, "TRUEREEL_IGNORE_ROBOTS", Bool, Some("false"), "skip robots.txt (only for your own sites)"),
+    def(Fetch, "TRUEREEL_USER_AGENT", Text, None, "the User-Agent header")
+        .unset("truereel/<version> (+https://github.com/truereel/truereel)"),
+    def(
+        Fetch,
+        "TRUEREEL_FETCH_TIMEOUT_SECS",
+        Whole { min: 1, max: 3600 },
+        Some("30"),
+        "one attempt, send to last body byte",
+    ),
+    def(Fetch, "TRUEREEL_FETCH_CONNECT_TIMEOUT_SECS", Whole { min: 1, max: 600 }, Some("10"), "TCP and TLS connect"),
+    def(Fetch, "TRUEREEL_FETCH_MAX_REDIRECTS", Whole { min: 0, max: 20 }, Some("5"), "redirect hops followed"),
+    def(
+        Fetch,
+        "TRUEREEL_FETCH_ATTEMPTS",
+        Whole { min: 1, max: 10 },
+        Some("3"),
+        "attempts per hop for transient failures",
+    ),
+    def(
+        Fetch,
+        "TRUEREEL_FETCH_MAX_RETRY_WAIT_SECS",
+        Whole { min: 0, max: 3600 },
+        Some("30"),
+        "longest wait the fetcher sleeps itself before a retry",
+    ),
+    def(Fetch, "TRUEREEL_HOST_CONCURRENCY", Whole { min: 1, max: 64 }, Some("4"), "requests in flight per host"),
+    def(
+        Fetch,
+        "TRUEREEL_HOST_INTERVAL_MS",
+        Whole { min: 0, max: 60_000 },
+        Some("100"),
+        "least time between request starts per host",
+    ),
+    // Media tools.
+    def(Media, "TRUEREEL_FFMPEG", Path, Some("ffmpeg"), "the ffmpeg binary"),
+    def(Media, "TRUEREEL_FFPROBE", Path, Some("ffprobe"), "the ffprobe binary"),
+    def(Media, "TRUEREEL_X264_PRESET", OneOf(PRESETS), Some("veryfast"), "libx264 preset for renders and assembly"),
+    def(Media, "TRUEREEL_CRF", Whole { min: 0, max: 51 }, Some("20"), "libx264 quality (lower is better)"),
+    // Voices.
+    def(Voice, "TRUEREEL_ESPEAK", Path, Some("espeak-ng"), "the espeak-ng binary"),
+    def(Voice, "TRUEREEL_ESPEAK_VOICE", Text, Some("en-us"), "the espeak-ng voice"),
+    def(
+        Voice,
+        "TRUEREEL_ESPEAK_WPM",
+        Whole { min: 80, max: 450 },
+        Some("165"),
+        "espeak-ng speaking rate, words per minute",
+    ),
+    def(
+        Voice,
+        "TRUEREEL_PIPER_MODEL",
+        File,
+        None,
+        "a Piper voice model (.onnx, its .onnx.json beside it), used instead of espeak-ng",
+    )
+    .unset("Piper off"),
+    def(Voice, "TRUEREEL_PIPER", Path, None, "the piper binary").unset("`piper` on PATH"),
+    // The local runner.
+    def(Runner, "TRUEREEL_CONCURRENCY_CRAWL", Whole { min: 1, max: 64 }, Some("4"), "crawl messages handled at once"),
+    def(Runner, "TRUEREEL_CONCURRENCY_PLAN", Whole { min: 1, max: 64 }, Some("2"), "plan messages handled at once"),
+    def(
+        Runner,
+        "TRUEREEL_CONCURRENCY_GENERATE",
+        Whole { min: 1, max: 64 },
+        Some("2"),
+        "generate messages handled at once",
+    ),
+    def(Runner, "TRUEREEL_CONCURRENCY_MIRROR", Whole { min: 1, max: 64 }, Some("1"), "mirror messages handled at once"),
+    def(
+        Runner,
+        "TRUEREEL_CONCURRENCY_EVALUATE",
+        Whole { min: 1, max: 64 },
+        Some("1"),
+        "evaluate messages handled at once",
+    ),
+    def(
+        Runner,
+        "TRUEREEL_VISIBILITY_SECONDS",
+        Whole { min: 1, max: 43_200 },
+        Some("600"),
+        "how long a received message stays hidden",
+    ),
+    // AWS.
+    def(Aws, "AWS_ENDPOINT_URL", Url, None, "an AWS-compatible endpoint, e.g. an emulator")
+        .flag("--endpoint-url")
+        .unset("AWS itself"),
+    def(Aws, "AWS_REGION", Text, None, "the AWS region").unset("from the AWS config chain"),
+    def(Aws, "TRUEREEL_BUCKET", BucketName, Some("truereel-reels"), "the S3 bucket (required on Lambda)")
+        .flag("--bucket"),
+    def(Aws, "TRUEREEL_TABLE", TableName, Some("truereel"), "the DynamoDB table (required on Lambda)").flag("--table"),
+    def(
+        Aws,
+        "TRUEREEL_QUEUE_PREFIX",
+        QueueName,
+        Some("truereel"),
+        "queues are <prefix>-<stage>, dead letters <prefix>-<stage>-dlq",
+    )
+    .flag("--queue-prefix"),
+    def(Aws, "TRUEREEL_QUEUE_URL_CRAWL", Url, None, "the crawl queue's URL (the SAM template sets these)")
+        .unset("by prefix"),
+    def(Aws, "TRUEREEL_QUEUE_URL_PLAN", Url, None, "the plan queue's URL").unset("by prefix"),
+    def(Aws, "TRUEREEL_QUEUE_URL_GENERATE", Url, None, "the generate queue's URL").unset("by prefix"),
+    def(Aws, "TRUEREEL_QUEUE_URL_MIRROR", Url, None, "the mirror queue's URL").unset("by prefix"),
+    def(Aws, "TRUEREEL_QUEUE_URL_EVALUATE", Url, None, "the evaluate queue's URL").unset("by prefix"),
+    def(
+        Aws,
+        "TRUEREEL_PROVIDER_SECRET_ARN",
+        Text,
+        None,
+        "a Secrets Manager secret holding provider API keys as a JSON object",
+    )
+    .unset("no provider keys"),
+];
+
+/// Environment variables with the `TRUEREEL_` prefix that are not settings: the test harness's own.
+pub const NOT_SETTINGS: &[&str] = &["TRUEREEL_TEST_AWS_ENDPOINT", "TRUEREEL_FIXTURES"];
+
+/// The definition of `var`.
+pub fn find(var: &str) -> Option<&'static Def> {
+    DEFS.iter().find(|d| d.var == var)
+}

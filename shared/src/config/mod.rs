@@ -1,0 +1,414 @@
+//! The one configuration: every setting is defined once ([`defs::DEFS`]), read once per process by
+//! [`Config::load`] from flags, then the environment, then the defaults, and checked by one policy: a bad
+//! value stops the program before it does anything, naming the variable or flag, the value and what is
+//! accepted (every bad value at once). `truereel config` prints the result ([`show`]), and the README's
+//! table is generated from the same definitions.
+
+pub mod defs;
+mod fetch;
+mod settings;
+pub mod show;
+pub mod value;
+
+pub use defs::{DEFS, Def, Group};
+pub use fetch::{DEFAULT_USER_AGENT, FetchPolicy};
+pub use settings::Settings;
+pub use value::{Kind, Value, resolution as parse_resolution};
+
+use crate::Usd;
+use crate::media::Media;
+use crate::ports::Stage;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    Env,
+    Flag,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Default => "default",
+            Source::Env => "environment",
+            Source::Flag => "flag",
+        }
+    }
+}
+
+/// One setting as it was resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub def: &'static Def,
+    /// The text it was given (or its default); `None` when unset without a default.
+    pub raw: Option<String>,
+    pub source: Source,
+    value: Option<Value>,
+}
+
+/// One setting that was given a value it does not accept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The variable, or the flag when the value came from one.
+    pub name: String,
+    pub value: String,
+    pub accepts: String,
+    /// More about why, when there is more than what is accepted.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?} is not accepted: expected {}", self.name, self.value, self.accepts)?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// Settings that were not accepted: the program stops before doing anything.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    fn one(name: &str, value: &str, accepts: impl Into<String>) -> Self {
+        Self {
+            problems: vec![Problem {
+                name: name.into(),
+                value: value.into(),
+                accepts: accepts.into(),
+                detail: String::new(),
+            }],
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "{one}"),
+            many => {
+                write!(f, "{} settings are not accepted:", many.len())?;
+                for p in many {
+                    write!(f, "\n  {p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where the pipeline's state, queues and blobs live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One machine: SQLite state and queues, blobs in a folder (no account needed).
+    Embedded,
+    /// AWS: DynamoDB, SQS and S3 (or an emulator).
+    Aws,
+}
+
+/// The offline voices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceConfig {
+    pub espeak: PathBuf,
+    pub espeak_voice: String,
+    pub espeak_wpm: u32,
+    /// A Piper model: Piper speaks instead of espeak-ng.
+    pub piper_model: Option<PathBuf>,
+    /// The piper binary; `None` looks for `piper` on `PATH`.
+    pub piper: Option<PathBuf>,
+}
+
+/// How the local runner works the queues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunnerConfig {
+    pub concurrency: BTreeMap<Stage, usize>,
+    pub visibility: Duration,
+}
+
+/// Where truereel's AWS resources are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsConfig {
+    /// An emulator or other endpoint; `None` for AWS itself.
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub bucket: String,
+    pub table: String,
+    pub queue_prefix: String,
+    /// Explicit queue URLs by stage; stages not here are found by name from `queue_prefix`.
+    pub queue_urls: BTreeMap<Stage, String>,
+}
+
+/// Everything truereel is configured with, built once per process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub store: Option<String>,
+    /// A storefront URL's platform, instead of detecting it.
+    pub platform: Option<String>,
+    pub only: Option<Vec<String>>,
+    pub backend: Backend,
+    /// The log filter; `None` leaves the choice to the program (quieter on a terminal).
+    pub log: Option<String>,
+    pub settings: Settings,
+    pub fetch: FetchPolicy,
+    pub media: Media,
+    pub voice: VoiceConfig,
+    /// What the still-motion renderer charges per second of video.
+    pub still_motion_per_second: Usd,
+    pub runner: RunnerConfig,
+    pub aws: AwsConfig,
+    pub provider_secret_arn: Option<String>,
+    entries: Vec<Entry>,
+}
+
+impl Default for Config {
+    /// Every default, nothing from the environment.
+    fn default() -> Self {
+        Self::load(&|_| None, &[]).expect("the defaults are accepted")
+    }
+}
+
+impl Config {
+    /// From the process environment alone.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&|k| std::env::var(k).ok(), &[])
+    }
+
+    /// Flags (`(variable, value)` pairs: a flag sets its setting's variable) override `env`, which
+    /// overrides the defaults. An empty variable counts as unset; an empty flag is a bad value.
+    pub fn load(env: &dyn Fn(&str) -> Option<String>, flags: &[(&str, String)]) -> Result<Self, ConfigError> {
+        for (var, _) in flags {
+            assert!(defs::find(var).is_some(), "{var} is not a setting");
+        }
+        let mut entries = Vec::with_capacity(DEFS.len());
+        let mut problems = Vec::new();
+        for def in DEFS {
+            let flag = flags.iter().rev().find(|(v, _)| *v == def.var).map(|(_, x)| x.clone());
+            let (raw, source) = match flag {
+                Some(v) => (Some(v), Source::Flag),
+                None => match env(def.var).filter(|v| !v.trim().is_empty()) {
+                    Some(v) => (Some(v), Source::Env),
+                    None => (def.default.map(String::from), Source::Default),
+                },
+            };
+            let value = match &raw {
+                None => None,
+                Some(text) => match value::parse(&def.kind, text) {
+                    Ok(v) => Some(v),
+                    Err(detail) => {
+                        let name = match (source, def.flag) {
+                            (Source::Flag, Some(flag)) => flag,
+                            _ => def.var,
+                        };
+                        problems.push(Problem {
+                            name: name.into(),
+                            value: text.clone(),
+                            accepts: def.kind.accepts(),
+                            detail,
+                        });
+                        None
+                    }
+                },
+            };
+            entries.push(Entry { def, raw, source, value });
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        Self::build(entries)
+    }
+
+    fn build(entries: Vec<Entry>) -> Result<Self, ConfigError> {
+        let r = Read(&entries);
+        let (width, height) = r.size("TRUEREEL_RESOLUTION");
+        let min_reel_ms = r.whole("TRUEREEL_MIN_REEL_MS") as u32;
+        let max_reel_ms = r.whole("TRUEREEL_MAX_REEL_MS") as u32;
+        if min_reel_ms > max_reel_ms {
+            return Err(ConfigError::one(
+                "TRUEREEL_MIN_REEL_MS",
+                &min_reel_ms.to_string(),
+                format!("at most TRUEREEL_MAX_REEL_MS ({max_reel_ms})"),
+            ));
+        }
+        let settings = Settings {
+            width,
+            height,
+            fps: r.whole("TRUEREEL_FPS") as u32,
+            budget: crate::Budget {
+                per_reel: r.dollars("TRUEREEL_REEL_BUDGET_USD"),
+                per_run: r.opt_dollars("TRUEREEL_BUDGET_USD"),
+            },
+            max_attempts: r.whole("TRUEREEL_MAX_ATTEMPTS") as u32,
+            min_reel_ms,
+            max_reel_ms,
+            ..Settings::default()
+        };
+        let fetch = FetchPolicy {
+            user_agent: r.opt_text("TRUEREEL_USER_AGENT").unwrap_or_else(|| DEFAULT_USER_AGENT.to_string()),
+            allow_private_network: r.bool("TRUEREEL_ALLOW_PRIVATE_NETWORK"),
+            trusted_hosts: r.opt_list("TRUEREEL_TRUSTED_HOSTS").unwrap_or_default(),
+            respect_robots: !r.bool("TRUEREEL_IGNORE_ROBOTS"),
+            max_redirects: r.whole("TRUEREEL_FETCH_MAX_REDIRECTS") as usize,
+            timeout: Duration::from_secs(r.whole("TRUEREEL_FETCH_TIMEOUT_SECS")),
+            connect_timeout: Duration::from_secs(r.whole("TRUEREEL_FETCH_CONNECT_TIMEOUT_SECS")),
+            max_attempts: r.whole("TRUEREEL_FETCH_ATTEMPTS") as u32,
+            max_retry_wait: Duration::from_secs(r.whole("TRUEREEL_FETCH_MAX_RETRY_WAIT_SECS")),
+            per_host_concurrency: r.whole("TRUEREEL_HOST_CONCURRENCY") as usize,
+            per_host_interval: Duration::from_millis(r.whole("TRUEREEL_HOST_INTERVAL_MS")),
+            ..FetchPolicy::default()
+        };
+        let media = Media {
+            ffmpeg: r.path("TRUEREEL_FFMPEG"),
+            ffprobe: r.path("TRUEREEL_FFPROBE"),
+            x264_preset: r.text("TRUEREEL_X264_PRESET"),
+            crf: r.whole("TRUEREEL_CRF") as u8,
+        };
+        let voice = VoiceConfig {
+            espeak: r.path("TRUEREEL_ESPEAK"),
+            espeak_voice: r.text("TRUEREEL_ESPEAK_VOICE"),
+            espeak_wpm: r.whole("TRUEREEL_ESPEAK_WPM") as u32,
+            piper_model: r.opt_path("TRUEREEL_PIPER_MODEL"),
+            piper: r.opt_path("TRUEREEL_PIPER"),
+        };
+        let runner = RunnerConfig {
+            concurrency: Stage::ALL
+                .into_iter()
+                .map(|s| (s, r.whole(&format!("TRUEREEL_CONCURRENCY_{}", s.as_str().to_uppercase())) as usize))
+                .collect(),
+            visibility: Duration::from_secs(r.whole("TRUEREEL_VISIBILITY_SECONDS")),
+        };
+        let aws = AwsConfig {
+            endpoint_url: r.opt_text("AWS_ENDPOINT_URL"),
+            region: r.opt_text("AWS_REGION"),
+            bucket: r.text("TRUEREEL_BUCKET"),
+            table: r.text("TRUEREEL_TABLE"),
+            queue_prefix: r.text("TRUEREEL_QUEUE_PREFIX"),
+            queue_urls: Stage::ALL
+                .into_iter()
+                .filter_map(|s| Some((s, r.opt_text(&format!("TRUEREEL_QUEUE_URL_{}", s.as_str().to_uppercase()))?)))
+                .collect(),
+        };
+        let backend = match r.text("TRUEREEL_BACKEND").as_str() {
+            "aws" => Backend::Aws,
+            _ => Backend::Embedded,
+        };
+        Ok(Self {
+            data_dir: r.path("TRUEREEL_DATA_DIR"),
+            store: r.opt_text("TRUEREEL_STORE"),
+            platform: r.opt_text("TRUEREEL_PLATFORM"),
+            only: r.opt_list("TRUEREEL_ONLY"),
+            backend,
+            log: r.opt_text("TRUEREEL_LOG"),
+            settings,
+            fetch,
+            media,
+            voice,
+            still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
+            runner,
+            aws,
+            provider_secret_arn: r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN"),
+            entries,
+        })
+    }
+
+    /// Every setting as resolved, in [`DEFS`] order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Where `var`'s value came from.
+    pub fn source(&self, var: &str) -> Source {
+        self.entries.iter().find(|e| e.def.var == var).map_or(Source::Default, |e| e.source)
+    }
+
+    /// `TRUEREEL_*` variables in `vars` that are no setting (a typo, or a setting that was renamed).
+    pub fn unknown_vars(vars: impl IntoIterator<Item = String>) -> Vec<String> {
+        let mut unknown: Vec<String> = vars
+            .into_iter()
+            .filter(|v| v.starts_with("TRUEREEL_"))
+            .filter(|v| defs::find(v).is_none() && !defs::NOT_SETTINGS.contains(&v.as_str()))
+            .collect();
+        unknown.sort();
+        unknown
+    }
+}
+
+/// Typed reads of resolved entries. Each setting's kind is fixed by its definition, so a read of the
+/// wrong shape is a programming error (and the default configuration reads every one in a test).
+struct Read<'a>(&'a [Entry]);
+
+impl Read<'_> {
+    fn value(&self, var: &str) -> Option<&Value> {
+        let entry = self.0.iter().find(|e| e.def.var == var).unwrap_or_else(|| panic!("{var} is not defined"));
+        entry.value.as_ref()
+    }
+    fn bad(var: &str, v: Option<&Value>) -> ! {
+        panic!("{var} read as the wrong kind: {v:?}")
+    }
+    fn whole(&self, var: &str) -> u64 {
+        match self.value(var) {
+            Some(Value::Whole(n)) => *n,
+            v => Self::bad(var, v),
+        }
+    }
+    fn bool(&self, var: &str) -> bool {
+        match self.value(var) {
+            Some(Value::Bool(b)) => *b,
+            v => Self::bad(var, v),
+        }
+    }
+    fn size(&self, var: &str) -> (u32, u32) {
+        match self.value(var) {
+            Some(Value::Size(w, h)) => (*w, *h),
+            v => Self::bad(var, v),
+        }
+    }
+    fn opt_dollars(&self, var: &str) -> Option<Usd> {
+        match self.value(var) {
+            Some(Value::Dollars(d)) => Some(*d),
+            None => None,
+            v => Self::bad(var, v),
+        }
+    }
+    fn dollars(&self, var: &str) -> Usd {
+        self.opt_dollars(var).unwrap_or_else(|| Self::bad(var, None))
+    }
+    fn opt_text(&self, var: &str) -> Option<String> {
+        match self.value(var) {
+            Some(Value::Text(t)) => Some(t.clone()),
+            None => None,
+            v => Self::bad(var, v),
+        }
+    }
+    fn text(&self, var: &str) -> String {
+        self.opt_text(var).unwrap_or_else(|| Self::bad(var, None))
+    }
+    fn opt_path(&self, var: &str) -> Option<PathBuf> {
+        match self.value(var) {
+            Some(Value::Path(p)) => Some(p.clone()),
+            None => None,
+            v => Self::bad(var, v),
+        }
+    }
+    fn path(&self, var: &str) -> PathBuf {
+        self.opt_path(var).unwrap_or_else(|| Self::bad(var, None))
+    }
+    fn opt_list(&self, var: &str) -> Option<Vec<String>> {
+        match self.value(var) {
+            Some(Value::List(l)) => Some(l.clone()),
+            None => None,
+            v => Self::bad(var, v),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,261 @@
+//! What a setting accepts ([`Kind`]) and the one parser for every setting's text ([`parse`]).
+
+use crate::{Handle, Usd};
+use std::path::PathBuf;
+
+/// What a setting accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// `1/0`, `true/false`, `yes/no`, `on/off`.
+    Bool,
+    /// A whole number in a range.
+    Whole { min: u64, max: u64 },
+    /// US dollars from 0 to `max`.
+    Dollars { max: f64 },
+    /// `WIDTHxHEIGHT`, even sides from 16 to 4096.
+    Resolution,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// Any text on one line.
+    Text,
+    /// A path (a binary on `PATH` may be a bare name).
+    Path,
+    /// An existing file.
+    File,
+    /// A store: an `http(s)://` URL (any case) or a folder path.
+    Store,
+    /// `host:port` pairs, comma-separated.
+    HostPorts,
+    /// Product handles, comma-separated (at least one).
+    Handles,
+    /// An `http(s)://` URL.
+    Url,
+    /// A `tracing` filter.
+    LogFilter,
+    /// An S3 bucket name.
+    BucketName,
+    /// A DynamoDB table name.
+    TableName,
+    /// An SQS queue name prefix (room left for `-evaluate-dlq`).
+    QueueName,
+}
+
+/// A setting's value, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    Whole(u64),
+    Dollars(Usd),
+    Size(u32, u32),
+    Text(String),
+    Path(PathBuf),
+    List(Vec<String>),
+}
+
+impl Kind {
+    /// What is accepted, in words, for error messages and `truereel config`.
+    pub fn accepts(&self) -> String {
+        match self {
+            Kind::Bool => "1/0, true/false, yes/no or on/off".into(),
+            Kind::Whole { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Dollars { max } => format!("US dollars from 0 to {max}"),
+            Kind::Resolution => "WIDTHxHEIGHT with even sides from 16 to 4096, e.g. 1080x1920".into(),
+            Kind::OneOf(words) => format!("one of {}", words.join(", ")),
+            Kind::Text => "text on one line".into(),
+            Kind::Path => "a path".into(),
+            Kind::File => "the path of an existing file".into(),
+            Kind::Store => "an http(s) URL or a folder".into(),
+            Kind::HostPorts => "host:port pairs, comma-separated".into(),
+            Kind::Handles => "product handles, comma-separated".into(),
+            Kind::Url => "an http(s) URL".into(),
+            Kind::LogFilter => "a log filter such as info or truereel=debug,warn".into(),
+            Kind::BucketName => "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens".into(),
+            Kind::TableName => "a DynamoDB table name: 3-255 letters, digits, '_', '-' and '.'".into(),
+            Kind::QueueName => "an SQS queue prefix: 1-67 letters, digits, '_' and '-'".into(),
+        }
+    }
+}
+
+/// Parses a setting's text. The error is a detail beyond [`Kind::accepts`] (empty when there is none).
+pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
+    let v = raw.trim();
+    let none = || String::new();
+    if v.chars().any(char::is_control) {
+        return Err("it holds control characters".into());
+    }
+    match kind {
+        Kind::Bool => match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Value::Bool(true)),
+            "0" | "false" | "no" | "off" => Ok(Value::Bool(false)),
+            _ => Err(none()),
+        },
+        Kind::Whole { min, max } => match v.parse::<u64>() {
+            Ok(n) if (*min..=*max).contains(&n) => Ok(Value::Whole(n)),
+            _ => Err(none()),
+        },
+        Kind::Dollars { max } => match v.trim_start_matches('$').parse::<f64>() {
+            Ok(d) if d.is_finite() && (0.0..=*max).contains(&d) => Ok(Value::Dollars(Usd::from_dollars(d))),
+            _ => Err(none()),
+        },
+        Kind::Resolution => resolution(v).map(|(w, h)| Value::Size(w, h)).ok_or_else(none),
+        Kind::OneOf(words) => {
+            let lower = v.to_ascii_lowercase();
+            words.iter().find(|w| **w == lower).map(|w| Value::Text(w.to_string())).ok_or_else(none)
+        }
+        Kind::Text | Kind::LogFilter if v.is_empty() => Err(none()),
+        Kind::Text => Ok(Value::Text(v.to_string())),
+        Kind::LogFilter => {
+            tracing_subscriber::EnvFilter::try_new(v).map(|_| Value::Text(v.to_string())).map_err(|e| e.to_string())
+        }
+        Kind::Path if v.is_empty() => Err(none()),
+        Kind::Path => Ok(Value::Path(PathBuf::from(v))),
+        Kind::File => {
+            let path = PathBuf::from(v);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => Ok(Value::Path(path)),
+                Ok(_) => Err("not a regular file".into()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Kind::Store => {
+            if v.is_empty() {
+                return Err(none());
+            }
+            if let Some((scheme, _)) = v.split_once("://") {
+                let scheme = scheme.to_ascii_lowercase();
+                if scheme != "http" && scheme != "https" {
+                    return Err(format!("{scheme}:// is not a storefront scheme"));
+                }
+                let url = url::Url::parse(v).map_err(|e| e.to_string())?;
+                return Ok(Value::Text(url.to_string()));
+            }
+            Ok(Value::Text(v.to_string()))
+        }
+        Kind::Url => {
+            let url = url::Url::parse(v).map_err(|e| e.to_string())?;
+            match url.scheme() {
+                "http" | "https" if url.host().is_some() => Ok(Value::Text(v.to_string())),
+                _ => Err(none()),
+            }
+        }
+        Kind::HostPorts => {
+            let hosts: Vec<String> = v.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect();
+            match hosts
+                .iter()
+                .find(|h| h.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()))
+            {
+                Some(bad) => Err(format!("{bad} is not host:port")),
+                None => Ok(Value::List(hosts)),
+            }
+        }
+        Kind::Handles => {
+            let handles: Vec<&str> = v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            if handles.is_empty() {
+                return Err("no handle given".into());
+            }
+            handles
+                .into_iter()
+                .map(|h| Handle::parse(h).map(|h| h.to_string()).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List)
+        }
+        Kind::BucketName => {
+            let ok = (3..=63).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && v.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && !v.contains("..");
+            if ok { Ok(Value::Text(v.to_string())) } else { Err(none()) }
+        }
+        Kind::TableName => {
+            let ok = (3..=255).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if ok { Ok(Value::Text(v.to_string())) } else { Err(none()) }
+        }
+        Kind::QueueName => {
+            let ok =
+                (1..=67).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            if ok { Ok(Value::Text(v.to_string())) } else { Err(none()) }
+        }
+    }
+}
+
+/// `1080x1920` → (1080, 1920); sides must be even (H.264 4:2:0) and from 16 to 4096.
+pub fn resolution(v: &str) -> Option<(u32, u32)> {
+    let (w, h) = v.trim().split_once(['x', 'X'])?;
+    let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w >= 16 && h >= 16 && w <= 4096 && h <= 4096 && w % 2 == 0 && h % 2 == 0).then_some((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_take_every_usual_spelling() {
+        for (raw, want) in [
+            ("1", true),
+            ("yes", true),
+            ("TRUE", true),
+            ("on", true),
+            ("0", false),
+            ("No", false),
+            ("false", false),
+            ("off", false),
+        ] {
+            assert_eq!(parse(&Kind::Bool, raw), Ok(Value::Bool(want)), "{raw}");
+        }
+        for raw in ["maybe", "2", "", "y"] {
+            assert!(parse(&Kind::Bool, raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn numbers_sizes_and_names_are_checked() {
+        let crf = Kind::Whole { min: 0, max: 51 };
+        assert_eq!(parse(&crf, " 23 "), Ok(Value::Whole(23)));
+        for raw in ["abc", "-5", "52", "2.5", "zero"] {
+            assert!(parse(&crf, raw).is_err(), "{raw}");
+        }
+        assert_eq!(parse(&Kind::Dollars { max: 10.0 }, "2.5"), Ok(Value::Dollars(Usd(2_500_000))));
+        for raw in ["-1", "NaN", "inf", "11", "a"] {
+            assert!(parse(&Kind::Dollars { max: 10.0 }, raw).is_err(), "{raw}");
+        }
+        assert_eq!(parse(&Kind::Resolution, "540X960"), Ok(Value::Size(540, 960)));
+        for raw in ["0x0", "1081x1920", "1080", "8x8", "5000x1920", "x"] {
+            assert!(parse(&Kind::Resolution, raw).is_err(), "{raw}");
+        }
+        assert_eq!(parse(&Kind::OneOf(&["a", "b"]), "B"), Ok(Value::Text("b".into())));
+        assert!(parse(&Kind::OneOf(&["a", "b"]), "c").is_err());
+        assert!(parse(&Kind::BucketName, "truereel-reels").is_ok());
+        for raw in ["Upper", "ab", "-x-bucket", "a..b", "under_score"] {
+            assert!(parse(&Kind::BucketName, raw).is_err(), "{raw}");
+        }
+        assert!(parse(&Kind::QueueName, &"q".repeat(68)).is_err());
+        assert!(parse(&Kind::Text, "two\nlines").is_err());
+    }
+
+    #[test]
+    fn stores_urls_hosts_and_handles() {
+        assert_eq!(parse(&Kind::Store, "HTTP://Shop.Example/"), Ok(Value::Text("http://shop.example/".into())));
+        assert_eq!(parse(&Kind::Store, "examples/store"), Ok(Value::Text("examples/store".into())));
+        assert!(parse(&Kind::Store, "file:///etc/passwd").unwrap_err().contains("file://"));
+        assert!(parse(&Kind::Store, "").is_err());
+        assert!(parse(&Kind::Url, "http://127.0.0.1:5000").is_ok());
+        assert!(parse(&Kind::Url, "ftp://x").is_err() && parse(&Kind::Url, "127.0.0.1:5000").is_err());
+        assert_eq!(
+            parse(&Kind::HostPorts, "127.0.0.1:8080, shop.lan:443"),
+            Ok(Value::List(vec!["127.0.0.1:8080".into(), "shop.lan:443".into()]))
+        );
+        assert!(parse(&Kind::HostPorts, "shop.lan").unwrap_err().contains("not host:port"));
+        assert_eq!(parse(&Kind::Handles, "tee, hoodie"), Ok(Value::List(vec!["tee".into(), "hoodie".into()])));
+        assert!(parse(&Kind::Handles, " , ").unwrap_err().contains("no handle"));
+        assert!(parse(&Kind::Handles, "Bad Handle").is_err());
+        assert!(parse(&Kind::LogFilter, "info,truereel=debug").is_ok());
+        assert!(parse(&Kind::LogFilter, "truereel=loud").is_err());
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(parse(&Kind::File, file.path().to_str().unwrap()).is_ok());
+        assert!(parse(&Kind::File, "/nonexistent/voice.onnx").is_err());
+        assert!(parse(&Kind::File, "/tmp").unwrap_err().contains("not a regular file"));
+    }
+}
