@@ -161,14 +161,7 @@ pub async fn aws_ports_metered(
     mut config: Config,
     meter: Option<&truereel::adapters::aws::meter::Meter>,
 ) -> Option<(truereel::stages::Ports, truereel::adapters::aws::AwsConfig)> {
-    let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the AWS tests: start the emulator (scripts/test.sh does)"
-        );
-        eprintln!("skipped: no AWS emulator (TRUEREEL_TEST_AWS_ENDPOINT is unset; scripts/test.sh starts one)");
-        return None;
-    };
+    let endpoint = truereel::testing::emulator_endpoint()?;
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let id = format!(
         "tr{}-{}-{}",

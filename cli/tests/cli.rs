@@ -159,14 +159,7 @@ fn s3_renders(endpoint: &str, bucket: &str) -> Vec<String> {
 
 #[test]
 fn on_the_aws_backend_a_killed_run_completes_when_run_again_without_paying_twice() {
-    let Ok(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the AWS tests: start the emulator (scripts/test.sh does)"
-        );
-        eprintln!("skipped: no AWS emulator (TRUEREEL_TEST_AWS_ENDPOINT is unset)");
-        return;
-    };
+    let Some(endpoint) = truereel::testing::emulator_endpoint() else { return };
     let name =
         format!("kill-{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_millis() % 1_000_000);
     let data = tempfile::tempdir().unwrap();

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use truereel::adapters::http::{FetchPolicy, SafeFetcher};
 use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
-use truereel::messages::{CrawlMsg, Message};
-use truereel::ports::{FetchRequest, Fetched, Fetcher, Stage};
+use truereel::ports::{FetchRequest, Fetched, Fetcher};
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::testing::{RecordedRequest, Reply, TestServer};
 
@@ -133,9 +132,8 @@ fn next_url(urls: &std::sync::Mutex<Vec<String>>) -> Option<String> {
 }
 
 async fn crawl(e: &Embedded, store: &str) {
-    let msg = Message::from(CrawlMsg::Store { store: store.into(), only: None, crawl_only: true });
-    e.ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.unwrap();
-    let report = runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress)).await.unwrap();
+    let options = RunOptions::default();
+    let report = runner::run_store(&e.ports, store, None, true, &options, Arc::new(LogProgress)).await.unwrap();
     assert_eq!(report.dead_lettered, 0);
 }
 

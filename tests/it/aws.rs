@@ -9,7 +9,6 @@ use truereel::adapters::aws::meter::Meter;
 use truereel::costs::{MeasuredRun, PriceList, estimate};
 use truereel::homes::aws::measured_run;
 use truereel::lambda::{crawl_event, run_stage, sqs_batch};
-use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::Stage;
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::stages::Ports;
@@ -22,17 +21,10 @@ fn event(name: &str) -> serde_json::Value {
 }
 
 async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport {
-    let msg = Message::from(CrawlMsg::Store {
-        store: store.into(),
-        only: Some(only.iter().map(|s| s.to_string()).collect()),
-        crawl_only: false,
-    });
-    ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.unwrap();
+    let only = Some(only.iter().map(|s| s.to_string()).collect());
     let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
-    tokio::time::timeout(Duration::from_secs(300), runner::drain(ports, &options, Arc::new(LogProgress)))
-        .await
-        .expect("the queues drain within 5 minutes")
-        .unwrap()
+    let run = runner::run_store(ports, store, only, false, &options, Arc::new(LogProgress));
+    tokio::time::timeout(Duration::from_secs(300), run).await.expect("the queues drain within 5 minutes").unwrap()
 }
 
 /// The sample store through SQS, DynamoDB and S3 publishes the same reels as the embedded home,

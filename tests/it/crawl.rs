@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
-use truereel::messages::{CrawlMsg, Message};
 use truereel::ports::Stage;
 use truereel::report::{self, CrawlRow};
 use truereel::runner::{self, DrainReport, LogProgress, RunOptions};
@@ -35,14 +34,9 @@ fn trusting(server: &TestServer) -> Config {
 /// Crawls `store` (photos in, nothing planned) and returns the drain report and the crawl rows.
 async fn crawl(e: &Embedded, store: &str) -> (DrainReport, Vec<CrawlRow>) {
     let started = truereel::now_ms();
-    let msg = Message::from(CrawlMsg::Store { store: store.into(), only: None, crawl_only: true });
-    e.ports.queue.send(Stage::Crawl, &msg.to_json(), Duration::ZERO).await.unwrap();
     let options = RunOptions { retry_base: Duration::from_millis(50), ..RunOptions::default() };
-    let report =
-        tokio::time::timeout(Duration::from_secs(120), runner::drain(&e.ports, &options, Arc::new(LogProgress)))
-            .await
-            .expect("the crawl ends")
-            .unwrap();
+    let run = runner::run_store(&e.ports, store, None, true, &options, Arc::new(LogProgress));
+    let report = tokio::time::timeout(Duration::from_secs(120), run).await.expect("the crawl ends").unwrap();
     let rows = report::crawl_summary(&e.ports, store, None, started).await.unwrap();
     (report, rows)
 }

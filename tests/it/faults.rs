@@ -303,14 +303,12 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     let kept_at = std::fs::metadata(e.ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
     let counting = Arc::new(CountingDownloads { inner: e.ports.video.clone(), downloads: Default::default() });
     let ports = truereel::stages::Ports { video: counting.clone(), ..e.ports.clone() };
-    let msg = truereel::messages::Message::from(truereel::messages::CrawlMsg::Store {
-        store: sample_store().to_string_lossy().to_string(),
-        only: Some(vec![only[0].to_string()]),
-        crawl_only: false,
-    });
-    ports.queue.send(Stage::Crawl, &msg.to_json(), std::time::Duration::ZERO).await.unwrap();
+    let store = sample_store().to_string_lossy().to_string();
     let options = truereel::runner::RunOptions::default();
-    truereel::runner::drain(&ports, &options, Arc::new(truereel::runner::LogProgress)).await.unwrap();
+    let progress = Arc::new(truereel::runner::LogProgress);
+    truereel::runner::run_store(&ports, &store, Some(vec![only[0].to_string()]), false, &options, progress)
+        .await
+        .unwrap();
 
     let again = ports.state.get_reel(&reel.id).await.unwrap().expect("the same reel");
     assert_eq!(again.status, ReelStatus::Published, "{:?}", again.reasons);

@@ -424,3 +424,29 @@ fn dead_letter_queues_and_daily_spend_raise_alarms() {
     assert_eq!((&p["Namespace"], &p["Statistic"], &p["Period"]), (&json!("truereel"), &json!("Sum"), &json!(86400)));
     assert_eq!(p["Threshold"], reference("DailySpendAlarmUsd"));
 }
+
+/// Every `TRUEREEL_*` variable the template sets is a setting the configuration knows, and every
+/// value the template writes literally (or offers as a parameter) is one it accepts: a deployed
+/// function cannot start on a typo.
+#[test]
+fn the_template_sets_only_settings_the_configuration_accepts() {
+    let text = std::fs::read_to_string(template_path()).unwrap();
+    let mut seen = 0;
+    for line in text.lines() {
+        let Some((key, value)) = line.trim().split_once(':') else { continue };
+        if !key.starts_with("TRUEREEL_") {
+            continue;
+        }
+        seen += 1;
+        let def = truereel::config::defs::find(key).unwrap_or_else(|| panic!("the template sets {key}, no setting"));
+        let value = value.trim();
+        if !value.is_empty() && !value.starts_with('!') && !matches!(def.kind, truereel::config::Kind::File) {
+            truereel::config::value::parse(&def.kind, value)
+                .unwrap_or_else(|e| panic!("the template sets {key}: {value:?}, not accepted ({e})"));
+        }
+    }
+    assert!(seen >= 10, "the template's variables were found ({seen})");
+    for level in ["error", "warn", "info", "debug", "trace"] {
+        assert!(truereel::config::value::parse(&truereel::config::Kind::LogFilter, level).is_ok(), "{level}");
+    }
+}

@@ -201,7 +201,7 @@ pub static DEFS: &[Def] = &[
         "a Piper voice model (.onnx, its .onnx.json beside it), used instead of espeak-ng",
     )
     .unset("Piper off"),
-    def(Voice, "TRUEREEL_PIPER", Path, None, "the piper binary").unset("`piper` on PATH"),
+    def(Voice, "TRUEREEL_PIPER", File, None, "the piper binary").unset("`piper` on PATH"),
     // The local runner.
     def(Runner, "TRUEREEL_CONCURRENCY_CRAWL", Whole { min: 1, max: 64 }, Some("4"), "crawl messages handled at once"),
     def(Runner, "TRUEREEL_CONCURRENCY_PLAN", Whole { min: 1, max: 64 }, Some("2"), "plan messages handled at once"),

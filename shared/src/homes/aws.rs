@@ -162,3 +162,17 @@ pub async fn measured_run(
 fn by_stage<T: Copy>(map: &BTreeMap<crate::ports::Stage, T>) -> BTreeMap<String, T> {
     map.iter().map(|(stage, v)| (stage.as_str().to_string(), *v)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_function_must_name_its_bucket_and_table() {
+        let e = for_function(&Config::default()).await.err().expect("refused");
+        assert_eq!(e.to_string(), "TRUEREEL_BUCKET is not set: a deployed function must name its resources");
+        let config = Config::load(&|k| (k == "TRUEREEL_BUCKET").then(|| "reels-1".into()), &[]).unwrap();
+        let e = for_function(&config).await.err().expect("refused");
+        assert!(e.to_string().starts_with("TRUEREEL_TABLE is not set"), "{e}");
+    }
+}

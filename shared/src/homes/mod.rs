@@ -52,3 +52,38 @@ pub fn wire(
         settings: config.settings.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::embedded::folder_blobs::FolderBlobStore;
+    use crate::adapters::embedded::sqlite_queue::SqliteQueue;
+    use crate::adapters::embedded::sqlite_state::SqliteStateStore;
+
+    fn wired(config: &Config) -> Result<Ports, WiringError> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.sqlite");
+        let blobs = Arc::new(FolderBlobStore::new(dir.path().join("blobs")).unwrap());
+        let state = Arc::new(SqliteStateStore::open(&db).unwrap());
+        let queue = Arc::new(SqliteQueue::open(&db, crate::ports::MAX_RECEIVES).unwrap());
+        wire(config, blobs, state, queue)
+    }
+
+    #[test]
+    fn the_configuration_chooses_the_voice() {
+        assert_eq!(wired(&Config::default()).unwrap().voice.name(), "espeak-ng:en-us");
+        let model = tempfile::Builder::new().suffix(".onnx").tempfile().unwrap();
+        let piper = tempfile::NamedTempFile::new().unwrap();
+        let vars = [
+            ("TRUEREEL_PIPER_MODEL", model.path().to_str().unwrap().to_string()),
+            ("TRUEREEL_PIPER", piper.path().to_str().unwrap().to_string()),
+            ("TRUEREEL_ESPEAK_VOICE", "en-gb".to_string()),
+        ];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let config = Config::load(&env, &[]).unwrap();
+        let stem = model.path().file_stem().unwrap().to_string_lossy().to_string();
+        assert_eq!(wired(&config).unwrap().voice.name(), format!("piper:{stem}"));
+        let config = Config::load(&|k| env(k).filter(|_| k != "TRUEREEL_PIPER_MODEL"), &[]).unwrap();
+        assert_eq!(wired(&config).unwrap().voice.name(), "espeak-ng:en-gb");
+    }
+}

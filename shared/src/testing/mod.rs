@@ -1,4 +1,5 @@
-//! Test helpers other crates use too (feature `testing`): a loopback HTTP server.
+//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, and where the AWS
+//! emulator is.
 
 pub mod http_server;
 
@@ -6,3 +7,19 @@ pub use http_server::{RecordedRequest, Reply, TestServer};
 
 #[cfg(test)]
 mod tests;
+
+/// The AWS emulator the suite runs against (`TRUEREEL_TEST_AWS_ENDPOINT`, which `scripts/test.sh` sets),
+/// or `None` after a skip line when there is none. Under CI (`CI` set) a missing emulator fails the test:
+/// CI must run the AWS tests.
+pub fn emulator_endpoint() -> Option<String> {
+    let endpoint = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT").ok().filter(|v| !v.trim().is_empty());
+    if endpoint.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but TRUEREEL_TEST_AWS_ENDPOINT is not: start the emulator with \
+             eval \"$(bash scripts/aws-emulator.sh start)\" (scripts/test.sh does)"
+        );
+        eprintln!("skipped: no AWS emulator (TRUEREEL_TEST_AWS_ENDPOINT is unset; scripts/test.sh starts one)");
+    }
+    endpoint
+}

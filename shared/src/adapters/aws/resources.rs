@@ -219,15 +219,7 @@ pub(crate) mod emulator {
     /// SDK settings for the emulator at `TRUEREEL_TEST_AWS_ENDPOINT`, or `None` after printing a skip
     /// line when it is unset. Under CI (`CI` set) a missing emulator fails the test instead.
     pub async fn sdk() -> Option<SdkConfig> {
-        let Some(endpoint) = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT").ok().filter(|v| !v.trim().is_empty()) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "TRUEREEL_TEST_AWS_ENDPOINT is not set but CI is: start the emulator with \
-                 eval \"$(bash scripts/aws-emulator.sh start)\""
-            );
-            eprintln!("skipped: no emulator (set TRUEREEL_TEST_AWS_ENDPOINT; see scripts/aws-emulator.sh)");
-            return None;
-        };
+        let endpoint = crate::testing::emulator_endpoint()?;
         let config = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))

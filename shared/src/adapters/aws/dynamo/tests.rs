@@ -98,15 +98,7 @@ fn close_head<'a>(lines: impl Iterator<Item = &'a str>) -> String {
 
 /// The SDK configuration for the emulator, or `None` (after saying so) when there is none.
 async fn emulator() -> Option<aws_config::SdkConfig> {
-    let endpoint = std::env::var("TRUEREEL_TEST_AWS_ENDPOINT").ok().filter(|v| !v.trim().is_empty());
-    let Some(endpoint) = endpoint else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but TRUEREEL_TEST_AWS_ENDPOINT is not: start the emulator with scripts/aws-emulator.sh"
-        );
-        eprintln!("skipped: no emulator");
-        return None;
-    };
+    let endpoint = crate::testing::emulator_endpoint()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(serializing_proxy(&endpoint))
         .region(aws_config::Region::new("us-east-1"))
