@@ -1,12 +1,12 @@
 //! What a product page's markup says: `<script type="application/ld+json">` bodies, `<meta property|name|itemprop
-//! content>`, `<link rel="image_src">`, `<base href>` and `<title>`, gathered in one pass of html5ever's tokenizer
-//! (the HTML standard's tokenizer, run without a tree builder: no DOM is built).
+//! content>`, `<link rel="image_src">`, `<base href>` and `<title>`, gathered in one pass of html5ever's tokenizer (the
+//! HTML standard's tokenizer, run without a tree builder: no DOM is built).
 //!
 //! The tokenizer replaced a hand scanner that guessed at tag ends by quote-matching, so one stray quote (`<img
-//! alt=5">`) could hide the tags after it and `</scripts` inside a JSON-LD string cut the block short; attribute
-//! values are now decoded with the standard's whole entity table. It costs 26 crates (17 new to our build, about
-//! 13 s of a cold build on two cores) and speed: 23 ms a 1 MB page in release where the scanner took 4 ms, next
-//! to the network time of fetching that page.
+//! alt=5">`) could hide the tags after it and `</scripts` inside a JSON-LD string cut the block short; attribute values
+//! are now decoded with the standard's whole entity table. It costs 26 crates (17 new to our build; 14 s of CPU to
+//! build them cold) and speed: 23 ms a 1 MB page in release where the scanner took 4 ms, next to the network time of
+//! fetching that page.
 
 use crate::adapters::storefront::text::html_to_text;
 use html5ever::tendril::StrTendril;
