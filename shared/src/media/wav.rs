@@ -1,4 +1,13 @@
 //! 16-bit PCM WAV in pure Rust: parse (downmixing to mono), write, measure, resample, lay out.
+//!
+//! Kept by hand rather than `hound` (3.5.1, the last release in September 2023): on the bytes of
+//! `streaming_sizes_extra_chunks_and_stereo_are_handled` below it fails twice, at the padded odd-sized `LIST` chunk
+//! ("Failed to read enough bytes": it skips no pad byte) and, with that chunk removed, at the streaming data size
+//! `espeak-ng --stdout` writes ("data chunk length is not a multiple of sample size"); the writer is twenty lines.
+//! Resampling is kept too rather than `rubato` (5.1): it brings 14 crates (8 new to our build, a proc-macro among them;
+//! 22 s of CPU to build cold, where the hand resampler costs none), and its band-limited filters earn their keep when
+//! downsampling, where linear interpolation aliases, while the voice-over only ever resamples up (every line to the
+//! highest line's rate).
 
 use super::MediaError;
 

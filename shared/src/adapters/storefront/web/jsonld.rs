@@ -1,157 +1,15 @@
 //! Product pages: schema.org JSON-LD `Product` / `ProductGroup`, with OpenGraph as the fallback.
 //!
-//! A small hand scanner finds `<script type="application/ld+json">`, `<meta property|name=… content=…>`,
-//! `<link rel="image_src">` and `<base href>`; no DOM is built. JSON-LD is parsed leniently: HTML comments,
-//! CDATA markers, JavaScript comments, trailing commas and raw control characters inside strings are repaired;
-//! anything else broken (unescaped quotes) is reported for the page.
+//! The page's tags are found by [`super::markup`]. JSON-LD is parsed leniently: HTML comments, CDATA markers,
+//! JavaScript comments, trailing commas and raw control characters inside strings are repaired; anything else
+//! broken (unescaped quotes) is reported for the page.
 
 use super::images::{json_decimal, lowest};
+use super::markup::{Markup, scan};
 use crate::adapters::storefront::text::{html_to_text, slugify};
 use crate::{Handle, ListedImage, ProductListing};
 use serde_json::{Map, Value};
 use url::Url;
-
-/// What a page's markup says, gathered in one pass.
-#[derive(Debug, Default)]
-pub struct Markup {
-    /// The text of each `application/ld+json` script, in document order.
-    pub json_ld: Vec<String>,
-    /// `(property or name, content)` of every `<meta>`, keys lower-cased, in document order.
-    pub meta: Vec<(String, String)>,
-    /// `<link rel="image_src" href>` values.
-    pub image_src: Vec<String>,
-    /// `<base href>`, if any.
-    pub base: Option<String>,
-    /// `<title>` text.
-    pub title: Option<String>,
-}
-
-impl Markup {
-    pub fn meta(&self, key: &str) -> Option<&str> {
-        self.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
-    }
-}
-
-/// Scans `html` for the tags this module reads.
-pub fn scan(html: &str) -> Markup {
-    let mut out = Markup::default();
-    let lower = html.to_ascii_lowercase();
-    let mut at = 0;
-    while let Some(off) = lower[at..].find('<') {
-        let start = at + off;
-        let rest = &lower[start + 1..];
-        if rest.starts_with("!--") {
-            at = lower[start..].find("-->").map(|e| start + e + 3).unwrap_or(lower.len());
-            continue;
-        }
-        let name_len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric()).count();
-        let name = &rest[..name_len];
-        let Some(tag_end) = tag_end(html, start + 1 + name_len) else { break };
-        let attrs = attributes(&html[start + 1 + name_len..tag_end]);
-        at = tag_end + 1;
-        match name {
-            "script" | "style" | "title" | "textarea" => {
-                let close = format!("</{name}");
-                let end = lower[at..].find(&close).map(|e| at + e).unwrap_or(lower.len());
-                let body = &html[at..end];
-                if name == "script" && attr(&attrs, "type").is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"))
-                {
-                    out.json_ld.push(body.to_string());
-                } else if name == "title" && out.title.is_none() {
-                    out.title = Some(html_to_text(body)).filter(|t| !t.is_empty());
-                }
-                at = end;
-            }
-            "meta" => {
-                let key =
-                    attr(&attrs, "property").or_else(|| attr(&attrs, "name")).or_else(|| attr(&attrs, "itemprop"));
-                if let (Some(k), Some(v)) = (key, attr(&attrs, "content")) {
-                    out.meta.push((k.trim().to_ascii_lowercase(), decode(v)));
-                }
-            }
-            "link" => {
-                let rel = attr(&attrs, "rel").map(str::to_ascii_lowercase).unwrap_or_default();
-                if rel.split_whitespace().any(|r| r == "image_src")
-                    && let Some(href) = attr(&attrs, "href")
-                {
-                    out.image_src.push(decode(href));
-                }
-            }
-            "base" if out.base.is_none() => out.base = attr(&attrs, "href").map(decode),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Where the tag opened before `from` ends (`>` outside quotes).
-fn tag_end(html: &str, from: usize) -> Option<usize> {
-    let mut quote = None;
-    for (i, b) in html.as_bytes()[from..].iter().enumerate() {
-        match (quote, b) {
-            (None, b'"' | b'\'') => quote = Some(*b),
-            (Some(q), _) if *b == q => quote = None,
-            (None, b'>') => return Some(from + i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `name=value` pairs of a tag (names lower-cased; values unquoted, not yet entity-decoded).
-fn attributes(s: &str) -> Vec<(String, &str)> {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
-            i += 1;
-        }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
-            i += 1;
-        }
-        let name = s[start..i].to_ascii_lowercase();
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i < b.len() && b[i] == b'=' {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let value = if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
-                let q = b[i];
-                let v0 = i + 1;
-                let end = s[v0..].bytes().position(|c| c == q).map(|p| v0 + p).unwrap_or(b.len());
-                i = (end + 1).min(b.len());
-                &s[v0..end]
-            } else {
-                let v0 = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                &s[v0..i]
-            };
-            if !name.is_empty() {
-                out.push((name, value));
-            }
-        } else if !name.is_empty() {
-            out.push((name, ""));
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
-fn attr<'a>(attrs: &[(String, &'a str)], name: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
-}
-
-fn decode(s: &str) -> String {
-    crate::adapters::storefront::text::decode_entities(s.trim())
-}
 
 /// Parses one JSON-LD script body leniently: one or more JSON values.
 pub fn parse_lenient(raw: &str) -> Result<Vec<Value>, String> {
@@ -608,21 +466,6 @@ mod tests {
             PageProduct::Found(p) => *p,
             PageProduct::NotAProduct => panic!("no product found"),
         }
-    }
-
-    #[test]
-    fn the_scanner_reads_scripts_meta_links_and_base() {
-        let html = r#"<html><head><title>Tee &amp; co</title><BASE HREF="/shop/">
-            <!-- <meta property="og:image" content="commented-out.jpg"> -->
-            <meta property='og:image' content='a.jpg?x=1&amp;y=2'><meta name=twitter:image content=b.jpg />
-            <link rel="image_src" href="c.jpg"><script>var s = "<meta property='og:title' content='no'>";</script>
-            <script type="application/ld+json">{"@type":"Thing"}</script></head></html>"#;
-        let m = scan(html);
-        assert_eq!(m.title.as_deref(), Some("Tee & co"));
-        assert_eq!(m.base.as_deref(), Some("/shop/"));
-        assert_eq!(m.meta, [("og:image".into(), "a.jpg?x=1&y=2".into()), ("twitter:image".into(), "b.jpg".into())]);
-        assert_eq!(m.image_src, ["c.jpg"]);
-        assert_eq!(m.json_ld, [r#"{"@type":"Thing"}"#]);
     }
 
     #[test]

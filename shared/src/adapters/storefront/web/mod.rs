@@ -17,6 +17,7 @@
 pub mod cache;
 pub mod images;
 pub mod jsonld;
+pub mod markup;
 pub mod shopify;
 pub mod sitemap;
 pub mod woo;
