@@ -18,6 +18,7 @@ mod captions;
 mod framing;
 mod probe;
 mod render;
+pub mod subject;
 mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
