@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use truereel::PhotoKind;
-use truereel::adapters::providers::classifier::pixel::{
-    Features, KINDS, PixelClassifier, WEIGHTS, Weights, features, fit, probabilities, scores, training_views,
-};
+use truereel::adapters::providers::classifier::pixel::PixelClassifier;
+use truereel::adapters::providers::classifier::pixel::features::{Features, features};
+use truereel::adapters::providers::classifier::pixel::model::{KINDS, WEIGHTS, Weights, probabilities, scores};
+use truereel::adapters::providers::classifier::pixel::training::{fit, training_views};
 use truereel::ports::{Classifier, PhotoHints};
 
 /// One labelled photo.

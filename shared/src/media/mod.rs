@@ -14,6 +14,7 @@ mod captions;
 mod framing;
 mod probe;
 mod render;
+pub mod subject;
 mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
