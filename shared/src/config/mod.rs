@@ -2,7 +2,9 @@
 //! [`Config::load`] from flags, then the environment, then the defaults, and checked by one policy: a bad
 //! value stops the program before it does anything, naming the variable or flag, the value and what is
 //! accepted (every bad value at once). `truereel config` prints the result ([`show`]), and the README's
-//! table is generated from the same definitions.
+//! table is generated from the same definitions. Facts the Lambda runtime sets per process or per
+//! invocation (`AWS_LAMBDA_FUNCTION_NAME`, `_X_AMZN_TRACE_ID`) and `PATH` are not settings and are read
+//! where they are used.
 
 pub mod defs;
 mod fetch;
