@@ -46,6 +46,7 @@ fn a_bad_value_stops_the_run_before_any_work_and_names_itself() {
     refused(Some(("TRUEREEL_CONCURRENCY_GENERATE", "zero")), &[], "TRUEREEL_CONCURRENCY_GENERATE", "from 1 to 64");
     refused(Some(("TRUEREEL_VISIBILITY_SECONDS", "-5")), &[], r#"TRUEREEL_VISIBILITY_SECONDS "-5""#, "from 1 to 43200");
     refused(None, &["--resolution", "0x0"], r#"--resolution "0x0""#, "WIDTHxHEIGHT");
+    refused(None, &["--resolution", "4096x16"], r#"--resolution "4096x16""#, "4096:16 is no shape a platform takes");
     refused(None, &["--budget-usd", "-1"], r#"--budget-usd "-1""#, "US dollars from 0");
     refused(None, &["--only", ""], r#"--only """#, "no handle given");
     refused(Some(("TRUEREEL_BACKEND", "cloud")), &[], "TRUEREEL_BACKEND", "one of embedded, aws");

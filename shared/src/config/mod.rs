@@ -15,7 +15,7 @@ pub mod value;
 pub use defs::{DEFS, Def, Group};
 pub use fetch::{DEFAULT_USER_AGENT, FetchPolicy};
 pub use settings::Settings;
-pub use value::{Kind, Value, resolution as parse_resolution};
+pub use value::{Kind, Value};
 
 use crate::Usd;
 use crate::media::Media;

@@ -12,7 +12,7 @@ pub enum Kind {
     Whole { min: u64, max: u64 },
     /// US dollars from 0 to `max`.
     Dollars { max: f64 },
-    /// `WIDTHxHEIGHT`, even sides from 16 to 4096.
+    /// `WIDTHxHEIGHT` in a shape social platforms take ([`ASPECTS`]), even sides from 240 to 4096.
     Resolution,
     /// One of these words.
     OneOf(&'static [&'static str]),
@@ -59,7 +59,10 @@ impl Kind {
             Kind::Bool => "1/0, true/false, yes/no or on/off".into(),
             Kind::Whole { min, max } => format!("a whole number from {min} to {max}"),
             Kind::Dollars { max } => format!("US dollars from 0 to {max}"),
-            Kind::Resolution => "WIDTHxHEIGHT with even sides from 16 to 4096, e.g. 1080x1920".into(),
+            Kind::Resolution => format!(
+                "WIDTHxHEIGHT with even sides from {MIN_SIDE} to {MAX_SIDE} in a shape platforms take ({}), e.g. 1080x1920",
+                ASPECTS.iter().map(|(w, h)| format!("{w}:{h}")).collect::<Vec<_>>().join(", ")
+            ),
             Kind::OneOf(words) => format!("one of {}", words.join(", ")),
             Kind::Text => "text on one line".into(),
             Kind::Path => "a path".into(),
@@ -97,7 +100,12 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
             Ok(d) if d.is_finite() && (0.0..=*max).contains(&d) => Ok(Value::Dollars(Usd::from_dollars(d))),
             _ => Err(none()),
         },
-        Kind::Resolution => resolution(v).map(|(w, h)| Value::Size(w, h)).ok_or_else(none),
+        Kind::Resolution => match resolution(v) {
+            Some((w, h)) if aspect_of(w, h).is_none() => Err(format!("{w}:{h} is no shape a platform takes")),
+            Some((w, h)) if w.min(h) < MIN_SIDE => Err(format!("a side under {MIN_SIDE}")),
+            Some((w, h)) => Ok(Value::Size(w, h)),
+            None => Err(none()),
+        },
         Kind::OneOf(words) => {
             let lower = v.to_ascii_lowercase();
             words.iter().find(|w| **w == lower).map(|w| Value::Text(w.to_string())).ok_or_else(none)
@@ -180,11 +188,27 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
     }
 }
 
-/// `1080x1920` → (1080, 1920); sides must be even (H.264 4:2:0) and from 16 to 4096.
+/// The shapes reels are published in: vertical 9:16 (Reels, TikTok, Shorts), 4:5 and 2:3 (feeds, pins),
+/// square 1:1, and landscape 16:9.
+pub const ASPECTS: [(u32, u32); 5] = [(9, 16), (4, 5), (2, 3), (1, 1), (16, 9)];
+/// A side shorter than this is no video a platform shows; longer than [`MAX_SIDE`] none takes.
+pub const MIN_SIDE: u32 = 240;
+pub const MAX_SIDE: u32 = 4096;
+
+/// `1080x1920` → (1080, 1920); sides must be even (H.264 4:2:0), non-zero and at most [`MAX_SIDE`]
+/// ([`parse`] also wants a shape from [`ASPECTS`] and sides of at least [`MIN_SIDE`]).
 pub fn resolution(v: &str) -> Option<(u32, u32)> {
     let (w, h) = v.trim().split_once(['x', 'X'])?;
     let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    (w >= 16 && h >= 16 && w <= 4096 && h <= 4096 && w % 2 == 0 && h % 2 == 0).then_some((w, h))
+    let side = 2..=MAX_SIDE;
+    (side.contains(&w) && side.contains(&h) && w % 2 == 0 && h % 2 == 0).then_some((w, h))
+}
+
+/// Which of [`ASPECTS`] `w`x`h` is, within 1 % (even sides round some shapes: 1080x1350 is 4:5 exactly,
+/// 270x480 is 9:16, 406x720 is 9:16 within rounding).
+pub fn aspect_of(w: u32, h: u32) -> Option<(u32, u32)> {
+    let ratio = w as f64 / h as f64;
+    ASPECTS.into_iter().find(|(aw, ah)| (ratio / (*aw as f64 / *ah as f64) - 1.0).abs() <= 0.01)
 }
 
 #[cfg(test)]
@@ -222,9 +246,14 @@ mod tests {
             assert!(parse(&Kind::Dollars { max: 10.0 }, raw).is_err(), "{raw}");
         }
         assert_eq!(parse(&Kind::Resolution, "540X960"), Ok(Value::Size(540, 960)));
-        for raw in ["0x0", "1081x1920", "1080", "8x8", "5000x1920", "x"] {
+        for raw in ["0x0", "1081x1920", "1080", "8x8", "5000x1920", "x", "4096x16", "1080x1000", "200x356"] {
             assert!(parse(&Kind::Resolution, raw).is_err(), "{raw}");
         }
+        for raw in ["1080x1920", "720x1280", "270x480", "1080x1350", "1080x1080", "1920x1080", "1000x1500", "406x720"] {
+            assert!(parse(&Kind::Resolution, raw).is_ok(), "{raw}");
+        }
+        assert!(parse(&Kind::Resolution, "4096x16").unwrap_err().contains("4096:16 is no shape"));
+        assert!(parse(&Kind::Resolution, "180x320").unwrap_err().contains("a side under 240"));
         assert_eq!(parse(&Kind::OneOf(&["a", "b"]), "B"), Ok(Value::Text("b".into())));
         assert!(parse(&Kind::OneOf(&["a", "b"]), "c").is_err());
         assert!(parse(&Kind::BucketName, "truereel-reels").is_ok());
