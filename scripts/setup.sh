@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what truereel needs on a Debian machine: ffmpeg/ffprobe, espeak-ng and a caption font.
+# Installs what truereel needs on a Debian machine: ffmpeg/ffprobe, espeak-ng and the caption fonts.
 # Safe to run again: it installs only what is missing. Needs root (or sudo) only to install.
 set -euo pipefail
 
@@ -7,7 +7,12 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+# Captions: DejaVu Sans Bold for Latin, Greek, Cyrillic, Arabic and Hebrew; Noto Sans CJK for Japanese,
+# Chinese and Korean (libass falls back to it through fontconfig for characters DejaVu lacks; the
+# smallest package with all three, 57 MB; fonts-ipafont-gothic would cover Japanese alone).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] || need+=(fonts-noto-cjk)
+command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use truereel::adapters::providers::classifier::pixel::PixelClassifier;
 use truereel::ports::{Classification, Classifier, PhotoHints};
+use truereel::report::printable;
 use truereel::stages::crawl::intake::{self, PhotoLimits};
 
 /// Arguments of `truereel classify`.
@@ -28,7 +29,7 @@ pub async fn run(args: &ClassifyArgs) -> ExitCode {
             Ok(c) => println!("{}", line(path, c, args.json)),
             Err(reason) => {
                 failed += 1;
-                eprintln!("error: {}: {reason}", path.display());
+                eprintln!("error: {}: {}", printable(&path.display().to_string()), printable(&reason));
             }
         }
     }
@@ -55,13 +56,14 @@ async fn classify(path: &Path, pixels_only: bool) -> Result<Classification, Stri
     Ok(PixelClassifier.classify(&photo.image, &hints).await)
 }
 
-/// `path<TAB>kind<TAB>confidence`, or the same as one JSON object.
+/// `path<TAB>kind<TAB>confidence` (the path's control characters escaped, so a tab or newline in a
+/// file name cannot break the line), or the same as one JSON object.
 fn line(path: &Path, c: Classification, json: bool) -> String {
     let confidence = (f64::from(c.confidence) * 100.0).round() / 100.0;
     if json {
         serde_json::json!({ "path": path.display().to_string(), "kind": c.kind.as_str(), "confidence": confidence })
             .to_string()
     } else {
-        format!("{}\t{}\t{confidence:.2}", path.display(), c.kind)
+        format!("{}\t{}\t{confidence:.2}", printable(&path.display().to_string()), c.kind)
     }
 }

@@ -1,5 +1,8 @@
 //! `truereel`: run the whole pipeline on one machine (the embedded default), and look at its state.
 
+// First: its print macros replace the standard ones in every module after it.
+#[macro_use]
+mod output;
 mod classify;
 mod progress;
 
@@ -15,7 +18,7 @@ use truereel::costs::{FixedUsage, MeasuredRun, PriceList, estimate, estimate_fix
 use truereel::homes::aws as aws_home;
 use truereel::homes::embedded::Embedded;
 use truereel::ports::{BlobStore, Stage};
-use truereel::report;
+use truereel::report::{self, printable};
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
 
 /// Every flag that sets a setting is named after it (`--resolution` sets `TRUEREEL_RESOLUTION`); flags,
@@ -179,7 +182,7 @@ fn main() -> std::process::ExitCode {
     match rt.block_on(dispatch(cli, config)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable(&format!("{e:#}")));
             std::process::ExitCode::from(1)
         }
     }
@@ -353,22 +356,26 @@ async fn status(config: &Config) -> Result<()> {
         bail!("{} holds no truereel state yet (run `truereel run` first)", data_dir.display());
     }
     let e = Embedded::open(data_dir, config)?;
-    let reels = e.ports.state.list_reels().await?;
+    let listing = e.ports.state.scan_reels().await?;
+    let reels = listing.records;
     println!("{:<44} {:<13} {:>5} {:>5} {:>9}  published", "reel", "status", "round", "shots", "duration");
     for r in &reels {
         let file = r.published.as_ref().and_then(|k| e.blobs.local_path(k)).map(|p| p.display().to_string());
         println!(
             "{:<44} {:<13} {:>5} {:>5} {:>7.1} s  {}",
-            r.id.as_str(),
+            printable(r.id.as_str()),
             r.status.as_str(),
             r.round,
             r.plan.shots.len(),
             r.plan.duration_ms() as f64 / 1000.0,
-            file.unwrap_or_else(|| "-".into())
+            printable(&file.unwrap_or_else(|| "-".into()))
         );
         if !r.reasons.is_empty() {
-            println!("    needs review: {}", r.reasons.join("; "));
+            println!("    needs review: {}", printable(&r.reasons.join("; ")));
         }
+    }
+    for u in &listing.unreadable {
+        println!("{:<44} unreadable: {}", printable(&u.id), printable(&u.reason));
     }
     println!();
     for stage in Stage::ALL {
@@ -382,11 +389,15 @@ async fn status(config: &Config) -> Result<()> {
             d.dead
         );
     }
-    let issues = e.ports.state.issues_since(0).await?;
-    if !issues.is_empty() {
+    let issues = e.ports.state.scan_issues(0).await?;
+    if !issues.records.is_empty() || !issues.unreadable.is_empty() {
         println!("\nrecent problems:");
-        for i in issues.iter().rev().take(20) {
-            println!("  {} [{}{}] {}", i.product, i.stage, if i.fatal { ", failed" } else { "" }, i.message);
+        for i in issues.records.iter().rev().take(20) {
+            let (product, message) = (printable(&i.product), printable(&i.message));
+            println!("  {product} [{}{}] {message}", printable(&i.stage), if i.fatal { ", failed" } else { "" });
+        }
+        for u in &issues.unreadable {
+            println!("  unreadable {}", printable(&u.to_string()));
         }
     }
     Ok(())

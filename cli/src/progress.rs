@@ -1,8 +1,10 @@
 //! Progress bars on a terminal: one per stage, counting handled messages against what is queued.
+//! What the stages say holds store text, so it is shown escaped.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use truereel::ports::Stage;
+use truereel::report::printable;
 use truereel::runner::Progress;
 use truereel::stages::Outcome;
 
@@ -33,13 +35,13 @@ impl Progress for Bars {
         let bar = &self.bars[&stage];
         bar.inc(1);
         match outcome {
-            Outcome::Done(s) | Outcome::Waiting(s) | Outcome::Skipped(s) => bar.set_message(s.clone()),
-            Outcome::Failed(s) => bar.println(format!("{stage}: failed: {s}")),
+            Outcome::Done(s) | Outcome::Waiting(s) | Outcome::Skipped(s) => bar.set_message(printable(s).into_owned()),
+            Outcome::Failed(s) => bar.println(format!("{stage}: failed: {}", printable(s))),
         }
     }
 
     fn retrying(&self, stage: Stage, subject: &str, error: &str) {
-        self.bars[&stage].println(format!("{stage}: {subject}: will retry: {error}"));
+        self.bars[&stage].println(format!("{stage}: {}: will retry: {}", printable(subject), printable(error)));
     }
 
     fn pending(&self, stage: Stage, pending: u64) {

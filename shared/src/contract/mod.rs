@@ -11,7 +11,9 @@ mod state;
 
 pub use blob::blob_store_contract;
 pub use queue::{QueueCapabilities, queue_contract};
-pub use state::{racing_transitions_across_instances, state_store_contract};
+pub use state::{
+    Broken, racing_transitions_across_instances, state_store_contract, unreadable_records_are_skipped_and_named,
+};
 
 use crate::ports::ProductIssue;
 use crate::{

@@ -5,7 +5,7 @@ use super::{
     sample_verdict, unique,
 };
 use crate::ports::{Charge, JobSlot, StateError, StateStore};
-use crate::{Budget, IdempotencyKey, JobId, PhotoKind, ReelStatus, Usd, now_ms};
+use crate::{Budget, Handle, IdempotencyKey, JobId, PhotoKind, ReelId, ReelStatus, Usd, now_ms};
 
 /// Runs every check against `store`. Records use unique ids, so a shared backend is fine.
 pub async fn state_store_contract(store: &dyn StateStore) {
@@ -364,6 +364,71 @@ async fn issues(store: &dyn StateStore) {
         "issues_since filters by time"
     );
     assert_eq!(mine(must(store.issues_since(now - 60_000).await, "issues since")), vec![early, late], "oldest first");
+}
+
+/// A record a test broke by hand, for [`unreadable_records_are_skipped_and_named`].
+#[derive(Debug, Clone)]
+pub enum Broken {
+    Product(Handle),
+    Reel(ReelId),
+    /// Every issue recorded for this product.
+    IssuesOf(Handle),
+}
+
+/// One unreadable product, reel or issue never hides the rest: the listings return every readable
+/// record and name the unreadable ones; `list_*` skip them. `corrupt` overwrites the stored body of
+/// the record it is given with something that does not parse (each store knows how).
+pub async fn unreadable_records_are_skipped_and_named<F, Fut>(store: &dyn StateStore, corrupt: F)
+where
+    F: Fn(Broken) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (good, bad) = (sample_product(), sample_product());
+    let (good_reel, bad_reel) = (sample_reel(&good), sample_reel(&bad));
+    let since = now_ms() - 1;
+    for p in [&good, &bad] {
+        must(store.put_product(p).await, "put a product");
+        must(store.record_issue(&sample_issue(&p.handle, now_ms())).await, "record an issue");
+    }
+    for r in [&good_reel, &bad_reel] {
+        assert!(must(store.create_reel(r).await, "create a reel"));
+    }
+    corrupt(Broken::Product(bad.handle.clone())).await;
+    corrupt(Broken::Reel(bad_reel.id.clone())).await;
+    corrupt(Broken::IssuesOf(bad.handle.clone())).await;
+
+    let products = must(store.scan_products().await, "scan products with one unreadable");
+    assert!(products.records.contains(&good), "the readable product is listed");
+    assert!(!products.records.iter().any(|p| p.handle == bad.handle), "the broken product is not");
+    assert!(
+        products.unreadable.iter().any(|u| u.what == "product" && u.id == bad.handle.as_str() && !u.reason.is_empty()),
+        "the broken product is named with why: {:?}",
+        products.unreadable
+    );
+    let listed = must(store.list_products().await, "list products with one unreadable");
+    assert!(listed.contains(&good) && !listed.iter().any(|p| p.handle == bad.handle));
+
+    let reels = must(store.scan_reels().await, "scan reels with one unreadable");
+    assert!(reels.records.contains(&good_reel), "the readable reel is listed");
+    assert!(!reels.records.iter().any(|r| r.id == bad_reel.id), "the broken reel is not");
+    assert!(
+        reels.unreadable.iter().any(|u| u.what == "reel" && u.id == bad_reel.id.as_str() && !u.reason.is_empty()),
+        "the broken reel is named with why: {:?}",
+        reels.unreadable
+    );
+    let listed = must(store.list_reels().await, "list reels with one unreadable");
+    assert!(listed.contains(&good_reel) && !listed.iter().any(|r| r.id == bad_reel.id));
+    match store.get_reel(&bad_reel.id).await {
+        Err(StateError::Corrupt { what: "reel", id, .. }) => assert_eq!(id, bad_reel.id.as_str()),
+        other => panic!("reading the broken reel alone is Corrupt naming it, got {other:?}"),
+    }
+
+    let issues = must(store.scan_issues(since).await, "scan issues with one unreadable");
+    assert!(issues.records.iter().any(|i| i.product == good.handle.as_str()), "the readable issue is listed");
+    assert!(!issues.records.iter().any(|i| i.product == bad.handle.as_str()), "the broken issue is not");
+    assert!(issues.unreadable.iter().any(|u| u.what == "issue"), "the broken issue is named");
+    let listed = must(store.issues_since(since).await, "issues with one unreadable");
+    assert!(listed.iter().any(|i| i.product == good.handle.as_str()));
 }
 
 /// Two store instances over one backend (two processes, two Lambdas) race the same transition

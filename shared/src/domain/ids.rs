@@ -55,7 +55,8 @@ string_id!(
     Sha256
 );
 string_id!(
-    /// A reel: `<handle>--<first 12 hex of the gallery hash>`, so one gallery state has one reel.
+    /// A reel: `<handle>--<first 12 hex of the gallery hash>`, so one gallery state has one reel. Read from
+    /// the right (the hash is a fixed-length suffix): a handle may itself hold `--` or end in `-`.
     ReelId
 );
 string_id!(
@@ -110,24 +111,45 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The hex digits of the gallery hash at the end of a reel id.
+const REEL_HASH_LEN: usize = 12;
+/// Between the handle and the hash. A handle may itself contain `--` or end in `-`, so a reel id is
+/// split from the right, at a fixed length, never at the first separator.
+const REEL_SEPARATOR: &str = "--";
+
 impl ReelId {
     pub fn new(product: &Handle, gallery_hash: &Sha256) -> Self {
-        Self(format!("{}--{}", product, gallery_hash.short(12)))
+        Self(format!("{product}{REEL_SEPARATOR}{}", gallery_hash.short(REEL_HASH_LEN)))
     }
 
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let bad = |reason| InvalidId { what: "reel id", value: s.to_string(), reason };
-        let (handle, hash) = s.split_once("--").ok_or_else(|| bad("expected <handle>--<hash>"))?;
+        let (handle, hash) = Self::split(s).ok_or_else(|| bad("expected <handle>--<12 hex digits>"))?;
         Handle::parse(handle).map_err(|_| bad("the handle part is not a valid handle"))?;
-        if hash.len() != 12 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad("the hash part must be 12 hex digits"));
+        if !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(bad("the hash part must be 12 lowercase hex digits"));
         }
         Ok(Self(s.to_string()))
     }
 
+    /// `(handle, hash)`: the hash is the last 12 characters, the separator the two before them.
+    fn split(s: &str) -> Option<(&str, &str)> {
+        let hash_at = s.len().checked_sub(REEL_HASH_LEN)?;
+        let handle_end = hash_at.checked_sub(REEL_SEPARATOR.len())?;
+        let (head, hash) = (s.get(..hash_at)?, s.get(hash_at..)?);
+        head.ends_with(REEL_SEPARATOR).then(|| (&s[..handle_end], hash))
+    }
+
     /// The product this reel is for.
     pub fn product(&self) -> Handle {
-        Handle(self.0.split_once("--").map(|(h, _)| h).unwrap_or(&self.0).to_string())
+        let (handle, _) = Self::split(&self.0).expect("a parsed reel id has a handle and a hash");
+        Handle(handle.to_string())
+    }
+
+    /// The first 12 hex digits of the gallery hash this reel was planned on.
+    pub fn gallery_hash(&self) -> &str {
+        let (_, hash) = Self::split(&self.0).expect("a parsed reel id has a handle and a hash");
+        hash
     }
 }
 
@@ -222,7 +244,7 @@ impl IdempotencyKey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -248,6 +270,98 @@ mod tests {
         assert_eq!(id.product(), h);
         assert_eq!(ReelId::parse(id.as_str()).unwrap(), id);
         assert!(ReelId::parse("tee--xyz").is_err());
+    }
+
+    /// Handles a store may send, by the rules of `Handle::parse`: the edge cases by name, then many
+    /// generated ones (seeded, so a failure repeats) over the whole alphabet and every length.
+    fn handles_a_store_may_send() -> Vec<String> {
+        let mut handles: Vec<String> = [
+            "-",
+            "--",
+            "---",
+            "tee--red",
+            "tee-",
+            "-tee",
+            "--tee",
+            "tee--",
+            "a--b--c",
+            "0",
+            "123456",
+            "_",
+            "__",
+            "-_-",
+            "tee_-",
+            "tee-0123456789ab",
+            "tee--0123456789ab",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        handles.push("-".repeat(200));
+        handles.push("a".repeat(200));
+        handles.push(format!("{}--", "b".repeat(198)));
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut rng = fastrand::Rng::with_seed(9);
+        for _ in 0..5000 {
+            let len = if rng.bool() { rng.usize(1..=8) } else { rng.usize(1..=200) };
+            // Half the time from `-` alone and one letter, so runs of `-` are common.
+            let pick: &[u8] = if rng.bool() { b"-a" } else { alphabet };
+            handles.push((0..len).map(|_| pick[rng.usize(..pick.len())] as char).collect());
+        }
+        handles
+    }
+
+    #[test]
+    fn every_handle_a_store_may_send_makes_a_reel_id_that_round_trips() {
+        for (i, raw) in handles_a_store_may_send().iter().enumerate() {
+            assert_reel_id_round_trips(raw, i);
+        }
+    }
+
+    /// `ReelId::parse(ReelId::new(handle, hash))` gives the same id, handle and hash, and every key made
+    /// from the id is valid. (Storefront tests call this on slugs of unicode titles.)
+    pub(crate) fn assert_reel_id_round_trips(raw: &str, i: usize) {
+        {
+            let handle = Handle::parse(raw).unwrap_or_else(|e| panic!("{raw:?} should be a handle: {e}"));
+            let hash = Sha256::of(format!("gallery {i}").as_bytes());
+            let id = ReelId::new(&handle, &hash);
+            let parsed = ReelId::parse(id.as_str()).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+            assert_eq!(parsed, id, "{raw:?}");
+            assert_eq!(parsed.product(), handle, "{raw:?}");
+            assert_eq!(parsed.gallery_hash(), hash.short(12), "{raw:?}");
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(serde_json::from_str::<ReelId>(&json).unwrap(), id, "{raw:?}");
+            // Everything made from a reel id stays valid.
+            for key in [
+                BlobKey::voice_over(&id),
+                BlobKey::clip(&id, 1, 2),
+                BlobKey::reel_video(&id, 3),
+                BlobKey::captions(&id),
+                BlobKey::published(&handle),
+            ] {
+                assert_eq!(BlobKey::parse(key.as_str()).unwrap(), key, "{raw:?}");
+            }
+            let key = IdempotencyKey::for_shot(&id, 1, 2, "submit");
+            assert_eq!(IdempotencyKey::parse(key.as_str()).unwrap(), key, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn reel_ids_without_their_hash_suffix_are_refused() {
+        for bad in [
+            "tee",
+            "tee--",
+            "tee-0123456789ab",
+            "--0123456789ab",
+            "tee--0123456789a",
+            "tee--0123456789abc",
+            "tee--0123456789AB",
+            "Tee--0123456789ab",
+            "tee/x--0123456789ab",
+            "tee--0123456789-b",
+        ] {
+            assert!(ReelId::parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger.
 
 mod clip;
-mod ids;
+pub(crate) mod ids;
 mod ledger;
 mod product;
 mod reel;

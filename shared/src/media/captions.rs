@@ -5,6 +5,10 @@
 //! than [`BRIDGE_MS`] to the next phrase is bridged so captions do not flicker. The style is
 //! DejaVu Sans Bold, white with a thick black outline, centred at the bottom but above the
 //! bottom 25% of the frame that ad platforms cover with their own buttons and text.
+//!
+//! Characters DejaVu lacks (Japanese, Chinese, Korean) are drawn from the font fontconfig offers
+//! for them: libass asks it glyph by glyph, and `scripts/setup.sh` installs Noto Sans CJK. Arabic
+//! and Hebrew are in DejaVu, and libass (with HarfBuzz and FriBidi) shapes them right to left.
 
 use crate::WordTiming;
 use std::fmt::Write;
@@ -149,6 +153,71 @@ mod tests {
         let d = dialogues(&ass);
         assert!(d[0].ends_with(",,\\{\\\u{2060}i1\\}50% a\\\u{2060}Nb"), "{d:?}");
         assert_eq!(stamp(3_723_450), "1:02:03.45");
+    }
+
+    /// Whether fontconfig knows a font for `lang`; when not, skips the test (says why), or fails it
+    /// under CI, where `scripts/setup.sh` must have installed one.
+    fn font_for(lang: &str) -> bool {
+        let listed = std::process::Command::new("fc-list")
+            .arg(format!(":lang={lang}"))
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+        if !listed {
+            assert!(std::env::var_os("CI").is_none(), "no font for {lang} under CI: scripts/setup.sh installs one");
+            eprintln!("skipped: no font for {lang} (`fc-list :lang={lang}` is empty; run scripts/setup.sh)");
+        }
+        listed
+    }
+
+    /// One 360x640 frame with `text` burned in by the reel's caption style, as RGB pixels.
+    async fn caption_frame(dir: &std::path::Path, name: &str, text: &str) -> image::RgbImage {
+        let ass_path = dir.join(format!("{name}.ass"));
+        std::fs::write(&ass_path, ass_captions(&[w(text, 0, 1000)], 360, 640)).unwrap();
+        let png = dir.join(format!("{name}.png"));
+        let vf = format!("ass=filename={}", filter_value(&ass_path.to_string_lossy()));
+        let args: Vec<String> = ["-y", "-f", "lavfi", "-i", "color=c=0x808080:s=360x640:d=1:r=10", "-ss", "0.5", "-vf"]
+            .map(String::from)
+            .into_iter()
+            .chain([vf])
+            .chain(["-frames:v", "1", "-update", "1", "-f", "image2"].map(String::from))
+            .chain([file_url(&png)])
+            .collect();
+        Media::default().ffmpeg(&args, "burn a caption").await.unwrap();
+        image::open(&png).unwrap().to_rgb8()
+    }
+
+    fn differing_pixels(a: &image::RgbImage, b: &image::RgbImage) -> usize {
+        a.pixels().zip(b.pixels()).filter(|(p, q)| p != q).count()
+    }
+
+    /// With no font for a script, every character draws as the same box, so two different lines of
+    /// the same length draw the same pixels. With the font `scripts/setup.sh` installs they differ.
+    #[tokio::test]
+    async fn japanese_captions_draw_glyphs_not_boxes() {
+        if !font_for("ja") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let shirt = caption_frame(dir.path(), "shirt", "日本製のシャツ").await;
+        let hoodie = caption_frame(dir.path(), "hoodie", "東京発のパーカ").await;
+        let blank = caption_frame(dir.path(), "blank", " ").await;
+        assert!(differing_pixels(&shirt, &blank) > 500, "the line is drawn");
+        let differ = differing_pixels(&shirt, &hoodie);
+        assert!(differ > 500, "two Japanese lines draw alike ({differ} pixels differ): the glyphs are boxes");
+    }
+
+    /// Arabic is shaped (letters join) when libass has HarfBuzz: the joined word differs from the
+    /// same letters kept apart by zero-width non-joiners, which draw nothing themselves.
+    #[tokio::test]
+    async fn arabic_captions_are_shaped() {
+        if !font_for("ar") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let joined = caption_frame(dir.path(), "joined", "سلام").await;
+        let apart = caption_frame(dir.path(), "apart", "س\u{200c}ل\u{200c}ا\u{200c}م").await;
+        let differ = differing_pixels(&joined, &apart);
+        assert!(differ > 200, "joined and separate letters draw alike ({differ} pixels differ): not shaped");
     }
 
     #[tokio::test]

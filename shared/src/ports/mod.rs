@@ -14,7 +14,7 @@ pub use provider::{
     ShotBrief, Speech, VideoModel, Voice, Writer,
 };
 pub use queue::{Delivery, MAX_RECEIVES, Queue, QueueDepth, QueueError, Stage};
-pub use state::{Charge, JobSlot, ProductIssue, StateError, StateStore};
+pub use state::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore, Unreadable};
 pub use storefront::{ImageFetch, ListingError, Storefront, StorefrontError, Storefronts};
 
 /// A boxed error source, for adapters' backend failures.

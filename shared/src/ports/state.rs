@@ -44,6 +44,46 @@ pub enum Charge {
     OverBudget(String),
 }
 
+/// A stored record that could not be read: which, and why. Listings skip it and name it here, so
+/// one bad record never hides the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The kind of record: `product`, `reel`, `issue`.
+    pub what: &'static str,
+    /// The record's key as stored.
+    pub id: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.what, self.id, self.reason)
+    }
+}
+
+/// What a listing found: the records that could be read, and the ones that could not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T> {
+    pub records: Vec<T>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Self { records: Vec::new(), unreadable: Vec::new() }
+    }
+}
+
+impl<T> Listing<T> {
+    /// The records read, each unreadable one logged as a warning.
+    pub fn readable(self) -> Vec<T> {
+        for u in &self.unreadable {
+            tracing::warn!(what = u.what, id = %u.id, reason = %u.reason, "Skipped an unreadable record.");
+        }
+        self.records
+    }
+}
+
 /// Something wrong with one product, for the run's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductIssue {
@@ -59,7 +99,12 @@ pub struct ProductIssue {
 pub trait StateStore: Send + Sync {
     async fn put_product(&self, product: &Product) -> Result<(), StateError>;
     async fn get_product(&self, handle: &Handle) -> Result<Option<Product>, StateError>;
-    async fn list_products(&self) -> Result<Vec<Product>, StateError>;
+    /// Every product: the readable ones, and the unreadable ones named.
+    async fn scan_products(&self) -> Result<Listing<Product>, StateError>;
+    /// Every readable product (unreadable ones are skipped with a warning).
+    async fn list_products(&self) -> Result<Vec<Product>, StateError> {
+        Ok(self.scan_products().await?.readable())
+    }
 
     /// Stores or replaces one product's reference (keyed by product and SHA-256).
     async fn put_reference(&self, reference: &Reference) -> Result<(), StateError>;
@@ -69,7 +114,12 @@ pub trait StateStore: Send + Sync {
     /// Creates the reel if no reel with its id exists; `false` if it already did.
     async fn create_reel(&self, reel: &Reel) -> Result<bool, StateError>;
     async fn get_reel(&self, id: &ReelId) -> Result<Option<Reel>, StateError>;
-    async fn list_reels(&self) -> Result<Vec<Reel>, StateError>;
+    /// Every reel: the readable ones, and the unreadable ones named.
+    async fn scan_reels(&self) -> Result<Listing<Reel>, StateError>;
+    /// Every readable reel (unreadable ones are skipped with a warning).
+    async fn list_reels(&self) -> Result<Vec<Reel>, StateError> {
+        Ok(self.scan_reels().await?.readable())
+    }
     /// Writes `reel` (whose status is the new one) only if the stored status is still `from`,
     /// and records the transition in the reel's history. `Conflict` if it is not.
     async fn transition(&self, reel: &Reel, from: ReelStatus) -> Result<(), StateError>;
@@ -99,5 +149,10 @@ pub trait StateStore: Send + Sync {
     async fn spent(&self, reel: Option<&ReelId>, since_ms: i64) -> Result<Usd, StateError>;
 
     async fn record_issue(&self, issue: &ProductIssue) -> Result<(), StateError>;
-    async fn issues_since(&self, since_ms: i64) -> Result<Vec<ProductIssue>, StateError>;
+    /// The issues recorded at or after `since_ms`, oldest first, and the unreadable ones named.
+    async fn scan_issues(&self, since_ms: i64) -> Result<Listing<ProductIssue>, StateError>;
+    /// The readable issues recorded at or after `since_ms` (unreadable ones skipped with a warning).
+    async fn issues_since(&self, since_ms: i64) -> Result<Vec<ProductIssue>, StateError> {
+        Ok(self.scan_issues(since_ms).await?.readable())
+    }
 }

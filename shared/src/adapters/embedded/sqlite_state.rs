@@ -6,7 +6,7 @@
 //! store instances, other processes on the same file) see exactly one winner.
 
 use super::sqlite::{self, Db, SqlError};
-use crate::ports::{Charge, JobSlot, ProductIssue, StateError, StateStore};
+use crate::ports::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore, Unreadable};
 use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
@@ -74,6 +74,39 @@ fn read_all<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// Reads `(id, body)` rows like [`read_all`], but a body that does not parse is named in the
+/// listing's `unreadable` instead of failing the whole listing.
+fn read_listing<T: DeserializeOwned>(
+    conn: &Connection,
+    what: &'static str,
+    query: &str,
+    args: impl rusqlite::Params,
+) -> Result<Listing<T>, StateError> {
+    let context = || format!("reading {what} records");
+    let mut stmt = conn.prepare_cached(query).map_err(sql(context()))?;
+    let rows = stmt
+        .query_map(args, |r| Ok((r.get::<_, String>(0)?, r.get::<_, rusqlite::types::Value>(1)?)))
+        .map_err(sql(context()))?;
+    let mut out = Listing::default();
+    for row in rows {
+        let (id, body) = row.map_err(sql(context()))?;
+        let parsed = match body {
+            rusqlite::types::Value::Text(body) => from_json(what, &id, &body),
+            other => Err(StateError::Corrupt {
+                what,
+                id: id.clone(),
+                reason: format!("the body is {:?}, not text", other.data_type()),
+            }),
+        };
+        match parsed {
+            Ok(record) => out.records.push(record),
+            Err(StateError::Corrupt { what, id, reason }) => out.unreadable.push(Unreadable { what, id, reason }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 fn immediate<'c>(conn: &'c mut Connection, context: &str) -> Result<rusqlite::Transaction<'c>, StateError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql(context))
 }
@@ -108,8 +141,8 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
-    async fn list_products(&self) -> Result<Vec<Product>, StateError> {
-        self.run(|c| read_all(c, "product", "SELECT handle, body FROM products ORDER BY handle", [])).await
+    async fn scan_products(&self) -> Result<Listing<Product>, StateError> {
+        self.run(|c| read_listing(c, "product", "SELECT handle, body FROM products ORDER BY handle", [])).await
     }
 
     async fn put_reference(&self, reference: &Reference) -> Result<(), StateError> {
@@ -187,8 +220,8 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
-    async fn list_reels(&self) -> Result<Vec<Reel>, StateError> {
-        self.run(|c| read_all(c, "reel", "SELECT id, body FROM reels ORDER BY created_ms, id", [])).await
+    async fn scan_reels(&self) -> Result<Listing<Reel>, StateError> {
+        self.run(|c| read_listing(c, "reel", "SELECT id, body FROM reels ORDER BY created_ms, id", [])).await
     }
 
     async fn transition(&self, reel: &Reel, from: ReelStatus) -> Result<(), StateError> {
@@ -479,9 +512,9 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
-    async fn issues_since(&self, since_ms: i64) -> Result<Vec<ProductIssue>, StateError> {
+    async fn scan_issues(&self, since_ms: i64) -> Result<Listing<ProductIssue>, StateError> {
         self.run(move |c| {
-            read_all(
+            read_listing(
                 c,
                 "issue",
                 "SELECT product || '/' || stage || '#' || id, body FROM issues WHERE at_ms >= ?1 ORDER BY at_ms, id",
@@ -558,18 +591,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn corrupt_json_is_reported_naming_the_record() {
+    async fn unreadable_records_are_skipped_and_named() {
         let (_dir, path) = temp_db();
         let store = SqliteStateStore::open(&path).unwrap();
-        let reel = sample_reel(&sample_product());
-        store.create_reel(&reel).await.unwrap();
         let raw = sqlite::open(&path).unwrap();
-        raw.execute("UPDATE reels SET body = '{not json' WHERE id = ?1", [reel.id.as_str()]).unwrap();
-        match store.get_reel(&reel.id).await {
-            Err(StateError::Corrupt { what: "reel", id, .. }) => assert_eq!(id, reel.id.as_str()),
-            other => panic!("expected Corrupt naming the reel, got {other:?}"),
-        }
-        assert!(matches!(store.list_reels().await, Err(StateError::Corrupt { what: "reel", .. })));
+        let raw = &raw;
+        crate::contract::unreadable_records_are_skipped_and_named(&store, |broken| async move {
+            use crate::contract::Broken;
+            let changed = match broken {
+                Broken::Product(h) => {
+                    raw.execute("UPDATE products SET body = '{not json' WHERE handle = ?1", [h.as_str()])
+                }
+                // Not even text: a body SQLite's loose typing let someone store as a number.
+                Broken::Reel(id) => raw.execute("UPDATE reels SET body = 42 WHERE id = ?1", [id.as_str()]),
+                Broken::IssuesOf(h) => raw.execute("UPDATE issues SET body = '[]' WHERE product = ?1", [h.as_str()]),
+            };
+            assert!(changed.unwrap() > 0, "broke a record");
+        })
+        .await;
     }
 
     #[tokio::test]

@@ -219,4 +219,16 @@ mod tests {
         assert_eq!(slugify("Ballon & Straße"), "ballon-and-strasse");
         assert_eq!(slugify("日本"), "");
     }
+
+    #[test]
+    fn slugs_of_unicode_titles_make_reel_ids_that_round_trip() {
+        let titles = ["Ünïcödé — Tee", "日本語 T シャツ", "Crème brûlée -- mug", "Ça va?! -", "9 -- 9", "-x-"];
+        for (i, title) in titles.iter().enumerate() {
+            let slug = slugify(title);
+            crate::domain::ids::tests::assert_reel_id_round_trips(&slug, i);
+        }
+        let long = slugify(&format!("{} ü", "ab-".repeat(100)));
+        assert_eq!(long.len(), 200);
+        crate::domain::ids::tests::assert_reel_id_round_trips(&long, 0);
+    }
 }

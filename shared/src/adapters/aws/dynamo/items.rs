@@ -2,7 +2,7 @@
 //!
 //! Nothing outside this module spells a key prefix; the module doc of [`super`] is the table.
 
-use crate::ports::StateError;
+use crate::ports::{Listing, StateError, Unreadable};
 use crate::{Handle, IdempotencyKey, ReelId, Sha256};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -218,6 +218,26 @@ pub(super) fn body<T: DeserializeOwned>(item: &Item, what: &'static str) -> Resu
 /// Parses every item's body.
 pub(super) fn bodies<T: DeserializeOwned>(items: &[Item], what: &'static str) -> Result<Vec<T>, StateError> {
     items.iter().map(|item| body(item, what)).collect()
+}
+
+/// Parses every item's body; an item that does not parse is named in `unreadable`, the rest still read.
+pub(super) fn listing<T: DeserializeOwned>(items: &[Item], what: &'static str) -> Listing<T> {
+    let mut out = Listing::default();
+    for item in items {
+        match body(item, what) {
+            Ok(record) => out.records.push(record),
+            Err(e) => out.unreadable.push(Unreadable { what, id: record_id(item), reason: reason(e) }),
+        }
+    }
+    out
+}
+
+/// Why a body could not be read, without the record's name (the listing names it).
+fn reason(e: StateError) -> String {
+    match e {
+        StateError::Corrupt { reason, .. } => reason,
+        other => other.to_string(),
+    }
 }
 
 /// A unique, time-ordered token for records that have no natural key (issues).

@@ -63,7 +63,7 @@ mod tests;
 
 pub use table::create_table;
 
-use crate::ports::{Charge, JobSlot, ProductIssue, StateError, StateStore};
+use crate::ports::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore};
 use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
@@ -429,8 +429,8 @@ impl StateStore for DynamoStateStore {
         self.get(&Key::product(handle), "product").await?.map(|item| body(&item, "product")).transpose()
     }
 
-    async fn list_products(&self) -> Result<Vec<Product>, StateError> {
-        bodies(&self.listing(GSI1, TYPE_PRODUCT, None).await?, "product")
+    async fn scan_products(&self) -> Result<Listing<Product>, StateError> {
+        Ok(items::listing(&self.listing(GSI1, TYPE_PRODUCT, None).await?, "product"))
     }
 
     async fn put_reference(&self, reference: &Reference) -> Result<(), StateError> {
@@ -474,8 +474,8 @@ impl StateStore for DynamoStateStore {
         self.get(&Key::reel(id), "reel").await?.map(|item| body(&item, "reel")).transpose()
     }
 
-    async fn list_reels(&self) -> Result<Vec<Reel>, StateError> {
-        bodies(&self.listing(GSI1, TYPE_REEL, None).await?, "reel")
+    async fn scan_reels(&self) -> Result<Listing<Reel>, StateError> {
+        Ok(items::listing(&self.listing(GSI1, TYPE_REEL, None).await?, "reel"))
     }
 
     async fn transition(&self, reel: &Reel, from: ReelStatus) -> Result<(), StateError> {
@@ -668,7 +668,7 @@ impl StateStore for DynamoStateStore {
         self.put("issue", &id, item, true).await.map(drop)
     }
 
-    async fn issues_since(&self, since_ms: i64) -> Result<Vec<ProductIssue>, StateError> {
-        bodies(&self.listing(GSI1, TYPE_ISSUE, Some(ord(since_ms))).await?, "issue")
+    async fn scan_issues(&self, since_ms: i64) -> Result<Listing<ProductIssue>, StateError> {
+        Ok(items::listing(&self.listing(GSI1, TYPE_ISSUE, Some(ord(since_ms))).await?, "issue"))
     }
 }

@@ -310,29 +310,39 @@ async fn dynamo_lists_span_emulator_sized_pages() {
 }
 
 #[tokio::test]
-async fn dynamo_corrupt_bodies_are_reported_naming_the_record() {
+async fn dynamo_unreadable_records_are_skipped_and_named() {
     let Some((sdk, table)) = fresh_table().await else { return };
     let store = DynamoStateStore::new(&sdk, table.clone());
-    let reel = sample_reel(&sample_product());
-    store.create_reel(&reel).await.unwrap();
-    Client::new(&sdk)
-        .update_item()
-        .table_name(&table)
-        .set_key(Some(Key::reel(&reel.id).attributes()))
-        .update_expression("SET #body = :bad")
-        .expression_attribute_names("#body", BODY)
-        .expression_attribute_values(":bad", s("{not json"))
-        .send()
-        .await
-        .unwrap();
-    match store.get_reel(&reel.id).await {
-        Err(StateError::Corrupt { what: "reel", id, .. }) => assert_eq!(id, reel.id.as_str()),
-        other => panic!("expected Corrupt naming the reel, got {other:?}"),
-    }
-    match store.list_reels().await {
-        Err(StateError::Corrupt { what: "reel", id, .. }) => assert_eq!(id, reel.id.as_str()),
-        other => panic!("expected Corrupt naming the reel, got {other:?}"),
-    }
+    let (sdk, table, lister) = (&sdk, &table, &store);
+    crate::contract::unreadable_records_are_skipped_and_named(&store, |broken| async move {
+        use crate::contract::Broken;
+        let keys: Vec<Item> = match broken {
+            Broken::Product(h) => vec![Key::product(&h).attributes()],
+            Broken::Reel(id) => vec![Key::reel(&id).attributes()],
+            Broken::IssuesOf(h) => lister
+                .listing(items::GSI1, items::TYPE_ISSUE, None)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|item| items::body::<crate::ports::ProductIssue>(item, "issue").unwrap().product == h.as_str())
+                .map(|item| item.into_iter().filter(|(k, _)| k == items::PK || k == items::SK).collect())
+                .collect(),
+        };
+        assert!(!keys.is_empty(), "found the record to break");
+        for key in keys {
+            Client::new(sdk)
+                .update_item()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression("SET #body = :bad")
+                .expression_attribute_names("#body", BODY)
+                .expression_attribute_values(":bad", s("{not json"))
+                .send()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

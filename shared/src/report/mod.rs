@@ -1,5 +1,9 @@
 //! The end-of-run report: one row per product with its reel's fate and where to watch it.
 
+mod printable;
+
+pub use printable::printable;
+
 use crate::ports::StateError;
 use crate::stages::Ports;
 use crate::{PhotoKind, ReelId, ReelStatus};
@@ -38,7 +42,18 @@ pub async fn summary(
         if product.store != store || !wanted(product.handle.as_str()) {
             continue;
         }
-        let reel = ports.state.get_reel(&ReelId::new(&product.handle, &product.gallery_hash)).await?;
+        let reel = match ports.state.get_reel(&ReelId::new(&product.handle, &product.gallery_hash)).await {
+            Ok(reel) => reel,
+            // One unreadable reel gets its row; it does not stop the report.
+            Err(StateError::Corrupt { reason, .. }) => {
+                rows.insert(
+                    product.handle.to_string(),
+                    failed(product.handle.as_str(), &format!("unreadable: {reason}")),
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let failed_now =
             failures.get(product.handle.as_str()).filter(|_| reel.is_none() || product.updated_ms < since_ms);
         let row = match (reel, failed_now) {
@@ -75,6 +90,7 @@ pub async fn summary(
     Ok(rows.into_values().collect())
 }
 
+/// A product that got no reel, and why.
 fn failed(product: &str, why: &str) -> Row {
     Row {
         product: product.to_string(),
@@ -165,8 +181,12 @@ pub fn crawl_table(rows: &[CrawlRow]) -> String {
 }
 
 /// Left-aligned columns two spaces apart (cells cut to 90 characters for the width; the last column free).
+/// Every cell is escaped with [`printable`] first: cells hold store text.
 fn aligned(header: &[&str], cells: &[Vec<String>]) -> String {
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let cells: Vec<Vec<String>> =
+        cells.iter().map(|row| row.iter().map(|c| printable(c).into_owned()).collect()).collect();
+    let cells = &cells;
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -190,4 +210,30 @@ fn aligned(header: &[&str], cells: &[Vec<String>]) -> String {
         out.push_str(&line(row));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_print_store_text_escaped() {
+        let row = Row {
+            product: "tee\x1b]0;owned\x07".into(),
+            shots: Some(3),
+            duration_ms: Some(12_000),
+            verdict: "needs review: \x1b[2J cleared".into(),
+            published: false,
+            file: Some("/data/\x1b[31mred.mp4".into()),
+        };
+        let out = table(&[row]);
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+        assert!(out.contains("tee\\x1b]0;owned\\x07"), "{out}");
+        assert!(out.contains("needs review: \\x1b[2J cleared"), "{out}");
+        assert!(out.contains("/data/\\x1b[31mred.mp4"), "{out}");
+        let crawl = CrawlRow { product: "a\nb".into(), kinds: [1, 0, 0], note: "photo \x1b[2J.jpg: too small".into() };
+        let out = crawl_table(&[crawl]);
+        assert_eq!(out.lines().count(), 3, "a newline in a cell does not break the table: {out}");
+        assert!(out.contains("a\\nb") && out.contains("photo \\x1b[2J.jpg"), "{out}");
+    }
 }
