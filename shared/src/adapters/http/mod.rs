@@ -27,6 +27,10 @@ mod robots;
 pub use crate::config::{DEFAULT_USER_AGENT, FetchPolicy};
 pub use fetcher::{FetcherSetupError, SafeFetcher};
 
+/// The longest a request may be put off for (SQS's longest message delay, 15 minutes): a longer
+/// `Retry-After` is cut to this and the reason says so.
+pub const MAX_REQUEUE_DELAY: std::time::Duration = std::time::Duration::from_secs(900);
+
 /// The token `robots.txt` groups are matched against.
 pub const ROBOTS_TOKEN: &str = "truereel";
 
