@@ -234,13 +234,13 @@ impl SafeFetcher {
                     Ok(chunk) => chunk,
                     // Nothing at all arrived within the window's end: measure what did.
                     Err(_) => {
-                        pace.check(0).map_err(|reason| Failure::Retry { reason, retry_after: None })?;
+                        pace.check(0).map_err(|reason| stalled(url, reason))?;
                         continue;
                     }
                 },
             };
             let Some(chunk) = chunk.map_err(|e| send_failure(url, &e))? else { break };
-            pace.check(chunk.len() as u64).map_err(|reason| Failure::Retry { reason, retry_after: None })?;
+            pace.check(chunk.len() as u64).map_err(|reason| stalled(url, reason))?;
             if bytes.len() + chunk.len() > cap {
                 if ask.truncate {
                     bytes.extend_from_slice(&chunk[..cap - bytes.len()]);
@@ -382,6 +382,12 @@ fn send_failure(url: &Url, e: &reqwest::Error) -> Failure {
         "connection failed"
     };
     Failure::Retry { reason: format!("{what}: {}", chain.last().cloned().unwrap_or_default()), retry_after: None }
+}
+
+/// A transfer under the minimum rate: not tried again here (it has had its window, and the photo and product
+/// budgets are better spent elsewhere), but transient for the caller (a later try may find the server well).
+fn stalled(url: &Url, reason: String) -> Failure {
+    Failure::Fail(FetchError::Transient { url: url.to_string(), reason, retry_after: None })
 }
 
 /// The minimum transfer rate: bytes counted per window; a window that ends under the floor cuts the transfer.
