@@ -311,3 +311,135 @@ async fn private_and_metadata_addresses_are_never_reached() {
     }
     assert_eq!(private.connections(), 0);
 }
+
+/// A Shopify product whose images are these absolute URLs (any scheme), in order.
+fn product_with_srcs(id: u32, handle: &str, srcs: &[String]) -> serde_json::Value {
+    let images: Vec<_> = srcs
+        .iter()
+        .enumerate()
+        .map(|(i, src)| serde_json::json!({"id": id * 100_000 + i as u32, "position": i + 1, "src": src}))
+        .collect();
+    serde_json::json!({"id": id, "handle": handle, "title": format!("Product {id}"), "body_html": "<p>Soft.</p>",
+                       "variants": [{"id": id, "price": "25.00"}], "images": images})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_photo_is_skipped_and_the_good_ones_are_kept_and_fetched_once() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    server.handle_prefix("/broken/", |_| Reply::status(500));
+    // Each product: two good photos (distinct sample photos) and one that always answers 500.
+    let products: Vec<_> = (1..=3)
+        .map(|i| {
+            let srcs = [format!("/img/a{i}-x.jpg"), format!("/broken/{i}.jpg"), format!("/img/b{i}.jpg")];
+            product_with_srcs(i, &format!("product-{i}"), &srcs.map(|p| server.url(&p)))
+        })
+        .collect();
+    serve_shopify(&server, vec![products]);
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
+    let (report, rows) = crawl(&e, &server.url("/")).await;
+    for i in 1..=3 {
+        let r = row(&rows, &format!("product-{i}"));
+        assert!(photos(r) >= 1 && !r.note.starts_with("failed"), "the good photos are kept: {r:?}");
+        assert!(r.note.contains("HTTP 500"), "the skipped photo says why: {r:?}");
+        for good in [format!("/img/a{i}-x.jpg"), format!("/img/b{i}.jpg")] {
+            assert_eq!(server.requests_to(&good).len(), 1, "{good} is fetched once");
+        }
+        let attempts = trusting(&server).fetch.max_attempts as usize;
+        assert_eq!(server.requests_to(&format!("/broken/{i}.jpg")).len(), attempts, "one message, its own retries");
+    }
+    assert_eq!(report.retries, 0, "no message is tried again: {report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_with_50000_photos_takes_the_first_30() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    let srcs: Vec<String> = (0..50_000).map(|i| server.url(&format!("/img/p{i}.jpg"))).collect();
+    serve_shopify(&server, vec![vec![product_with_srcs(1, "many", &srcs)]]);
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
+    let started = std::time::Instant::now();
+    let (_, rows) = tokio::time::timeout(Duration::from_secs(60), crawl(&e, &server.url("/")))
+        .await
+        .expect("listing and taking in stay quick");
+    let fetched: Vec<_> = server.requests().into_iter().filter(|r| r.path().starts_with("/img/")).collect();
+    assert_eq!(fetched.len(), 30, "only the first 30 are fetched");
+    assert!(
+        fetched
+            .iter()
+            .all(|r| r.path().trim_start_matches("/img/p").trim_end_matches(".jpg").parse::<u32>().unwrap() < 30)
+    );
+    let r = row(&rows, "many");
+    assert!(r.note.contains("took 30 of 50000 photos"), "{r:?}");
+    eprintln!("50,000 listed photos: crawled in {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_trickling_photos_are_bounded_per_photo_and_per_product() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    server.handle_prefix("/silent/", |_| Reply::stall());
+    // Headers and body 100 bytes every 200 ms: 500 B/s, under the 1 KiB/s floor.
+    let slow = photo("tee-grey-front-flat.jpg");
+    server.handle_prefix("/trickle/", move |_| Reply::ok(slow.clone()).trickle(100, Duration::from_millis(200)));
+    let one = [server.url("/img/one.jpg"), server.url("/silent/1.jpg"), server.url("/trickle/1.jpg")];
+    let mut many = vec![server.url("/img/two.jpg")];
+    many.extend((1..=10).map(|i| server.url(&format!("/silent/m{i}.jpg"))));
+    serve_shopify(&server, vec![vec![product_with_srcs(1, "one-slow", &one), product_with_srcs(2, "all-slow", &many)]]);
+    let mut config = trusting(&server);
+    config.settings.photo_budget = Duration::from_secs(2);
+    config.settings.product_budget = Duration::from_secs(5);
+    config.fetch.min_rate_window = Duration::from_secs(1);
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &config).await.unwrap();
+    let started = std::time::Instant::now();
+    let (_, rows) = crawl(&e, &server.url("/")).await;
+    let took = started.elapsed();
+    let one = row(&rows, "one-slow");
+    assert!(photos(one) == 1 && !one.note.starts_with("failed"), "{one:?}");
+    assert!(one.note.contains("2 s budget"), "the silent photo is cut at its budget: {one:?}");
+    assert!(one.note.contains("stalled"), "the trickle is cut on the minimum rate: {one:?}");
+    let all = row(&rows, "all-slow");
+    assert!(photos(all) == 1, "{all:?}");
+    assert!(
+        all.note.contains("product's 5 s budget"),
+        "the rest are skipped once the product's budget is spent: {all:?}"
+    );
+    assert!(took < Duration::from_secs(20), "bounded: {took:?}");
+    eprintln!("silent and trickling photos: crawled in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_image_urls_are_named_and_an_upper_case_store_url_is_read() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_photos(&server);
+    serve_shopify(
+        &server,
+        vec![vec![
+            product_with_srcs(1, "passwd", &["file:///etc/passwd".to_string()]),
+            product_with_srcs(
+                2,
+                "ftp-only",
+                &["ftp://files.example/x.jpg".to_string(), "javascript:alert(1)".to_string()],
+            ),
+            product_with_srcs(3, "fine", &[server.url("/img/fine.jpg")]),
+        ]],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
+    // An upper-case scheme and host, as an operator may type them.
+    let store = server.url("/").replace("http://", "HTTP://");
+    let (_, rows) = crawl(&e, &store).await;
+    assert_eq!(photos(row(&rows, "fine")), 1, "{rows:#?}");
+    let passwd = row(&rows, "passwd");
+    assert!(!passwd.note.contains("lists no images"), "{passwd:?}");
+    assert!(passwd.note.contains("refused") && passwd.note.contains("file"), "{passwd:?}");
+    let ftp = row(&rows, "ftp-only");
+    assert!(ftp.note.contains("ftp") && ftp.note.contains("javascript"), "{ftp:?}");
+}

@@ -36,6 +36,10 @@ pub struct FetchPolicy {
     pub per_host_concurrency: usize,
     /// Least time between two request starts at one host.
     pub per_host_interval: Duration,
+    /// A transfer slower than this many bytes per second over [`Self::min_rate_window`] is cut (0: never).
+    pub min_rate: u64,
+    /// The window the minimum rate is measured over.
+    pub min_rate_window: Duration,
     /// Response header lines accepted (HTTP/1.1).
     pub max_headers: usize,
     /// `robots.txt` bytes read; the rest is ignored (RFC 9309 asks for at least 500 KiB).
@@ -62,6 +66,8 @@ impl Default for FetchPolicy {
             max_retry_wait: Duration::from_secs(30),
             per_host_concurrency: 4,
             per_host_interval: Duration::from_millis(100),
+            min_rate: 1024,
+            min_rate_window: Duration::from_secs(10),
             max_headers: 100,
             robots_max_bytes: 512 * 1024,
             robots_ttl: Duration::from_secs(24 * 3600),

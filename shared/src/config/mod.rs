@@ -251,6 +251,9 @@ impl Config {
             max_attempts: r.whole("TRUEREEL_MAX_ATTEMPTS") as u32,
             min_reel_ms,
             max_reel_ms,
+            max_photos_per_product: r.whole("TRUEREEL_MAX_PHOTOS_PER_PRODUCT") as usize,
+            photo_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PHOTO_BUDGET_SECS")),
+            product_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PRODUCT_BUDGET_SECS")),
             ..Settings::default()
         };
         let fetch = FetchPolicy {
@@ -265,6 +268,8 @@ impl Config {
             max_retry_wait: Duration::from_secs(r.whole("TRUEREEL_FETCH_MAX_RETRY_WAIT_SECS")),
             per_host_concurrency: r.whole("TRUEREEL_HOST_CONCURRENCY") as usize,
             per_host_interval: Duration::from_millis(r.whole("TRUEREEL_HOST_INTERVAL_MS")),
+            min_rate: r.whole("TRUEREEL_FETCH_MIN_RATE"),
+            min_rate_window: Duration::from_secs(r.whole("TRUEREEL_FETCH_MIN_RATE_WINDOW_SECS")),
             ..FetchPolicy::default()
         };
         let media = Media {

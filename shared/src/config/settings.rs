@@ -1,4 +1,4 @@
-//! What the stages read: the reel's size and length, budgets, attempts and polling.
+//! What the stages read: the reel's size and length, budgets, attempts and polling, and the crawl's bounds.
 
 use crate::Budget;
 use std::time::Duration;
@@ -18,6 +18,12 @@ pub struct Settings {
     pub presign_ttl: Duration,
     /// How many polls of one job before it is given up (at most one per `poll_interval`).
     pub max_polls: u32,
+    /// Photos taken in per product: the first ones in the store's order.
+    pub max_photos_per_product: usize,
+    /// The most one photo's fetch may take, its attempts and waits included.
+    pub photo_budget: Duration,
+    /// The most one product's photos may take together.
+    pub product_budget: Duration,
 }
 
 impl Default for Settings {
@@ -33,6 +39,9 @@ impl Default for Settings {
             run_started_ms: crate::now_ms(),
             presign_ttl: Duration::from_secs(3600),
             max_polls: 360,
+            max_photos_per_product: 30,
+            photo_budget: Duration::from_secs(60),
+            product_budget: Duration::from_secs(300),
         }
     }
 }

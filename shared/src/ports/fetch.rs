@@ -73,8 +73,9 @@ pub enum FetchError {
     /// Over the byte cap, too many redirects, an unreadable URL or body.
     #[error("{url}: {reason}")]
     Invalid { url: String, reason: String },
-    /// 429, 5xx, a timeout or a dropped connection that persisted through the fetcher's own retries.
-    #[error("{url}: {reason} (will retry)")]
+    /// 429, 5xx, a timeout or a dropped connection that persisted through the fetcher's own retries; the
+    /// caller decides whether to try again later (and says so), so the message does not.
+    #[error("{url}: {reason}")]
     Transient { url: String, reason: String, retry_after: Option<Duration> },
 }
 

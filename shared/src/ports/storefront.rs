@@ -13,7 +13,8 @@ pub enum StorefrontError {
     Unreadable { store: String, reason: String },
     #[error("store {store}: image {src}: {reason}")]
     Image { store: String, src: String, reason: String },
-    #[error("store {store}: {reason} (will retry)")]
+    /// Worth another try later; the runner says that it retries, so the message does not.
+    #[error("store {store}: {reason}")]
     Transient { store: String, reason: String },
 }
 

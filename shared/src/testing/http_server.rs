@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for tests: canned replies, handlers, sequences, a static folder,
-//! conditional GETs, redirects, dropped and stalled connections, and a log of every request and connection.
+//! conditional GETs, redirects, dropped, stalled and trickling connections, and a log of every request and connection.
 //!
 //! ```ignore
 //! let server = TestServer::start().await;
@@ -69,6 +69,8 @@ pub struct Reply {
     delay: Option<Duration>,
     action: Action,
     content_length: bool,
+    /// Send the whole response (head and body) this many bytes at a time, pausing between pieces.
+    trickle: Option<(usize, Duration)>,
 }
 
 impl Reply {
@@ -86,6 +88,7 @@ impl Reply {
             delay: None,
             action: Action::Respond,
             content_length: true,
+            trickle: None,
         }
     }
 
@@ -127,6 +130,12 @@ impl Reply {
     /// Wait this long before answering.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
+        self
+    }
+
+    /// Send the response `bytes` at a time with `every` between pieces (a trickling head and body).
+    pub fn trickle(mut self, bytes: usize, every: Duration) -> Self {
+        self.trickle = Some((bytes.max(1), every));
         self
     }
 
@@ -297,7 +306,22 @@ async fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<Shar
         }
         let close = close || !reply.content_length;
         let bytes = render(&reply, &request, close);
-        if reader.get_mut().write_all(&bytes).await.is_err() || close {
+        let sent = match reply.trickle {
+            None => reader.get_mut().write_all(&bytes).await,
+            Some((piece, every)) => {
+                let mut sent = Ok(());
+                for part in bytes.chunks(piece) {
+                    sent = reader.get_mut().write_all(part).await;
+                    if sent.is_err() {
+                        break;
+                    }
+                    let _ = reader.get_mut().flush().await;
+                    tokio::time::sleep(every).await;
+                }
+                sent
+            }
+        };
+        if sent.is_err() || close {
             let _ = reader.get_mut().shutdown().await;
             return;
         }

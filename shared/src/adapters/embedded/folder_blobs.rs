@@ -7,6 +7,7 @@
 //! absolute path; the TTL is ignored because a local file has no expiry.
 
 use crate::BlobKey;
+use crate::adapters::local_file::{LocalReadError, read_regular_blocking};
 use crate::ports::{BlobError, BlobMeta, BlobStore};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -143,10 +144,14 @@ impl BlobStore for FolderBlobStore {
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Bytes, BlobError> {
-        match tokio::fs::read(self.path(key)?).await {
-            Ok(b) => Ok(Bytes::from(b)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Err(BlobError::NotFound(key.clone())),
-            Err(source) => Err(BlobError::Io { key: key.clone(), source }),
+        // Never blocks on a FIFO or device someone put in the folder: checked, opened without blocking.
+        let path = self.path(key)?;
+        let read = tokio::task::spawn_blocking(move || read_regular_blocking(&path, u64::MAX)).await;
+        match read.map_err(|e| std::io::Error::other(e.to_string())) {
+            Ok(Ok(b)) => Ok(Bytes::from(b)),
+            Ok(Err(LocalReadError::NotFound)) => Err(BlobError::NotFound(key.clone())),
+            Ok(Err(LocalReadError::Io(source))) | Err(source) => Err(BlobError::Io { key: key.clone(), source }),
+            Ok(Err(e)) => Err(BlobError::Io { key: key.clone(), source: std::io::Error::other(e.to_string()) }),
         }
     }
 

@@ -5,7 +5,7 @@
 use super::guard::{GuardedResolver, Refusal, UrlGuard, host_port};
 use super::limiter::HostLimiter;
 use super::robots::Robots;
-use super::{FetchPolicy, ROBOTS_TOKEN};
+use super::{FetchPolicy, MAX_REQUEUE_DELAY, ROBOTS_TOKEN};
 use crate::ports::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -151,8 +151,13 @@ impl SafeFetcher {
                 Err(Failure::Retry { reason: why, retry_after: after }) => (reason, retry_after) = (why, after),
             }
             if let Some(wait) = retry_after.filter(|w| *w > self.policy.max_retry_wait) {
-                let reason = format!("{reason}; the server asks to wait {}s", wait.as_secs());
-                return Err(FetchError::Transient { url: url.to_string(), reason, retry_after });
+                // Handed back to the caller to requeue, never for longer than a queue can delay a message.
+                let capped = wait.min(MAX_REQUEUE_DELAY);
+                let mut reason = format!("{reason}; the server asks to wait {} s (Retry-After)", wait.as_secs());
+                if capped < wait {
+                    reason.push_str(&format!(", cut to {} s", capped.as_secs()));
+                }
+                return Err(FetchError::Transient { url: url.to_string(), reason, retry_after: Some(capped) });
             }
             if attempt < attempts {
                 let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
@@ -161,7 +166,11 @@ impl SafeFetcher {
             }
         }
         let reason = format!("{reason} ({attempts} attempts)");
-        Err(FetchError::Transient { url: url.to_string(), reason, retry_after })
+        Err(FetchError::Transient {
+            url: url.to_string(),
+            reason,
+            retry_after: retry_after.map(|w| w.min(MAX_REQUEUE_DELAY)),
+        })
     }
 
     /// `base · 2^(attempt-1)` plus up to half again of jitter, at most `max_retry_wait`.
@@ -217,7 +226,21 @@ impl SafeFetcher {
             .collect();
         let cap = usize::try_from(ask.max_bytes).unwrap_or(usize::MAX);
         let mut bytes = BytesMut::with_capacity(response.content_length().unwrap_or(0).min(1 << 20) as usize);
-        while let Some(chunk) = response.chunk().await.map_err(|e| send_failure(url, &e))? {
+        let mut pace = Pace::new(self.policy.min_rate, self.policy.min_rate_window);
+        loop {
+            let chunk = match pace.deadline() {
+                None => response.chunk().await,
+                Some(at) => match tokio::time::timeout_at(at, response.chunk()).await {
+                    Ok(chunk) => chunk,
+                    // Nothing at all arrived within the window's end: measure what did.
+                    Err(_) => {
+                        pace.check(0).map_err(|reason| stalled(url, reason))?;
+                        continue;
+                    }
+                },
+            };
+            let Some(chunk) = chunk.map_err(|e| send_failure(url, &e))? else { break };
+            pace.check(chunk.len() as u64).map_err(|reason| stalled(url, reason))?;
             if bytes.len() + chunk.len() > cap {
                 if ask.truncate {
                     bytes.extend_from_slice(&chunk[..cap - bytes.len()]);
@@ -346,6 +369,11 @@ fn send_failure(url: &Url, e: &reqwest::Error) -> Failure {
     if e.is_builder() {
         return Failure::Fail(FetchError::Invalid { url: url.to_string(), reason: chain.join(": ") });
     }
+    // The same server sends the same oversized head again: asking again cannot help.
+    if chain.iter().any(|c| c.contains("message head is too large")) {
+        let reason = "the response head is too large (too many header lines, or too long)".to_string();
+        return Failure::Fail(FetchError::Invalid { url: url.to_string(), reason });
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -354,6 +382,50 @@ fn send_failure(url: &Url, e: &reqwest::Error) -> Failure {
         "connection failed"
     };
     Failure::Retry { reason: format!("{what}: {}", chain.last().cloned().unwrap_or_default()), retry_after: None }
+}
+
+/// A transfer under the minimum rate: not tried again here (it has had its window, and the photo and product
+/// budgets are better spent elsewhere), but transient for the caller (a later try may find the server well).
+fn stalled(url: &Url, reason: String) -> Failure {
+    Failure::Fail(FetchError::Transient { url: url.to_string(), reason, retry_after: None })
+}
+
+/// The minimum transfer rate: bytes counted per window; a window that ends under the floor cuts the transfer.
+struct Pace {
+    floor: u64,
+    window: Duration,
+    started: Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new(floor: u64, window: Duration) -> Self {
+        Self { floor, window, started: Instant::now(), bytes: 0 }
+    }
+
+    /// When the current window ends, if a floor is kept.
+    fn deadline(&self) -> Option<Instant> {
+        (self.floor > 0 && !self.window.is_zero()).then(|| self.started + self.window)
+    }
+
+    /// Counts `bytes` just read; at a window's end, an error if it carried too few.
+    fn check(&mut self, bytes: u64) -> Result<(), String> {
+        self.bytes += bytes;
+        let Some(end) = self.deadline() else { return Ok(()) };
+        if Instant::now() < end {
+            return Ok(());
+        }
+        let need = (self.floor as f64 * self.window.as_secs_f64()) as u64;
+        if self.bytes < need {
+            let secs = self.window.as_secs_f64();
+            return Err(format!(
+                "stalled: {} bytes in {secs} s, under {} bytes/s (TRUEREEL_FETCH_MIN_RATE)",
+                self.bytes, self.floor
+            ));
+        }
+        (self.started, self.bytes) = (Instant::now(), 0);
+        Ok(())
+    }
 }
 
 /// `Retry-After` as seconds or an HTTP-date (a date in the past means now).

@@ -12,7 +12,10 @@
 //!   host for a minute (RFC 9309, like Google) and the request fails as `Transient`.
 //! - **Retries**: 408, 429, 5xx, timeouts and dropped connections, 3 attempts with exponential backoff and
 //!   jitter, honouring `Retry-After` (seconds or a date) up to 30 s; a longer wait ends the request as
-//!   `Transient { retry_after }` so the stage requeues instead of sleeping. Other 4xx fail at once as `Status`.
+//!   `Transient { retry_after }` (cut to [`MAX_REQUEUE_DELAY`], and said in the reason) so the stage requeues
+//!   instead of sleeping. Other 4xx fail at once as `Status`, a response head too large as `Invalid`.
+//! - **Minimum rate**: a body slower than `min_rate` bytes/s over `min_rate_window` is cut as `Transient`
+//!   without another attempt.
 //! - **Conditional requests**: validators go out as `If-None-Match` / `If-Modified-Since`; a 304 is
 //!   `NotModified`; `ETag` and `Last-Modified` come back in [`FetchedBody::validators`](crate::ports::FetchedBody).
 //!
@@ -26,6 +29,10 @@ mod robots;
 
 pub use crate::config::{DEFAULT_USER_AGENT, FetchPolicy};
 pub use fetcher::{FetcherSetupError, SafeFetcher};
+
+/// The longest a request may be put off for (SQS's longest message delay, 15 minutes): a longer
+/// `Retry-After` is cut to this and the reason says so.
+pub const MAX_REQUEUE_DELAY: std::time::Duration = std::time::Duration::from_secs(900);
 
 /// The token `robots.txt` groups are matched against.
 pub const ROBOTS_TOKEN: &str = "truereel";

@@ -350,3 +350,55 @@ async fn vetting_refuses_what_fetching_would_without_connecting() {
     assert!(matches!(opened.vet("http://169.254.169.254/").await, Err(FetchError::Refused { .. })));
     assert_eq!((server.connections(), other.connections()), (0, 0), "vetting sends nothing");
 }
+
+#[tokio::test]
+async fn answers_that_can_never_succeed_are_not_retried() {
+    let server = TestServer::start().await;
+    let mut huge = Reply::ok("x");
+    for i in 0..150 {
+        huge = huge.header(format!("x-filler-{i}"), "a header line too many");
+    }
+    server.route("/huge-head", huge);
+    server.route("/forbidden", Reply::status(403));
+    server.route("/teapot", Reply::status(418));
+    let fetcher = SafeFetcher::new(open()).unwrap();
+    for path in ["/huge-head", "/forbidden", "/teapot"] {
+        let err = at(&fetcher, server.url(path)).await.unwrap_err();
+        assert!(!err.is_transient(), "{path}: {err:?}");
+        assert_eq!(server.requests_to(path).len(), 1, "{path} is asked once");
+    }
+    let err = at(&fetcher, server.url("/huge-head")).await.unwrap_err();
+    assert!(err.reason().contains("response head"), "{err}");
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_and_reported_once() {
+    let server = TestServer::start().await;
+    server.route("/much-later", Reply::status(503).header("Retry-After", "100000"));
+    server.route("/down", Reply::status(500));
+    let fetcher = SafeFetcher::new(open()).unwrap();
+    let err = at(&fetcher, server.url("/much-later")).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(super::MAX_REQUEUE_DELAY), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("asks to wait 100000 s") && text.contains("900 s"), "{text}");
+    let down = at(&fetcher, server.url("/down")).await.unwrap_err().to_string();
+    for text in [text, down] {
+        assert!(!text.contains("will retry"), "the caller says whether it retries: {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_trickling_body_is_cut_on_the_minimum_rate() {
+    let server = TestServer::start().await;
+    // 20 bytes every 100 ms: 200 B/s, under a 1 KiB/s floor.
+    server.route("/trickle", Reply::ok(vec![b'x'; 50_000]).trickle(20, Duration::from_millis(100)));
+    server.route("/steady", Reply::ok(vec![b'y'; 4000]).trickle(2000, Duration::from_millis(300)));
+    let policy = FetchPolicy { min_rate: 1024, min_rate_window: Duration::from_secs(1), max_attempts: 1, ..open() };
+    let fetcher = SafeFetcher::new(policy).unwrap();
+    let started = Instant::now();
+    let err = fetcher.fetch(FetchRequest::new(&server.url("/trickle"), "*/*", 1 << 20)).await.unwrap_err();
+    assert!(err.reason().contains("under 1024 bytes/s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3), "cut after the window: {:?}", started.elapsed());
+    let steady = fetcher.fetch(FetchRequest::new(&server.url("/steady"), "*/*", 1 << 20)).await.unwrap();
+    assert_eq!(body(steady).bytes.len(), 4000, "a transfer above the floor is not cut");
+}

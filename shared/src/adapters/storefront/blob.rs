@@ -5,6 +5,7 @@ use super::catalog::parse_catalog;
 use super::folder::{MAX_IMAGE_BYTES, MAX_LISTING_BYTES, is_remote};
 use crate::BlobKey;
 use crate::ProductListing;
+use crate::adapters::local_file::LOCAL_READ_TIMEOUT;
 use crate::ports::{BlobError, BlobStore, ImageFetch, ListingError, Storefront, StorefrontError, Validators};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -37,10 +38,14 @@ impl BlobStorefront {
             Ok(None) => return Err(Ok("no such file".into())),
             Err(e) => return Err(Err(self.transient(e))),
         }
-        self.blobs.get(key).await.map_err(|e| match e {
-            BlobError::NotFound(_) => Ok("no such file".into()),
-            e => Err(self.transient(e)),
-        })
+        // Bounded in time like every local read (a blob folder is a local folder on one machine).
+        match tokio::time::timeout(LOCAL_READ_TIMEOUT, self.blobs.get(key)).await {
+            Err(_) => Err(Ok(format!("reading it took longer than {} s", LOCAL_READ_TIMEOUT.as_secs()))),
+            Ok(got) => got.map_err(|e| match e {
+                BlobError::NotFound(_) => Ok("no such file".into()),
+                e => Err(self.transient(e)),
+            }),
+        }
     }
 
     fn transient(&self, e: BlobError) -> StorefrontError {
@@ -115,5 +120,22 @@ mod tests {
         let empty = router.open("blob:nothing-here").unwrap();
         assert!(matches!(empty.list().await, Err(StorefrontError::Unreadable { .. })));
         assert!(router.open("blob:../x").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_fifo_in_the_blob_folder_fails_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FolderBlobStore::new(dir.path()).unwrap();
+        let key = BlobKey::parse("catalog-drops/x/products.json").unwrap();
+        blobs.put(&key, Bytes::from_static(b"[]"), "application/json").await.unwrap();
+        let path = blobs.local_path(&key).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), blobs.get(&key)).await;
+        let err = got.expect("no hang").unwrap_err();
+        assert!(err.to_string().contains("not a regular file (it is a FIFO)"), "{err}");
+        let store = BlobStorefront::new(Arc::new(blobs), "blob:catalog-drops/x", "catalog-drops/x").unwrap();
+        assert!(matches!(store.list().await, Err(StorefrontError::Unreadable { .. })));
     }
 }

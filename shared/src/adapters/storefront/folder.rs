@@ -5,13 +5,13 @@
 
 use super::catalog::parse_catalog;
 use crate::ProductListing;
+use crate::adapters::local_file::{LOCAL_READ_TIMEOUT, LocalReadError, read_regular};
 use crate::ports::{ImageFetch, ListingError, Storefront, StorefrontError, Storefronts, Validators};
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
 
 /// The largest `products.json` read.
 pub const MAX_LISTING_BYTES: u64 = 64 * 1024 * 1024;
@@ -53,8 +53,14 @@ impl FolderStorefront {
         if !meta.is_dir() {
             return Err(unreadable(format!("{} is a file, not a store folder", root.display())));
         }
-        if !root.join("products.json").is_file() {
-            return Err(unreadable(format!("no products.json in it ({})", root.display())));
+        match std::fs::metadata(root.join("products.json")) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                let why =
+                    LocalReadError::NotRegular(crate::adapters::local_file::kind_of_path(&root.join("products.json")));
+                return Err(unreadable(format!("products.json is {why} ({})", root.display())));
+            }
+            Err(_) => return Err(unreadable(format!("no products.json in it ({})", root.display()))),
         }
         let canonical_root =
             root.canonicalize().map_err(|e| unreadable(format!("cannot resolve {}: {e}", root.display())))?;
@@ -113,12 +119,12 @@ impl Storefront for FolderStorefront {
 
     async fn list(&self) -> Result<Vec<Result<ProductListing, ListingError>>, StorefrontError> {
         let path = self.root.join("products.json");
-        let text = read_capped(&path, MAX_LISTING_BYTES).await.map_err(|e| match e {
-            CappedReadError::TooBig(n) => {
+        let text = read_regular(&path, MAX_LISTING_BYTES, LOCAL_READ_TIMEOUT).await.map_err(|e| match e {
+            LocalReadError::TooBig(n, _) => {
                 self.unreadable(format!("products.json is {n} bytes, over the {MAX_LISTING_BYTES} byte limit"))
             }
-            CappedReadError::Io(e) if e.kind() == ErrorKind::NotFound => self.unreadable("no products.json in it"),
-            CappedReadError::Io(e) => self.unreadable(format!("cannot read products.json: {e}")),
+            LocalReadError::NotFound => self.unreadable("no products.json in it"),
+            e => self.unreadable(format!("cannot read products.json: {e}")),
         })?;
         let listings = parse_catalog(&text).map_err(|reason| self.unreadable(reason))?;
         let bad = listings.iter().filter(|l| l.is_err()).count();
@@ -138,13 +144,9 @@ impl Storefront for FolderStorefront {
         {
             return Ok(ImageFetch::NotModified);
         }
-        let bytes = read_capped(&path, MAX_IMAGE_BYTES).await.map_err(|e| match e {
-            CappedReadError::TooBig(n) => {
-                self.image_error(src, format!("the file is {n} bytes, over the {MAX_IMAGE_BYTES} byte limit"))
-            }
-            CappedReadError::Io(e) if e.kind() == ErrorKind::NotFound => self.image_error(src, "no such file"),
-            CappedReadError::Io(e) => self.image_error(src, format!("cannot read it: {e}")),
-        })?;
+        let bytes = read_regular(&path, MAX_IMAGE_BYTES, LOCAL_READ_TIMEOUT)
+            .await
+            .map_err(|e| self.image_error(src, e.to_string()))?;
         Ok(ImageFetch::Fresh { bytes: Bytes::from(bytes), validators: version.unwrap_or_default() })
     }
 }
@@ -153,30 +155,6 @@ impl Storefront for FolderStorefront {
 pub fn is_remote(s: &str) -> bool {
     let lower = s.trim_start().to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
-}
-
-enum CappedReadError {
-    TooBig(u64),
-    Io(std::io::Error),
-}
-
-/// Reads a regular file of at most `cap` bytes; the size is checked before anything is read,
-/// and again while reading (the file may grow).
-async fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, CappedReadError> {
-    let file = tokio::fs::File::open(path).await.map_err(CappedReadError::Io)?;
-    let meta = file.metadata().await.map_err(CappedReadError::Io)?;
-    if !meta.is_file() {
-        return Err(CappedReadError::Io(std::io::Error::other("not a regular file")));
-    }
-    if meta.len() > cap {
-        return Err(CappedReadError::TooBig(meta.len()));
-    }
-    let mut out = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1).read_to_end(&mut out).await.map_err(CappedReadError::Io)?;
-    if out.len() as u64 > cap {
-        return Err(CappedReadError::TooBig(out.len() as u64));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -382,6 +360,37 @@ mod tests {
         let reason = image_reason(sf.fetch_image("up/secret.txt", None).await.unwrap_err());
         assert!(reason.contains("outside the store folder"), "{reason}");
         assert_eq!(&sf.fetch_image("photos/alias.jpg", None).await.unwrap().bytes().unwrap()[..], b"inside");
+    }
+
+    /// Makes a FIFO at `path`, and a thread that opens its other end after a few seconds so a reader
+    /// stuck on it comes back (a test that hangs would otherwise never report).
+    fn fifo(path: &Path) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+        let path = path.to_path_buf();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(4));
+            let _ = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path);
+        });
+    }
+
+    #[tokio::test]
+    async fn a_fifo_as_products_json_or_as_a_photo_fails_at_once_with_its_reason() {
+        let dir = store(&json!([]));
+        let sf = open(&dir);
+        std::fs::remove_file(dir.path().join("products.json")).unwrap();
+        fifo(&dir.path().join("products.json"));
+        fifo(&dir.path().join("photo.jpg"));
+        let started = std::time::Instant::now();
+        let reason = unreadable_reason(sf.list().await.unwrap_err());
+        assert_eq!(reason, "cannot read products.json: not a regular file (it is a FIFO)");
+        let reason = image_reason(sf.fetch_image("photo.jpg", None).await.unwrap_err());
+        assert_eq!(reason, "not a regular file (it is a FIFO)");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+        // Opening the store names it too, rather than "no products.json".
+        let reason = unreadable_reason(FolderStorefront::open(dir.path().to_str().unwrap()).unwrap_err());
+        assert!(reason.starts_with("products.json is not a regular file (it is a FIFO)"), "{reason}");
     }
 
     #[tokio::test]

@@ -9,8 +9,8 @@ use crate::ports::{ImageFetch, PhotoHints, StorefrontError, Validators};
 use crate::stages::Ports;
 use crate::{BlobKey, Handle, Product, ProductListing, ReelId, ReelStatus, Reference, Sha256, now_ms};
 use intake::PhotoLimits;
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 const STAGE: &str = "crawl";
 
@@ -111,20 +111,46 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
         return Ok(Outcome::Failed(why));
     }
     let known = ports.state.references(&product).await.map_err(|e| state_err("reading known references", e))?;
+    let known: HashMap<&str, &Reference> = known.iter().map(|r| (r.source_url.as_str(), r)).collect();
 
     let mut images = listing.images.clone();
     images.sort_by_key(|i| i.position);
+    let listed = images.len();
+    let cap = ports.settings.max_photos_per_product.max(1);
+    let mut notes = Vec::new();
+    if listed > cap {
+        images.truncate(cap);
+        notes.push(format!(
+            "took {cap} of {listed} photos (the first {cap} in the store's order; TRUEREEL_MAX_PHOTOS_PER_PRODUCT)"
+        ));
+    }
+    let budgets = Budgets::new(ports.settings.photo_budget, ports.settings.product_budget);
     let mut references: Vec<Reference> = Vec::new();
+    let mut by_sha: HashMap<Sha256, usize> = HashMap::new();
     let mut rejected = Vec::new();
+    // Failures a later try may mend (5xx, 429, dropped connections), as opposed to answers that stay wrong.
+    let mut mendable = 0;
     let mut unchanged = 0;
-    for image in &images {
-        let before = known.iter().find(|r| r.source_url == image.src);
-        let fetched = match source.fetch_image(&image.src, before.map(|r| &r.validators)).await {
-            Ok(f) => f,
-            Err(e) if e.is_transient() => {
-                return Err(StageError::new(format!("product {name}: fetching {}", image.src), e));
+    for (n, image) in images.iter().enumerate() {
+        let Some(budget) = budgets.for_next_photo() else {
+            rejected.push(format!(
+                "{} photos not tried: the product's {} budget was spent",
+                images.len() - n,
+                secs(budgets.product)
+            ));
+            break;
+        };
+        let before = known.get(image.src.as_str()).copied();
+        let fetch = source.fetch_image(&image.src, before.map(|r| &r.validators));
+        let fetched = match tokio::time::timeout(budget, fetch).await {
+            Err(_) => {
+                rejected.push(format!("{}: {}", image.src, budgets.ran_out(budget)));
+                continue;
             }
-            Err(e) => {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
+                // One photo that still fails after the fetcher's own retries is skipped, not the product.
+                mendable += usize::from(e.is_transient());
                 rejected.push(format!("{}: {}", image.src, short_reason(&e)));
                 continue;
             }
@@ -148,23 +174,38 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
                 }
             }
         };
-        // The same photo twice, or another rendition of it: one reference, the larger one.
-        if let Some(twin) =
-            references.iter_mut().find(|r| r.sha256 == reference.sha256 || same_photo(&r.print, &reference.print))
-        {
+        // The same photo twice (by its bytes, through an index), or another rendition of it (by likeness,
+        // at most `cap` photos to compare): one reference, the larger one.
+        let twin = by_sha
+            .get(&reference.sha256)
+            .copied()
+            .or_else(|| references.iter().position(|r| same_photo(&r.print, &reference.print)));
+        if let Some(at) = twin {
+            let twin = &mut references[at];
             if u64::from(reference.width) * u64::from(reference.height) > u64::from(twin.width) * u64::from(twin.height)
             {
+                by_sha.insert(reference.sha256.clone(), at);
                 *twin = Reference { position: twin.position, ..reference };
             }
             continue;
         }
+        by_sha.insert(reference.sha256.clone(), references.len());
         references.push(reference);
     }
-    for r in &rejected {
-        issue(ports, name, STAGE, false, format!("photo skipped: {r}")).await?;
+    // Recorded once the product's fate is known (not on a try that is handed back to the queue).
+    if !references.is_empty() || mendable == 0 || mendable < rejected.len() {
+        notes.extend(rejected.iter().map(|r| format!("photo skipped: {r}")));
+        for note in notes {
+            issue(ports, name, STAGE, false, note).await?;
+        }
     }
     if references.is_empty() {
         let why = format!("no usable photos ({})", rejected.join("; "));
+        // Every photo failed and only in ways a later try may mend (the CDN is down): the message is tried
+        // again later, the runner's backoff between tries.
+        if mendable > 0 && mendable == rejected.len() {
+            return Err(StageError::new(format!("product {name}"), why));
+        }
         issue(ports, name, STAGE, true, why.clone()).await?;
         return Ok(Outcome::Failed(why));
     }
@@ -242,6 +283,38 @@ async fn take_in_photo(
         print: Some(photo.print),
         validators,
     }))
+}
+
+/// The time one product's photos may take: each photo its own budget, all of them the product's.
+struct Budgets {
+    photo: Duration,
+    product: Duration,
+    deadline: Instant,
+}
+
+impl Budgets {
+    fn new(photo: Duration, product: Duration) -> Self {
+        Self { photo, product, deadline: Instant::now() + product }
+    }
+
+    /// The time the next photo may take, or `None` once the product's budget is spent.
+    fn for_next_photo(&self) -> Option<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then(|| self.photo.min(left))
+    }
+
+    /// Why a photo given `budget` was cut.
+    fn ran_out(&self, budget: Duration) -> String {
+        if budget < self.photo {
+            format!("cut when the product's {} budget was spent", secs(self.product))
+        } else {
+            format!("took longer than its {} budget (every attempt and wait included)", secs(self.photo))
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// Whether two references are renditions of one photo (unknown likenesses never are).

@@ -3,6 +3,7 @@
 
 use crate::ListedImage;
 use serde_json::Value;
+use std::collections::HashMap;
 use url::Url;
 
 /// Query parameters that pick a size, crop, format or version of one image rather than another image.
@@ -28,21 +29,29 @@ const RENDITION_PARAMS: &[&str] = &[
     "pad_color",
 ];
 
-/// Resolves every `src` against `page`, keeps only http(s) URLs, asks Shopify's CDN for the full-size
-/// rendition, merges near-duplicates (the first keeps its place; a larger duplicate lends its URL and size)
-/// and returns the gallery in position order.
+/// Resolves every `src` against `page`, asks Shopify's CDN for the full-size rendition, merges
+/// near-duplicates (the first keeps its place; a larger duplicate lends its URL and size; one pass with an
+/// index, so a 50,000-image listing stays linear) and returns the gallery in position order. A `src` that is
+/// no http(s) URL (`file:`, `ftp:`, `data:`, …) is kept as written (shortened) so intake can say it was
+/// refused, instead of the product seeming to have no images; blank ones are dropped.
 pub fn finish(product: &str, images: Vec<ListedImage>, page: &Url) -> Vec<ListedImage> {
-    let mut out: Vec<(String, ListedImage)> = Vec::with_capacity(images.len());
+    let mut out: Vec<ListedImage> = Vec::with_capacity(images.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(images.len());
     for mut image in images {
         let Some(url) = absolute(&image.src, page) else {
-            tracing::warn!(product, src = %image.src, "Skipped a gallery image that is not an http(s) URL.");
+            if !image.src.trim().is_empty() {
+                tracing::debug!(product, src = %shorten(&image.src), "A gallery image that is not an http(s) URL.");
+                image.src = shorten(image.src.trim());
+                out.push(image);
+            }
             continue;
         };
         let url = largest_rendition(url);
         let key = identity(&url);
         image.src = url.to_string();
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, kept)) => {
+        match seen.get(&key) {
+            Some(&at) => {
+                let kept = &mut out[at];
                 if image.width.unwrap_or(0) > kept.width.unwrap_or(0) {
                     kept.src = image.src;
                     kept.width = image.width;
@@ -57,12 +66,37 @@ pub fn finish(product: &str, images: Vec<ListedImage>, page: &Url) -> Vec<Listed
                     }
                 }
             }
-            None => out.push((key, image)),
+            None => {
+                seen.insert(key, out.len());
+                out.push(image);
+            }
         }
     }
-    let mut images: Vec<ListedImage> = out.into_iter().map(|(_, i)| i).collect();
-    images.sort_by_key(|i| i.position);
-    images
+    out.sort_by_key(|i| i.position);
+    out
+}
+
+/// Why `src` is not fetched, when it is no http(s) URL: its scheme named (`file:`, `ftp:`, inline `data:`).
+pub fn refusal(src: &str) -> String {
+    let src = src.trim();
+    let scheme = src
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')));
+    match scheme.map(str::to_ascii_lowercase) {
+        Some(s) if s == "data" => "refused: an inline data: image (only http and https URLs are fetched)".into(),
+        Some(s) if s == "http" || s == "https" => "refused: not a usable http(s) URL (no host)".into(),
+        Some(s) => format!("refused: the {s}: scheme (only http and https URLs are fetched)"),
+        None => "refused: not an http(s) image URL".into(),
+    }
+}
+
+/// At most 120 characters of a `src`, for messages and queue messages (a `data:` URL may be megabytes).
+fn shorten(src: &str) -> String {
+    match src.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &src[..at]),
+        None => src.to_string(),
+    }
 }
 
 /// `src` made absolute against `page` (relative and protocol-relative URLs), if it is http(s).
@@ -254,9 +288,18 @@ mod tests {
             [
                 "https://shop.example/cdn/shop/files/a.jpg?v=1",
                 "https://shop.example/images/b.jpg",
-                "https://shop.example/products/c.jpg"
-            ]
+                "https://shop.example/products/c.jpg",
+                "data:image/png;base64,AAAA",
+                "ftp://shop.example/d.jpg",
+            ],
+            "refused ones are kept to be named; blank ones dropped"
         );
+        assert_eq!(refusal(srcs[3]), "refused: an inline data: image (only http and https URLs are fetched)");
+        assert_eq!(refusal(srcs[4]), "refused: the ftp: scheme (only http and https URLs are fetched)");
+        assert_eq!(refusal("FILE:///etc/passwd"), "refused: the file: scheme (only http and https URLs are fetched)");
+        let long = format!("data:image/png;base64,{}", "A".repeat(100_000));
+        let kept = finish("tee", vec![img(&long, 1, None)], &page);
+        assert!(kept[0].src.chars().count() <= 121, "a data: URL is not carried whole");
     }
 
     #[test]

@@ -353,7 +353,7 @@ impl Storefront for WebStorefront {
     async fn fetch_image(&self, src: &str, known: Option<&Validators>) -> Result<ImageFetch, StorefrontError> {
         let image =
             |reason: String| StorefrontError::Image { store: self.locator.clone(), src: src.to_string(), reason };
-        let url = images::absolute(src, &self.target).ok_or_else(|| image("not an http(s) image URL".into()))?;
+        let url = images::absolute(src, &self.target).ok_or_else(|| image(images::refusal(src)))?;
         let request = FetchRequest::new(url.as_str(), "image/*", MAX_IMAGE_BYTES).if_changed(known);
         match self.fetcher.fetch(request).await {
             Ok(Fetched::Body(body)) => Ok(ImageFetch::Fresh { bytes: body.bytes, validators: body.validators }),
