@@ -253,3 +253,63 @@ fn the_crawl_command_prints_what_it_found_per_product() {
         truereel(data.path()).args(["crawl", "--store", "gopher://x/", "--platform", "shopify"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("http(s) URL or a folder"));
 }
+
+/// A reel whose generate message ran out of receives, and one with nothing queued: `status` names
+/// both with the command that unsticks each; `redrive --reel` sends back that reel's dead letter only.
+#[test]
+fn status_names_stuck_reels_and_redrive_sends_their_dead_letters_back() {
+    use truereel::messages::{GenerateMsg, Message};
+    use truereel::ports::{MAX_RECEIVES, Stage};
+    let data = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dead_reel, idle_reel) = rt.block_on(async {
+        let e = truereel::homes::embedded::Embedded::open(data.path(), &truereel::config::Config::default()).unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let product = truereel::contract::sample_product();
+            let mut reel = truereel::contract::sample_reel(&product);
+            e.ports.state.put_product(&product).await.unwrap();
+            e.ports.state.create_reel(&reel).await.unwrap();
+            reel.status = truereel::ReelStatus::Generating;
+            e.ports.state.transition(&reel, truereel::ReelStatus::Planned).await.unwrap();
+            ids.push(reel.id);
+        }
+        let body = Message::from(GenerateMsg { reel: ids[0].clone(), shot: 0, attempt: 1, polls: 0 }).to_json();
+        let q = &e.ports.queue;
+        q.send(Stage::Generate, &body, Duration::ZERO).await.unwrap();
+        for _ in 0..MAX_RECEIVES {
+            let got = q.receive(Stage::Generate, 1, Duration::from_secs(60)).await.unwrap();
+            q.release(Stage::Generate, &got[0].receipt, Duration::ZERO).await.unwrap();
+        }
+        assert!(q.receive(Stage::Generate, 1, Duration::from_secs(60)).await.unwrap().is_empty(), "dead-lettered");
+        (ids[0].to_string(), ids[1].to_string())
+    });
+
+    let status = |data: &Path| {
+        let out = truereel(data).arg("status").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = status(data.path());
+    assert!(text.contains("stuck reels"), "{text}");
+    assert!(text.contains(&format!("{dead_reel} (generating): 1 message(s) dead-lettered (generate)")), "{text}");
+    assert!(text.contains(&format!("to unstick it: truereel redrive --reel {dead_reel}")), "{text}");
+    assert!(text.contains(&format!("{idle_reel} (generating): nothing is queued for it")), "{text}");
+    assert!(text.contains("to unstick it: truereel run --store tests/fixtures/store --only sample-"), "{text}");
+
+    let out = truereel(data.path()).args(["redrive", "--reel", &idle_reel]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("0 dead letters sent back"), "{said}");
+    let out = truereel(data.path()).args(["redrive", "--stage", "generate", "--reel", &dead_reel]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("generate  1 sent back") && said.contains("1 dead letters sent back"), "{said}");
+
+    let text = status(data.path());
+    assert!(!text.contains(&format!("{dead_reel} (generating)")), "queued again, no longer stuck:\n{text}");
+    assert!(text.contains("dead letters   0"), "{text}");
+    let line = text.lines().find(|l| l.starts_with("queue generate")).unwrap();
+    assert!(line.contains("visible   1"), "{line}");
+    let out = truereel(data.path()).args(["redrive", "--stage", "paint"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a stage"));
+}
