@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
-use truereel::ports::{Delivery, Queue, QueueDepth, QueueError, Stage};
+use truereel::ports::{DeadLetter, Delivery, Pick, Queue, QueueDepth, QueueError, Stage};
 use truereel::runner::{self, DrainReport, LogProgress, RunOptions};
 
 /// The repository's root folder.
@@ -74,6 +74,12 @@ impl Queue for TwiceQueue {
     }
     async fn depth(&self, stage: Stage) -> Result<QueueDepth, QueueError> {
         self.0.depth(stage).await
+    }
+    async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        self.0.dead_letters(stage, max).await
+    }
+    async fn redrive(&self, stage: Stage, pick: Pick<'_>) -> Result<u64, QueueError> {
+        self.0.redrive(stage, pick).await
     }
 }
 

@@ -106,6 +106,17 @@ enum Command {
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
+    /// Send dead letters back to their stage's queue (each as a fresh message) and say how many per stage.
+    Redrive {
+        /// Only this stage's dead letters: crawl, plan, generate, mirror or evaluate.
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only the messages of this reel (its id) or product (its handle).
+        #[arg(long)]
+        reel: Option<String>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// What one reel costs in AWS fees (video-model fees excluded), and the idle stack per month.
     Costs {
         /// A measurement written by `truereel run --backend aws --meter FILE` (default: the sample
@@ -143,6 +154,7 @@ impl Cli {
                 (Some(store), Some(backend))
             }
             Command::Crawl { store, backend } => (Some(store), Some(backend)),
+            Command::Redrive { backend, .. } => (None, Some(backend)),
             _ => (None, None),
         };
         if let Some(s) = store {
@@ -206,6 +218,10 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
             run(target, &config, true).await
         }
         Command::Status => status(&config).await.map(|()| std::process::ExitCode::SUCCESS),
+        Command::Redrive { stage, reel, backend } => {
+            redrive(&config, stage.as_deref(), reel.as_deref(), backend.create_resources).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
         Command::Config { json, markdown } => {
@@ -389,6 +405,15 @@ async fn status(config: &Config) -> Result<()> {
             d.dead
         );
     }
+    let pending = e.queue.pending().await?;
+    let stuck = truereel::stuck::stuck_reels(&e.ports, &pending).await?;
+    if !stuck.is_empty() {
+        println!("\nstuck reels (they will not move by themselves):");
+        for s in &stuck {
+            let (reel, why) = (printable(s.reel.as_str()), printable(&s.why));
+            println!("  {reel} ({}): {why}\n    to unstick it: {}", s.status, printable(&s.fix));
+        }
+    }
     let issues = e.ports.state.scan_issues(0).await?;
     if !issues.records.is_empty() || !issues.unreadable.is_empty() {
         println!("\nrecent problems:");
@@ -400,5 +425,41 @@ async fn status(config: &Config) -> Result<()> {
             println!("  unreadable {}", printable(&u.to_string()));
         }
     }
+    Ok(())
+}
+
+/// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel
+/// or product if asked, and prints how many per stage.
+async fn redrive(config: &Config, stage: Option<&str>, reel: Option<&str>, create_resources: bool) -> Result<()> {
+    let stages = match stage {
+        None => Stage::ALL.to_vec(),
+        Some(s) => match Stage::parse(s) {
+            Some(s) => vec![s],
+            None => bail!("--stage {s:?} is not a stage: use crawl, plan, generate, mirror or evaluate"),
+        },
+    };
+    let (ports, _embedded) = match config.backend {
+        Backend::Embedded => {
+            if !config.data_dir.join("state.sqlite").exists() {
+                bail!("{} holds no truereel state yet (run `truereel run` first)", config.data_dir.display());
+            }
+            let e = Embedded::open(&config.data_dir, config)?;
+            (e.ports.clone(), Some(e))
+        }
+        Backend::Aws => {
+            let ports = aws_home::open(config, create_resources).await.context("setting up the AWS backend")?;
+            (ports, None)
+        }
+    };
+    let mut total = 0;
+    for stage in stages {
+        let pick = |body: &str| {
+            reel.is_none_or(|who| truereel::messages::Message::parse(stage, body).is_ok_and(|m| m.concerns(who)))
+        };
+        let n = ports.queue.redrive(stage, &pick).await?;
+        println!("{:<9} {n} sent back", stage.as_str());
+        total += n;
+    }
+    println!("{total} dead letters sent back{}", reel.map(|r| format!(" for {r}")).unwrap_or_default());
     Ok(())
 }

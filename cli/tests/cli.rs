@@ -253,3 +253,130 @@ fn the_crawl_command_prints_what_it_found_per_product() {
         truereel(data.path()).args(["crawl", "--store", "gopher://x/", "--platform", "shopify"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("http(s) URL or a folder"));
 }
+
+/// A reel whose generate message ran out of receives, and one with nothing queued: `status` names
+/// both with the command that unsticks each; `redrive --reel` sends back that reel's dead letter only.
+#[test]
+fn status_names_stuck_reels_and_redrive_sends_their_dead_letters_back() {
+    use truereel::messages::{GenerateMsg, Message};
+    use truereel::ports::{MAX_RECEIVES, Stage};
+    let data = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dead_reel, idle_reel) = rt.block_on(async {
+        let e = truereel::homes::embedded::Embedded::open(data.path(), &truereel::config::Config::default()).unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let product = truereel::contract::sample_product();
+            let mut reel = truereel::contract::sample_reel(&product);
+            e.ports.state.put_product(&product).await.unwrap();
+            e.ports.state.create_reel(&reel).await.unwrap();
+            reel.status = truereel::ReelStatus::Generating;
+            e.ports.state.transition(&reel, truereel::ReelStatus::Planned).await.unwrap();
+            ids.push(reel.id);
+        }
+        let body = Message::from(GenerateMsg { reel: ids[0].clone(), shot: 0, attempt: 1, polls: 0 }).to_json();
+        let q = &e.ports.queue;
+        q.send(Stage::Generate, &body, Duration::ZERO).await.unwrap();
+        for _ in 0..MAX_RECEIVES {
+            let got = q.receive(Stage::Generate, 1, Duration::from_secs(60)).await.unwrap();
+            q.release(Stage::Generate, &got[0].receipt, Duration::ZERO).await.unwrap();
+        }
+        assert!(q.receive(Stage::Generate, 1, Duration::from_secs(60)).await.unwrap().is_empty(), "dead-lettered");
+        (ids[0].to_string(), ids[1].to_string())
+    });
+
+    let status = |data: &Path| {
+        let out = truereel(data).arg("status").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let text = status(data.path());
+    assert!(text.contains("stuck reels"), "{text}");
+    assert!(text.contains(&format!("{dead_reel} (generating): 1 message(s) dead-lettered (generate)")), "{text}");
+    assert!(text.contains(&format!("to unstick it: truereel redrive --reel {dead_reel}")), "{text}");
+    assert!(text.contains(&format!("{idle_reel} (generating): nothing is queued for it")), "{text}");
+    assert!(text.contains("to unstick it: truereel run --store tests/fixtures/store --only sample-"), "{text}");
+
+    let out = truereel(data.path()).args(["redrive", "--reel", &idle_reel]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("0 dead letters sent back"), "{said}");
+    let out = truereel(data.path()).args(["redrive", "--stage", "generate", "--reel", &dead_reel]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("generate  1 sent back") && said.contains("1 dead letters sent back"), "{said}");
+
+    let text = status(data.path());
+    assert!(!text.contains(&format!("{dead_reel} (generating)")), "queued again, no longer stuck:\n{text}");
+    assert!(text.contains("dead letters   0"), "{text}");
+    let line = text.lines().find(|l| l.starts_with("queue generate")).unwrap();
+    assert!(line.contains("visible   1"), "{line}");
+    let out = truereel(data.path()).args(["redrive", "--stage", "paint"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a stage"));
+}
+
+/// The pids of the processes whose parent is `parent`, with their command lines.
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // pid (comm) state ppid …; comm may hold spaces, so read after the last ')'.
+        let ppid = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            out.push((pid, cmdline(pid)));
+        }
+    }
+    out
+}
+
+fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+/// SIGKILL in the middle of a render: the ffmpeg child dies with the run, its scratch folder is in
+/// the data folder (not /tmp), and the next start clears it and finishes the reel.
+#[test]
+fn a_run_killed_mid_render_leaves_no_ffmpeg_running_and_its_scratch_is_cleared_at_the_next_start() {
+    let data = tempfile::tempdir().unwrap();
+    let scratch = data.path().join("scratch");
+    let run = || {
+        let mut c = truereel(data.path());
+        c.args(["run", "--store"]).arg(sample_store()).args(["--only", "pullover-hoodie"]);
+        c
+    };
+    // The slowest preset keeps the render going long after the kill, as a full-size render would.
+    let mut child =
+        run().env("TRUEREEL_X264_PRESET", "placebo").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let renders = loop {
+        let found: Vec<(u32, String)> = children_of(child.id())
+            .into_iter()
+            .filter(|(_, c)| c.contains("ffmpeg") && c.contains("zoompan"))
+            .collect();
+        if !found.is_empty() {
+            break found;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before a render was seen");
+        assert!(Instant::now() < deadline, "no render started in time");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for (_, line) in &renders {
+        assert!(line.contains(&scratch.display().to_string()), "the render works in the data folder: {line}");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let survivors: Vec<_> = renders.iter().filter(|(pid, _)| cmdline(*pid).contains("ffmpeg")).collect();
+    assert!(survivors.is_empty(), "ffmpeg outlived the killed run: {survivors:?}");
+    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
+    assert!(left > 0, "the killed render left its scratch folder");
+
+    let out = run().output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 of 1 reels published"), "{stdout}");
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "the next start cleared the scratch folder: {left:?}");
+}

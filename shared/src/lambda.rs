@@ -15,8 +15,17 @@ use serde_json::{Value, json};
 use std::future::Future;
 use tracing::Instrument;
 
+/// Which receipt of which SQS message a handler is working on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub message_id: String,
+    pub body: String,
+    /// `ApproximateReceiveCount`, this receive included (1 when SQS did not say).
+    pub receive_count: u32,
+}
+
 /// Handles one SQS batch for `stage`: each record is parsed as that stage's [`Message`] and
-/// handed to `handle`, one at a time; the ids of the records that failed are returned.
+/// handed to `handle` with its receipt, one at a time; the ids of the records that failed are returned.
 ///
 /// A failed record without a `messageId` cannot be reported alone, so the whole batch fails.
 pub async fn sqs_batch<F, Fut>(
@@ -25,7 +34,7 @@ pub async fn sqs_batch<F, Fut>(
     handle: F,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error>
 where
-    F: Fn(Message) -> Fut,
+    F: Fn(Message, Received) -> Fut,
     Fut: Future<Output = Result<(), BoxError>>,
 {
     let records = event.payload.records;
@@ -86,15 +95,31 @@ pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
         let bucket = config.aws.bucket.as_str();
         lambda_runtime::run(lambda_runtime::service_fn(move |e| crawl_event(ports, bucket, e))).await
     } else {
-        lambda_runtime::run(lambda_runtime::service_fn(move |e| sqs_batch(e, stage, |m| run_stage(ports, m)))).await
+        lambda_runtime::run(lambda_runtime::service_fn(move |e| sqs_batch(e, stage, |m, r| run_stage(ports, m, r))))
+            .await
     }
 }
 
 /// Runs the stage on one message. An outcome is success (a product that cannot go on was
-/// recorded and parked by the stage); an error is a failure SQS redelivers.
-pub async fn run_stage(ports: &Ports, message: Message) -> Result<(), BoxError> {
+/// recorded and parked by the stage); an error is a failure SQS redelivers. A failure on the last
+/// receive the queue allows ([`crate::ports::MAX_RECEIVES`]) is recorded as an issue on the product
+/// first: SQS moves the message to the dead-letter queue by itself and says nothing.
+pub async fn run_stage(ports: &Ports, message: Message, received: Received) -> Result<(), BoxError> {
     let stage = message.stage();
-    match stages::handle(ports, message).await? {
+    let outcome = match stages::handle(ports, message).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            if received.receive_count >= crate::ports::MAX_RECEIVES {
+                let why = format!("the last try failed: {e}");
+                let (id, body, n) = (&received.message_id, &received.body, received.receive_count);
+                if let Err(state) = crate::stuck::record_dead_letter(ports, stage, id, body, n, &why).await {
+                    tracing::error!("Could not record the dead letter ({why}): {state}");
+                }
+            }
+            return Err(e.into());
+        }
+    };
+    match outcome {
         Outcome::Done(s) | Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::info!(%stage, "{s}"),
         Outcome::Failed(s) => tracing::warn!(%stage, "Failed for good: {s}"),
     }
@@ -168,7 +193,8 @@ pub async fn crawl_event(
     let LambdaEvent { payload, context } = event;
     match crawl_trigger(&payload, bucket)? {
         CrawlTrigger::Sqs(sqs) => {
-            let response = sqs_batch(LambdaEvent::new(sqs, context), Stage::Crawl, |m| run_stage(ports, m)).await?;
+            let response =
+                sqs_batch(LambdaEvent::new(sqs, context), Stage::Crawl, |m, r| run_stage(ports, m, r)).await?;
             Ok(serde_json::to_value(response)?)
         }
         CrawlTrigger::Store { store, only } => {
@@ -183,15 +209,18 @@ pub async fn crawl_event(
 /// Parses and handles one record; the error says why it failed.
 async fn handle_record<F, Fut>(record: SqsMessage, stage: Stage, handle: &F) -> Result<(), String>
 where
-    F: Fn(Message) -> Fut,
+    F: Fn(Message, Received) -> Fut,
     Fut: Future<Output = Result<(), BoxError>>,
 {
+    let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let message_id = record.message_id.clone().unwrap_or_default();
     let body = record.body.ok_or_else(|| "the record has no body".to_string())?;
     let message = Message::parse(stage, &body).map_err(|e| {
         let preview: String = body.chars().take(200).collect();
         format!("not a {stage} message ({e}): {preview}")
     })?;
-    handle(message).await.map_err(|e| format!("the {stage} handler failed: {e}"))
+    let received = Received { message_id, body, receive_count };
+    handle(message, received).await.map_err(|e| format!("the {stage} handler failed: {e}"))
 }
 
 #[cfg(test)]
@@ -246,7 +275,7 @@ mod tests {
     /// Runs a batch with a handler that records what it saw and always succeeds.
     async fn run_recording(stage: Stage, json: &str) -> (SqsBatchResponse, Vec<Message>) {
         let seen = Mutex::new(Vec::new());
-        let response = sqs_batch(event(json), stage, |msg| {
+        let response = sqs_batch(event(json), stage, |msg, _| {
             seen.lock().unwrap().push(msg);
             async { Ok(()) }
         })
@@ -302,7 +331,7 @@ mod tests {
             .map(|r| r.message_id.clone().unwrap())
             .collect();
         assert_eq!(failing.len(), 1, "the fixture has exactly one shot-2 record");
-        let response = sqs_batch(event(good), stage, |msg| async move {
+        let response = sqs_batch(event(good), stage, |msg, _| async move {
             match msg {
                 Message::Generate(GenerateMsg { shot: 2, .. }) => Err("provider said 500".into()),
                 _ => Ok(()),
@@ -319,8 +348,45 @@ mod tests {
         for r in &mut payload.records {
             r.message_id = None;
         }
-        let result = sqs_batch(LambdaEvent::new(payload, Context::default()), Stage::Plan, |_| async { Ok(()) }).await;
+        let result =
+            sqs_batch(LambdaEvent::new(payload, Context::default()), Stage::Plan, |_, _| async { Ok(()) }).await;
         assert!(result.unwrap_err().to_string().contains("no messageId"));
+    }
+
+    /// A reel marked evaluated whose verdict is missing: its evaluate message fails every time.
+    async fn failing_evaluation(dir: &std::path::Path) -> (Ports, Message) {
+        use crate::ReelStatus::*;
+        let home = crate::homes::embedded::Embedded::open(dir, &crate::config::Config::default()).unwrap();
+        let product = crate::contract::sample_product();
+        let mut reel = crate::contract::sample_reel(&product);
+        home.ports.state.put_product(&product).await.unwrap();
+        home.ports.state.create_reel(&reel).await.unwrap();
+        for (from, to) in [(Planned, Generating), (Generating, Assembled), (Assembled, Evaluated)] {
+            reel.status = to;
+            home.ports.state.transition(&reel, from).await.unwrap();
+        }
+        let message = crate::messages::EvaluateMsg { reel: reel.id.clone(), round: reel.round }.into();
+        (home.ports.clone(), message)
+    }
+
+    #[tokio::test]
+    async fn a_failure_on_the_last_allowed_receive_is_recorded_before_sqs_dead_letters_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ports, message) = failing_evaluation(dir.path()).await;
+        let received = |n| Received { message_id: "m-1".into(), body: message.to_json(), receive_count: n };
+        let product = message.subject();
+        for n in 1..crate::ports::MAX_RECEIVES {
+            assert!(run_stage(&ports, message.clone(), received(n)).await.is_err());
+        }
+        assert!(ports.state.issues_since(0).await.unwrap().is_empty(), "earlier failures are retried, not issues");
+        assert!(run_stage(&ports, message.clone(), received(crate::ports::MAX_RECEIVES)).await.is_err());
+        let issues = ports.state.issues_since(0).await.unwrap();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        let i = &issues[0];
+        assert_eq!((i.product.as_str(), i.stage.as_str(), i.fatal), (product.as_str(), "evaluate", true));
+        for part in ["after 5 receives", "verdict is missing", "[dead letter evaluate/m-1]", "truereel redrive"] {
+            assert!(i.message.contains(part), "{part:?} missing: {}", i.message);
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod report;
 pub mod runner;
 pub mod stages;
+pub mod stuck;
 pub mod telemetry;
 pub mod telemetry_metrics;
 #[cfg(any(test, feature = "testing"))]

@@ -78,6 +78,22 @@ impl Message {
         }
     }
 
+    /// The reel the message works on, when it works on one.
+    pub fn reel(&self) -> Option<&ReelId> {
+        match self {
+            Message::Crawl(_) | Message::Plan(_) => None,
+            Message::Generate(m) => Some(&m.reel),
+            Message::Mirror(MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel }) => Some(reel),
+            Message::Evaluate(m) => Some(&m.reel),
+        }
+    }
+
+    /// Whether the message concerns `who`: a reel id, or a product handle (its reels and its
+    /// crawl and plan messages).
+    pub fn concerns(&self, who: &str) -> bool {
+        self.reel().is_some_and(|r| r.as_str() == who) || self.subject() == who
+    }
+
     /// What the message is about, for reports: a product handle, or the store when listing.
     pub fn subject(&self) -> String {
         match self {
@@ -157,6 +173,16 @@ mod tests {
         for m in msgs {
             assert_eq!(Message::parse(m.stage(), &m.to_json()).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn a_message_concerns_its_reel_and_its_product() {
+        let reel = ReelId::parse("tee--0123456789ab").unwrap();
+        let shot: Message = GenerateMsg { reel: reel.clone(), shot: 0, attempt: 1, polls: 0 }.into();
+        assert!(shot.concerns("tee--0123456789ab") && shot.concerns("tee"));
+        assert!(!shot.concerns("tee--ffffffffffff") && !shot.concerns("te"));
+        let plan: Message = PlanMsg { product: Handle::parse("tee").unwrap() }.into();
+        assert!(plan.concerns("tee") && !plan.concerns("tee--0123456789ab"));
     }
 
     #[test]

@@ -126,6 +126,8 @@ pub async fn drain(
         };
         workers.push(tokio::spawn(worker.run()));
     }
+    // Dead letters left by an earlier run whose handlers were killed say so before anything else.
+    note_dead_letters(ports).await;
     let result = watch(ports.queue.as_ref(), &done, &busy, &activity, progress.as_ref()).await;
     done.store(true, Ordering::SeqCst);
     let mut report = DrainReport::default();
@@ -136,7 +138,17 @@ pub async fn drain(
         report.retries += retries;
         report.dead_lettered += dead;
     }
+    note_dead_letters(ports).await;
     result.map(|()| report)
+}
+
+/// Notes every dead letter no issue names yet (see [`crate::stuck::note_dead_letters`]).
+async fn note_dead_letters(ports: &Ports) {
+    match crate::stuck::note_dead_letters(ports).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(messages = n, "Dead letters found with no failure recorded; noted as issues."),
+        Err(e) => tracing::error!("Could not look at the dead letters: {e}"),
+    }
 }
 
 /// How many consecutive checks must find everything idle and empty before the run ends (SQS
@@ -272,7 +284,11 @@ impl Worker {
         let (error, retry_after) = error;
         if d.receive_count >= self.options.max_receives {
             let why = format!("gave up after {} tries: {error}", d.receive_count);
-            self.record(&subject, &why).await;
+            if let Err(e) =
+                crate::stuck::record_dead_letter(&self.ports, self.stage, &d.id, &d.body, d.receive_count, &why).await
+            {
+                tracing::error!("Could not record an issue ({why}): {e}");
+            }
             self.progress.handled(self.stage, &Outcome::Failed(why));
             // Released at once: the queue moves it to the dead-letter queue on its next receive.
             let _ = q.release(self.stage, &d.receipt, Duration::ZERO).await;
@@ -305,4 +321,38 @@ enum Handled {
     Ok,
     Retry,
     GaveUp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{GenerateMsg, Message};
+
+    /// A message that ran out of receives while its handler was killed each time leaves no failure
+    /// behind; the next run notes it as an issue on its product, once.
+    #[tokio::test]
+    async fn a_dead_letter_with_no_failure_recorded_is_noted_by_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = crate::homes::embedded::Embedded::open(dir.path(), &crate::config::Config::default()).unwrap();
+        let reel = crate::ReelId::parse("tee--0123456789ab").unwrap();
+        let body = Message::from(GenerateMsg { reel, shot: 0, attempt: 1, polls: 0 }).to_json();
+        let q = &home.ports.queue;
+        q.send(Stage::Generate, &body, Duration::ZERO).await.unwrap();
+        for _ in 0..=crate::ports::MAX_RECEIVES {
+            for d in q.receive(Stage::Generate, 1, Duration::from_secs(60)).await.unwrap() {
+                q.release(Stage::Generate, &d.receipt, Duration::ZERO).await.unwrap();
+            }
+        }
+        assert_eq!(q.depth(Stage::Generate).await.unwrap().dead, 1);
+        assert!(home.ports.state.issues_since(0).await.unwrap().is_empty());
+        for _ in 0..2 {
+            drain(&home.ports, &RunOptions::default(), Arc::new(LogProgress)).await.unwrap();
+        }
+        let issues = home.ports.state.issues_since(0).await.unwrap();
+        assert_eq!(issues.len(), 1, "noted once: {issues:?}");
+        assert_eq!((issues[0].product.as_str(), issues[0].stage.as_str()), ("tee", "generate"));
+        for part in ["dead-lettered after 5 receives", "stopped each time", "redrive --stage generate --reel tee--"] {
+            assert!(issues[0].message.contains(part), "{part:?}: {}", issues[0].message);
+        }
+    }
 }

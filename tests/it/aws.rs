@@ -111,8 +111,9 @@ async fn each_lambda_reports_exactly_its_poison_record() {
                 .collect()
         } else {
             let sqs = serde_json::from_value(payload).unwrap();
-            let out =
-                sqs_batch(LambdaEvent::new(sqs, Context::default()), stage, |m| run_stage(&ports, m)).await.unwrap();
+            let out = sqs_batch(LambdaEvent::new(sqs, Context::default()), stage, |m, r| run_stage(&ports, m, r))
+                .await
+                .unwrap();
             out.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
         };
         assert_eq!(failed, poison, "{stage}");

@@ -277,6 +277,7 @@ impl Config {
             ffprobe: r.path("TRUEREEL_FFPROBE"),
             x264_preset: r.text("TRUEREEL_X264_PRESET"),
             crf: r.whole("TRUEREEL_CRF") as u8,
+            scratch: crate::media::Scratch::default(),
         };
         let voice = VoiceConfig {
             espeak: r.path("TRUEREEL_ESPEAK"),

@@ -183,4 +183,44 @@ async fn dead_letters(queue: &dyn Queue, stage: Stage, max_receives: u32) {
         assert!(start.elapsed() < PATIENCE, "contract: {stage}: the message never reached the dead letters: {depth:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    redrive(queue, stage, max_receives).await;
+}
+
+/// After [`dead_letters`]: the one dead letter can be looked at, is sent back only when picked, and
+/// comes back as a fresh message (no receives counted) that is handled like any other.
+async fn redrive(queue: &dyn Queue, stage: Stage, max_receives: u32) {
+    let dead = must(queue.dead_letters(stage, 10).await, "dead_letters");
+    assert_eq!(dead.len(), 1, "{stage}: the dead letter can be looked at: {dead:?}");
+    assert_eq!(dead[0].body, "poison", "{stage}: a dead letter keeps its body");
+    assert!(dead[0].receive_count >= max_receives, "{stage}: a dead letter keeps its receives: {dead:?}");
+    let depth = must(queue.depth(stage).await, "depth after looking at dead letters");
+    assert_eq!((depth.dead, depth.pending()), (1, 0), "{stage}: looking leaves the dead letter dead: {depth:?}");
+
+    let none = must(queue.redrive(stage, &|body: &str| body == "another").await, "redrive picking nothing");
+    assert_eq!(none, 0, "{stage}: a redrive sends back only what it picks");
+    let start = Instant::now();
+    loop {
+        let depth = must(queue.depth(stage).await, "depth after an empty redrive");
+        if depth.dead == 1 && depth.pending() == 0 {
+            break;
+        }
+        assert!(start.elapsed() < PATIENCE, "contract: {stage}: an unpicked dead letter must stay dead: {depth:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let moved = must(queue.redrive(stage, &|body: &str| body == "poison").await, "redrive");
+    assert_eq!(moved, 1, "{stage}: the picked dead letter is sent back");
+    let (got, _) = receive_eventually(queue, stage, 30 * SECOND).await;
+    assert_eq!(got.len(), 1, "{stage}: the redriven message is delivered: {got:?}");
+    assert_eq!((got[0].body.as_str(), got[0].receive_count), ("poison", 1), "{stage}: it starts with no receives");
+    must(queue.ack(stage, &got[0].receipt).await, "ack the redriven message");
+    let start = Instant::now();
+    loop {
+        let depth = must(queue.depth(stage).await, "depth after redrive");
+        if depth.dead == 0 && depth.pending() == 0 {
+            break;
+        }
+        assert!(start.elapsed() < PATIENCE, "contract: {stage}: a redriven message leaves the dead letters: {depth:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -5,6 +5,8 @@
 //! <data-dir>/blobs/           the blob store: references/, reels/, public/ (same keys as S3), and
 //!                             provider/still-motion/ (the renderer's own clips and render records)
 //! <data-dir>/runner.lock      held by the one runner using the folder
+//! <data-dir>/scratch/         work files of renders, assemblies and judgements in progress; cleared
+//!                             by the runner when it starts
 //! ```
 
 use crate::adapters::embedded::folder_blobs::FolderBlobStore;
@@ -59,6 +61,14 @@ impl Embedded {
             Err(std::fs::TryLockError::Error(source)) => return Err(EmbeddedError::Io { path: lock_path, source }),
         }
         e._lock = Some(lock);
+        // What a killed run was working on: nobody else can be using it while the lock is held.
+        let cleared = e.ports.media.scratch.clear().map_err(|source| EmbeddedError::Io {
+            path: e.ports.media.scratch.root().unwrap_or(data_dir).to_path_buf(),
+            source,
+        })?;
+        if cleared > 0 {
+            tracing::info!(cleared, "Cleared the scratch folder a previous run left behind.");
+        }
         let recovered = e
             .queue
             .recover_in_flight()
@@ -82,7 +92,9 @@ impl Embedded {
         let state = Arc::new(SqliteStateStore::open(&db).map_err(|e| open_err(Box::new(e)))?);
         let queue = Arc::new(SqliteQueue::open(&db, MAX_RECEIVES).map_err(|e| open_err(Box::new(e)))?);
         let blobs = Arc::new(FolderBlobStore::new(data_dir.join("blobs")).map_err(|e| open_err(Box::new(e)))?);
-        let ports = super::wire(config, blobs.clone(), state, queue.clone())?;
+        let mut config = config.clone();
+        config.media.scratch = crate::media::Scratch::under(data_dir.join("scratch"));
+        let ports = super::wire(&config, blobs.clone(), state, queue.clone())?;
         Ok(Self { ports, queue, blobs, data_dir: data_dir.to_path_buf(), _lock: None })
     }
 }

@@ -33,7 +33,7 @@ pub fn wire(
     queue: Arc<dyn Queue>,
 ) -> Result<Ports, WiringError> {
     let media = Arc::new(config.media.clone());
-    let voice: Arc<dyn Voice> = match PiperVoice::from_config(&config.voice) {
+    let voice: Arc<dyn Voice> = match PiperVoice::from_config(&config.voice, &media.scratch) {
         Ok(Some(piper)) => Arc::new(piper),
         Ok(None) => Arc::new(EspeakVoice::from_config(&config.voice)),
         Err(reason) => return Err(WiringError { setting: "TRUEREEL_PIPER_MODEL".into(), reason }),

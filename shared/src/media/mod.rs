@@ -1,7 +1,8 @@
 //! Media tools: ffmpeg and ffprobe for rendering, assembly and checks; WAV handling.
 //!
 //! Every ffmpeg/ffprobe call is a `tokio::process::Command` (never a shell) run with
-//! `-nostdin -hide_banner -loglevel error`, killed if its future is dropped, with stderr
+//! `-nostdin -hide_banner -loglevel error`, killed if its future is dropped or this process dies
+//! ([`child`]), with stderr
 //! captured so a failure carries the tool's last words ([`MediaError::Failed`]).
 //! Paths given to ffmpeg are prefixed with `file:` so a name can never be read as an option,
 //! a protocol (`concat:`, `http:`) or an image-sequence pattern.
@@ -11,9 +12,11 @@
 
 mod assemble;
 mod captions;
+pub mod child;
 mod framing;
 mod probe;
 mod render;
+pub mod scratch;
 pub mod subject;
 mod wav;
 
@@ -22,6 +25,7 @@ pub use captions::ass_captions;
 pub use framing::{Framing, SubjectBox, analyse};
 pub use probe::{AudioInfo, Probe, VideoInfo};
 pub use render::{MotionSpec, Window};
+pub use scratch::Scratch;
 pub use wav::{Pcm, lay_out, parse_wav, write_wav};
 
 use std::ffi::OsStr;
@@ -40,6 +44,8 @@ pub struct Media {
     pub x264_preset: String,
     /// libx264 `-crf`.
     pub crf: u8,
+    /// Where work files go while tools run.
+    pub scratch: Scratch,
 }
 
 /// A media operation that went wrong, naming the tool, the file and why.
@@ -63,7 +69,13 @@ pub enum MediaError {
 
 impl Default for Media {
     fn default() -> Self {
-        Self { ffmpeg: "ffmpeg".into(), ffprobe: "ffprobe".into(), x264_preset: "veryfast".into(), crf: 20 }
+        Self {
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            x264_preset: "veryfast".into(),
+            crf: 20,
+            scratch: Scratch::default(),
+        }
     }
 }
 
@@ -132,8 +144,8 @@ where
     S: AsRef<OsStr>,
 {
     let tool_name = tool.display().to_string();
-    let mut cmd = tokio::process::Command::new(tool);
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut cmd = child::tool_command(tool);
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     tracing::debug!(command = ?cmd.as_std(), "{what}");
     let out = cmd.output().await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => MediaError::Missing {

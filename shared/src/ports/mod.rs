@@ -13,7 +13,7 @@ pub use provider::{
     Check, Classification, Classifier, ClipOutput, ClipRequest, JobStatus, Judge, PhotoHints, ProviderError, ReelCut,
     ShotBrief, Speech, VideoModel, Voice, Writer,
 };
-pub use queue::{Delivery, MAX_RECEIVES, Queue, QueueDepth, QueueError, Stage};
+pub use queue::{DeadLetter, Delivery, MAX_RECEIVES, Pick, Queue, QueueDepth, QueueError, Stage};
 pub use state::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore, Unreadable};
 pub use storefront::{ImageFetch, ListingError, Storefront, StorefrontError, Storefronts};
 

@@ -52,6 +52,18 @@ pub struct Delivery {
     pub receive_count: u32,
 }
 
+/// A message in a stage's dead-letter queue: it was received too often without being handled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub body: String,
+    /// How many times it was received before it was dead-lettered.
+    pub receive_count: u32,
+}
+
+/// Which dead letters [`Queue::redrive`] sends back: `true` for a body to send.
+pub type Pick<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+
 /// How many messages a queue holds, by state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepth {
@@ -93,4 +105,10 @@ pub trait Queue: Send + Sync {
     async fn release(&self, stage: Stage, receipt: &str, delay: Duration) -> Result<(), QueueError>;
     /// Counts by state.
     async fn depth(&self, stage: Stage) -> Result<QueueDepth, QueueError>;
+    /// Up to `max` of a stage's dead letters, to look at (they stay dead letters).
+    async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Sends the stage's dead letters whose body `pick` accepts back to the stage's queue as fresh
+    /// messages (visible now, no receives counted) and removes them from the dead letters; returns how
+    /// many were sent back.
+    async fn redrive(&self, stage: Stage, pick: Pick<'_>) -> Result<u64, QueueError>;
 }

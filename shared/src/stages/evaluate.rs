@@ -34,7 +34,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     let Some(video_key) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["assembled without a video".into()]).await;
     };
-    let dir = scratch()?;
+    let dir = scratch(ports)?;
     let video = local_copy(ports, &video_key, dir.path(), "reel.mp4").await?;
     let all = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut references = Vec::new();

@@ -50,7 +50,7 @@ async fn mirror_clip(
         return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
     }
 
-    let dir = scratch()?;
+    let dir = scratch(ports)?;
     let key = BlobKey::clip(id, shot, attempt);
     // Stored before a crash but not yet recorded: kept as it is, neither downloaded nor written again.
     let kept = ports.blobs.head(&key).await.map_err(|e| blob_err("checking a clip", e))?;
@@ -146,7 +146,7 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let Some(clips) = current_clips(ports, &reel).await? else {
         return Ok(Outcome::Skipped(format!("reel {id} is still waiting for clips")));
     };
-    let dir = scratch()?;
+    let dir = scratch(ports)?;
     let mut cuts = Vec::with_capacity(clips.len());
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
         let path = local_copy(ports, &clip.blob, dir.path(), &format!("shot-{:02}.mp4", shot.index)).await?;

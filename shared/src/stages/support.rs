@@ -61,9 +61,9 @@ pub(crate) async fn park(ports: &Ports, reel: &Reel, stage: &str, reasons: Vec<S
     }
 }
 
-/// A scratch directory removed when dropped.
-pub(crate) fn scratch() -> Result<tempfile::TempDir, StageError> {
-    tempfile::Builder::new().prefix("truereel-").tempdir().map_err(|e| StageError::new("making a scratch folder", e))
+/// A scratch directory (in the home's scratch space) removed when dropped.
+pub(crate) fn scratch(ports: &Ports) -> Result<tempfile::TempDir, StageError> {
+    ports.media.scratch.dir("truereel-").map_err(|e| StageError::new("making a scratch folder", e))
 }
 
 /// A blob as a local file: in place when the store is a folder, else copied into `dir`.

@@ -11,7 +11,7 @@
 //! invalid or the message is not in flight.
 
 use super::AwsConfig;
-use crate::ports::{Delivery, Queue, QueueDepth, QueueError, Stage};
+use crate::ports::{DeadLetter, Delivery, Pick, Queue, QueueDepth, QueueError, Stage};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -27,6 +27,10 @@ pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(1);
 /// SQS's most messages per receive.
 const MAX_BATCH: usize = 10;
+/// How long a dead letter being redriven stays hidden while the redrive walks the dead-letter queue.
+const REDRIVE_HOLD: Duration = Duration::from_secs(60);
+/// Receives of a dead-letter queue that bring nothing new before looking at it stops.
+const PEEK_STALE_ROUNDS: u32 = 3;
 /// The environment variable the Lambda runtime keeps the current X-Ray trace header in.
 const TRACE_HEADER_VAR: &str = "_X_AMZN_TRACE_ID";
 
@@ -172,6 +176,59 @@ impl SqsQueue {
         })
     }
 
+    /// Receives up to `max` messages from the queue at `url` (the stage's queue or its dead letters);
+    /// only the first call long-polls, for `wait` seconds.
+    async fn receive_from(
+        &self,
+        stage: Stage,
+        url: &str,
+        max: usize,
+        visibility: Duration,
+        wait: i32,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let want = (max - out.len()).min(MAX_BATCH);
+            // Only the first call waits; later ones pick up what is already there.
+            let wait = if out.is_empty() { wait } else { 0 };
+            let got = self
+                .client
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(want as i32)
+                .visibility_timeout(whole_seconds(visibility, MAX_VISIBILITY))
+                .wait_time_seconds(wait)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+                .map_err(|e| backend(stage, url, "ReceiveMessage", e))?;
+            let messages = got.messages();
+            for m in messages {
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| {
+                        tracing::warn!(%stage, "a message came without ApproximateReceiveCount; counting 1");
+                        1
+                    });
+                out.push(Delivery {
+                    id: m.message_id().unwrap_or_default().to_string(),
+                    receipt: m.receipt_handle().unwrap_or_default().to_string(),
+                    body: m.body().unwrap_or_default().to_string(),
+                    receive_count,
+                });
+            }
+            if messages.len() < want {
+                break;
+            }
+        }
+        if !out.is_empty() {
+            tracing::debug!(%stage, messages = out.len(), "received");
+        }
+        Ok(out)
+    }
+
     async fn approximate_counts(&self, stage: Stage, url: &str) -> Result<[u64; 3], QueueError> {
         use QueueAttributeName as A;
         let out = self
@@ -234,48 +291,9 @@ impl Queue for SqsQueue {
     }
 
     async fn receive(&self, stage: Stage, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
-        let url = &self.urls_of(stage)?.main;
-        let mut out = Vec::new();
-        while out.len() < max {
-            let want = (max - out.len()).min(MAX_BATCH);
-            // Only the first call waits; later ones pick up what is already there.
-            let wait = if out.is_empty() { whole_seconds(self.wait, self.wait) } else { 0 };
-            let got = self
-                .client
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(want as i32)
-                .visibility_timeout(whole_seconds(visibility, MAX_VISIBILITY))
-                .wait_time_seconds(wait)
-                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-                .send()
-                .await
-                .map_err(|e| backend(stage, url, "ReceiveMessage", e))?;
-            let messages = got.messages();
-            for m in messages {
-                let receive_count = m
-                    .attributes()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| {
-                        tracing::warn!(%stage, "a message came without ApproximateReceiveCount; counting 1");
-                        1
-                    });
-                out.push(Delivery {
-                    id: m.message_id().unwrap_or_default().to_string(),
-                    receipt: m.receipt_handle().unwrap_or_default().to_string(),
-                    body: m.body().unwrap_or_default().to_string(),
-                    receive_count,
-                });
-            }
-            if messages.len() < want {
-                break;
-            }
-        }
-        if !out.is_empty() {
-            tracing::debug!(%stage, messages = out.len(), "received");
-        }
-        Ok(out)
+        let url = self.urls_of(stage)?.main.clone();
+        let wait = whole_seconds(self.wait, self.wait);
+        self.receive_from(stage, &url, max, visibility, wait).await
     }
 
     async fn ack(&self, stage: Stage, receipt: &str) -> Result<(), QueueError> {
@@ -315,6 +333,70 @@ impl Queue for SqsQueue {
             None => 0,
         };
         Ok(QueueDepth { visible, delayed, in_flight, dead })
+    }
+
+    /// Received with no visibility timeout (they stay visible), so SQS may hand the same one back:
+    /// messages are told apart by id, and the walk stops after a few receives that bring nothing new.
+    /// Each look counts as a receive of the dead letter (the dead-letter queue has no redrive policy).
+    async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let Some(dlq) = self.urls_of(stage)?.dead_letter.clone() else { return Ok(Vec::new()) };
+        let mut out: Vec<DeadLetter> = Vec::new();
+        let mut stale = 0;
+        while out.len() < max && stale < PEEK_STALE_ROUNDS {
+            let got = self.receive_from(stage, &dlq, (max - out.len()).min(MAX_BATCH), Duration::ZERO, 0).await?;
+            let before = out.len();
+            for m in got {
+                if !out.iter().any(|d| d.id == m.id) {
+                    out.push(DeadLetter { id: m.id, body: m.body, receive_count: m.receive_count });
+                }
+            }
+            stale = if out.len() == before { stale + 1 } else { 0 };
+        }
+        Ok(out)
+    }
+
+    /// Walks the dead-letter queue: a picked message is sent to the stage's queue as a new message
+    /// (so no receive is counted) and then deleted from the dead letters; the others are held hidden
+    /// until the walk ends, then made visible again. A crash between the send and the delete leaves
+    /// the message in both queues: it is then handled twice, which every stage allows.
+    async fn redrive(&self, stage: Stage, pick: Pick<'_>) -> Result<u64, QueueError> {
+        let Some(dlq) = self.urls_of(stage)?.dead_letter.clone() else { return Ok(0) };
+        let mut moved = 0;
+        let mut skipped = Vec::new();
+        loop {
+            let got =
+                self.receive_from(stage, &dlq, MAX_BATCH, REDRIVE_HOLD, whole_seconds(self.wait, self.wait)).await?;
+            if got.is_empty() {
+                break;
+            }
+            for m in got {
+                if !pick(&m.body) {
+                    skipped.push(m.receipt);
+                    continue;
+                }
+                self.send(stage, &m.body, Duration::ZERO).await?;
+                self.client
+                    .delete_message()
+                    .queue_url(&dlq)
+                    .receipt_handle(&m.receipt)
+                    .send()
+                    .await
+                    .map_err(|e| backend(stage, &dlq, "DeleteMessage", e))?;
+                moved += 1;
+            }
+        }
+        for receipt in skipped {
+            self.client
+                .change_message_visibility()
+                .queue_url(&dlq)
+                .receipt_handle(&receipt)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .map_err(|e| backend(stage, &dlq, "ChangeMessageVisibility", e))?;
+        }
+        tracing::info!(%stage, messages = moved, "dead letters sent back to their queue");
+        Ok(moved)
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::sqlite::{self, Db, SqlError, millis};
 use crate::now_ms;
-use crate::ports::{Delivery, Queue, QueueDepth, QueueError, Stage};
+use crate::ports::{DeadLetter, Delivery, Pick, Queue, QueueDepth, QueueError, Stage};
 use async_trait::async_trait;
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::hash::{BuildHasher, Hasher};
@@ -67,13 +67,16 @@ impl SqliteQueue {
     }
 
     /// Makes every message a receiver still holds visible now, for a runner that starts after a crash
-    /// (the previous holder is known dead). Returns how many. Receive counts are kept.
+    /// (the previous holder is known dead: only the runner holding `runner.lock` receives). Returns how
+    /// many. The receive that a killed runner held does not count as a failed try: it is taken back, so
+    /// a run killed over and over does not push its messages into the dead letters.
     pub async fn recover_in_flight(&self) -> Result<u64, QueueError> {
         let n = self
             .run(ANY_STAGE, |c| {
                 let now = now_ms();
                 c.execute(
-                    "UPDATE messages SET visible_at_ms = ?1, leased = 0 WHERE leased = 1 AND visible_at_ms > ?1",
+                    "UPDATE messages SET visible_at_ms = MIN(visible_at_ms, ?1), leased = 0,
+                     receive_count = MAX(receive_count - 1, 0) WHERE leased = 1",
                     [now],
                 )
                 .map_err(backend(ANY_STAGE, "recovering in-flight messages of every stage"))
@@ -85,24 +88,25 @@ impl SqliteQueue {
         Ok(n)
     }
 
-    /// A stage's dead letters, oldest first, with their body and receive count (`receipt` is empty).
-    pub async fn dead_letters(&self, stage: Stage) -> Result<Vec<Delivery>, QueueError> {
-        self.run(stage, move |c| {
-            let context = format!("reading dead letters of {stage}");
+    /// Every message not yet handled (visible, delayed or held), by stage, oldest first: what `status`
+    /// reads to tell a reel that waits from one that nothing will move.
+    pub async fn pending(&self) -> Result<Vec<(Stage, String)>, QueueError> {
+        self.run(ANY_STAGE, |c| {
+            let context = "reading the pending messages of every stage";
             let mut stmt = c
-                .prepare_cached("SELECT id, body, receive_count FROM dead_letters WHERE stage = ?1 ORDER BY id")
-                .map_err(backend(stage, &context))?;
+                .prepare_cached("SELECT stage, body FROM messages ORDER BY id")
+                .map_err(backend(ANY_STAGE, context))?;
             let rows = stmt
-                .query_map([stage.as_str()], |r| {
-                    Ok(Delivery {
-                        id: r.get::<_, i64>(0)?.to_string(),
-                        receipt: String::new(),
-                        body: r.get(1)?,
-                        receive_count: r.get(2)?,
-                    })
-                })
-                .map_err(backend(stage, &context))?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(backend(stage, &context))
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(backend(ANY_STAGE, context))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (stage, body) = row.map_err(backend(ANY_STAGE, context))?;
+                if let Some(stage) = Stage::parse(&stage) {
+                    out.push((stage, body));
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -250,6 +254,59 @@ impl Queue for SqliteQueue {
         })
         .await
     }
+
+    async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        self.run(stage, move |c| {
+            let context = format!("reading dead letters of {stage}");
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, body, receive_count FROM dead_letters WHERE stage = ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(backend(stage, &context))?;
+            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            let rows = stmt
+                .query_map(params![stage.as_str(), limit], |r| {
+                    Ok(DeadLetter { id: r.get::<_, i64>(0)?.to_string(), body: r.get(1)?, receive_count: r.get(2)? })
+                })
+                .map_err(backend(stage, &context))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend(stage, &context))
+        })
+        .await
+    }
+
+    async fn redrive(&self, stage: Stage, pick: Pick<'_>) -> Result<u64, QueueError> {
+        // Read, then move the picked rows in one transaction (the filter runs outside SQLite's thread).
+        let dead = self.dead_letters(stage, usize::MAX).await?;
+        let ids: Vec<i64> = dead.iter().filter(|d| pick(&d.body)).filter_map(|d| d.id.parse().ok()).collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let moved = self
+            .run(stage, move |c| {
+                let err = || backend(stage, "sending dead letters back");
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err())?;
+                let now = now_ms();
+                let mut moved = 0u64;
+                for id in ids {
+                    // A new message (a new id, at the back of the queue) with no receives counted, as SQS does.
+                    let n = tx
+                        .execute(
+                            "INSERT INTO messages (stage, body, visible_at_ms, receive_count, sent_ms)
+                             SELECT stage, body, ?1, 0, ?1 FROM dead_letters WHERE id = ?2 AND stage = ?3",
+                            params![now, id, stage.as_str()],
+                        )
+                        .map_err(err())?;
+                    tx.execute("DELETE FROM dead_letters WHERE id = ?1 AND stage = ?2", params![id, stage.as_str()])
+                        .map_err(err())?;
+                    moved += n as u64;
+                }
+                tx.commit().map_err(err())?;
+                Ok(moved)
+            })
+            .await?;
+        tracing::info!(%stage, messages = moved, "dead letters sent back to their queue");
+        Ok(moved)
+    }
 }
 
 #[cfg(test)]
@@ -270,7 +327,10 @@ mod tests {
         let (_dir, path) = temp_db();
         let queue = SqliteQueue::open(&path, 3).unwrap();
         crate::contract::queue_contract(&queue, 3, crate::contract::QueueCapabilities::STRICT).await;
-        assert_eq!(queue.dead_letters(Stage::Evaluate).await.unwrap().len(), 1);
+        assert!(
+            queue.dead_letters(Stage::Evaluate, 10).await.unwrap().is_empty(),
+            "the contract redrove its dead letter"
+        );
     }
 
     #[tokio::test]
@@ -361,8 +421,28 @@ mod tests {
         bodies.sort();
         assert_eq!(
             bodies,
-            vec![("held-1".into(), 2), ("held-2".into(), 2), ("untouched".into(), 1)],
-            "held messages come back, the released one keeps its delay"
+            vec![("held-1".into(), 1), ("held-2".into(), 1), ("untouched".into(), 1)],
+            "held messages come back without counting the killed runner's receive; the released one keeps its delay"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_runner_killed_over_and_over_does_not_dead_letter_what_it_held() {
+        let (_dir, path) = temp_db();
+        SqliteQueue::open(&path, 5).unwrap().send(Stage::Generate, "render", Duration::ZERO).await.unwrap();
+        for _ in 0..10 {
+            // A runner starts, takes back what the last one held, receives the message and is killed.
+            let q = SqliteQueue::open(&path, 5).unwrap();
+            q.recover_in_flight().await.unwrap();
+            let got = q.receive(Stage::Generate, 1, MINUTE).await.unwrap();
+            assert_eq!(got.len(), 1, "still delivered after crashes");
+            assert_eq!(got[0].receive_count, 1, "a killed runner's receive is not a failed try");
+        }
+        let q = SqliteQueue::open(&path, 5).unwrap();
+        q.recover_in_flight().await.unwrap();
+        assert_eq!(
+            q.depth(Stage::Generate).await.unwrap(),
+            QueueDepth { visible: 1, delayed: 0, in_flight: 0, dead: 0 }
         );
     }
 
@@ -379,10 +459,10 @@ mod tests {
         let got = q.receive(Stage::Crawl, 1, MINUTE).await.unwrap();
         assert_eq!(got.len(), 1, "the dead letter does not use up the batch");
         assert_eq!(got[0].body, "fine");
-        let dead = q.dead_letters(Stage::Crawl).await.unwrap();
+        let dead = q.dead_letters(Stage::Crawl, 10).await.unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!((dead[0].body.as_str(), dead[0].receive_count), ("poison", 2));
-        assert!(q.dead_letters(Stage::Plan).await.unwrap().is_empty());
+        assert!(q.dead_letters(Stage::Plan, 10).await.unwrap().is_empty());
         assert_eq!(q.depth(Stage::Crawl).await.unwrap(), QueueDepth { visible: 0, delayed: 0, in_flight: 1, dead: 1 });
     }
 

@@ -113,7 +113,7 @@ impl SpecJudge {
     /// The middle frame of every shot must look like (in colour) the photo the shot was planned
     /// on. Frames are grabbed as thumbnails, all shots at once.
     async fn reference_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
-        let dir = tempfile::tempdir().map_err(|e| self.err(e))?;
+        let dir = self.media.scratch.dir("judge-").map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         let mut grabs = tokio::task::JoinSet::new();
         for (shot, start) in cut.reel.plan.shots.iter().zip(cut.reel.plan.starts_ms()) {

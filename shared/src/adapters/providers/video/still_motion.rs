@@ -75,9 +75,10 @@ impl StillMotionVideo {
             BlobError::NotFound(_) => rejected(format!("the photo {reference} is not stored")),
             e => retryable(format!("reading the photo {reference}: {e}")),
         })?;
-        let work = tempfile::Builder::new()
-            .prefix("still-motion-")
-            .tempdir()
+        let work = self
+            .media
+            .scratch
+            .dir("still-motion-")
             .map_err(|e| retryable(format!("cannot make a scratch folder: {e}")))?;
         let original = work.path().join("photo");
         tokio::fs::write(&original, &bytes)

@@ -38,8 +38,8 @@ pub(super) async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
     text: &str,
 ) -> Result<Vec<u8>, ProviderError> {
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut cmd = crate::media::child::tool_command(bin);
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     tracing::debug!(command = ?cmd.as_std(), chars = text.len(), "speaking a line");
     let mut child = cmd.spawn().map_err(|e| {
         retryable(

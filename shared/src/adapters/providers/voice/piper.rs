@@ -12,19 +12,24 @@ pub struct PiperVoice {
     pub bin: PathBuf,
     /// The `.onnx` voice model.
     pub model: PathBuf,
+    /// Where each line's WAV is written.
+    pub scratch: crate::media::Scratch,
 }
 
 impl PiperVoice {
     /// A Piper voice when `TRUEREEL_PIPER_MODEL` names a model (the configuration checked it is a file);
     /// the binary is `TRUEREEL_PIPER` or `piper` on `PATH`, and a model without a binary is an error.
-    pub fn from_config(c: &crate::config::VoiceConfig) -> Result<Option<PiperVoice>, String> {
+    pub fn from_config(
+        c: &crate::config::VoiceConfig,
+        scratch: &crate::media::Scratch,
+    ) -> Result<Option<PiperVoice>, String> {
         let Some(model) = c.piper_model.clone() else { return Ok(None) };
         let bin = match &c.piper {
             Some(b) if b.is_file() => b.clone(),
             Some(b) => return Err(format!("TRUEREEL_PIPER {} is not a file", b.display())),
             None => on_path("piper").ok_or("a Piper model is set, but `piper` is not on PATH (set TRUEREEL_PIPER)")?,
         };
-        Ok(Some(PiperVoice { bin, model }))
+        Ok(Some(PiperVoice { bin, model, scratch: scratch.clone() }))
     }
 }
 
@@ -43,7 +48,7 @@ impl Voice for PiperVoice {
         let provider = self.name();
         // Piper speaks each input line separately: keep the line one line.
         let text = checked_text(&provider, text)?.replace(['\n', '\r'], " ");
-        let dir = tempfile::tempdir().map_err(|e| retryable(&provider, format!("no temporary directory: {e}")))?;
+        let dir = self.scratch.dir("piper-").map_err(|e| retryable(&provider, format!("no scratch folder: {e}")))?;
         let wav = dir.path().join("line.wav");
         let args = ["-m".into(), self.model.as_os_str().to_owned(), "-f".into(), wav.as_os_str().to_owned()];
         run_with_stdin(&provider, &self.bin, &args, &format!("{text}\n")).await?;
@@ -62,7 +67,7 @@ mod tests {
     #[tokio::test]
     async fn piper_speaks_when_installed() {
         let config = crate::config::Config::from_env().unwrap();
-        let Ok(Some(p)) = PiperVoice::from_config(&config.voice) else {
+        let Ok(Some(p)) = PiperVoice::from_config(&config.voice, &config.media.scratch) else {
             eprintln!("piper or TRUEREEL_PIPER_MODEL not available: Piper test skipped");
             return;
         };

@@ -1,0 +1,58 @@
+//! Spawning outside tools (ffmpeg, ffprobe, espeak-ng, piper) so they die with us.
+//!
+//! `kill_on_drop` covers a future that is dropped, not a process that is killed: after a `kill -9`
+//! a child would run on as an orphan. On Linux each child asks the kernel for SIGKILL when its parent
+//! goes (`prctl(PR_SET_PDEATHSIG)`), set between fork and exec. The kernel ties this to the thread
+//! that spawned the child; tools are spawned from the runtime's worker threads, which live as long as
+//! the process.
+
+use std::path::Path;
+
+/// A command for `bin` that is killed when this process dies (Linux), or whose future is dropped.
+pub fn tool_command(bin: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.kill_on_drop(true);
+    die_with_parent(&mut cmd);
+    cmd
+}
+
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec and only makes two system calls
+    // (prctl, getppid), both async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the request was made: then nothing would signal us.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the parent process is gone"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut tokio::process::Command) {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The child asks the kernel for its own parent-death signal (`prctl(PR_GET_PDEATHSIG)`, through
+    /// python3's ctypes): SIGKILL for a tool, none for a plain spawn.
+    #[tokio::test]
+    async fn a_spawned_tool_is_killed_when_its_parent_dies() {
+        let python = Path::new("/usr/bin/python3");
+        assert!(python.exists(), "the check needs /usr/bin/python3");
+        let script =
+            "import ctypes; s = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(s), 0, 0, 0); print(s.value)";
+        let out = tool_command(python).args(["-c", script]).output().await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), libc::SIGKILL.to_string());
+        let plain = tokio::process::Command::new(python).args(["-c", script]).output().await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&plain.stdout).trim(), "0", "a plain spawn has no death signal");
+    }
+}
