@@ -118,7 +118,21 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     let mut rejected = Vec::new();
     let mut unchanged = 0;
     for image in &images {
-        let before = known.iter().find(|r| r.source_url == image.src);
+        let mut before = known.iter().find(|r| r.source_url == image.src);
+        // A reference whose photo is gone from the blob store is fetched again in full.
+        if let Some(r) = before
+            && ports.blobs.head(&r.blob).await.map_err(|e| blob_err("checking a reference", e))?.is_none()
+        {
+            issue(
+                ports,
+                name,
+                STAGE,
+                false,
+                format!("photo {} was missing from the blob store; fetched again", r.blob),
+            )
+            .await?;
+            before = None;
+        }
         let fetched = match source.fetch_image(&image.src, before.map(|r| &r.validators)).await {
             Ok(f) => f,
             Err(e) if e.is_transient() => {
@@ -194,6 +208,8 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     let reel = ReelId::new(&product, &gallery_hash);
     if let Some(existing) = ports.state.get_reel(&reel).await.map_err(|e| state_err("reading a reel", e))?
         && existing.status == ReelStatus::Published
+        && let Some(file) = &existing.published
+        && ports.blobs.head(file).await.map_err(|e| blob_err("checking a published reel", e))?.is_some()
     {
         return Ok(Outcome::Skipped(format!("{name}: unchanged since its published reel")));
     }
