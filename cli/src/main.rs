@@ -376,7 +376,10 @@ async fn status(config: &Config) -> Result<()> {
     let reels = listing.records;
     println!("{:<44} {:<13} {:>5} {:>5} {:>9}  published", "reel", "status", "round", "shots", "duration");
     for r in &reels {
-        let file = r.published.as_ref().and_then(|k| e.blobs.local_path(k)).map(|p| p.display().to_string());
+        let file = r.published.as_ref().map(|k| match e.blobs.local_path(k) {
+            Some(p) => p.display().to_string(),
+            None => format!("missing: {k} (the next run publishes it again)"),
+        });
         println!(
             "{:<44} {:<13} {:>5} {:>5} {:>7.1} s  {}",
             printable(r.id.as_str()),

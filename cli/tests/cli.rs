@@ -1,5 +1,6 @@
 //! The `truereel` binary as a user runs it: a run killed with SIGKILL mid-way, then run again.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -379,4 +380,125 @@ fn a_run_killed_mid_render_leaves_no_ffmpeg_running_and_its_scratch_is_cleared_a
     assert!(stdout.contains("1 of 1 reels published"), "{stdout}");
     let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "the next start cleared the scratch folder: {left:?}");
+}
+
+/// Kills a run of three sample products with SIGKILL at random moments, eight times, then lets one run
+/// to the end: every reel is published or parked with a reason, nothing is stuck or dead-lettered, each
+/// (reel, shot, attempt) is charged once and rendered once, each reel published once, and no tool or
+/// scratch folder outlives its run. The seed is printed; `KILL_LOOP_SEED` replays one.
+#[test]
+fn a_run_killed_over_and_over_at_random_points_still_ends_with_every_reel_accounted_for_and_nothing_paid_twice() {
+    let data = tempfile::tempdir().unwrap();
+    let only = "pullover-hoodie,grey-graphic-tee,white-off-shoulder-dress";
+    let run = || {
+        let mut c = truereel(data.path());
+        c.env("TRUEREEL_RESOLUTION", "270x480").env("TRUEREEL_STILL_MOTION_USD_PER_SECOND", "0.01");
+        c.args(["run", "--store"]).arg(sample_store()).args(["--only", only]);
+        c
+    };
+    let mut seed: u64 = std::env::var("KILL_LOOP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos() as u64);
+    println!("KILL_LOOP_SEED={seed}");
+    let mut next = move || {
+        // xorshift64*
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let started = Instant::now();
+    let mut killed = 0;
+    for _ in 0..8 {
+        let mut child = run().stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let at = Duration::from_millis(100 + next() % 1500);
+        let t = Instant::now();
+        while t.elapsed() < at && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let tools: Vec<u32> = children_of(child.id()).into_iter().map(|(pid, _)| pid).collect();
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let survivors: Vec<String> = tools.iter().map(|p| cmdline(*p)).filter(|c| !c.is_empty()).collect();
+        assert!(survivors.is_empty(), "tools outlived their run: {survivors:?}");
+    }
+    println!("{killed} kills in {:?}", started.elapsed());
+
+    let out = run().output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        matches!(out.status.code(), Some(0 | 2)),
+        "the last run failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}\nall runs took {:?}", started.elapsed());
+    let left: Vec<_> = std::fs::read_dir(data.path().join("scratch"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use truereel::ports::Stage;
+        use truereel::{IdempotencyKey, ReelStatus};
+        let e = truereel::homes::embedded::Embedded::open(data.path(), &truereel::config::Config::default()).unwrap();
+        let state = &e.ports.state;
+        for stage in Stage::ALL {
+            let d = e.ports.queue.depth(stage).await.unwrap();
+            assert_eq!((d.pending(), d.dead), (0, 0), "{stage}: nothing left and nothing dead-lettered: {d:?}");
+        }
+        let stuck = truereel::stuck::stuck_reels(&e.ports, &e.queue.pending().await.unwrap()).await.unwrap();
+        assert!(stuck.is_empty(), "{stuck:?}");
+        let issues = state.issues_since(0).await.unwrap();
+        let products = state.list_products().await.unwrap();
+        assert_eq!(products.len(), 3);
+        let reels = state.list_reels().await.unwrap();
+        let mut rendered_shots = 0;
+        for p in &products {
+            let reel = reels.iter().find(|r| r.product == p.handle);
+            match reel.map(|r| r.status) {
+                Some(ReelStatus::Published) => {}
+                Some(ReelStatus::NeedsReview) => assert!(!reel.unwrap().reasons.is_empty(), "parked without a reason"),
+                other => assert!(
+                    issues.iter().any(|i| i.fatal && i.product == p.handle.as_str()),
+                    "{} is {other:?} with no word why: {issues:#?}",
+                    p.handle
+                ),
+            }
+        }
+        for reel in &reels {
+            let history = state.history(&reel.id).await.unwrap();
+            let published = history.iter().filter(|(s, _)| *s == ReelStatus::Published).count();
+            assert!(published <= 1, "{} published {published} times", reel.id);
+            // One charge per (reel, shot, attempt), and no shot needed a second attempt.
+            let charged: BTreeSet<String> = state
+                .ledger(Some(&reel.id))
+                .await
+                .unwrap()
+                .iter()
+                .filter(|l| l.operation == "image_to_video")
+                .map(|l| l.key.to_string())
+                .collect();
+            let clips = state.clips(&reel.id).await.unwrap();
+            let expected: BTreeSet<String> = clips
+                .iter()
+                .map(|c| IdempotencyKey::for_shot(&reel.id, c.shot, c.attempt, "video").to_string())
+                .collect();
+            assert_eq!(charged, expected, "{}: one charge per stored clip", reel.id);
+            assert!(reel.status != ReelStatus::Published || clips.len() == reel.plan.shots.len());
+            assert!(reel.shot_attempts.iter().all(|a| *a == 1), "a kill cost a second attempt: {reel:?}");
+            rendered_shots += clips.len();
+        }
+        let ledger_total = state.ledger(None).await.unwrap().iter().filter(|l| l.operation == "image_to_video").count();
+        assert_eq!(ledger_total, rendered_shots, "no charge without its clip");
+    });
+    let jobs = renders(data.path());
+    let unique: BTreeSet<&String> = jobs.iter().collect();
+    assert_eq!(unique.len(), jobs.len(), "a shot was rendered twice: {jobs:#?}");
+    assert!(started.elapsed() < Duration::from_secs(150), "too slow: {:?}", started.elapsed());
 }

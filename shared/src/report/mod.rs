@@ -67,8 +67,16 @@ pub async fn summary(
                 file: None,
             },
             (Some(reel), None) => {
+                // A published file deleted by hand is said so, not listed as if it were there.
+                let missing = match (&reel.published, reel.status) {
+                    (Some(k), ReelStatus::Published) => matches!(ports.blobs.head(k).await, Ok(None)),
+                    _ => false,
+                };
                 let verdict = match reel.status {
                     ReelStatus::NeedsReview => format!("needs review: {}", reel.reasons.join("; ")),
+                    ReelStatus::Published if missing => {
+                        "published, but its file is missing (the next run publishes it again)".into()
+                    }
                     s => s.to_string(),
                 };
                 Row {
@@ -76,8 +84,10 @@ pub async fn summary(
                     shots: Some(reel.plan.shots.len()),
                     duration_ms: Some(reel.plan.duration_ms()),
                     verdict,
-                    published: reel.status == ReelStatus::Published,
-                    file: reel.published.as_ref().map(|k| ports.blobs.location(k)),
+                    published: reel.status == ReelStatus::Published && !missing,
+                    file: reel.published.as_ref().map(|k| {
+                        if missing { format!("missing: {}", ports.blobs.location(k)) } else { ports.blobs.location(k) }
+                    }),
                 }
             }
         };

@@ -1,6 +1,6 @@
 //! Evaluate: judge the assembled reel against its real reference photos, then publish or park it.
 
-use super::support::{blob_err, local_copy, park, scratch, state_err};
+use super::support::{blob_err, issue, local_copy, park, scratch, state_err};
 use super::{Outcome, StageError};
 use crate::messages::EvaluateMsg;
 use crate::ports::{ReelCut, StateError};
@@ -26,14 +26,51 @@ pub async fn run(ports: &Ports, msg: EvaluateMsg) -> Result<Outcome, StageError>
                 None => Err(StageError::new(format!("reel {}", reel.id), "evaluated but its verdict is missing")),
             }
         }
+        ReelStatus::Published => republish(ports, &reel).await,
         other => Ok(Outcome::Skipped(format!("reel {} is {other}", reel.id))),
     }
+}
+
+/// A published reel whose public file is gone: copied again from the video that passed (no new
+/// transition: it was published once).
+async fn republish(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
+    let public = reel.published.clone().unwrap_or_else(|| BlobKey::published(&reel.product));
+    if ports.blobs.head(&public).await.map_err(|e| blob_err("checking a published reel", e))?.is_some() {
+        return Ok(Outcome::Skipped(format!("reel {} is published", reel.id)));
+    }
+    let video = match &reel.video {
+        Some(v) if ports.blobs.head(v).await.map_err(|e| blob_err("checking a reel video", e))?.is_some() => v,
+        _ => {
+            let why = format!(
+                "reel {}: its published file {public} and the video it was copied from are both gone; \
+                 nothing can publish it again",
+                reel.id
+            );
+            issue(ports, reel.product.as_str(), STAGE, true, why.clone()).await?;
+            return Ok(Outcome::Failed(why));
+        }
+    };
+    ports.blobs.copy(video, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel again", e))?;
+    let what = format!("reel {}: its published file was missing; published again from round {}", reel.id, reel.round);
+    issue(ports, reel.product.as_str(), STAGE, false, what.clone()).await?;
+    Ok(Outcome::Done(what))
 }
 
 async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     let Some(video_key) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["assembled without a video".into()]).await;
     };
+    let missing = crate::stages::support::missing_references(ports, &reel).await?;
+    if !missing.is_empty() {
+        let why = format!(
+            "reel {}: reference photos missing from the blob store ({}); the next run fetches them again and \
+             judges it then",
+            reel.id,
+            missing.join(", ")
+        );
+        issue(ports, reel.product.as_str(), STAGE, true, why.clone()).await?;
+        return Ok(Outcome::Failed(why));
+    }
     let dir = scratch(ports)?;
     let video = local_copy(ports, &video_key, dir.path(), "reel.mp4").await?;
     let all = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;

@@ -1,6 +1,6 @@
 //! Generate: submit one shot attempt to the video model (once, ever) and poll it by delayed messages.
 
-use super::support::{blob_err, park, send, state_err};
+use super::support::{blob_err, issue, park, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{GenerateMsg, MirrorMsg};
 use crate::ports::{Charge, ClipRequest, JobSlot, JobStatus, ProviderError, StateError};
@@ -27,14 +27,23 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         reel = start_generating(ports, reel).await?;
     }
     let clips = ports.state.clips(&reel.id).await.map_err(|e| state_err("reading clips", e))?;
-    if clips.iter().any(|c| c.shot == msg.shot && c.attempt == msg.attempt) {
-        return Ok(Outcome::Skipped(format!("{} shot {} is already stored", reel.id, shot.index)));
-    }
+    // A clip recorded but gone from the blob store is lost: fetched or rendered again below.
+    let lost = match clips.iter().find(|c| c.shot == msg.shot && c.attempt == msg.attempt) {
+        Some(c) if ports.blobs.head(&c.blob).await.map_err(|e| blob_err("checking a clip", e))?.is_some() => {
+            return Ok(Outcome::Skipped(format!("{} shot {} is already stored", reel.id, shot.index)));
+        }
+        Some(c) => {
+            tracing::warn!(reel = %reel.id, shot = shot.index, clip = %c.blob, "The stored clip is gone.");
+            true
+        }
+        None => false,
+    };
 
     let key = IdempotencyKey::for_shot(&reel.id, msg.shot, msg.attempt, "video");
     let provider = ports.video.name().to_string();
     let slot = ports.state.begin_job(&key, &provider).await.map_err(|e| state_err("claiming a job slot", e))?;
     let job = match slot {
+        JobSlot::Submitted(job) if lost => return recover_lost_clip(ports, &reel, &msg, &key, job).await,
         JobSlot::Submitted(job) => job,
         JobSlot::Unknown if !ports.video.idempotent_submit() => {
             let why = format!(
@@ -45,6 +54,9 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
             return park(ports, &reel, STAGE, vec![why]).await;
         }
         JobSlot::New | JobSlot::Unknown => {
+            if let Some(outcome) = reference_missing(ports, &reel, msg.shot).await? {
+                return Ok(outcome);
+            }
             let request = request(ports, &reel, msg.shot, msg.attempt).await?;
             // Charged before the call, atomically within budget: a crash after paying never
             // under-counts, and concurrent workers cannot overrun the budget together.
@@ -78,6 +90,60 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         }
     };
     poll(ports, &reel, &msg, &job).await
+}
+
+/// A shot's reference photo gone from the blob store: recorded on the product, nothing submitted, and
+/// the reel left generating; the next run fetches the photo again and picks the reel up.
+async fn reference_missing(ports: &Ports, reel: &Reel, shot: u32) -> Result<Option<Outcome>, StageError> {
+    let s = &reel.plan.shots[shot as usize];
+    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
+    let Some(reference) = references.into_iter().find(|r| r.sha256 == s.reference) else { return Ok(None) };
+    if ports.blobs.head(&reference.blob).await.map_err(|e| blob_err("checking a reference", e))?.is_some() {
+        return Ok(None);
+    }
+    let why = format!(
+        "{} shot {shot}: its reference photo {} is missing from the blob store; the next `truereel run` \
+         fetches it again and goes on",
+        reel.id, reference.blob
+    );
+    issue(ports, reel.product.as_str(), STAGE, true, why.clone()).await?;
+    Ok(Some(Outcome::Failed(why)))
+}
+
+/// A clip that was stored and paid for but is gone from the blob store. The provider's output is
+/// fetched again if it still has it; otherwise a provider that dedupes by key renders it again under
+/// the same key (the ledger already holds that key's charge: nothing is charged again; the still-motion
+/// renderer costs nothing real); any other provider would bill again, so the reel is parked instead.
+async fn recover_lost_clip(
+    ports: &Ports,
+    reel: &Reel,
+    msg: &GenerateMsg,
+    key: &IdempotencyKey,
+    job: JobId,
+) -> Result<Outcome, StageError> {
+    if let Ok(JobStatus::Ready(_) | JobStatus::Pending { .. }) = ports.video.poll(&job).await {
+        return poll(ports, reel, msg, &job).await;
+    }
+    let provider = ports.video.name().to_string();
+    if !ports.video.idempotent_submit() {
+        let why = format!(
+            "shot {} attempt {}: its clip is gone and {provider} no longer has it; rendering it again would be \
+             paid twice",
+            msg.shot, msg.attempt
+        );
+        return park(ports, reel, STAGE, vec![why]).await;
+    }
+    if let Some(outcome) = reference_missing(ports, reel, msg.shot).await? {
+        return Ok(outcome);
+    }
+    let request = request(ports, reel, msg.shot, msg.attempt).await?;
+    match ports.video.submit(&request, key).await {
+        Ok(again) => {
+            tracing::info!(reel = %reel.id, shot = msg.shot, job = %again, "A lost clip is rendered again.");
+            poll(ports, reel, msg, &again).await
+        }
+        Err(e) => submit_failed(ports, reel, msg, e).await,
+    }
 }
 
 /// Planned → generating; a racer that already did it is fine.

@@ -1,6 +1,6 @@
 //! Mirror: copy each finished clip into our storage the moment it exists, then assemble the reel.
 
-use super::support::{blob_err, local_copy, park, scratch, send, state_err};
+use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
 use crate::media::{AssemblySpec, ClipCut, ass_captions};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
@@ -40,12 +40,15 @@ async fn mirror_clip(
         return Ok(Outcome::Skipped(format!("reel {id} has no shot {shot}")));
     };
     let clips = ports.state.clips(id).await.map_err(|e| state_err("reading clips", e))?;
-    if clips.iter().any(|c| c.shot == shot && c.attempt == attempt) {
+    if let Some(c) = clips.iter().find(|c| c.shot == shot && c.attempt == attempt)
+        && ports.blobs.head(&c.blob).await.map_err(|e| blob_err("checking a clip", e))?.is_some()
+    {
         // Already mirrored (a redelivery): only make sure assembly was asked for.
         return request_assembly_if_complete(ports, &reel)
             .await
             .map(|_| Outcome::Skipped(format!("{id} shot {shot} already stored")));
     }
+    // Recorded but gone from the blob store: stored again below (the record stays).
     if reel.status != ReelStatus::Generating {
         return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
     }
@@ -146,6 +149,19 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let Some(clips) = current_clips(ports, &reel).await? else {
         return Ok(Outcome::Skipped(format!("reel {id} is still waiting for clips")));
     };
+    let mut lost = Vec::new();
+    for c in &clips {
+        if ports.blobs.head(&c.blob).await.map_err(|e| blob_err("checking a clip", e))?.is_none() {
+            lost.push(c.shot);
+            send(ports, GenerateMsg { reel: id.clone(), shot: c.shot, attempt: c.attempt, polls: 0 }, Duration::ZERO)
+                .await?;
+        }
+    }
+    if !lost.is_empty() {
+        let what = format!("{id}: the clips of shots {lost:?} are gone from the blob store; getting them again");
+        issue(ports, reel.product.as_str(), STAGE, false, what.clone()).await?;
+        return Ok(Outcome::Waiting(what));
+    }
     let dir = scratch(ports)?;
     let mut cuts = Vec::with_capacity(clips.len());
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {

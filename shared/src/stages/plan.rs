@@ -3,7 +3,7 @@
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
 use crate::media::{self as wav, Pcm};
-use crate::messages::{GenerateMsg, PlanMsg};
+use crate::messages::{EvaluateMsg, GenerateMsg, PlanMsg};
 use crate::ports::{ProviderError, ShotBrief, Speech};
 use crate::stages::Ports;
 use crate::{
@@ -32,12 +32,7 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
     };
     let reel_id = ReelId::new(&handle, &product.gallery_hash);
     if let Some(reel) = ports.state.get_reel(&reel_id).await.map_err(|e| state_err("reading a reel", e))? {
-        if reel.status == ReelStatus::Planned {
-            // A crash after the reel was created but before its shots were sent: send them again.
-            send_shots(ports, &reel).await?;
-            return Ok(Outcome::Done(format!("{handle}: shots re-sent")));
-        }
-        return Ok(Outcome::Skipped(format!("{handle}: already planned as {reel_id}")));
+        return pick_up(ports, &reel).await;
     }
 
     let all = ports.state.references(&handle).await.map_err(|e| state_err("reading references", e))?;
@@ -126,6 +121,42 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
         reel.plan.shots.len(),
         reel.plan.duration_ms() as f64 / 1000.0
     )))
+}
+
+/// A reel planned before: sends whatever moves it on from where it stands (every stage is safe to run
+/// twice), so a run picks up a reel that nothing was moving (a crash, a dead letter, a missing blob).
+/// A published reel whose file is gone is published again from its video.
+async fn pick_up(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
+    let id = &reel.id;
+    match reel.status {
+        ReelStatus::Planned => {
+            // A crash after the reel was created but before its shots were sent: send them again.
+            send_shots(ports, reel).await?;
+            Ok(Outcome::Done(format!("{id}: shots re-sent")))
+        }
+        ReelStatus::Generating => {
+            // Generate skips a shot whose clip is stored, and asks for assembly once all are.
+            send_shots(ports, reel).await?;
+            Ok(Outcome::Done(format!("{id}: picked up again while generating")))
+        }
+        ReelStatus::Assembled | ReelStatus::Evaluated => {
+            send(ports, EvaluateMsg { reel: id.clone(), round: reel.round }, Duration::ZERO).await?;
+            Ok(Outcome::Done(format!("{id}: picked up again for evaluation")))
+        }
+        ReelStatus::Published => {
+            let file = reel.published.as_ref();
+            let present = match file {
+                Some(key) => ports.blobs.head(key).await.map_err(|e| blob_err("checking a published reel", e))?,
+                None => None,
+            };
+            if present.is_some() {
+                return Ok(Outcome::Skipped(format!("{id}: already published")));
+            }
+            send(ports, EvaluateMsg { reel: id.clone(), round: reel.round }, Duration::ZERO).await?;
+            Ok(Outcome::Done(format!("{id}: its published file is missing; publishing it again")))
+        }
+        ReelStatus::NeedsReview => Ok(Outcome::Skipped(format!("{id}: needs review"))),
+    }
 }
 
 async fn send_shots(ports: &Ports, reel: &Reel) -> Result<(), StageError> {

@@ -61,6 +61,18 @@ pub(crate) async fn park(ports: &Ports, reel: &Reel, stage: &str, reasons: Vec<S
     }
 }
 
+/// The blob keys of the reel's reference photos that are gone from the blob store.
+pub(crate) async fn missing_references(ports: &Ports, reel: &Reel) -> Result<Vec<String>, StageError> {
+    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
+    let mut missing = Vec::new();
+    for r in references.iter().filter(|r| reel.plan.shots.iter().any(|s| s.reference == r.sha256)) {
+        if ports.blobs.head(&r.blob).await.map_err(|e| blob_err("checking a reference", e))?.is_none() {
+            missing.push(r.blob.to_string());
+        }
+    }
+    Ok(missing)
+}
+
 /// A scratch directory (in the home's scratch space) removed when dropped.
 pub(crate) fn scratch(ports: &Ports) -> Result<tempfile::TempDir, StageError> {
     ports.media.scratch.dir("truereel-").map_err(|e| StageError::new("making a scratch folder", e))

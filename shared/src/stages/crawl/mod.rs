@@ -140,7 +140,21 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
             ));
             break;
         };
-        let before = known.get(image.src.as_str()).copied();
+        let mut before = known.get(image.src.as_str()).copied();
+        // A reference whose photo is gone from the blob store is fetched again in full.
+        if let Some(r) = before
+            && ports.blobs.head(&r.blob).await.map_err(|e| blob_err("checking a reference", e))?.is_none()
+        {
+            issue(
+                ports,
+                name,
+                STAGE,
+                false,
+                format!("photo {} was missing from the blob store; fetched again", r.blob),
+            )
+            .await?;
+            before = None;
+        }
         let fetch = source.fetch_image(&image.src, before.map(|r| &r.validators));
         let fetched = match tokio::time::timeout(budget, fetch).await {
             Err(_) => {
@@ -235,6 +249,8 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     let reel = ReelId::new(&product, &gallery_hash);
     if let Some(existing) = ports.state.get_reel(&reel).await.map_err(|e| state_err("reading a reel", e))?
         && existing.status == ReelStatus::Published
+        && let Some(file) = &existing.published
+        && ports.blobs.head(file).await.map_err(|e| blob_err("checking a published reel", e))?.is_some()
     {
         return Ok(Outcome::Skipped(format!("{name}: unchanged since its published reel")));
     }
