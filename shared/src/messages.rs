@@ -19,7 +19,8 @@ pub enum CrawlMsg {
     /// Fetch, check and store one product's gallery, then hand it to planning.
     Product {
         store: String,
-        listing: ProductListing,
+        /// Boxed: a listing is far larger than the other messages (the wire format is the same).
+        listing: Box<ProductListing>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         crawl_only: bool,
     },

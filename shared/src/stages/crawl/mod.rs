@@ -17,7 +17,7 @@ const STAGE: &str = "crawl";
 pub async fn run(ports: &Ports, msg: CrawlMsg) -> Result<Outcome, StageError> {
     match msg {
         CrawlMsg::Store { store, only, crawl_only } => list_store(ports, &store, only.as_deref(), crawl_only).await,
-        CrawlMsg::Product { store, listing, crawl_only } => take_in(ports, &store, listing, crawl_only).await,
+        CrawlMsg::Product { store, listing, crawl_only } => take_in(ports, &store, *listing, crawl_only).await,
     }
 }
 
@@ -64,7 +64,7 @@ async fn list_store(
                         .await?;
                     continue;
                 }
-                let msg = CrawlMsg::Product { store: store.to_string(), listing, crawl_only };
+                let msg = CrawlMsg::Product { store: store.to_string(), listing: Box::new(listing), crawl_only };
                 send(ports, msg, Duration::ZERO).await?;
                 sent += 1;
             }
@@ -117,7 +117,8 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     images.sort_by_key(|i| i.position);
     let listed = images.len();
     let cap = ports.settings.max_photos_per_product.max(1);
-    let mut notes = Vec::new();
+    // What the source changed in the store's text (copy cut to its limit), then what intake skipped.
+    let mut notes = listing.notes.clone();
     if listed > cap {
         images.truncate(cap);
         notes.push(format!(
