@@ -82,7 +82,7 @@ impl Message {
     /// What the message is about, for reports: a product handle, or the store when listing.
     pub fn subject(&self) -> String {
         match self {
-            Message::Crawl(CrawlMsg::Store { store, .. }) => store.clone(),
+            Message::Crawl(CrawlMsg::Store { store, .. }) => crate::redact(store),
             Message::Crawl(CrawlMsg::Product { listing, .. }) => listing.handle.to_string(),
             Message::Plan(m) => m.product.to_string(),
             Message::Generate(m) => m.reel.product().to_string(),

@@ -270,6 +270,7 @@ impl Worker {
             Err(panic) => (crate::ports::BoxError::from(format!("the handler crashed: {panic}")), None),
         };
         let (error, retry_after) = error;
+        let error = crate::ports::BoxError::from(crate::redact(&error.to_string()));
         if d.receive_count >= self.options.max_receives {
             let why = format!("gave up after {} tries: {error}", d.receive_count);
             self.record(&subject, &why).await;
@@ -289,10 +290,10 @@ impl Worker {
 
     async fn record(&self, subject: &str, why: &str) {
         let issue = ProductIssue {
-            product: subject.to_string(),
+            product: crate::redact(subject),
             stage: self.stage.to_string(),
             fatal: true,
-            message: why.to_string(),
+            message: crate::redact(why),
             at_ms: now_ms(),
         };
         if let Err(e) = self.ports.state.record_issue(&issue).await {

@@ -32,15 +32,15 @@ async fn list_store(
         Ok(s) => s,
         Err(e) if !e.is_transient() => {
             issue(ports, store, STAGE, true, e.to_string()).await?;
-            return Ok(Outcome::Failed(e.to_string()));
+            return Ok(Outcome::Failed(crate::redact(&e.to_string())));
         }
-        Err(e) => return Err(StageError::new(format!("opening store {store}"), e)),
+        Err(e) => return Err(StageError::new(format!("opening store {}", crate::redact(store)), e)),
     };
     let listings = match source.list().await {
         Ok(l) => l,
         Err(e) if !e.is_transient() => {
             issue(ports, store, STAGE, true, e.to_string()).await?;
-            return Ok(Outcome::Failed(e.to_string()));
+            return Ok(Outcome::Failed(crate::redact(&e.to_string())));
         }
         Err(e) => return Err(StageError::new(format!("listing {}", source.describe()), e)),
     };
@@ -76,7 +76,7 @@ async fn list_store(
             bad += 1;
         }
     }
-    tracing::info!(store, products = sent, rejected = bad, "Listed the store.");
+    tracing::info!(store = %crate::redact(store), products = sent, rejected = bad, "Listed the store.");
     Ok(Outcome::Done(format!("{sent} products listed, {bad} rejected")))
 }
 
@@ -88,10 +88,12 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     let name = product.as_str();
     let source = match ports.storefronts.open(store) {
         Ok(s) => s,
-        Err(e) if e.is_transient() => return Err(StageError::new(format!("opening store {store}"), e)),
+        Err(e) if e.is_transient() => {
+            return Err(StageError::new(format!("opening store {}", crate::redact(store)), e));
+        }
         Err(e) => {
             issue(ports, name, STAGE, true, e.to_string()).await?;
-            return Ok(Outcome::Failed(e.to_string()));
+            return Ok(Outcome::Failed(crate::redact(&e.to_string())));
         }
     };
     // A listing that only names its product page (sitemap stores) is read here, one product per message.
