@@ -49,7 +49,7 @@ pub async fn run_store(
 pub async fn drain_store(e: &Embedded, store: &Path, only: Option<&[&str]>) -> DrainReport {
     let store = store.to_string_lossy();
     let only = only.map(|o| o.iter().map(|s| s.to_string()).collect());
-    runner::run_store(&e.ports, &store, only, false, &RunOptions::default(), Arc::new(LogProgress))
+    runner::run_store(&e.ports, &store, only, false, &RunOptions::default(), Arc::new(LogProgress::default()))
         .await
         .expect("send the store and drain the queues")
 }

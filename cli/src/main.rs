@@ -297,8 +297,11 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
         }
     };
     ports.media.check_available().await.context("truereel needs ffmpeg and ffprobe")?;
-    let progress: Arc<dyn Progress> =
-        if std::io::stderr().is_terminal() { Arc::new(progress::Bars::new()) } else { Arc::new(LogProgress) };
+    let progress: Arc<dyn Progress> = if std::io::stderr().is_terminal() {
+        Arc::new(progress::Bars::new())
+    } else {
+        Arc::new(LogProgress::default())
+    };
     let options = RunOptions::from_config(&config.runner);
     let drained = runner::run_store(&ports, &store, only.clone(), crawl_only, &options, progress.clone()).await?;
     drop(progress);

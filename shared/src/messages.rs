@@ -19,7 +19,8 @@ pub enum CrawlMsg {
     /// Fetch, check and store one product's gallery, then hand it to planning.
     Product {
         store: String,
-        listing: ProductListing,
+        /// Boxed: a listing is far larger than the other messages (the wire format is the same).
+        listing: Box<ProductListing>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         crawl_only: bool,
     },
@@ -97,7 +98,7 @@ impl Message {
     /// What the message is about, for reports: a product handle, or the store when listing.
     pub fn subject(&self) -> String {
         match self {
-            Message::Crawl(CrawlMsg::Store { store, .. }) => store.clone(),
+            Message::Crawl(CrawlMsg::Store { store, .. }) => crate::redact(store),
             Message::Crawl(CrawlMsg::Product { listing, .. }) => listing.handle.to_string(),
             Message::Plan(m) => m.product.to_string(),
             Message::Generate(m) => m.reel.product().to_string(),

@@ -62,11 +62,62 @@ pub trait Progress: Send + Sync {
     fn pending(&self, stage: Stage, pending: u64);
 }
 
-/// Progress as log lines (when not on a terminal).
-pub struct LogProgress;
+/// Progress as log lines (when not on a terminal): each message handled, and every
+/// [`LogProgress::EVERY`] per stage with work left, how much is done and left and an estimate of the
+/// time left at the pace so far (a 10,000-product crawl says how long it will take).
+#[derive(Default)]
+pub struct LogProgress {
+    pace: std::sync::Mutex<BTreeMap<Stage, Pace>>,
+}
+
+/// One stage's pace: messages handled since the first was seen pending, and when the last line was logged.
+#[derive(Debug, Clone)]
+struct Pace {
+    since: std::time::Instant,
+    done: u64,
+    logged: Option<std::time::Instant>,
+}
+
+impl LogProgress {
+    /// How often a stage's progress line is logged.
+    pub const EVERY: Duration = Duration::from_secs(10);
+
+    /// The progress line for `stage` with `pending` messages left at `now`, when one is due.
+    fn line(&self, stage: Stage, pending: u64, now: std::time::Instant) -> Option<String> {
+        let mut paces = self.pace.lock().unwrap_or_else(|e| e.into_inner());
+        let pace = paces.entry(stage).or_insert(Pace { since: now, done: 0, logged: Some(now) });
+        if pending == 0 || pace.logged.is_some_and(|at| now.duration_since(at) < Self::EVERY) {
+            return None;
+        }
+        pace.logged = Some(now);
+        let elapsed = now.duration_since(pace.since).as_secs_f64();
+        let rate = if elapsed > 0.0 { pace.done as f64 / elapsed } else { 0.0 };
+        let left =
+            if rate > 0.0 { format!("about {} left", human(pending as f64 / rate)) } else { "no estimate yet".into() };
+        Some(format!("{stage}: {} done, {pending} to go, {rate:.1}/s, {left}", pace.done))
+    }
+
+    fn count(&self, stage: Stage) {
+        let now = std::time::Instant::now();
+        let mut paces = self.pace.lock().unwrap_or_else(|e| e.into_inner());
+        paces.entry(stage).or_insert(Pace { since: now, done: 0, logged: Some(now) }).done += 1;
+    }
+}
+
+/// Seconds as "40 s", "12 min" or "3.5 h".
+fn human(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 90.0 * 60.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
 
 impl Progress for LogProgress {
     fn handled(&self, stage: Stage, outcome: &Outcome) {
+        self.count(stage);
         match outcome {
             Outcome::Done(s) => tracing::info!(%stage, "{s}"),
             Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::debug!(%stage, "{s}"),
@@ -76,7 +127,11 @@ impl Progress for LogProgress {
     fn retrying(&self, stage: Stage, subject: &str, error: &str) {
         tracing::warn!(%stage, subject, "Will retry: {error}");
     }
-    fn pending(&self, _: Stage, _: u64) {}
+    fn pending(&self, stage: Stage, pending: u64) {
+        if let Some(line) = self.line(stage, pending, std::time::Instant::now()) {
+            tracing::info!(%stage, pending, "{line}");
+        }
+    }
 }
 
 /// Counts of what a drain did.
@@ -282,6 +337,7 @@ impl Worker {
             Err(panic) => (crate::ports::BoxError::from(format!("the handler crashed: {panic}")), None),
         };
         let (error, retry_after) = error;
+        let error = crate::ports::BoxError::from(crate::redact(&error.to_string()));
         if d.receive_count >= self.options.max_receives {
             let why = format!("gave up after {} tries: {error}", d.receive_count);
             if let Err(e) =
@@ -305,10 +361,10 @@ impl Worker {
 
     async fn record(&self, subject: &str, why: &str) {
         let issue = ProductIssue {
-            product: subject.to_string(),
+            product: crate::redact(subject),
             stage: self.stage.to_string(),
             fatal: true,
-            message: why.to_string(),
+            message: crate::redact(why),
             at_ms: now_ms(),
         };
         if let Err(e) = self.ports.state.record_issue(&issue).await {
@@ -346,7 +402,7 @@ mod tests {
         assert_eq!(q.depth(Stage::Generate).await.unwrap().dead, 1);
         assert!(home.ports.state.issues_since(0).await.unwrap().is_empty());
         for _ in 0..2 {
-            drain(&home.ports, &RunOptions::default(), Arc::new(LogProgress)).await.unwrap();
+            drain(&home.ports, &RunOptions::default(), Arc::new(LogProgress::default())).await.unwrap();
         }
         let issues = home.ports.state.issues_since(0).await.unwrap();
         assert_eq!(issues.len(), 1, "noted once: {issues:?}");
@@ -354,5 +410,24 @@ mod tests {
         for part in ["dead-lettered after 5 receives", "stopped each time", "redrive --stage generate --reel tee--"] {
             assert!(issues[0].message.contains(part), "{part:?}: {}", issues[0].message);
         }
+    }
+
+    #[test]
+    fn log_progress_estimates_the_time_left_every_ten_seconds() {
+        let p = LogProgress::default();
+        let start = std::time::Instant::now();
+        assert_eq!(p.line(Stage::Crawl, 10_000, start), None, "the first sight starts the clock");
+        for _ in 0..40 {
+            p.count(Stage::Crawl);
+        }
+        // Pretend 10 s went by: 40 handled, 4 a second; 9,960 left is 2,490 s, about 42 minutes.
+        let pace = p.pace.lock().unwrap().get(&Stage::Crawl).cloned().unwrap();
+        let at = pace.since + Duration::from_secs(10);
+        let line = p.line(Stage::Crawl, 9_960, at).unwrap();
+        assert_eq!(line, "crawl: 40 done, 9960 to go, 4.0/s, about 42 min left");
+        assert_eq!(p.line(Stage::Crawl, 9_950, at + Duration::from_secs(3)), None, "not again within 10 s");
+        assert!(p.line(Stage::Crawl, 0, at + Duration::from_secs(30)).is_none(), "nothing left, nothing said");
+        assert_eq!(human(40.0), "40 s");
+        assert_eq!(human(3.5 * 3600.0), "3.5 h");
     }
 }

@@ -81,9 +81,16 @@ async fn reference_photos_deleted_after_a_crawl_are_fetched_again_by_the_next_ru
     let store = sample_store();
     let e = Embedded::open_for_runner(dir.path(), &charging()).await.unwrap();
     let only = Some(vec![TEE.to_string()]);
-    runner::run_store(&e.ports, &store.to_string_lossy(), only, true, &RunOptions::default(), Arc::new(LogProgress))
-        .await
-        .unwrap();
+    runner::run_store(
+        &e.ports,
+        &store.to_string_lossy(),
+        only,
+        true,
+        &RunOptions::default(),
+        Arc::new(LogProgress::default()),
+    )
+    .await
+    .unwrap();
     let gone = delete_references(&e, TEE, 0).await;
     assert!(!gone.is_empty());
 
@@ -104,14 +111,21 @@ async fn a_reel_stuck_on_a_missing_photo_and_a_lost_clip_is_repaired_by_the_next
     let store = sample_store();
     let e = Embedded::open_for_runner(dir.path(), &charging()).await.unwrap();
     let only = Some(vec![TEE.to_string()]);
-    runner::run_store(&e.ports, &store.to_string_lossy(), only, true, &RunOptions::default(), Arc::new(LogProgress))
-        .await
-        .unwrap();
+    runner::run_store(
+        &e.ports,
+        &store.to_string_lossy(),
+        only,
+        true,
+        &RunOptions::default(),
+        Arc::new(LogProgress::default()),
+    )
+    .await
+    .unwrap();
     let gone = delete_references(&e, TEE, 1).await;
     assert!(!gone.is_empty());
     let plan = Message::from(PlanMsg { product: Handle::parse(TEE).unwrap() });
     e.ports.queue.send(Stage::Plan, &plan.to_json(), std::time::Duration::ZERO).await.unwrap();
-    let report = runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress)).await.unwrap();
+    let report = runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress::default())).await.unwrap();
     assert_eq!(report.dead_lettered, 0, "a missing photo is no failure to retry: {report:?}");
 
     let reel = e.ports.state.list_reels().await.unwrap().remove(0);

@@ -35,7 +35,7 @@ fn trusting(server: &TestServer) -> Config {
 async fn crawl(e: &Embedded, store: &str) -> (DrainReport, Vec<CrawlRow>) {
     let started = truereel::now_ms();
     let options = RunOptions { retry_base: Duration::from_millis(50), ..RunOptions::default() };
-    let run = runner::run_store(&e.ports, store, None, true, &options, Arc::new(LogProgress));
+    let run = runner::run_store(&e.ports, store, None, true, &options, Arc::new(LogProgress::default()));
     let report = tokio::time::timeout(Duration::from_secs(120), run).await.expect("the crawl ends").unwrap();
     let rows = report::crawl_summary(&e.ports, store, None, started).await.unwrap();
     (report, rows)
@@ -442,4 +442,21 @@ async fn refused_image_urls_are_named_and_an_upper_case_store_url_is_read() {
     assert!(passwd.note.contains("refused") && passwd.note.contains("file"), "{passwd:?}");
     let ftp = row(&rows, "ftp-only");
     assert!(ftp.note.contains("ftp") && ftp.note.contains("javascript"), "{ftp:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_a_store_url_is_never_recorded() {
+    init_logs();
+    let server = TestServer::start().await;
+    serve_shopify(&server, vec![vec![shopify_product(&server, 1, "tee", &["/img/tee.jpg"])]]);
+    let dir = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(dir.path(), &trusting(&server)).await.unwrap();
+    let store = server.url("/").replace("http://", "http://alice:s3cr3t-pw@");
+    let (_, rows) = crawl(&e, &store).await;
+    assert_eq!(server.connections(), 0, "refused before connecting");
+    let shown = format!("{rows:?}");
+    assert!(shown.contains("credentials") && !shown.contains("s3cr3t-pw"), "{shown}");
+    let issues = e.ports.state.issues_since(0).await.unwrap();
+    assert!(!issues.is_empty());
+    assert!(!format!("{issues:?}").contains("s3cr3t-pw"), "{issues:?}");
 }

@@ -305,7 +305,7 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     let ports = truereel::stages::Ports { video: counting.clone(), ..e.ports.clone() };
     let store = sample_store().to_string_lossy().to_string();
     let options = truereel::runner::RunOptions::default();
-    let progress = Arc::new(truereel::runner::LogProgress);
+    let progress = Arc::new(truereel::runner::LogProgress::default());
     truereel::runner::run_store(&ports, &store, Some(vec![only[0].to_string()]), false, &options, progress)
         .await
         .unwrap();

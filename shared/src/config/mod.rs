@@ -212,7 +212,8 @@ impl Config {
                         };
                         problems.push(Problem {
                             name: name.into(),
-                            value: text.clone(),
+                            // A refused URL may carry a password: it is named, never shown.
+                            value: crate::redact(text),
                             accepts: def.kind.accepts(),
                             detail,
                         });

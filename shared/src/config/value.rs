@@ -135,6 +135,9 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
                     return Err(format!("{scheme}:// is not a storefront scheme"));
                 }
                 let url = url::Url::parse(v).map_err(|e| e.to_string())?;
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err("credentials in a store URL are not accepted (user:password@ is refused)".into());
+                }
                 return Ok(Value::Text(url.to_string()));
             }
             Ok(Value::Text(v.to_string()))

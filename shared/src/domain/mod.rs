@@ -1,9 +1,11 @@
-//! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger.
+//! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger; and the one
+//! way a URL's credentials are hidden ([`redact`]).
 
 mod clip;
 pub(crate) mod ids;
 mod ledger;
 mod product;
+mod redact;
 mod reel;
 mod reference;
 mod shot;
@@ -14,6 +16,7 @@ pub use clip::Clip;
 pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256};
 pub use ledger::{Budget, LedgerEntry, Usd};
 pub use product::{ListedImage, Product, ProductListing};
+pub use redact::redact;
 pub use reel::{Reel, ReelStatus, TransitionError};
 pub use reference::{PhotoKind, PhotoPrint, Reference, Validators};
 pub use shot::{Motion, Shot, ShotPlan, ShotRole};

@@ -37,6 +37,10 @@ pub struct ProductListing {
     /// it (`Storefront::complete`), so listing a 10,000-page store stays one short invocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
+    /// What the source changed in the store's text while reading it (copy cut to its limit), for the
+    /// product's notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A product after intake: its copy plus the references that passed intake.

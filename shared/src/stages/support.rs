@@ -26,7 +26,8 @@ pub(crate) async fn issue(
     fatal: bool,
     message: impl Into<String>,
 ) -> Result<(), StageError> {
-    let message = message.into();
+    // A store locator or URL may carry credentials: never recorded, never logged.
+    let (product, message) = (&crate::redact(product), crate::redact(&message.into()));
     if fatal {
         tracing::error!(product, stage, "{message}");
     } else {

@@ -1,7 +1,8 @@
-//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, and where the AWS
-//! emulator is.
+//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, big flat PNGs made
+//! on the spot, and where the AWS emulator is.
 
 pub mod http_server;
+pub mod png;
 
 pub use http_server::{RecordedRequest, Reply, TestServer};
 

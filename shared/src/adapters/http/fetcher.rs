@@ -352,7 +352,7 @@ impl Fetcher for SafeFetcher {
 }
 
 fn refused(url: &Url, reason: String) -> FetchError {
-    FetchError::Refused { url: url.to_string(), reason }
+    FetchError::Refused { url: crate::redact(url.as_str()), reason }
 }
 
 /// A guard refusal from the resolver stays a refusal; everything else on the wire is worth another try.

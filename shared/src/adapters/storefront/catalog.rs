@@ -1,7 +1,7 @@
 //! The Shopify catalog shape (`products.json`, `/products/<handle>.json`): parsed leniently, each product
 //! on its own, so one bad entry fails alone. The folder, blob and Shopify web sources all read it.
 
-use super::text::{html_to_text, slugify};
+use super::text::{html_to_text, slugify, strip_controls, tidy};
 use crate::ports::ListingError;
 use crate::{Handle, ListedImage, ProductListing};
 use serde_json::{Map, Value};
@@ -54,7 +54,7 @@ fn parse_product(index: usize, value: &Value) -> Result<ProductListing, ListingE
     let description = obj.get("body_html").and_then(Value::as_str).map(html_to_text).unwrap_or_default();
     let images =
         obj.get("images").and_then(Value::as_array).map(|a| parse_images(handle.as_str(), a)).unwrap_or_default();
-    Ok(ProductListing {
+    Ok(tidy(ProductListing {
         handle,
         title,
         description,
@@ -64,12 +64,13 @@ fn parse_product(index: usize, value: &Value) -> Result<ProductListing, ListingE
         currency: None,
         images,
         page: None,
-    })
+        notes: Vec::new(),
+    }))
 }
 
-/// A non-empty, trimmed string field.
+/// A non-empty string field, without control characters (so labels in messages are safe to print too).
 fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    obj.get(key).and_then(Value::as_str).map(strip_controls).filter(|s| !s.is_empty())
 }
 
 fn kind_of(v: &Value) -> &'static str {

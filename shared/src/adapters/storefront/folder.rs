@@ -225,6 +225,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn store_text_is_tidied_when_read() {
+        let mut p = hoodie();
+        p["title"] = json!(format!("Hoodie\u{0}\u{1b}[2J {}", "very ".repeat(20_000)));
+        p["vendor"] = json!("\u{1b}]0;owned\u{7}Demo");
+        p["images"] = json!([{"src": "photos/\u{1b}[31mworn.jpg", "alt": "a\u{0}b"}]);
+        let dir = store(&json!([p]));
+        let listed = open(&dir).list().await.unwrap();
+        let p = listed[0].as_ref().unwrap();
+        assert!(p.title.starts_with("Hoodie very very") && p.title.chars().count() <= 300, "{}", p.title);
+        assert_eq!(p.vendor.as_deref(), Some("Demo"));
+        assert_eq!((p.images[0].src.as_str(), p.images[0].alt.as_deref()), ("photos/worn.jpg", Some("ab")));
+        assert_eq!(p.notes, ["the title was cut to 300 characters (it had 100006)"]);
+    }
+
+    #[tokio::test]
     async fn accepts_a_bare_array_and_comma_tags() {
         let mut p = hoodie();
         p["tags"] = json!("hoodie, tops, unisex");

@@ -58,7 +58,7 @@ impl StorefrontRouter {
         if let Some(f) = self.fetcher.get() {
             return Ok(f.clone());
         }
-        let unreadable = |reason: String| StorefrontError::Unreadable { store: store.into(), reason };
+        let unreadable = |reason: String| StorefrontError::Unreadable { store: crate::redact(store), reason };
         let Some(policy) = &self.policy else {
             return Err(unreadable("web storefronts need an HTTP fetcher, and none is configured here".into()));
         };

@@ -1,4 +1,110 @@
-//! Store text helpers: HTML descriptions to plain text, entities decoded, handles slugged from titles.
+//! Store text helpers: HTML descriptions to plain text, entities decoded, handles slugged from titles, and
+//! every listing tidied ([`tidy`]): control characters and terminal escape sequences stripped from all
+//! store text, over-long copy cut at a documented limit with a note.
+
+use crate::ProductListing;
+
+/// The longest title kept, in characters (a longer one is cut, with a note).
+pub const MAX_TITLE_CHARS: usize = 300;
+/// The longest description kept, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 5_000;
+/// The longest vendor, product type or alt text kept, in characters.
+pub const MAX_SHORT_CHARS: usize = 300;
+
+/// A listing as the sources hand it on: every text field without control characters (a NUL fails the
+/// voice, an escape sequence rewrites the operator's terminal), bidirectional overrides or escape
+/// sequences, whitespace collapsed, and the copy cut to its limit (a 100,000-character title fails the
+/// voice), each cut said in `notes`.
+pub fn tidy(mut listing: ProductListing) -> ProductListing {
+    let mut cut = |what: &str, text: &mut String, max: usize| {
+        let clean = strip_controls(text);
+        let chars = clean.chars().count();
+        *text = if chars > max {
+            listing.notes.push(format!("the {what} was cut to {max} characters (it had {chars})"));
+            shorten(&clean, max)
+        } else {
+            clean
+        };
+    };
+    cut("title", &mut listing.title, MAX_TITLE_CHARS);
+    cut("description", &mut listing.description, MAX_DESCRIPTION_CHARS);
+    for (what, field) in [("vendor", &mut listing.vendor), ("product type", &mut listing.product_type)] {
+        if let Some(text) = field {
+            cut(what, text, MAX_SHORT_CHARS);
+            if text.is_empty() {
+                *field = None;
+            }
+        }
+    }
+    for text in [&mut listing.price, &mut listing.currency].into_iter().flatten() {
+        *text = strip_controls(text);
+    }
+    for image in &mut listing.images {
+        image.src = strip_controls(&image.src);
+        if let Some(alt) = &mut image.alt {
+            *alt = shorten(&strip_controls(alt), MAX_SHORT_CHARS);
+        }
+        if image.alt.as_deref().is_some_and(str::is_empty) {
+            image.alt = None;
+        }
+    }
+    listing
+}
+
+/// `text` without control characters (C0, DEL, C1), bidirectional controls or terminal escape sequences
+/// (`ESC [ … final`, `ESC ] … BEL`), whitespace runs collapsed to one space and trimmed.
+pub fn strip_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            match chars.peek() {
+                // CSI: parameters and intermediates, then one final byte in @..~.
+                Some('[') => {
+                    chars.next();
+                    for n in chars.by_ref() {
+                        if ('@'..='~').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ST (ESC \).
+                Some(']') => {
+                    chars.next();
+                    while let Some(n) = chars.next() {
+                        if n == '\u{7}' || (n == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    chars.next();
+                }
+            }
+            continue;
+        }
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if c.is_whitespace() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else if !c.is_control() && !bidi {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
+/// At most `max` characters of `text`, cut at a word boundary when one is near, ending in "…".
+fn shorten(text: &str, max: usize) -> String {
+    let Some((at, _)) = text.char_indices().nth(max.saturating_sub(1)) else { return text.to_string() };
+    let head = &text[..at];
+    let head = match head.rfind(' ') {
+        Some(space) if space >= at * 4 / 5 => &head[..space],
+        _ => head,
+    };
+    format!("{}…", head.trim_end())
+}
 
 /// A handle from a title: lowercase ASCII words joined by `-`, common accents folded.
 pub(crate) fn slugify(title: &str) -> String {
@@ -210,6 +316,53 @@ mod tests {
         for (html, want) in cases {
             assert_eq!(html_to_text(html), want, "{html:?}");
         }
+    }
+
+    #[test]
+    fn store_text_loses_control_characters_and_escape_sequences() {
+        assert_eq!(strip_controls("Tee\0 with\u{7} a\tNUL\r\n"), "Tee with a NUL");
+        assert_eq!(strip_controls("\u{1b}[31mred\u{1b}[0m \u{1b}]0;pwned\u{7}title"), "red title");
+        assert_eq!(strip_controls("photos/\u{1b}[2Jx.jpg"), "photos/x.jpg");
+        assert_eq!(strip_controls("abc\u{202e}gpj.exe \u{85}next\u{9f}"), "abcgpj.exe next");
+        assert_eq!(strip_controls("Café Crème — 日本"), "Café Crème — 日本");
+    }
+
+    #[test]
+    fn over_long_copy_is_cut_at_its_limit_with_a_note() {
+        use crate::{Handle, ListedImage};
+        let listing = ProductListing {
+            handle: Handle::parse("tee").unwrap(),
+            title: "word ".repeat(20_000) + "\0",
+            description: format!("Soft\0 cotton. {}", "x".repeat(10_000)),
+            vendor: Some("\u{1b}[1mAcme".into()),
+            product_type: Some("\0".into()),
+            price: None,
+            currency: None,
+            images: vec![ListedImage {
+                src: "photos/\u{1b}[31ma.jpg".into(),
+                alt: Some("\u{7}".into()),
+                position: 1,
+                width: None,
+                height: None,
+                variant_ids: vec![],
+            }],
+            page: None,
+            notes: vec![],
+        };
+        let t = tidy(listing);
+        assert!(t.title.chars().count() <= MAX_TITLE_CHARS && t.title.ends_with("word…"), "{}", t.title);
+        assert!(t.description.chars().count() <= MAX_DESCRIPTION_CHARS && t.description.starts_with("Soft cotton."));
+        assert_eq!(t.vendor.as_deref(), Some("Acme"));
+        assert_eq!(t.product_type, None);
+        assert_eq!(t.images[0].src, "photos/a.jpg");
+        assert_eq!(t.images[0].alt, None);
+        assert_eq!(
+            t.notes,
+            [
+                "the title was cut to 300 characters (it had 99999)",
+                "the description was cut to 5000 characters (it had 10013)"
+            ]
+        );
     }
 
     #[test]

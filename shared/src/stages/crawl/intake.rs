@@ -1,13 +1,17 @@
 //! Photo intake: untrusted bytes in, a checked, decoded photo out (blocking; run it off the async runtime).
 //!
 //! The type comes from the magic bytes only, never from a file name or a Content-Type. The
-//! header's dimensions are checked before anything is decoded, so a decompression bomb is refused
-//! without allocating it, and the full decode runs under [`image::Limits`].
+//! header's dimensions and decoded size are checked before anything is decoded, so a decompression
+//! bomb is refused without allocating it; the full decode runs under [`image::Limits`], and all
+//! decodes in the process together hold at most [`DECODE_BUDGET`] bytes (one waits for another to
+//! finish). JPEGs are decoded strictly: scan data that runs out (a truncated file, with or without an
+//! end marker appended, or a header claiming more rows than there are) is an error, not grey padding.
 
 use crate::{PhotoPrint, Sha256};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::fmt;
 use std::io::Cursor;
+use std::sync::{Arc, Condvar, Mutex};
 
 /// What a reference photo may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,17 +24,73 @@ pub struct PhotoLimits {
     pub max_side: u32,
     /// Shortest side accepted, in pixels.
     pub min_side: u32,
+    /// Largest decoded size accepted, in bytes (width × height × channels × bytes per channel).
+    pub max_decoded_bytes: u64,
 }
 
 impl Default for PhotoLimits {
     fn default() -> Self {
-        Self { max_bytes: 40 * 1024 * 1024, max_pixels: 60_000_000, max_side: 12_000, min_side: 64 }
+        Self {
+            max_bytes: 40 * 1024 * 1024,
+            max_pixels: 60_000_000,
+            max_side: 12_000,
+            min_side: 64,
+            max_decoded_bytes: DECODE_BUDGET,
+        }
+    }
+}
+
+/// Bytes of decoded pixels the whole process holds at once (100 MB: a 33-megapixel 8-bit RGB photo, or
+/// three 10-megapixel ones); also the largest one photo may take. Sized so a crawl stays under 200 MB
+/// whatever its photos (measured in `cli/tests/crawl_memory.rs`).
+pub const DECODE_BUDGET: u64 = 100_000_000;
+
+/// Decoded bytes held now, against [`DECODE_BUDGET`].
+static DECODING: DecodeBudget = DecodeBudget::new(DECODE_BUDGET);
+
+/// A count of decoded bytes in memory, with a wait for room.
+struct DecodeBudget {
+    total: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl DecodeBudget {
+    const fn new(total: u64) -> Self {
+        Self { total, used: Mutex::new(0), freed: Condvar::new() }
+    }
+
+    /// Waits (blocking) until `bytes` fit, then holds them until the grant is dropped.
+    fn take(&'static self, bytes: u64) -> DecodeGrant {
+        let bytes = bytes.min(self.total);
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used + bytes > self.total {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += bytes;
+        DecodeGrant { budget: self, bytes }
+    }
+}
+
+/// Decoded bytes held until dropped (with the photo's pixels).
+struct DecodeGrant {
+    budget: &'static DecodeBudget,
+    bytes: u64,
+}
+
+impl Drop for DecodeGrant {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
     }
 }
 
 /// A photo that passed intake.
 #[derive(Clone)]
 pub struct Photo {
+    /// Its share of [`DECODE_BUDGET`], given back when the last clone is dropped.
+    _grant: Option<Arc<DecodeGrant>>,
     /// SHA-256 of the bytes as received (the content address).
     pub sha256: Sha256,
     /// `image/jpeg`, `image/png` or `image/webp`, from the magic bytes.
@@ -72,6 +132,8 @@ pub enum PhotoError {
     TooManyBytes { bytes: u64, max: u64 },
     #[error("{width}x{height} is larger than the {limit} limit")]
     TooLarge { width: u32, height: u32, limit: String },
+    #[error("{width}x{height} would take {need_mb} MB decoded ({layout}), over the {max_mb} MB limit")]
+    TooMuchMemory { width: u32, height: u32, layout: String, need_mb: u64, max_mb: u64 },
     #[error("{width}x{height} is smaller than the {min} px minimum side")]
     TooSmall { width: u32, height: u32, min: u32 },
     #[error("{reason}")]
@@ -173,7 +235,25 @@ pub fn inspect(bytes: &[u8], limits: &PhotoLimits) -> Result<Photo, PhotoError> 
     reader.limits(decode_limits(limits));
     let mut decoder = reader.into_decoder().map_err(|e| decode_error(kind, bytes, w, h, e))?;
     let orientation = decoder.orientation().ok();
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(kind, bytes, w, h, e))?;
+    let need = decoder.total_bytes();
+    if need > limits.max_decoded_bytes {
+        let layout = layout(decoder.color_type());
+        let mb = |b: u64| (b as f64 / 1e6).round() as u64;
+        return Err(PhotoError::TooMuchMemory {
+            width: w,
+            height: h,
+            layout,
+            need_mb: mb(need),
+            max_mb: mb(limits.max_decoded_bytes),
+        });
+    }
+    let grant = DECODING.take(need);
+    let mut image = if kind == Kind::Jpeg {
+        drop(decoder);
+        decode_jpeg_strictly(bytes, w, h)?
+    } else {
+        DynamicImage::from_decoder(decoder).map_err(|e| decode_error(kind, bytes, w, h, e))?
+    };
     if let Some(o) = orientation {
         image.apply_orientation(o);
     }
@@ -181,6 +261,7 @@ pub fn inspect(bytes: &[u8], limits: &PhotoLimits) -> Result<Photo, PhotoError> 
     tracing::debug!(mime = kind.mime(), width, height, bytes = size, "Photo passed intake.");
     let print = photo_print(&image);
     Ok(Photo {
+        _grant: Some(Arc::new(grant)),
         sha256: Sha256::of(bytes),
         mime: kind.mime(),
         ext: kind.ext(),
@@ -190,6 +271,81 @@ pub fn inspect(bytes: &[u8], limits: &PhotoLimits) -> Result<Photo, PhotoError> 
         print,
         image,
     })
+}
+
+/// "16-bit RGBA", "8-bit RGB", …
+fn layout(color: image::ColorType) -> String {
+    let channels = match color.channel_count() {
+        1 => "grey",
+        2 => "grey and alpha",
+        3 => "RGB",
+        _ => "RGBA",
+    };
+    let bits = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count().max(1));
+    format!("{bits}-bit {channels}")
+}
+
+/// A JPEG's pixels as decoded: RGB, or grey for a grey JPEG.
+struct Decoded {
+    pixels: Vec<u8>,
+    grey: bool,
+    size: (u32, u32),
+}
+
+/// A JPEG decoded in strict mode (data that breaks off is an error), then checked for scan data that
+/// ran out: a decoder that meets the end-of-image marker before its last block decodes the rest from
+/// zero bits, without an error, into grey or smeared rows. So the photo is decoded a second time with
+/// filler bytes put before its end marker: a complete JPEG never reads them and comes out the same; one
+/// whose data ran out (cut, with an end marker appended, or a header naming more rows than there are)
+/// decodes the filler into different pixels. The filled copy is decoded first and kept only as a hash, so
+/// one decoded copy is held at a time.
+fn decode_jpeg_strictly(bytes: &[u8], w: u32, h: u32) -> Result<DynamicImage, PhotoError> {
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    let damaged = |e: &dyn fmt::Display| PhotoError::Corrupt { reason: format!("damaged JPEG: {e}") };
+    let decode = |bytes: &[u8], strict: bool| -> Result<Decoded, PhotoError> {
+        use zune_jpeg::zune_core::bytestream::ZCursor;
+        use zune_jpeg::zune_core::options::DecoderOptions;
+        let options =
+            DecoderOptions::default().set_strict_mode(strict).set_max_width(w as usize).set_max_height(h as usize);
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+        decoder.decode_headers().map_err(|e| damaged(&e))?;
+        let grey = matches!(decoder.input_colorspace(), Some(ColorSpace::Luma | ColorSpace::LumaA));
+        let out = if grey { ColorSpace::Luma } else { ColorSpace::RGB };
+        decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
+        let pixels = decoder.decode().map_err(|e| damaged(&e))?;
+        let (dw, dh) = decoder.dimensions().map(|(a, b)| (a as u32, b as u32)).unwrap_or((w, h));
+        Ok(Decoded { pixels, grey, size: (dw, dh) })
+    };
+    // One decoded copy at a time: the filled one is only kept as a hash.
+    let digest = |pixels: &[u8]| {
+        use std::hash::Hasher;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write(pixels);
+        h.finish()
+    };
+    let filled_digest = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]).map(|eoi| {
+        let mut filled = Vec::with_capacity(bytes.len() + 64);
+        filled.extend_from_slice(&bytes[..eoi]);
+        filled.extend_from_slice(&[0x55; 64]);
+        filled.extend_from_slice(&bytes[eoi..]);
+        decode(&filled, false).map(|d| digest(&d.pixels)).ok()
+    });
+    let Decoded { pixels, grey, size: (dw, dh) } = decode(bytes, true)?;
+    if let Some(filled) = filled_digest
+        && filled != Some(digest(&pixels))
+    {
+        return Err(PhotoError::Corrupt {
+            reason: "truncated JPEG: its image data runs out before the last blocks (cut data, or a header \
+                     naming more rows than there are)"
+                .into(),
+        });
+    }
+    let image = if grey {
+        image::GrayImage::from_raw(dw, dh, pixels).map(DynamicImage::ImageLuma8)
+    } else {
+        image::RgbImage::from_raw(dw, dh, pixels).map(DynamicImage::ImageRgb8)
+    };
+    image.ok_or_else(|| damaged(&"the decoder returned fewer pixels than the header names"))
 }
 
 fn check_dimensions(w: u32, h: u32, limits: &PhotoLimits) -> Result<(), PhotoError> {
@@ -206,12 +362,13 @@ fn check_dimensions(w: u32, h: u32, limits: &PhotoLimits) -> Result<(), PhotoErr
     Ok(())
 }
 
-/// Decoder limits: no side over the limit, and at most 16-bit RGBA of the largest allowed image.
+/// Decoder limits: no side over the limit, and allocations bounded by the decoded-size limit.
 fn decode_limits(limits: &PhotoLimits) -> Limits {
     let mut l = Limits::default();
     l.max_image_width = Some(limits.max_side);
     l.max_image_height = Some(limits.max_side);
-    l.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(64 * 1024 * 1024));
+    // A little over the decoded size, for the decoder's own buffers.
+    l.max_alloc = Some(limits.max_decoded_bytes.saturating_add(limits.max_decoded_bytes / 4));
     l
 }
 
@@ -499,6 +656,60 @@ mod tests {
         // 4000x4000 passes the size checks, but its data is missing: a corrupt PNG.
         let bomb = png_bomb(4_000, 4_000);
         assert!(matches!(inspect(&bomb, &PhotoLimits::default()), Err(PhotoError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_truncated_jpeg_with_an_end_marker_appended_is_corrupt() {
+        let full = jpeg(256, 256);
+        let mut cut = full[..full.len() * 2 / 3].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        match inspect(&cut, &PhotoLimits::default()) {
+            Err(PhotoError::Corrupt { reason }) => assert!(reason.contains("JPEG"), "{reason}"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cut_progressive_jpeg_with_an_end_marker_appended_is_corrupt() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store/photos/tee-grey-front-flat.jpg");
+        let full = std::fs::read(path).unwrap();
+        assert!(inspect(&full, &PhotoLimits::default()).is_ok(), "the whole photo passes");
+        for share in [2, 3] {
+            let mut cut = full[..full.len() * share / 4].to_vec();
+            cut.extend_from_slice(&[0xFF, 0xD9]);
+            match inspect(&cut, &PhotoLimits::default()) {
+                Err(PhotoError::Corrupt { reason }) => assert!(reason.contains("JPEG"), "{reason}"),
+                other => panic!("cut at {share}/4: expected Corrupt, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_jpeg_whose_header_claims_more_rows_than_its_data_is_corrupt() {
+        let mut tall = jpeg(256, 256);
+        // SOF0: FF C0, length (2 bytes), precision (1), height (2), width (2).
+        let sof = tall.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        tall[sof + 5..sof + 7].copy_from_slice(&512u16.to_be_bytes());
+        match inspect(&tall, &PhotoLimits::default()) {
+            Err(PhotoError::Corrupt { reason }) => assert!(reason.contains("JPEG"), "{reason}"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        // The intact one passes.
+        assert!(inspect(&jpeg(256, 256), &PhotoLimits::default()).is_ok());
+    }
+
+    #[test]
+    fn a_16_bit_png_inside_the_pixel_limits_is_not_decoded_into_480_mb() {
+        let bomb = crate::testing::png::flat_rgba(7745, 7745, 16, "bomb");
+        assert!(bomb.len() < 5 << 20, "{} bytes", bomb.len());
+        let err = inspect(&bomb, &PhotoLimits::default()).unwrap_err();
+        assert!(matches!(err, PhotoError::TooMuchMemory { .. }), "{err:?}");
+        assert_eq!(err.to_string(), "7745x7745 would take 480 MB decoded (16-bit RGBA), over the 100 MB limit");
+        // An 8-bit RGBA photo of 5,000 x 5,000 (100 MB decoded) is within it.
+        let big = crate::testing::png::flat_rgba(5000, 5000, 8, "big");
+        let photo = inspect(&big, &PhotoLimits::default()).unwrap();
+        assert_eq!((photo.width, photo.height), (5000, 5000));
     }
 
     #[test]

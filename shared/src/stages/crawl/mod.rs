@@ -17,7 +17,7 @@ const STAGE: &str = "crawl";
 pub async fn run(ports: &Ports, msg: CrawlMsg) -> Result<Outcome, StageError> {
     match msg {
         CrawlMsg::Store { store, only, crawl_only } => list_store(ports, &store, only.as_deref(), crawl_only).await,
-        CrawlMsg::Product { store, listing, crawl_only } => take_in(ports, &store, listing, crawl_only).await,
+        CrawlMsg::Product { store, listing, crawl_only } => take_in(ports, &store, *listing, crawl_only).await,
     }
 }
 
@@ -32,15 +32,15 @@ async fn list_store(
         Ok(s) => s,
         Err(e) if !e.is_transient() => {
             issue(ports, store, STAGE, true, e.to_string()).await?;
-            return Ok(Outcome::Failed(e.to_string()));
+            return Ok(Outcome::Failed(crate::redact(&e.to_string())));
         }
-        Err(e) => return Err(StageError::new(format!("opening store {store}"), e)),
+        Err(e) => return Err(StageError::new(format!("opening store {}", crate::redact(store)), e)),
     };
     let listings = match source.list().await {
         Ok(l) => l,
         Err(e) if !e.is_transient() => {
             issue(ports, store, STAGE, true, e.to_string()).await?;
-            return Ok(Outcome::Failed(e.to_string()));
+            return Ok(Outcome::Failed(crate::redact(&e.to_string())));
         }
         Err(e) => return Err(StageError::new(format!("listing {}", source.describe()), e)),
     };
@@ -64,7 +64,7 @@ async fn list_store(
                         .await?;
                     continue;
                 }
-                let msg = CrawlMsg::Product { store: store.to_string(), listing, crawl_only };
+                let msg = CrawlMsg::Product { store: store.to_string(), listing: Box::new(listing), crawl_only };
                 send(ports, msg, Duration::ZERO).await?;
                 sent += 1;
             }
@@ -76,7 +76,7 @@ async fn list_store(
             bad += 1;
         }
     }
-    tracing::info!(store, products = sent, rejected = bad, "Listed the store.");
+    tracing::info!(store = %crate::redact(store), products = sent, rejected = bad, "Listed the store.");
     Ok(Outcome::Done(format!("{sent} products listed, {bad} rejected")))
 }
 
@@ -88,10 +88,12 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     let name = product.as_str();
     let source = match ports.storefronts.open(store) {
         Ok(s) => s,
-        Err(e) if e.is_transient() => return Err(StageError::new(format!("opening store {store}"), e)),
+        Err(e) if e.is_transient() => {
+            return Err(StageError::new(format!("opening store {}", crate::redact(store)), e));
+        }
         Err(e) => {
             issue(ports, name, STAGE, true, e.to_string()).await?;
-            return Ok(Outcome::Failed(e.to_string()));
+            return Ok(Outcome::Failed(crate::redact(&e.to_string())));
         }
     };
     // A listing that only names its product page (sitemap stores) is read here, one product per message.
@@ -117,7 +119,8 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     images.sort_by_key(|i| i.position);
     let listed = images.len();
     let cap = ports.settings.max_photos_per_product.max(1);
-    let mut notes = Vec::new();
+    // What the source changed in the store's text (copy cut to its limit), then what intake skipped.
+    let mut notes = listing.notes.clone();
     if listed > cap {
         images.truncate(cap);
         notes.push(format!(

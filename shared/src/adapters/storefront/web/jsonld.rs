@@ -185,7 +185,8 @@ pub fn product_from_html(html: &str, page: &Url) -> Result<PageProduct, String> 
         None if !broken.is_empty() => return Err(broken.join("; ")),
         None => return Ok(PageProduct::NotAProduct),
     };
-    let mut listing = listing;
+    // Store text tidied before the gallery's URLs are resolved (a control character would be escaped).
+    let mut listing = crate::adapters::storefront::text::tidy(listing);
     listing.images = super::images::finish(listing.handle.as_str(), listing.images, &base);
     Ok(PageProduct::Found(Box::new(listing)))
 }
@@ -373,6 +374,7 @@ fn from_json_ld(
         currency,
         images,
         page: None,
+        notes: Vec::new(),
     })
 }
 
@@ -411,6 +413,7 @@ fn from_og(markup: &Markup, page: &Url, og: Vec<ListedImage>) -> Result<ProductL
             .map(|c| c.trim().to_ascii_uppercase()),
         images: og,
         page: None,
+        notes: Vec::new(),
     })
 }
 

@@ -179,7 +179,7 @@ pub struct WebStorefront {
 impl WebStorefront {
     /// A store from its locator: an `http(s)://` URL, optionally with `#platform=<name>`.
     pub fn open(locator: &str, fetcher: Arc<dyn Fetcher>, blobs: Arc<dyn BlobStore>) -> Result<Self, StorefrontError> {
-        let unreadable = |reason: String| StorefrontError::Unreadable { store: locator.to_string(), reason };
+        let unreadable = |reason: String| StorefrontError::Unreadable { store: crate::redact(locator), reason };
         let url = Url::parse(locator.trim()).map_err(|e| unreadable(format!("not a URL: {e}")))?;
         let mut forced = None;
         if let Some(fragment) = url.fragment() {
@@ -199,14 +199,14 @@ impl WebStorefront {
         blobs: Arc<dyn BlobStore>,
         forced: Option<Platform>,
     ) -> Result<Self, StorefrontError> {
-        let unreadable = |reason: String| StorefrontError::Unreadable { store: url.to_string(), reason };
+        let unreadable = |reason: String| StorefrontError::Unreadable { store: crate::redact(url), reason };
         let mut target = Url::parse(url.trim()).map_err(|e| unreadable(format!("not a URL: {e}")))?;
         if !matches!(target.scheme(), "http" | "https") || target.host_str().is_none() {
             return Err(unreadable("a web store must be an http:// or https:// URL with a host".into()));
         }
         target.set_fragment(None);
         Ok(Self {
-            locator: url.to_string(),
+            locator: crate::redact(url),
             kind: Target::of(&target),
             target,
             fetcher,

@@ -111,7 +111,7 @@ pub fn json_url(product: &Url) -> Url {
 
 /// What one product's `.json` gave.
 pub(super) enum ProductJson {
-    Found(Result<ProductListing, ListingError>),
+    Found(Box<Result<ProductListing, ListingError>>),
     /// Not a Shopify product document (HTML, 404, another shape): the reason.
     NotShopify(String),
 }
@@ -133,15 +133,15 @@ pub(super) async fn product_json(sf: &WebStorefront, product: &Url) -> Result<Pr
     }
     let page_url = Url::parse(&page.url).unwrap_or(url);
     let mut items = listings(doc, &page_url);
-    Ok(ProductJson::Found(items.pop().unwrap_or_else(|| {
+    Ok(ProductJson::Found(Box::new(items.pop().unwrap_or_else(|| {
         Err(ListingError { product: product.to_string(), reason: "the product document is empty".into() })
-    })))
+    }))))
 }
 
 /// One product named by its URL, as a listing of one.
 pub(super) async fn single(sf: &WebStorefront, product: &Url) -> Result<Attempt, StorefrontError> {
     Ok(match product_json(sf, product).await? {
-        ProductJson::Found(item) => Attempt::Listed(vec![item]),
+        ProductJson::Found(item) => Attempt::Listed(vec![*item]),
         ProductJson::NotShopify(reason) => Attempt::Miss(reason),
     })
 }

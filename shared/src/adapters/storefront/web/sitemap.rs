@@ -316,6 +316,7 @@ fn stubs(pages: Vec<(Url, Option<String>, bool)>, listed: &mut Listing) {
             currency: None,
             images,
             page: Some(url.to_string()),
+            notes: Vec::new(),
         }));
     }
 }
@@ -340,8 +341,10 @@ pub(super) async fn complete(
     };
     if shopify::is_product_url(&url) {
         match shopify::product_json(sf, &url).await? {
-            ProductJson::Found(Ok(listing)) => return Ok(Some(keep_identity(listing))),
-            ProductJson::Found(Err(e)) => return Err(unreadable(format!("{url}: {}", e.reason))),
+            ProductJson::Found(found) => match *found {
+                Ok(listing) => return Ok(Some(keep_identity(listing))),
+                Err(e) => return Err(unreadable(format!("{url}: {}", e.reason))),
+            },
             ProductJson::NotShopify(reason) => tracing::debug!(reason, "No Shopify .json; reading the page's HTML."),
         }
     }

@@ -4,7 +4,7 @@
 use super::images::{self, lowest, minor_units};
 use super::jsonld::percent_decode;
 use super::{Attempt, Listing, WebStorefront};
-use crate::adapters::storefront::text::{html_to_text, slugify};
+use crate::adapters::storefront::text::{html_to_text, slugify, tidy};
 use crate::ports::{ListingError, StorefrontError};
 use crate::{Handle, ListedImage, ProductListing};
 use serde_json::{Map, Value};
@@ -128,9 +128,10 @@ fn parse_product(index: usize, v: &Value, page_url: &Url) -> Result<ProductListi
             .and_then(|o| text(o, "name"))
     };
     let gallery = obj.get("images").and_then(Value::as_array).map(|a| gallery(a)).unwrap_or_default();
-    Ok(ProductListing {
+    Ok(tidy(ProductListing {
         images: images::finish(handle.as_str(), gallery, page_url),
         page: None,
+        notes: Vec::new(),
         handle,
         title,
         description,
@@ -138,7 +139,7 @@ fn parse_product(index: usize, v: &Value, page_url: &Url) -> Result<ProductListi
         product_type: first_name("categories"),
         price,
         currency,
-    })
+    }))
 }
 
 /// The lowest price (`price_range.min_amount` for variable products) as a decimal, and its currency.
