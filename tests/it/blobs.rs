@@ -74,23 +74,20 @@ async fn delete_references(e: &Embedded, product: &str, keep: usize) -> Vec<std:
     gone
 }
 
+/// Takes one product's photos in (nothing planned).
+async fn crawl_only(e: &Embedded, store: &std::path::Path, handle: &str) {
+    let (store, only) = (store.to_string_lossy(), Some(vec![handle.to_string()]));
+    let progress = Arc::new(LogProgress::default());
+    runner::run_store(&e.ports, &store, only, true, &RunOptions::default(), progress).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_photos_deleted_after_a_crawl_are_fetched_again_by_the_next_run() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
     let store = sample_store();
     let e = Embedded::open_for_runner(dir.path(), &charging()).await.unwrap();
-    let only = Some(vec![TEE.to_string()]);
-    runner::run_store(
-        &e.ports,
-        &store.to_string_lossy(),
-        only,
-        true,
-        &RunOptions::default(),
-        Arc::new(LogProgress::default()),
-    )
-    .await
-    .unwrap();
+    crawl_only(&e, &store, TEE).await;
     let gone = delete_references(&e, TEE, 0).await;
     assert!(!gone.is_empty());
 
@@ -110,17 +107,7 @@ async fn a_reel_stuck_on_a_missing_photo_and_a_lost_clip_is_repaired_by_the_next
     let dir = tempfile::tempdir().unwrap();
     let store = sample_store();
     let e = Embedded::open_for_runner(dir.path(), &charging()).await.unwrap();
-    let only = Some(vec![TEE.to_string()]);
-    runner::run_store(
-        &e.ports,
-        &store.to_string_lossy(),
-        only,
-        true,
-        &RunOptions::default(),
-        Arc::new(LogProgress::default()),
-    )
-    .await
-    .unwrap();
+    crawl_only(&e, &store, TEE).await;
     let gone = delete_references(&e, TEE, 1).await;
     assert!(!gone.is_empty());
     let plan = Message::from(PlanMsg { product: Handle::parse(TEE).unwrap() });
