@@ -209,20 +209,19 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
         by_sha.insert(reference.sha256.clone(), references.len());
         references.push(reference);
     }
-    // Recorded once the product's fate is known (not on a try that is handed back to the queue).
-    if !references.is_empty() || mendable == 0 || mendable < rejected.len() {
-        notes.extend(rejected.iter().map(|r| format!("photo skipped: {r}")));
-        for note in notes {
-            issue(ports, name, STAGE, false, note).await?;
-        }
+    // No photo came in and every failure may mend on a later try (the CDN is down): the message is tried
+    // again after the runner's backoff, and nothing is recorded on a try that is handed back.
+    let try_again = references.is_empty() && mendable > 0 && mendable == rejected.len();
+    if try_again {
+        let why = format!("no usable photos yet ({})", rejected.join("; "));
+        return Err(StageError::new(format!("product {name}"), why));
+    }
+    notes.extend(rejected.iter().map(|r| format!("photo skipped: {r}")));
+    for note in notes {
+        issue(ports, name, STAGE, false, note).await?;
     }
     if references.is_empty() {
         let why = format!("no usable photos ({})", rejected.join("; "));
-        // Every photo failed and only in ways a later try may mend (the CDN is down): the message is tried
-        // again later, the runner's backoff between tries.
-        if mendable > 0 && mendable == rejected.len() {
-            return Err(StageError::new(format!("product {name}"), why));
-        }
         issue(ports, name, STAGE, true, why.clone()).await?;
         return Ok(Outcome::Failed(why));
     }
