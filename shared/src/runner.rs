@@ -181,7 +181,8 @@ pub async fn drain(
         };
         workers.push(tokio::spawn(worker.run()));
     }
-    // Dead letters left by an earlier run whose handlers were killed say so before anything else.
+    // Dead letters left by an earlier run whose handlers were killed say so before anything else (this
+    // run's own give-ups are recorded as they happen).
     note_dead_letters(ports).await;
     let result = watch(ports.queue.as_ref(), &done, &busy, &activity, progress.as_ref()).await;
     done.store(true, Ordering::SeqCst);
@@ -193,7 +194,6 @@ pub async fn drain(
         report.retries += retries;
         report.dead_lettered += dead;
     }
-    note_dead_letters(ports).await;
     result.map(|()| report)
 }
 

@@ -4,6 +4,7 @@
 use crate::messages::Message;
 use crate::ports::{ProductIssue, QueueError, Stage, StateError};
 use crate::stages::Ports;
+use crate::stages::support::missing_references;
 use crate::{ReelId, ReelStatus, now_ms};
 
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +13,8 @@ pub enum StuckError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Stage(#[from] crate::stages::StageError),
 }
 
 /// How many dead letters per stage are looked at.
@@ -107,6 +110,11 @@ pub async fn stuck_reels(ports: &Ports, pending: &[(Stage, String)]) -> Result<V
         let concerns = |m: &Message| m.concerns(reel.id.as_str()) || m.concerns(reel.product.as_str());
         let mut stages: Vec<Stage> = dead.iter().filter(|(_, m)| concerns(m)).map(|(s, _)| *s).collect();
         stages.dedup();
+        let queued = pending.iter().any(concerns);
+        if stages.is_empty() && queued {
+            continue;
+        }
+        // Only a stuck reel's photos are looked for: `status` asks no blob store about reels on the move.
         let missing = missing_references(ports, &reel).await?;
         let also = if missing.is_empty() {
             String::new()
@@ -122,7 +130,7 @@ pub async fn stuck_reels(ports: &Ports, pending: &[(Stage, String)]) -> Result<V
                 why: format!("{n} message(s) dead-lettered ({}){also}", names.join(", ")),
                 fix: format!("truereel redrive --reel {}", reel.id),
             });
-        } else if !pending.iter().any(concerns) {
+        } else {
             let store = ports.state.get_product(&reel.product).await?.map(|p| p.store);
             out.push(StuckReel {
                 reel: reel.id.clone(),
@@ -136,17 +144,4 @@ pub async fn stuck_reels(ports: &Ports, pending: &[(Stage, String)]) -> Result<V
         }
     }
     Ok(out)
-}
-
-/// The blob keys of the reel's reference photos that are not in the blob store.
-pub async fn missing_references(ports: &Ports, reel: &crate::Reel) -> Result<Vec<String>, StateError> {
-    let mut missing = Vec::new();
-    for r in ports.state.references(&reel.product).await? {
-        if reel.plan.shots.iter().any(|s| s.reference == r.sha256)
-            && !matches!(ports.blobs.head(&r.blob).await, Ok(Some(_)))
-        {
-            missing.push(r.blob.to_string());
-        }
-    }
-    Ok(missing)
 }

@@ -11,7 +11,7 @@ pub mod generate;
 
 pub mod mirror;
 pub mod plan;
-mod support;
+pub(crate) mod support;
 
 use crate::config::Settings;
 use crate::media::Media;
