@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use truereel::adapters::providers::classifier::pixel::PixelClassifier;
 use truereel::ports::{Classification, Classifier, PhotoHints};
-use truereel::report::printable;
+use truereel::printable;
 use truereel::stages::crawl::intake::{self, PhotoLimits};
 
 /// Arguments of `truereel classify`.

@@ -18,7 +18,8 @@ use truereel::costs::{FixedUsage, MeasuredRun, PriceList, estimate, estimate_fix
 use truereel::homes::aws as aws_home;
 use truereel::homes::embedded::Embedded;
 use truereel::ports::{BlobStore, Stage};
-use truereel::report::{self, printable};
+use truereel::printable;
+use truereel::report;
 use truereel::runner::{self, LogProgress, Progress, RunOptions};
 
 /// Every flag that sets a setting is named after it (`--resolution` sets `TRUEREEL_RESOLUTION`); flags,

@@ -4,7 +4,7 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use truereel::ports::Stage;
-use truereel::report::printable;
+use truereel::printable;
 use truereel::runner::Progress;
 use truereel::stages::Outcome;
 

@@ -8,7 +8,7 @@ pub fn text(config: &Config) -> String {
     let mut out = String::new();
     for e in config.entries() {
         let value = match &e.raw {
-            Some(raw) => escape(raw),
+            Some(raw) => crate::printable(raw).into_owned(),
             None => format!("({})", e.def.unset),
         };
         let from = match (e.source, e.def.flag) {
@@ -60,9 +60,4 @@ pub fn markdown() -> String {
         ));
     }
     out
-}
-
-/// Control characters escaped so a value cannot drive the terminal.
-fn escape(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }

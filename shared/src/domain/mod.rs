@@ -1,9 +1,10 @@
 //! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger; and the one
-//! way a URL's credentials are hidden ([`redact`]).
+//! way a URL's credentials are hidden ([`redact`]) and store text is shown on a terminal ([`printable`]).
 
 mod clip;
 pub(crate) mod ids;
 mod ledger;
+mod printable;
 mod product;
 mod redact;
 mod reel;
@@ -15,6 +16,7 @@ mod voice;
 pub use clip::Clip;
 pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256};
 pub use ledger::{Budget, LedgerEntry, Usd};
+pub use printable::{printable, reorders_text};
 pub use product::{ListedImage, Product, ProductListing};
 pub use redact::redact;
 pub use reel::{Reel, ReelStatus, TransitionError};

@@ -1,4 +1,5 @@
-//! Store text made safe for a terminal: control characters and bidi overrides shown as escapes.
+//! Store text made safe for a terminal: control characters and bidi overrides shown as escapes ([`printable`]),
+//! and which marks reorder text ([`reorders_text`]), for the sources that strip them.
 
 use std::borrow::Cow;
 
@@ -24,10 +25,15 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Control characters, and the marks that reorder what follows them (embeddings, overrides,
-/// isolates, and the left-to-right and right-to-left marks).
+/// Control characters, and the marks that reorder text.
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || reorders_text(c)
+}
+
+/// The marks that reorder what follows them: embeddings, overrides, isolates, and the left-to-right and
+/// right-to-left marks.
+pub fn reorders_text(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

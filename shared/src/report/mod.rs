@@ -1,8 +1,6 @@
 //! The end-of-run report: one row per product with its reel's fate and where to watch it.
 
-mod printable;
-
-pub use printable::printable;
+use crate::printable;
 
 use crate::ports::StateError;
 use crate::stages::Ports;

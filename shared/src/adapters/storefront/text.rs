@@ -83,12 +83,11 @@ pub fn strip_controls(text: &str) -> String {
             }
             continue;
         }
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
         if c.is_whitespace() {
             if !out.ends_with(' ') {
                 out.push(' ');
             }
-        } else if !c.is_control() && !bidi {
+        } else if !c.is_control() && !crate::reorders_text(c) {
             out.push(c);
         }
     }
