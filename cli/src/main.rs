@@ -370,12 +370,16 @@ fn call_list(calls: &std::collections::BTreeMap<String, u64>) -> String {
     calls.iter().map(|(op, n)| format!("{op} x{n}")).collect::<Vec<_>>().join(", ")
 }
 
-async fn status(config: &Config) -> Result<()> {
-    let data_dir = &config.data_dir;
-    if !data_dir.join("state.sqlite").exists() {
-        bail!("{} holds no truereel state yet (run `truereel run` first)", data_dir.display());
+/// The embedded home over a data folder that a run has already used (a reader makes none).
+fn existing_home(config: &Config) -> Result<Embedded> {
+    if !config.data_dir.join("state.sqlite").exists() {
+        bail!("{} holds no truereel state yet (run `truereel run` first)", config.data_dir.display());
     }
-    let e = Embedded::open(data_dir, config)?;
+    Ok(Embedded::open(&config.data_dir, config)?)
+}
+
+async fn status(config: &Config) -> Result<()> {
+    let e = existing_home(config)?;
     let listing = e.ports.state.scan_reels().await?;
     let reels = listing.records;
     println!("{:<44} {:<13} {:>5} {:>5} {:>9}  published", "reel", "status", "round", "shots", "duration");
@@ -447,10 +451,7 @@ async fn redrive(config: &Config, stage: Option<&str>, reel: Option<&str>, creat
     };
     let (ports, _embedded) = match config.backend {
         Backend::Embedded => {
-            if !config.data_dir.join("state.sqlite").exists() {
-                bail!("{} holds no truereel state yet (run `truereel run` first)", config.data_dir.display());
-            }
-            let e = Embedded::open(&config.data_dir, config)?;
+            let e = existing_home(config)?;
             (e.ports.clone(), Some(e))
         }
         Backend::Aws => {
