@@ -27,7 +27,7 @@ pub enum LocalReadError {
 }
 
 /// What kind of file `meta` describes, in words.
-fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+pub fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
     if t.is_dir() {
@@ -43,11 +43,6 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     } else {
         "not a regular file"
     }
-}
-
-/// What kind of file is at `path` (symbolic links followed), in words.
-pub fn kind_of_path(path: &Path) -> &'static str {
-    std::fs::metadata(path).map(|m| kind_of(&m)).unwrap_or("missing")
 }
 
 /// Reads the regular file at `path` (symbolic links followed) of at most `cap` bytes within `timeout`.

@@ -55,9 +55,8 @@ impl FolderStorefront {
         }
         match std::fs::metadata(root.join("products.json")) {
             Ok(m) if m.is_file() => {}
-            Ok(_) => {
-                let why =
-                    LocalReadError::NotRegular(crate::adapters::local_file::kind_of_path(&root.join("products.json")));
+            Ok(m) => {
+                let why = LocalReadError::NotRegular(crate::adapters::local_file::kind_of(&m));
                 return Err(unreadable(format!("products.json is {why} ({})", root.display())));
             }
             Err(_) => return Err(unreadable(format!("no products.json in it ({})", root.display()))),
