@@ -9,6 +9,7 @@ pub mod adapters;
 pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
+pub mod copy;
 pub mod costs;
 pub mod domain;
 pub mod homes;

@@ -47,6 +47,9 @@ pub fn sample_product() -> Product {
         vendor: Some("Sample Co".into()),
         product_type: Some("Hoodie".into()),
         price: Some("59.00".into()),
+        currency: Some("USD".into()),
+        options: Vec::new(),
+        variants: Vec::new(),
         references,
         store: "tests/fixtures/store".into(),
         updated_ms: now_ms(),
@@ -70,6 +73,9 @@ pub fn sample_reference(product: &Handle, position: u32) -> Reference {
         alt: Some(format!("photo {position}")),
         position,
         print: Some(crate::PhotoPrint { dhash: [u64::from(position); 4], colours: vec![position as u8; 48] }),
+        variant_ids: Vec::new(),
+        framing: None,
+        sharpness: None,
         validators: crate::ports::Validators { etag: Some(format!("\"v{position}\"")), last_modified: None },
     }
 }
@@ -100,7 +106,10 @@ pub fn sample_reel(product: &Product) -> Reel {
             index: i as u32,
             role: if i == 0 { ShotRole::Opening } else { ShotRole::CallToAction },
             reference: sha.clone(),
+            kind: PhotoKind::Flat,
             motion: if i % 2 == 0 { Motion::PushIn } else { Motion::PanLeft },
+            camera: crate::Camera::default(),
+            direction: String::new(),
             duration_ms: 3_000,
             line: format!("Line {} about {}.", i + 1, product.title),
         })
@@ -118,13 +127,15 @@ pub fn sample_reel(product: &Product) -> Reel {
         .iter()
         .map(|l| WordTiming { word: "Line".into(), start_ms: l.start_ms, end_ms: l.start_ms + 400 })
         .collect();
-    let plan = ShotPlan { reel: id.clone(), product: product.handle.clone(), shots };
+    let plan = ShotPlan::new(id.clone(), product.handle.clone(), shots);
     let voice_over = VoiceOver {
         audio: BlobKey::voice_over(&id),
         duration_ms: plan.duration_ms(),
         voice: "espeak-ng:en-us".into(),
         lines,
         words,
+        sha256: None,
+        loudness: None,
     };
     Reel::new(plan, voice_over, product.gallery_hash.clone())
 }

@@ -72,6 +72,11 @@ string_id!(
     IdempotencyKey
 );
 
+string_id!(
+    /// A colour variant's name in ids and file names: lowercase letters, digits and `-` ("light-blue").
+    VariantSlug
+);
+
 impl Handle {
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let bad = |reason| InvalidId { what: "product handle", value: s.to_string(), reason };
@@ -82,6 +87,37 @@ impl Handle {
             return Err(bad("only lowercase letters, digits, '-' and '_' are allowed"));
         }
         Ok(Self(s.to_string()))
+    }
+}
+
+impl VariantSlug {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let bad = |reason| InvalidId { what: "variant name", value: s.to_string(), reason };
+        if s.is_empty() || s.len() > 60 {
+            return Err(bad("must be 1 to 60 characters"));
+        }
+        if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') || s.contains("--") {
+            return Err(bad("only lowercase letters, digits and single '-' are allowed"));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// A slug from a store's option value ("Light Blue" → `light-blue`); a value with no ASCII letters
+    /// or digits ("赤") becomes `v<variant id>`.
+    pub fn from_name(name: &str, variant_id: u64) -> Self {
+        let mut out = String::new();
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+            if out.len() >= 48 {
+                break;
+            }
+        }
+        let out = out.trim_end_matches('-').to_string();
+        if out.is_empty() { Self(format!("v{variant_id}")) } else { Self(out) }
     }
 }
 
@@ -117,15 +153,41 @@ const REEL_HASH_LEN: usize = 12;
 /// split from the right, at a fixed length, never at the first separator.
 const REEL_SEPARATOR: &str = "--";
 
+/// Between the handle and a colour variant in a reel id or a published file name; never in a handle.
+const VARIANT_SEPARATOR: char = '.';
+
 impl ReelId {
     pub fn new(product: &Handle, gallery_hash: &Sha256) -> Self {
         Self(format!("{product}{REEL_SEPARATOR}{}", gallery_hash.short(REEL_HASH_LEN)))
     }
 
+    /// The reel of one colour variant (`--per-variant`): `<handle>.<variant>--<hash>`.
+    pub fn for_variant(product: &Handle, variant: Option<&VariantSlug>, gallery_hash: &Sha256) -> Self {
+        match variant {
+            None => Self::new(product, gallery_hash),
+            Some(v) => {
+                Self(format!("{product}{VARIANT_SEPARATOR}{v}{REEL_SEPARATOR}{}", gallery_hash.short(REEL_HASH_LEN)))
+            }
+        }
+    }
+
+    /// The colour variant this reel is about, when it is one of several per-variant reels.
+    pub fn variant(&self) -> Option<VariantSlug> {
+        let (head, _) = Self::split(&self.0)?;
+        head.split_once(VARIANT_SEPARATOR).map(|(_, v)| VariantSlug(v.to_string()))
+    }
+
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let bad = |reason| InvalidId { what: "reel id", value: s.to_string(), reason };
         let (handle, hash) = Self::split(s).ok_or_else(|| bad("expected <handle>--<12 hex digits>"))?;
+        let (handle, variant) = match handle.split_once(VARIANT_SEPARATOR) {
+            Some((h, v)) => (h, Some(v)),
+            None => (handle, None),
+        };
         Handle::parse(handle).map_err(|_| bad("the handle part is not a valid handle"))?;
+        if let Some(v) = variant {
+            VariantSlug::parse(v).map_err(|_| bad("the variant part is not a valid variant name"))?;
+        }
         if !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(bad("the hash part must be 12 lowercase hex digits"));
         }
@@ -142,7 +204,8 @@ impl ReelId {
 
     /// The product this reel is for.
     pub fn product(&self) -> Handle {
-        let (handle, _) = Self::split(&self.0).expect("a parsed reel id has a handle and a hash");
+        let (head, _) = Self::split(&self.0).expect("a parsed reel id has a handle and a hash");
+        let handle = head.split_once(VARIANT_SEPARATOR).map_or(head, |(h, _)| h);
         Handle(handle.to_string())
     }
 
@@ -188,9 +251,17 @@ impl BlobKey {
     pub fn captions(reel: &ReelId) -> Self {
         Self(format!("reels/{reel}/captions.ass"))
     }
-    /// Where a published reel is served from: one stable path per product.
+    /// Where a published reel is served from: one stable path per product (and colour variant, for
+    /// per-variant reels: `public/<handle>.<variant>.mp4`).
     pub fn published(product: &Handle) -> Self {
         Self(format!("public/{product}.mp4"))
+    }
+    /// The published path of `reel`: its product's, or its variant's.
+    pub fn published_reel(reel: &ReelId) -> Self {
+        match reel.variant() {
+            None => Self::published(&reel.product()),
+            Some(v) => Self(format!("public/{}{VARIANT_SEPARATOR}{v}.mp4", reel.product())),
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger; and the one
 //! way a URL's credentials are hidden ([`redact`]) and store text is shown on a terminal ([`printable`]).
 
+mod brand;
 mod clip;
+mod frame;
 pub(crate) mod ids;
 mod ledger;
 mod printable;
@@ -13,17 +15,19 @@ mod shot;
 mod verdict;
 mod voice;
 
+pub use brand::{BrandKit, BrandVoice, CaptionPosition, CaptionStyle};
 pub use clip::Clip;
-pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256};
+pub use frame::{Backdrop, Camera, Fit, Framing, SubjectBox};
+pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256, VariantSlug};
 pub use ledger::{Budget, LedgerEntry, Usd};
 pub use printable::{printable, reorders_text};
-pub use product::{ListedImage, Product, ProductListing};
+pub use product::{ListedImage, Product, ProductListing, ProductOption, Variant};
 pub use redact::redact;
 pub use reel::{Reel, ReelStatus, TransitionError};
 pub use reference::{PhotoKind, PhotoPrint, Reference, Validators};
-pub use shot::{Motion, Shot, ShotPlan, ShotRole};
+pub use shot::{DroppedClaim, Motion, Shot, ShotPlan, ShotRole, Suitability};
 pub use verdict::{Check, Verdict};
-pub use voice::{LineTiming, VoiceOver, WordTiming};
+pub use voice::{LineTiming, Loudness, VoiceOver, WordTiming};
 
 /// Milliseconds since the Unix epoch, the one clock format stored anywhere.
 pub fn now_ms() -> i64 {

@@ -18,6 +18,35 @@ pub struct ListedImage {
     pub variant_ids: Vec<u64>,
 }
 
+/// One of a product's options as the store names it ("Color": Red, Black).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductOption {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+impl ProductOption {
+    /// Whether this option is the product's colour ("Color", "Colour", "Farbe", "Couleur", "色", ...).
+    pub fn is_colour(&self) -> bool {
+        let n = self.name.trim().to_lowercase();
+        ["color", "colour", "farbe", "couleur", "colore", "kleur", "cor", "färg", "色", "カラー", "لون"]
+            .iter()
+            .any(|k| n == *k || n.starts_with(&format!("{k} ")) || n.ends_with(&format!(" {k}")))
+    }
+}
+
+/// One purchasable variant: its store id and its option values in option order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    pub id: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+}
+
 /// A product as the storefront lists it: copy and gallery, before photo intake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductListing {
@@ -33,6 +62,12 @@ pub struct ProductListing {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     pub images: Vec<ListedImage>,
+    /// The product's options (colour, size, ...), as the store names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ProductOption>,
+    /// The product's variants, when the store lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
     /// A product page still to be read (sitemap stores): the listing only names it and intake reads
     /// it (`Storefront::complete`), so listing a 10,000-page store stays one short invocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +87,13 @@ pub struct Product {
     pub vendor: Option<String>,
     pub product_type: Option<String>,
     pub price: Option<String>,
+    /// ISO 4217 code of `price`, when the store says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ProductOption>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
     /// The product's usable reference photos, in gallery order.
     pub references: Vec<Sha256>,
     /// Hash over the references and the copy: a new gallery hash means a new reel.
@@ -62,6 +104,17 @@ pub struct Product {
 }
 
 impl Product {
+    /// The colour option, if the product has one with two or more values.
+    pub fn colour_option(&self) -> Option<(usize, &ProductOption)> {
+        self.options.iter().enumerate().find(|(_, o)| o.is_colour() && o.values.len() > 1)
+    }
+
+    /// The colour a variant id stands for, when the product has a colour option.
+    pub fn colour_of_variant(&self, id: u64) -> Option<&str> {
+        let (i, _) = self.colour_option()?;
+        self.variants.iter().find(|v| v.id == id)?.options.get(i).map(String::as_str)
+    }
+
     /// The gallery hash of a set of references and the product copy.
     pub fn gallery_hash(references: &[Sha256], title: &str, description: &str) -> Sha256 {
         let mut text = String::new();

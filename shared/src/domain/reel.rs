@@ -1,4 +1,5 @@
-//! Reels and their status machine: planned → generating → assembled → evaluated → published / needs_review.
+//! Reels and their status machine: (awaiting_approval →) planned → generating → assembled → evaluated →
+//! published / needs_review.
 
 use super::{BlobKey, Handle, ReelId, Sha256, ShotPlan, VoiceOver};
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,9 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReelStatus {
+    /// Planned and voiced, stopped for a person to read the script and listen (`--approve-plan`);
+    /// nothing is paid for until `truereel approve`. `truereel reject` plans it again.
+    AwaitingApproval,
     /// Shot list and voice-over exist; no clip was asked for yet.
     Planned,
     /// Clips are being made or mirrored.
@@ -22,11 +26,19 @@ pub enum ReelStatus {
 }
 
 impl ReelStatus {
-    pub const ALL: [ReelStatus; 6] =
-        [Self::Planned, Self::Generating, Self::Assembled, Self::Evaluated, Self::Published, Self::NeedsReview];
+    pub const ALL: [ReelStatus; 7] = [
+        Self::AwaitingApproval,
+        Self::Planned,
+        Self::Generating,
+        Self::Assembled,
+        Self::Evaluated,
+        Self::Published,
+        Self::NeedsReview,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::AwaitingApproval => "awaiting_approval",
             Self::Planned => "planned",
             Self::Generating => "generating",
             Self::Assembled => "assembled",
@@ -49,7 +61,9 @@ impl ReelStatus {
         use ReelStatus::*;
         matches!(
             (self, to),
-            (Planned, Generating)
+            (AwaitingApproval, Planned)
+                | (AwaitingApproval, NeedsReview)
+                | (Planned, Generating)
                 | (Generating, Assembled)
                 | (Assembled, Evaluated)
                 | (Evaluated, Published)
@@ -100,6 +114,12 @@ pub struct Reel {
     pub published: Option<BlobKey>,
     /// Why the reel needs a person, when it does.
     pub reasons: Vec<String>,
+    /// How many times the plan was made (1 = first); a rejection plans it again.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+    /// Why a person rejected earlier plans, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejections: Vec<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -119,10 +139,16 @@ impl Reel {
             video: None,
             published: None,
             reasons: Vec::new(),
+            revision: 1,
+            rejections: Vec::new(),
             created_ms: now,
             updated_ms: now,
         }
     }
+}
+
+fn first_revision() -> u32 {
+    1
 }
 
 #[cfg(test)]

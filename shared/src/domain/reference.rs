@@ -1,6 +1,6 @@
 //! Reference photos: real photos of the exact product, content-addressed.
 
-use super::{BlobKey, Handle, Sha256};
+use super::{BlobKey, Framing, Handle, Sha256};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -53,6 +53,15 @@ pub struct Reference {
     /// What the photo looks like (`stages::crawl::intake::photo_print`), to collapse renditions of one photo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub print: Option<PhotoPrint>,
+    /// The store's variants this photo shows (Shopify `variant_ids`), when the store says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_ids: Vec<u64>,
+    /// The photo's backdrop and where the product sits, measured at intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<Framing>,
+    /// 0..1: how sharp the photo is (edge energy of its working copy), measured at intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharpness: Option<f32>,
     /// How the source identified this version (ETag, Last-Modified), to ask next time only if it changed.
     #[serde(default, skip_serializing_if = "Validators::is_empty")]
     pub validators: Validators,

@@ -1,6 +1,6 @@
 //! The shot plan: what each shot shows, how the camera moves, and what is said over it.
 
-use super::{Handle, ReelId, Sha256};
+use super::{Camera, Handle, PhotoKind, ReelId, Sha256};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -71,10 +71,43 @@ pub struct Shot {
     pub role: ShotRole,
     /// The real photo this shot is grounded in.
     pub reference: Sha256,
+    /// What the reference photo shows.
+    pub kind: PhotoKind,
     pub motion: Motion,
+    /// The crop window and its move over the photo, decided by the plan and carried out by the
+    /// renderer; a provider prompt and the judge read it too.
+    pub camera: Camera,
+    /// Motion direction for a video model: the camera move, its speed, and what must stay still.
+    pub direction: String,
     pub duration_ms: u32,
     /// The spoken line, also the caption.
     pub line: String,
+}
+
+/// A claim the honesty guard took out of a line, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DroppedClaim {
+    /// The shot whose line it was in.
+    pub shot: u32,
+    /// The claim as written ("100% silk", "$20", "organic").
+    pub claim: String,
+    /// What kind of claim it is (`material`, `price`, `colour`, `number`, `size`, `care`, `origin`,
+    /// `certification`, `avoided_word`).
+    pub category: String,
+    /// Why it was taken out ("the copy says cotton, not silk").
+    pub reason: String,
+    /// The line as the writer wrote it.
+    pub original: String,
+    /// What the line became (`None`: dropped for a line from the copy).
+    pub rewritten: Option<String>,
+}
+
+/// How good a candidate a product is for generated video.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Suitability {
+    /// 0..1.
+    pub score: f32,
+    pub reasons: Vec<String>,
 }
 
 /// The shot list of one reel.
@@ -83,9 +116,45 @@ pub struct ShotPlan {
     pub reel: ReelId,
     pub product: Handle,
     pub shots: Vec<Shot>,
+    /// The colour this reel is about, as the store names it, when the product has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The language the lines are in (BCP 47 primary tag).
+    #[serde(default = "english")]
+    pub language: String,
+    /// What the planner decided and why (kinds missing, copy shortened, colour chosen).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// What the honesty guard took out of the lines.
+    #[serde(default)]
+    pub dropped_claims: Vec<DroppedClaim>,
+    #[serde(default)]
+    pub suitability: Suitability,
+    /// A poor candidate kept on the offline renderer (`--min-suitability`): no paid video model.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline_only: bool,
+}
+
+fn english() -> String {
+    "en".into()
 }
 
 impl ShotPlan {
+    /// A plan of `shots` in English with nothing more to say about it.
+    pub fn new(reel: ReelId, product: Handle, shots: Vec<Shot>) -> Self {
+        Self {
+            reel,
+            product,
+            shots,
+            variant: None,
+            language: english(),
+            notes: Vec::new(),
+            dropped_claims: Vec::new(),
+            suitability: Suitability::default(),
+            offline_only: false,
+        }
+    }
+
     pub fn duration_ms(&self) -> u32 {
         self.shots.iter().map(|s| s.duration_ms).sum()
     }

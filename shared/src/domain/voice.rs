@@ -1,6 +1,6 @@
 //! Voice-over: the reel's audio, approved once and fixed from then on.
 
-use super::BlobKey;
+use super::{BlobKey, Sha256};
 use serde::{Deserialize, Serialize};
 
 /// When one spoken line sits in the reel.
@@ -29,4 +29,19 @@ pub struct VoiceOver {
     pub voice: String,
     pub lines: Vec<LineTiming>,
     pub words: Vec<WordTiming>,
+    /// The stored audio's hash: the approved voice-over is exactly these bytes from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256>,
+    /// Measured loudness after normalisation: integrated LUFS and true peak dBTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<Loudness>,
+}
+
+/// A loudness measurement (EBU R 128).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Loudness {
+    /// Integrated loudness, LUFS.
+    pub integrated: f64,
+    /// True peak, dBTP.
+    pub true_peak: f64,
 }

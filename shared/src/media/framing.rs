@@ -4,47 +4,8 @@
 //! too, so the shot pushes in on the very subject the classifier measured.
 
 use super::subject;
+pub use crate::domain::{Framing, SubjectBox};
 use image::DynamicImage;
-use serde::{Deserialize, Serialize};
-
-/// A box in normalised image coordinates: 0..1 from the left/top edge.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SubjectBox {
-    pub x0: f64,
-    pub y0: f64,
-    pub x1: f64,
-    pub y1: f64,
-}
-
-impl SubjectBox {
-    /// The whole image.
-    pub const WHOLE: SubjectBox = SubjectBox { x0: 0.0, y0: 0.0, x1: 1.0, y1: 1.0 };
-
-    pub fn width(&self) -> f64 {
-        self.x1 - self.x0
-    }
-    pub fn height(&self) -> f64 {
-        self.y1 - self.y0
-    }
-}
-
-/// How a photo should be framed in a shot.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Framing {
-    /// Median colour of the border: what the canvas around the photo is filled with.
-    pub background: [u8; 3],
-    /// Where the product is; the whole image when there is no backdrop.
-    pub subject: SubjectBox,
-    /// The photo stands on a backdrop (a light colour over most of the border): a studio or
-    /// flat-lay photo.
-    pub uniform_background: bool,
-}
-
-impl Default for Framing {
-    fn default() -> Self {
-        Self { background: [255, 255, 255], subject: SubjectBox::WHOLE, uniform_background: false }
-    }
-}
 
 /// Finds the background colour and the product's bounding box.
 ///

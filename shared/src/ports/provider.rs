@@ -1,6 +1,9 @@
 //! Provider ports: video model, voice, script writer, judge and photo classifier.
 
-use crate::{BlobKey, IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, ShotRole, Usd, WordTiming};
+use crate::{
+    BlobKey, BrandKit, Camera, IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, ShotRole, Usd,
+    WordTiming,
+};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,6 +56,8 @@ pub struct ClipRequest {
     pub image_width: u32,
     pub image_height: u32,
     pub motion: Motion,
+    /// The crop window and move the plan chose over the photo.
+    pub camera: Camera,
     /// Motion and style direction in words.
     pub prompt: String,
     pub duration_ms: u32,
@@ -100,13 +105,36 @@ pub struct Speech {
     pub words: Vec<WordTiming>,
 }
 
+/// What to say, in which language, in whose voice and how fast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeechRequest<'a> {
+    pub text: &'a str,
+    /// BCP 47 primary language tag of `text` (`en`, `ja`, `ar`).
+    pub language: &'a str,
+    /// The brand's voice, when it names one the engine knows; `None`: the engine's voice for the language.
+    pub voice: Option<&'a str>,
+    /// Speaking rate relative to the voice's natural pace (0.5–2.0).
+    pub rate: f32,
+}
+
+impl<'a> SpeechRequest<'a> {
+    /// `text` in English at the natural pace, in the default voice.
+    pub fn english(text: &'a str) -> Self {
+        Self { text, language: "en", voice: None, rate: 1.0 }
+    }
+}
+
 #[async_trait]
 pub trait Voice: Send + Sync {
     /// `engine:voice`, stored with the voice-over.
     fn name(&self) -> String;
     /// What speaking `text` costs.
     fn price(&self, text: &str) -> Usd;
-    async fn speak(&self, text: &str) -> Result<Speech, ProviderError>;
+    /// Whether this voice speaks `language` (BCP 47 primary tag).
+    fn speaks(&self, language: &str) -> bool;
+    /// Words per second at rate 1.0, to size lines before they are spoken.
+    fn words_per_second(&self, language: &str) -> f32;
+    async fn speak(&self, request: &SpeechRequest<'_>) -> Result<Speech, ProviderError>;
 }
 
 /// What the writer knows of one planned shot.
@@ -115,15 +143,31 @@ pub struct ShotBrief {
     pub role: ShotRole,
     pub kind: PhotoKind,
     pub alt: Option<String>,
-    /// The longest line that fits the shot, in words.
+    /// The longest line that fits the shot, in words (for languages written without spaces: in
+    /// characters divided by [`crate::copy::CHARS_PER_WORD`]).
     pub max_words: usize,
+}
+
+/// Everything a writer is given for one reel.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a> {
+    pub product: &'a Product,
+    pub shots: &'a [ShotBrief],
+    pub brand: &'a BrandKit,
+    /// The language to write in (BCP 47 primary tag).
+    pub language: &'a str,
+    /// The colour this reel is about, when the product has several (the only colour it may name).
+    pub colour: Option<&'a str>,
+    /// Why a person rejected earlier scripts of this reel, oldest first (write differently).
+    pub rejections: &'a [String],
 }
 
 #[async_trait]
 pub trait Writer: Send + Sync {
     fn name(&self) -> &str;
-    /// One spoken line per shot, in shot order, each within its brief's word limit.
-    async fn write(&self, product: &Product, shots: &[ShotBrief]) -> Result<Vec<String>, ProviderError>;
+    /// One spoken line per shot, in shot order, each within its brief's word limit. The plan runs
+    /// every line through the honesty guard ([`crate::copy::guard`]) whatever the writer.
+    async fn write(&self, request: &WriteRequest<'_>) -> Result<Vec<String>, ProviderError>;
 }
 
 /// An assembled reel and the real photos it must show, as local files.

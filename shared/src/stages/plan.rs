@@ -48,7 +48,16 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
         .iter()
         .map(|p| ShotBrief { role: p.role, kind: p.reference.kind, alt: p.reference.alt.clone(), max_words: MAX_WORDS })
         .collect();
-    let lines = match ports.writer.write(&product, &briefs).await {
+    let brand = crate::BrandKit::default();
+    let request = crate::ports::WriteRequest {
+        product: &product,
+        shots: &briefs,
+        brand: &brand,
+        language: "en",
+        colour: None,
+        rejections: &[],
+    };
+    let lines = match ports.writer.write(&request).await {
         Ok(lines) if lines.len() == picks.len() => lines,
         Ok(lines) => {
             let why = format!("the writer gave {} lines for {} shots", lines.len(), picks.len());
@@ -61,7 +70,7 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
     let mut speeches = Vec::with_capacity(lines.len());
     let mut voice_cost = Usd::ZERO;
     for line in &lines {
-        match ports.voice.speak(line).await {
+        match ports.voice.speak(&crate::ports::SpeechRequest::english(line)).await {
             Ok(s) => speeches.push(s),
             Err(e) => return provider_failure(ports, handle.as_str(), "voicing the script", e).await,
         }
@@ -85,12 +94,15 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
             index: i as u32,
             role: p.role,
             reference: p.reference.sha256.clone(),
+            kind: p.reference.kind,
             motion: p.motion,
+            camera: crate::Camera::default(),
+            direction: p.motion.direction().to_string(),
             duration_ms,
             line: line.clone(),
         })
         .collect();
-    let plan = ShotPlan { reel: reel_id.clone(), product: handle.clone(), shots };
+    let plan = ShotPlan::new(reel_id.clone(), handle.clone(), shots);
 
     let (audio, voice_over) = voice_over(&plan, &speeches, ports.voice.name())
         .map_err(|e| StageError::new(format!("{handle}: laying out the voice-over"), e))?;
@@ -129,6 +141,7 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
 async fn pick_up(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
     let id = &reel.id;
     match reel.status {
+        ReelStatus::AwaitingApproval => Ok(Outcome::Skipped(format!("{id}: awaiting approval"))),
         ReelStatus::Planned => {
             // A crash after the reel was created but before its shots were sent: send them again.
             send_shots(ports, reel).await?;
@@ -308,7 +321,18 @@ fn voice_over(
     let total = plan.duration_ms();
     let track = wav::lay_out(&placed, total, rate);
     let audio = wav::write_wav(&track);
-    Ok((audio, VoiceOver { audio: BlobKey::voice_over(&plan.reel), duration_ms: total, voice, lines, words }))
+    Ok((
+        audio,
+        VoiceOver {
+            audio: BlobKey::voice_over(&plan.reel),
+            duration_ms: total,
+            voice,
+            lines,
+            words,
+            sha256: None,
+            loudness: None,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -332,6 +356,9 @@ mod tests {
             alt: None,
             position: n as u32,
             print: None,
+            variant_ids: Vec::new(),
+            framing: None,
+            sharpness: None,
             validators: Default::default(),
         }
     }

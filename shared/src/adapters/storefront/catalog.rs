@@ -55,6 +55,8 @@ fn parse_product(index: usize, value: &Value) -> Result<ProductListing, ListingE
     let images =
         obj.get("images").and_then(Value::as_array).map(|a| parse_images(handle.as_str(), a)).unwrap_or_default();
     Ok(tidy(ProductListing {
+        options: Vec::new(),
+        variants: Vec::new(),
         handle,
         title,
         description,

@@ -337,6 +337,8 @@ mod tests {
             product_type: Some("\0".into()),
             price: None,
             currency: None,
+            options: Vec::new(),
+            variants: Vec::new(),
             images: vec![ListedImage {
                 src: "photos/\u{1b}[31ma.jpg".into(),
                 alt: Some("\u{7}".into()),

@@ -254,6 +254,7 @@ mod tests {
             image_width: 400,
             image_height: 600,
             motion,
+            camera: crate::Camera::default(),
             prompt: motion.direction().into(),
             duration_ms: 800,
             width: 180,

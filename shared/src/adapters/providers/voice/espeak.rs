@@ -2,7 +2,7 @@
 
 use super::engine::{checked_text, run_with_stdin, speech_from_wav};
 use crate::Usd;
-use crate::ports::{ProviderError, Speech, Voice};
+use crate::ports::{ProviderError, Speech, SpeechRequest, Voice};
 use async_trait::async_trait;
 use std::path::PathBuf;
 
@@ -38,9 +38,17 @@ impl Voice for EspeakVoice {
         Usd::ZERO
     }
 
-    async fn speak(&self, text: &str) -> Result<Speech, ProviderError> {
+    fn speaks(&self, language: &str) -> bool {
+        language == "en"
+    }
+
+    fn words_per_second(&self, _language: &str) -> f32 {
+        self.words_per_minute as f32 / 60.0
+    }
+
+    async fn speak(&self, request: &SpeechRequest<'_>) -> Result<Speech, ProviderError> {
         let provider = self.name();
-        let text = checked_text(&provider, text)?;
+        let text = checked_text(&provider, request.text)?;
         let args = ["-v".to_string(), self.voice.clone(), "-s".into(), self.words_per_minute.to_string()];
         let args = args.into_iter().chain(["--stdout".into(), "--stdin".into()]).collect::<Vec<_>>();
         // `[[...]]` would be read as phoneme mnemonics; the timings keep the words as written.
@@ -59,7 +67,7 @@ mod tests {
     async fn espeak_speaks_a_line_with_word_timings() {
         let v = EspeakVoice::default();
         assert_eq!((v.name(), v.price("anything")), ("espeak-ng:en-us".to_string(), Usd::ZERO));
-        let s = v.speak("Soft cotton hoodie, made to last.").await.unwrap();
+        let s = v.speak(&SpeechRequest::english("Soft cotton hoodie, made to last.")).await.unwrap();
         let pcm = parse_wav(&s.wav).unwrap();
         assert_eq!(pcm.duration_ms(), s.duration_ms);
         assert!((1200..5000).contains(&s.duration_ms), "{} ms", s.duration_ms);
@@ -68,27 +76,30 @@ mod tests {
         // "hoodie," is followed by a pause: the gap before "made" is the largest.
         let gaps: Vec<u32> = s.words.windows(2).map(|p| p[1].start_ms - p[0].end_ms).collect();
         assert_eq!(gaps.iter().max(), Some(&gaps[2]), "{gaps:?}");
-        let longer = v.speak("Soft cotton hoodie, made to last, in six colours and every size.").await.unwrap();
+        let longer = v
+            .speak(&SpeechRequest::english("Soft cotton hoodie, made to last, in six colours and every size."))
+            .await
+            .unwrap();
         assert!(longer.duration_ms > s.duration_ms + 500);
     }
 
     #[tokio::test]
     async fn untrusted_text_is_spoken_not_obeyed() {
         let v = EspeakVoice::default();
-        let s = v.speak("--help -v xx [[h@l'oU]] now").await.unwrap();
+        let s = v.speak(&SpeechRequest::english("--help -v xx [[h@l'oU]] now")).await.unwrap();
         assert!(s.duration_ms > 500, "spoken, not taken as options: {} ms", s.duration_ms);
         assert_timings_sane(&s, 5);
     }
 
     #[tokio::test]
     async fn empty_text_is_rejected_and_a_broken_engine_is_retryable() {
-        let e = EspeakVoice::default().speak("  \n ").await.unwrap_err();
+        let e = EspeakVoice::default().speak(&SpeechRequest::english("  \n ")).await.unwrap_err();
         assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("espeak-ng:en-us"), "{e}");
         let bad_voice = EspeakVoice { voice: "xx-nonexistent".into(), ..EspeakVoice::default() };
-        let e = bad_voice.speak("hello").await.unwrap_err();
+        let e = bad_voice.speak(&SpeechRequest::english("hello")).await.unwrap_err();
         assert!(e.is_retryable() && e.to_string().contains("does not exist"), "{e}");
         let missing = EspeakVoice { bin: "/nonexistent/espeak-ng".into(), ..EspeakVoice::default() };
-        let e = missing.speak("hello").await.unwrap_err();
+        let e = missing.speak(&SpeechRequest::english("hello")).await.unwrap_err();
         assert!(e.is_retryable() && e.to_string().contains("/nonexistent/espeak-ng"), "{e}");
     }
 }

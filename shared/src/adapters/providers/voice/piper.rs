@@ -2,7 +2,7 @@
 
 use super::engine::{checked_text, on_path, retryable, run_with_stdin, speech_from_wav};
 use crate::Usd;
-use crate::ports::{ProviderError, Speech, Voice};
+use crate::ports::{ProviderError, Speech, SpeechRequest, Voice};
 use async_trait::async_trait;
 use std::path::PathBuf;
 
@@ -44,10 +44,18 @@ impl Voice for PiperVoice {
         Usd::ZERO
     }
 
-    async fn speak(&self, text: &str) -> Result<Speech, ProviderError> {
+    fn speaks(&self, language: &str) -> bool {
+        language == "en"
+    }
+
+    fn words_per_second(&self, _language: &str) -> f32 {
+        2.7
+    }
+
+    async fn speak(&self, request: &SpeechRequest<'_>) -> Result<Speech, ProviderError> {
         let provider = self.name();
         // Piper speaks each input line separately: keep the line one line.
-        let text = checked_text(&provider, text)?.replace(['\n', '\r'], " ");
+        let text = checked_text(&provider, request.text)?.replace(['\n', '\r'], " ");
         let dir = self.scratch.dir("piper-").map_err(|e| retryable(&provider, format!("no scratch folder: {e}")))?;
         let wav = dir.path().join("line.wav");
         let args = ["-m".into(), self.model.as_os_str().to_owned(), "-f".into(), wav.as_os_str().to_owned()];
@@ -71,7 +79,7 @@ mod tests {
             eprintln!("piper or TRUEREEL_PIPER_MODEL not available: Piper test skipped");
             return;
         };
-        let s = p.speak("Soft cotton hoodie, made to last.").await.unwrap();
+        let s = p.speak(&SpeechRequest::english("Soft cotton hoodie, made to last.")).await.unwrap();
         assert!(s.duration_ms > 800 && p.name().starts_with("piper:"));
         assert_timings_sane(&s, 6);
     }

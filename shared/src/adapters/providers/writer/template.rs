@@ -2,7 +2,7 @@
 
 use crate::Product;
 use crate::ShotRole;
-use crate::ports::{ProviderError, ShotBrief, Writer};
+use crate::ports::{ProviderError, ShotBrief, WriteRequest, Writer};
 use async_trait::async_trait;
 
 /// Writes lines only from the product's title and description (no claims the copy does not make).
@@ -14,8 +14,8 @@ impl Writer for TemplateWriter {
         "template"
     }
 
-    async fn write(&self, product: &Product, shots: &[ShotBrief]) -> Result<Vec<String>, ProviderError> {
-        Ok(write_lines(product, shots))
+    async fn write(&self, request: &WriteRequest<'_>) -> Result<Vec<String>, ProviderError> {
+        Ok(write_lines(request.product, request.shots))
     }
 }
 
@@ -103,6 +103,9 @@ mod tests {
             vendor: None,
             product_type: None,
             price: Some("59.00".into()),
+            currency: None,
+            options: Vec::new(),
+            variants: Vec::new(),
             references: vec![],
             gallery_hash: Sha256::of(b"x"),
             store: "s".into(),

@@ -363,6 +363,8 @@ fn from_json_ld(
         .or_else(|| markup.meta("product:price:currency").map(str::to_string));
     let price = lowest(found_offers.into_iter().map(|(p, _)| p)).or_else(|| og_price(markup));
     Ok(ProductListing {
+        options: Vec::new(),
+        variants: Vec::new(),
         handle,
         title,
         description: str_field(p, "description")
@@ -401,6 +403,8 @@ fn from_og(markup: &Markup, page: &Url, og: Vec<ListedImage>) -> Result<ProductL
     let handle =
         page_handle(page, Some(&title), None).ok_or_else(|| format!("no usable handle for {title:?} from {page}"))?;
     Ok(ProductListing {
+        options: Vec::new(),
+        variants: Vec::new(),
         handle,
         title,
         description: markup.meta("og:description").map(html_to_text).unwrap_or_default(),

@@ -307,6 +307,8 @@ fn stubs(pages: Vec<(Url, Option<String>, bool)>, listed: &mut Listing) {
             .into_iter()
             .collect();
         listed.push(Ok(ProductListing {
+            options: Vec::new(),
+            variants: Vec::new(),
             handle,
             title: String::new(),
             description: String::new(),

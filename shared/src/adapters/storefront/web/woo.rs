@@ -129,6 +129,8 @@ fn parse_product(index: usize, v: &Value, page_url: &Url) -> Result<ProductListi
     };
     let gallery = obj.get("images").and_then(Value::as_array).map(|a| gallery(a)).unwrap_or_default();
     Ok(tidy(ProductListing {
+        options: Vec::new(),
+        variants: Vec::new(),
         images: images::finish(handle.as_str(), gallery, page_url),
         page: None,
         notes: Vec::new(),
