@@ -49,9 +49,16 @@ pub async fn run_store(
 pub async fn drain_store(e: &Embedded, store: &Path, only: Option<&[&str]>) -> DrainReport {
     let store = store.to_string_lossy();
     let only = only.map(|o| o.iter().map(|s| s.to_string()).collect());
-    runner::run_store(&e.ports, &store, only, false, &RunOptions::default(), Arc::new(LogProgress::default()))
-        .await
-        .expect("send the store and drain the queues")
+    runner::run_store(
+        &e.ports,
+        &store,
+        only,
+        Some(Default::default()),
+        &RunOptions::default(),
+        Arc::new(LogProgress::default()),
+    )
+    .await
+    .expect("send the store and drain the queues")
 }
 
 /// A real queue that delivers every message it is sent twice, as SQS may.

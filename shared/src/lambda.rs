@@ -199,8 +199,11 @@ pub async fn crawl_event(
         }
         CrawlTrigger::Store { store, only } => {
             tracing::info!(%store, ?only, "Crawling a store.");
-            let outcome =
-                stages::crawl::run(ports, CrawlMsg::Store { store: store.clone(), only, crawl_only: false }).await?;
+            let outcome = stages::crawl::run(
+                ports,
+                CrawlMsg::Store { store: store.clone(), only, crawl_only: false, plan: Default::default() },
+            )
+            .await?;
             Ok(json!({ "store": store, "outcome": format!("{outcome:?}") }))
         }
     }

@@ -1,6 +1,7 @@
 //! The messages on the stage queues: one serde type per queue, JSON on the wire.
 
 use crate::ports::{ClipOutput, Stage};
+pub use crate::{BelowSuitability, PlanOptions};
 use crate::{Handle, JobId, ProductListing, ReelId};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,9 @@ pub enum CrawlMsg {
         /// Take the photos in but plan nothing (`truereel crawl`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         crawl_only: bool,
+        /// How this run's reels are planned.
+        #[serde(default)]
+        plan: PlanOptions,
     },
     /// Fetch, check and store one product's gallery, then hand it to planning.
     Product {
@@ -23,6 +27,8 @@ pub enum CrawlMsg {
         listing: Box<ProductListing>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         crawl_only: bool,
+        #[serde(default)]
+        plan: PlanOptions,
     },
 }
 
@@ -30,6 +36,18 @@ pub enum CrawlMsg {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanMsg {
     pub product: Handle,
+    #[serde(default)]
+    pub plan: PlanOptions,
+    /// Plan this reel again after a person rejected it (its reasons are on the reel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replan: Option<ReelId>,
+}
+
+impl PlanMsg {
+    /// A first plan of `product`.
+    pub fn new(product: Handle, plan: PlanOptions) -> Self {
+        Self { product, plan, replan: None }
+    }
 }
 
 /// Generate: submit one shot attempt, or poll its job.
@@ -164,9 +182,14 @@ mod tests {
     fn every_message_round_trips_on_its_queue() {
         let reel = ReelId::parse("tee--0123456789ab").unwrap();
         let msgs: Vec<Message> = vec![
-            CrawlMsg::Store { store: "examples/store".into(), only: Some(vec!["tee".into()]), crawl_only: false }
-                .into(),
-            PlanMsg { product: Handle::parse("tee").unwrap() }.into(),
+            CrawlMsg::Store {
+                store: "examples/store".into(),
+                only: Some(vec!["tee".into()]),
+                crawl_only: false,
+                plan: PlanOptions::default(),
+            }
+            .into(),
+            PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into(),
             GenerateMsg { reel: reel.clone(), shot: 2, attempt: 1, polls: 0 }.into(),
             MirrorMsg::Assemble { reel: reel.clone() }.into(),
             EvaluateMsg { reel, round: 1 }.into(),
@@ -182,13 +205,13 @@ mod tests {
         let shot: Message = GenerateMsg { reel: reel.clone(), shot: 0, attempt: 1, polls: 0 }.into();
         assert!(shot.concerns("tee--0123456789ab") && shot.concerns("tee"));
         assert!(!shot.concerns("tee--ffffffffffff") && !shot.concerns("te"));
-        let plan: Message = PlanMsg { product: Handle::parse("tee").unwrap() }.into();
+        let plan: Message = PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into();
         assert!(plan.concerns("tee") && !plan.concerns("tee--0123456789ab"));
     }
 
     #[test]
     fn a_message_on_the_wrong_queue_does_not_parse() {
-        let m: Message = PlanMsg { product: Handle::parse("tee").unwrap() }.into();
+        let m: Message = PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into();
         assert!(Message::parse(Stage::Generate, &m.to_json()).is_err());
     }
 }

@@ -144,17 +144,22 @@ pub struct DrainReport {
     pub dead_lettered: u64,
 }
 
-/// Sends a store's crawl message (`only` some handles, maybe; `crawl_only` plans nothing) and runs
+/// Sends a store's crawl message (`only` some handles, maybe; `plan: None` plans nothing) and runs
 /// every stage until all queues are empty: what `truereel run` and `crawl` do, and the tests.
 pub async fn run_store(
     ports: &Ports,
     store: &str,
     only: Option<Vec<String>>,
-    crawl_only: bool,
+    plan: Option<crate::messages::PlanOptions>,
     options: &RunOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<DrainReport, QueueError> {
-    let first = Message::from(crate::messages::CrawlMsg::Store { store: store.to_string(), only, crawl_only });
+    let first = Message::from(crate::messages::CrawlMsg::Store {
+        store: store.to_string(),
+        only,
+        crawl_only: plan.is_none(),
+        plan: plan.unwrap_or_default(),
+    });
     ports.queue.send(Stage::Crawl, &first.to_json(), Duration::ZERO).await?;
     drain(ports, options, progress).await
 }

@@ -134,7 +134,7 @@ fn next_url(urls: &std::sync::Mutex<Vec<String>>) -> Option<String> {
 async fn crawl(e: &Embedded, store: &str) {
     let options = RunOptions::default();
     let report =
-        runner::run_store(&e.ports, store, None, true, &options, Arc::new(LogProgress::default())).await.unwrap();
+        runner::run_store(&e.ports, store, None, None, &options, Arc::new(LogProgress::default())).await.unwrap();
     assert_eq!(report.dead_lettered, 0);
 }
 

@@ -23,7 +23,8 @@ fn event(name: &str) -> serde_json::Value {
 async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport {
     let only = Some(only.iter().map(|s| s.to_string()).collect());
     let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
-    let run = runner::run_store(ports, store, only, false, &options, Arc::new(LogProgress::default()));
+    let run =
+        runner::run_store(ports, store, only, Some(Default::default()), &options, Arc::new(LogProgress::default()));
     tokio::time::timeout(Duration::from_secs(300), run).await.expect("the queues drain within 5 minutes").unwrap()
 }
 

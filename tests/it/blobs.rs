@@ -78,7 +78,7 @@ async fn delete_references(e: &Embedded, product: &str, keep: usize) -> Vec<std:
 async fn crawl_only(e: &Embedded, store: &std::path::Path, handle: &str) {
     let (store, only) = (store.to_string_lossy(), Some(vec![handle.to_string()]));
     let progress = Arc::new(LogProgress::default());
-    runner::run_store(&e.ports, &store, only, true, &RunOptions::default(), progress).await.unwrap();
+    runner::run_store(&e.ports, &store, only, None, &RunOptions::default(), progress).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +110,7 @@ async fn a_reel_stuck_on_a_missing_photo_and_a_lost_clip_is_repaired_by_the_next
     crawl_only(&e, &store, TEE).await;
     let gone = delete_references(&e, TEE, 1).await;
     assert!(!gone.is_empty());
-    let plan = Message::from(PlanMsg { product: Handle::parse(TEE).unwrap() });
+    let plan = Message::from(PlanMsg::new(Handle::parse(TEE).unwrap(), Default::default()));
     e.ports.queue.send(Stage::Plan, &plan.to_json(), std::time::Duration::ZERO).await.unwrap();
     let report = runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress::default())).await.unwrap();
     assert_eq!(report.dead_lettered, 0, "a missing photo is no failure to retry: {report:?}");

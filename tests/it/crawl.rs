@@ -35,7 +35,7 @@ fn trusting(server: &TestServer) -> Config {
 async fn crawl(e: &Embedded, store: &str) -> (DrainReport, Vec<CrawlRow>) {
     let started = truereel::now_ms();
     let options = RunOptions { retry_base: Duration::from_millis(50), ..RunOptions::default() };
-    let run = runner::run_store(&e.ports, store, None, true, &options, Arc::new(LogProgress::default()));
+    let run = runner::run_store(&e.ports, store, None, None, &options, Arc::new(LogProgress::default()));
     let report = tokio::time::timeout(Duration::from_secs(120), run).await.expect("the crawl ends").unwrap();
     let rows = report::crawl_summary(&e.ports, store, None, started).await.unwrap();
     (report, rows)

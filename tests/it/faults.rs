@@ -306,9 +306,16 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     let store = sample_store().to_string_lossy().to_string();
     let options = truereel::runner::RunOptions::default();
     let progress = Arc::new(truereel::runner::LogProgress::default());
-    truereel::runner::run_store(&ports, &store, Some(vec![only[0].to_string()]), false, &options, progress)
-        .await
-        .unwrap();
+    truereel::runner::run_store(
+        &ports,
+        &store,
+        Some(vec![only[0].to_string()]),
+        Some(Default::default()),
+        &options,
+        progress,
+    )
+    .await
+    .unwrap();
 
     let again = ports.state.get_reel(&reel.id).await.unwrap().expect("the same reel");
     assert_eq!(again.status, ReelStatus::Published, "{:?}", again.reasons);

@@ -104,17 +104,49 @@ pub static DEFS: &[Def] = &[
     def(
         Reel,
         "TRUEREEL_MIN_REEL_MS",
-        Whole { min: 1000, max: 600_000 },
-        Some("10000"),
-        "shortest reel, in milliseconds",
+        Whole { min: 6_000, max: 60_000 },
+        Some("6000"),
+        "shortest reel, in milliseconds (a brand kit may narrow it)",
     ),
     def(
         Reel,
         "TRUEREEL_MAX_REEL_MS",
-        Whole { min: 1000, max: 600_000 },
-        Some("30000"),
-        "longest reel, in milliseconds",
+        Whole { min: 6_000, max: 60_000 },
+        Some("60000"),
+        "longest reel, in milliseconds (a brand kit may narrow it)",
     ),
+    def(Reel, "TRUEREEL_LENGTH", Whole { min: 6, max: 60 }, Some("15"), "the reel length planned for, in seconds")
+        .flag("--length"),
+    def(Reel, "TRUEREEL_PER_VARIANT", Bool, Some("false"), "one reel per colour variant that has photos")
+        .flag("--per-variant"),
+    def(
+        Reel,
+        "TRUEREEL_APPROVE_PLAN",
+        Bool,
+        Some("false"),
+        "stop each reel after planning until `truereel approve` (nothing paid before)",
+    )
+    .flag("--approve-plan"),
+    def(
+        Reel,
+        "TRUEREEL_MIN_SUITABILITY",
+        Fraction,
+        None,
+        "products rated below this (0–1) as candidates for generated video are handled as the next setting says",
+    )
+    .flag("--min-suitability")
+    .unset("every product is a candidate"),
+    def(
+        Reel,
+        "TRUEREEL_BELOW_SUITABILITY",
+        OneOf(&["offline", "park"]),
+        Some("offline"),
+        "a poor candidate's reel: `offline` renders it without a paid video model, `park` stops it for a person",
+    )
+    .flag("--below-suitability"),
+    def(Reel, "TRUEREEL_BRAND", File, None, "the brand kit (brand.toml)")
+        .flag("--brand")
+        .unset("`brand.toml` beside a folder store, if there is one"),
     def(Reel, "TRUEREEL_BUDGET_USD", Dollars { max: 1e9 }, None, "the most one run may spend on paid calls")
         .flag("--budget-usd")
         .unset("unlimited"),

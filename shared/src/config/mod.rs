@@ -6,6 +6,7 @@
 //! invocation (`AWS_LAMBDA_FUNCTION_NAME`, `_X_AMZN_TRACE_ID`) and `PATH` are not settings and are read
 //! where they are used.
 
+pub mod brand;
 pub mod defs;
 mod fetch;
 mod settings;
@@ -128,6 +129,38 @@ pub struct VoiceConfig {
     pub piper: Option<PathBuf>,
 }
 
+/// How this process plans reels by default (a run carries them in its messages as `PlanOptions`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanConfig {
+    pub length_ms: u32,
+    pub per_variant: bool,
+    pub approve: bool,
+    pub min_suitability: Option<f32>,
+    pub below: crate::messages::BelowSuitability,
+    /// `--brand`; `None` looks for `brand.toml` beside a folder store.
+    pub brand: Option<PathBuf>,
+}
+
+impl Config {
+    /// The plan options of a run over `store`: these settings and the brand kit (`--brand`, or
+    /// `brand.toml` beside a folder store), whose reel length bounds narrow the program's.
+    pub fn plan_options(&self, store: &str) -> Result<crate::messages::PlanOptions, brand::BrandError> {
+        let file = self.plan.brand.clone().or_else(|| brand::beside_store(store));
+        let brand = match &file {
+            Some(f) => brand::load(f)?,
+            None => crate::BrandKit::default(),
+        };
+        Ok(crate::messages::PlanOptions {
+            length_ms: Some(self.plan.length_ms),
+            per_variant: self.plan.per_variant,
+            approve: self.plan.approve,
+            min_suitability: self.plan.min_suitability,
+            below: self.plan.below,
+            brand,
+        })
+    }
+}
+
 /// How the local runner works the queues.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunnerConfig {
@@ -163,6 +196,7 @@ pub struct Config {
     pub fetch: FetchPolicy,
     pub media: Media,
     pub voice: VoiceConfig,
+    pub plan: PlanConfig,
     /// What the still-motion renderer charges per second of video.
     pub still_motion_per_second: Usd,
     pub runner: RunnerConfig,
@@ -287,6 +321,17 @@ impl Config {
             piper_model: r.opt_path("TRUEREEL_PIPER_MODEL"),
             piper: r.opt_path("TRUEREEL_PIPER"),
         };
+        let plan = PlanConfig {
+            length_ms: r.whole("TRUEREEL_LENGTH") as u32 * 1000,
+            per_variant: r.bool("TRUEREEL_PER_VARIANT"),
+            approve: r.bool("TRUEREEL_APPROVE_PLAN"),
+            min_suitability: r.opt_fraction("TRUEREEL_MIN_SUITABILITY").map(|f| f as f32),
+            below: match r.text("TRUEREEL_BELOW_SUITABILITY").as_str() {
+                "park" => crate::messages::BelowSuitability::Park,
+                _ => crate::messages::BelowSuitability::Offline,
+            },
+            brand: r.opt_path("TRUEREEL_BRAND"),
+        };
         let runner = RunnerConfig {
             concurrency: Stage::ALL
                 .into_iter()
@@ -320,6 +365,7 @@ impl Config {
             fetch,
             media,
             voice,
+            plan,
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
             runner,
             aws,
@@ -383,6 +429,13 @@ impl Read<'_> {
     fn opt_dollars(&self, var: &str) -> Option<Usd> {
         match self.value(var) {
             Some(Value::Dollars(d)) => Some(*d),
+            None => None,
+            v => Self::bad(var, v),
+        }
+    }
+    fn opt_fraction(&self, var: &str) -> Option<f64> {
+        match self.value(var) {
+            Some(Value::Fraction(f)) => Some(*f),
             None => None,
             v => Self::bad(var, v),
         }

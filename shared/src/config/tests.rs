@@ -60,8 +60,12 @@ fn a_bad_value_names_itself_the_value_and_what_is_accepted() {
     assert!(e.contains("--budget-usd \"-1\"") && e.contains("US dollars"), "{e}");
     let e = problem(&[], &[("TRUEREEL_ONLY", "".into())]);
     assert!(e.contains("--only \"\"") && e.contains("no handle given"), "{e}");
-    let e = problem(&[("TRUEREEL_MIN_REEL_MS", "40000")], &[]);
+    let e = problem(&[("TRUEREEL_MIN_REEL_MS", "40000"), ("TRUEREEL_MAX_REEL_MS", "30000")], &[]);
     assert!(e.contains("TRUEREEL_MIN_REEL_MS") && e.contains("at most TRUEREEL_MAX_REEL_MS (30000)"), "{e}");
+    let e = problem(&[("TRUEREEL_MAX_REEL_MS", "90000")], &[("TRUEREEL_LENGTH", "61".into())]);
+    assert!(e.contains("TRUEREEL_MAX_REEL_MS") && e.contains("--length \"61\""), "{e}");
+    let e = problem(&[("TRUEREEL_MIN_SUITABILITY", "1.5")], &[]);
+    assert!(e.contains("a number from 0 to 1"), "{e}");
 }
 
 #[test]

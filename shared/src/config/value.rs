@@ -12,6 +12,8 @@ pub enum Kind {
     Whole { min: u64, max: u64 },
     /// US dollars from 0 to `max`.
     Dollars { max: f64 },
+    /// A number from 0 to 1.
+    Fraction,
     /// `WIDTHxHEIGHT` in a shape social platforms take ([`ASPECTS`]), even sides from 240 to 4096.
     Resolution,
     /// One of these words.
@@ -46,6 +48,7 @@ pub enum Value {
     Bool(bool),
     Whole(u64),
     Dollars(Usd),
+    Fraction(f64),
     Size(u32, u32),
     Text(String),
     Path(PathBuf),
@@ -59,6 +62,7 @@ impl Kind {
             Kind::Bool => "1/0, true/false, yes/no or on/off".into(),
             Kind::Whole { min, max } => format!("a whole number from {min} to {max}"),
             Kind::Dollars { max } => format!("US dollars from 0 to {max}"),
+            Kind::Fraction => "a number from 0 to 1".into(),
             Kind::Resolution => format!(
                 "WIDTHxHEIGHT with even sides from {MIN_SIDE} to {MAX_SIDE} in a shape platforms take ({}), e.g. 1080x1920",
                 ASPECTS.iter().map(|(w, h)| format!("{w}:{h}")).collect::<Vec<_>>().join(", ")
@@ -98,6 +102,10 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
         },
         Kind::Dollars { max } => match v.trim_start_matches('$').parse::<f64>() {
             Ok(d) if d.is_finite() && (0.0..=*max).contains(&d) => Ok(Value::Dollars(Usd::from_dollars(d))),
+            _ => Err(none()),
+        },
+        Kind::Fraction => match v.parse::<f64>() {
+            Ok(f) if f.is_finite() && (0.0..=1.0).contains(&f) => Ok(Value::Fraction(f)),
             _ => Err(none()),
         },
         Kind::Resolution => match resolution(v) {
@@ -247,6 +255,10 @@ mod tests {
         assert_eq!(parse(&Kind::Dollars { max: 10.0 }, "2.5"), Ok(Value::Dollars(Usd(2_500_000))));
         for raw in ["-1", "NaN", "inf", "11", "a"] {
             assert!(parse(&Kind::Dollars { max: 10.0 }, raw).is_err(), "{raw}");
+        }
+        assert_eq!(parse(&Kind::Fraction, "0.4"), Ok(Value::Fraction(0.4)));
+        for raw in ["-0.1", "1.5", "NaN", "x"] {
+            assert!(parse(&Kind::Fraction, raw).is_err(), "{raw}");
         }
         assert_eq!(parse(&Kind::Resolution, "540X960"), Ok(Value::Size(540, 960)));
         for raw in ["0x0", "1081x1920", "1080", "8x8", "5000x1920", "x", "4096x16", "1080x1000", "200x356"] {

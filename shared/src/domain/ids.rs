@@ -247,6 +247,14 @@ impl BlobKey {
     pub fn reel_video(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.mp4"))
     }
+    /// The voice-over of a later revision of a plan (after a rejection, before approval).
+    pub fn voice_over_revision(reel: &ReelId, revision: u32) -> Self {
+        if revision <= 1 { Self::voice_over(reel) } else { Self(format!("reels/{reel}/voice-over-{revision}.wav")) }
+    }
+    /// A planned voice-over that `truereel plan` made so a person can listen (no reel is created).
+    pub fn preview_voice_over(reel: &ReelId) -> Self {
+        Self(format!("previews/{reel}/voice-over.wav"))
+    }
     /// Captions burned into the reel (kept for review and re-assembly).
     pub fn captions(reel: &ReelId) -> Self {
         Self(format!("reels/{reel}/captions.ass"))

@@ -1,7 +1,7 @@
 //! Reels and their status machine: (awaiting_approval →) planned → generating → assembled → evaluated →
 //! published / needs_review.
 
-use super::{BlobKey, Handle, ReelId, Sha256, ShotPlan, VoiceOver};
+use super::{BlobKey, Handle, PlanOptions, ReelId, Sha256, ShotPlan, VoiceOver};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -63,6 +63,8 @@ impl ReelStatus {
             (self, to),
             (AwaitingApproval, Planned)
                 | (AwaitingApproval, NeedsReview)
+                // A rejected plan is planned again and waits for approval again.
+                | (AwaitingApproval, AwaitingApproval)
                 | (Planned, Generating)
                 | (Generating, Assembled)
                 | (Assembled, Evaluated)
@@ -120,6 +122,9 @@ pub struct Reel {
     /// Why a person rejected earlier plans, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejections: Vec<String>,
+    /// How the reel was planned, so a replan after a rejection plans alike.
+    #[serde(default)]
+    pub options: PlanOptions,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -141,6 +146,7 @@ impl Reel {
             reasons: Vec::new(),
             revision: 1,
             rejections: Vec::new(),
+            options: PlanOptions::default(),
             created_ms: now,
             updated_ms: now,
         }

@@ -11,6 +11,7 @@
 //! `TRUEREEL_X264_PRESET`, `TRUEREEL_CRF`; see `truereel config`).
 
 mod assemble;
+pub mod camera;
 mod captions;
 pub mod child;
 mod framing;

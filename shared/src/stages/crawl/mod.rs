@@ -4,7 +4,7 @@ pub mod intake;
 
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
-use crate::messages::{CrawlMsg, PlanMsg};
+use crate::messages::{CrawlMsg, PlanMsg, PlanOptions};
 use crate::ports::{ImageFetch, PhotoHints, StorefrontError, Validators};
 use crate::stages::Ports;
 use crate::{BlobKey, Handle, Product, ProductListing, ReelId, ReelStatus, Reference, Sha256, now_ms};
@@ -16,8 +16,12 @@ const STAGE: &str = "crawl";
 
 pub async fn run(ports: &Ports, msg: CrawlMsg) -> Result<Outcome, StageError> {
     match msg {
-        CrawlMsg::Store { store, only, crawl_only } => list_store(ports, &store, only.as_deref(), crawl_only).await,
-        CrawlMsg::Product { store, listing, crawl_only } => take_in(ports, &store, *listing, crawl_only).await,
+        CrawlMsg::Store { store, only, crawl_only, plan } => {
+            list_store(ports, &store, only.as_deref(), crawl_only, plan).await
+        }
+        CrawlMsg::Product { store, listing, crawl_only, plan } => {
+            take_in(ports, &store, *listing, crawl_only, plan).await
+        }
     }
 }
 
@@ -27,6 +31,7 @@ async fn list_store(
     store: &str,
     only: Option<&[String]>,
     crawl_only: bool,
+    plan: PlanOptions,
 ) -> Result<Outcome, StageError> {
     let source = match ports.storefronts.open(store) {
         Ok(s) => s,
@@ -64,7 +69,12 @@ async fn list_store(
                         .await?;
                     continue;
                 }
-                let msg = CrawlMsg::Product { store: store.to_string(), listing: Box::new(listing), crawl_only };
+                let msg = CrawlMsg::Product {
+                    store: store.to_string(),
+                    listing: Box::new(listing),
+                    crawl_only,
+                    plan: plan.clone(),
+                };
                 send(ports, msg, Duration::ZERO).await?;
                 sent += 1;
             }
@@ -83,7 +93,13 @@ async fn list_store(
 /// Fetches, checks, classifies and stores one product's photos, then hands it to planning.
 /// A photo the source says is unchanged since the last crawl (validators) is not fetched again;
 /// renditions of one photo (perceptual hashes a few bits apart) collapse to the largest.
-async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only: bool) -> Result<Outcome, StageError> {
+async fn take_in(
+    ports: &Ports,
+    store: &str,
+    listing: ProductListing,
+    crawl_only: bool,
+    plan: PlanOptions,
+) -> Result<Outcome, StageError> {
     let product = listing.handle.clone();
     let name = product.as_str();
     let source = match ports.storefronts.open(store) {
@@ -252,14 +268,15 @@ async fn take_in(ports: &Ports, store: &str, listing: ProductListing, crawl_only
     }
 
     let reel = ReelId::new(&product, &gallery_hash);
-    if let Some(existing) = ports.state.get_reel(&reel).await.map_err(|e| state_err("reading a reel", e))?
+    if !plan.per_variant
+        && let Some(existing) = ports.state.get_reel(&reel).await.map_err(|e| state_err("reading a reel", e))?
         && existing.status == ReelStatus::Published
         && let Some(file) = &existing.published
         && ports.blobs.head(file).await.map_err(|e| blob_err("checking a published reel", e))?.is_some()
     {
         return Ok(Outcome::Skipped(format!("{name}: unchanged since its published reel")));
     }
-    send(ports, PlanMsg { product: product.clone() }, Duration::ZERO).await?;
+    send(ports, PlanMsg::new(product.clone(), plan), Duration::ZERO).await?;
     Ok(Outcome::Done(found))
 }
 

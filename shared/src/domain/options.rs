@@ -1,0 +1,42 @@
+//! How a run's reels are planned: chosen once when the run starts and carried in its messages and
+//! on each reel, so every home, every worker and every replan plans alike.
+
+use super::BrandKit;
+use serde::{Deserialize, Serialize};
+
+/// What a poor candidate for generated video gets (`--min-suitability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BelowSuitability {
+    /// Its reel is made by the offline renderer only: no paid video model guesses at it.
+    #[default]
+    Offline,
+    /// Its reel is planned, then parked for a person (`needs_review`) before anything is rendered.
+    Park,
+}
+
+/// How a run's reels are planned: chosen once when the run starts (flags, environment, the brand
+/// kit) and carried in the messages, so every home and every worker plans alike.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PlanOptions {
+    /// Target reel length in ms (6–60 s); `None`: [`PlanOptions::DEFAULT_LENGTH_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_ms: Option<u32>,
+    /// One reel per colour variant that has photos, instead of one about the hero photo's colour.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_variant: bool,
+    /// Stop each reel after planning (`awaiting_approval`) until `truereel approve`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approve: bool,
+    /// Products rated below this (0..1) are poor candidates, handled as `below` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_suitability: Option<f32>,
+    #[serde(default)]
+    pub below: BelowSuitability,
+    #[serde(default)]
+    pub brand: BrandKit,
+}
+
+impl PlanOptions {
+    pub const DEFAULT_LENGTH_MS: u32 = 15_000;
+}
