@@ -4,6 +4,7 @@
 #[macro_use]
 mod output;
 mod classify;
+mod plan;
 mod progress;
 
 use anyhow::{Context, Result, bail};
@@ -55,6 +56,28 @@ struct StoreArgs {
     allow_private_network: bool,
 }
 
+/// How reels are planned.
+#[derive(clap::Args, Default)]
+struct PlanArgs {
+    /// The reel length to plan for, in seconds, 6–60 [TRUEREEL_LENGTH; default 15].
+    #[arg(long, allow_hyphen_values = true)]
+    length: Option<String>,
+    /// One reel per colour variant that has photos, instead of one about the hero photo's colour
+    /// [TRUEREEL_PER_VARIANT].
+    #[arg(long)]
+    per_variant: bool,
+    /// Products rated below this (0–1) as candidates for generated video are kept on the offline
+    /// renderer, or parked with --below-suitability park [TRUEREEL_MIN_SUITABILITY].
+    #[arg(long, allow_hyphen_values = true)]
+    min_suitability: Option<String>,
+    /// offline or park [TRUEREEL_BELOW_SUITABILITY; default offline].
+    #[arg(long)]
+    below_suitability: Option<String>,
+    /// The brand kit [TRUEREEL_BRAND; default brand.toml beside a folder store].
+    #[arg(long)]
+    brand: Option<String>,
+}
+
 /// Where a run keeps its state, and how to reach AWS.
 #[derive(clap::Args, Default)]
 struct BackendArgs {
@@ -91,6 +114,12 @@ enum Command {
         #[arg(long, allow_hyphen_values = true)]
         resolution: Option<String>,
         #[command(flatten)]
+        plan: PlanArgs,
+        /// Stop each reel after planning, so a person can read the script and listen before any
+        /// video is paid for; `truereel approve` continues [TRUEREEL_APPROVE_PLAN].
+        #[arg(long)]
+        approve_plan: bool,
+        #[command(flatten)]
         backend: BackendArgs,
         /// With --backend aws: count every AWS call, the handlers' time and the bucket's bytes, write
         /// the measurement to this JSON file and print what one reel cost (see `truereel costs --run`).
@@ -102,6 +131,42 @@ enum Command {
     Crawl {
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Plan every listed product without rendering or paying for video (even one already published):
+    /// a table per reel (shot, photo, kind, motion, line, start–end), or one JSON object per reel per
+    /// line. The voice-over is made, so the timings are real; it is kept under previews/ to listen to.
+    Plan {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// One JSON object per reel per line.
+        #[arg(long)]
+        json: bool,
+        /// Reel size as WIDTHxHEIGHT [TRUEREEL_RESOLUTION; default 1080x1920].
+        #[arg(long, allow_hyphen_values = true)]
+        resolution: Option<String>,
+    },
+    /// Approve reels awaiting approval: they go on to video (on one machine, right away).
+    Approve {
+        /// The reel's id (`truereel status` lists them).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        reel: Option<String>,
+        /// Every reel awaiting approval.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Reject a reel awaiting approval: it is planned again with the reason in mind.
+    Reject {
+        /// The reel's id.
+        reel: String,
+        /// What is wrong with the plan (kept on the reel, given to the writer).
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -148,16 +213,31 @@ impl Cli {
             }
         };
         set("TRUEREEL_DATA_DIR", &self.data_dir);
-        let (store, backend) = match &self.command {
-            Command::Run { store, budget_usd, resolution, backend, .. } => {
+        let truth = |b: bool| b.then(|| "true".to_string());
+        let (store, backend, plan) = match &self.command {
+            Command::Run { store, budget_usd, resolution, backend, plan, approve_plan, .. } => {
                 set("TRUEREEL_BUDGET_USD", budget_usd);
                 set("TRUEREEL_RESOLUTION", resolution);
-                (Some(store), Some(backend))
+                set("TRUEREEL_APPROVE_PLAN", &truth(*approve_plan));
+                (Some(store), Some(backend), Some(plan))
             }
-            Command::Crawl { store, backend } => (Some(store), Some(backend)),
-            Command::Redrive { backend, .. } => (None, Some(backend)),
-            _ => (None, None),
+            Command::Plan { store, plan, resolution, .. } => {
+                set("TRUEREEL_RESOLUTION", resolution);
+                (Some(store), None, Some(plan))
+            }
+            Command::Crawl { store, backend } => (Some(store), Some(backend), None),
+            Command::Redrive { backend, .. } | Command::Approve { backend, .. } | Command::Reject { backend, .. } => {
+                (None, Some(backend), None)
+            }
+            _ => (None, None, None),
         };
+        if let Some(p) = plan {
+            set("TRUEREEL_LENGTH", &p.length);
+            set("TRUEREEL_PER_VARIANT", &truth(p.per_variant));
+            set("TRUEREEL_MIN_SUITABILITY", &p.min_suitability);
+            set("TRUEREEL_BELOW_SUITABILITY", &p.below_suitability);
+            set("TRUEREEL_BRAND", &p.brand);
+        }
         if let Some(s) = store {
             set("TRUEREEL_STORE", &s.store);
             set("TRUEREEL_PLATFORM", &s.platform);
@@ -218,6 +298,13 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
             };
             run(target, &config, true).await
         }
+        Command::Plan { json, .. } => plan::run(&config, json).await,
+        Command::Approve { reel, all, backend } => {
+            plan::approve(&config, reel.as_deref(), all, backend.create_resources).await
+        }
+        Command::Reject { reel, reason, backend } => {
+            plan::reject(&config, &reel, &reason, backend.create_resources).await
+        }
         Command::Status => status(&config).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Redrive { stage, reel, backend } => {
             redrive(&config, stage.as_deref(), reel.as_deref(), backend.create_resources).await?;
@@ -240,7 +327,7 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
 
 /// The store locator the stages read: a canonical folder path, or the URL with a forced platform as
 /// its fragment.
-fn locator(config: &Config) -> Result<String> {
+pub(crate) fn locator(config: &Config) -> Result<String> {
     let Some(store) = config.store.as_deref() else {
         bail!("no store: give --store <url|folder> (or set TRUEREEL_STORE)");
     };
@@ -304,7 +391,11 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
         Arc::new(LogProgress::default())
     };
     let options = RunOptions::from_config(&config.runner);
-    let drained = runner::run_store(&ports, &store, only.clone(), crawl_only, &options, progress.clone()).await?;
+    let plan = match crawl_only {
+        true => None,
+        false => Some(config.plan_options(&store)?),
+    };
+    let drained = runner::run_store(&ports, &store, only.clone(), plan, &options, progress.clone()).await?;
     drop(progress);
     tracing::info!(?drained, "Queues drained.");
 
@@ -323,7 +414,14 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
     let rows = report::summary(&ports, &store, only.as_deref(), started).await?;
     print!("{}", report::table(&rows));
     let published = rows.iter().filter(|r| r.published).count();
+    let awaiting = rows.iter().filter(|r| r.awaiting_approval).count();
     println!("\n{published} of {} reels published; watch them in {public}", rows.len());
+    if awaiting > 0 {
+        println!(
+            "{awaiting} awaiting approval: read and listen with `truereel status`, then `truereel approve <reel>|--all` \
+             or `truereel reject <reel> --reason …`"
+        );
+    }
     if let Some(m) = metering {
         let place = config.aws.endpoint_url.as_deref().unwrap_or("AWS");
         let build = if cfg!(debug_assertions) { "debug" } else { "release" };
@@ -338,7 +436,7 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
         println!("\nAWS cost per reel of this run (measured, written to {}):\n", m.file.display());
         println!("{}", estimate(&run.per_reel(), &PriceList::US_EAST_1));
     }
-    Ok(if published == rows.len() && !rows.is_empty() {
+    Ok(if published + awaiting == rows.len() && !rows.is_empty() {
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::from(2)
@@ -371,7 +469,7 @@ fn call_list(calls: &std::collections::BTreeMap<String, u64>) -> String {
 }
 
 /// The embedded home over a data folder that a run has already used (a reader makes none).
-fn existing_home(config: &Config) -> Result<Embedded> {
+pub(crate) fn existing_home(config: &Config) -> Result<Embedded> {
     if !config.data_dir.join("state.sqlite").exists() {
         bail!("{} holds no truereel state yet (run `truereel run` first)", config.data_dir.display());
     }
@@ -399,6 +497,12 @@ async fn status(config: &Config) -> Result<()> {
         );
         if !r.reasons.is_empty() {
             println!("    needs review: {}", printable(&r.reasons.join("; ")));
+        }
+        if r.status == truereel::ReelStatus::AwaitingApproval {
+            for s in &r.plan.shots {
+                println!("    {}. {}", s.index + 1, printable(&s.line));
+            }
+            println!("    voice-over: {}", printable(&e.blobs.location(&r.voice_over.audio)));
         }
     }
     for u in &listing.unreadable {

@@ -93,7 +93,13 @@ pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
     let ports = &ports;
     if stage == Stage::Crawl {
         let bucket = config.aws.bucket.as_str();
-        lambda_runtime::run(lambda_runtime::service_fn(move |e| crawl_event(ports, bucket, e))).await
+        // Direct and scheduled runs plan as this function's settings say (a queued crawl carries its own).
+        let plan = config.plan_options("").map_err(|e| {
+            tracing::error!("Cannot start the {stage} function: {e}");
+            e
+        })?;
+        let plan = &plan;
+        lambda_runtime::run(lambda_runtime::service_fn(move |e| crawl_event(ports, bucket, plan, e))).await
     } else {
         lambda_runtime::run(lambda_runtime::service_fn(move |e| sqs_batch(e, stage, |m, r| run_stage(ports, m, r))))
             .await
@@ -188,6 +194,7 @@ pub fn crawl_trigger(event: &Value, bucket: &str) -> Result<CrawlTrigger, String
 pub async fn crawl_event(
     ports: &Ports,
     bucket: &str,
+    plan: &crate::PlanOptions,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;
@@ -201,7 +208,7 @@ pub async fn crawl_event(
             tracing::info!(%store, ?only, "Crawling a store.");
             let outcome = stages::crawl::run(
                 ports,
-                CrawlMsg::Store { store: store.clone(), only, crawl_only: false, plan: Default::default() },
+                CrawlMsg::Store { store: store.clone(), only, crawl_only: false, plan: plan.clone() },
             )
             .await?;
             Ok(json!({ "store": store, "outcome": format!("{outcome:?}") }))

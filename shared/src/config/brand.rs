@@ -62,7 +62,7 @@ pub fn load(path: &Path) -> Result<BrandKit, BrandError> {
 
 /// The kit beside a folder store, if the store is a folder and has one.
 pub fn beside_store(store: &str) -> Option<PathBuf> {
-    if store.contains("://") {
+    if store.is_empty() || store.contains("://") {
         return None;
     }
     let p = Path::new(store).join(FILE_NAME);

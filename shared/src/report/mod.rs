@@ -16,6 +16,8 @@ pub struct Row {
     /// `published`, `needs review: …`, `failed: …`, or the reel's status while in progress.
     pub verdict: String,
     pub published: bool,
+    /// Stopped after planning for a person (`--approve-plan`).
+    pub awaiting_approval: bool,
     /// Where the published reel is: a file path locally, `s3://…` on AWS.
     pub file: Option<String>,
 }
@@ -35,61 +37,80 @@ pub async fn summary(
             failures.insert(issue.product.clone(), issue.message.clone());
         }
     }
+    let mut reels: BTreeMap<String, Vec<crate::Reel>> = BTreeMap::new();
+    let listing = ports.state.scan_reels().await?;
+    for reel in listing.records {
+        reels.entry(reel.product.to_string()).or_default().push(reel);
+    }
     let mut rows = BTreeMap::new();
     for product in ports.state.list_products().await? {
         if product.store != store || !wanted(product.handle.as_str()) {
             continue;
         }
-        let reel = match ports.state.get_reel(&ReelId::new(&product.handle, &product.gallery_hash)).await {
-            Ok(reel) => reel,
-            // One unreadable reel gets its row; it does not stop the report.
-            Err(StateError::Corrupt { reason, .. }) => {
-                rows.insert(
-                    product.handle.to_string(),
-                    failed(product.handle.as_str(), &format!("unreadable: {reason}")),
-                );
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let failed_now =
-            failures.get(product.handle.as_str()).filter(|_| reel.is_none() || product.updated_ms < since_ms);
-        let row = match (reel, failed_now) {
-            (_, Some(why)) => failed(product.handle.as_str(), why),
-            (None, None) => Row {
-                product: product.handle.to_string(),
+        let handle = product.handle.as_str();
+        // The reels of the product's current gallery: one, or one per colour (`--per-variant`).
+        let current: Vec<crate::Reel> = reels
+            .remove(handle)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.id.gallery_hash() == ReelId::new(&product.handle, &product.gallery_hash).gallery_hash())
+            .collect();
+        // One unreadable reel gets its row; it does not stop the report.
+        if let Some(u) = listing
+            .unreadable
+            .iter()
+            .find(|u| current.is_empty() && ReelId::parse(&u.id).is_ok_and(|id| id.product() == product.handle)) {
+            rows.insert(handle.to_string(), failed(handle, &format!("unreadable: {}", u.reason)));
+            continue;
+        }
+        let failed_now = failures.get(handle).filter(|_| current.is_empty() || product.updated_ms < since_ms);
+        if let Some(why) = failed_now {
+            rows.insert(handle.to_string(), failed(handle, why));
+            continue;
+        }
+        if current.is_empty() {
+            let row = Row {
+                product: handle.to_string(),
                 shots: None,
                 duration_ms: None,
                 verdict: "not planned".into(),
                 published: false,
+                awaiting_approval: false,
                 file: None,
-            },
-            (Some(reel), None) => {
-                // A published file deleted by hand is said so, not listed as if it were there.
-                let missing = match (&reel.published, reel.status) {
-                    (Some(k), ReelStatus::Published) => matches!(ports.blobs.head(k).await, Ok(None)),
-                    _ => false,
-                };
-                let verdict = match reel.status {
-                    ReelStatus::NeedsReview => format!("needs review: {}", reel.reasons.join("; ")),
-                    ReelStatus::Published if missing => {
-                        "published, but its file is missing (the next run publishes it again)".into()
-                    }
-                    s => s.to_string(),
-                };
-                Row {
-                    product: product.handle.to_string(),
-                    shots: Some(reel.plan.shots.len()),
-                    duration_ms: Some(reel.plan.duration_ms()),
-                    verdict,
-                    published: reel.status == ReelStatus::Published && !missing,
-                    file: reel.published.as_ref().map(|k| {
-                        if missing { format!("missing: {}", ports.blobs.location(k)) } else { ports.blobs.location(k) }
-                    }),
+            };
+            rows.insert(handle.to_string(), row);
+            continue;
+        }
+        for reel in current {
+            // A published file deleted by hand is said so, not listed as if it were there.
+            let missing = match (&reel.published, reel.status) {
+                (Some(k), ReelStatus::Published) => matches!(ports.blobs.head(k).await, Ok(None)),
+                _ => false,
+            };
+            let verdict = match reel.status {
+                ReelStatus::NeedsReview => format!("needs review: {}", reel.reasons.join("; ")),
+                ReelStatus::Published if missing => {
+                    "published, but its file is missing (the next run publishes it again)".into()
                 }
-            }
-        };
-        rows.insert(product.handle.to_string(), row);
+                s => s.to_string(),
+            };
+            let name = match &reel.plan.variant {
+                Some(colour) if reel.id.variant().is_some() => format!("{handle} ({colour})"),
+                _ => handle.to_string(),
+            };
+            let row = Row {
+                product: name.clone(),
+                shots: Some(reel.plan.shots.len()),
+                duration_ms: Some(reel.plan.duration_ms()),
+                verdict,
+                published: reel.status == ReelStatus::Published && !missing,
+                awaiting_approval: reel.status == ReelStatus::AwaitingApproval,
+                file: reel.published.as_ref().map(|k| {
+                    if missing { format!("missing: {}", ports.blobs.location(k)) } else { ports.blobs.location(k) }
+                }),
+            };
+            rows.insert(name, row);
+        }
     }
     // Products that failed before they were ever stored (a listing error, no usable photos).
     for (product, why) in failures {
@@ -106,6 +127,7 @@ fn failed(product: &str, why: &str) -> Row {
         duration_ms: None,
         verdict: format!("failed: {why}"),
         published: false,
+        awaiting_approval: false,
         file: None,
     }
 }
@@ -232,6 +254,7 @@ mod tests {
             duration_ms: Some(12_000),
             verdict: "needs review: \x1b[2J cleared".into(),
             published: false,
+            awaiting_approval: false,
             file: Some("/data/\x1b[31mred.mp4".into()),
         };
         let out = table(&[row]);

@@ -34,7 +34,7 @@ pub async fn run(ports: &Ports, msg: EvaluateMsg) -> Result<Outcome, StageError>
 /// A published reel whose public file is gone: copied again from the video that passed (no new
 /// transition: it was published once).
 async fn republish(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
-    let public = reel.published.clone().unwrap_or_else(|| BlobKey::published(&reel.product));
+    let public = reel.published.clone().unwrap_or_else(|| BlobKey::published_reel(&reel.id));
     if ports.blobs.head(&public).await.map_err(|e| blob_err("checking a published reel", e))?.is_some() {
         return Ok(Outcome::Skipped(format!("reel {} is published", reel.id)));
     }
@@ -106,7 +106,7 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
     let Some(video) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["passed but has no video".into()]).await;
     };
-    let public = BlobKey::published(&reel.product);
+    let public = BlobKey::published_reel(&reel.id);
     ports.blobs.copy(&video, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
     let mut next = reel.clone();
     next.status = ReelStatus::Published;
