@@ -20,6 +20,20 @@ pub fn sample_store() -> PathBuf {
     repo_root().join("examples/store")
 }
 
+/// Writes a store folder with the given products.json text and photos copied from the sample store.
+pub fn store_with(dir: &Path, products_json: &str, photos: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir.join("photos")).unwrap();
+    std::fs::write(dir.join("products.json"), products_json).unwrap();
+    for (name, bytes) in photos {
+        std::fs::write(dir.join("photos").join(name), bytes).unwrap();
+    }
+}
+
+/// A photo of the sample store, by file name.
+pub fn sample_photo(name: &str) -> Vec<u8> {
+    std::fs::read(sample_store().join("photos").join(name)).unwrap()
+}
+
 /// A configuration for a quick run: the defaults, with a small frame that keeps encodes cheap where
 /// size is not the point.
 pub fn small_config() -> Config {

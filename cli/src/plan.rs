@@ -24,8 +24,14 @@ pub async fn run(config: &Config, as_json: bool) -> Result<ExitCode> {
     runner::run_store(&e.ports, &store, config.only.clone(), None, &RunOptions::from_config(&config.runner), quiet)
         .await?;
     let wanted = |h: &str| config.only.as_ref().is_none_or(|o| o.iter().any(|x| x == h));
-    let mut products: Vec<_> =
-        e.ports.state.list_products().await?.into_iter().filter(|p| p.store == store && wanted(p.handle.as_str())).collect();
+    let mut products: Vec<_> = e
+        .ports
+        .state
+        .list_products()
+        .await?
+        .into_iter()
+        .filter(|p| p.store == store && wanted(p.handle.as_str()))
+        .collect();
     products.sort_by(|a, b| a.handle.cmp(&b.handle));
     if products.is_empty() {
         bail!("no products with usable photos in {store} (see `truereel crawl`)");
@@ -127,7 +133,13 @@ fn reel_text(p: &Planned, voice_over: &str) -> String {
         out += &format!("  note: {}\n", printable(n));
     }
     for d in &plan.dropped_claims {
-        out += &format!("  dropped from line {}: {:?} ({}): {}\n", d.shot + 1, printable(&d.claim), d.category, printable(&d.reason));
+        out += &format!(
+            "  dropped from line {}: {:?} ({}): {}\n",
+            d.shot + 1,
+            printable(&d.claim),
+            d.category,
+            printable(&d.reason)
+        );
     }
     out += &format!("  suitability: {}\n", printable(&plan.suitability.reasons.join("; ")));
     let loud = p.voice_over.loudness.map(|l| format!(", {:.1} LUFS", l.integrated)).unwrap_or_default();
@@ -154,7 +166,14 @@ async fn open(config: &Config, create_resources: bool) -> Result<(Ports, Option<
 pub async fn approve(config: &Config, reel: Option<&str>, all: bool, create_resources: bool) -> Result<ExitCode> {
     let (ports, embedded) = open(config, create_resources).await?;
     let ids: Vec<ReelId> = if all {
-        ports.state.list_reels().await?.into_iter().filter(|r| r.status == ReelStatus::AwaitingApproval).map(|r| r.id).collect()
+        ports
+            .state
+            .list_reels()
+            .await?
+            .into_iter()
+            .filter(|r| r.status == ReelStatus::AwaitingApproval)
+            .map(|r| r.id)
+            .collect()
     } else {
         vec![ReelId::parse(reel.unwrap_or_default())?]
     };

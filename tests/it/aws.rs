@@ -103,7 +103,10 @@ async fn each_lambda_reports_exactly_its_poison_record() {
             .collect();
         assert_eq!(poison.len(), 1, "{stage}: the sample has one poison record");
         let failed: Vec<String> = if stage == Stage::Crawl {
-            let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(payload, Context::default())).await.unwrap();
+            let out =
+                crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(payload, Context::default()))
+                    .await
+                    .unwrap();
             out["batchItemFailures"]
                 .as_array()
                 .unwrap()
@@ -133,19 +136,28 @@ async fn a_catalog_drop_and_a_direct_invocation_fan_out_per_product() {
 
     let mut drop = event("crawl-s3-drop.json");
     drop["detail"]["bucket"]["name"] = config.bucket.clone().into();
-    let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(drop, Context::default())).await.unwrap();
+    let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(drop, Context::default()))
+        .await
+        .unwrap();
     assert!(out["outcome"].as_str().unwrap().contains("6 products listed"), "{out}");
     let depth = ports.queue.depth(Stage::Crawl).await.unwrap();
     assert_eq!(depth.visible + depth.delayed, 6, "{depth:?}");
 
-    let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(event("crawl-direct.json"), Context::default()))
-        .await
-        .unwrap();
+    let out = crawl_event(
+        &ports,
+        &config.bucket,
+        &Default::default(),
+        LambdaEvent::new(event("crawl-direct.json"), Context::default()),
+    )
+    .await
+    .unwrap();
     assert!(out["outcome"].as_str().unwrap().contains("1 products listed"), "{out}");
 
     let mut foreign = event("crawl-s3-drop.json");
     foreign["detail"]["bucket"]["name"] = "someone-elses-bucket".into();
-    let err = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(foreign, Context::default())).await.unwrap_err();
+    let err = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(foreign, Context::default()))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("someone-elses-bucket"), "{err}");
 }
 
@@ -204,7 +216,10 @@ async fn the_crawl_function_reads_a_storefront_url_and_recrawls_conditionally() 
     for round in 0..2 {
         let before = server.requests().len();
         let direct = serde_json::json!({ "store": server.url("/") });
-        let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(direct, Context::default())).await.unwrap();
+        let out =
+            crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(direct, Context::default()))
+                .await
+                .unwrap();
         assert!(out["outcome"].as_str().unwrap().contains("2 products listed"), "{out}");
         // What the event source mapping would do: receive the fan-out, invoke with it, delete on success.
         let deliveries = ports.queue.receive(Stage::Crawl, 10, Duration::from_secs(60)).await.unwrap();
@@ -216,7 +231,9 @@ async fn the_crawl_function_reads_a_storefront_url_and_recrawls_conditionally() 
                 "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:crawl", "awsRegion": "us-east-1"}))
             .collect();
         let batch = serde_json::json!({ "Records": records });
-        let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(batch, Context::default())).await.unwrap();
+        let out = crawl_event(&ports, &config.bucket, &Default::default(), LambdaEvent::new(batch, Context::default()))
+            .await
+            .unwrap();
         assert_eq!(out["batchItemFailures"], serde_json::json!([]), "{out}");
         for d in &deliveries {
             ports.queue.ack(Stage::Crawl, &d.receipt).await.unwrap();

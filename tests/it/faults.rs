@@ -6,7 +6,9 @@ use truereel::homes::embedded::Embedded;
 use truereel::ports::Stage;
 use truereel::report;
 use truereel::{ReelStatus, Usd};
-use truereel_tests::{TwiceQueue, drain_store, init_logs, renders, run_store, sample_store, small_config};
+use truereel_tests::{
+    TwiceQueue, drain_store, init_logs, renders, run_store, sample_photo, sample_store, small_config, store_with,
+};
 
 const TWO: [&str; 2] = ["grey-graphic-tee", "white-off-shoulder-dress"];
 
@@ -55,19 +57,6 @@ async fn a_second_run_of_an_unchanged_store_does_nothing_new() {
     assert_eq!(reels.len(), 1);
     let history = e.ports.state.history(&reels[0].id).await.unwrap();
     assert_eq!(history.iter().filter(|(s, _)| *s == ReelStatus::Published).count(), 1);
-}
-
-/// Writes a store folder with the given products.json text and photos copied from the sample store.
-fn store_with(dir: &Path, products_json: &str, photos: &[(&str, &[u8])]) {
-    std::fs::create_dir_all(dir.join("photos")).unwrap();
-    std::fs::write(dir.join("products.json"), products_json).unwrap();
-    for (name, bytes) in photos {
-        std::fs::write(dir.join("photos").join(name), bytes).unwrap();
-    }
-}
-
-fn sample_photo(name: &str) -> Vec<u8> {
-    std::fs::read(sample_store().join("photos").join(name)).unwrap()
 }
 
 /// Broken products each get a clear error naming them; the good one still gets its reel.

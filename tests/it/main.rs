@@ -6,3 +6,4 @@ mod crawl;
 mod faults;
 mod infra;
 mod pipeline;
+mod plan;

@@ -59,7 +59,8 @@ pub async fn summary(
         if let Some(u) = listing
             .unreadable
             .iter()
-            .find(|u| current.is_empty() && ReelId::parse(&u.id).is_ok_and(|id| id.product() == product.handle)) {
+            .find(|u| current.is_empty() && ReelId::parse(&u.id).is_ok_and(|id| id.product() == product.handle))
+        {
             rows.insert(handle.to_string(), failed(handle, &format!("unreadable: {}", u.reason)));
             continue;
         }
