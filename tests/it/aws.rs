@@ -253,3 +253,35 @@ async fn the_crawl_function_reads_a_storefront_url_and_recrawls_conditionally() 
         }
     }
 }
+
+/// On AWS the plan stops at `awaiting_approval` in DynamoDB, and approval (what `truereel approve
+/// --backend aws` calls) moves it on through SQS to a published reel in S3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
+    init_logs();
+    let Some((aws, _config)) = aws_ports(small_config()).await else { return };
+    let store = sample_store().to_string_lossy().to_string();
+    let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
+    let plan = truereel::PlanOptions { approve: true, ..Default::default() };
+    let only = Some(vec!["grey-graphic-tee".to_string()]);
+    let quiet = || Arc::new(LogProgress::default());
+    runner::run_store(&aws, &store, only, Some(plan), &options, quiet()).await.unwrap();
+    let reels = aws.state.list_reels().await.unwrap();
+    assert_eq!(reels.len(), 1);
+    assert_eq!(reels[0].status, ReelStatus::AwaitingApproval);
+    assert!(aws.blobs.head(&reels[0].voice_over.audio).await.unwrap().is_some(), "the voice-over is in S3");
+    assert!(aws.state.clips(&reels[0].id).await.unwrap().is_empty());
+
+    truereel::stages::plan::reject(&aws, &reels[0].id, "shorter lines, please").await.unwrap();
+    runner::drain(&aws, &options, quiet()).await.unwrap();
+    let again = aws.state.get_reel(&reels[0].id).await.unwrap().unwrap();
+    assert_eq!((again.status, again.revision, again.rejections.len()), (ReelStatus::AwaitingApproval, 2, 1));
+
+    truereel::stages::plan::approve(&aws, &reels[0].id).await.unwrap();
+    runner::drain(&aws, &options, quiet()).await.unwrap();
+    let done = aws.state.get_reel(&reels[0].id).await.unwrap().unwrap();
+    assert_eq!(done.status, ReelStatus::Published, "{:?}", done.reasons);
+    let history: Vec<ReelStatus> = aws.state.history(&done.id).await.unwrap().into_iter().map(|(s, _)| s).collect();
+    // Created, rejected, planned again: all awaiting approval; then approved.
+    assert_eq!(&history[..4], [ReelStatus::AwaitingApproval; 3].iter().chain([&ReelStatus::Planned]).copied().collect::<Vec<_>>());
+}
