@@ -1,0 +1,141 @@
+//! Benchmark: plan the sample store and a generated store (offline writer, the configured voice:
+//! Piper when set up) through the plan stage's own code, and report products/s, peak memory, and the
+//! voice's real-time factor next to the same lines spoken by running `piper` by hand, in the same run.
+//!
+//! `cargo bench -p truereel-tests --bench plan [-- PRODUCTS...]` (default: the sample store, then 500).
+//! Each store is planned in a child process of its own, so peak memory is that store's. The crawl
+//! that takes the photos in runs first and is not timed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+use truereel::config::Config;
+use truereel::homes::embedded::Embedded;
+use truereel::runner::{self, LogProgress, RunOptions};
+use truereel_tests::{sample_photo, sample_store, self_peak_rss_kb, store_with};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if args.first().map(String::as_str) == Some("child") {
+        return child(&args[1]);
+    }
+    let sizes: Vec<String> = if args.is_empty() { vec!["sample".into(), "500".into()] } else { args };
+    println!("plan benchmark: offline writer, the configured voice, loudness normalisation");
+    for size in sizes {
+        let out = Command::new(std::env::current_exe().unwrap()).args(["child", &size]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+/// A generated store of `n` products: the sample photos under new names, copy that varies.
+fn generated(dir: &Path, n: usize) {
+    let names = ["dress-white-worn.jpg", "dress-white-detail.jpg", "tee-grey-front-flat.jpg", "tee-grey-back-flat.jpg"];
+    let materials = ["cotton", "linen", "merino wool", "recycled polyester", "denim"];
+    let kinds = ["dress", "tee", "shirt", "skirt", "jacket", "hoodie"];
+    let products: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let (m, k) = (materials[i % materials.len()], kinds[i % kinds.len()]);
+            serde_json::json!({
+                "handle": format!("product-{i}"),
+                "title": format!("Everyday {m} {k} no. {i}"),
+                "vendor": "Bench Co",
+                "body_html": format!("<p>A relaxed {k} in soft {m}, cut for every day. Machine wash cold. Made in Portugal.</p>"),
+                "variants": [{"id": i + 1, "price": format!("{}.00", 20 + i % 60), "option1": "M"}],
+                "options": [{"name": "Size", "values": ["M"]}],
+                "images": names.iter().enumerate().map(|(p, n)| serde_json::json!({"src": format!("photos/{n}"), "position": p + 1})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let bytes: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (*n, sample_photo(n))).collect();
+    let photos: Vec<(&str, &[u8])> = bytes.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    store_with(dir, &serde_json::json!({ "products": products }).to_string(), &photos);
+}
+
+fn child(size: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: PathBuf = if size == "sample" {
+        sample_store()
+    } else {
+        generated(dir.path(), size.parse().unwrap());
+        dir.path().to_path_buf()
+    };
+    let config = Config::from_env().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let data = tempfile::tempdir().unwrap();
+        let e = Embedded::open_for_runner(data.path(), &config).await.unwrap();
+        let locator = std::fs::canonicalize(&store).unwrap().to_string_lossy().to_string();
+        let quiet = Arc::new(LogProgress::default());
+        runner::run_store(&e.ports, &locator, None, None, &RunOptions::default(), quiet).await.unwrap();
+        let options = config.plan_options(&locator).unwrap();
+        let products = e.ports.state.list_products().await.unwrap();
+
+        let started = Instant::now();
+        let mut lines: Vec<String> = Vec::new();
+        let mut speech_ms = 0u64;
+        for p in &products {
+            for planned in truereel::stages::plan::preview(&e.ports, p, &options).await.unwrap() {
+                let planned = planned.unwrap_or_else(|why| panic!("{}: {why}", p.handle));
+                speech_ms += planned.voice_over.lines.iter().map(|l| u64::from(l.end_ms - l.start_ms)).sum::<u64>();
+                lines.extend(planned.plan.shots.iter().map(|s| s.line.clone()).filter(|l| !l.is_empty()));
+            }
+        }
+        let took = started.elapsed().as_secs_f64();
+        let n = products.len();
+        println!(
+            "  {size:>6}: {n} products planned in {took:.1} s, {:.1} products/s; {} lines, {:.0} s of speech ({}); peak memory {} MB",
+            n as f64 / took,
+            lines.len(),
+            speech_ms as f64 / 1000.0,
+            e.ports.voice.name(),
+            self_peak_rss_kb() / 1024
+        );
+        voice_rtf(&e, &lines[..lines.len().min(60)], &config).await;
+    });
+}
+
+/// The voice's real-time factor through the adapter, and Piper's by hand on the same lines.
+async fn voice_rtf(e: &Embedded, lines: &[String], config: &Config) {
+    let started = Instant::now();
+    let mut audio_ms = 0u64;
+    for line in lines {
+        let s = e.ports.voice.speak(&truereel::ports::SpeechRequest::english(line)).await.unwrap();
+        audio_ms += u64::from(s.duration_ms);
+    }
+    let ours = started.elapsed().as_secs_f64() / (audio_ms as f64 / 1000.0);
+    let by_hand = piper_by_hand(lines, config);
+    match by_hand {
+        Some(hand) => println!(
+            "          voice real-time factor over {} lines: adapter {ours:.3}, piper by hand {hand:.3}, ratio {:.2}x",
+            lines.len(),
+            ours / hand
+        ),
+        None => println!("          voice real-time factor over {} lines: {ours:.3} (Piper not set up: no baseline)", lines.len()),
+    }
+}
+
+/// Runs `piper` once over all the lines (one WAV per line), as a person would; its real-time factor.
+fn piper_by_hand(lines: &[String], config: &Config) -> Option<f64> {
+    let (bin, model) = truereel::adapters::providers::voice::piper_paths(&config.voice)?;
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["-m".as_ref(), model.as_os_str(), "-d".as_ref(), out.path().as_os_str()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    child.stdin.take()?.write_all((lines.join("\n") + "\n").as_bytes()).ok()?;
+    assert!(child.wait().ok()?.success(), "piper by hand failed");
+    let took = started.elapsed().as_secs_f64();
+    let mut audio = 0.0;
+    for f in std::fs::read_dir(out.path()).ok()? {
+        let bytes = std::fs::read(f.ok()?.path()).ok()?;
+        audio += truereel::media::parse_wav(&bytes).ok()?.duration_ms() as f64 / 1000.0;
+    }
+    Some(took / audio)
+}
