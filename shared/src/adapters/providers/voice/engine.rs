@@ -137,7 +137,7 @@ pub fn spread_words(text: &str, (start_ms, end_ms): (u32, u32)) -> Vec<WordTimin
 /// Raw little-endian 16-bit mono samples (a cloud voice's `pcm` output) at `sample_rate`; an odd
 /// byte count or no samples at all is Invalid.
 pub(super) fn pcm_s16le(provider: &str, bytes: &[u8], sample_rate: u32) -> Result<Pcm, ProviderError> {
-    if bytes.is_empty() || bytes.len() % 2 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(2) {
         return Err(ProviderError::Invalid {
             provider: provider.into(),
             message: format!("{} bytes of audio is no 16-bit PCM", bytes.len()),
