@@ -43,14 +43,52 @@ impl Source {
     }
 }
 
-/// One setting as it was resolved.
-#[derive(Debug, Clone, PartialEq)]
+/// One setting as it was resolved (`Debug` hides a secret's value).
+#[derive(Clone, PartialEq)]
 pub struct Entry {
     pub def: &'static Def,
     /// The text it was given (or its default); `None` when unset without a default.
     pub raw: Option<String>,
     pub source: Source,
     value: Option<Value>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.def.kind == Kind::Secret;
+        let mut d = f.debug_struct("Entry");
+        d.field("var", &self.def.var);
+        match (&self.raw, secret) {
+            (Some(_), true) => d.field("raw", &show::SET_SECRET),
+            (raw, _) => d.field("raw", raw),
+        };
+        d.field("source", &self.source);
+        match (&self.value, secret) {
+            (Some(_), true) => d.field("value", &show::SET_SECRET),
+            (value, _) => d.field("value", value),
+        };
+        d.finish()
+    }
+}
+
+/// A credential from the configuration: `Debug` and `Display` never show it; [`Secret::expose`] does.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value itself, for the one header that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(show::SET_SECRET)
+    }
 }
 
 /// One setting that was given a value it does not accept.
@@ -117,16 +155,73 @@ pub enum Backend {
     Aws,
 }
 
-/// The offline voices.
+/// Which engine speaks (`TRUEREEL_VOICE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceEngine {
+    /// Piper for the languages of its installed voices, espeak-ng for the rest.
+    Auto,
+    Piper,
+    Espeak,
+    Polly,
+    ElevenLabs,
+    OpenAi,
+}
+
+/// The voices: which engine speaks, and each engine's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoiceConfig {
+    pub engine: VoiceEngine,
+    /// `TRUEREEL_TOOLS_DIR` as given; [`VoiceConfig::tools_dir`] finds it.
+    pub tools_dir: PathBuf,
     pub espeak: PathBuf,
     pub espeak_voice: String,
     pub espeak_wpm: u32,
-    /// A Piper model: Piper speaks instead of espeak-ng.
+    /// A Piper model, the first choice for its language (the tools folder's voices come after it).
     pub piper_model: Option<PathBuf>,
-    /// The piper binary; `None` looks for `piper` on `PATH`.
+    /// The piper binary; `None` looks in the tools folder, then for `piper` on `PATH`.
     pub piper: Option<PathBuf>,
+    pub polly: PollyConfig,
+    pub elevenlabs: CloudVoiceConfig,
+    pub openai: CloudVoiceConfig,
+}
+
+/// Amazon Polly (through the AWS SDK: credentials, region and endpoint from the AWS configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollyConfig {
+    pub voice: String,
+    /// `neural`, `standard`, `generative` or `long-form`.
+    pub engine: String,
+    /// `None`: the engine's list price.
+    pub usd_per_million_chars: Option<Usd>,
+}
+
+/// A voice behind an HTTP API with a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudVoiceConfig {
+    pub base_url: String,
+    /// `None` until set (or, on Lambda, read from the provider secret).
+    pub api_key: Option<Secret>,
+    pub voice: String,
+    pub model: String,
+    pub usd_per_million_chars: Usd,
+}
+
+impl VoiceConfig {
+    /// The tools folder, if it exists: an absolute `TRUEREEL_TOOLS_DIR` as it is; a relative one in
+    /// the current folder, else two folders above the executable's folder (`<checkout>/.tools` for
+    /// `<checkout>/target/debug/truereel`; a test binary in `target/debug/deps/` does not reach it).
+    pub fn tools_dir(&self) -> Option<PathBuf> {
+        let dir = &self.tools_dir;
+        if dir.is_absolute() {
+            return dir.is_dir().then(|| dir.clone());
+        }
+        if dir.is_dir() {
+            return Some(dir.clone());
+        }
+        let exe = std::env::current_exe().ok()?;
+        let beside = exe.parent()?.parent()?.parent()?.join(dir);
+        beside.is_dir().then_some(beside)
+    }
 }
 
 /// How this process plans reels by default (a run carries them in its messages as `PlanOptions`).
@@ -246,8 +341,8 @@ impl Config {
                         };
                         problems.push(Problem {
                             name: name.into(),
-                            // A refused URL may carry a password: it is named, never shown.
-                            value: crate::redact(text),
+                            // A refused URL may carry a password, and a secret is never shown.
+                            value: if def.kind == Kind::Secret { show::SET_SECRET.into() } else { crate::redact(text) },
                             accepts: def.kind.accepts(),
                             detail,
                         });
@@ -314,12 +409,38 @@ impl Config {
             crf: r.whole("TRUEREEL_CRF") as u8,
             scratch: crate::media::Scratch::default(),
         };
+        let cloud = |p: &str| CloudVoiceConfig {
+            base_url: r.text(&format!("TRUEREEL_{p}_URL")),
+            api_key: r.opt_text(&format!("TRUEREEL_{p}_API_KEY")).map(Secret),
+            voice: r.text(&format!("TRUEREEL_{p}_VOICE")),
+            model: match p {
+                "OPENAI" => r.text("TRUEREEL_OPENAI_TTS_MODEL"),
+                _ => r.text(&format!("TRUEREEL_{p}_MODEL")),
+            },
+            usd_per_million_chars: r.dollars(&format!("TRUEREEL_{p}_USD_PER_MILLION_CHARS")),
+        };
         let voice = VoiceConfig {
+            engine: match r.text("TRUEREEL_VOICE").as_str() {
+                "piper" => VoiceEngine::Piper,
+                "espeak" => VoiceEngine::Espeak,
+                "polly" => VoiceEngine::Polly,
+                "elevenlabs" => VoiceEngine::ElevenLabs,
+                "openai" => VoiceEngine::OpenAi,
+                _ => VoiceEngine::Auto,
+            },
+            tools_dir: r.path("TRUEREEL_TOOLS_DIR"),
             espeak: r.path("TRUEREEL_ESPEAK"),
             espeak_voice: r.text("TRUEREEL_ESPEAK_VOICE"),
             espeak_wpm: r.whole("TRUEREEL_ESPEAK_WPM") as u32,
             piper_model: r.opt_path("TRUEREEL_PIPER_MODEL"),
             piper: r.opt_path("TRUEREEL_PIPER"),
+            polly: PollyConfig {
+                voice: r.text("TRUEREEL_POLLY_VOICE"),
+                engine: r.text("TRUEREEL_POLLY_ENGINE"),
+                usd_per_million_chars: r.opt_dollars("TRUEREEL_POLLY_USD_PER_MILLION_CHARS"),
+            },
+            elevenlabs: cloud("ELEVENLABS"),
+            openai: cloud("OPENAI"),
         };
         let plan = PlanConfig {
             length_ms: r.whole("TRUEREEL_LENGTH") as u32 * 1000,

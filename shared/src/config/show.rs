@@ -1,6 +1,9 @@
 //! The configuration shown: `truereel config` as text or JSON, and the README's table, all from [`DEFS`].
 
-use super::{Config, DEFS, Source};
+use super::{Config, DEFS, Kind, Source};
+
+/// What is shown for a secret that is set.
+pub const SET_SECRET: &str = "<set, not shown>";
 
 /// One line per setting: variable, effective value, where it came from.
 pub fn text(config: &Config) -> String {
@@ -8,6 +11,7 @@ pub fn text(config: &Config) -> String {
     let mut out = String::new();
     for e in config.entries() {
         let value = match &e.raw {
+            Some(_) if e.def.kind == Kind::Secret => SET_SECRET.to_string(),
             Some(raw) => crate::printable(raw).into_owned(),
             None => format!("({})", e.def.unset),
         };
@@ -30,7 +34,7 @@ pub fn json(config: &Config) -> serde_json::Value {
                 serde_json::json!({
                     "variable": e.def.var,
                     "flag": e.def.flag,
-                    "value": e.raw,
+                    "value": e.raw.as_ref().map(|raw| if e.def.kind == Kind::Secret { SET_SECRET } else { raw }),
                     "source": e.source.as_str(),
                     "default": e.def.default,
                     "accepts": e.def.kind.accepts(),

@@ -122,3 +122,39 @@ fn shown_as_text_json_and_markdown() {
     let md = show::markdown();
     assert_eq!(md.lines().count(), DEFS.len() + 2);
 }
+
+#[test]
+fn voice_settings_and_secrets_never_shown() {
+    let c = Config::default();
+    assert_eq!((c.voice.engine, c.voice.tools_dir.as_path()), (VoiceEngine::Auto, std::path::Path::new(".tools")));
+    assert_eq!(c.voice.openai.api_key, None);
+    assert_eq!(c.voice.elevenlabs.usd_per_million_chars, Usd::from_dollars(300.0));
+    assert_eq!(c.voice.polly.usd_per_million_chars, None);
+    let vars = [
+        ("TRUEREEL_VOICE", "ElevenLabs"),
+        ("TRUEREEL_ELEVENLABS_API_KEY", "xi-very-secret"),
+        ("TRUEREEL_OPENAI_TTS_MODEL", "tts-1"),
+        ("TRUEREEL_POLLY_ENGINE", "standard"),
+    ];
+    let c = Config::load(&env(&vars), &[]).unwrap();
+    assert_eq!(c.voice.engine, VoiceEngine::ElevenLabs);
+    assert_eq!(c.voice.elevenlabs.api_key.as_ref().map(Secret::expose), Some("xi-very-secret"));
+    assert_eq!((c.voice.openai.model.as_str(), c.voice.polly.engine.as_str()), ("tts-1", "standard"));
+    for shown in [show::text(&c), show::json(&c).to_string(), format!("{c:?}")] {
+        assert!(!shown.contains("xi-very-secret"), "{shown}");
+        assert!(shown.contains(show::SET_SECRET), "{shown}");
+    }
+    let e = problem(&[("TRUEREEL_OPENAI_API_KEY", "sk-\u{7}bell")], &[]);
+    assert!(e.contains("TRUEREEL_OPENAI_API_KEY") && !e.contains("bell"), "{e}");
+    assert!(problem(&[("TRUEREEL_VOICE", "festival")], &[]).contains("one of auto, piper, espeak"));
+}
+
+#[test]
+fn a_relative_tools_folder_is_found_in_the_current_folder_only_when_there() {
+    let mut v = Config::default().voice;
+    v.tools_dir = "surely-no-such-tools-folder".into();
+    assert_eq!(v.tools_dir(), None);
+    let dir = tempfile::tempdir().unwrap();
+    v.tools_dir = dir.path().to_path_buf();
+    assert_eq!(v.tools_dir().as_deref(), Some(dir.path()));
+}

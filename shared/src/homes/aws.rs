@@ -80,7 +80,15 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         Some(arn) => provider_keys(&sdk, arn).await?,
         None => ProviderKeys::default(),
     };
-    Ok((open_with(&sdk, config, false).await?, keys))
+    // A voice key the environment does not set comes from the secret (`elevenlabs`, `openai`).
+    let mut config = config.clone();
+    let voice = &mut config.voice;
+    for (provider, key) in [("elevenlabs", &mut voice.elevenlabs.api_key), ("openai", &mut voice.openai.api_key)] {
+        if key.is_none() {
+            *key = keys.get(provider).map(crate::config::Secret::new);
+        }
+    }
+    Ok((open_with(&sdk, &config, false).await?, keys))
 }
 
 /// Provider API keys (`{"runway": "…", "elevenlabs": "…"}`), read once at cold start. The values

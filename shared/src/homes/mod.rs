@@ -9,10 +9,12 @@ pub mod embedded;
 use crate::adapters::providers::classifier::PixelClassifier;
 use crate::adapters::providers::judge::SpecJudge;
 use crate::adapters::providers::video::StillMotionVideo;
-use crate::adapters::providers::voice::{EspeakVoice, PiperVoice};
+use crate::adapters::providers::voice::{
+    ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
+};
 use crate::adapters::providers::writer::TemplateWriter;
 use crate::adapters::storefront::StorefrontRouter;
-use crate::config::Config;
+use crate::config::{Config, VoiceEngine};
 use crate::ports::{BlobStore, Queue, StateStore, Voice};
 use crate::stages::Ports;
 use std::sync::Arc;
@@ -33,11 +35,7 @@ pub fn wire(
     queue: Arc<dyn Queue>,
 ) -> Result<Ports, WiringError> {
     let media = Arc::new(config.media.clone());
-    let voice: Arc<dyn Voice> = match PiperVoice::from_config(&config.voice, &media.scratch) {
-        Ok(Some(piper)) => Arc::new(piper),
-        Ok(None) => Arc::new(EspeakVoice::from_config(&config.voice)),
-        Err(reason) => return Err(WiringError { setting: "TRUEREEL_PIPER_MODEL".into(), reason }),
-    };
+    let voice = voice(config, &media.scratch)?;
     Ok(Ports {
         storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(config.fetch.clone())),
         classifier: Arc::new(PixelClassifier),
@@ -51,6 +49,54 @@ pub fn wire(
         media,
         settings: config.settings.clone(),
     })
+}
+
+/// The voice `TRUEREEL_VOICE` names, behind the language router (which names the language and the
+/// voices tried when none speaks a line's language). `auto`: Piper first when it is installed (for the
+/// languages of its models), espeak-ng for every other language; espeak-ng alone without Piper.
+pub fn voice(config: &Config, scratch: &crate::media::Scratch) -> Result<Arc<dyn Voice>, WiringError> {
+    let v = &config.voice;
+    let err = |setting: &str, reason: String| WiringError { setting: setting.into(), reason };
+    let piper = || PiperVoice::from_config(v, scratch).map_err(|reason| err("TRUEREEL_PIPER_MODEL", reason));
+    let espeak = || -> Arc<dyn KnowsVoices> { Arc::new(EspeakVoice::from_config(v)) };
+    let keyed = |c: &crate::config::CloudVoiceConfig, setting: &str| match &c.api_key {
+        Some(_) => Ok(()),
+        None => Err(err(setting, format!("TRUEREEL_VOICE asks for a paid voice, but {setting} is not set"))),
+    };
+    let voices: Vec<Arc<dyn KnowsVoices>> = match v.engine {
+        VoiceEngine::Auto => match piper()? {
+            Some(p) => vec![Arc::new(p), espeak()],
+            None => vec![espeak()],
+        },
+        VoiceEngine::Piper => match piper()? {
+            Some(p) => vec![Arc::new(p)],
+            None => {
+                let reason = "piper is chosen, but no Piper model is installed: run scripts/setup.sh or set \
+                              TRUEREEL_PIPER_MODEL";
+                return Err(err("TRUEREEL_VOICE", reason.into()));
+            }
+        },
+        VoiceEngine::Espeak => vec![espeak()],
+        VoiceEngine::ElevenLabs => {
+            keyed(&v.elevenlabs, "TRUEREEL_ELEVENLABS_API_KEY")?;
+            vec![Arc::new(ElevenLabsVoice::new(v.elevenlabs.clone()))]
+        }
+        VoiceEngine::OpenAi => {
+            keyed(&v.openai, "TRUEREEL_OPENAI_API_KEY")?;
+            vec![Arc::new(OpenAiVoice::new(v.openai.clone()))]
+        }
+        #[cfg(feature = "aws")]
+        VoiceEngine::Polly => {
+            vec![Arc::new(crate::adapters::providers::voice::PollyVoice::lazy(config.aws.clone(), v.polly.clone()))]
+        }
+        #[cfg(not(feature = "aws"))]
+        VoiceEngine::Polly => {
+            return Err(err("TRUEREEL_VOICE", "polly needs truereel built with the `aws` feature".into()));
+        }
+    };
+    let voice = ByLanguage::new(voices);
+    tracing::debug!(voice = %voice.name(), "voice wired");
+    Ok(Arc::new(voice))
 }
 
 #[cfg(test)]
@@ -71,19 +117,48 @@ mod tests {
 
     #[test]
     fn the_configuration_chooses_the_voice() {
+        // A test binary (target/debug/deps/) does not reach the checkout's .tools: espeak-ng alone.
         assert_eq!(wired(&Config::default()).unwrap().voice.name(), "espeak-ng:en-us");
-        let model = tempfile::Builder::new().suffix(".onnx").tempfile().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("en_US-test-low.onnx");
+        std::fs::write(&model, b"").unwrap();
+        std::fs::write(dir.path().join("en_US-test-low.onnx.json"), r#"{"language":{"code":"en_US"}}"#).unwrap();
         let piper = tempfile::NamedTempFile::new().unwrap();
         let vars = [
-            ("TRUEREEL_PIPER_MODEL", model.path().to_str().unwrap().to_string()),
+            ("TRUEREEL_PIPER_MODEL", model.to_str().unwrap().to_string()),
             ("TRUEREEL_PIPER", piper.path().to_str().unwrap().to_string()),
             ("TRUEREEL_ESPEAK_VOICE", "en-gb".to_string()),
         ];
         let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-        let config = Config::load(&env, &[]).unwrap();
-        let stem = model.path().file_stem().unwrap().to_string_lossy().to_string();
-        assert_eq!(wired(&config).unwrap().voice.name(), format!("piper:{stem}"));
+        let with = |extra: &'static [(&'static str, &'static str)]| {
+            let env = move |k: &str| extra.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()).or_else(|| env(k));
+            Config::load(&env, &[]).unwrap()
+        };
+        let auto = wired(&with(&[])).unwrap().voice;
+        assert_eq!(auto.name(), "piper:en_US-test-low,espeak-ng:en-gb", "Piper for English, espeak-ng for the rest");
+        assert!(auto.speaks("en") && auto.speaks("ja"));
+        assert_eq!(wired(&with(&[("TRUEREEL_VOICE", "piper")])).unwrap().voice.name(), "piper:en_US-test-low");
+        assert_eq!(wired(&with(&[("TRUEREEL_VOICE", "espeak")])).unwrap().voice.name(), "espeak-ng:en-gb");
         let config = Config::load(&|k| env(k).filter(|_| k != "TRUEREEL_PIPER_MODEL"), &[]).unwrap();
         assert_eq!(wired(&config).unwrap().voice.name(), "espeak-ng:en-gb");
+        let e = wired(&Config::load(&|k| (k == "TRUEREEL_VOICE").then(|| "piper".into()), &[]).unwrap()).err().unwrap();
+        assert!(e.to_string().contains("scripts/setup.sh"), "{e}");
+    }
+
+    #[test]
+    fn a_paid_voice_needs_its_key() {
+        let e =
+            wired(&Config::load(&|k| (k == "TRUEREEL_VOICE").then(|| "openai".into()), &[]).unwrap()).err().unwrap();
+        assert!(e.to_string().starts_with("TRUEREEL_OPENAI_API_KEY:"), "{e}");
+        let vars = [("TRUEREEL_VOICE", "elevenlabs"), ("TRUEREEL_ELEVENLABS_API_KEY", "xi-1")];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let voice = wired(&Config::load(&env, &[]).unwrap()).unwrap().voice;
+        assert_eq!(voice.name(), "elevenlabs:21m00Tcm4TlvDq8ikWAM");
+        assert!(voice.speaks("ja") && voice.price("12345") > crate::Usd::ZERO);
+        #[cfg(feature = "aws")]
+        {
+            let config = Config::load(&|k| (k == "TRUEREEL_VOICE").then(|| "polly".into()), &[]).unwrap();
+            assert_eq!(wired(&config).unwrap().voice.name(), "polly:Joanna");
+        }
     }
 }

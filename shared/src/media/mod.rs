@@ -1,4 +1,5 @@
-//! Media tools: ffmpeg and ffprobe for rendering, assembly and checks; WAV handling.
+//! Media tools: ffmpeg and ffprobe for rendering, assembly and checks; WAV handling; voice-over
+//! loudness ([`loudness`]: [`Media::normalise_loudness`] to −14 LUFS, [`Media::loudness`] to measure).
 //!
 //! Every ffmpeg/ffprobe call is a `tokio::process::Command` (never a shell) run with
 //! `-nostdin -hide_banner -loglevel error`, killed if its future is dropped or this process dies
@@ -15,6 +16,7 @@ pub mod camera;
 mod captions;
 pub mod child;
 mod framing;
+pub mod loudness;
 mod probe;
 mod render;
 pub mod scratch;
@@ -24,6 +26,7 @@ mod wav;
 pub use assemble::{AssemblySpec, ClipCut};
 pub use captions::ass_captions;
 pub use framing::{Framing, SubjectBox, analyse};
+pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
 pub use render::{MotionSpec, Window};
 pub use scratch::Scratch;

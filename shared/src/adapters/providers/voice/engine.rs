@@ -31,6 +31,27 @@ pub(super) fn retryable(provider: &str, message: String) -> ProviderError {
     ProviderError::Retryable { provider: provider.into(), message, retry_after: None }
 }
 
+pub(super) fn rejected(provider: &str, message: String) -> ProviderError {
+    ProviderError::Rejected { provider: provider.into(), message, moderation: false }
+}
+
+/// Slowest and fastest speaking rate accepted, relative to the voice's natural pace.
+pub const RATES: std::ops::RangeInclusive<f32> = 0.5..=2.0;
+
+/// `rate` if it is within [`RATES`], else Rejected (a brand kit asking for 3x is a mistake to name, not to clamp).
+pub(super) fn checked_rate(provider: &str, rate: f32) -> Result<f32, ProviderError> {
+    if rate.is_finite() && RATES.contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(rejected(provider, format!("speaking rate {rate} is outside {}-{}", RATES.start(), RATES.end())))
+    }
+}
+
+/// The primary subtag of a BCP 47 (or POSIX, `en_US`) language tag, lower-cased: `en-GB` → `en`.
+pub fn primary_language(tag: &str) -> String {
+    tag.split(['-', '_']).next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
 /// Runs `bin args` with `text` on stdin; its stdout on success, Retryable with stderr otherwise.
 pub(super) async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
     provider: &str,
@@ -73,6 +94,11 @@ pub(super) async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
 pub(super) fn speech_from_wav(provider: &str, bytes: &[u8], text: &str) -> Result<Speech, ProviderError> {
     let pcm: Pcm =
         parse_wav(bytes).map_err(|e| retryable(provider, format!("unreadable audio ({} bytes): {e}", bytes.len())))?;
+    speech_from_pcm(provider, pcm, text)
+}
+
+/// Audio as a [`Speech`] with timings estimated over its speech span; no audible speech is Rejected.
+pub(super) fn speech_from_pcm(provider: &str, pcm: Pcm, text: &str) -> Result<Speech, ProviderError> {
     let span = pcm.speech_span_ms();
     if span.1 <= span.0 {
         return Err(ProviderError::Rejected {
@@ -108,6 +134,19 @@ pub fn spread_words(text: &str, (start_ms, end_ms): (u32, u32)) -> Vec<WordTimin
     out
 }
 
+/// Raw little-endian 16-bit mono samples (a cloud voice's `pcm` output) at `sample_rate`; an odd
+/// byte count or no samples at all is Invalid.
+pub(super) fn pcm_s16le(provider: &str, bytes: &[u8], sample_rate: u32) -> Result<Pcm, ProviderError> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(2) {
+        return Err(ProviderError::Invalid {
+            provider: provider.into(),
+            message: format!("{} bytes of audio is no 16-bit PCM", bytes.len()),
+        });
+    }
+    let samples = bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    Ok(Pcm { sample_rate, samples })
+}
+
 /// `name` in a `PATH` directory, if it is a file there.
 pub(super) fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
@@ -124,6 +163,23 @@ pub(super) mod tests {
             assert!(w.start_ms >= last && w.end_ms > w.start_ms && w.end_ms <= s.duration_ms, "{:?}", s.words);
             last = w.end_ms;
         }
+    }
+
+    #[test]
+    fn rates_languages_and_raw_pcm() {
+        assert_eq!(checked_rate("v", 1.25).unwrap(), 1.25);
+        for bad in [0.2, 2.5, f32::NAN, f32::INFINITY] {
+            let e = checked_rate("v", bad).unwrap_err();
+            assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("0.5-2"), "{e}");
+        }
+        assert_eq!(
+            (primary_language("en-GB"), primary_language("en_US"), primary_language("JA")),
+            ("en".into(), "en".into(), "ja".into())
+        );
+        let pcm = pcm_s16le("v", &[1, 0, 0xff, 0xff], 16_000).unwrap();
+        assert_eq!(pcm.samples, [1, -1]);
+        assert!(matches!(pcm_s16le("v", &[1, 2, 3], 16_000), Err(ProviderError::Invalid { .. })));
+        assert!(matches!(pcm_s16le("v", &[], 16_000), Err(ProviderError::Invalid { .. })));
     }
 
     #[test]
