@@ -96,46 +96,15 @@ fn child(size: &str) {
     });
 }
 
-/// The voice's real-time factor through the adapter, and Piper's by hand on the same lines.
+/// Piper's real-time factor through the adapter, beside `piper` run by hand on the same lines.
 async fn voice_rtf(e: &Embedded, lines: &[String], config: &Config) {
-    let started = Instant::now();
-    let mut audio_ms = 0u64;
-    for line in lines {
-        let s = e.ports.voice.speak(&truereel::ports::SpeechRequest::english(line)).await.unwrap();
-        audio_ms += u64::from(s.duration_ms);
-    }
-    let ours = started.elapsed().as_secs_f64() / (audio_ms as f64 / 1000.0);
-    let by_hand = piper_by_hand(lines, config);
-    match by_hand {
-        Some(hand) => println!(
-            "          voice real-time factor over {} lines: adapter {ours:.3}, piper by hand {hand:.3}, ratio {:.2}x",
-            lines.len(),
-            ours / hand
-        ),
-        None => println!("          voice real-time factor over {} lines: {ours:.3} (Piper not set up: no baseline)", lines.len()),
-    }
-}
-
-/// Runs `piper` once over all the lines (one WAV per line), as a person would; its real-time factor.
-fn piper_by_hand(lines: &[String], config: &Config) -> Option<f64> {
-    let (bin, model) = truereel::adapters::providers::voice::piper_paths(&config.voice)?;
-    let out = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["-m".as_ref(), model.as_os_str(), "-d".as_ref(), out.path().as_os_str()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    use std::io::Write;
-    child.stdin.take()?.write_all((lines.join("\n") + "\n").as_bytes()).ok()?;
-    assert!(child.wait().ok()?.success(), "piper by hand failed");
-    let took = started.elapsed().as_secs_f64();
-    let mut audio = 0.0;
-    for f in std::fs::read_dir(out.path()).ok()? {
-        let bytes = std::fs::read(f.ok()?.path()).ok()?;
-        audio += truereel::media::parse_wav(&bytes).ok()?.duration_ms() as f64 / 1000.0;
-    }
-    Some(took / audio)
+    let _ = e;
+    let piper = truereel::adapters::providers::voice::PiperVoice::from_config(&config.voice, &config.media.scratch);
+    let Ok(Some(piper)) = piper else {
+        println!("          Piper is not set up (scripts/setup.sh): no real-time factor");
+        return;
+    };
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let b = piper.bench(&lines).await.unwrap();
+    println!("          {b}");
 }

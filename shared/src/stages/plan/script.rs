@@ -249,8 +249,9 @@ pub async fn normalise(
     ports: &Ports,
     wav: Vec<u8>,
 ) -> Result<(Vec<u8>, Option<crate::Loudness>), crate::media::MediaError> {
-    let _ = ports;
-    Ok((wav, None))
+    let n = ports.media.normalise_loudness(&wav).await?;
+    tracing::debug!(before = n.before.integrated, after = n.after.integrated, gain_db = n.gain_db, "Voice-over normalised.");
+    Ok((n.wav, Some(n.after)))
 }
 
 #[cfg(test)]
