@@ -162,9 +162,26 @@ fn cut_words(text: &str, max_words: usize) -> String {
         }
         break;
     }
+    // Cut where a phrase starts ("… knit body | and a ribbed band"), when that keeps half the words.
+    let toks = tokens(&out);
+    if word_count(text) > word_count(&out)
+        && let Some(at) = toks
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(i, t)| *i > 0 && *i * 2 >= max_words && PHRASE_STARTS.contains(&t.lower.as_str()))
+            .map(|(_, t)| t.start)
+    {
+        out.truncate(at);
+    }
     let trimmed = strip_trailing_function_words(&out);
     if trimmed.chars().any(is_word_char) { trimmed } else { out }
 }
+
+/// Words a phrase starts with: a line cut short ends before one rather than inside its phrase.
+const PHRASE_STARTS: &[&str] = &[
+    "and", "or", "but", "with", "in", "of", "for", "from", "to", "on", "at", "by", "that", "which", "while", "across",
+];
 
 /// `text` without the English function words it ends on ("with the" in "Soft cotton with the").
 pub(crate) fn strip_trailing_function_words(text: &str) -> String {
@@ -257,6 +274,10 @@ mod tests {
             "A white circular logo is printed on the left chest."
         );
         assert_eq!(fit("one two three four five six seven and eight", 7), "One two three four five six seven.");
+        assert_eq!(
+            fit("Slouchy beanie in dark green with a chunky textured knit body and a ribbed band.", 14),
+            "Slouchy beanie in dark green with a chunky textured knit body."
+        );
         assert_eq!(fit("Made with the", 2), "Made.");
         assert_eq!(fit("no ending", 5), "No ending.");
         assert_eq!(fit("iPhone case", 5), "iPhone case.");
