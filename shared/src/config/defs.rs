@@ -29,6 +29,7 @@ pub enum Group {
     Fetch,
     Media,
     Voice,
+    Writer,
     Runner,
     Aws,
 }
@@ -41,6 +42,7 @@ impl Group {
             Group::Fetch => "fetch",
             Group::Media => "media",
             Group::Voice => "voice",
+            Group::Writer => "writer",
             Group::Runner => "runner",
             Group::Aws => "aws",
         }
@@ -237,6 +239,63 @@ pub static DEFS: &[Def] = &[
     )
     .unset("Piper off"),
     def(Voice, "TRUEREEL_PIPER", File, None, "the piper binary").unset("`piper` on PATH"),
+    // The script writer.
+    def(
+        Writer,
+        "TRUEREEL_WRITER",
+        OneOf(&["template", "openai", "anthropic", "gemini"]),
+        Some("template"),
+        "who writes the spoken lines: the offline template (from the copy alone) or an LLM",
+    ),
+    def(Writer, "TRUEREEL_OPENAI_API_KEY", Secret, None, "the OpenAI API key (required for the openai writer)")
+        .unset("none"),
+    def(
+        Writer,
+        "TRUEREEL_ANTHROPIC_API_KEY",
+        Secret,
+        None,
+        "the Anthropic API key (required for the anthropic writer)",
+    )
+    .unset("none"),
+    def(Writer, "TRUEREEL_GEMINI_API_KEY", Secret, None, "the Gemini API key (required for the gemini writer)")
+        .unset("none"),
+    def(Writer, "TRUEREEL_WRITER_OPENAI_MODEL", Text, Some("gpt-5.4-mini"), "the OpenAI model that writes lines"),
+    def(
+        Writer,
+        "TRUEREEL_WRITER_ANTHROPIC_MODEL",
+        Text,
+        Some("claude-sonnet-4-6"),
+        "the Anthropic model that writes lines",
+    ),
+    def(Writer, "TRUEREEL_WRITER_GEMINI_MODEL", Text, Some("gemini-3.5-flash"), "the Gemini model that writes lines"),
+    def(
+        Writer,
+        "TRUEREEL_OPENAI_BASE_URL",
+        Url,
+        Some("https://api.openai.com/v1"),
+        "the OpenAI API's base URL (a proxy or a stub)",
+    ),
+    def(
+        Writer,
+        "TRUEREEL_ANTHROPIC_BASE_URL",
+        Url,
+        Some("https://api.anthropic.com/v1"),
+        "the Anthropic API's base URL (a proxy or a stub)",
+    ),
+    def(
+        Writer,
+        "TRUEREEL_GEMINI_BASE_URL",
+        Url,
+        Some("https://generativelanguage.googleapis.com/v1beta"),
+        "the Gemini API's base URL (a proxy or a stub)",
+    ),
+    def(
+        Writer,
+        "TRUEREEL_WRITER_TIMEOUT_SECS",
+        Whole { min: 1, max: 600 },
+        Some("60"),
+        "the longest one call to an LLM writer may take",
+    ),
     // The local runner.
     def(Runner, "TRUEREEL_CONCURRENCY_CRAWL", Whole { min: 1, max: 64 }, Some("4"), "crawl messages handled at once"),
     def(Runner, "TRUEREEL_CONCURRENCY_PLAN", Whole { min: 1, max: 64 }, Some("2"), "plan messages handled at once"),

@@ -42,14 +42,29 @@ impl Source {
     }
 }
 
-/// One setting as it was resolved.
-#[derive(Debug, Clone, PartialEq)]
+/// One setting as it was resolved (`Debug` hides a key's value).
+#[derive(Clone, PartialEq)]
 pub struct Entry {
     pub def: &'static Def,
     /// The text it was given (or its default); `None` when unset without a default.
     pub raw: Option<String>,
     pub source: Source,
     value: Option<Value>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.def.kind == Kind::Secret;
+        let mut d = f.debug_struct("Entry");
+        d.field("def", &self.def).field("source", &self.source);
+        if secret {
+            d.field("raw", &self.raw.as_ref().map(|_| show::HIDDEN))
+                .field("value", &self.value.as_ref().map(|_| show::HIDDEN));
+        } else {
+            d.field("raw", &self.raw).field("value", &self.value);
+        }
+        d.finish()
+    }
 }
 
 /// One setting that was given a value it does not accept.
@@ -128,6 +143,81 @@ pub struct VoiceConfig {
     pub piper: Option<PathBuf>,
 }
 
+/// A credential read from the configuration: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The key itself, for the one header that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Who writes the spoken lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterKind {
+    /// The offline template: lines from the product copy alone.
+    Template,
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+impl WriterKind {
+    /// The `TRUEREEL_WRITER` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriterKind::Template => "template",
+            WriterKind::OpenAi => "openai",
+            WriterKind::Anthropic => "anthropic",
+            WriterKind::Gemini => "gemini",
+        }
+    }
+}
+
+/// One LLM provider's endpoint for the writer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmEndpoint {
+    pub key: Option<Secret>,
+    pub model: String,
+    /// The API's base URL, version path included (`https://api.openai.com/v1`).
+    pub base_url: String,
+}
+
+/// The script writer and the LLM providers it may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterConfig {
+    pub kind: WriterKind,
+    pub openai: LlmEndpoint,
+    pub anthropic: LlmEndpoint,
+    pub gemini: LlmEndpoint,
+    /// The longest one call may take.
+    pub timeout: Duration,
+}
+
+impl WriterConfig {
+    /// The chosen LLM's endpoint and the variable of its key (`None` for the template).
+    pub fn chosen(&self) -> Option<(&LlmEndpoint, &'static str)> {
+        match self.kind {
+            WriterKind::Template => None,
+            WriterKind::OpenAi => Some((&self.openai, "TRUEREEL_OPENAI_API_KEY")),
+            WriterKind::Anthropic => Some((&self.anthropic, "TRUEREEL_ANTHROPIC_API_KEY")),
+            WriterKind::Gemini => Some((&self.gemini, "TRUEREEL_GEMINI_API_KEY")),
+        }
+    }
+}
+
 /// How the local runner works the queues.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunnerConfig {
@@ -163,6 +253,7 @@ pub struct Config {
     pub fetch: FetchPolicy,
     pub media: Media,
     pub voice: VoiceConfig,
+    pub writer: WriterConfig,
     /// What the still-motion renderer charges per second of video.
     pub still_motion_per_second: Usd,
     pub runner: RunnerConfig,
@@ -212,8 +303,12 @@ impl Config {
                         };
                         problems.push(Problem {
                             name: name.into(),
-                            // A refused URL may carry a password: it is named, never shown.
-                            value: crate::redact(text),
+                            // A refused URL may carry a password, a key is never shown: named only.
+                            value: if def.kind == Kind::Secret {
+                                show::HIDDEN.to_string()
+                            } else {
+                                crate::redact(text)
+                            },
                             accepts: def.kind.accepts(),
                             detail,
                         });
@@ -287,6 +382,39 @@ impl Config {
             piper_model: r.opt_path("TRUEREEL_PIPER_MODEL"),
             piper: r.opt_path("TRUEREEL_PIPER"),
         };
+        let endpoint = |key: &str, model: &str, url: &str| LlmEndpoint {
+            key: r.opt_text(key).map(Secret::new),
+            model: r.text(model),
+            base_url: r.text(url).trim_end_matches('/').to_string(),
+        };
+        let writer = WriterConfig {
+            kind: match r.text("TRUEREEL_WRITER").as_str() {
+                "openai" => WriterKind::OpenAi,
+                "anthropic" => WriterKind::Anthropic,
+                "gemini" => WriterKind::Gemini,
+                _ => WriterKind::Template,
+            },
+            openai: endpoint("TRUEREEL_OPENAI_API_KEY", "TRUEREEL_WRITER_OPENAI_MODEL", "TRUEREEL_OPENAI_BASE_URL"),
+            anthropic: endpoint(
+                "TRUEREEL_ANTHROPIC_API_KEY",
+                "TRUEREEL_WRITER_ANTHROPIC_MODEL",
+                "TRUEREEL_ANTHROPIC_BASE_URL",
+            ),
+            gemini: endpoint("TRUEREEL_GEMINI_API_KEY", "TRUEREEL_WRITER_GEMINI_MODEL", "TRUEREEL_GEMINI_BASE_URL"),
+            timeout: Duration::from_secs(r.whole("TRUEREEL_WRITER_TIMEOUT_SECS")),
+        };
+        if let Some((endpoint, var)) = writer.chosen()
+            && endpoint.key.is_none()
+        {
+            return Err(ConfigError {
+                problems: vec![Problem {
+                    name: var.into(),
+                    value: String::new(),
+                    accepts: format!("an API key when TRUEREEL_WRITER is {}", writer.kind.as_str()),
+                    detail: "it is not set".into(),
+                }],
+            });
+        }
         let runner = RunnerConfig {
             concurrency: Stage::ALL
                 .into_iter()
@@ -320,6 +448,7 @@ impl Config {
             fetch,
             media,
             voice,
+            writer,
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
             runner,
             aws,

@@ -1,14 +1,24 @@
 //! The configuration shown: `truereel config` as text or JSON, and the README's table, all from [`DEFS`].
 
-use super::{Config, DEFS, Source};
+use super::{Config, DEFS, Entry, Kind, Source};
+
+/// What is shown of a setting's value: a key never, only that it is set.
+pub const HIDDEN: &str = "<set, hidden>";
+
+fn shown(e: &Entry) -> Option<String> {
+    match (&e.raw, e.def.kind) {
+        (Some(_), Kind::Secret) => Some(HIDDEN.to_string()),
+        (raw, _) => raw.clone(),
+    }
+}
 
 /// One line per setting: variable, effective value, where it came from.
 pub fn text(config: &Config) -> String {
     let width = DEFS.iter().map(|d| d.var.len()).max().unwrap_or(0);
     let mut out = String::new();
     for e in config.entries() {
-        let value = match &e.raw {
-            Some(raw) => crate::printable(raw).into_owned(),
+        let value = match shown(e) {
+            Some(raw) => crate::printable(&raw).into_owned(),
             None => format!("({})", e.def.unset),
         };
         let from = match (e.source, e.def.flag) {
@@ -30,7 +40,7 @@ pub fn json(config: &Config) -> serde_json::Value {
                 serde_json::json!({
                     "variable": e.def.var,
                     "flag": e.def.flag,
-                    "value": e.raw,
+                    "value": shown(e),
                     "source": e.source.as_str(),
                     "default": e.def.default,
                     "accepts": e.def.kind.accepts(),

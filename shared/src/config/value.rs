@@ -18,6 +18,8 @@ pub enum Kind {
     OneOf(&'static [&'static str]),
     /// Any text on one line.
     Text,
+    /// A credential (an API key): text on one line, never shown or logged.
+    Secret,
     /// A path (a binary on `PATH` may be a bare name).
     Path,
     /// An existing file.
@@ -65,6 +67,7 @@ impl Kind {
             ),
             Kind::OneOf(words) => format!("one of {}", words.join(", ")),
             Kind::Text => "text on one line".into(),
+            Kind::Secret => "a key on one line (never shown)".into(),
             Kind::Path => "a path".into(),
             Kind::File => "the path of an existing file".into(),
             Kind::Store => "an http(s) URL or a folder".into(),
@@ -110,8 +113,8 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
             let lower = v.to_ascii_lowercase();
             words.iter().find(|w| **w == lower).map(|w| Value::Text(w.to_string())).ok_or_else(none)
         }
-        Kind::Text | Kind::LogFilter if v.is_empty() => Err(none()),
-        Kind::Text => Ok(Value::Text(v.to_string())),
+        Kind::Text | Kind::Secret | Kind::LogFilter if v.is_empty() => Err(none()),
+        Kind::Text | Kind::Secret => Ok(Value::Text(v.to_string())),
         Kind::LogFilter => {
             tracing_subscriber::EnvFilter::try_new(v).map(|_| Value::Text(v.to_string())).map_err(|e| e.to_string())
         }
@@ -265,6 +268,8 @@ mod tests {
         }
         assert!(parse(&Kind::QueueName, &"q".repeat(68)).is_err());
         assert!(parse(&Kind::Text, "two\nlines").is_err());
+        assert_eq!(parse(&Kind::Secret, " sk-1 "), Ok(Value::Text("sk-1".into())));
+        assert!(parse(&Kind::Secret, "sk\u{7}").is_err());
     }
 
     #[test]
