@@ -90,9 +90,12 @@ impl Claim {
     }
 }
 
+/// A term's form as words, and the term.
+type Form = (Vec<String>, &'static Term);
+
 /// The terms by their first word, longest forms first.
-static INDEX: LazyLock<HashMap<String, Vec<(Vec<String>, &'static Term)>>> = LazyLock::new(|| {
-    let mut index: HashMap<String, Vec<(Vec<String>, &'static Term)>> = HashMap::new();
+static INDEX: LazyLock<HashMap<String, Vec<Form>>> = LazyLock::new(|| {
+    let mut index: HashMap<String, Vec<Form>> = HashMap::new();
     for term in vocab::TERMS {
         for form in term.forms {
             let words = words_of(form);
@@ -487,11 +490,7 @@ impl Support {
         for claim in &claims {
             match claim.category {
                 Category::Number | Category::Size | Category::Price => numbers.extend(claim.value),
-                Category::Colour => {
-                    if !colours.contains(&claim.key) {
-                        colours.push(claim.key.clone());
-                    }
-                }
+                Category::Colour if !colours.contains(&claim.key) => colours.push(claim.key.clone()),
                 Category::Origin => {
                     let written = claim.text(&corpus).to_string();
                     if !places.contains(&written) {

@@ -62,7 +62,7 @@ pub fn tokens(text: &str) -> Vec<Token> {
             let prev = chars[j - 1].1;
             let next = chars.get(j + 1).map(|x| x.1);
             let inside = if is_word_char(c) {
-                !(counts_by_chars(c) && !is_thai(c))
+                !counts_by_chars(c) || is_thai(c)
             } else if c == '\'' || c == '’' {
                 prev.is_alphabetic() && next.is_some_and(char::is_alphabetic)
             } else if c == '.' || c == ',' {

@@ -18,7 +18,7 @@
 
 use crate::adapters::storefront::text::{html_to_text, strip_controls};
 use crate::copy::{self, Support, finish, fit, word_count};
-use crate::ports::{ProviderError, ShotBrief, WriteRequest, Writer};
+use crate::ports::{ProviderError, WriteRequest, Writer};
 use crate::{BrandKit, Product, ShotRole};
 use async_trait::async_trait;
 

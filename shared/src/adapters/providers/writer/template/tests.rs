@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::adapters::storefront::catalog::parse_catalog;
+use crate::ports::ShotBrief;
 use crate::{Handle, PhotoKind, ProductOption, Sha256};
 
 fn product(title: &str, description: &str) -> Product {
