@@ -74,9 +74,10 @@ pub fn prompt(request: &WriteRequest<'_>) -> Prompt {
         "You write the spoken lines of a short vertical video (a reel) about one product. Each line is \
          read aloud over one shot and shown as its caption."
             .to_string(),
-        "Use only facts the product copy states. Never add a material, colour, size, number, price, care \
-         instruction, origin, certification, guarantee, performance claim or superlative the copy does not \
-         state. When the copy does not say it, leave it out."
+        "Use only facts the product copy (the product object) states. Never add a material, colour, size, \
+         number, price, care instruction, origin, certification, guarantee, performance claim or superlative \
+         the copy does not state. When the copy does not say it, leave it out. A shot's photo and photo_alt \
+         say what is on screen; they are no source of facts."
             .to_string(),
         format!(
             "Write in the language with BCP 47 tag \"{}\". Keep the brand and product names as written.",
@@ -156,9 +157,10 @@ pub fn prompt(request: &WriteRequest<'_>) -> Prompt {
     }
 }
 
-/// The answer's JSON schema: an object with `lines`, an array of strings. `counted` adds
-/// `minItems`/`maxItems` of `shots` (Anthropic's structured outputs take no counts above 1; the
-/// count is checked on reading anyway).
+/// The answer's JSON schema: an object with `lines`, an array of strings, nothing else. `counted`
+/// adds `minItems`/`maxItems` of `shots`, for Gemini; OpenAI's strict mode and Anthropic's structured
+/// outputs are given the plainer subset every provider enforces, and the count (like each line's
+/// length) is checked on reading ([`parse_lines`]) whatever the provider.
 pub fn schema(shots: usize, counted: bool) -> Value {
     let mut lines = json!({"type": "array", "items": {"type": "string"}});
     if counted {

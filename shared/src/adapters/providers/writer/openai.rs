@@ -50,7 +50,7 @@ impl OpenAiWriter {
                 "type": "json_schema",
                 "name": "reel_lines",
                 "strict": true,
-                "schema": llm::schema(request.shots.len(), true),
+                "schema": llm::schema(request.shots.len(), false),
             }},
             "max_output_tokens": llm::max_output_tokens(request),
             "store": false,
