@@ -187,3 +187,34 @@ fn lines_in_other_scripts_pass_through_without_panicking() {
 fn the_language_of_the_sample_copy() {
     assert_eq!(language_of(&hoodie().description), "en");
 }
+
+#[test]
+fn random_text_in_any_script_never_panics() {
+    let alphabet: Vec<char> =
+        "aZ09 .,;:!?-–—()%$€#'’\"「」、。，ー語シャツ्सूतीقطن٢٠ßİﬁ💥\u{0}\u{202e}\u{301}\n\t".chars().collect();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let words = ["silk", "cotton", "black", "red", "$20", "59", "XL", "made in Italy", "GOTS", "best", "cheap"];
+    let brand = BrandKit {
+        avoid: vec!["cheap".into(), "、".into()],
+        say: vec![("red".into(), "RED".into())],
+        ..BrandKit::default()
+    };
+    for _ in 0..400 {
+        let mut line = String::new();
+        for _ in 0..rng.usize(0..40) {
+            if rng.u8(0..4) == 0 {
+                line.push_str(words[rng.usize(0..words.len())]);
+            } else {
+                line.push(alphabet[rng.usize(0..alphabet.len())]);
+            }
+        }
+        let g = guard(&[line.clone()], &hoodie(), &brand, Some("Red"));
+        assert_eq!(g.lines.len(), 1);
+        assert!(find_ci(&g.lines[0], "cheap").is_empty(), "{line:?} → {:?}", g.lines[0]);
+        for n in [0, 1, 5, 14] {
+            let f = fit(&line, n);
+            assert!(n == 0 && f.is_empty() || word_count(&f) <= n.max(1), "{line:?} {n} → {f:?}");
+        }
+        let _ = (language_of(&line), claims_in(&line), sentences(&line), clauses(&line));
+    }
+}
