@@ -102,6 +102,12 @@ const STOPWORDS: &[(&str, &[&str])] = &[
 /// `it`, `pt`, `nl`), with a few letters only one of them uses as tie-breakers; no stopword at all
 /// is `en`.
 pub fn language_of(text: &str) -> &'static str {
+    known_language(text).unwrap_or("en")
+}
+
+/// [`language_of`], but `None` when the text gives no evidence (no letters, or Latin script without
+/// a single common word of a known language: "Pullover Hoodie").
+pub fn known_language(text: &str) -> Option<&'static str> {
     let mut counts = [0usize; 10];
     let index = |s: Script| s as usize;
     for c in text.chars() {
@@ -125,9 +131,9 @@ pub fn language_of(text: &str) -> &'static str {
     let (script, n) =
         candidates.iter().copied().fold((Script::Latin, 0), |best, c| if c.1 > best.1 { c } else { best });
     if n == 0 {
-        return "en";
+        return None;
     }
-    match script {
+    Some(match script {
         Script::Han | Script::Kana if counts[index(Script::Kana)] > 0 => "ja",
         Script::Han | Script::Kana => "zh",
         Script::Hangul => "ko",
@@ -137,12 +143,12 @@ pub fn language_of(text: &str) -> &'static str {
         Script::Greek => "el",
         Script::Thai => "th",
         Script::Devanagari => "hi",
-        Script::Latin => latin_language(text),
-    }
+        Script::Latin => return latin_language(text),
+    })
 }
 
-/// The Latin-script language by stopwords; `en` on no evidence.
-fn latin_language(text: &str) -> &'static str {
+/// The Latin-script language by stopwords; `None` on no evidence.
+fn latin_language(text: &str) -> Option<&'static str> {
     let mut scores = [0usize; STOPWORDS.len()];
     let lower = text.to_lowercase();
     for word in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')).filter(|w| !w.is_empty()).take(2_000) {
@@ -161,7 +167,7 @@ fn latin_language(text: &str) -> &'static str {
         }
     }
     let (best, score) = scores.iter().enumerate().fold((0, 0), |b, (i, s)| if *s > b.1 { (i, *s) } else { b });
-    if score < 2 { "en" } else { STOPWORDS[best].0 }
+    (score >= 2).then_some(STOPWORDS[best].0)
 }
 
 #[cfg(test)]
@@ -206,6 +212,7 @@ mod tests {
         for text in ["", "12345 !!!", "XL", "Pullover Hoodie", "😀🎉", "\u{0}\u{202e}"] {
             assert_eq!(language_of(text), "en", "{text:?}");
         }
+        assert_eq!((known_language("Pullover Hoodie"), known_language("The hoodie")), (None, Some("en")));
         // A Latin brand name in Japanese copy leaves it Japanese.
         assert_eq!(language_of("TrueWear の オーガニックコットン Tシャツ"), "ja");
     }

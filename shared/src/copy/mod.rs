@@ -22,7 +22,7 @@ pub mod vocab;
 
 pub use facts::{Category, Claim, Support, claims_in, materials_in};
 pub use fit::{clauses, finish, fit, sentences, word_count};
-pub use language::{counts_by_chars, language_of};
+pub use language::{counts_by_chars, known_language, language_of};
 pub use tokens::find_ci;
 
 use crate::{BrandKit, DroppedClaim, Product};

@@ -8,9 +8,10 @@
 //! fact; the call to action is the brand's, else a default in the copy's language (en, fr, de, es,
 //! it, pt, nl, ja, zh, ko, ar), else the title alone.
 //!
-//! **Language.** The template cannot translate: it writes in the copy's language. English copy gets
-//! short English framing ("Meet the …"); copy in any other language gets only its own sentences, its
-//! title and a call to action in that language, never English filler.
+//! **Language.** The template cannot translate: it writes in the copy's language (the request's when
+//! the copy is too short to tell). English copy gets short English framing ("Meet the …"); copy in
+//! any other language gets only its own sentences, its title and a call to action in that language,
+//! never English filler.
 //!
 //! **Rejections.** When people rejected earlier scripts, the next one is built differently but
 //! deterministically: another opening, other sentences of the copy (the pool is rotated by the
@@ -216,7 +217,10 @@ impl Sheet {
             .or_else(|| brand.clone())
             .unwrap_or_default();
         let description = plain(&product.description);
-        let language = copy::language_of(&format!("{title} {}", speakable(&description)));
+        // The copy's language; the request's when the copy is too short to tell ("Pullover Hoodie").
+        let requested = request.language.split(['-', '_']).next().unwrap_or("en").to_ascii_lowercase();
+        let requested = CALLS_TO_ACTION.iter().map(|(l, _)| *l).find(|l| *l == requested).unwrap_or("en");
+        let language = copy::known_language(&format!("{title} {}", speakable(&description))).unwrap_or(requested);
         let english = language == "en";
         let support = Support::of(product, request.colour);
         let limit = request

@@ -188,6 +188,19 @@ fn other_languages_close_in_their_own() {
     let ar = product("هودي قطني", "هودي قطني ناعم مع جيب أمامي وأساور مضلعة.");
     let lines = write(&ar, &five(14), &BrandKit::default(), None, &[]);
     assert_eq!(lines[4], "اضغط للتسوق.");
+    // Copy too short to tell: the request's language.
+    let short = product("Pullover Hoodie", "");
+    let request = WriteRequest {
+        product: &short,
+        shots: &five(14),
+        brand: &BrandKit::default(),
+        language: "fr-CA",
+        colour: None,
+        rejections: &[],
+    };
+    let lines = write_lines(&request);
+    assert_eq!((lines[0].as_str(), lines[4].as_str()), ("Demo Store: Pullover Hoodie.", "Appuyez pour acheter."));
+    assert!(lines.iter().all(|l| !l.contains("Meet") && !l.contains("closer")), "{lines:?}");
     let ru = product("Худи", "Мягкое худи из хлопка с карманом.");
     let lines = write(&ru, &five(14), &BrandKit::default(), None, &[]);
     assert_eq!(lines[4], "Худи.", "no call to action known: the title alone (fitted later)");
