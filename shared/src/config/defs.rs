@@ -29,6 +29,7 @@ pub enum Group {
     Fetch,
     Media,
     Voice,
+    Writer,
     Runner,
     Aws,
 }
@@ -41,6 +42,7 @@ impl Group {
             Group::Fetch => "fetch",
             Group::Media => "media",
             Group::Voice => "voice",
+            Group::Writer => "writer",
             Group::Runner => "runner",
             Group::Aws => "aws",
         }
@@ -324,8 +326,9 @@ pub static DEFS: &[Def] = &[
         Some("300"),
         "what ElevenLabs charges per million characters (the Creator plan's overage rate; less on larger plans)",
     ),
-    def(Voice, "TRUEREEL_OPENAI_API_KEY", Secret, None, "the OpenAI API key (never shown)").unset("none"),
-    def(Voice, "TRUEREEL_OPENAI_URL", Url, Some("https://api.openai.com"), "the OpenAI API"),
+    def(Voice, "TRUEREEL_OPENAI_API_KEY", Secret, None, "the OpenAI API key, for its voice and its writer (never shown)")
+        .unset("none"),
+    def(Voice, "TRUEREEL_OPENAI_URL", Url, Some("https://api.openai.com"), "the OpenAI API (a proxy or a stub)"),
     def(Voice, "TRUEREEL_OPENAI_VOICE", Text, Some("coral"), "the OpenAI voice"),
     def(Voice, "TRUEREEL_OPENAI_TTS_MODEL", Text, Some("gpt-4o-mini-tts"), "the OpenAI speech model"),
     def(
@@ -334,6 +337,48 @@ pub static DEFS: &[Def] = &[
         Dollars { max: 10_000.0 },
         Some("15"),
         "what OpenAI speech costs per million characters (gpt-4o-mini-tts: about $0.015 a minute)",
+    ),
+    // The script writer.
+    def(
+        Writer,
+        "TRUEREEL_WRITER",
+        OneOf(&["template", "openai", "anthropic", "gemini"]),
+        Some("template"),
+        "who writes the spoken lines: the offline template (from the copy alone) or an LLM",
+    ),
+    def(
+        Writer,
+        "TRUEREEL_ANTHROPIC_API_KEY",
+        Secret,
+        None,
+        "the Anthropic API key (required for the anthropic writer)",
+    )
+    .unset("none"),
+    def(Writer, "TRUEREEL_GEMINI_API_KEY", Secret, None, "the Gemini API key (required for the gemini writer)")
+        .unset("none"),
+    def(Writer, "TRUEREEL_WRITER_OPENAI_MODEL", Text, Some("gpt-5.4-mini"), "the OpenAI model that writes lines"),
+    def(
+        Writer,
+        "TRUEREEL_WRITER_ANTHROPIC_MODEL",
+        Text,
+        Some("claude-sonnet-4-6"),
+        "the Anthropic model that writes lines",
+    ),
+    def(Writer, "TRUEREEL_WRITER_GEMINI_MODEL", Text, Some("gemini-3.5-flash"), "the Gemini model that writes lines"),
+    def(Writer, "TRUEREEL_ANTHROPIC_URL", Url, Some("https://api.anthropic.com"), "the Anthropic API (a proxy or a stub)"),
+    def(
+        Writer,
+        "TRUEREEL_GEMINI_URL",
+        Url,
+        Some("https://generativelanguage.googleapis.com"),
+        "the Gemini API (a proxy or a stub)",
+    ),
+    def(
+        Writer,
+        "TRUEREEL_WRITER_TIMEOUT_SECS",
+        Whole { min: 1, max: 600 },
+        Some("60"),
+        "the longest one call to an LLM writer may take",
     ),
     // The local runner.
     def(Runner, "TRUEREEL_CONCURRENCY_CRAWL", Whole { min: 1, max: 64 }, Some("4"), "crawl messages handled at once"),

@@ -256,6 +256,60 @@ impl Config {
     }
 }
 
+/// Who writes the spoken lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterKind {
+    /// The offline template: lines from the product copy alone.
+    Template,
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+impl WriterKind {
+    /// The `TRUEREEL_WRITER` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriterKind::Template => "template",
+            WriterKind::OpenAi => "openai",
+            WriterKind::Anthropic => "anthropic",
+            WriterKind::Gemini => "gemini",
+        }
+    }
+}
+
+/// One LLM provider's endpoint for the writer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmEndpoint {
+    pub key: Option<Secret>,
+    pub model: String,
+    /// The API's base URL, version path included (`https://api.openai.com/v1`).
+    pub base_url: String,
+}
+
+/// The script writer and the LLM providers it may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterConfig {
+    pub kind: WriterKind,
+    pub openai: LlmEndpoint,
+    pub anthropic: LlmEndpoint,
+    pub gemini: LlmEndpoint,
+    /// The longest one call may take.
+    pub timeout: Duration,
+}
+
+impl WriterConfig {
+    /// The chosen LLM's endpoint and the variable of its key (`None` for the template).
+    pub fn chosen(&self) -> Option<(&LlmEndpoint, &'static str)> {
+        match self.kind {
+            WriterKind::Template => None,
+            WriterKind::OpenAi => Some((&self.openai, "TRUEREEL_OPENAI_API_KEY")),
+            WriterKind::Anthropic => Some((&self.anthropic, "TRUEREEL_ANTHROPIC_API_KEY")),
+            WriterKind::Gemini => Some((&self.gemini, "TRUEREEL_GEMINI_API_KEY")),
+        }
+    }
+}
+
 /// How the local runner works the queues.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunnerConfig {
@@ -292,6 +346,7 @@ pub struct Config {
     pub media: Media,
     pub voice: VoiceConfig,
     pub plan: PlanConfig,
+    pub writer: WriterConfig,
     /// What the still-motion renderer charges per second of video.
     pub still_motion_per_second: Usd,
     pub runner: RunnerConfig,
@@ -453,6 +508,41 @@ impl Config {
             },
             brand: r.opt_path("TRUEREEL_BRAND"),
         };
+        // One URL setting per provider (its voice and its writer share it); the API version is the client's.
+        let endpoint = |key: &str, model: &str, url: &str, version: &str| LlmEndpoint {
+            key: r.opt_text(key).map(Secret::new),
+            model: r.text(model),
+            base_url: format!("{}/{version}", r.text(url).trim_end_matches('/')),
+        };
+        let writer = WriterConfig {
+            kind: match r.text("TRUEREEL_WRITER").as_str() {
+                "openai" => WriterKind::OpenAi,
+                "anthropic" => WriterKind::Anthropic,
+                "gemini" => WriterKind::Gemini,
+                _ => WriterKind::Template,
+            },
+            openai: endpoint("TRUEREEL_OPENAI_API_KEY", "TRUEREEL_WRITER_OPENAI_MODEL", "TRUEREEL_OPENAI_URL", "v1"),
+            anthropic: endpoint(
+                "TRUEREEL_ANTHROPIC_API_KEY",
+                "TRUEREEL_WRITER_ANTHROPIC_MODEL",
+                "TRUEREEL_ANTHROPIC_URL",
+                "v1",
+            ),
+            gemini: endpoint("TRUEREEL_GEMINI_API_KEY", "TRUEREEL_WRITER_GEMINI_MODEL", "TRUEREEL_GEMINI_URL", "v1beta"),
+            timeout: Duration::from_secs(r.whole("TRUEREEL_WRITER_TIMEOUT_SECS")),
+        };
+        if let Some((endpoint, var)) = writer.chosen()
+            && endpoint.key.is_none()
+        {
+            return Err(ConfigError {
+                problems: vec![Problem {
+                    name: var.into(),
+                    value: String::new(),
+                    accepts: format!("an API key when TRUEREEL_WRITER is {}", writer.kind.as_str()),
+                    detail: "it is not set".into(),
+                }],
+            });
+        }
         let runner = RunnerConfig {
             concurrency: Stage::ALL
                 .into_iter()
@@ -487,6 +577,7 @@ impl Config {
             media,
             voice,
             plan,
+            writer,
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
             runner,
             aws,

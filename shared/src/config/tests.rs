@@ -157,4 +157,38 @@ fn a_relative_tools_folder_is_found_in_the_current_folder_only_when_there() {
     let dir = tempfile::tempdir().unwrap();
     v.tools_dir = dir.path().to_path_buf();
     assert_eq!(v.tools_dir().as_deref(), Some(dir.path()));
+fn the_writer_is_chosen_and_an_llm_needs_its_key() {
+    let c = Config::default();
+    assert_eq!(c.writer.kind, WriterKind::Template);
+    assert_eq!(c.writer.openai.base_url, "https://api.openai.com/v1");
+    assert!(c.writer.chosen().is_none());
+    let e = problem(&[("TRUEREEL_WRITER", "anthropic")], &[]);
+    assert!(e.starts_with("TRUEREEL_ANTHROPIC_API_KEY") && e.contains("TRUEREEL_WRITER is anthropic"), "{e}");
+    let vars = [
+        ("TRUEREEL_WRITER", "Gemini"),
+        ("TRUEREEL_GEMINI_API_KEY", "g-secret-1"),
+        ("TRUEREEL_GEMINI_URL", "http://127.0.0.1:9/"),
+    ];
+    let c = Config::load(&env(&vars), &[]).unwrap();
+    assert_eq!(c.writer.kind, WriterKind::Gemini);
+    let (endpoint, var) = c.writer.chosen().unwrap();
+    assert_eq!(var, "TRUEREEL_GEMINI_API_KEY");
+    assert_eq!(endpoint.key.as_ref().map(Secret::expose), Some("g-secret-1"));
+    assert_eq!(endpoint.base_url, "http://127.0.0.1:9/v1beta");
+    assert!(problem(&[("TRUEREEL_WRITER", "gpt")], &[]).contains("one of template, openai, anthropic, gemini"));
+}
+
+#[test]
+fn keys_are_never_shown() {
+    let vars = [("TRUEREEL_WRITER", "openai"), ("TRUEREEL_OPENAI_API_KEY", "sk-live-123")];
+    let c = Config::load(&env(&vars), &[]).unwrap();
+    let text = show::text(&c);
+    let json = show::json(&c).to_string();
+    let debug = format!("{c:?}");
+    for shown in [&text, &json, &debug] {
+        assert!(!shown.contains("sk-live-123"), "{shown}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("TRUEREEL_OPENAI_API_KEY ") && l.contains(show::SET_SECRET)), "{text}");
+    let e = problem(&[("TRUEREEL_OPENAI_API_KEY", "sk-\u{7}bad")], &[]);
+    assert!(!e.contains("sk-") && e.contains(show::SET_SECRET), "{e}");
 }

@@ -12,7 +12,7 @@ use crate::adapters::providers::video::StillMotionVideo;
 use crate::adapters::providers::voice::{
     ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
 };
-use crate::adapters::providers::writer::TemplateWriter;
+use crate::adapters::providers::writer::WriterSetupError;
 use crate::adapters::storefront::StorefrontRouter;
 use crate::config::{Config, VoiceEngine};
 use crate::ports::{BlobStore, Queue, StateStore, Voice};
@@ -36,12 +36,22 @@ pub fn wire(
 ) -> Result<Ports, WiringError> {
     let media = Arc::new(config.media.clone());
     let voice = voice(config, &media.scratch)?;
+    let writer = crate::adapters::providers::writer::from_config(&config.writer).map_err(|e| WiringError {
+        setting: match &e {
+            WriterSetupError::MissingKey(var, _) => var.to_string(),
+            WriterSetupError::BadModel(_) => {
+                format!("TRUEREEL_WRITER_{}_MODEL", config.writer.kind.as_str().to_uppercase())
+            }
+            WriterSetupError::Client(_) => "TRUEREEL_WRITER".into(),
+        },
+        reason: e.to_string(),
+    })?;
     Ok(Ports {
         storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(config.fetch.clone())),
         classifier: Arc::new(PixelClassifier),
         video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), config.still_motion_per_second)),
         voice,
-        writer: Arc::new(TemplateWriter),
+        writer,
         judge: Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
         blobs,
         state,
@@ -160,5 +170,28 @@ mod tests {
             let config = Config::load(&|k| (k == "TRUEREEL_VOICE").then(|| "polly".into()), &[]).unwrap();
             assert_eq!(wired(&config).unwrap().voice.name(), "polly:Joanna");
         }
+    }
+
+    #[test]
+    fn the_configuration_chooses_the_writer() {
+        assert_eq!(wired(&Config::default()).unwrap().writer.name(), "template");
+        for (writer, key, name) in [
+            ("openai", "TRUEREEL_OPENAI_API_KEY", "openai:gpt-5.4-mini"),
+            ("anthropic", "TRUEREEL_ANTHROPIC_API_KEY", "anthropic:claude-sonnet-4-6"),
+            ("gemini", "TRUEREEL_GEMINI_API_KEY", "gemini:gemini-3.5-flash"),
+        ] {
+            let vars = [("TRUEREEL_WRITER", writer), (key, "k-1")];
+            let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+            let config = Config::load(&env, &[]).unwrap();
+            assert_eq!(wired(&config).unwrap().writer.name(), name);
+        }
+        let vars = [
+            ("TRUEREEL_WRITER", "gemini"),
+            ("TRUEREEL_GEMINI_API_KEY", "k"),
+            ("TRUEREEL_WRITER_GEMINI_MODEL", "a/../b"),
+        ];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let e = wired(&Config::load(&env, &[]).unwrap()).err().expect("refused");
+        assert_eq!(e.setting, "TRUEREEL_WRITER_GEMINI_MODEL");
     }
 }
