@@ -157,6 +157,9 @@ fn a_relative_tools_folder_is_found_in_the_current_folder_only_when_there() {
     let dir = tempfile::tempdir().unwrap();
     v.tools_dir = dir.path().to_path_buf();
     assert_eq!(v.tools_dir().as_deref(), Some(dir.path()));
+}
+
+#[test]
 fn the_writer_is_chosen_and_an_llm_needs_its_key() {
     let c = Config::default();
     assert_eq!(c.writer.kind, WriterKind::Template);
