@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need (ffmpeg, espeak-ng, a font; moto, cfn-lint and
+# The whole test suite: installs what the tests need (ffmpeg, espeak-ng, fonts, Piper; moto, cfn-lint and
 # the SAM CLI in .tools/), starts the AWS emulator on loopback, checks formatting and lints, runs
 # every test, and stops the emulator.
 set -euo pipefail

@@ -71,7 +71,7 @@ impl std::fmt::Debug for Entry {
     }
 }
 
-/// A credential from the configuration: `Debug` and `Display` never show it; [`Secret::expose`] does.
+/// A credential from the configuration: its `Debug` never shows it (it has no `Display`); [`Secret::expose`] does.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -207,8 +207,8 @@ pub struct CloudVoiceConfig {
 }
 
 impl VoiceConfig {
-    /// The tools folder, if it exists: an absolute `TRUEREEL_TOOLS_DIR` as it is; a relative one in
-    /// the current folder, else two folders above the executable's folder (`<checkout>/.tools` for
+    /// The tools folder (absolute), if it exists: an absolute `TRUEREEL_TOOLS_DIR` as it is; a relative
+    /// one in the current folder, else two folders above the executable's folder (`<checkout>/.tools` for
     /// `<checkout>/target/debug/truereel`; a test binary in `target/debug/deps/` does not reach it).
     pub fn tools_dir(&self) -> Option<PathBuf> {
         let dir = &self.tools_dir;
@@ -216,7 +216,7 @@ impl VoiceConfig {
             return dir.is_dir().then(|| dir.clone());
         }
         if dir.is_dir() {
-            return Some(dir.clone());
+            return std::path::absolute(dir).ok();
         }
         let exe = std::env::current_exe().ok()?;
         let beside = exe.parent()?.parent()?.parent()?.join(dir);

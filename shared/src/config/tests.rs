@@ -150,13 +150,16 @@ fn voice_settings_and_secrets_never_shown() {
 }
 
 #[test]
-fn a_relative_tools_folder_is_found_in_the_current_folder_only_when_there() {
+fn the_tools_folder_is_found_when_it_is_there() {
     let mut v = Config::default().voice;
     v.tools_dir = "surely-no-such-tools-folder".into();
     assert_eq!(v.tools_dir(), None);
     let dir = tempfile::tempdir().unwrap();
     v.tools_dir = dir.path().to_path_buf();
     assert_eq!(v.tools_dir().as_deref(), Some(dir.path()));
+    // Relative: in the current folder (a test runs in its package's), made absolute.
+    v.tools_dir = "src".into();
+    assert_eq!(v.tools_dir(), Some(std::env::current_dir().unwrap().join("src")));
 }
 
 #[test]

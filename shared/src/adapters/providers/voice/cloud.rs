@@ -16,6 +16,10 @@ use crate::config::Secret;
 use crate::ports::ProviderError;
 use std::time::Duration;
 
+/// Words per second of a paid voice at its natural pace: typical narration (about 155 words a
+/// minute), not measured here (no account); Piper's joe measured 2.8 and espeak-ng is set by its wpm.
+pub const WORDS_PER_SECOND: f32 = 2.6;
+
 /// One call, send to last body byte.
 const TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -75,7 +75,7 @@ impl Voice for OpenAiVoice {
     }
 
     fn words_per_second(&self, _language: &str) -> f32 {
-        2.6
+        cloud::WORDS_PER_SECOND
     }
 
     async fn speak(&self, request: &SpeechRequest<'_>) -> Result<Speech, ProviderError> {

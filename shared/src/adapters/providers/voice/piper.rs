@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Words per second of the joe voice at `--length-scale 1`, measured on 13 product lines (103 words
 /// over 36.9 s: 2.87 on eight, 2.67 on the five of [`PiperVoice::bench`]'s test): words over each line's
-/// whole WAV, Piper's short lead and tail silences included.
+/// whole WAV, Piper's short lead and tail silences included. Taken for every Piper model.
 pub const JOE_WORDS_PER_SECOND: f32 = 2.8;
 
 /// One installed Piper voice model.

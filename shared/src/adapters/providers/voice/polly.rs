@@ -268,7 +268,7 @@ impl Voice for PollyVoice {
     }
 
     fn words_per_second(&self, _language: &str) -> f32 {
-        2.6
+        cloud::WORDS_PER_SECOND
     }
 
     async fn speak(&self, request: &SpeechRequest<'_>) -> Result<Speech, ProviderError> {
