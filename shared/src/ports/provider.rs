@@ -135,6 +135,15 @@ pub trait Voice: Send + Sync {
     /// Words per second at rate 1.0, to size lines before they are spoken.
     fn words_per_second(&self, language: &str) -> f32;
     async fn speak(&self, request: &SpeechRequest<'_>) -> Result<Speech, ProviderError>;
+    /// Every line of a script, in order: an engine that can keep one process (or connection) for
+    /// them all does; the default speaks them one by one.
+    async fn speak_all(&self, requests: &[SpeechRequest<'_>]) -> Result<Vec<Speech>, ProviderError> {
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            out.push(self.speak(r).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// What the writer knows of one planned shot.
