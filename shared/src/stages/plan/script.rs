@@ -111,20 +111,25 @@ pub async fn write(ports: &Ports, b: &Brief<'_>) -> Result<Script, ScriptFailure
     let mut cost = Usd::ZERO;
     let mut characters = 0usize;
     loop {
+        let mut fresh: Vec<&String> = Vec::new();
         for line in lines.iter().filter(|l| !l.trim().is_empty()) {
-            if spoken.contains_key(line) {
-                continue;
+            if !spoken.contains_key(line) && !fresh.contains(&line) {
+                fresh.push(line);
             }
-            let request =
-                SpeechRequest { text: line, language: b.language, voice: b.brand.voice.name.as_deref(), rate };
-            let speech = ports
-                .voice
-                .speak(&request)
-                .await
-                .map_err(|error| ScriptFailure::Provider { doing: "voicing the script", error })?;
+        }
+        let requests: Vec<SpeechRequest> = fresh
+            .iter()
+            .map(|line| SpeechRequest { text: line, language: b.language, voice: b.brand.voice.name.as_deref(), rate })
+            .collect();
+        let speeches = ports
+            .voice
+            .speak_all(&requests)
+            .await
+            .map_err(|error| ScriptFailure::Provider { doing: "voicing the script", error })?;
+        for (line, speech) in fresh.iter().zip(speeches) {
             cost = cost + ports.voice.price(line);
             characters += line.chars().count();
-            spoken.insert(line.clone(), speech);
+            spoken.insert((*line).clone(), speech);
         }
         let needs: Vec<u32> = lines
             .iter()
