@@ -219,3 +219,48 @@ pub fn self_peak_rss_kb() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// A loopback stand-in for Amazon Polly's `SynthesizeSpeech` (`POST /v1/speech`) that answers what
+/// it is asked, in the documented shapes: `OutputFormat: pcm` gives 16 kHz 16-bit PCM (a tone per
+/// word, 300 ms each with 80 ms gaps, after 100 ms of silence), `json` the matching word marks
+/// (line-delimited, times in ms, byte offsets into the text).
+pub async fn polly_stub() -> truereel::testing::TestServer {
+    use truereel::testing::Reply;
+    let server = truereel::testing::TestServer::start().await;
+    server.handle("/v1/speech", |request| {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let text = body["Text"].as_str().unwrap_or_default();
+        let words: Vec<(usize, &str)> =
+            text.split_whitespace().map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w)).collect();
+        let at = |i: usize| 100 + i as u32 * 380;
+        match body["OutputFormat"].as_str() {
+            Some("json") => {
+                let marks: String = words
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (start, w))| {
+                        let mark = serde_json::json!({"time": at(i), "type": "word", "start": start, "end": start + w.len(), "value": w});
+                        format!("{mark}\n")
+                    })
+                    .collect();
+                Reply::ok(marks).header("Content-Type", "application/x-json-stream")
+            }
+            Some("pcm") => {
+                let samples = |ms: u32| (16 * ms) as usize;
+                let mut pcm: Vec<i16> = vec![0; samples(100)];
+                for _ in &words {
+                    pcm.extend((0..samples(300)).map(|i| ((i as f64 * 0.07).sin() * 9000.0) as i16));
+                    pcm.extend(std::iter::repeat_n(0, samples(80)));
+                }
+                pcm.extend(std::iter::repeat_n(0, samples(200)));
+                let bytes: Vec<u8> = pcm.into_iter().flat_map(i16::to_le_bytes).collect();
+                Reply::ok(bytes).header("Content-Type", "audio/pcm")
+            }
+            _ => Reply::status(400)
+                .header("Content-Type", "application/json")
+                .header("x-amzn-ErrorType", "InvalidParameterValueException")
+                .body("{\"message\":\"unknown OutputFormat\"}"),
+        }
+    });
+    server
+}

@@ -6,6 +6,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use std::sync::Arc;
 use std::time::Duration;
 use truereel::adapters::aws::meter::Meter;
+use truereel::config::Config;
 use truereel::costs::{MeasuredRun, PriceList, estimate};
 use truereel::homes::aws::measured_run;
 use truereel::lambda::{crawl_event, run_stage, sqs_batch};
@@ -254,12 +255,17 @@ async fn the_crawl_function_reads_a_storefront_url_and_recrawls_conditionally() 
     }
 }
 
-/// On AWS the plan stops at `awaiting_approval` in DynamoDB, and approval (what `truereel approve
-/// --backend aws` calls) moves it on through SQS to a published reel in S3.
+/// On AWS the plan, voiced by Polly (a loopback stand-in replaying its shapes), stops at
+/// `awaiting_approval` in DynamoDB, and approval (what `truereel approve --backend aws` calls) moves it
+/// on through SQS to a published reel in S3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
     init_logs();
-    let Some((aws, _config)) = aws_ports(small_config()).await else { return };
+    let Some((mut aws, config)) = aws_ports(small_config()).await else { return };
+    let polly = truereel_tests::polly_stub().await;
+    let at_stub = truereel::adapters::aws::AwsConfig { endpoint_url: Some(polly.url("")), ..config.clone() };
+    let voice = truereel::adapters::providers::voice::PollyVoice::lazy(at_stub, Config::default().voice.polly);
+    aws.voice = Arc::new(voice);
     let store = sample_store().to_string_lossy().to_string();
     let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
     let plan = truereel::PlanOptions { approve: true, ..Default::default() };
@@ -270,6 +276,14 @@ async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
     assert_eq!(reels.len(), 1);
     assert_eq!(reels[0].status, ReelStatus::AwaitingApproval);
     assert!(aws.blobs.head(&reels[0].voice_over.audio).await.unwrap().is_some(), "the voice-over is in S3");
+    assert_eq!(reels[0].voice_over.voice, "polly:Joanna");
+    let loud = reels[0].voice_over.loudness.unwrap();
+    assert!((loud.integrated + 14.0).abs() <= 1.0 && loud.true_peak <= -1.0, "{loud:?}");
+    let asked = polly.requests_to("/v1/speech");
+    assert_eq!(asked.len(), 2 * reels[0].voice_over.lines.len(), "audio and word marks for every line");
+    let words: Vec<&str> = reels[0].plan.shots[0].line.split_whitespace().collect();
+    let first: Vec<&str> = reels[0].voice_over.words.iter().take(words.len()).map(|w| w.word.as_str()).collect();
+    assert_eq!(first, words, "word timings from Polly's marks");
     assert!(aws.state.clips(&reels[0].id).await.unwrap().is_empty());
 
     truereel::stages::plan::reject(&aws, &reels[0].id, "shorter lines, please").await.unwrap();
@@ -283,5 +297,8 @@ async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
     assert_eq!(done.status, ReelStatus::Published, "{:?}", done.reasons);
     let history: Vec<ReelStatus> = aws.state.history(&done.id).await.unwrap().into_iter().map(|(s, _)| s).collect();
     // Created, rejected, planned again: all awaiting approval; then approved.
-    assert_eq!(&history[..4], [ReelStatus::AwaitingApproval; 3].iter().chain([&ReelStatus::Planned]).copied().collect::<Vec<_>>());
+    assert_eq!(
+        &history[..4],
+        [ReelStatus::AwaitingApproval; 3].iter().chain([&ReelStatus::Planned]).copied().collect::<Vec<_>>()
+    );
 }

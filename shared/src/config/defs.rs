@@ -326,8 +326,14 @@ pub static DEFS: &[Def] = &[
         Some("300"),
         "what ElevenLabs charges per million characters (the Creator plan's overage rate; less on larger plans)",
     ),
-    def(Voice, "TRUEREEL_OPENAI_API_KEY", Secret, None, "the OpenAI API key, for its voice and its writer (never shown)")
-        .unset("none"),
+    def(
+        Voice,
+        "TRUEREEL_OPENAI_API_KEY",
+        Secret,
+        None,
+        "the OpenAI API key, for its voice and its writer (never shown)",
+    )
+    .unset("none"),
     def(Voice, "TRUEREEL_OPENAI_URL", Url, Some("https://api.openai.com"), "the OpenAI API (a proxy or a stub)"),
     def(Voice, "TRUEREEL_OPENAI_VOICE", Text, Some("coral"), "the OpenAI voice"),
     def(Voice, "TRUEREEL_OPENAI_TTS_MODEL", Text, Some("gpt-4o-mini-tts"), "the OpenAI speech model"),
@@ -365,7 +371,13 @@ pub static DEFS: &[Def] = &[
         "the Anthropic model that writes lines",
     ),
     def(Writer, "TRUEREEL_WRITER_GEMINI_MODEL", Text, Some("gemini-3.5-flash"), "the Gemini model that writes lines"),
-    def(Writer, "TRUEREEL_ANTHROPIC_URL", Url, Some("https://api.anthropic.com"), "the Anthropic API (a proxy or a stub)"),
+    def(
+        Writer,
+        "TRUEREEL_ANTHROPIC_URL",
+        Url,
+        Some("https://api.anthropic.com"),
+        "the Anthropic API (a proxy or a stub)",
+    ),
     def(
         Writer,
         "TRUEREEL_GEMINI_URL",

@@ -528,7 +528,12 @@ impl Config {
                 "TRUEREEL_ANTHROPIC_URL",
                 "v1",
             ),
-            gemini: endpoint("TRUEREEL_GEMINI_API_KEY", "TRUEREEL_WRITER_GEMINI_MODEL", "TRUEREEL_GEMINI_URL", "v1beta"),
+            gemini: endpoint(
+                "TRUEREEL_GEMINI_API_KEY",
+                "TRUEREEL_WRITER_GEMINI_MODEL",
+                "TRUEREEL_GEMINI_URL",
+                "v1beta",
+            ),
             timeout: Duration::from_secs(r.whole("TRUEREEL_WRITER_TIMEOUT_SECS")),
         };
         if let Some((endpoint, var)) = writer.chosen()

@@ -36,7 +36,12 @@ pub struct RecordedRequest {
     pub at: Instant,
     /// Which connection (0, 1, …) it came on.
     pub connection: usize,
+    /// The body, up to [`MAX_RECORDED_BODY`] bytes (the rest is read and dropped).
+    pub body: Bytes,
 }
+
+/// The most of a request body a [`RecordedRequest`] keeps.
+pub const MAX_RECORDED_BODY: u64 = 1 << 20;
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -328,7 +333,8 @@ async fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<Shar
     }
 }
 
-/// Reads one request (line, headers, and any `Content-Length` body, discarded). `None` at EOF or on garbage.
+/// Reads one request (line, headers, and any `Content-Length` body, kept up to [`MAX_RECORDED_BODY`]).
+/// `None` at EOF or on garbage.
 async fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<(RecordedRequest, bool)> {
     let mut line = String::new();
     reader.read_line(&mut line).await.ok().filter(|&n| n > 0)?;
@@ -349,9 +355,16 @@ async fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> O
             return None;
         }
     }
-    let request = RecordedRequest { method, target, headers, at, connection };
+    let mut request = RecordedRequest { method, target, headers, at, connection, body: Bytes::new() };
     if let Some(len) = request.header("content-length").and_then(|v| v.parse::<u64>().ok()) {
-        tokio::io::copy(&mut reader.take(len), &mut tokio::io::sink()).await.ok()?;
+        let mut kept = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut (&mut *reader).take(len.min(MAX_RECORDED_BODY)), &mut kept)
+            .await
+            .ok()?;
+        if len > MAX_RECORDED_BODY {
+            tokio::io::copy(&mut (&mut *reader).take(len - MAX_RECORDED_BODY), &mut tokio::io::sink()).await.ok()?;
+        }
+        request.body = Bytes::from(kept);
     }
     let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) || version == "HTTP/1.0";
     Some((request, close))

@@ -255,7 +255,12 @@ pub async fn normalise(
     wav: Vec<u8>,
 ) -> Result<(Vec<u8>, Option<crate::Loudness>), crate::media::MediaError> {
     let n = ports.media.normalise_loudness(&wav).await?;
-    tracing::debug!(before = n.before.integrated, after = n.after.integrated, gain_db = n.gain_db, "Voice-over normalised.");
+    tracing::debug!(
+        before = n.before.integrated,
+        after = n.after.integrated,
+        gain_db = n.gain_db,
+        "Voice-over normalised."
+    );
     Ok((n.wav, Some(n.after)))
 }
 
