@@ -85,9 +85,25 @@ impl Judge for SpecJudge {
         match &probe.audio {
             Some(a) => {
                 checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
-                let (volume, references) =
-                    tokio::join!(self.media.mean_volume_db(&cut.video), self.reference_checks(cut));
+                let (volume, references, loudness) = tokio::join!(
+                    self.media.mean_volume_db(&cut.video),
+                    self.reference_checks(cut),
+                    self.media.loudness_of(&cut.video)
+                );
                 reference_checks = Some(references?);
+                // A voice-over normalised at planning must still be at the target in the reel.
+                if let Some(planned) = cut.reel.voice_over.loudness {
+                    let l = loudness.map_err(|e| self.err(e))?;
+                    let target = crate::media::loudness::TARGET_LUFS;
+                    checks.push(check(
+                        "loudness",
+                        (l.integrated - target).abs() <= 1.0,
+                        format!(
+                            "{:.1} LUFS integrated, true peak {:.1} dBTP (voice-over {:.1} LUFS; wanted {target} ± 1)",
+                            l.integrated, l.true_peak, planned.integrated
+                        ),
+                    ));
+                }
                 let volume = volume.map_err(|e| self.err(e))?;
                 let audible = volume.is_some_and(|v| v > MIN_MEAN_VOLUME_DB);
                 checks.push(check(
