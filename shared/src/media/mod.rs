@@ -11,6 +11,7 @@
 //! `TRUEREEL_X264_PRESET`, `TRUEREEL_CRF`; see `truereel config`).
 
 mod assemble;
+pub mod camera;
 mod captions;
 pub mod child;
 mod framing;
@@ -21,6 +22,7 @@ pub mod subject;
 mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
+pub use camera::{compose, compose_for, describe};
 pub use captions::ass_captions;
 pub use framing::{Framing, SubjectBox, analyse};
 pub use probe::{AudioInfo, Probe, VideoInfo};
