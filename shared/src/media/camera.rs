@@ -506,8 +506,8 @@ impl Geometry {
     /// The whole photo, fitted over `backdrop`, and a gentle move that keeps the box in view.
     fn whole(&self, b: &SubjectBox, motion: Motion, fit: Fit, backdrop: Backdrop) -> Camera {
         let base = self.whole_w();
-        let margin =
-            if self.ranges(Room::Over, b, base / (1.0 + self.min_zoom), MARGIN).is_some() { MARGIN } else { 0.0 };
+        // The whole photo always holds the box and its margin (clipped to the photo).
+        let margin = MARGIN;
         let z = self.max_zoom(Room::Over, b, base, margin).unwrap_or(1.0);
         // Too little room to push in: start a little wider than the photo instead.
         let wide = base * ((1.0 + self.min_zoom) / z).max(1.0);

@@ -26,7 +26,7 @@ pub use camera::{compose, compose_for, describe};
 pub use captions::ass_captions;
 pub use framing::{Framing, SubjectBox, analyse};
 pub use probe::{AudioInfo, Probe, VideoInfo};
-pub use render::{MotionSpec, Window};
+pub use render::{Canvas, MotionSpec};
 pub use scratch::Scratch;
 pub use wav::{Pcm, lay_out, parse_wav, write_wav};
 
