@@ -125,9 +125,12 @@ pub const SAMPLE_PRODUCTS: [&str; 6] = [
 ];
 
 /// What the still-motion renderer should show at progress `p` of a shot over `photo`, rebuilt
-/// independently from the renderer's geometry model, at `w`x`h` (small) pixels.
+/// independently from the shot's camera (or, for a plan without one, the camera the renderer
+/// composes from the photo's framing), at `w`x`h` (small) pixels. A blurred backdrop is stood in
+/// for by the photo's darkened mean colour.
 pub fn expected_frame(
     photo: &image::DynamicImage,
+    camera: &truereel::Camera,
     motion: truereel::Motion,
     duration_ms: u32,
     frame: (u32, u32),
@@ -135,30 +138,29 @@ pub fn expected_frame(
     (w, h): (u32, u32),
 ) -> image::RgbImage {
     let framing = truereel::media::analyse(photo);
-    let spec = truereel::media::MotionSpec {
-        motion,
-        duration_ms,
-        width: frame.0,
-        height: frame.1,
-        fps: 30,
-        image_width: photo.width(),
-        image_height: photo.height(),
-        framing,
-    };
-    let win = spec.window_at(p);
-    let [px0, py0, px1, py1] = spec.photo_rect();
+    let (iw, ih) = (photo.width(), photo.height());
+    let camera =
+        truereel::media::camera::planned_or_composed(camera, motion, &framing, iw, ih, frame.0, frame.1, duration_ms);
+    let win = camera.window_at(p);
     let small = photo.thumbnail(640, 640).to_rgb8();
+    let outside = match camera.backdrop {
+        truereel::Backdrop::Colour { rgb } => image::Rgb(rgb),
+        _ => {
+            let mean = image::imageops::thumbnail(&small, 1, 1).get_pixel(0, 0).0;
+            image::Rgb(mean.map(|c| (c as f64 * 0.7) as u8))
+        }
+    };
     // Sampled at 4x and averaged down, as the encoder's scaler averages.
     let (bw, bh) = (w * 4, h * 4);
     let big = image::RgbImage::from_fn(bw, bh, |i, j| {
-        let x = win.x + (i as f64 + 0.5) / bw as f64 * win.w;
-        let y = win.y + (j as f64 + 0.5) / bh as f64 * win.h;
-        if x < px0 || x >= px1 || y < py0 || y >= py1 {
-            return image::Rgb(framing.background);
+        let u = win.x0 + (i as f64 + 0.5) / bw as f64 * win.width();
+        let v = win.y0 + (j as f64 + 0.5) / bh as f64 * win.height();
+        if !(0.0..1.0).contains(&u) || !(0.0..1.0).contains(&v) {
+            return outside;
         }
-        let u = ((x - px0) / (px1 - px0) * small.width() as f64) as u32;
-        let v = ((y - py0) / (py1 - py0) * small.height() as f64) as u32;
-        *small.get_pixel(u.min(small.width() - 1), v.min(small.height() - 1))
+        let x = (u * small.width() as f64) as u32;
+        let y = (v * small.height() as f64) as u32;
+        *small.get_pixel(x.min(small.width() - 1), y.min(small.height() - 1))
     });
     image::imageops::resize(&big, w, h, image::imageops::FilterType::Triangle)
 }

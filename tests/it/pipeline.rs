@@ -59,7 +59,8 @@ async fn the_sample_store_becomes_one_watchable_reel_per_product() {
             let scored: Vec<(f64, &truereel::Handle, &Sha256)> = all_refs
                 .iter()
                 .map(|(product, sha, img)| {
-                    let want = expected_frame(img, shot.motion, shot.duration_ms, (1080, 1920), p, (sw, sh));
+                    let want =
+                        expected_frame(img, &shot.camera, shot.motion, shot.duration_ms, (1080, 1920), p, (sw, sh));
                     (mean_difference(&frame, &want, captions.clone()), product, sha)
                 })
                 .collect();

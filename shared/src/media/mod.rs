@@ -24,11 +24,12 @@ pub mod subject;
 mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
+pub use camera::{compose, compose_for, describe};
 pub use captions::ass_captions;
 pub use framing::{Framing, SubjectBox, analyse};
 pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
-pub use render::{MotionSpec, Window};
+pub use render::{Canvas, MotionSpec};
 pub use scratch::Scratch;
 pub use wav::{Pcm, lay_out, parse_wav, write_wav};
 

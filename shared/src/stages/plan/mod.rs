@@ -291,7 +291,7 @@ async fn plan_reel(
             motion = alternative(motion);
         }
         last = Some(motion);
-        let cam = camera::compose(r.width, r.height, &framing, motion, w, h);
+        let cam = camera::compose_for(r.width, r.height, &framing, motion, w, h, script.durations[i]);
         shots.push(Shot {
             index: i as u32,
             role: pick.role,

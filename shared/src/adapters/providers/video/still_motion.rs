@@ -9,11 +9,16 @@
 //! `provider/still-motion/renders/<job>.<started_ms>.<nonce>.json`, the provider-side log of
 //! renders (a render done twice would leave two records).
 //!
+//! The clip carries out the request's camera (the window and move the plan chose); a request from a
+//! plan made before cameras were planned ([`crate::Camera::default`]) gets one composed here from
+//! the photo's framing and the requested motion ([`crate::media::camera::planned_or_composed`]).
+//!
 //! Photos are decoded here (EXIF orientation applied) and analysed for framing; a photo ffmpeg
 //! would see differently (rotated by EXIF, transparent, or not JPEG/PNG) is handed to ffmpeg as
 //! a normalised PNG (transparency flattened onto white), so the render shows exactly the pixels
 //! analysed.
 
+use crate::media::camera::planned_or_composed;
 use crate::media::{Media, MediaError, MotionSpec, analyse};
 use crate::ports::{BlobError, BlobStore, ClipOutput, ClipRequest, JobStatus, ProviderError, VideoModel};
 use crate::{BlobKey, IdempotencyKey, JobId, Usd};
@@ -93,15 +98,24 @@ impl StillMotionVideo {
             decoded.map_err(|reason| rejected(format!("cannot decode the photo {reference}: {reason}")))?;
         let source = if rewritten { normalised } else { original };
         let framing = analyse(&img);
+        let camera = planned_or_composed(
+            &request.camera,
+            request.motion,
+            &framing,
+            img.width(),
+            img.height(),
+            request.width,
+            request.height,
+            request.duration_ms,
+        );
         let spec = MotionSpec {
-            motion: request.motion,
+            camera,
             duration_ms: request.duration_ms,
             width: request.width,
             height: request.height,
             fps: request.fps,
             image_width: img.width(),
             image_height: img.height(),
-            framing,
         };
         drop(img);
         let clip = work.path().join("clip.mp4");
@@ -115,6 +129,7 @@ impl StillMotionVideo {
         let finished = crate::now_ms();
         let record = serde_json::json!({
             "job": job, "started_ms": started, "finished_ms": finished, "motion": request.motion, "photo": reference,
+            "camera": camera,
         });
         let nonce =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -358,6 +373,45 @@ mod tests {
         }
         let gone = ClipOutput { url: "blob:provider/still-motion/sm-00.mp4".into(), content_type: None };
         assert!(matches!(v.download(&gone, &dest).await, Err(ProviderError::Expired { .. })));
+    }
+
+    fn record(blobs: &FolderBlobStore, job: &JobId) -> serde_json::Value {
+        let name = renders(blobs).into_iter().find(|r| r.starts_with(job.as_str())).expect("a render record");
+        serde_json::from_slice(&std::fs::read(blobs.root().join(RENDERS).join(name)).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_plans_camera_is_carried_out_and_old_plans_get_one_composed() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path());
+        let v = provider(&blobs);
+        let reference = photo(&blobs, "a").await;
+
+        // An old plan (no camera): one is composed from the photo's framing.
+        let old = v.submit(&request(reference.clone(), Motion::PushIn), &key("old")).await.unwrap();
+        let composed: crate::Camera = serde_json::from_value(record(&blobs, &old)["camera"].clone()).unwrap();
+        let img = testutil::picture(400, 600, testutil::WHITE, &[(120, 150, 280, 450, testutil::RED)]);
+        let framing = crate::media::analyse(&DynamicImage::ImageRgb8(img));
+        assert_eq!(composed, crate::media::compose_for(400, 600, &framing, Motion::PushIn, 180, 320, 800));
+        assert_eq!(composed.fit, crate::Fit::Fill);
+
+        // A planned camera is carried out as it is: a pan over the upper left of the photo.
+        let start = crate::SubjectBox { x0: 0.0, y0: 0.1, x1: 0.675, y1: 0.9 };
+        let end = crate::SubjectBox { x0: 0.325, x1: 1.0, ..start };
+        let planned = crate::Camera { start, end, fit: crate::Fit::Fill, backdrop: crate::Backdrop::None };
+        let req = ClipRequest { camera: planned, ..request(reference, Motion::PanRight) };
+        let job = v.submit(&req, &key("planned")).await.unwrap();
+        assert_eq!(serde_json::from_value::<crate::Camera>(record(&blobs, &job)["camera"].clone()).unwrap(), planned);
+        let clip = blobs.local_path(&StillMotionVideo::clip_key(&job)).unwrap();
+        let frame = dir.path().join("last.png");
+        Media::default().extract_frame(&clip, 733, &frame).await.unwrap();
+        let f = image::open(&frame).unwrap().to_rgb8();
+        // The garment's left edge (x = 120 of 400) through the last window: (0.3 - 0.325) / 0.675 of 180 px.
+        let left = (0..180).find(|&x| f.get_pixel(x, 160).0[0] > 180 && f.get_pixel(x, 160).0[1] < 90).unwrap();
+        assert!(left <= 1, "the garment starts at the frame's left edge, not at {left}");
+        let right = (0..180).rev().find(|&x| f.get_pixel(x, 160).0[1] < 90).unwrap();
+        let want = ((0.7 - 0.325) / 0.675 * 180.0) as u32;
+        assert!(right.abs_diff(want) <= 2, "the garment ends at {right}, the window puts it at {want}");
     }
 
     #[tokio::test]
