@@ -236,6 +236,23 @@ async fn woo_pages_by_total_pages_with_minor_unit_prices() {
         "no src: the widest srcset candidate"
     );
     assert_eq!(dress.images[0].width, Some(1024));
+    // The attributes used for variations are its options (Material is not); slugs read back as names,
+    // and a variation for "any" size has an empty value.
+    let options: Vec<_> = dress.options.iter().map(|o| (o.name.as_str(), o.values.clone())).collect();
+    assert_eq!(
+        options,
+        [("Size", vec!["S".to_string(), "M".into()]), ("Colour", vec!["Ivory".into(), "Black & Gold".into()])]
+    );
+    let variants: Vec<_> = dress.variants.iter().map(|v| (v.id, v.title.as_str(), v.options.clone())).collect();
+    assert_eq!(
+        variants,
+        [
+            (416, "S / Ivory", vec!["S".to_string(), "Ivory".into()]),
+            (417, "M / Ivory", vec!["M".into(), "Ivory".into()]),
+            (418, "Black & Gold", vec!["".into(), "Black & Gold".into()]),
+        ]
+    );
+    assert!(crew.options.is_empty() && crew.variants.is_empty(), "a simple product");
     assert_eq!(err(&listing, "nameless").reason, "no name");
     let belt = find(&listing, "leather-belt");
     assert_eq!(belt.images.len(), 1, "belt-600x600.jpg is a rendition of belt.jpg");
