@@ -21,7 +21,7 @@ pub mod subject;
 mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
-pub use captions::ass_captions;
+pub use captions::{FontCoverage, ass_captions, cjk_font, script_font, styled_ass_captions};
 pub use framing::{Framing, SubjectBox, analyse};
 pub use probe::{AudioInfo, Probe, VideoInfo};
 pub use render::{MotionSpec, Window};
