@@ -10,8 +10,8 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 # Captions: DejaVu Sans Bold for Latin, Greek, Cyrillic, Arabic and Hebrew; Noto Sans CJK for Japanese,
-# Chinese and Korean (libass falls back to it through fontconfig for characters DejaVu lacks; the
-# smallest package with all three, 57 MB; fonts-ipafont-gothic would cover Japanese alone).
+# Chinese and Korean (the captions name it for phrases in those scripts; the smallest package with all
+# three, 57 MB; fonts-ipafont-gothic would cover Japanese alone). See shared/src/media/captions.rs.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] || need+=(fonts-noto-cjk)
 command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)

@@ -1,4 +1,9 @@
 //! Reel assembly: clips cut to length and concatenated, captions burned, voice-over laid under.
+//!
+//! The captions are an ASS script made beforehand: [`Media::caption_script`] from the voice-over's word
+//! timings and the brand's [`crate::CaptionStyle`] (or [`super::ass_captions`] for the default look).
+//! libass draws it, finding fonts through fontconfig (plus [`AssemblySpec::fonts_dir`]); it shapes
+//! Arabic and lays it out right to left.
 
 use super::{Media, MediaError, file_url, filter_value, secs};
 use std::path::{Path, PathBuf};
@@ -17,7 +22,9 @@ pub struct AssemblySpec {
     pub clips: Vec<ClipCut>,
     /// The voice-over (WAV): the reel's only audio.
     pub voice_over: PathBuf,
-    /// ASS captions to burn in.
+    /// ASS captions to burn in: [`Media::caption_script`] writes them in the brand's
+    /// [`crate::CaptionStyle`] (fonts by script, colours, position), [`super::ass_captions`] in the
+    /// default look.
     pub captions: PathBuf,
     /// Extra fonts for libass (fontconfig's system fonts otherwise).
     pub fonts_dir: Option<PathBuf>,
@@ -195,5 +202,83 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent/a.mp4"), "{e}");
         let e = Media::default().assemble(&AssemblySpec { clips: vec![], ..spec }, Path::new("/tmp/x.mp4")).await;
         assert!(matches!(e, Err(MediaError::BadInput(_))));
+    }
+
+    /// A clip of one flat grey, `ms` long.
+    async fn grey_clip(m: &Media, out: &Path, ms: u32) {
+        let args: Vec<String> = ["-y", "-f", "lavfi", "-i"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("color=c=0x808080:s=180x320:r=15:d={}", crate::media::secs(ms))])
+            .chain(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"].map(String::from))
+            .chain([file_url(out)])
+            .collect();
+        m.ffmpeg(&args, "make a grey clip").await.unwrap();
+    }
+
+    /// The reel's frame at `at_ms`, as RGB.
+    async fn frame_at(m: &Media, reel: &Path, at_ms: u32, png: &Path) -> image::RgbImage {
+        let args: Vec<String> = ["-y", "-ss"]
+            .map(String::from)
+            .into_iter()
+            .chain([crate::media::secs(at_ms), "-i".into(), file_url(reel)])
+            .chain(["-frames:v", "1", "-update", "1", "-f", "image2"].map(String::from))
+            .chain([file_url(png)])
+            .collect();
+        m.ffmpeg(&args, "take a frame").await.unwrap();
+        image::open(png).unwrap().to_rgb8()
+    }
+
+    /// A Japanese and an Arabic line in the brand's style (top, yellow) burned into a short reel: each
+    /// draws in the top third, in yellow, and the two differ.
+    #[tokio::test]
+    async fn a_brand_style_with_japanese_and_arabic_lines_is_burned_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let clip = dir.path().join("grey.mp4");
+        grey_clip(&m, &clip, 2000).await;
+        let voice = dir.path().join("voice.wav");
+        std::fs::write(&voice, write_wav(&Pcm { sample_rate: 22_050, samples: vec![0; 44_100] })).unwrap();
+        let words = [
+            WordTiming { word: "日本製のシャツ".into(), start_ms: 0, end_ms: 1000 },
+            WordTiming { word: "قميص قطني".into(), start_ms: 1000, end_ms: 2000 },
+        ];
+        let style = crate::CaptionStyle {
+            colour: [255, 220, 0],
+            position: crate::CaptionPosition::Upper,
+            ..crate::CaptionStyle::default()
+        };
+        let script = m.caption_script(&words, 180, 320, &style).await;
+        assert!(script.contains("Noto Sans CJK JP") && script.contains(",8,15,15,38,1"), "{script}");
+        let captions = dir.path().join("captions.ass");
+        std::fs::write(&captions, script).unwrap();
+        let spec = AssemblySpec {
+            clips: vec![ClipCut { path: clip, duration_ms: 2000 }],
+            voice_over: voice,
+            captions,
+            fonts_dir: None,
+            width: 180,
+            height: 320,
+            fps: 15,
+        };
+        let out = dir.path().join("reel.mp4");
+        m.assemble(&spec, &out).await.unwrap();
+        let mut frames = Vec::new();
+        for (at, name) in [(500, "ja.png"), (1500, "ar.png")] {
+            let frame = frame_at(&m, &out, at, &dir.path().join(name)).await;
+            // Text and its outline: far from the grey.
+            let drawn: Vec<(u32, u32)> = frame
+                .enumerate_pixels()
+                .filter(|(_, _, p)| p.0.iter().any(|c| c.abs_diff(0x80) > 60))
+                .map(|(x, y, _)| (x, y))
+                .collect();
+            assert!(drawn.len() > 100, "{name}: {} pixels drawn", drawn.len());
+            assert!(drawn.iter().all(|(_, y)| *y < 320 / 3), "{name}: text below the top third");
+            let yellow = frame.pixels().filter(|p| p[0] > 200 && p[1] > 170 && p[2] < 90).count();
+            assert!(yellow > 30, "{name}: {yellow} yellow pixels");
+            frames.push(frame);
+        }
+        let differ = frames[0].pixels().zip(frames[1].pixels()).filter(|(a, b)| a != b).count();
+        assert!(differ > 200, "the Japanese and the Arabic line draw alike ({differ} pixels differ)");
     }
 }

@@ -25,7 +25,7 @@ mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
 pub use camera::{compose, compose_for, describe};
-pub use captions::ass_captions;
+pub use captions::{FontCoverage, ass_captions, cjk_font, script_font, styled_ass_captions};
 pub use framing::{Framing, SubjectBox, analyse};
 pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};

@@ -2,7 +2,7 @@
 
 use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
-use crate::media::{AssemblySpec, ClipCut, ass_captions};
+use crate::media::{AssemblySpec, ClipCut};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
 use crate::ports::{ClipOutput, ProviderError, StateError};
 use crate::stages::Ports;
@@ -169,7 +169,16 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         cuts.push(ClipCut { path, duration_ms: shot.duration_ms });
     }
     let voice = local_copy(ports, &reel.voice_over.audio, dir.path(), "voice-over.wav").await?;
-    let captions = ass_captions(&reel.voice_over.words, ports.settings.width, ports.settings.height);
+    // The brand's caption style, in a font that has the line's glyphs.
+    let captions = ports
+        .media
+        .caption_script(
+            &reel.voice_over.words,
+            ports.settings.width,
+            ports.settings.height,
+            &reel.options.brand.caption,
+        )
+        .await;
     let captions_key = BlobKey::captions(id);
     ports
         .blobs

@@ -3,19 +3,29 @@
 //! store text, over-long copy cut at a documented limit with a note.
 
 use crate::ProductListing;
+use std::collections::HashSet;
 
 /// The longest title kept, in characters (a longer one is cut, with a note).
 pub const MAX_TITLE_CHARS: usize = 300;
 /// The longest description kept, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 5_000;
-/// The longest vendor, product type or alt text kept, in characters.
+/// The longest vendor, product type, alt text or variant title kept, in characters.
 pub const MAX_SHORT_CHARS: usize = 300;
+/// The most options (colour, size, ...) a product keeps: Shopify allows 3, schema.org and WooCommerce more.
+pub const MAX_OPTIONS: usize = 10;
+/// The most values one option keeps.
+pub const MAX_OPTION_VALUES: usize = 100;
+/// The most variants a product keeps (Shopify's own limit was 100 and is now 2,048; a reel needs a few).
+pub const MAX_VARIANTS: usize = 250;
+/// The longest option name, option value or price kept, in characters.
+pub const MAX_OPTION_CHARS: usize = 100;
 
 /// A listing as the sources hand it on: every text field without control characters (a NUL fails the
 /// voice, an escape sequence rewrites the operator's terminal), bidirectional overrides or escape
 /// sequences, whitespace collapsed, and the copy cut to its limit (a 100,000-character title fails the
-/// voice), each cut said in `notes`.
+/// voice), each cut said in `notes`. Options and variants are tidied and capped too ([`tidy_variants`]).
 pub fn tidy(mut listing: ProductListing) -> ProductListing {
+    tidy_variants(&mut listing);
     let mut cut = |what: &str, text: &mut String, max: usize| {
         let clean = strip_controls(text);
         let chars = clean.chars().count();
@@ -49,6 +59,109 @@ pub fn tidy(mut listing: ProductListing) -> ProductListing {
         }
     }
     listing
+}
+
+/// Options and variants as untrusted store text: names and values without control characters and cut
+/// to [`MAX_OPTION_CHARS`], blank and repeated values dropped, at most [`MAX_OPTIONS`] options of
+/// [`MAX_OPTION_VALUES`] values and [`MAX_VARIANTS`] variants (the first ones, in the store's order), a
+/// variant id listed twice kept once, and each image's variant ids deduplicated and capped alike. What
+/// was cut or dropped is said in `notes`.
+pub fn tidy_variants(listing: &mut ProductListing) {
+    let notes = &mut listing.notes;
+    let mut long_text = false;
+    let mut clean = |text: &str, max: usize| {
+        let text = strip_controls(text);
+        if text.chars().count() > max {
+            long_text = true;
+            shorten(&text, max)
+        } else {
+            text
+        }
+    };
+    let listed = listing.options.len();
+    let mut unnamed = 0;
+    let mut options = Vec::with_capacity(listed.min(MAX_OPTIONS));
+    for option in std::mem::take(&mut listing.options) {
+        let name = clean(&option.name, MAX_OPTION_CHARS);
+        if name.is_empty() {
+            unnamed += 1;
+            continue;
+        }
+        if options.len() == MAX_OPTIONS {
+            notes.push(format!("kept {MAX_OPTIONS} of {} options (the first {MAX_OPTIONS})", listed - unnamed));
+            break;
+        }
+        let mut values: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let given = option.values.len();
+        for value in &option.values {
+            let value = clean(value, MAX_OPTION_CHARS);
+            if !value.is_empty() && seen.insert(value.clone()) {
+                if values.len() == MAX_OPTION_VALUES {
+                    notes.push(format!("kept the first {MAX_OPTION_VALUES} of the {given} values of option {name:?}"));
+                    break;
+                }
+                values.push(value);
+            }
+        }
+        options.push(crate::ProductOption { name, values });
+    }
+    if unnamed > 0 {
+        notes.push(format!("dropped {unnamed} option(s) without a name"));
+    }
+    listing.options = options;
+
+    let listed = listing.variants.len();
+    let mut seen = HashSet::new();
+    let mut twice = 0;
+    let mut variants = Vec::with_capacity(listed.min(MAX_VARIANTS));
+    for mut variant in std::mem::take(&mut listing.variants) {
+        if !seen.insert(variant.id) {
+            twice += 1;
+            continue;
+        }
+        if variants.len() == MAX_VARIANTS {
+            notes.push(format!("kept the first {MAX_VARIANTS} of {listed} variants"));
+            break;
+        }
+        variant.title = clean(&variant.title, MAX_SHORT_CHARS);
+        variant.options.truncate(MAX_OPTIONS);
+        for value in &mut variant.options {
+            *value = clean(value, MAX_OPTION_CHARS);
+        }
+        variant.price = variant.price.as_deref().map(|p| clean(p, MAX_OPTION_CHARS)).filter(|p| !p.is_empty());
+        variants.push(variant);
+    }
+    if twice > 0 {
+        notes.push(format!("dropped {twice} variant(s) whose id was listed before"));
+    }
+    listing.variants = variants;
+    if long_text {
+        notes.push(format!(
+            "option or variant text was cut to {MAX_OPTION_CHARS} characters (titles to {MAX_SHORT_CHARS})"
+        ));
+    }
+
+    let mut capped = 0;
+    for image in &mut listing.images {
+        let mut ids = Vec::with_capacity(image.variant_ids.len().min(MAX_VARIANTS));
+        let mut seen = HashSet::new();
+        for id in image.variant_ids.drain(..) {
+            if seen.insert(id) {
+                if ids.len() == MAX_VARIANTS {
+                    capped += 1;
+                    break;
+                }
+                ids.push(id);
+            }
+        }
+        image.variant_ids = ids;
+    }
+    if capped > 0 {
+        notes.push(format!(
+            "{capped} image(s) named more than {MAX_VARIANTS} variants; the first {MAX_VARIANTS} were kept"
+        ));
+    }
 }
 
 /// `text` without control characters (C0, DEL, C1), bidirectional controls or terminal escape sequences

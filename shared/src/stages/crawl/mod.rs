@@ -191,7 +191,17 @@ async fn take_in(
         let reference = match (fetched, before) {
             (ImageFetch::NotModified, Some(before)) => {
                 unchanged += 1;
-                Reference { alt: image.alt.clone(), position: image.position, ..before.clone() }
+                // The photo is the same; what the store says of it (alt text, place, variants) may not be.
+                let mut r = Reference {
+                    alt: image.alt.clone(),
+                    position: image.position,
+                    variant_ids: image.variant_ids.clone(),
+                    ..before.clone()
+                };
+                if r.framing.is_none() || r.sharpness.is_none() {
+                    (r.framing, r.sharpness) = measure_stored(ports, &r).await;
+                }
+                r
             }
             (ImageFetch::NotModified, None) => {
                 rejected.push(format!("{}: the source answered 'not modified' to a first request", image.src));
@@ -215,11 +225,19 @@ async fn take_in(
             .or_else(|| references.iter().position(|r| same_photo(&r.print, &reference.print)));
         if let Some(at) = twin {
             let twin = &mut references[at];
+            // The renditions show the same variants: the kept one names them all.
+            let mut variant_ids = std::mem::take(&mut twin.variant_ids);
+            for id in &reference.variant_ids {
+                if !variant_ids.contains(id) {
+                    variant_ids.push(*id);
+                }
+            }
             if u64::from(reference.width) * u64::from(reference.height) > u64::from(twin.width) * u64::from(twin.height)
             {
                 by_sha.insert(reference.sha256.clone(), at);
                 *twin = Reference { position: twin.position, ..reference };
             }
+            twin.variant_ids = variant_ids;
             continue;
         }
         by_sha.insert(reference.sha256.clone(), references.len());
@@ -318,12 +336,35 @@ async fn take_in_photo(
         alt: image.alt.clone(),
         position: image.position,
         variant_ids: image.variant_ids.clone(),
-        framing: None,
-        sharpness: None,
+        framing: Some(photo.framing),
+        sharpness: Some(photo.sharpness),
         blob,
         print: Some(photo.print),
         validators,
     }))
+}
+
+/// Framing and sharpness of a reference stored before intake measured them, from its stored photo (no
+/// second download); unknown if the photo cannot be read.
+async fn measure_stored(ports: &Ports, r: &Reference) -> (Option<crate::Framing>, Option<f32>) {
+    let bytes = match ports.blobs.get(&r.blob).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(blob = %r.blob, error = %e, "Could not read a stored photo to measure it.");
+            return (r.framing, r.sharpness);
+        }
+    };
+    match tokio::task::spawn_blocking(move || intake::inspect(&bytes, &PhotoLimits::default())).await {
+        Ok(Ok(photo)) => (Some(photo.framing), Some(photo.sharpness)),
+        Ok(Err(e)) => {
+            tracing::warn!(blob = %r.blob, error = %e, "A stored photo no longer passes intake; left unmeasured.");
+            (r.framing, r.sharpness)
+        }
+        Err(e) => {
+            tracing::warn!(blob = %r.blob, error = %e, "Measuring a stored photo failed.");
+            (r.framing, r.sharpness)
+        }
+    }
 }
 
 /// The time one product's photos may take: each photo its own budget, all of them the product's.
@@ -373,4 +414,79 @@ fn short_reason(e: &StorefrontError) -> String {
 /// A product handle from a CLI `--only` list entry, checked.
 pub fn parse_only(list: &str) -> Result<Vec<String>, crate::InvalidId> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Handle::parse(s).map(|h| h.to_string())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::homes::embedded::Embedded;
+
+    /// The sample store's hoodie, taken in: its options and variants reach the product, the store's
+    /// `variant_ids` reach the references, and every reference has its framing and sharpness.
+    #[tokio::test]
+    async fn the_sample_hoodie_keeps_its_variants_and_is_measured() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Embedded::open(dir.path(), &crate::config::Config::default()).unwrap();
+        let ports = &home.ports;
+        let store = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store");
+        let store = store.to_string_lossy();
+        let listing =
+            ports.storefronts.open(&store).unwrap().list().await.unwrap().into_iter().next().unwrap().unwrap();
+        assert_eq!(listing.handle.as_str(), "pullover-hoodie");
+        let outcome = take_in(ports, &store, listing, true).await.unwrap();
+        assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+
+        let handle = Handle::parse("pullover-hoodie").unwrap();
+        let product = ports.state.get_product(&handle).await.unwrap().unwrap();
+        assert_eq!(product.colour_option().map(|(_, o)| o.values.clone()), Some(vec!["Red".into(), "Black".into()]));
+        assert_eq!(product.colour_of_variant(1001002), Some("Black"));
+        let mut refs = ports.state.references(&handle).await.unwrap();
+        refs.sort_by_key(|r| r.position);
+        let tagged: Vec<_> = refs.iter().map(|r| (r.position, r.variant_ids.clone())).collect();
+        assert_eq!(tagged, [(1, vec![1001001]), (2, vec![]), (3, vec![1001002])]);
+        for r in &refs {
+            let framing = r.framing.unwrap_or_else(|| panic!("{}: no framing", r.source_url));
+            let sharpness = r.sharpness.unwrap_or_else(|| panic!("{}: no sharpness", r.source_url));
+            assert!((0.5..0.9).contains(&sharpness), "{}: {sharpness}", r.source_url);
+            // All three stand on white; the flats' subject box leaves a margin on every side.
+            assert!(framing.uniform_background && framing.background == [255; 3], "{}: {framing:?}", r.source_url);
+            if r.source_url.ends_with("front-flat.jpg") {
+                let s = framing.subject;
+                assert!(s.x0 > 0.0 && s.y0 > 0.0 && s.x1 < 1.0 && s.y1 < 1.0, "{}: {s:?}", r.source_url);
+            }
+        }
+
+        // A reference stored before intake measured photos is measured from its stored photo when the
+        // store says the photo is unchanged, and the store's variants are read again.
+        for r in &refs {
+            let old = Reference { framing: None, sharpness: None, variant_ids: vec![], ..r.clone() };
+            ports.state.put_reference(&old).await.unwrap();
+        }
+        let listing =
+            ports.storefronts.open(&store).unwrap().list().await.unwrap().into_iter().next().unwrap().unwrap();
+        let outcome = take_in(ports, &store, listing, true).await.unwrap();
+        assert!(matches!(&outcome, Outcome::Done(m) if m.contains("(3 unchanged")), "{outcome:?}");
+        let mut again = ports.state.references(&handle).await.unwrap();
+        again.sort_by_key(|r| r.position);
+        assert_eq!(again, refs);
+    }
+
+    /// One photo listed twice for two variants is one reference naming both.
+    #[tokio::test]
+    async fn a_photo_listed_twice_names_the_variants_of_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Embedded::open(dir.path(), &crate::config::Config::default()).unwrap();
+        let store = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store");
+        let store = store.to_string_lossy();
+        let source = home.ports.storefronts.open(&store).unwrap();
+        let mut listing = source.list().await.unwrap().into_iter().next().unwrap().unwrap();
+        let mut twice = listing.images[0].clone();
+        (twice.position, twice.variant_ids) = (4, vec![1001001, 7]);
+        listing.images.push(twice);
+        take_in(&home.ports, &store, listing, true).await.unwrap();
+        let refs = home.ports.state.references(&Handle::parse("pullover-hoodie").unwrap()).await.unwrap();
+        assert_eq!(refs.len(), 3);
+        let first = refs.iter().find(|r| r.position == 1).unwrap();
+        assert_eq!(first.variant_ids, [1001001, 7]);
+    }
 }

@@ -3,12 +3,21 @@
 //! The page's tags are found by [`super::markup`]. JSON-LD is parsed leniently: HTML comments, CDATA markers,
 //! JavaScript comments, trailing commas and raw control characters inside strings are repaired; anything else
 //! broken (unescaped quotes) is reported for the page.
+//!
+//! Variants: a `ProductGroup`'s (or a `Product`'s) `hasVariant[]` members are the variants. The options are
+//! the properties named by `variesBy` (`https://schema.org/color`, `size`, ...), else those of `color`,
+//! `size`, `material` and `pattern` the members carry; each member's values, lowest offer price and
+//! images (tagged with its id) come from it. Without `hasVariant`, offers whose URL names a Shopify
+//! `?variant=` are variants without options. A variant's id is that `?variant=` number when its URL, `@id`
+//! or offer URL has one, else a stable 53-bit hash of its `sku` (or `@id`, `url`, `name`, then its place),
+//! so the same page gives the same ids on every crawl ([`variant_id`]).
 
 use super::images::{json_decimal, lowest};
 use super::markup::{Markup, scan};
 use crate::adapters::storefront::text::{html_to_text, slugify};
-use crate::{Handle, ListedImage, ProductListing};
+use crate::{Handle, ListedImage, ProductListing, ProductOption, Variant};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use url::Url;
 
 /// Parses one JSON-LD script body leniently: one or more JSON values.
@@ -341,19 +350,16 @@ fn from_json_ld(
     if let Some(v) = p.get("offers") {
         offers(v, &mut found_offers, 0);
     }
-    if let Some(Value::Array(variants)) = p.get("hasVariant") {
-        for variant in variants.iter().filter_map(Value::as_object) {
-            if let Some(v) = variant.get("image") {
-                collect_images(v, &mut images, 0);
+    let (options, variants) = match p.get("hasVariant") {
+        Some(Value::Array(members)) => {
+            let found = group_variants(p, members, &mut images, &mut found_offers);
+            for (i, image) in images.iter_mut().enumerate() {
+                image.position = u32::try_from(i + 1).unwrap_or(u32::MAX);
             }
-            if let Some(v) = variant.get("offers") {
-                offers(v, &mut found_offers, 0);
-            }
+            found
         }
-        for (i, image) in images.iter_mut().enumerate() {
-            image.position = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        }
-    }
+        _ => (Vec::new(), offer_variants(p.get("offers"))),
+    };
     if images.is_empty() {
         images = og;
     }
@@ -363,8 +369,8 @@ fn from_json_ld(
         .or_else(|| markup.meta("product:price:currency").map(str::to_string));
     let price = lowest(found_offers.into_iter().map(|(p, _)| p)).or_else(|| og_price(markup));
     Ok(ProductListing {
-        options: Vec::new(),
-        variants: Vec::new(),
+        options,
+        variants,
         handle,
         title,
         description: str_field(p, "description")
@@ -378,6 +384,135 @@ fn from_json_ld(
         page: None,
         notes: Vec::new(),
     })
+}
+
+/// The schema.org properties variants may differ by, in the order options are listed when `variesBy` is silent.
+const VARYING: &[&str] = &["color", "size", "material", "pattern"];
+
+/// The property a `variesBy` entry names: `https://schema.org/color`, `schema:size` or `color` → `color`.
+fn property(entry: &str) -> &str {
+    entry.trim().rsplit(['/', ':', '#']).next().unwrap_or("").trim()
+}
+
+/// An option's name for a property: `color` → `Color`, `suggestedGender` → `Gender`.
+fn option_name(property: &str) -> String {
+    let name = property.strip_prefix("suggested").filter(|n| !n.is_empty()).unwrap_or(property);
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A Shopify variant id in a URL's query (`?variant=123`).
+fn variant_param(url: &str) -> Option<u64> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or("");
+    query.split('&').find_map(|pair| pair.strip_prefix("variant=")?.parse().ok())
+}
+
+/// The URLs of an `offers` value (an offer, or an array of them).
+fn offer_urls(v: Option<&Value>) -> Vec<&str> {
+    match v {
+        Some(Value::Object(o)) => o.get("url").and_then(Value::as_str).into_iter().collect(),
+        Some(Value::Array(items)) => items.iter().take(1000).flat_map(|i| offer_urls(Some(i))).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A variant's id: the Shopify `?variant=` number in its `url`, `@id` or an offer's URL; else the FNV-1a hash
+/// of its `sku` (else `@id`, `url`, `name`, else its 0-based place in `hasVariant`) cut to 53 bits, so it
+/// survives a trip through JavaScript numbers and is the same on every crawl of the page.
+pub fn variant_id(variant: &Map<String, Value>, place: usize) -> u64 {
+    let own = ["url", "@id"].iter().filter_map(|k| variant.get(*k).and_then(Value::as_str));
+    if let Some(id) = own.chain(offer_urls(variant.get("offers"))).find_map(variant_param) {
+        return id;
+    }
+    let key = ["sku", "@id", "url", "name"]
+        .iter()
+        .find_map(|k| {
+            let v = variant.get(*k).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty())?;
+            Some(format!("{k}:{v}"))
+        })
+        .unwrap_or_else(|| format!("place:{place}"));
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash & ((1 << 53) - 1)
+}
+
+/// Options and variants of a product group's `hasVariant` members; their images join `images` tagged with
+/// their variant's id, their offers join `all_offers`.
+fn group_variants(
+    group: &Map<String, Value>,
+    members: &[Value],
+    images: &mut Vec<ListedImage>,
+    all_offers: &mut Vec<(String, Option<String>)>,
+) -> (Vec<ProductOption>, Vec<Variant>) {
+    let members: Vec<&Map<String, Value>> = members.iter().filter_map(Value::as_object).collect();
+    let named: Vec<String> = match group.get("variesBy") {
+        Some(Value::String(s)) => vec![property(s).to_string()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(|s| property(s).to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let mut keys: Vec<String> = Vec::new();
+    for key in named.into_iter().filter(|k| !k.is_empty()) {
+        if !keys.contains(&key) && keys.len() < crate::adapters::storefront::text::MAX_OPTIONS {
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        keys = VARYING.iter().filter(|k| members.iter().any(|m| m.contains_key(**k))).map(|k| k.to_string()).collect();
+    }
+    let mut options: Vec<(ProductOption, HashSet<String>)> =
+        keys.iter().map(|k| (ProductOption { name: option_name(k), values: Vec::new() }, HashSet::new())).collect();
+    let mut variants = Vec::with_capacity(members.len());
+    for (place, member) in members.iter().enumerate() {
+        let id = variant_id(member, place);
+        let values: Vec<String> = keys
+            .iter()
+            .zip(&mut options)
+            .map(|(key, (option, seen))| {
+                let value = str_field(member, key).unwrap_or_default();
+                if !value.is_empty() && seen.insert(value.clone()) {
+                    option.values.push(value.clone());
+                }
+                value
+            })
+            .collect();
+        if let Some(v) = member.get("image") {
+            let mut own = Vec::new();
+            collect_images(v, &mut own, 0);
+            images.extend(own.into_iter().map(|im| ListedImage { variant_ids: vec![id], ..im }));
+        }
+        let mut own_offers = Vec::new();
+        if let Some(v) = member.get("offers") {
+            offers(v, &mut own_offers, 0);
+        }
+        let price = lowest(own_offers.iter().map(|(p, _)| p.clone()));
+        all_offers.extend(own_offers);
+        let shown: Vec<&str> = values.iter().map(String::as_str).filter(|v| !v.is_empty()).collect();
+        let title = if shown.is_empty() { str_field(member, "name").unwrap_or_default() } else { shown.join(" / ") };
+        variants.push(Variant { id, title, options: values, price });
+    }
+    (options.into_iter().map(|(o, _)| o).collect(), variants)
+}
+
+/// A plain product's offers that name a Shopify `?variant=` (a theme's one offer per variant): variants
+/// without options, titled by the offer's `name` or `sku`.
+fn offer_variants(v: Option<&Value>) -> Vec<Variant> {
+    let items: Vec<&Map<String, Value>> = match v {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(o)) => vec![o],
+        _ => return Vec::new(),
+    };
+    items
+        .into_iter()
+        .filter_map(|o| {
+            let id = o.get("url").and_then(Value::as_str).and_then(variant_param)?;
+            let title = str_field(o, "name").or_else(|| str_field(o, "sku")).unwrap_or_default();
+            let price = ["price", "lowPrice"].iter().find_map(|k| o.get(*k).and_then(json_decimal));
+            Some(Variant { id, title, options: Vec::new(), price })
+        })
+        .collect()
 }
 
 fn is_og_product(markup: &Markup) -> bool {
@@ -527,6 +662,92 @@ mod tests {
         let srcs: Vec<_> = p.images.iter().map(|i| (i.src.as_str(), i.position)).collect();
         assert_eq!(srcs, [("https://x.example/main.jpg", 1), ("https://x.example/red.jpg", 2)]);
         assert_eq!(p.price.as_deref(), Some("75"));
+    }
+
+    #[test]
+    fn a_product_group_gives_options_variants_and_colour_photos() {
+        let html = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/storefronts/page_product_group_variants.html"
+        ));
+        let p = found(html, "https://outfitters.example/products/wool-winter-coat");
+        let options: Vec<_> = p.options.iter().map(|o| (o.name.as_str(), o.values.clone())).collect();
+        assert_eq!(
+            options,
+            [
+                ("Size", vec!["small".to_string(), "large".into()]),
+                ("Color", vec!["Green".to_string(), "Light blue".into()])
+            ]
+        );
+        let variants: Vec<_> =
+            p.variants.iter().map(|v| (v.id, v.title.as_str(), v.options.clone(), v.price.as_deref())).collect();
+        assert_eq!(
+            variants,
+            [
+                (40123456789011, "small / Green", vec!["small".to_string(), "Green".into()], Some("39.99")),
+                (40123456789012, "small / Light blue", vec!["small".into(), "Light blue".into()], Some("39.99")),
+                (40123456789013, "large / Light blue", vec!["large".into(), "Light blue".into()], Some("49.99")),
+            ]
+        );
+        assert_eq!((p.price.as_deref(), p.currency.as_deref()), (Some("39.99"), Some("USD")));
+        let images: Vec<_> = p.images.iter().map(|i| (i.src.as_str(), i.position, i.variant_ids.clone())).collect();
+        assert_eq!(
+            images,
+            [
+                (
+                    "https://outfitters.example/cdn/shop/files/coat_small_green.jpg?v=1700000001",
+                    1,
+                    vec![40123456789011]
+                ),
+                (
+                    "https://outfitters.example/cdn/shop/files/coat_small_lightblue.jpg?v=1700000002",
+                    2,
+                    vec![40123456789012, 40123456789013]
+                ),
+                (
+                    "https://outfitters.example/cdn/shop/files/coat_large_lightblue.jpg?v=1700000003",
+                    3,
+                    vec![40123456789013]
+                ),
+            ],
+            "a smaller rendition of a photo merges into it and adds its variant"
+        );
+    }
+
+    #[test]
+    fn variant_ids_without_a_shopify_number_are_stable_hashes() {
+        let html = r#"<script type="application/ld+json">{"@type":"ProductGroup","name":"Mug","hasVariant":[
+            {"@type":"Product","sku":"MUG-W","color":"White"},{"@type":"Product","sku":"MUG-B","color":{"name":"Black"}},
+            {"@type":"Product","color":"Red"},{"@type":"Product","sku":"MUG-W","color":"White"}]}</script>"#;
+        let p = found(html, "https://x.example/mug");
+        assert_eq!(p.options.len(), 1);
+        assert_eq!(p.options[0].values, ["White", "Black", "Red"]);
+        let ids: Vec<u64> = p.variants.iter().map(|v| v.id).collect();
+        assert_eq!(ids.len(), 3, "the repeated SKU is one variant: {:?}", p.variants);
+        assert!(ids.iter().all(|id| *id < 1 << 53) && ids[0] != ids[1], "{ids:?}");
+        assert_eq!(p.notes, ["dropped 1 variant(s) whose id was listed before"]);
+        assert_eq!(found(html, "https://x.example/mug").variants, p.variants, "the same ids every time");
+        let mut sku = Map::new();
+        sku.insert("sku".into(), Value::from("MUG-W"));
+        assert_eq!(variant_id(&sku, 0), ids[0]);
+        assert_eq!(variant_id(&sku, 0), 0x1f_ffff_ffff_ffff & fnv(b"sku:MUG-W"));
+    }
+
+    /// FNV-1a, 64 bits, written out again for the test.
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    }
+
+    #[test]
+    fn shopify_offers_name_their_variants() {
+        let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Cap","offers":[
+            {"@type":"Offer","price":"20.00","sku":"CAP-1","url":"https://s.example/products/cap?variant=111"},
+            {"@type":"Offer","price":"22.50","name":"Cap - Navy","url":"/products/cap?variant=112&ref=x"},
+            {"@type":"Offer","price":"1.00","url":"https://s.example/products/cap"}]}</script>"#;
+        let p = found(html, "https://s.example/products/cap");
+        let v: Vec<_> = p.variants.iter().map(|v| (v.id, v.title.as_str(), v.price.as_deref())).collect();
+        assert_eq!(v, [(111, "CAP-1", Some("20.00")), (112, "Cap - Navy", Some("22.50"))]);
+        assert!(p.options.is_empty());
     }
 
     #[test]

@@ -114,6 +114,9 @@ async fn shopify_lists_pages_until_an_empty_one() {
     assert_eq!(shirt.images[0].variant_ids, [45011111111111]);
     assert_eq!(shirt.images[2].variant_ids, [45011111111112]);
     assert!(shirt.images.iter().all(|i| i.alt.is_none()), "products.json carries no alt text");
+    let options: Vec<_> = shirt.options.iter().map(|o| (o.name.as_str(), o.values.len())).collect();
+    assert_eq!(options, [("Color", 2), ("Size", 1)]);
+    assert_eq!(shirt.variants.iter().map(|v| v.id).collect::<Vec<_>>(), [45011111111111, 45011111111112]);
 
     let dress = find(&listing, "wrap-midi-dress");
     assert_eq!(dress.description, "Fluid viscose wrap dress & tie belt.", "double-escaped body_html");
@@ -236,6 +239,23 @@ async fn woo_pages_by_total_pages_with_minor_unit_prices() {
         "no src: the widest srcset candidate"
     );
     assert_eq!(dress.images[0].width, Some(1024));
+    // The attributes used for variations are its options (Material is not); slugs read back as names,
+    // and a variation for "any" size has an empty value.
+    let options: Vec<_> = dress.options.iter().map(|o| (o.name.as_str(), o.values.clone())).collect();
+    assert_eq!(
+        options,
+        [("Size", vec!["S".to_string(), "M".into()]), ("Colour", vec!["Ivory".into(), "Black & Gold".into()])]
+    );
+    let variants: Vec<_> = dress.variants.iter().map(|v| (v.id, v.title.as_str(), v.options.clone())).collect();
+    assert_eq!(
+        variants,
+        [
+            (416, "S / Ivory", vec!["S".to_string(), "Ivory".into()]),
+            (417, "M / Ivory", vec!["M".into(), "Ivory".into()]),
+            (418, "Black & Gold", vec!["".into(), "Black & Gold".into()]),
+        ]
+    );
+    assert!(crew.options.is_empty() && crew.variants.is_empty(), "a simple product");
     assert_eq!(err(&listing, "nameless").reason, "no name");
     let belt = find(&listing, "leather-belt");
     assert_eq!(belt.images.len(), 1, "belt-600x600.jpg is a rendition of belt.jpg");
@@ -340,6 +360,12 @@ async fn a_wordpress_sitemap_from_robots_reads_each_pages_json_ld() {
         ]
     );
     assert_eq!(coat.price.as_deref(), Some("295.00"));
+    assert_eq!(coat.options.len(), 1);
+    assert_eq!((coat.options[0].name.as_str(), coat.options[0].values.join(",")), ("Color", "Stone,Black".into()));
+    let (stone, black) = (coat.variants[0].id, coat.variants[1].id);
+    assert_eq!((coat.variants[0].title.as_str(), coat.variants[1].price.as_deref()), ("Stone", Some("295.00")));
+    let tagged: Vec<_> = coat.images.iter().map(|i| i.variant_ids.clone()).collect();
+    assert_eq!(tagged, [vec![], vec![stone], vec![black]], "each colour's photo names its variant");
     let tee = find(&listing, "cotton-tee");
     assert_eq!((tee.description.as_str(), tee.price.as_deref()), ("Heavy cotton. Boxy fit.", Some("30")));
     assert_eq!((tee.images[0].width, tee.images[0].height), (Some(1200), Some(1500)));
