@@ -295,3 +295,48 @@ async fn a_plan_waits_for_approval_and_a_rejection_plans_it_again() {
     assert_eq!(history[0], ReelStatus::AwaitingApproval);
     assert!(truereel::stages::plan::reject(&e.ports, &reel.id, "too late").await.is_err(), "an approved plan stays");
 }
+
+/// An LLM writer (OpenAI's Responses API on a loopback stub) that invents a material, a price, another
+/// colour and a certification: the honesty guard takes each out, says why, and the reel is still planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_honesty_guard_takes_out_what_an_llm_invented() {
+    init_logs();
+    let server = truereel::testing::TestServer::start().await;
+    server.handle("/v1/responses", |request| {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        // One brief per shot names its max_words; the rules name it once more.
+        let shots = body.to_string().matches("max_words").count().saturating_sub(1).max(1);
+        let invented = [
+            "Meet the Pullover Hoodie in pure silk.",
+            "Only $20 today, in black too.",
+            "GOTS-certified organic cotton, made to last.",
+            "Ribbed cuffs and hem, with a kangaroo pocket.",
+        ];
+        let lines: Vec<&str> = (0..shots).map(|i| invented[i.min(invented.len() - 1)]).collect();
+        let text = serde_json::json!({ "lines": lines }).to_string();
+        let answer = serde_json::json!({"status": "completed", "output": [
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]});
+        truereel::testing::Reply::ok(answer.to_string()).header("Content-Type", "application/json")
+    });
+    let data = tempfile::tempdir().unwrap();
+    let url = server.url("");
+    let vars =
+        [("TRUEREEL_WRITER", "openai"), ("TRUEREEL_OPENAI_API_KEY", "sk-test"), ("TRUEREEL_OPENAI_URL", url.as_str())];
+    let mut config = Config::load(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()), &[]).unwrap();
+    (config.settings.width, config.settings.height) = (270, 480);
+    let e = crawled(data.path(), &sample_store(), &config).await;
+    assert_eq!(e.ports.writer.name(), "openai:gpt-5.4-mini");
+    let p = one(plans(&e, "pullover-hoodie", &PlanOptions::default()).await);
+    assert!(!server.requests_to("/v1/responses").is_empty(), "the LLM was asked");
+    let categories: Vec<&str> = p.plan.dropped_claims.iter().map(|d| d.category.as_str()).collect();
+    for wanted in ["material", "price", "colour", "certification"] {
+        assert!(categories.contains(&wanted), "no {wanted} taken out: {:#?}", p.plan.dropped_claims);
+    }
+    for s in &p.plan.shots {
+        let lower = s.line.to_lowercase();
+        for invented in ["silk", "$20", "black", "gots"] {
+            assert!(!lower.contains(invented), "{invented} left in {:?}", s.line);
+        }
+    }
+    assert!(p.plan.dropped_claims.iter().all(|d| !d.reason.is_empty() && !d.original.is_empty()));
+}
