@@ -320,7 +320,7 @@ async fn plan_reel(
     }
     plan.notes = notes;
 
-    let (raw, lines, words) = script::lay_out(&plan, &script.speeches).map_err(|e| {
+    let script::LaidOut { wav: raw, lines, words } = script::lay_out(&plan, &script.speeches).map_err(|e| {
         PlanFailure::Retry(StageError::new(format!("{}: laying out the voice-over", product.handle), e))
     })?;
     let (audio, loudness) = script::normalise(ports, raw).await.map_err(|e| {

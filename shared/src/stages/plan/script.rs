@@ -212,12 +212,15 @@ fn finish(text: &str) -> String {
     format!("{t}{}", if cjk { "。" } else { "." })
 }
 
-/// Lays each line's speech at its shot's start (plus the lead) on one track as long as the reel;
-/// returns the WAV and the line and word timings.
-pub fn lay_out(
-    plan: &ShotPlan,
-    speeches: &[Option<Speech>],
-) -> Result<(Vec<u8>, Vec<LineTiming>, Vec<WordTiming>), crate::media::MediaError> {
+/// A voice-over track before normalisation, and where its lines and words sit in the reel.
+pub struct LaidOut {
+    pub wav: Vec<u8>,
+    pub lines: Vec<LineTiming>,
+    pub words: Vec<WordTiming>,
+}
+
+/// Lays each line's speech at its shot's start (plus the lead) on one track as long as the reel.
+pub fn lay_out(plan: &ShotPlan, speeches: &[Option<Speech>]) -> Result<LaidOut, crate::media::MediaError> {
     let mut pcms: Vec<Option<Pcm>> = Vec::with_capacity(speeches.len());
     for s in speeches {
         pcms.push(s.as_ref().map(|s| wav::parse_wav(&s.wav)).transpose()?);
@@ -246,7 +249,7 @@ pub fn lay_out(
         }));
     }
     let track = wav::lay_out(&placed, plan.duration_ms(), rate);
-    Ok((wav::write_wav(&track), lines, words))
+    Ok(LaidOut { wav: wav::write_wav(&track), lines, words })
 }
 
 /// The voice-over loudness-normalised, and its measured loudness.
