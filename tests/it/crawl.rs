@@ -6,10 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
+use truereel::messages::CrawlMsg;
 use truereel::ports::Stage;
 use truereel::report::{self, CrawlRow};
 use truereel::runner::{self, DrainReport, LogProgress, RunOptions};
+use truereel::stages::Outcome;
 use truereel::testing::{RecordedRequest, Reply, TestServer};
+use truereel::{Handle, Reference};
 use truereel_tests::{init_logs, repo_root, sample_store};
 
 /// The storefront captures the web source's tests use (see their SOURCES.md).
@@ -459,4 +462,82 @@ async fn a_password_in_a_store_url_is_never_recorded() {
     let issues = e.ports.state.issues_since(0).await.unwrap();
     assert!(!issues.is_empty());
     assert!(!format!("{issues:?}").contains("s3cr3t-pw"), "{issues:?}");
+}
+
+/// Takes one listed product in (photos only), as the crawl stage does for each product of a store.
+async fn take_in(ports: &truereel::stages::Ports, store: &str, listing: truereel::ProductListing) -> Outcome {
+    let msg = CrawlMsg::Product {
+        store: store.to_string(),
+        listing: Box::new(listing),
+        crawl_only: true,
+        plan: Default::default(),
+    };
+    truereel::stages::crawl::run(ports, msg).await.unwrap()
+}
+
+/// The sample store's hoodie, taken in: its options and variants reach the product, the store's
+/// `variant_ids` reach the references, and every reference has its framing and sharpness.
+#[tokio::test]
+async fn the_sample_hoodie_keeps_its_variants_and_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Embedded::open(dir.path(), &Config::default()).unwrap();
+    let ports = &home.ports;
+    let store = sample_store();
+    let store = store.to_string_lossy();
+    let listing = ports.storefronts.open(&store).unwrap().list().await.unwrap().into_iter().next().unwrap().unwrap();
+    assert_eq!(listing.handle.as_str(), "pullover-hoodie");
+    let outcome = take_in(ports, &store, listing).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+
+    let handle = Handle::parse("pullover-hoodie").unwrap();
+    let product = ports.state.get_product(&handle).await.unwrap().unwrap();
+    assert_eq!(product.colour_option().map(|(_, o)| o.values.clone()), Some(vec!["Red".into(), "Black".into()]));
+    assert_eq!(product.colour_of_variant(1001002), Some("Black"));
+    let mut refs = ports.state.references(&handle).await.unwrap();
+    refs.sort_by_key(|r| r.position);
+    let tagged: Vec<_> = refs.iter().map(|r| (r.position, r.variant_ids.clone())).collect();
+    assert_eq!(tagged, [(1, vec![1001001]), (2, vec![]), (3, vec![1001002])]);
+    for r in &refs {
+        let framing = r.framing.unwrap_or_else(|| panic!("{}: no framing", r.source_url));
+        let sharpness = r.sharpness.unwrap_or_else(|| panic!("{}: no sharpness", r.source_url));
+        assert!((0.5..0.9).contains(&sharpness), "{}: {sharpness}", r.source_url);
+        // All three stand on white; the flats' subject box leaves a margin on every side.
+        assert!(framing.uniform_background && framing.background == [255; 3], "{}: {framing:?}", r.source_url);
+        if r.source_url.ends_with("front-flat.jpg") {
+            let s = framing.subject;
+            assert!(s.x0 > 0.0 && s.y0 > 0.0 && s.x1 < 1.0 && s.y1 < 1.0, "{}: {s:?}", r.source_url);
+        }
+    }
+
+    // A reference stored before intake measured photos is measured from its stored photo when the
+    // store says the photo is unchanged, and the store's variants are read again.
+    for r in &refs {
+        let old = Reference { framing: None, sharpness: None, variant_ids: vec![], ..r.clone() };
+        ports.state.put_reference(&old).await.unwrap();
+    }
+    let listing = ports.storefronts.open(&store).unwrap().list().await.unwrap().into_iter().next().unwrap().unwrap();
+    let outcome = take_in(ports, &store, listing).await;
+    assert!(matches!(&outcome, Outcome::Done(m) if m.contains("(3 unchanged")), "{outcome:?}");
+    let mut again = ports.state.references(&handle).await.unwrap();
+    again.sort_by_key(|r| r.position);
+    assert_eq!(again, refs);
+}
+
+/// One photo listed twice for two variants is one reference naming both.
+#[tokio::test]
+async fn a_photo_listed_twice_names_the_variants_of_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Embedded::open(dir.path(), &Config::default()).unwrap();
+    let store = sample_store();
+    let store = store.to_string_lossy();
+    let source = home.ports.storefronts.open(&store).unwrap();
+    let mut listing = source.list().await.unwrap().into_iter().next().unwrap().unwrap();
+    let mut twice = listing.images[0].clone();
+    (twice.position, twice.variant_ids) = (4, vec![1001001, 7]);
+    listing.images.push(twice);
+    take_in(&home.ports, &store, listing).await;
+    let refs = home.ports.state.references(&Handle::parse("pullover-hoodie").unwrap()).await.unwrap();
+    assert_eq!(refs.len(), 3);
+    let first = refs.iter().find(|r| r.position == 1).unwrap();
+    assert_eq!(first.variant_ids, [1001001, 7]);
 }

@@ -340,3 +340,32 @@ async fn the_honesty_guard_takes_out_what_an_llm_invented() {
     }
     assert!(p.plan.dropped_claims.iter().all(|d| !d.reason.is_empty() && !d.original.is_empty()));
 }
+
+/// `--per-variant` end to end: one published reel per colour, each file naming its colour, each reel
+/// showing only its colour's photos.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_variant_publishes_one_reel_per_colour() {
+    init_logs();
+    let data = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
+    let store = sample_store().to_string_lossy().to_string();
+    let options = PlanOptions { per_variant: true, length_ms: Some(8_000), ..PlanOptions::default() };
+    let only = Some(vec!["pullover-hoodie".to_string()]);
+    runner::run_store(&e.ports, &store, only, Some(options), &RunOptions::default(), Arc::new(LogProgress::default()))
+        .await
+        .unwrap();
+    let mut reels = e.ports.state.list_reels().await.unwrap();
+    reels.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(reels.len(), 2);
+    let refs = e.ports.state.references(&reels[0].product).await.unwrap();
+    for (reel, colour) in reels.iter().zip(["black", "red"]) {
+        assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
+        let file = format!("public/pullover-hoodie.{colour}.mp4");
+        assert_eq!(reel.published.as_ref().map(|k| k.as_str()), Some(file.as_str()));
+        assert!(e.ports.blobs.head(reel.published.as_ref().unwrap()).await.unwrap().is_some());
+        for shot in &reel.plan.shots {
+            let source = &refs.iter().find(|r| r.sha256 == shot.reference).unwrap().source_url;
+            assert!(source.contains(colour), "the {colour} reel shows {source}");
+        }
+    }
+}

@@ -927,7 +927,6 @@ mod tests {
     #[test]
     #[ignore]
     fn time_intake_on_the_sample_store() {
-        use crate::adapters::providers::classifier::pixel::PixelClassifier;
         let photos = sample_photos();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store/photos");
         let bytes: Vec<Vec<u8>> = photos.iter().map(|(name, _)| std::fs::read(dir.join(name)).unwrap()).collect();
@@ -945,10 +944,6 @@ mod tests {
         };
         let limits = PhotoLimits::default();
         time("inspect (all of intake's checks)", &|i| drop(std::hint::black_box(inspect(&bytes[i], &limits))));
-        time("inspect, then the pixel classifier", &|i| {
-            let photo = inspect(&bytes[i], &limits).unwrap();
-            std::hint::black_box(PixelClassifier::classify_pixels(&photo.image));
-        });
         time("  of inspect: framing and sharpness", &|i| {
             std::hint::black_box(measure(&photos[i].1));
         });

@@ -79,7 +79,7 @@ pub async fn run(ports: &Ports, msg: PlanMsg) -> Result<Outcome, StageError> {
             continue;
         }
         match plan_reel(ports, &product, slot, &notes, &msg.plan, 1, &[], &[]).await {
-            Ok(planned) => done.push(store(ports, planned, &msg.plan, &product, Vec::new()).await?),
+            Ok(planned) => done.push(store(ports, planned, &msg.plan, &product).await?),
             Err(PlanFailure::Retry(e)) => return Err(e),
             Err(PlanFailure::Product(why)) => {
                 let why = match &slot.group.name {
@@ -346,33 +346,12 @@ async fn store(
     planned: Planned,
     options: &PlanOptions,
     product: &Product,
-    rejections: Vec<String>,
 ) -> Result<String, StageError> {
     let Planned { plan, voice_over, audio, voice_cost, characters, .. } = planned;
     let id = plan.reel.clone();
-    ports
-        .blobs
-        .put(&voice_over.audio, Bytes::from(audio), "audio/wav")
-        .await
-        .map_err(|e| blob_err("storing the voice-over", e))?;
-    let revision = if rejections.is_empty() { 1 } else { rejections.len() as u32 + 1 };
-    let operation = if revision == 1 { "voice-over".to_string() } else { format!("voice-over-{revision}") };
-    let entry = LedgerEntry {
-        key: IdempotencyKey::for_reel(&id, &operation),
-        reel: id.clone(),
-        provider: voice_over.voice.clone(),
-        operation: "speak".into(),
-        units: characters as f64,
-        unit: "characters".into(),
-        usd: voice_cost,
-        at_ms: now_ms(),
-    };
-    ports.state.append_ledger(&entry).await.map_err(|e| state_err("writing the ledger", e))?;
-
+    save_voice_over(ports, &id, 1, &voice_over, audio, voice_cost, characters).await?;
     let mut reel = Reel::new(plan, voice_over, product.gallery_hash.clone());
     reel.options = options.clone();
-    reel.revision = revision;
-    reel.rejections = rejections;
     let parked = options
         .min_suitability
         .filter(|min| reel.plan.suitability.score < *min && options.below == BelowSuitability::Park);
@@ -401,6 +380,36 @@ async fn store(
         ReelStatus::AwaitingApproval => Ok(format!("{summary}, awaiting approval")),
         _ => Ok(format!("{summary}, parked: {}", reel.reasons.join("; "))),
     }
+}
+
+/// Stores a plan's voice-over and the voice's ledger entry (one per revision: a redelivery adds none).
+async fn save_voice_over(
+    ports: &Ports,
+    id: &ReelId,
+    revision: u32,
+    voice_over: &VoiceOver,
+    audio: Vec<u8>,
+    usd: Usd,
+    characters: usize,
+) -> Result<(), StageError> {
+    ports
+        .blobs
+        .put(&voice_over.audio, Bytes::from(audio), "audio/wav")
+        .await
+        .map_err(|e| blob_err("storing the voice-over", e))?;
+    let operation = if revision <= 1 { "voice-over".to_string() } else { format!("voice-over-{revision}") };
+    let entry = LedgerEntry {
+        key: IdempotencyKey::for_reel(id, &operation),
+        reel: id.clone(),
+        provider: voice_over.voice.clone(),
+        operation: "speak".into(),
+        units: characters as f64,
+        unit: "characters".into(),
+        usd,
+        at_ms: now_ms(),
+    };
+    ports.state.append_ledger(&entry).await.map_err(|e| state_err("writing the ledger", e))?;
+    Ok(())
 }
 
 /// Plans a rejected reel again, with the reasons, and stores the new revision (awaiting approval).
@@ -436,22 +445,7 @@ async fn replan(
     let Planned { mut plan, voice_over, audio, voice_cost, characters, .. } = planned;
     plan.notes
         .push(format!("revision {revision}, after: {}", reel.rejections.last().map(String::as_str).unwrap_or("")));
-    ports
-        .blobs
-        .put(&voice_over.audio, Bytes::from(audio), "audio/wav")
-        .await
-        .map_err(|e| blob_err("storing the voice-over", e))?;
-    let entry = LedgerEntry {
-        key: IdempotencyKey::for_reel(id, &format!("voice-over-{revision}")),
-        reel: id.clone(),
-        provider: voice_over.voice.clone(),
-        operation: "speak".into(),
-        units: characters as f64,
-        unit: "characters".into(),
-        usd: voice_cost,
-        at_ms: now_ms(),
-    };
-    ports.state.append_ledger(&entry).await.map_err(|e| state_err("writing the ledger", e))?;
+    save_voice_over(ports, id, revision, &voice_over, audio, voice_cost, characters).await?;
     let mut next = reel.clone();
     next.shot_attempts = vec![1; plan.shots.len()];
     next.plan = plan;
