@@ -194,7 +194,7 @@ fn on_the_aws_backend_a_killed_run_completes_when_run_again_without_paying_twice
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), jobs.len(), "a shot was rendered (paid for) twice: {jobs:#?}");
-    assert_eq!(jobs.len(), 9, "4 + 5 shots, each rendered once");
+    assert_eq!(jobs.len(), 8, "4 + 4 shots (15 s reels), each rendered once");
 }
 
 /// `costs` prints the committed measurement per reel; `--run` reads another and refuses junk;

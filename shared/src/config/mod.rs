@@ -536,8 +536,10 @@ impl Config {
             ),
             timeout: Duration::from_secs(r.whole("TRUEREEL_WRITER_TIMEOUT_SECS")),
         };
+        // On Lambda the key may be in the provider secret, read at cold start (and checked when wiring).
         if let Some((endpoint, var)) = writer.chosen()
             && endpoint.key.is_none()
+            && r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN").is_none()
         {
             return Err(ConfigError {
                 problems: vec![Problem {

@@ -170,6 +170,9 @@ fn the_writer_is_chosen_and_an_llm_needs_its_key() {
     assert!(c.writer.chosen().is_none());
     let e = problem(&[("TRUEREEL_WRITER", "anthropic")], &[]);
     assert!(e.starts_with("TRUEREEL_ANTHROPIC_API_KEY") && e.contains("TRUEREEL_WRITER is anthropic"), "{e}");
+    // On Lambda the key may come from the provider secret: the wiring checks it after reading that.
+    let lambda = [("TRUEREEL_WRITER", "anthropic"), ("TRUEREEL_PROVIDER_SECRET_ARN", "arn:aws:secretsmanager:x")];
+    assert_eq!(Config::load(&env(&lambda), &[]).unwrap().writer.anthropic.key, None);
     let vars = [
         ("TRUEREEL_WRITER", "Gemini"),
         ("TRUEREEL_GEMINI_API_KEY", "g-secret-1"),

@@ -80,10 +80,17 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         Some(arn) => provider_keys(&sdk, arn).await?,
         None => ProviderKeys::default(),
     };
-    // A voice key the environment does not set comes from the secret (`elevenlabs`, `openai`).
+    // A voice or writer key the environment does not set comes from the secret (`elevenlabs`,
+    // `openai`, `anthropic`, `gemini`); the wiring refuses a chosen provider still without one.
     let mut config = config.clone();
-    let voice = &mut config.voice;
-    for (provider, key) in [("elevenlabs", &mut voice.elevenlabs.api_key), ("openai", &mut voice.openai.api_key)] {
+    let (voice, writer) = (&mut config.voice, &mut config.writer);
+    for (provider, key) in [
+        ("elevenlabs", &mut voice.elevenlabs.api_key),
+        ("openai", &mut voice.openai.api_key),
+        ("openai", &mut writer.openai.key),
+        ("anthropic", &mut writer.anthropic.key),
+        ("gemini", &mut writer.gemini.key),
+    ] {
         if key.is_none() {
             *key = keys.get(provider).map(crate::config::Secret::new);
         }
