@@ -161,7 +161,7 @@ impl Reader {
 
     fn text(&mut self, key: &str, v: &Value) -> Option<String> {
         match v.as_str().map(str::trim) {
-            Some(s) if s.is_empty() => {
+            Some("") => {
                 self.bad(key, "is empty");
                 None
             }

@@ -433,7 +433,7 @@ mod tests {
         let listing =
             ports.storefronts.open(&store).unwrap().list().await.unwrap().into_iter().next().unwrap().unwrap();
         assert_eq!(listing.handle.as_str(), "pullover-hoodie");
-        let outcome = take_in(ports, &store, listing, true).await.unwrap();
+        let outcome = take_in(ports, &store, listing, true, PlanOptions::default()).await.unwrap();
         assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
 
         let handle = Handle::parse("pullover-hoodie").unwrap();
@@ -464,7 +464,7 @@ mod tests {
         }
         let listing =
             ports.storefronts.open(&store).unwrap().list().await.unwrap().into_iter().next().unwrap().unwrap();
-        let outcome = take_in(ports, &store, listing, true).await.unwrap();
+        let outcome = take_in(ports, &store, listing, true, PlanOptions::default()).await.unwrap();
         assert!(matches!(&outcome, Outcome::Done(m) if m.contains("(3 unchanged")), "{outcome:?}");
         let mut again = ports.state.references(&handle).await.unwrap();
         again.sort_by_key(|r| r.position);
@@ -483,7 +483,7 @@ mod tests {
         let mut twice = listing.images[0].clone();
         (twice.position, twice.variant_ids) = (4, vec![1001001, 7]);
         listing.images.push(twice);
-        take_in(&home.ports, &store, listing, true).await.unwrap();
+        take_in(&home.ports, &store, listing, true, PlanOptions::default()).await.unwrap();
         let refs = home.ports.state.references(&Handle::parse("pullover-hoodie").unwrap()).await.unwrap();
         assert_eq!(refs.len(), 3);
         let first = refs.iter().find(|r| r.position == 1).unwrap();

@@ -212,12 +212,12 @@ fn finish(text: &str) -> String {
     format!("{t}{}", if cjk { "。" } else { "." })
 }
 
+/// A laid-out voice-over: the WAV, and its line and word timings.
+pub type LaidOut = (Vec<u8>, Vec<LineTiming>, Vec<WordTiming>);
+
 /// Lays each line's speech at its shot's start (plus the lead) on one track as long as the reel;
 /// returns the WAV and the line and word timings.
-pub fn lay_out(
-    plan: &ShotPlan,
-    speeches: &[Option<Speech>],
-) -> Result<(Vec<u8>, Vec<LineTiming>, Vec<WordTiming>), crate::media::MediaError> {
+pub fn lay_out(plan: &ShotPlan, speeches: &[Option<Speech>]) -> Result<LaidOut, crate::media::MediaError> {
     let mut pcms: Vec<Option<Pcm>> = Vec::with_capacity(speeches.len());
     for s in speeches {
         pcms.push(s.as_ref().map(|s| wav::parse_wav(&s.wav)).transpose()?);
