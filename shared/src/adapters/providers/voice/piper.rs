@@ -199,7 +199,9 @@ impl PiperVoice {
     /// `lines`, the best of `rounds`, three ways: through this adapter as the plan speaks a script
     /// (`speak_all`: one `piper` process for the lines, WAVs parsed, timings estimated), `piper` by hand
     /// in one process for all the lines (one model load: the strongest way to run it), and `piper` by
-    /// hand one process a line (a model load a line). Every way runs the same model at rate 1.
+    /// hand one process a line (a model load a line). Every way runs the same model at rate 1. Each
+    /// round runs the adapter and then piper in one process back to back, and keeps their ratio: on a
+    /// machine shared with other work, the median of those ratios is steadier than a ratio of bests.
     pub async fn bench(&self, lines: &[&str], rounds: usize) -> Result<PiperBench, ProviderError> {
         let provider = self.name();
         let model = self.model("en", None).unwrap_or(&self.models[0]).clone();
@@ -215,16 +217,19 @@ impl PiperVoice {
         args.extend(["--output-dir".into(), dir.path().into()]);
         let all: String = one_line.iter().map(|l| format!("{l}\n")).collect();
         let (mut adapter, mut one_process, mut by_hand) = (Duration::MAX, Duration::MAX, Duration::MAX);
-        let mut audio_ms = 0u64;
+        let (mut audio_ms, mut ratios) = (0u64, Vec::with_capacity(rounds));
         for _ in 0..rounds.max(1) {
             let started = Instant::now();
             let speeches = self.speak_all(&requests).await?;
-            adapter = adapter.min(started.elapsed());
+            let this_adapter = started.elapsed();
+            adapter = adapter.min(this_adapter);
             audio_ms = speeches.iter().map(|s| u64::from(s.duration_ms)).sum();
 
             let started = Instant::now();
             run_with_stdin(&provider, &self.bin, &args, &all).await?;
-            one_process = one_process.min(started.elapsed());
+            let this_one_process = started.elapsed();
+            one_process = one_process.min(this_one_process);
+            ratios.push(this_adapter.as_secs_f64() / this_one_process.as_secs_f64().max(1e-9));
 
             let started = Instant::now();
             for line in &one_line {
@@ -233,7 +238,7 @@ impl PiperVoice {
             by_hand = by_hand.min(started.elapsed());
         }
         let audio = Duration::from_millis(audio_ms);
-        Ok(PiperBench { lines: lines.len(), words, audio, rounds: rounds.max(1), adapter, one_process, by_hand })
+        Ok(PiperBench { lines: lines.len(), words, audio, adapter, one_process, by_hand, ratios })
     }
 }
 
@@ -249,13 +254,14 @@ pub struct PiperBench {
     pub words: usize,
     /// The audio spoken (through the adapter).
     pub audio: Duration,
-    pub rounds: usize,
     /// Wall time through the adapter's `speak_all`, every line.
     pub adapter: Duration,
     /// Wall time of `piper` by hand, one process for every line.
     pub one_process: Duration,
     /// Wall time of `piper` by hand, one process a line.
     pub by_hand: Duration,
+    /// Each round's adapter over piper by hand in one process (run back to back).
+    pub ratios: Vec<f64>,
 }
 
 impl PiperBench {
@@ -263,31 +269,40 @@ impl PiperBench {
         wall.as_secs_f64() / self.audio.as_secs_f64().max(1e-9)
     }
 
-    /// The adapter's wall time over piper's by hand in one process.
-    pub fn ratio(&self) -> f64 {
-        self.adapter.as_secs_f64() / self.one_process.as_secs_f64().max(1e-9)
+    /// The median of the rounds' ratios of the adapter over piper by hand in one process.
+    pub fn median_ratio(&self) -> f64 {
+        let mut r = self.ratios.clone();
+        r.sort_by(f64::total_cmp);
+        match r.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => r[n / 2],
+            n => (r[n / 2 - 1] + r[n / 2]) / 2.0,
+        }
     }
 }
 
 impl std::fmt::Display for PiperBench {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ratios: Vec<String> = self.ratios.iter().map(|r| format!("{r:.2}")).collect();
         write!(
             f,
             "{} lines, {} words, {:.2} s of speech ({:.2} words/s); real-time factor, best of {}: adapter \
              (speak_all) {:.3} ({:.2} s), piper by hand in one process {:.3} ({:.2} s), piper by hand per line \
-             {:.3} ({:.2} s); adapter / one process = {:.2}x",
+             {:.3} ({:.2} s); adapter / one process: {:.2}x of the bests, {:.2}x the median of the rounds ({})",
             self.lines,
             self.words,
             self.audio.as_secs_f64(),
             self.words as f64 / self.audio.as_secs_f64().max(1e-9),
-            self.rounds,
+            self.ratios.len(),
             self.rtf(self.adapter),
             self.adapter.as_secs_f64(),
             self.rtf(self.one_process),
             self.one_process.as_secs_f64(),
             self.rtf(self.by_hand),
             self.by_hand.as_secs_f64(),
-            self.ratio(),
+            self.adapter.as_secs_f64() / self.one_process.as_secs_f64().max(1e-9),
+            self.median_ratio(),
+            ratios.join(" "),
         )
     }
 }
@@ -589,6 +604,6 @@ done
             "Six colours, every size from extra small to triple extra large.",
             "Tap to shop.",
         ];
-        println!("{}", p.bench(&lines, 3).await.unwrap());
+        println!("{}", p.bench(&lines, 5).await.unwrap());
     }
 }
