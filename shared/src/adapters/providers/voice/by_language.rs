@@ -6,7 +6,8 @@
 //! voice and every voice tried: a clear error on that one product, not a retry. `speaks` is true if
 //! any voice speaks the language; `words_per_second` and `price` are those of the voice that would
 //! speak (`price`, which is not told the language, is the dearest voice's: a budget is never
-//! under-counted). `name` lists the voices, in order, joined by `,`.
+//! under-counted). `name` lists the voices, in order, joined by `,`. `speak_all` hands each voice all
+//! of the lines it speaks at once (so Piper loads its model once for a script), in their order.
 
 use crate::Usd;
 use crate::ports::{ProviderError, Speech, SpeechRequest, Voice};
@@ -40,8 +41,13 @@ impl ByLanguage {
 
     /// The voice that would speak `request` (see the module doc), or why none would.
     pub fn choose(&self, request: &SpeechRequest<'_>) -> Result<&Arc<dyn KnowsVoices>, ProviderError> {
+        self.chosen(request).map(|i| &self.voices[i])
+    }
+
+    /// Which of the voices [`choose`](Self::choose) picks, by its place in the list.
+    fn chosen(&self, request: &SpeechRequest<'_>) -> Result<usize, ProviderError> {
         let language = super::engine::primary_language(request.language);
-        let speaking: Vec<&Arc<dyn KnowsVoices>> = self.voices.iter().filter(|v| v.speaks(&language)).collect();
+        let speaking: Vec<usize> = (0..self.voices.len()).filter(|&i| self.voices[i].speaks(&language)).collect();
         let tried = self.voices.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");
         let reject = |message: String| ProviderError::Rejected { provider: self.name(), message, moderation: false };
         if speaking.is_empty() {
@@ -49,7 +55,7 @@ impl ByLanguage {
         }
         match request.voice {
             None => Ok(speaking[0]),
-            Some(name) => speaking.into_iter().find(|v| v.has_voice(name, &language)).ok_or_else(|| {
+            Some(name) => speaking.into_iter().find(|&i| self.voices[i].has_voice(name, &language)).ok_or_else(|| {
                 reject(format!(
                     "no voice named {name:?} speaks the language {language:?} (tried {tried}); name one of theirs \
                      for this language in the brand kit, or none to let the language choose"
@@ -83,6 +89,37 @@ impl Voice for ByLanguage {
         tracing::debug!(voice = %voice.name(), language = request.language, "speaking a line");
         voice.speak(request).await
     }
+
+    /// Each line goes to the voice `speak` would give it; each voice is handed all of its lines at
+    /// once (its own `speak_all`), and the speeches come back in the order of the requests. A line no
+    /// voice speaks fails the lot before any is spoken.
+    async fn speak_all(&self, requests: &[SpeechRequest<'_>]) -> Result<Vec<Speech>, ProviderError> {
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, request) in requests.iter().enumerate() {
+            let voice = self.chosen(request)?;
+            match groups.iter_mut().find(|(v, _)| *v == voice) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((voice, vec![i])),
+            }
+        }
+        let mut out: Vec<Option<Speech>> = vec![None; requests.len()];
+        for (voice, members) in groups {
+            let voice = &self.voices[voice];
+            let lines: Vec<SpeechRequest> = members.iter().map(|&i| requests[i]).collect();
+            tracing::debug!(voice = %voice.name(), lines = lines.len(), "speaking lines");
+            let speeches = voice.speak_all(&lines).await?;
+            if speeches.len() != lines.len() {
+                return Err(ProviderError::Invalid {
+                    provider: voice.name(),
+                    message: format!("{} speeches for {} lines", speeches.len(), lines.len()),
+                });
+            }
+            for (i, speech) in members.into_iter().zip(speeches) {
+                out[i] = Some(speech);
+            }
+        }
+        Ok(out.into_iter().map(|s| s.expect("every line is in a group")).collect())
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +132,17 @@ mod tests {
         languages: &'static [&'static str],
         voices: &'static [&'static str],
         price: i64,
+        /// The lines of each `speak_all` call.
+        calls: std::sync::Mutex<Vec<Vec<String>>>,
+    }
+
+    fn fake(
+        name: &'static str,
+        languages: &'static [&'static str],
+        voices: &'static [&'static str],
+        price: i64,
+    ) -> Fake {
+        Fake { name, languages, voices, price, calls: Default::default() }
     }
 
     impl KnowsVoices for Fake {
@@ -120,17 +168,17 @@ mod tests {
         async fn speak(&self, _request: &SpeechRequest<'_>) -> Result<Speech, ProviderError> {
             Ok(Speech { wav: self.name.as_bytes().to_vec(), duration_ms: 1, words: vec![] })
         }
+        async fn speak_all(&self, requests: &[SpeechRequest<'_>]) -> Result<Vec<Speech>, ProviderError> {
+            self.calls.lock().unwrap().push(requests.iter().map(|r| r.text.to_string()).collect());
+            let wav = |r: &SpeechRequest| format!("{} {}", self.name, r.text).into_bytes();
+            Ok(requests.iter().map(|r| Speech { wav: wav(r), duration_ms: 1, words: vec![] }).collect())
+        }
     }
 
     fn router() -> ByLanguage {
         ByLanguage::new(vec![
-            Arc::new(Fake { name: "piper:joe", languages: &["en"], voices: &["joe", "amy"], price: 1 }),
-            Arc::new(Fake {
-                name: "espeak-ng:en-us",
-                languages: &["en", "ja", "ar"],
-                voices: &["en-gb", "ja"],
-                price: 2,
-            }),
+            Arc::new(fake("piper:joe", &["en"], &["joe", "amy"], 1)),
+            Arc::new(fake("espeak-ng:en-us", &["en", "ja", "ar"], &["en-gb", "ja"], 2)),
         ])
     }
 
@@ -163,5 +211,55 @@ mod tests {
         assert!(text.contains("\"de\"") && text.contains("piper:joe") && text.contains("espeak-ng:en-us"), "{text}");
         let e = who(&r, "ja", Some("joe")).await.unwrap_err().to_string();
         assert!(e.contains("\"joe\"") && e.contains("\"ja\"") && e.contains("tried piper:joe, espeak-ng:en-us"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_script_goes_to_each_voice_at_once_and_comes_back_in_order() {
+        let piper = Arc::new(fake("piper:joe", &["en"], &["joe"], 1));
+        let espeak = Arc::new(fake("espeak-ng:en-us", &["en", "ja"], &["en-gb"], 2));
+        let r = ByLanguage::new(vec![piper.clone(), espeak.clone()]);
+        let line = |text, language| SpeechRequest { language, ..SpeechRequest::english(text) };
+        let gb = SpeechRequest { voice: Some("en-gb"), ..line("five", "en") };
+        let script = [line("one", "en"), line("two", "ja"), line("three", "en-US"), gb, line("four", "ja")];
+        let spoken: Vec<String> =
+            r.speak_all(&script).await.unwrap().into_iter().map(|s| String::from_utf8(s.wav).unwrap()).collect();
+        assert_eq!(
+            spoken,
+            ["piper:joe one", "espeak-ng:en-us two", "piper:joe three", "espeak-ng:en-us five", "espeak-ng:en-us four"]
+        );
+        assert_eq!(*piper.calls.lock().unwrap(), [vec!["one", "three"]], "one call for all of a voice's lines");
+        assert_eq!(*espeak.calls.lock().unwrap(), [vec!["two", "five", "four"]]);
+        // A line no voice speaks fails the lot, before anything is spoken; no lines, no speeches.
+        let e = r.speak_all(&[line("one", "en"), line("zwei", "de")]).await.unwrap_err();
+        assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("\"de\""), "{e}");
+        assert_eq!(piper.calls.lock().unwrap().len(), 1);
+        assert!(r.speak_all(&[]).await.unwrap().is_empty());
+    }
+
+    /// The installed engines behind the router (Piper when it is installed, espeak-ng always): a
+    /// script that changes language keeps its order.
+    #[tokio::test]
+    async fn installed_engines_keep_the_order_across_languages() {
+        let mut voices: Vec<Arc<dyn KnowsVoices>> = Vec::new();
+        if let Some(piper) = super::super::piper::tests::installed() {
+            voices.push(Arc::new(piper));
+        }
+        voices.push(Arc::new(super::super::EspeakVoice::default()));
+        let r = ByLanguage::new(voices);
+        let line = |text, language| SpeechRequest { language, ..SpeechRequest::english(text) };
+        let script = [
+            line("Soft cotton hoodie, made to last in every season.", "en"),
+            line("柔らかい コットン", "ja"),
+            line("Tap to shop.", "en"),
+        ];
+        let speeches = r.speak_all(&script).await.unwrap();
+        let words: Vec<usize> = speeches.iter().map(|s| s.words.len()).collect();
+        assert_eq!(words, [9, 2, 3], "{speeches:?}");
+        for (s, request) in speeches.iter().zip(&script) {
+            let first = request.text.split_whitespace().next().unwrap();
+            assert_eq!(s.words[0].word, first);
+            super::super::engine::tests::assert_timings_sane(s, request.text.split_whitespace().count());
+        }
+        assert!(speeches[0].duration_ms > speeches[2].duration_ms, "the long line is the longer speech");
     }
 }

@@ -11,8 +11,8 @@ use tokio::io::AsyncWriteExt;
 
 /// Longest line accepted, in characters.
 const MAX_TEXT_CHARS: usize = 5000;
-/// A synthesis taking longer than this is killed.
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// A synthesis taking longer than this (a line) is killed.
+pub(super) const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The text trimmed, or Rejected if there is nothing (or far too much) to say.
 pub(super) fn checked_text(provider: &str, text: &str) -> Result<String, ProviderError> {
@@ -52,16 +52,28 @@ pub fn primary_language(tag: &str) -> String {
     tag.split(['-', '_']).next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
-/// Runs `bin args` with `text` on stdin; its stdout on success, Retryable with stderr otherwise.
+/// Runs `bin args` with `text` on stdin; its stdout on success, Retryable with stderr otherwise
+/// (or after [`TIMEOUT`]).
 pub(super) async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
     provider: &str,
     bin: &Path,
     args: &[S],
     text: &str,
 ) -> Result<Vec<u8>, ProviderError> {
+    run_with_stdin_within(provider, bin, args, text, TIMEOUT).await
+}
+
+/// [`run_with_stdin`], killed after `timeout` (several lines in one process get several lines' time).
+pub(super) async fn run_with_stdin_within<S: AsRef<std::ffi::OsStr>>(
+    provider: &str,
+    bin: &Path,
+    args: &[S],
+    text: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, ProviderError> {
     let mut cmd = crate::media::child::tool_command(bin);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    tracing::debug!(command = ?cmd.as_std(), chars = text.len(), "speaking a line");
+    tracing::debug!(command = ?cmd.as_std(), chars = text.len(), "speaking");
     let mut child = cmd.spawn().map_err(|e| {
         retryable(
             provider,
@@ -76,10 +88,10 @@ pub(super) async fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
         drop(stdin);
         r
     });
-    let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(r) => r.map_err(|e| retryable(provider, format!("{} failed: {e}", bin.display())))?,
         Err(_) => {
-            return Err(retryable(provider, format!("{} took longer than {TIMEOUT:?}", bin.display())));
+            return Err(retryable(provider, format!("{} took longer than {timeout:?}", bin.display())));
         }
     };
     let _ = writer.await;
