@@ -72,12 +72,25 @@ fn child(size: &str) {
         let options = config.plan_options(&locator).unwrap();
         let products = e.ports.state.list_products().await.unwrap();
 
+        // Two products at a time, as the plan stage's default concurrency (TRUEREEL_CONCURRENCY_PLAN).
         let started = Instant::now();
         let mut lines: Vec<String> = Vec::new();
         let mut speech_ms = 0u64;
-        for p in &products {
-            for planned in truereel::stages::plan::preview(&e.ports, p, &options).await.unwrap() {
-                let planned = planned.unwrap_or_else(|why| panic!("{}: {why}", p.handle));
+        let at_once = config.runner.concurrency[&truereel::ports::Stage::Plan];
+        let gate = Arc::new(tokio::sync::Semaphore::new(at_once));
+        let mut tasks = tokio::task::JoinSet::new();
+        for p in products.clone() {
+            let (ports, options, gate) = (e.ports.clone(), options.clone(), gate.clone());
+            tasks.spawn(async move {
+                let _turn = gate.acquire_owned().await.unwrap();
+                let planned = truereel::stages::plan::preview(&ports, &p, &options).await.unwrap();
+                (p.handle, planned)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (handle, planned) = done.unwrap();
+            for planned in planned {
+                let planned = planned.unwrap_or_else(|why| panic!("{handle}: {why}"));
                 speech_ms += planned.voice_over.lines.iter().map(|l| u64::from(l.end_ms - l.start_ms)).sum::<u64>();
                 lines.extend(planned.plan.shots.iter().map(|s| s.line.clone()).filter(|l| !l.is_empty()));
             }
@@ -85,14 +98,14 @@ fn child(size: &str) {
         let took = started.elapsed().as_secs_f64();
         let n = products.len();
         println!(
-            "  {size:>6}: {n} products planned in {took:.1} s, {:.1} products/s; {} lines, {:.0} s of speech ({}); peak memory {} MB",
+            "  {size:>6}: {n} products planned in {took:.1} s ({at_once} at a time), {:.1} products/s; {} lines, {:.0} s of speech ({}); peak memory {} MB",
             n as f64 / took,
             lines.len(),
             speech_ms as f64 / 1000.0,
             e.ports.voice.name(),
             self_peak_rss_kb() / 1024
         );
-        voice_rtf(&e, &lines[..lines.len().min(60)], &config).await;
+        voice_rtf(&e, &lines, &config).await;
     });
 }
 
@@ -105,6 +118,6 @@ async fn voice_rtf(e: &Embedded, lines: &[String], config: &Config) {
         return;
     };
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let b = piper.bench(&lines).await.unwrap();
+    let b = piper.bench(&lines[..lines.len().min(20)], 3).await.unwrap();
     println!("          {b}");
 }
