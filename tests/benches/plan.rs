@@ -3,8 +3,8 @@
 //! voice's real-time factor next to the same lines spoken by running `piper` by hand, in the same run.
 //!
 //! `cargo bench -p truereel-tests --bench plan [-- PRODUCTS...]` (default: the sample store, then 500).
-//! Each store is planned in a child process of its own, so peak memory is that store's. The crawl
-//! that takes the photos in runs first and is not timed.
+//! Each store is taken in (the crawl, untimed) by one child process and planned by another, so the
+//! peak memory reported is planning's alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,15 +17,28 @@ use truereel_tests::{sample_photo, sample_store, self_peak_rss_kb, store_with};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    if args.first().map(String::as_str) == Some("child") {
-        return child(&args[1]);
+    match args.first().map(String::as_str) {
+        Some("intake") => return intake(Path::new(&args[1]), Path::new(&args[2])),
+        Some("plan") => return plan(&args[1], Path::new(&args[2]), Path::new(&args[3])),
+        _ => {}
     }
     let sizes: Vec<String> = if args.is_empty() { vec!["sample".into(), "500".into()] } else { args };
     println!("plan benchmark: offline writer, the configured voice, loudness normalisation");
     for size in sizes {
-        let out = Command::new(std::env::current_exe().unwrap()).args(["child", &size]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        print!("{}", String::from_utf8_lossy(&out.stdout));
+        let work = tempfile::tempdir().unwrap();
+        let store: PathBuf = if size == "sample" {
+            sample_store()
+        } else {
+            generated(&work.path().join("store"), size.parse().unwrap());
+            work.path().join("store")
+        };
+        let (store, data) =
+            (store.to_string_lossy().to_string(), work.path().join("data").to_string_lossy().to_string());
+        for phase in [vec!["intake", &store, &data], vec!["plan", &size, &store, &data]] {
+            let out = Command::new(std::env::current_exe().unwrap()).args(phase).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+        }
     }
 }
 
@@ -53,22 +66,26 @@ fn generated(dir: &Path, n: usize) {
     store_with(dir, &serde_json::json!({ "products": products }).to_string(), &photos);
 }
 
-fn child(size: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: PathBuf = if size == "sample" {
-        sample_store()
-    } else {
-        generated(dir.path(), size.parse().unwrap());
-        dir.path().to_path_buf()
-    };
+/// Takes the store's photos in (the crawl), untimed, in a process of its own.
+fn intake(store: &Path, data: &Path) {
     let config = Config::from_env().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let data = tempfile::tempdir().unwrap();
-        let e = Embedded::open_for_runner(data.path(), &config).await.unwrap();
-        let locator = std::fs::canonicalize(&store).unwrap().to_string_lossy().to_string();
-        let quiet = Arc::new(LogProgress::default());
-        runner::run_store(&e.ports, &locator, None, None, &RunOptions::default(), quiet).await.unwrap();
+        let e = Embedded::open_for_runner(data, &config).await.unwrap();
+        let locator = std::fs::canonicalize(store).unwrap().to_string_lossy().to_string();
+        runner::run_store(&e.ports, &locator, None, None, &RunOptions::default(), Arc::new(LogProgress::default()))
+            .await
+            .unwrap();
+    });
+}
+
+/// Plans every product taken in, in a process of its own, so its peak memory is planning's.
+fn plan(size: &str, store: &Path, data: &Path) {
+    let config = Config::from_env().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let e = Embedded::open_for_runner(data, &config).await.unwrap();
+        let locator = std::fs::canonicalize(store).unwrap().to_string_lossy().to_string();
         let options = config.plan_options(&locator).unwrap();
         let products = e.ports.state.list_products().await.unwrap();
 
