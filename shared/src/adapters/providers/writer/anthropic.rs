@@ -3,8 +3,8 @@
 //! `stop_reason: "refusal"` is a moderation rejection, `"max_tokens"` an unusable answer; 529
 //! (overloaded) is retried like any 5xx.
 
-use super::llm::{self, Http, WriterSetupError};
-use crate::config::{LlmEndpoint, Secret};
+use super::llm::{self, WriterSetupError};
+use crate::config::LlmEndpoint;
 use crate::ports::{ProviderError, WriteRequest, Writer};
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -13,31 +13,15 @@ use std::time::Duration;
 const PROVIDER: &str = "anthropic";
 const API_VERSION: &str = "2023-06-01";
 
+#[derive(Debug)]
 pub struct AnthropicWriter {
-    http: Http,
-    key: Secret,
-    model: String,
-    base_url: String,
-    name: String,
-}
-
-impl std::fmt::Debug for AnthropicWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnthropicWriter")
-            .field("model", &self.model)
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
+    c: llm::Client,
 }
 
 impl AnthropicWriter {
     pub fn new(endpoint: &LlmEndpoint, timeout: Duration) -> Result<Self, WriterSetupError> {
         Ok(Self {
-            http: Http::new(PROVIDER, timeout)?,
-            key: llm::key_of(endpoint, "TRUEREEL_ANTHROPIC_API_KEY", PROVIDER)?,
-            model: endpoint.model.clone(),
-            base_url: endpoint.base_url.trim_end_matches('/').to_string(),
-            name: format!("{PROVIDER}:{}", endpoint.model),
+            c: llm::Client::new(PROVIDER, endpoint, endpoint.model.clone(), "TRUEREEL_ANTHROPIC_API_KEY", timeout)?,
         })
     }
 
@@ -45,7 +29,7 @@ impl AnthropicWriter {
     pub fn body(&self, request: &WriteRequest<'_>) -> Value {
         let prompt = llm::prompt(request);
         json!({
-            "model": self.model,
+            "model": self.c.model,
             "max_tokens": llm::max_output_tokens(request),
             "system": prompt.system,
             "messages": [{"role": "user", "content": prompt.user}],
@@ -80,14 +64,14 @@ fn output_text(answer: &Value) -> Result<String, ProviderError> {
 #[async_trait]
 impl Writer for AnthropicWriter {
     fn name(&self) -> &str {
-        &self.name
+        &self.c.name
     }
 
     async fn write(&self, request: &WriteRequest<'_>) -> Result<Vec<String>, ProviderError> {
-        let url = format!("{}/messages", self.base_url);
-        let headers = [("x-api-key", self.key.expose()), ("anthropic-version", API_VERSION)];
-        tracing::info!(provider = PROVIDER, model = %self.model, shots = request.shots.len(), "writing lines");
-        let answer = self.http.post(&url, &headers, &self.body(request)).await?;
+        let url = format!("{}/messages", self.c.base_url);
+        let headers = [("x-api-key", self.c.key.expose()), ("anthropic-version", API_VERSION)];
+        tracing::info!(provider = PROVIDER, model = %self.c.model, shots = request.shots.len(), "writing lines");
+        let answer = self.c.http.post(&url, &headers, &self.body(request)).await?;
         llm::parse_lines(PROVIDER, &output_text(&answer)?, request.shots)
     }
 }

@@ -4,8 +4,8 @@
 //! `BLOCKLIST`, `SPII`, `RECITATION`) are moderation rejections; 429 `RESOURCE_EXHAUSTED` is retried
 //! after its `Retry-After` or `RetryInfo` delay.
 
-use super::llm::{self, Http, WriterSetupError};
-use crate::config::{LlmEndpoint, Secret};
+use super::llm::{self, WriterSetupError};
+use crate::config::LlmEndpoint;
 use crate::ports::{ProviderError, WriteRequest, Writer};
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -15,21 +15,9 @@ const PROVIDER: &str = "gemini";
 /// Why a candidate stopped that means the content was refused.
 const BLOCKED: &[&str] = &["SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"];
 
+#[derive(Debug)]
 pub struct GeminiWriter {
-    http: Http,
-    key: Secret,
-    model: String,
-    base_url: String,
-    name: String,
-}
-
-impl std::fmt::Debug for GeminiWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeminiWriter")
-            .field("model", &self.model)
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
+    c: llm::Client,
 }
 
 impl GeminiWriter {
@@ -39,13 +27,7 @@ impl GeminiWriter {
         if model.is_empty() || !model.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
             return Err(WriterSetupError::BadModel(endpoint.model.clone()));
         }
-        Ok(Self {
-            http: Http::new(PROVIDER, timeout)?,
-            key: llm::key_of(endpoint, "TRUEREEL_GEMINI_API_KEY", PROVIDER)?,
-            name: format!("{PROVIDER}:{model}"),
-            model,
-            base_url: endpoint.base_url.trim_end_matches('/').to_string(),
-        })
+        Ok(Self { c: llm::Client::new(PROVIDER, endpoint, model, "TRUEREEL_GEMINI_API_KEY", timeout)? })
     }
 
     /// The request body for `request`.
@@ -94,13 +76,13 @@ fn output_text(answer: &Value) -> Result<String, ProviderError> {
 #[async_trait]
 impl Writer for GeminiWriter {
     fn name(&self) -> &str {
-        &self.name
+        &self.c.name
     }
 
     async fn write(&self, request: &WriteRequest<'_>) -> Result<Vec<String>, ProviderError> {
-        let url = format!("{}/models/{}:generateContent", self.base_url, self.model);
-        tracing::info!(provider = PROVIDER, model = %self.model, shots = request.shots.len(), "writing lines");
-        let answer = self.http.post(&url, &[("x-goog-api-key", self.key.expose())], &self.body(request)).await?;
+        let url = format!("{}/models/{}:generateContent", self.c.base_url, self.c.model);
+        tracing::info!(provider = PROVIDER, model = %self.c.model, shots = request.shots.len(), "writing lines");
+        let answer = self.c.http.post(&url, &[("x-goog-api-key", self.c.key.expose())], &self.body(request)).await?;
         llm::parse_lines(PROVIDER, &output_text(&answer)?, request.shots)
     }
 }

@@ -353,6 +353,42 @@ pub fn key_of(endpoint: &LlmEndpoint, var: &'static str, writer: &'static str) -
     endpoint.key.clone().ok_or(WriterSetupError::MissingKey(var, writer))
 }
 
+/// What every LLM writer holds: its HTTP client, key, model and base URL (the key never printed).
+pub struct Client {
+    pub http: Http,
+    pub key: Secret,
+    pub model: String,
+    pub base_url: String,
+    /// `provider:model`, the writer's name in plans and logs.
+    pub name: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("model", &self.model).field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `provider` at `endpoint`, speaking to `model`; the key is read from `endpoint`
+    /// (`var` names it in the error when it is missing).
+    pub fn new(
+        provider: &'static str,
+        endpoint: &LlmEndpoint,
+        model: String,
+        var: &'static str,
+        timeout: Duration,
+    ) -> Result<Self, WriterSetupError> {
+        Ok(Self {
+            http: Http::new(provider, timeout)?,
+            key: key_of(endpoint, var, provider)?,
+            name: format!("{provider}:{model}"),
+            model,
+            base_url: endpoint.base_url.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
 /// A refusal, as the moderation rejection it is.
 pub fn refused(provider: &str, message: impl Into<String>) -> ProviderError {
     let message = message.into();

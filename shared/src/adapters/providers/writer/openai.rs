@@ -2,8 +2,8 @@
 //! (`text.format`), `Authorization: Bearer` key. A refusal content item (or a Chat Completions
 //! `message.refusal`) is a moderation rejection; an incomplete answer is unusable.
 
-use super::llm::{self, Http, WriterSetupError};
-use crate::config::{LlmEndpoint, Secret};
+use super::llm::{self, WriterSetupError};
+use crate::config::LlmEndpoint;
 use crate::ports::{ProviderError, WriteRequest, Writer};
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -11,31 +11,15 @@ use std::time::Duration;
 
 const PROVIDER: &str = "openai";
 
+#[derive(Debug)]
 pub struct OpenAiWriter {
-    http: Http,
-    key: Secret,
-    model: String,
-    base_url: String,
-    name: String,
-}
-
-impl std::fmt::Debug for OpenAiWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiWriter")
-            .field("model", &self.model)
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
+    c: llm::Client,
 }
 
 impl OpenAiWriter {
     pub fn new(endpoint: &LlmEndpoint, timeout: Duration) -> Result<Self, WriterSetupError> {
         Ok(Self {
-            http: Http::new(PROVIDER, timeout)?,
-            key: llm::key_of(endpoint, "TRUEREEL_OPENAI_API_KEY", PROVIDER)?,
-            model: endpoint.model.clone(),
-            base_url: endpoint.base_url.trim_end_matches('/').to_string(),
-            name: format!("{PROVIDER}:{}", endpoint.model),
+            c: llm::Client::new(PROVIDER, endpoint, endpoint.model.clone(), "TRUEREEL_OPENAI_API_KEY", timeout)?,
         })
     }
 
@@ -43,7 +27,7 @@ impl OpenAiWriter {
     pub fn body(&self, request: &WriteRequest<'_>) -> Value {
         let prompt = llm::prompt(request);
         json!({
-            "model": self.model,
+            "model": self.c.model,
             "instructions": prompt.system,
             "input": prompt.user,
             "text": {"format": {
@@ -98,14 +82,14 @@ fn output_text(answer: &Value) -> Result<String, ProviderError> {
 #[async_trait]
 impl Writer for OpenAiWriter {
     fn name(&self) -> &str {
-        &self.name
+        &self.c.name
     }
 
     async fn write(&self, request: &WriteRequest<'_>) -> Result<Vec<String>, ProviderError> {
-        let url = format!("{}/responses", self.base_url);
-        let auth = format!("Bearer {}", self.key.expose());
-        tracing::info!(provider = PROVIDER, model = %self.model, shots = request.shots.len(), "writing lines");
-        let answer = self.http.post(&url, &[("authorization", &auth)], &self.body(request)).await?;
+        let url = format!("{}/responses", self.c.base_url);
+        let auth = format!("Bearer {}", self.c.key.expose());
+        tracing::info!(provider = PROVIDER, model = %self.c.model, shots = request.shots.len(), "writing lines");
+        let answer = self.c.http.post(&url, &[("authorization", &auth)], &self.body(request)).await?;
         llm::parse_lines(PROVIDER, &output_text(&answer)?, request.shots)
     }
 }
