@@ -267,9 +267,10 @@ impl truereel::ports::VideoModel for CountingDownloads {
         &self,
         output: &truereel::ports::ClipOutput,
         dest: &Path,
-    ) -> Result<u64, truereel::ports::ProviderError> {
+        max_bytes: u64,
+    ) -> Result<truereel::ports::Downloaded, truereel::ports::ProviderError> {
         self.downloads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.download(output, dest).await
+        self.inner.download(output, dest, max_bytes).await
     }
 }
 

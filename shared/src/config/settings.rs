@@ -18,6 +18,8 @@ pub struct Settings {
     pub presign_ttl: Duration,
     /// How many polls of one job before it is given up (at most one per `poll_interval`).
     pub max_polls: u32,
+    /// The largest clip a provider's link may give (bytes); more is refused while streaming.
+    pub max_clip_bytes: u64,
     /// Photos taken in per product: the first ones in the store's order.
     pub max_photos_per_product: usize,
     /// The most one photo's fetch may take, its attempts and waits included.
@@ -39,6 +41,7 @@ impl Default for Settings {
             run_started_ms: crate::now_ms(),
             presign_ttl: Duration::from_secs(3600),
             max_polls: 360,
+            max_clip_bytes: 512 * 1024 * 1024,
             max_photos_per_product: 30,
             photo_budget: Duration::from_secs(60),
             product_budget: Duration::from_secs(300),

@@ -128,6 +128,27 @@ impl Sha256 {
         Self(hex(&sha2::Sha256::digest(bytes)))
     }
 
+    /// The SHA-256 of a file, read in 64 KiB pieces (memory stays flat whatever its size).
+    pub async fn of_file(path: &std::path::Path) -> std::io::Result<Self> {
+        use sha2::Digest;
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(path).await?;
+        let (mut hasher, mut buf) = (sha2::Sha256::new(), vec![0u8; 64 * 1024]);
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(Self(hex(&hasher.finalize())));
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+
+    /// The SHA-256 of what `hasher` was fed.
+    pub fn finish(hasher: sha2::Sha256) -> Self {
+        use sha2::Digest;
+        Self(hex(&hasher.finalize()))
+    }
+
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(Self(s.to_string()))

@@ -10,8 +10,9 @@ mod storefront;
 pub use blob::{BlobError, BlobMeta, BlobStore};
 pub use fetch::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 pub use provider::{
-    Check, Classification, Classifier, ClipOutput, ClipRequest, JobStatus, Judge, PhotoHints, ProviderError, ReelCut,
-    ShotBrief, Speech, SpeechRequest, VideoModel, Voice, WriteRequest, Writer,
+    Cancelled, Check, Classification, Classifier, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure,
+    JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel, Voice,
+    WriteRequest, Writer,
 };
 pub use queue::{DeadLetter, Delivery, MAX_RECEIVES, Pick, Queue, QueueDepth, QueueError, Stage};
 pub use state::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore, Unreadable};

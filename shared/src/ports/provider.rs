@@ -1,8 +1,8 @@
 //! Provider ports: video model, voice, script writer, judge and photo classifier.
 
 use crate::{
-    BlobKey, BrandKit, Camera, IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, ShotRole, Usd,
-    WordTiming,
+    BlobKey, BrandKit, Camera, IdempotencyKey, JobId, Motion, PhotoKind, Product, Reel, Reference, Sha256, ShotRole,
+    Usd, WordTiming,
 };
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,11 @@ pub enum ProviderError {
     /// The provider answered something we cannot use.
     #[error("{provider}: unusable response: {message}")]
     Invalid { provider: String, message: String },
+    /// The account's quota or credit is used up (Runway's 429 on the daily quota, a billing
+    /// refusal): nothing more is submitted to this provider for the run; the next one in the chain
+    /// takes over.
+    #[error("{provider}: quota or billing exhausted: {message}")]
+    Exhausted { provider: String, message: String },
 }
 
 impl ProviderError {
@@ -50,6 +55,9 @@ impl ProviderError {
 pub struct ClipRequest {
     /// The reference photo in our blob store (an in-house renderer reads it from there).
     pub reference: BlobKey,
+    /// The reference photo's bytes, for providers that take it inline (a data URI): presigned S3
+    /// links do not answer the HEAD that URL inputs need.
+    pub image: bytes::Bytes,
     /// Where the provider fetches the reference photo (presigned URL, or `file://` locally).
     pub image_url: String,
     pub image_mime: String,
@@ -77,9 +85,66 @@ pub struct ClipOutput {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobStatus {
-    Pending { retry_in: Duration },
+    /// Not done yet; ask again in `retry_in` (the provider's hint, or its documented interval).
+    /// `queued` is true while the job waits behind the account's concurrency (Runway `THROTTLED`).
+    Pending {
+        retry_in: Duration,
+        queued: bool,
+    },
     Ready(ClipOutput),
-    Failed { reason: String, moderation: bool },
+    Failed(JobFailure),
+}
+
+/// Why a job ended without a clip, as the stages act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The provider's own trouble (`INTERNAL.*`, a bad output): a new attempt may succeed.
+    Retryable,
+    /// Moderation refused the input (the photo or the prompt): do not send the same again.
+    ModerationInput,
+    /// Moderation refused what the model made.
+    ModerationOutput,
+    /// The request itself was wrong (an invalid asset, a bad parameter).
+    Invalid,
+    /// Cancelled (by us, or on the provider's side).
+    Cancelled,
+}
+
+/// A failed job: its class, the provider's code and words, and whether it was billed anyway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFailure {
+    pub class: FailureClass,
+    /// The provider's failure code (`SAFETY.INPUT.IMAGE`), when it gave one.
+    pub code: Option<String>,
+    pub reason: String,
+    /// The provider charges for this failure (Runway bills moderated jobs).
+    pub billed: bool,
+}
+
+impl JobFailure {
+    pub fn is_moderation(&self) -> bool {
+        matches!(self.class, FailureClass::ModerationInput | FailureClass::ModerationOutput)
+    }
+}
+
+/// What asking a provider to cancel a job came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The provider confirmed it: the job will not finish or bill further.
+    Confirmed,
+    /// The job had already ended (poll it: it may have a clip).
+    AlreadyEnded,
+    /// The provider has no way to cancel: the job may still finish and bill.
+    Unsupported,
+}
+
+/// A finished clip copied to a local file: its size and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub bytes: u64,
+    pub sha256: Sha256,
+    pub content_type: Option<String>,
 }
 
 #[async_trait]
@@ -90,10 +155,20 @@ pub trait VideoModel: Send + Sync {
     fn idempotent_submit(&self) -> bool;
     /// What a request will cost, asked before submitting so no budget is overrun.
     fn price(&self, request: &ClipRequest) -> Usd;
+    /// The model this provider is configured with (`gen4_turbo`), for the ledger and provenance.
+    fn model(&self) -> &str {
+        self.name()
+    }
     async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError>;
     async fn poll(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
-    /// Downloads a finished output to `dest`; returns its size.
-    async fn download(&self, output: &ClipOutput, dest: &Path) -> Result<u64, ProviderError>;
+    /// Asks the provider to stop a job that has run too long.
+    async fn cancel(&self, job: &JobId) -> Result<Cancelled, ProviderError> {
+        let _ = job;
+        Ok(Cancelled::Unsupported)
+    }
+    /// Streams a finished output to `dest`, refusing more than `max_bytes` (memory stays flat
+    /// whatever the size); a link that has expired (403/404/410) is [`ProviderError::Expired`].
+    async fn download(&self, output: &ClipOutput, dest: &Path, max_bytes: u64) -> Result<Downloaded, ProviderError>;
 }
 
 /// One spoken line: WAV audio and word timings relative to the line's start.

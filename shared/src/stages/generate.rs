@@ -176,8 +176,10 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
         .presign_get(&reference.blob, ports.settings.presign_ttl)
         .await
         .map_err(|e| blob_err("presigning a reference", e))?;
+    let image = ports.blobs.get(&reference.blob).await.map_err(|e| blob_err("reading a reference", e))?;
     Ok(ClipRequest {
         reference: reference.blob.clone(),
+        image,
         image_url,
         image_mime: reference.mime.clone(),
         image_width: reference.width,
@@ -221,7 +223,7 @@ async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Res
             send(ports, next, Duration::ZERO).await?;
             Ok(Outcome::Done(format!("{} shot {}: clip ready", reel.id, msg.shot)))
         }
-        JobStatus::Pending { retry_in } => {
+        JobStatus::Pending { retry_in, .. } => {
             if msg.polls + 1 >= ports.settings.max_polls {
                 let why = format!(
                     "shot {}: job {job} still not done after {} polls; not resubmitted (it may still finish and bill)",
@@ -234,8 +236,9 @@ async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Res
             send(ports, again, retry_in).await?;
             Ok(Outcome::Waiting(format!("{} shot {}: job {job} running", reel.id, msg.shot)))
         }
-        JobStatus::Failed { reason, moderation } => {
-            let kind = if moderation { "refused by moderation" } else { "failed" };
+        JobStatus::Failed(failure) => {
+            let kind = if failure.is_moderation() { "refused by moderation" } else { "failed" };
+            let reason = &failure.reason;
             park(
                 ports,
                 reel,

@@ -61,8 +61,8 @@ async fn mirror_clip(
         Some(meta) => (local_copy(ports, &key, dir.path(), "clip.mp4").await?, meta.bytes),
         None => {
             let file = dir.path().join("clip.mp4");
-            match ports.video.download(output, &file).await {
-                Ok(n) => (file, n),
+            match ports.video.download(output, &file, ports.settings.max_clip_bytes).await {
+                Ok(got) => (file, got.bytes),
                 Err(ProviderError::Expired { message, .. }) => {
                     // The short-lived URL is gone: ask the job again (it is recorded; nothing is resubmitted).
                     tracing::warn!(reel = %id, shot, %job, "Clip URL expired ({message}); polling the job again.");

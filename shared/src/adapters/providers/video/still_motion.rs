@@ -20,7 +20,10 @@
 
 use crate::media::camera::planned_or_composed;
 use crate::media::{Media, MediaError, MotionSpec, analyse};
-use crate::ports::{BlobError, BlobStore, ClipOutput, ClipRequest, JobStatus, ProviderError, VideoModel};
+use crate::ports::{
+    BlobError, BlobStore, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure, JobStatus, ProviderError,
+    VideoModel,
+};
 use crate::{BlobKey, IdempotencyKey, JobId, Usd};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -181,11 +184,11 @@ impl VideoModel for StillMotionVideo {
                 content_type: Some("video/mp4".into()),
             })
         } else {
-            JobStatus::Failed { reason: "unknown job".into(), moderation: false }
+            JobStatus::Failed(unknown_job())
         })
     }
 
-    async fn download(&self, output: &ClipOutput, dest: &Path) -> Result<u64, ProviderError> {
+    async fn download(&self, output: &ClipOutput, dest: &Path, max_bytes: u64) -> Result<Downloaded, ProviderError> {
         let key = output
             .url
             .strip_prefix(SCHEME)
@@ -198,13 +201,24 @@ impl VideoModel for StillMotionVideo {
                 .await
                 .map_err(|e| retryable(format!("cannot create {}: {e}", dir.display())))?;
         }
-        self.blobs.get_to_file(&key, dest).await.map_err(|e| match e {
+        let bytes = self.blobs.get_to_file(&key, dest).await.map_err(|e| match e {
             BlobError::NotFound(_) => {
                 ProviderError::Expired { provider: NAME.into(), message: format!("{key} is gone") }
             }
             e => retryable(format!("copying {key} to {}: {e}", dest.display())),
-        })
+        })?;
+        if bytes > max_bytes {
+            return Err(rejected(format!("{key} is {bytes} bytes, over the cap of {max_bytes}")));
+        }
+        let sha256 =
+            crate::Sha256::of_file(dest).await.map_err(|e| retryable(format!("hashing {}: {e}", dest.display())))?;
+        Ok(Downloaded { bytes, sha256, content_type: Some("video/mp4".into()) })
     }
+}
+
+/// A job id the renderer never made.
+fn unknown_job() -> JobFailure {
+    JobFailure { class: FailureClass::Invalid, code: None, reason: "unknown job".into(), billed: false }
 }
 
 fn rejected(message: String) -> ProviderError {
@@ -263,6 +277,7 @@ mod tests {
 
     fn request(reference: BlobKey, motion: Motion) -> ClipRequest {
         ClipRequest {
+            image: Bytes::new(),
             reference,
             image_url: "https://bucket.example/presigned".into(),
             image_mime: "image/png".into(),
@@ -326,8 +341,8 @@ mod tests {
         let JobStatus::Ready(out) = v.poll(&job).await.unwrap() else { panic!("not ready") };
         assert_eq!(out.content_type.as_deref(), Some("video/mp4"));
         let dest = dir.path().join("mirror/clip.mp4");
-        let n = v.download(&out, &dest).await.unwrap();
-        assert_eq!(n, std::fs::metadata(&dest).unwrap().len());
+        let n = v.download(&out, &dest, u64::MAX).await.unwrap();
+        assert_eq!(n.bytes, std::fs::metadata(&dest).unwrap().len());
         let p = Media::default().probe(&dest).await.unwrap();
         let vi = p.video.unwrap();
         assert_eq!((vi.width, vi.height, vi.frames), (180, 320, Some(12)));
@@ -360,7 +375,7 @@ mod tests {
         let blobs = store(dir.path());
         let v = provider(&blobs);
         let unknown = v.poll(&JobId::new("sm-00")).await.unwrap();
-        assert_eq!(unknown, JobStatus::Failed { reason: "unknown job".into(), moderation: false });
+        assert_eq!(unknown, JobStatus::Failed(unknown_job()));
         let dest = dir.path().join("d.mp4");
         for url in [
             "file:///etc/passwd",
@@ -369,10 +384,10 @@ mod tests {
             "blob:provider/still-motion/../x.mp4",
         ] {
             let out = ClipOutput { url: url.into(), content_type: None };
-            assert!(matches!(v.download(&out, &dest).await, Err(ProviderError::Rejected { .. })), "{url}");
+            assert!(matches!(v.download(&out, &dest, u64::MAX).await, Err(ProviderError::Rejected { .. })), "{url}");
         }
         let gone = ClipOutput { url: "blob:provider/still-motion/sm-00.mp4".into(), content_type: None };
-        assert!(matches!(v.download(&gone, &dest).await, Err(ProviderError::Expired { .. })));
+        assert!(matches!(v.download(&gone, &dest, u64::MAX).await, Err(ProviderError::Expired { .. })));
     }
 
     fn record(blobs: &FolderBlobStore, job: &JobId) -> serde_json::Value {
