@@ -30,6 +30,7 @@ pub enum Group {
     Media,
     Voice,
     Writer,
+    Video,
     Runner,
     Aws,
 }
@@ -43,11 +44,17 @@ impl Group {
             Group::Media => "media",
             Group::Voice => "voice",
             Group::Writer => "writer",
+            Group::Video => "video",
             Group::Runner => "runner",
             Group::Aws => "aws",
         }
     }
 }
+
+/// The video models `TRUEREEL_VIDEO_PROVIDER` may name.
+pub const VIDEO_PROVIDERS: &[&str] = &["still-motion", "runway"];
+/// Runway's image-to-video models truereel knows the price and request shape of.
+pub const RUNWAY_MODELS: &[&str] = &["gen4_turbo", "gen4.5", "veo3.1", "veo3.1_fast"];
 
 const fn def(group: Group, var: &'static str, kind: Kind, default: Option<&'static str>, meaning: &'static str) -> Def {
     Def { var, flag: None, kind, default, unset: "", meaning, group }
@@ -391,6 +398,62 @@ pub static DEFS: &[Def] = &[
         Whole { min: 1, max: 600 },
         Some("60"),
         "the longest one call to an LLM writer may take",
+    ),
+    // Video models.
+    def(
+        Video,
+        "TRUEREEL_VIDEO_PROVIDER",
+        Chain(VIDEO_PROVIDERS),
+        Some("still-motion"),
+        "which video model animates the shots; a list falls over in order (a provider out of quota or credit is \
+         skipped for the rest of the run); still-motion is the offline renderer",
+    )
+    .flag("--video-provider"),
+    def(
+        Video,
+        "TRUEREEL_JOB_TIMEOUT_SECS",
+        Whole { min: 30, max: 86_400 },
+        Some("1800"),
+        "how long a paid job may run before it is cancelled (and resubmitted only once the cancel is confirmed)",
+    ),
+    def(Video, "TRUEREEL_MAX_CLIP_MB", Whole { min: 1, max: 4096 }, Some("512"), "the largest clip mirrored, MB"),
+    def(Video, "TRUEREEL_RUNWAY_API_KEY", Secret, None, "the Runway API key (never shown)").unset("none"),
+    def(
+        Video,
+        "TRUEREEL_RUNWAY_BASE_URL",
+        Url,
+        Some("https://api.dev.runwayml.com"),
+        "the Runway API (plain http only on loopback, with --allow-private-network)",
+    ),
+    def(Video, "TRUEREEL_RUNWAY_MODEL", OneOf(RUNWAY_MODELS), Some("gen4_turbo"), "the Runway image-to-video model"),
+    def(
+        Video,
+        "TRUEREEL_RUNWAY_USD_PER_SECOND",
+        Dollars { max: 10.0 },
+        None,
+        "what Runway charges per second of video",
+    )
+    .unset("the model's list price: gen4_turbo 0.05, gen4.5 0.12, veo3.1 0.40, veo3.1_fast 0.15"),
+    def(
+        Video,
+        "TRUEREEL_RUNWAY_CONCURRENCY",
+        Whole { min: 1, max: 100 },
+        Some("1"),
+        "Runway jobs running at once, across every worker and Lambda (the account tier's limit: 1 at tier 1)",
+    ),
+    def(
+        Video,
+        "TRUEREEL_RUNWAY_POLL_SECS",
+        Whole { min: 1, max: 300 },
+        Some("5"),
+        "the first wait before asking a Runway job again (it doubles up to a minute)",
+    ),
+    def(
+        Video,
+        "TRUEREEL_RUNWAY_MODE",
+        OneOf(&["shots", "product-ad"]),
+        Some("shots"),
+        "shots: one image_to_video job per shot; product-ad: one product_ad recipe job for the whole reel",
     ),
     // The local runner.
     def(Runner, "TRUEREEL_CONCURRENCY_CRAWL", Whole { min: 1, max: 64 }, Some("4"), "crawl messages handled at once"),

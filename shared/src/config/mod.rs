@@ -185,6 +185,36 @@ pub struct VoiceConfig {
     pub openai: CloudVoiceConfig,
 }
 
+/// The video models: the fall-over chain and each paid provider's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoConfig {
+    /// Provider names in order of preference (`still-motion`, `runway`).
+    pub chain: Vec<String>,
+    /// How long a paid job may run before it is cancelled.
+    pub job_timeout: Duration,
+    pub runway: RunwayConfig,
+}
+
+/// Runway's API (`providers.md` §1.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunwayConfig {
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    /// `gen4_turbo`, `gen4.5`, `veo3.1`, `veo3.1_fast`.
+    pub model: String,
+    /// `None`: the model's list price.
+    pub usd_per_second: Option<Usd>,
+    /// Jobs at once across every worker (the account tier's concurrency).
+    pub concurrency: u32,
+    /// The first wait between polls.
+    pub poll_interval: Duration,
+    /// One `product_ad` recipe job for the whole reel instead of a job per shot.
+    pub product_ad: bool,
+    /// Plain `http` is allowed for the base URL only on loopback and only with this.
+    pub allow_private_network: bool,
+}
+
 /// Amazon Polly (through the AWS SDK: credentials, region and endpoint from the AWS configuration).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollyConfig {
@@ -349,6 +379,7 @@ pub struct Config {
     pub writer: WriterConfig,
     /// What the still-motion renderer charges per second of video.
     pub still_motion_per_second: Usd,
+    pub video: VideoConfig,
     pub runner: RunnerConfig,
     pub aws: AwsConfig,
     pub provider_secret_arn: Option<String>,
@@ -437,6 +468,7 @@ impl Config {
             min_reel_ms,
             max_reel_ms,
             max_photos_per_product: r.whole("TRUEREEL_MAX_PHOTOS_PER_PRODUCT") as usize,
+            max_clip_bytes: r.whole("TRUEREEL_MAX_CLIP_MB") * 1024 * 1024,
             photo_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PHOTO_BUDGET_SECS")),
             product_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PRODUCT_BUDGET_SECS")),
             ..Settings::default()
@@ -586,6 +618,20 @@ impl Config {
             plan,
             writer,
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
+            video: VideoConfig {
+                chain: r.opt_list("TRUEREEL_VIDEO_PROVIDER").unwrap_or_else(|| vec!["still-motion".into()]),
+                job_timeout: Duration::from_secs(r.whole("TRUEREEL_JOB_TIMEOUT_SECS")),
+                runway: RunwayConfig {
+                    base_url: r.text("TRUEREEL_RUNWAY_BASE_URL").trim_end_matches('/').to_string(),
+                    api_key: r.opt_text("TRUEREEL_RUNWAY_API_KEY").map(Secret::new),
+                    model: r.text("TRUEREEL_RUNWAY_MODEL"),
+                    usd_per_second: r.opt_dollars("TRUEREEL_RUNWAY_USD_PER_SECOND"),
+                    concurrency: r.whole("TRUEREEL_RUNWAY_CONCURRENCY") as u32,
+                    poll_interval: Duration::from_secs(r.whole("TRUEREEL_RUNWAY_POLL_SECS")),
+                    product_ad: r.text("TRUEREEL_RUNWAY_MODE") == "product-ad",
+                    allow_private_network: r.bool("TRUEREEL_ALLOW_PRIVATE_NETWORK"),
+                },
+            },
             runner,
             aws,
             provider_secret_arn: r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN"),

@@ -18,6 +18,8 @@ pub enum Kind {
     Resolution,
     /// One of these words.
     OneOf(&'static [&'static str]),
+    /// Some of these words, comma-separated, in order of preference, none twice.
+    Chain(&'static [&'static str]),
     /// Any text on one line.
     Text,
     /// A credential on one line: read like [`Kind::Text`], never shown (`truereel config`, errors, `Debug`).
@@ -70,6 +72,7 @@ impl Kind {
                 ASPECTS.iter().map(|(w, h)| format!("{w}:{h}")).collect::<Vec<_>>().join(", ")
             ),
             Kind::OneOf(words) => format!("one of {}", words.join(", ")),
+            Kind::Chain(words) => format!("some of {}, comma-separated, first choice first", words.join(", ")),
             Kind::Text => "text on one line".into(),
             Kind::Secret => "a secret on one line (never shown)".into(),
             Kind::Path => "a path".into(),
@@ -120,6 +123,19 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
         Kind::OneOf(words) => {
             let lower = v.to_ascii_lowercase();
             words.iter().find(|w| **w == lower).map(|w| Value::Text(w.to_string())).ok_or_else(none)
+        }
+        Kind::Chain(words) => {
+            let mut chosen: Vec<String> = Vec::new();
+            for name in v.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
+                if !words.contains(&name.as_str()) {
+                    return Err(format!("{name} is not one of them"));
+                }
+                if chosen.contains(&name) {
+                    return Err(format!("{name} is named twice"));
+                }
+                chosen.push(name);
+            }
+            if chosen.is_empty() { Err("none given".into()) } else { Ok(Value::List(chosen)) }
         }
         Kind::Text | Kind::Secret | Kind::LogFilter if v.is_empty() => Err(none()),
         Kind::Text | Kind::Secret => Ok(Value::Text(v.to_string())),
@@ -273,6 +289,14 @@ mod tests {
         assert!(parse(&Kind::Resolution, "4096x16").unwrap_err().contains("4096:16 is no shape"));
         assert!(parse(&Kind::Resolution, "180x320").unwrap_err().contains("a side under 240"));
         assert_eq!(parse(&Kind::OneOf(&["a", "b"]), "B"), Ok(Value::Text("b".into())));
+        let chain = Kind::Chain(&["runway", "still-motion"]);
+        assert_eq!(
+            parse(&chain, "Runway, still-motion"),
+            Ok(Value::List(vec!["runway".into(), "still-motion".into()]))
+        );
+        assert!(parse(&chain, "runway,runway").unwrap_err().contains("twice"));
+        assert!(parse(&chain, "runway,sora").unwrap_err().contains("sora"));
+        assert!(parse(&chain, " , ").is_err());
         assert!(parse(&Kind::OneOf(&["a", "b"]), "c").is_err());
         assert!(parse(&Kind::BucketName, "truereel-reels").is_ok());
         for raw in ["Upper", "ab", "-x-bucket", "a..b", "under_score"] {
