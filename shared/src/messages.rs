@@ -56,17 +56,48 @@ pub struct GenerateMsg {
     pub reel: ReelId,
     pub shot: u32,
     pub attempt: u32,
-    /// How many times this job was polled (bounds the wait).
+    /// How many times this job was polled (sets the backoff).
     #[serde(default)]
     pub polls: u32,
+    /// Jobs of this attempt cancelled after running too long, or failed on the provider's side,
+    /// and submitted again (each under its own idempotency key).
+    #[serde(default)]
+    pub resubmits: u32,
+    /// When the job being polled was submitted (its timeout counts from here).
+    #[serde(default)]
+    pub since_ms: Option<i64>,
+}
+
+impl GenerateMsg {
+    /// The first message of a shot's attempt.
+    pub fn new(reel: ReelId, shot: u32, attempt: u32) -> Self {
+        Self { reel, shot, attempt, polls: 0, resubmits: 0, since_ms: None }
+    }
+
+    /// The idempotency key of this attempt's current job: reel/shot/attempt, and the resubmission.
+    pub fn key(&self) -> crate::IdempotencyKey {
+        let operation = if self.resubmits == 0 { "video".to_string() } else { format!("video-{}", self.resubmits) };
+        crate::IdempotencyKey::for_shot(&self.reel, self.shot, self.attempt, &operation)
+    }
 }
 
 /// Mirror: copy one finished clip into our storage, or assemble the reel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MirrorMsg {
-    Clip { reel: ReelId, shot: u32, attempt: u32, job: JobId, output: ClipOutput },
-    Assemble { reel: ReelId },
+    Clip {
+        reel: ReelId,
+        shot: u32,
+        attempt: u32,
+        job: JobId,
+        output: ClipOutput,
+        /// The provider that made it (`None` in messages from before the chain: the first choice).
+        #[serde(default)]
+        provider: Option<String>,
+    },
+    Assemble {
+        reel: ReelId,
+    },
 }
 
 /// Evaluate: judge the reel's latest assembly.
@@ -190,7 +221,7 @@ mod tests {
             }
             .into(),
             PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into(),
-            GenerateMsg { reel: reel.clone(), shot: 2, attempt: 1, polls: 0 }.into(),
+            GenerateMsg::new(reel.clone(), 2, 1).into(),
             MirrorMsg::Assemble { reel: reel.clone() }.into(),
             EvaluateMsg { reel, round: 1 }.into(),
         ];
@@ -202,7 +233,7 @@ mod tests {
     #[test]
     fn a_message_concerns_its_reel_and_its_product() {
         let reel = ReelId::parse("tee--0123456789ab").unwrap();
-        let shot: Message = GenerateMsg { reel: reel.clone(), shot: 0, attempt: 1, polls: 0 }.into();
+        let shot: Message = GenerateMsg::new(reel.clone(), 0, 1).into();
         assert!(shot.concerns("tee--0123456789ab") && shot.concerns("tee"));
         assert!(!shot.concerns("tee--ffffffffffff") && !shot.concerns("te"));
         let plan: Message = PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into();

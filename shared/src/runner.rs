@@ -396,7 +396,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = crate::homes::embedded::Embedded::open(dir.path(), &crate::config::Config::default()).unwrap();
         let reel = crate::ReelId::parse("tee--0123456789ab").unwrap();
-        let body = Message::from(GenerateMsg { reel, shot: 0, attempt: 1, polls: 0 }).to_json();
+        let body = Message::from(GenerateMsg::new(reel, 0, 1)).to_json();
         let q = &home.ports.queue;
         q.send(Stage::Generate, &body, Duration::ZERO).await.unwrap();
         for _ in 0..=crate::ports::MAX_RECEIVES {

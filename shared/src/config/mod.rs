@@ -469,6 +469,7 @@ impl Config {
             max_reel_ms,
             max_photos_per_product: r.whole("TRUEREEL_MAX_PHOTOS_PER_PRODUCT") as usize,
             max_clip_bytes: r.whole("TRUEREEL_MAX_CLIP_MB") * 1024 * 1024,
+            job_timeout: Duration::from_secs(r.whole("TRUEREEL_JOB_TIMEOUT_SECS")),
             photo_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PHOTO_BUDGET_SECS")),
             product_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PRODUCT_BUDGET_SECS")),
             ..Settings::default()

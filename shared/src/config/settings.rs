@@ -18,6 +18,8 @@ pub struct Settings {
     pub presign_ttl: Duration,
     /// How many polls of one job before it is given up (at most one per `poll_interval`).
     pub max_polls: u32,
+    /// How long a paid job may run before it is cancelled.
+    pub job_timeout: Duration,
     /// The largest clip a provider's link may give (bytes); more is refused while streaming.
     pub max_clip_bytes: u64,
     /// Photos taken in per product: the first ones in the store's order.
@@ -41,6 +43,7 @@ impl Default for Settings {
             run_started_ms: crate::now_ms(),
             presign_ttl: Duration::from_secs(3600),
             max_polls: 360,
+            job_timeout: Duration::from_secs(1800),
             max_clip_bytes: 512 * 1024 * 1024,
             max_photos_per_product: 30,
             photo_budget: Duration::from_secs(60),

@@ -168,6 +168,10 @@ pub fn sample_ledger_entry(reel: &ReelId, usd: Usd, at_ms: i64) -> LedgerEntry {
         unit: "video_seconds".into(),
         usd,
         at_ms,
+        model: None,
+        shot: None,
+        attempt: None,
+        note: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub async fn state_store_contract(store: &dyn StateStore) {
     transitions_are_conditional(store).await;
     racing_transitions_have_one_winner(store).await;
     job_slots(store).await;
+    provider_slots(store).await;
     clips(store).await;
     verdicts(store).await;
     ledger(store).await;
@@ -252,7 +253,7 @@ async fn job_slots(store: &dyn StateStore) {
     assert_eq!(must(store.begin_job(&key, "runway").await, "begin a job"), JobSlot::New, "first claim is New");
     assert_eq!(
         must(store.begin_job(&key, "runway").await, "begin a job again"),
-        JobSlot::Unknown,
+        JobSlot::Unknown { provider: "runway".into() },
         "a claim without a recorded job id is Unknown"
     );
     let job = JobId::new(unique("job"));
@@ -260,7 +261,7 @@ async fn job_slots(store: &dyn StateStore) {
     must(store.record_job(&key, &job).await, "record the same job id again");
     assert_eq!(
         must(store.begin_job(&key, "runway").await, "begin a submitted job"),
-        JobSlot::Submitted(job.clone()),
+        JobSlot::Submitted { job: job.clone(), provider: "runway".into() },
         "a recorded job is Submitted"
     );
     match store.record_job(&key, &JobId::new(unique("other"))).await {
@@ -271,7 +272,7 @@ async fn job_slots(store: &dyn StateStore) {
     }
     assert_eq!(
         must(store.begin_job(&key, "runway").await, "begin after a conflict"),
-        JobSlot::Submitted(job),
+        JobSlot::Submitted { job: job.clone(), provider: "runway".into() },
         "a conflicting record_job changes nothing"
     );
     let unclaimed = IdempotencyKey::for_reel(&sample_reel(&sample_product()).id, &unique("never-begun"));
@@ -279,6 +280,50 @@ async fn job_slots(store: &dyn StateStore) {
         matches!(store.record_job(&unclaimed, &JobId::new("x")).await, Err(StateError::NotFound { what: "job", .. })),
         "record_job without begin_job is NotFound"
     );
+    assert!(!must(store.forget_job(&key).await, "forget a submitted job"), "a job with an id is never forgotten");
+    let refused = IdempotencyKey::for_reel(&sample_reel(&sample_product()).id, &unique("quota"));
+    assert_eq!(must(store.begin_job(&refused, "runway").await, "claim"), JobSlot::New);
+    assert!(must(store.forget_job(&refused).await, "forget an intent"), "an intent without an id is forgotten");
+    assert_eq!(
+        must(store.begin_job(&refused, "still-motion").await, "claim again"),
+        JobSlot::New,
+        "a forgotten intent may be claimed again, for another provider"
+    );
+}
+
+async fn provider_slots(store: &dyn StateStore) {
+    let provider = unique("provider");
+    let later = crate::now_ms() + 60_000;
+    assert!(must(store.acquire_slot(&provider, 2, "a", later).await, "slot a"), "first of two slots");
+    assert!(must(store.acquire_slot(&provider, 2, "b", later).await, "slot b"), "second of two slots");
+    assert!(!must(store.acquire_slot(&provider, 2, "c", later).await, "slot c"), "no third slot");
+    assert!(must(store.acquire_slot(&provider, 2, "a", later + 1).await, "renew a"), "a holder renews its slot");
+    must(store.release_slot(&provider, 2, "b").await, "give back b");
+    must(store.release_slot(&provider, 2, "nobody").await, "give back what is not held");
+    assert!(must(store.acquire_slot(&provider, 2, "c", later).await, "slot c again"), "a freed slot is taken");
+    assert!(!must(store.acquire_slot(&provider, 2, "d", later).await, "slot d"), "full again");
+    // A lapsed lease comes back.
+    let lapsed = unique("provider");
+    assert!(must(store.acquire_slot(&lapsed, 1, "crashed", crate::now_ms() - 1).await, "lapsed"), "taken");
+    assert!(must(store.acquire_slot(&lapsed, 1, "next", later).await, "after lapse"), "a lapsed slot is taken");
+    // Racers for the last slot: exactly one wins.
+    let last = unique("provider");
+    let wins = tokio::join!(
+        store.acquire_slot(&last, 1, "racer-0", later),
+        store.acquire_slot(&last, 1, "racer-1", later),
+        store.acquire_slot(&last, 1, "racer-2", later),
+        store.acquire_slot(&last, 1, "racer-3", later),
+    );
+    let won = [wins.0, wins.1, wins.2, wins.3].into_iter().filter(|w| matches!(w, Ok(true))).count();
+    assert_eq!(won, 1, "contract: racing for the last slot has one winner");
+
+    let run = crate::now_ms();
+    assert_eq!(must(store.provider_hold(&provider, run).await, "no hold"), None);
+    let hold = crate::ports::ProviderHold { provider: provider.clone(), run, why: "daily quota".into() };
+    must(store.hold_provider(&hold).await, "hold");
+    must(store.hold_provider(&crate::ports::ProviderHold { why: "again".into(), ..hold.clone() }).await, "hold again");
+    assert_eq!(must(store.provider_hold(&provider, run).await, "held"), Some(hold), "the first words are kept");
+    assert_eq!(must(store.provider_hold(&provider, run + 1).await, "next run"), None, "a hold is for its run");
 }
 
 async fn clips(store: &dyn StateStore) {

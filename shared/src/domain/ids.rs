@@ -337,6 +337,10 @@ impl IdempotencyKey {
     pub fn for_reel(reel: &ReelId, operation: &str) -> Self {
         Self(format!("{reel}/{operation}"))
     }
+    /// A key derived from this one (`<key><suffix>`): a charge's refund, a charge per provider.
+    pub fn with_suffix(&self, suffix: &str) -> Self {
+        Self(format!("{}{suffix}", self.0))
+    }
     /// A stable, filesystem- and provider-safe token derived from the key.
     pub fn token(&self) -> String {
         Sha256::of(self.0.as_bytes()).short(32).to_string()

@@ -46,6 +46,17 @@ pub struct LedgerEntry {
     pub unit: String,
     pub usd: Usd,
     pub at_ms: i64,
+    /// The provider's model (`gen4_turbo`), when it has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The shot and attempt the call was for (none for a whole-reel call such as the voice-over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shot: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// Why an entry that is not a plain charge was written: a refund, a billed failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Spending limits: per reel and per run.

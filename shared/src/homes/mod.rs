@@ -15,7 +15,7 @@ use crate::adapters::providers::voice::{
 use crate::adapters::providers::writer::WriterSetupError;
 use crate::adapters::storefront::StorefrontRouter;
 use crate::config::{Config, VoiceEngine};
-use crate::ports::{BlobStore, Queue, StateStore, Voice};
+use crate::ports::{BlobStore, Queue, StateStore, VideoModel, VideoModels, Voice};
 use crate::stages::Ports;
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ pub fn wire(
     Ok(Ports {
         storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(config.fetch.clone())),
         classifier: Arc::new(PixelClassifier),
-        video: Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), config.still_motion_per_second)),
+        video: video(config, &media, &blobs)?,
         voice,
         writer,
         judge: Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
@@ -59,6 +59,33 @@ pub fn wire(
         media,
         settings: config.settings.clone(),
     })
+}
+
+/// The video models `TRUEREEL_VIDEO_PROVIDER` names, in its order: the offline renderer has no
+/// shared limit; a paid provider runs at most its configured concurrency across every worker.
+pub fn video(
+    config: &Config,
+    media: &Arc<crate::media::Media>,
+    blobs: &Arc<dyn BlobStore>,
+) -> Result<VideoModels, WiringError> {
+    let mut chain: Vec<(Arc<dyn VideoModel>, Option<u32>)> = Vec::new();
+    for name in &config.video.chain {
+        chain.push(match name.as_str() {
+            "still-motion" => {
+                (Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), config.still_motion_per_second)), None)
+            }
+            other => {
+                return Err(WiringError {
+                    setting: "TRUEREEL_VIDEO_PROVIDER".into(),
+                    reason: format!("{other} is not a video provider this build has"),
+                });
+            }
+        });
+    }
+    if chain.is_empty() {
+        return Err(WiringError { setting: "TRUEREEL_VIDEO_PROVIDER".into(), reason: "no provider named".into() });
+    }
+    Ok(VideoModels::chain(chain))
 }
 
 /// The voice `TRUEREEL_VOICE` names, behind the language router (which names the language and the

@@ -11,11 +11,11 @@ pub use blob::{BlobError, BlobMeta, BlobStore};
 pub use fetch::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 pub use provider::{
     Cancelled, Check, Classification, Classifier, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure,
-    JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel, Voice,
-    WriteRequest, Writer,
+    JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel, VideoModels,
+    Voice, WriteRequest, Writer,
 };
 pub use queue::{DeadLetter, Delivery, MAX_RECEIVES, Pick, Queue, QueueDepth, QueueError, Stage};
-pub use state::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore, Unreadable};
+pub use state::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore, Unreadable};
 pub use storefront::{ImageFetch, ListingError, Storefront, StorefrontError, Storefronts};
 
 /// A boxed error source, for adapters' backend failures.

@@ -6,6 +6,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::Check;
@@ -169,6 +170,53 @@ pub trait VideoModel: Send + Sync {
     /// Streams a finished output to `dest`, refusing more than `max_bytes` (memory stays flat
     /// whatever the size); a link that has expired (403/404/410) is [`ProviderError::Expired`].
     async fn download(&self, output: &ClipOutput, dest: &Path, max_bytes: u64) -> Result<Downloaded, ProviderError>;
+}
+
+/// The configured video models: the fall-over chain in order of preference, each with the
+/// number of jobs it may run at once across every worker (`None`: no shared limit, as for the
+/// offline renderer).
+#[derive(Clone)]
+pub struct VideoModels {
+    chain: Vec<(Arc<dyn VideoModel>, Option<u32>)>,
+}
+
+impl VideoModels {
+    /// A chain of one model with no shared limit.
+    pub fn one(model: Arc<dyn VideoModel>) -> Self {
+        Self { chain: vec![(model, None)] }
+    }
+
+    /// `chain` in order of preference; it must not be empty.
+    pub fn chain(chain: Vec<(Arc<dyn VideoModel>, Option<u32>)>) -> Self {
+        assert!(!chain.is_empty(), "a video chain needs a model");
+        Self { chain }
+    }
+
+    /// The first choice.
+    pub fn first(&self) -> &Arc<dyn VideoModel> {
+        &self.chain[0].0
+    }
+
+    /// Every model, first choice first.
+    pub fn models(&self) -> impl Iterator<Item = &Arc<dyn VideoModel>> {
+        self.chain.iter().map(|(m, _)| m)
+    }
+
+    /// The model named `name`, if it is configured.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn VideoModel>> {
+        self.models().find(|m| m.name() == name)
+    }
+
+    /// How many jobs `name` may run at once, when it has a shared limit.
+    pub fn limit(&self, name: &str) -> Option<u32> {
+        self.chain.iter().find(|(m, _)| m.name() == name).and_then(|(_, l)| *l)
+    }
+}
+
+impl std::fmt::Debug for VideoModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.models().map(|m| m.name())).finish()
+    }
 }
 
 /// One spoken line: WAV audio and word timings relative to the line's start.

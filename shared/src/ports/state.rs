@@ -27,10 +27,20 @@ pub enum StateError {
 pub enum JobSlot {
     /// No one tried this yet; the caller now holds the intent and must submit.
     New,
-    /// An earlier try recorded its intent but no job id: it may or may not have been paid for.
-    Unknown,
-    /// The job id is known: poll it, never submit again.
-    Submitted(JobId),
+    /// An earlier try recorded its intent (to `provider`) but no job id: it may or may not have
+    /// been paid for.
+    Unknown { provider: String },
+    /// The job id is known: poll it (at `provider`), never submit again.
+    Submitted { job: JobId, provider: String },
+}
+
+/// A provider taken out of a run: its quota or credit ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderHold {
+    pub provider: String,
+    /// The run it holds for (the run's start, `Settings::run_started_ms`).
+    pub run: i64,
+    pub why: String,
 }
 
 /// What [`StateStore::charge`] did.
@@ -130,6 +140,22 @@ pub trait StateStore: Send + Sync {
     async fn begin_job(&self, key: &IdempotencyKey, provider: &str) -> Result<JobSlot, StateError>;
     /// Records the provider's job id for `key`; a second call with another id is a conflict.
     async fn record_job(&self, key: &IdempotencyKey, job: &JobId) -> Result<(), StateError>;
+    /// Drops an intent that has no job id, when the provider's answer proved nothing was made (a
+    /// 429 on the quota): the key may be claimed again, for another provider. A key with a job id
+    /// is kept (`false`).
+    async fn forget_job(&self, key: &IdempotencyKey) -> Result<bool, StateError>;
+
+    /// Takes one of `provider`'s `limit` concurrency slots for `holder` until `until_ms` (a lease,
+    /// so a crashed worker's slot comes back). Taking a slot the holder already has renews it.
+    /// `false`: all taken. Shared by every worker of the backend (DynamoDB across Lambdas).
+    async fn acquire_slot(&self, provider: &str, limit: u32, holder: &str, until_ms: i64) -> Result<bool, StateError>;
+    /// Gives `holder`'s slot back (nothing if it holds none).
+    async fn release_slot(&self, provider: &str, limit: u32, holder: &str) -> Result<(), StateError>;
+
+    /// Takes `hold.provider` out of `hold.run` (the first hold's words are kept).
+    async fn hold_provider(&self, hold: &ProviderHold) -> Result<(), StateError>;
+    /// The hold on `provider` for `run`, if any.
+    async fn provider_hold(&self, provider: &str, run: i64) -> Result<Option<ProviderHold>, StateError>;
 
     /// Stores a clip if none is stored for its (reel, shot, attempt); `false` if one was.
     async fn put_clip(&self, clip: &Clip) -> Result<bool, StateError>;

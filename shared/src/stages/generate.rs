@@ -1,14 +1,33 @@
-//! Generate: submit one shot attempt to the video model (once, ever) and poll it by delayed messages.
+//! Generate: submit one shot attempt to a video model (once, ever) and poll it by delayed messages.
+//!
+//! The life of a paid job: the first provider of the chain that is not held out of the run is
+//! chosen; the intent is claimed under the attempt's idempotency key (so a redelivery never submits
+//! twice), one of the provider's concurrency slots is taken (shared by every worker: SQLite rows
+//! here, DynamoDB items across Lambdas), the charge is written to the ledger within budget, and
+//! only then is the job submitted and its id recorded. Polls are delayed queue messages that back
+//! off; a job that runs past `TRUEREEL_JOB_TIMEOUT_SECS` is cancelled and submitted again only once
+//! the provider confirms the cancel. A provider out of quota or credit is held for the run and the
+//! next one in the chain takes the shot.
 
 use super::support::{blob_err, issue, park, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{GenerateMsg, MirrorMsg};
-use crate::ports::{Charge, ClipRequest, JobSlot, JobStatus, ProviderError, StateError};
+use crate::ports::{
+    Cancelled, Charge, ClipRequest, FailureClass, JobFailure, JobSlot, JobStatus, ProviderError, ProviderHold,
+    StateError, VideoModel,
+};
 use crate::stages::Ports;
-use crate::{IdempotencyKey, JobId, LedgerEntry, Reel, ReelStatus, now_ms};
+use crate::{IdempotencyKey, JobId, LedgerEntry, Reel, ReelStatus, Usd, now_ms};
+use std::sync::Arc;
 use std::time::Duration;
 
 const STAGE: &str = "generate";
+/// The offline renderer, the one model a reel kept off paid providers may use.
+const OFFLINE: &str = "still-motion";
+/// The longest wait between two polls of one job.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
+/// How long a worker waits before asking again for a provider's concurrency slot.
+const SLOT_WAIT: Duration = Duration::from_secs(5);
 
 pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError> {
     let Some(mut reel) = ports.state.get_reel(&msg.reel).await.map_err(|e| state_err("reading a reel", e))? else {
@@ -39,57 +58,187 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         None => false,
     };
 
-    let key = IdempotencyKey::for_shot(&reel.id, msg.shot, msg.attempt, "video");
-    let provider = ports.video.name().to_string();
-    let slot = ports.state.begin_job(&key, &provider).await.map_err(|e| state_err("claiming a job slot", e))?;
-    let job = match slot {
-        JobSlot::Submitted(job) if lost => return recover_lost_clip(ports, &reel, &msg, &key, job).await,
-        JobSlot::Submitted(job) => job,
-        JobSlot::Unknown if !ports.video.idempotent_submit() => {
-            let why = format!(
-                "shot {} attempt {}: an earlier submission to {provider} may or may not have gone through, and \
-                 {provider} cannot be asked twice safely; not submitting again",
-                shot.index, msg.attempt
-            );
-            return park(ports, &reel, STAGE, vec![why]).await;
-        }
-        JobSlot::New | JobSlot::Unknown => {
-            if let Some(outcome) = reference_missing(ports, &reel, msg.shot).await? {
-                return Ok(outcome);
-            }
-            let request = request(ports, &reel, msg.shot, msg.attempt).await?;
-            // Charged before the call, atomically within budget: a crash after paying never
-            // under-counts, and concurrent workers cannot overrun the budget together.
-            let entry = LedgerEntry {
-                key: key.clone(),
-                reel: reel.id.clone(),
-                provider: provider.clone(),
-                operation: "image_to_video".into(),
-                units: shot.duration_ms as f64 / 1000.0,
-                unit: "video_seconds".into(),
-                usd: ports.video.price(&request),
-                at_ms: now_ms(),
-            };
-            let budget = ports.settings.budget;
-            match ports.state.charge(&entry, &budget, ports.settings.run_started_ms).await {
-                Ok(Charge::Charged) => crate::telemetry_metrics::spent(&provider, entry.usd.dollars()),
-                Ok(Charge::AlreadyCharged) => {}
-                Ok(Charge::OverBudget(why)) => {
-                    return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index)]).await;
-                }
-                Err(e) => return Err(state_err("charging the ledger", e)),
-            }
-            match ports.video.submit(&request, &key).await {
-                Ok(job) => {
-                    ports.state.record_job(&key, &job).await.map_err(|e| state_err("recording a job id", e))?;
-                    tracing::info!(reel = %reel.id, shot = shot.index, attempt = msg.attempt, %job, "Submitted.");
-                    job
-                }
-                Err(e) => return submit_failed(ports, &reel, &msg, e).await,
-            }
-        }
+    let key = msg.key();
+    let Some(candidate) = choose(ports, &reel).await? else {
+        let why = format!("shot {}: every video provider in the chain is held out of this run", shot.index);
+        return park(ports, &reel, STAGE, vec![why]).await;
     };
-    poll(ports, &reel, &msg, &job).await
+    let slot = ports.state.begin_job(&key, candidate.name()).await.map_err(|e| state_err("claiming a job", e))?;
+    match slot {
+        JobSlot::Submitted { job, provider } => {
+            let Some(model) = ports.video.get(&provider).cloned() else {
+                let why = format!("shot {}: job {job} went to {provider}, which is no longer configured", shot.index);
+                return park(ports, &reel, STAGE, vec![why]).await;
+            };
+            if lost {
+                return recover_lost_clip(ports, &reel, &msg, &key, model, job).await;
+            }
+            poll(ports, &reel, &msg, &model, &job).await
+        }
+        JobSlot::Unknown { provider } => {
+            let model = ports.video.get(&provider).cloned().unwrap_or(candidate);
+            if !model.idempotent_submit() {
+                let why = format!(
+                    "shot {} attempt {}: an earlier submission to {provider} may or may not have gone through, and \
+                     {provider} cannot be asked twice safely; not submitting again",
+                    shot.index, msg.attempt
+                );
+                return park(ports, &reel, STAGE, vec![why]).await;
+            }
+            submit(ports, &reel, &msg, &key, model).await
+        }
+        JobSlot::New => submit(ports, &reel, &msg, &key, candidate).await,
+    }
+}
+
+/// The first model of the chain not held out of this run; a reel kept off paid providers (a poor
+/// candidate, `--below-suitability offline`) gets the offline renderer whatever the chain says.
+async fn choose(ports: &Ports, reel: &Reel) -> Result<Option<Arc<dyn VideoModel>>, StageError> {
+    if reel.plan.offline_only
+        && let Some(offline) = ports.video.get(OFFLINE)
+    {
+        return Ok(Some(offline.clone()));
+    }
+    for model in ports.video.models() {
+        let held = ports
+            .state
+            .provider_hold(model.name(), ports.settings.run_started_ms)
+            .await
+            .map_err(|e| state_err("reading provider holds", e))?;
+        if held.is_none() {
+            return Ok(Some(model.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// Submits the attempt's job to `model`: a concurrency slot, the ledger charge, the call, the job id.
+async fn submit(
+    ports: &Ports,
+    reel: &Reel,
+    msg: &GenerateMsg,
+    key: &IdempotencyKey,
+    model: Arc<dyn VideoModel>,
+) -> Result<Outcome, StageError> {
+    let provider = model.name().to_string();
+    let forget = || async {
+        ports.state.forget_job(key).await.map_err(|e| state_err("dropping a job intent", e))?;
+        Ok::<_, StageError>(())
+    };
+    if let Some(outcome) = reference_missing(ports, reel, msg.shot).await? {
+        forget().await?;
+        return Ok(outcome);
+    }
+    if !take_slot(ports, &provider, key).await? {
+        // Nothing was sent: the intent is dropped so the next try claims it afresh.
+        forget().await?;
+        send(ports, msg.clone(), SLOT_WAIT).await?;
+        return Ok(Outcome::Waiting(format!("{} shot {}: waiting for a {provider} slot", reel.id, msg.shot)));
+    }
+    let request = request(ports, reel, msg.shot, msg.attempt).await?;
+    let shot = &reel.plan.shots[msg.shot as usize];
+    // Charged before the call, atomically within budget: a crash after paying never under-counts,
+    // and concurrent workers cannot overrun the budget together.
+    let entry = LedgerEntry {
+        key: ledger_key(key, &provider),
+        reel: reel.id.clone(),
+        provider: provider.clone(),
+        operation: "image_to_video".into(),
+        units: shot.duration_ms as f64 / 1000.0,
+        unit: "video_seconds".into(),
+        usd: model.price(&request),
+        at_ms: now_ms(),
+        model: Some(model.model().to_string()),
+        shot: Some(msg.shot),
+        attempt: Some(msg.attempt),
+        note: None,
+    };
+    match ports.state.charge(&entry, &ports.settings.budget, ports.settings.run_started_ms).await {
+        Ok(Charge::Charged) => crate::telemetry_metrics::spent(&provider, entry.usd.dollars()),
+        Ok(Charge::AlreadyCharged) => {}
+        Ok(Charge::OverBudget(why)) => {
+            forget().await?;
+            release_slot(ports, &provider, key).await?;
+            return park(ports, reel, STAGE, vec![format!("shot {}: not submitted to {provider}: {why}", msg.shot)])
+                .await;
+        }
+        Err(e) => return Err(state_err("charging the ledger", e)),
+    }
+    match model.submit(&request, key).await {
+        Ok(job) => {
+            ports.state.record_job(key, &job).await.map_err(|e| state_err("recording a job id", e))?;
+            tracing::info!(reel = %reel.id, shot = msg.shot, attempt = msg.attempt, %provider, %job, "Submitted.");
+            let polling = GenerateMsg { polls: 0, since_ms: Some(now_ms()), ..msg.clone() };
+            poll(ports, reel, &polling, &model, &job).await
+        }
+        Err(e) => {
+            // The provider answered with an error: no job id was issued, so nothing can run or be
+            // polled; the intent and the charge are taken back and the slot given up.
+            forget().await?;
+            refund(ports, &entry, &format!("not submitted: {e}")).await?;
+            release_slot(ports, &provider, key).await?;
+            match e {
+                ProviderError::Exhausted { message, .. } => {
+                    let hold =
+                        ProviderHold { provider: provider.clone(), run: ports.settings.run_started_ms, why: message };
+                    ports.state.hold_provider(&hold).await.map_err(|e| state_err("holding a provider", e))?;
+                    let what = format!(
+                        "{provider} is out of quota or credit for this run ({}); trying the next provider",
+                        hold.why
+                    );
+                    issue(ports, reel.product.as_str(), STAGE, false, what.clone()).await?;
+                    send(ports, msg.clone(), Duration::ZERO).await?;
+                    Ok(Outcome::Waiting(what))
+                }
+                e if e.is_retryable() => {
+                    let context =
+                        format!("{} shot {} attempt {}: submitting to {provider}", reel.id, msg.shot, msg.attempt);
+                    Err(StageError::from_provider(context, e))
+                }
+                e => park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await,
+            }
+        }
+    }
+}
+
+/// The ledger key of a charge: the job's key and the provider it went to (a fall-over charges the
+/// next provider under its own key).
+fn ledger_key(key: &IdempotencyKey, provider: &str) -> IdempotencyKey {
+    key.with_suffix(&format!("@{provider}"))
+}
+
+/// Takes a charge back with a negative entry of its own (the ledger is append-only), saying why.
+async fn refund(ports: &Ports, charged: &LedgerEntry, why: &str) -> Result<(), StageError> {
+    if charged.usd == Usd::ZERO {
+        return Ok(());
+    }
+    let entry = LedgerEntry {
+        key: charged.key.with_suffix("/refund"),
+        usd: Usd(-charged.usd.0),
+        units: -charged.units,
+        at_ms: now_ms(),
+        note: Some(why.to_string()),
+        ..charged.clone()
+    };
+    ports.state.append_ledger(&entry).await.map_err(|e| state_err("refunding a charge", e))?;
+    Ok(())
+}
+
+/// One of the provider's shared slots for the job `key`, if it has a limit; renewing is taking.
+async fn take_slot(ports: &Ports, provider: &str, key: &IdempotencyKey) -> Result<bool, StageError> {
+    let Some(limit) = ports.video.limit(provider) else { return Ok(true) };
+    // A lease past the job's own timeout, so a crashed worker's slot comes back on its own.
+    let until = now_ms() + (ports.settings.job_timeout + Duration::from_secs(600)).as_millis() as i64;
+    ports
+        .state
+        .acquire_slot(provider, limit, key.as_str(), until)
+        .await
+        .map_err(|e| state_err("taking a concurrency slot", e))
+}
+
+async fn release_slot(ports: &Ports, provider: &str, key: &IdempotencyKey) -> Result<(), StageError> {
+    let Some(limit) = ports.video.limit(provider) else { return Ok(()) };
+    ports.state.release_slot(provider, limit, key.as_str()).await.map_err(|e| state_err("giving back a slot", e))
 }
 
 /// A shot's reference photo gone from the blob store: recorded on the product, nothing submitted, and
@@ -119,13 +268,14 @@ async fn recover_lost_clip(
     reel: &Reel,
     msg: &GenerateMsg,
     key: &IdempotencyKey,
+    model: Arc<dyn VideoModel>,
     job: JobId,
 ) -> Result<Outcome, StageError> {
-    if let Ok(JobStatus::Ready(_) | JobStatus::Pending { .. }) = ports.video.poll(&job).await {
-        return poll(ports, reel, msg, &job).await;
+    if let Ok(JobStatus::Ready(_) | JobStatus::Pending { .. }) = model.poll(&job).await {
+        return poll(ports, reel, msg, &model, &job).await;
     }
-    let provider = ports.video.name().to_string();
-    if !ports.video.idempotent_submit() {
+    let provider = model.name().to_string();
+    if !model.idempotent_submit() {
         let why = format!(
             "shot {} attempt {}: its clip is gone and {provider} no longer has it; rendering it again would be \
              paid twice",
@@ -137,12 +287,15 @@ async fn recover_lost_clip(
         return Ok(outcome);
     }
     let request = request(ports, reel, msg.shot, msg.attempt).await?;
-    match ports.video.submit(&request, key).await {
+    match model.submit(&request, key).await {
         Ok(again) => {
             tracing::info!(reel = %reel.id, shot = msg.shot, job = %again, "A lost clip is rendered again.");
-            poll(ports, reel, msg, &again).await
+            poll(ports, reel, msg, &model, &again).await
         }
-        Err(e) => submit_failed(ports, reel, msg, e).await,
+        Err(e) if e.is_retryable() => {
+            Err(StageError::from_provider(format!("{} shot {}: rendering a lost clip", reel.id, msg.shot), e))
+        }
+        Err(e) => park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await,
     }
 }
 
@@ -191,20 +344,25 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
         width: ports.settings.width,
         height: ports.settings.height,
         fps: ports.settings.fps,
-        seed: u64::from(shot) * 1000 + u64::from(attempt),
+        seed: u64::from(shot) * 1000 + u64::from(attempt) * 10 + 1,
     })
 }
 
-async fn submit_failed(ports: &Ports, reel: &Reel, msg: &GenerateMsg, e: ProviderError) -> Result<Outcome, StageError> {
-    if e.is_retryable() {
-        let context = format!("{} shot {} attempt {}: submitting", reel.id, msg.shot, msg.attempt);
-        return Err(StageError::from_provider(context, e));
-    }
-    park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await
+/// The wait before the next poll: the provider's hint, growing by half each poll, at most a minute.
+fn backoff(hint: Duration, polls: u32) -> Duration {
+    let grown = hint.as_secs_f64() * 1.5f64.powi(polls.min(20) as i32);
+    Duration::from_secs_f64(grown.min(MAX_POLL_WAIT.as_secs_f64())).max(hint.min(MAX_POLL_WAIT))
 }
 
-async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Result<Outcome, StageError> {
-    let status = match ports.video.poll(job).await {
+async fn poll(
+    ports: &Ports,
+    reel: &Reel,
+    msg: &GenerateMsg,
+    model: &Arc<dyn VideoModel>,
+    job: &JobId,
+) -> Result<Outcome, StageError> {
+    let provider = model.name().to_string();
+    let status = match model.poll(job).await {
         Ok(s) => s,
         Err(e) if e.is_retryable() => {
             return Err(StageError::from_provider(format!("{} shot {}: polling job {job}", reel.id, msg.shot), e));
@@ -213,39 +371,143 @@ async fn poll(ports: &Ports, reel: &Reel, msg: &GenerateMsg, job: &JobId) -> Res
     };
     match status {
         JobStatus::Ready(output) => {
+            release_slot(ports, &provider, &msg.key()).await?;
             let next = MirrorMsg::Clip {
                 reel: reel.id.clone(),
                 shot: msg.shot,
                 attempt: msg.attempt,
                 job: job.clone(),
                 output,
+                provider: Some(provider),
             };
             send(ports, next, Duration::ZERO).await?;
             Ok(Outcome::Done(format!("{} shot {}: clip ready", reel.id, msg.shot)))
         }
-        JobStatus::Pending { retry_in, .. } => {
-            if msg.polls + 1 >= ports.settings.max_polls {
-                let why = format!(
-                    "shot {}: job {job} still not done after {} polls; not resubmitted (it may still finish and bill)",
-                    msg.shot,
-                    msg.polls + 1
-                );
-                return park(ports, reel, STAGE, vec![why]).await;
+        JobStatus::Pending { retry_in, queued } => {
+            let since = msg.since_ms.unwrap_or_else(now_ms);
+            let ran = Duration::from_millis((now_ms() - since).max(0) as u64);
+            if ran >= ports.settings.job_timeout || msg.polls + 1 >= ports.settings.max_polls {
+                return timed_out(ports, reel, msg, model, job, ran).await;
             }
-            let again = GenerateMsg { polls: msg.polls + 1, ..msg.clone() };
-            send(ports, again, retry_in).await?;
-            Ok(Outcome::Waiting(format!("{} shot {}: job {job} running", reel.id, msg.shot)))
+            let again = GenerateMsg { polls: msg.polls + 1, since_ms: Some(since), ..msg.clone() };
+            send(ports, again, backoff(retry_in, msg.polls)).await?;
+            let state = if queued { "queued behind the account's concurrency" } else { "running" };
+            Ok(Outcome::Waiting(format!("{} shot {}: {provider} job {job} {state}", reel.id, msg.shot)))
         }
-        JobStatus::Failed(failure) => {
-            let kind = if failure.is_moderation() { "refused by moderation" } else { "failed" };
-            let reason = &failure.reason;
-            park(
-                ports,
-                reel,
-                STAGE,
-                vec![format!("shot {} attempt {}: job {job} {kind}: {reason}", msg.shot, msg.attempt)],
-            )
-            .await
+        JobStatus::Failed(failure) => failed(ports, reel, msg, &provider, job, failure).await,
+    }
+}
+
+/// A job that ended without a clip: recorded in the ledger as billed or not, then submitted again
+/// when the provider's trouble may pass, else parked with the provider's words.
+async fn failed(
+    ports: &Ports,
+    reel: &Reel,
+    msg: &GenerateMsg,
+    provider: &str,
+    job: &JobId,
+    failure: JobFailure,
+) -> Result<Outcome, StageError> {
+    let key = msg.key();
+    release_slot(ports, provider, &key).await?;
+    let code = failure.code.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default();
+    let billed = if failure.billed { "billed by the provider" } else { "not billed" };
+    let what = match failure.class {
+        FailureClass::ModerationInput => "refused by moderation (the input)",
+        FailureClass::ModerationOutput => "refused by moderation (the output)",
+        FailureClass::Retryable => "failed on the provider's side",
+        FailureClass::Invalid => "rejected as invalid",
+        FailureClass::Cancelled => "was cancelled",
+    };
+    let words = format!(
+        "shot {} attempt {}: {provider} job {job} {what}{code}: {} ({billed})",
+        msg.shot, msg.attempt, failure.reason
+    );
+    if !failure.billed {
+        let charged = ports.state.ledger(Some(&reel.id)).await.map_err(|e| state_err("reading the ledger", e))?;
+        if let Some(entry) = charged.iter().find(|e| e.key == ledger_key(&key, provider)) {
+            refund(ports, entry, &words).await?;
+        }
+    } else {
+        note_billed(ports, reel, &key, provider, &words).await?;
+    }
+    if failure.class == FailureClass::Retryable && msg.resubmits + 1 < ports.settings.max_attempts {
+        issue(ports, reel.product.as_str(), STAGE, false, format!("{words}; submitting again")).await?;
+        send(
+            ports,
+            GenerateMsg { resubmits: msg.resubmits + 1, polls: 0, since_ms: None, ..msg.clone() },
+            Duration::ZERO,
+        )
+        .await?;
+        return Ok(Outcome::Waiting(words));
+    }
+    park(ports, reel, STAGE, vec![words]).await
+}
+
+/// Writes a zero-cost ledger line saying a failed job was billed all the same (the charge stands).
+async fn note_billed(
+    ports: &Ports,
+    reel: &Reel,
+    key: &IdempotencyKey,
+    provider: &str,
+    words: &str,
+) -> Result<(), StageError> {
+    let entry = LedgerEntry {
+        key: ledger_key(key, provider).with_suffix("/billed-failure"),
+        reel: reel.id.clone(),
+        provider: provider.to_string(),
+        operation: "billed_failure".into(),
+        units: 0.0,
+        unit: "video_seconds".into(),
+        usd: Usd::ZERO,
+        at_ms: now_ms(),
+        model: None,
+        shot: None,
+        attempt: None,
+        note: Some(words.to_string()),
+    };
+    ports.state.append_ledger(&entry).await.map_err(|e| state_err("noting a billed failure", e))?;
+    Ok(())
+}
+
+/// A job past its timeout: cancelled where the provider allows and submitted again once the cancel
+/// is confirmed; otherwise parked (an unconfirmed job may still finish and bill).
+async fn timed_out(
+    ports: &Ports,
+    reel: &Reel,
+    msg: &GenerateMsg,
+    model: &Arc<dyn VideoModel>,
+    job: &JobId,
+    ran: Duration,
+) -> Result<Outcome, StageError> {
+    let provider = model.name();
+    let after = format!("shot {}: {provider} job {job} still not done after {} s", msg.shot, ran.as_secs());
+    match model.cancel(job).await {
+        Ok(Cancelled::Confirmed) => {
+            let failure = JobFailure {
+                class: FailureClass::Retryable,
+                code: None,
+                reason: format!("{after}: cancelled (confirmed)"),
+                billed: false,
+            };
+            failed(ports, reel, msg, provider, job, failure).await
+        }
+        Ok(Cancelled::AlreadyEnded) => {
+            // It ended as we gave up: one more look decides.
+            let last = GenerateMsg { polls: 0, since_ms: Some(now_ms()), ..msg.clone() };
+            send(ports, last, Duration::ZERO).await?;
+            Ok(Outcome::Waiting(format!("{after}; it has just ended, looking again")))
+        }
+        Ok(Cancelled::Unsupported) => {
+            let why = format!(
+                "{after}; {provider} cannot cancel it, so it is not resubmitted (it may still finish and bill)"
+            );
+            park(ports, reel, STAGE, vec![why]).await
+        }
+        Err(e) => {
+            let why =
+                format!("{after}; cancelling it failed ({e}), so it is not resubmitted (it may still finish and bill)");
+            park(ports, reel, STAGE, vec![why]).await
         }
     }
 }

@@ -4,18 +4,29 @@ use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err
 use super::{Outcome, StageError};
 use crate::media::{AssemblySpec, ClipCut};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
-use crate::ports::{ClipOutput, ProviderError, StateError};
+use crate::ports::{ClipOutput, JobStatus, ProviderError, StateError, VideoModel};
 use crate::stages::Ports;
 use crate::{BlobKey, Clip, JobId, Reel, ReelId, ReelStatus, now_ms};
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::Duration;
 
 const STAGE: &str = "mirror";
 
 pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
     match msg {
-        MirrorMsg::Clip { reel, shot, attempt, job, output } => {
-            mirror_clip(ports, &reel, shot, attempt, &job, &output).await
+        MirrorMsg::Clip { reel, shot, attempt, job, output, provider } => {
+            let model = match provider.as_deref() {
+                None => ports.video.first().clone(),
+                Some(name) => match ports.video.get(name) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let why = format!("clip of shot {shot} came from {name}, which is no longer configured");
+                        return Ok(Outcome::Skipped(why));
+                    }
+                },
+            };
+            mirror_clip(ports, &reel, shot, attempt, &job, &output, &model).await
         }
         MirrorMsg::Assemble { reel } => assemble(ports, &reel).await,
     }
@@ -32,6 +43,7 @@ async fn mirror_clip(
     attempt: u32,
     job: &JobId,
     output: &ClipOutput,
+    model: &Arc<dyn VideoModel>,
 ) -> Result<Outcome, StageError> {
     let Some(reel) = load(ports, id).await? else {
         return Ok(Outcome::Skipped(format!("reel {id} does not exist")));
@@ -61,14 +73,8 @@ async fn mirror_clip(
         Some(meta) => (local_copy(ports, &key, dir.path(), "clip.mp4").await?, meta.bytes),
         None => {
             let file = dir.path().join("clip.mp4");
-            match ports.video.download(output, &file, ports.settings.max_clip_bytes).await {
-                Ok(got) => (file, got.bytes),
-                Err(ProviderError::Expired { message, .. }) => {
-                    // The short-lived URL is gone: ask the job again (it is recorded; nothing is resubmitted).
-                    tracing::warn!(reel = %id, shot, %job, "Clip URL expired ({message}); polling the job again.");
-                    send(ports, GenerateMsg { reel: id.clone(), shot, attempt, polls: 0 }, Duration::ZERO).await?;
-                    return Ok(Outcome::Waiting(format!("{id} shot {shot}: output expired, asking the job again")));
-                }
+            match download(ports, model, job, output, &file).await {
+                Ok(n) => (file, n),
                 Err(e) if e.is_retryable() => {
                     return Err(StageError::from_provider(format!("{id} shot {shot}: downloading"), e));
                 }
@@ -103,7 +109,7 @@ async fn mirror_clip(
         reel: id.clone(),
         shot,
         attempt,
-        provider: ports.video.name().to_string(),
+        provider: model.name().to_string(),
         job: job.clone(),
         blob: key,
         duration_ms: probe.duration_ms,
@@ -116,6 +122,32 @@ async fn mirror_clip(
     tracing::info!(reel = %id, shot, attempt, "Clip mirrored.");
     request_assembly_if_complete(ports, &reel).await?;
     Ok(Outcome::Done(format!("{id} shot {shot}: clip stored")))
+}
+
+/// Streams the clip into `file`; a link that expired is refreshed by reading the job again (the
+/// job is never submitted again for it), and that fresh link is tried once.
+async fn download(
+    ports: &Ports,
+    model: &Arc<dyn VideoModel>,
+    job: &JobId,
+    output: &ClipOutput,
+    file: &std::path::Path,
+) -> Result<u64, ProviderError> {
+    let cap = ports.settings.max_clip_bytes;
+    match model.download(output, file, cap).await {
+        Ok(got) => Ok(got.bytes),
+        Err(ProviderError::Expired { message, .. }) => {
+            tracing::warn!(%job, "The clip's link expired ({message}); reading the job again for a fresh one.");
+            match model.poll(job).await? {
+                JobStatus::Ready(fresh) => Ok(model.download(&fresh, file, cap).await?.bytes),
+                other => Err(ProviderError::Invalid {
+                    provider: model.name().to_string(),
+                    message: format!("job {job} no longer has its clip ({other:?})"),
+                }),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The current attempt's clip of every shot, if all are stored.
@@ -153,8 +185,7 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     for c in &clips {
         if ports.blobs.head(&c.blob).await.map_err(|e| blob_err("checking a clip", e))?.is_none() {
             lost.push(c.shot);
-            send(ports, GenerateMsg { reel: id.clone(), shot: c.shot, attempt: c.attempt, polls: 0 }, Duration::ZERO)
-                .await?;
+            send(ports, GenerateMsg::new(id.clone(), c.shot, c.attempt), Duration::ZERO).await?;
         }
     }
     if !lost.is_empty() {

@@ -16,7 +16,9 @@ pub(crate) mod support;
 use crate::config::Settings;
 use crate::media::Media;
 use crate::messages::Message;
-use crate::ports::{BlobStore, BoxError, Classifier, Judge, Queue, StateStore, Storefronts, VideoModel, Voice, Writer};
+use crate::ports::{
+    BlobStore, BoxError, Classifier, Judge, Queue, StateStore, Storefronts, VideoModels, Voice, Writer,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     pub storefronts: Arc<dyn Storefronts>,
     pub classifier: Arc<dyn Classifier>,
-    pub video: Arc<dyn VideoModel>,
+    pub video: VideoModels,
     pub voice: Arc<dyn Voice>,
     pub writer: Arc<dyn Writer>,
     pub judge: Arc<dyn Judge>,

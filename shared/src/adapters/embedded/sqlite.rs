@@ -108,6 +108,23 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX dead_letters_by_stage ON dead_letters (stage, id);
     "#,
+    // 2: provider concurrency slots and providers held out of a run.
+    r#"
+    CREATE TABLE provider_slots (
+        provider  TEXT NOT NULL,
+        slot      INTEGER NOT NULL,
+        holder    TEXT NOT NULL,
+        until_ms  INTEGER NOT NULL,
+        PRIMARY KEY (provider, slot)
+    );
+    CREATE TABLE provider_holds (
+        provider  TEXT NOT NULL,
+        run       INTEGER NOT NULL,
+        why       TEXT NOT NULL,
+        at_ms     INTEGER NOT NULL,
+        PRIMARY KEY (provider, run)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -6,7 +6,7 @@
 //! store instances, other processes on the same file) see exactly one winner.
 
 use super::sqlite::{self, Db, SqlError};
-use crate::ports::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore, Unreadable};
+use crate::ports::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore, Unreadable};
 use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
@@ -289,13 +289,13 @@ impl StateStore for SqliteStateStore {
         self.run(move |c| {
             let context = format!("claiming job {key}");
             let tx = immediate(c, &context)?;
-            let existing: Option<Option<String>> = tx
-                .query_row("SELECT job_id FROM jobs WHERE key = ?1", [&key], |r| r.get(0))
+            let existing: Option<(Option<String>, String)> = tx
+                .query_row("SELECT job_id, provider FROM jobs WHERE key = ?1", [&key], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(sql(&context))?;
             let slot = match existing {
-                Some(Some(job)) => JobSlot::Submitted(JobId::new(job)),
-                Some(None) => JobSlot::Unknown,
+                Some((Some(job), provider)) => JobSlot::Submitted { job: JobId::new(job), provider },
+                Some((None, provider)) => JobSlot::Unknown { provider },
                 None => {
                     tx.execute(
                         "INSERT INTO jobs (key, provider, job_id, at_ms) VALUES (?1, ?2, NULL, ?3)",
@@ -307,6 +307,88 @@ impl StateStore for SqliteStateStore {
             };
             tx.commit().map_err(sql(&context))?;
             Ok(slot)
+        })
+        .await
+    }
+
+    async fn forget_job(&self, key: &IdempotencyKey) -> Result<bool, StateError> {
+        let key = key.to_string();
+        self.run(move |c| {
+            let n = c
+                .execute("DELETE FROM jobs WHERE key = ?1 AND job_id IS NULL", [&key])
+                .map_err(sql(&format!("forgetting job {key}")))?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn acquire_slot(&self, provider: &str, limit: u32, holder: &str, until_ms: i64) -> Result<bool, StateError> {
+        let (provider, holder) = (provider.to_string(), holder.to_string());
+        self.run(move |c| {
+            let context = format!("taking a {provider} slot");
+            let tx = immediate(c, &context)?;
+            let now = now_ms();
+            // Renew our own slot; else take a free or lapsed one among the first `limit`.
+            let mut taken = tx
+                .execute(
+                    "UPDATE provider_slots SET until_ms = ?3 WHERE provider = ?1 AND holder = ?2 AND slot < ?4",
+                    params![provider, holder, until_ms, limit],
+                )
+                .map_err(sql(&context))?
+                > 0;
+            for slot in 0..limit {
+                if taken {
+                    break;
+                }
+                taken = tx
+                    .execute(
+                        "INSERT INTO provider_slots (provider, slot, holder, until_ms) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (provider, slot) DO UPDATE SET holder = ?3, until_ms = ?4 WHERE until_ms < ?5",
+                        params![provider, slot, holder, until_ms, now],
+                    )
+                    .map_err(sql(&context))?
+                    > 0;
+            }
+            tx.commit().map_err(sql(&context))?;
+            Ok(taken)
+        })
+        .await
+    }
+
+    async fn release_slot(&self, provider: &str, _limit: u32, holder: &str) -> Result<(), StateError> {
+        let (provider, holder) = (provider.to_string(), holder.to_string());
+        self.run(move |c| {
+            c.execute("DELETE FROM provider_slots WHERE provider = ?1 AND holder = ?2", params![provider, holder])
+                .map_err(sql(&format!("giving back a {provider} slot")))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn hold_provider(&self, hold: &ProviderHold) -> Result<(), StateError> {
+        let hold = hold.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO provider_holds (provider, run, why, at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![hold.provider, hold.run, hold.why, now_ms()],
+            )
+            .map_err(sql(&format!("holding {}", hold.provider)))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn provider_hold(&self, provider: &str, run: i64) -> Result<Option<ProviderHold>, StateError> {
+        let provider = provider.to_string();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT why FROM provider_holds WHERE provider = ?1 AND run = ?2",
+                params![provider, run],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|why| why.map(|why| ProviderHold { provider: provider.clone(), run, why }))
+            .map_err(sql(&format!("reading holds on {provider}")))
         })
         .await
     }
@@ -576,7 +658,7 @@ mod tests {
         assert_eq!(statuses, vec![ReelStatus::Planned, ReelStatus::Generating]);
         assert_eq!(
             store.begin_job(&IdempotencyKey::for_reel(&reel.id, "tts"), "espeak").await.unwrap(),
-            JobSlot::Unknown,
+            JobSlot::Unknown { provider: "espeak".into() },
             "an intent recorded before a crash is Unknown after it"
         );
         assert_eq!(store.spent(Some(&reel.id), 0).await.unwrap(), Usd(42));

@@ -407,6 +407,10 @@ async fn save_voice_over(
         unit: "characters".into(),
         usd,
         at_ms: now_ms(),
+        model: None,
+        shot: None,
+        attempt: None,
+        note: None,
     };
     ports.state.append_ledger(&entry).await.map_err(|e| state_err("writing the ledger", e))?;
     Ok(())
@@ -540,7 +544,7 @@ async fn pick_up(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
 async fn send_shots(ports: &Ports, reel: &Reel) -> Result<(), StageError> {
     for shot in &reel.plan.shots {
         let attempt = reel.shot_attempts[shot.index as usize];
-        send(ports, GenerateMsg { reel: reel.id.clone(), shot: shot.index, attempt, polls: 0 }, Duration::ZERO).await?;
+        send(ports, GenerateMsg::new(reel.id.clone(), shot.index, attempt), Duration::ZERO).await?;
     }
     Ok(())
 }

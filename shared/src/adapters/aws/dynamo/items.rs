@@ -103,6 +103,14 @@ impl Key {
     pub fn ledger(key: &IdempotencyKey) -> Self {
         Self::new(format!("LEDGER#{key}"), "LEDGER")
     }
+    /// Concurrency slot `slot` of a provider (a lease: holder and until when).
+    pub fn slot(provider: &str, slot: u32) -> Self {
+        Self::new(format!("SLOT#{provider}"), format!("{slot:04}"))
+    }
+    /// A provider held out of the run that started at `run`.
+    pub fn hold(provider: &str, run: i64) -> Self {
+        Self::new(format!("HOLD#{provider}"), ord(run))
+    }
     pub fn issue(nonce: &str) -> Self {
         Self::new(format!("ISSUE#{nonce}"), "ISSUE")
     }

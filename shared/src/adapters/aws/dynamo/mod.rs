@@ -63,7 +63,7 @@ mod tests;
 
 pub use table::create_table;
 
-use crate::ports::{Charge, JobSlot, Listing, ProductIssue, StateError, StateStore};
+use crate::ports::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore};
 use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
@@ -103,6 +103,11 @@ pub(crate) fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>, c
 }
 
 /// The cancellation reason DynamoDB gives an item whose condition failed.
+/// Attributes of slot and hold items.
+const HOLDER: &str = "holder";
+const UNTIL_MS: &str = "until_ms";
+const WHY: &str = "why";
+
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 /// Reasons that only mean "try again": another transaction held an item, or throttling.
 const RETRYABLE: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
@@ -411,8 +416,13 @@ impl DynamoStateStore {
 /// A job item's slot: `Submitted` once it has a job id, else `Unknown`.
 fn job_slot(item: &Item) -> Result<JobSlot, StateError> {
     Ok(match optional_string_attr(item, JOB_ID, "job")? {
-        Some(job) => JobSlot::Submitted(JobId::new(job)),
-        None => JobSlot::Unknown,
+        Some(job) => JobSlot::Submitted {
+            job: JobId::new(job),
+            provider: optional_string_attr(item, PROVIDER, "job")?.unwrap_or_default().to_string(),
+        },
+        None => {
+            JobSlot::Unknown { provider: optional_string_attr(item, PROVIDER, "job")?.unwrap_or_default().to_string() }
+        }
     })
 }
 
@@ -547,6 +557,88 @@ impl StateStore for DynamoStateStore {
             Some(item) => job_slot(&item),
             None => self.begin_job(key, provider).await,
         }
+    }
+
+    async fn forget_job(&self, key: &IdempotencyKey) -> Result<bool, StateError> {
+        let sent = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::job(key).attributes()))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#job)")
+            .expression_attribute_names("#job", JOB_ID)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(backend(format!("forgetting job {key}"))(e)),
+        }
+    }
+
+    async fn acquire_slot(&self, provider: &str, limit: u32, holder: &str, until_ms: i64) -> Result<bool, StateError> {
+        // One item per slot; a conditional put takes a free, lapsed or own slot, so two Lambdas racing
+        // for the last one cannot both win. Starting at a slot picked by the holder spreads the tries.
+        let start = holder.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % limit.max(1);
+        for i in 0..limit {
+            let slot = (start + i) % limit;
+            let item = Key::slot(provider, slot).item().s(HOLDER, holder).n(UNTIL_MS, until_ms).build();
+            let sent = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR #until < :now OR #holder = :holder")
+                .expression_attribute_names("#until", UNTIL_MS)
+                .expression_attribute_names("#holder", HOLDER)
+                .expression_attribute_values(":now", n(now_ms()))
+                .expression_attribute_values(":holder", s(holder))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(backend(format!("taking {provider} slot {slot}"))(e)),
+            }
+        }
+        Ok(false)
+    }
+
+    async fn release_slot(&self, provider: &str, limit: u32, holder: &str) -> Result<(), StateError> {
+        for slot in 0..limit {
+            let sent = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(Key::slot(provider, slot).attributes()))
+                .condition_expression("#holder = :holder")
+                .expression_attribute_names("#holder", HOLDER)
+                .expression_attribute_values(":holder", s(holder))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(backend(format!("giving back {provider} slot {slot}"))(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn hold_provider(&self, hold: &ProviderHold) -> Result<(), StateError> {
+        let item = Key::hold(&hold.provider, hold.run)
+            .item()
+            .s(WHY, hold.why.clone())
+            .n(AT_MS, now_ms())
+            .n(TTL, expiry())
+            .build();
+        self.put("provider hold", &hold.provider, item, true).await.map(drop)
+    }
+
+    async fn provider_hold(&self, provider: &str, run: i64) -> Result<Option<ProviderHold>, StateError> {
+        let Some(item) = self.get(&Key::hold(provider, run), "provider hold").await? else { return Ok(None) };
+        let why = optional_string_attr(&item, WHY, "provider hold")?.unwrap_or_default().to_string();
+        Ok(Some(ProviderHold { provider: provider.to_string(), run, why }))
     }
 
     async fn record_job(&self, key: &IdempotencyKey, job: &JobId) -> Result<(), StateError> {
