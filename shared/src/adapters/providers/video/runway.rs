@@ -1185,4 +1185,28 @@ mod tests {
         assert_eq!(stub.server().requests_to("/v1/recipes/product_ad").len(), 1);
         ready(finish(&v, &job).await.last().unwrap());
     }
+    #[tokio::test]
+    async fn the_stub_wants_the_headers_and_serves_what_it_is_scripted_to() {
+        let stub = RunwayStub::start().await;
+        let client = reqwest::Client::new();
+        let bare = client.post(format!("{}/v1/image_to_video", stub.base_url())).body("{}").send().await.unwrap();
+        assert_eq!(bare.status().as_u16(), 401);
+        let no_version = client.get(format!("{}/v1/tasks/x", stub.base_url())).bearer_auth(KEY).send().await.unwrap();
+        assert_eq!(no_version.status().as_u16(), 401);
+        assert_eq!(stub.submissions(), 0);
+
+        let v = runway(&stub.config());
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.mp4");
+        stub.script(Script::NotVideo);
+        let job = v.submit(&shot(), &key()).await.unwrap();
+        let text = v.download(&ready(&v.poll(&job).await.unwrap()), &dest, u64::MAX).await.unwrap();
+        assert_eq!(text.content_type.as_deref(), Some("text/plain"));
+        stub.script(Script::Expiring { downloads: 10, after: Some(Duration::from_millis(50)) });
+        let job = v.submit(&shot(), &key()).await.unwrap();
+        let out = ready(&v.poll(&job).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(matches!(v.download(&out, &dest, u64::MAX).await, Err(ProviderError::Expired { .. })));
+        assert_eq!(stub.downloads(), 2);
+    }
 }
