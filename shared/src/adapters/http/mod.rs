@@ -23,7 +23,7 @@
 //! (`truereel config` lists them).
 
 mod fetcher;
-mod guard;
+pub(crate) mod guard;
 mod limiter;
 mod robots;
 
