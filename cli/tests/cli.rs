@@ -275,7 +275,7 @@ fn status_names_stuck_reels_and_redrive_sends_their_dead_letters_back() {
             e.ports.state.transition(&reel, truereel::ReelStatus::Planned).await.unwrap();
             ids.push(reel.id);
         }
-        let body = Message::from(GenerateMsg { reel: ids[0].clone(), shot: 0, attempt: 1, polls: 0 }).to_json();
+        let body = Message::from(GenerateMsg::new(ids[0].clone(), 0, 1)).to_json();
         let q = &e.ports.queue;
         q.send(Stage::Generate, &body, Duration::ZERO).await.unwrap();
         for _ in 0..MAX_RECEIVES {

@@ -159,7 +159,7 @@ async fn nothing_is_submitted_past_the_run_budget() {
         e.blobs.clone(),
         Usd::from_dollars(0.05),
     );
-    e.ports.video = Arc::new(priced);
+    e.ports.video = truereel::ports::VideoModels::one(Arc::new(priced));
     drain_store(&e, &sample_store(), Some(&TWO)).await;
 
     let spent = e.ports.state.spent(None, 0).await.unwrap();
@@ -291,8 +291,9 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     let e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
     e.ports.blobs.put(&shot0, clip.clone(), "video/mp4").await.unwrap();
     let kept_at = std::fs::metadata(e.ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
-    let counting = Arc::new(CountingDownloads { inner: e.ports.video.clone(), downloads: Default::default() });
-    let ports = truereel::stages::Ports { video: counting.clone(), ..e.ports.clone() };
+    let counting = Arc::new(CountingDownloads { inner: e.ports.video.first().clone(), downloads: Default::default() });
+    let ports =
+        truereel::stages::Ports { video: truereel::ports::VideoModels::one(counting.clone()), ..e.ports.clone() };
     let store = sample_store().to_string_lossy().to_string();
     let options = truereel::runner::RunOptions::default();
     let progress = Arc::new(truereel::runner::LogProgress::default());

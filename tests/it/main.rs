@@ -4,6 +4,7 @@ mod aws;
 mod blobs;
 mod crawl;
 mod faults;
+mod generate;
 mod infra;
 mod pipeline;
 mod plan;

@@ -251,11 +251,13 @@ async fn racing_transitions_have_one_winner(store: &dyn StateStore) {
 async fn job_slots(store: &dyn StateStore) {
     let key = IdempotencyKey::for_reel(&sample_reel(&sample_product()).id, &unique("submit"));
     assert_eq!(must(store.begin_job(&key, "runway").await, "begin a job"), JobSlot::New, "first claim is New");
-    assert_eq!(
-        must(store.begin_job(&key, "runway").await, "begin a job again"),
-        JobSlot::Unknown { provider: "runway".into() },
-        "a claim without a recorded job id is Unknown"
-    );
+    match must(store.begin_job(&key, "runway").await, "begin a job again") {
+        JobSlot::Unknown { provider, at_ms } => {
+            assert_eq!(provider, "runway", "contract: Unknown names the provider");
+            assert!((crate::now_ms() - at_ms).abs() < 60_000, "contract: Unknown says when the intent was made");
+        }
+        other => panic!("contract: a claim without a recorded job id is Unknown, got {other:?}"),
+    }
     let job = JobId::new(unique("job"));
     must(store.record_job(&key, &job).await, "record a job id");
     must(store.record_job(&key, &job).await, "record the same job id again");

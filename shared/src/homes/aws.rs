@@ -80,11 +80,12 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         Some(arn) => provider_keys(&sdk, arn).await?,
         None => ProviderKeys::default(),
     };
-    // A voice or writer key the environment does not set comes from the secret (`elevenlabs`,
-    // `openai`, `anthropic`, `gemini`); the wiring refuses a chosen provider still without one.
+    // A video, voice or writer key the environment does not set comes from the secret (`runway`,
+    // `elevenlabs`, `openai`, `anthropic`, `gemini`); the wiring refuses a chosen provider still without one.
     let mut config = config.clone();
-    let (voice, writer) = (&mut config.voice, &mut config.writer);
+    let (voice, writer, video) = (&mut config.voice, &mut config.writer, &mut config.video);
     for (provider, key) in [
+        ("runway", &mut video.runway.api_key),
         ("elevenlabs", &mut voice.elevenlabs.api_key),
         ("openai", &mut voice.openai.api_key),
         ("openai", &mut writer.openai.key),

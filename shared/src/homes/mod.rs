@@ -8,7 +8,7 @@ pub mod embedded;
 
 use crate::adapters::providers::classifier::PixelClassifier;
 use crate::adapters::providers::judge::SpecJudge;
-use crate::adapters::providers::video::StillMotionVideo;
+use crate::adapters::providers::video::{RunwaySetupError, RunwayVideo, StillMotionVideo};
 use crate::adapters::providers::voice::{
     ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
 };
@@ -73,6 +73,20 @@ pub fn video(
         chain.push(match name.as_str() {
             "still-motion" => {
                 (Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), config.still_motion_per_second)), None)
+            }
+            "runway" => {
+                let r = &config.video.runway;
+                let client = RunwayVideo::new(r, std::time::Duration::from_secs(60)).map_err(|e| WiringError {
+                    setting: match &e {
+                        RunwaySetupError::MissingKey => "TRUEREEL_RUNWAY_API_KEY",
+                        RunwaySetupError::BaseUrl { .. } => "TRUEREEL_RUNWAY_BASE_URL",
+                        RunwaySetupError::Model(_) => "TRUEREEL_RUNWAY_MODEL",
+                        _ => "TRUEREEL_VIDEO_PROVIDER",
+                    }
+                    .into(),
+                    reason: e.to_string(),
+                })?;
+                (Arc::new(client), Some(r.concurrency))
             }
             other => {
                 return Err(WiringError {

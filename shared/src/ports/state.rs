@@ -27,9 +27,9 @@ pub enum StateError {
 pub enum JobSlot {
     /// No one tried this yet; the caller now holds the intent and must submit.
     New,
-    /// An earlier try recorded its intent (to `provider`) but no job id: it may or may not have
-    /// been paid for.
-    Unknown { provider: String },
+    /// An earlier try recorded its intent (to `provider`, at `at_ms`) but no job id: it may be
+    /// submitting right now (a duplicate delivery), or it crashed and may or may not have paid.
+    Unknown { provider: String, at_ms: i64 },
     /// The job id is known: poll it (at `provider`), never submit again.
     Submitted { job: JobId, provider: String },
 }

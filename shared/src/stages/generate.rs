@@ -26,6 +26,9 @@ const STAGE: &str = "generate";
 const OFFLINE: &str = "still-motion";
 /// The longest wait between two polls of one job.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
+/// How long an intent without a job id is taken for a submission still under way elsewhere; past
+/// it, the submitter crashed and whether it paid is unknown.
+const IN_FLIGHT: Duration = Duration::from_secs(120);
 /// How long a worker waits before asking again for a provider's concurrency slot.
 const SLOT_WAIT: Duration = Duration::from_secs(5);
 
@@ -36,7 +39,9 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     let Some(shot) = reel.plan.shots.get(msg.shot as usize).cloned() else {
         return Ok(Outcome::Skipped(format!("reel {} has no shot {}", reel.id, msg.shot)));
     };
-    if reel.status.is_terminal() {
+    // A job already running for a reel that has since stopped is still seen through: its clip is
+    // paid for and is mirrored, or it is cancelled at its timeout; nothing new is submitted.
+    if reel.status.is_terminal() && msg.since_ms.is_none() {
         return Ok(Outcome::Skipped(format!("reel {} is {}", reel.id, reel.status)));
     }
     if reel.shot_attempts[shot.index as usize] != msg.attempt {
@@ -75,8 +80,14 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
             }
             poll(ports, &reel, &msg, &model, &job).await
         }
-        JobSlot::Unknown { provider } => {
+        JobSlot::Unknown { provider, at_ms } => {
             let model = ports.video.get(&provider).cloned().unwrap_or(candidate);
+            if !model.idempotent_submit() && now_ms() - at_ms < IN_FLIGHT.as_millis() as i64 {
+                // Most likely another delivery of this message submitting right now: look again later.
+                send(ports, msg.clone(), SLOT_WAIT).await?;
+                let what = format!("{} shot {}: a submission to {provider} is under way", reel.id, shot.index);
+                return Ok(Outcome::Waiting(what));
+            }
             if !model.idempotent_submit() {
                 let why = format!(
                     "shot {} attempt {}: an earlier submission to {provider} may or may not have gone through, and \
@@ -430,6 +441,10 @@ async fn failed(
         }
     } else {
         note_billed(ports, reel, &key, provider, &words).await?;
+    }
+    if reel.status.is_terminal() {
+        issue(ports, reel.product.as_str(), STAGE, false, words.clone()).await?;
+        return Ok(Outcome::Done(words));
     }
     if failure.class == FailureClass::Retryable && msg.resubmits + 1 < ports.settings.max_attempts {
         issue(ports, reel.product.as_str(), STAGE, false, format!("{words}; submitting again")).await?;

@@ -60,10 +60,8 @@ async fn mirror_clip(
             .await
             .map(|_| Outcome::Skipped(format!("{id} shot {shot} already stored")));
     }
-    // Recorded but gone from the blob store: stored again below (the record stays).
-    if reel.status != ReelStatus::Generating {
-        return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
-    }
+    // Recorded but gone from the blob store: stored again below (the record stays). A reel that
+    // stopped meanwhile still gets the clip it paid for (assembly is only asked for while generating).
 
     let dir = scratch(ports)?;
     let key = BlobKey::clip(id, shot, attempt);

@@ -420,9 +420,10 @@ fn job_slot(item: &Item) -> Result<JobSlot, StateError> {
             job: JobId::new(job),
             provider: optional_string_attr(item, PROVIDER, "job")?.unwrap_or_default().to_string(),
         },
-        None => {
-            JobSlot::Unknown { provider: optional_string_attr(item, PROVIDER, "job")?.unwrap_or_default().to_string() }
-        }
+        None => JobSlot::Unknown {
+            provider: optional_string_attr(item, PROVIDER, "job")?.unwrap_or_default().to_string(),
+            at_ms: number_attr(item, AT_MS, "job")?,
+        },
     })
 }
 
