@@ -183,6 +183,14 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// What the ledger says was spent: by product, provider and attempt, with what retries cost.
+    Ledger {
+        /// One JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// What one reel costs in AWS fees (video-model fees excluded), and the idle stack per month.
     Costs {
         /// A measurement written by `truereel run --backend aws --meter FILE` (default: the sample
@@ -226,9 +234,10 @@ impl Cli {
                 (Some(store), None, Some(plan))
             }
             Command::Crawl { store, backend } => (Some(store), Some(backend), None),
-            Command::Redrive { backend, .. } | Command::Approve { backend, .. } | Command::Reject { backend, .. } => {
-                (None, Some(backend), None)
-            }
+            Command::Redrive { backend, .. }
+            | Command::Approve { backend, .. }
+            | Command::Reject { backend, .. }
+            | Command::Ledger { backend, .. } => (None, Some(backend), None),
             _ => (None, None, None),
         };
         if let Some(p) = plan {
@@ -309,6 +318,9 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         Command::Redrive { stage, reel, backend } => {
             redrive(&config, stage.as_deref(), reel.as_deref(), backend.create_resources).await?;
             Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Ledger { json, backend } => {
+            ledger(&config, json, backend.create_resources).await.map(|()| std::process::ExitCode::SUCCESS)
         }
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
@@ -545,6 +557,24 @@ async fn status(config: &Config) -> Result<()> {
 
 /// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel
 /// or product if asked, and prints how many per stage.
+/// `truereel ledger`: every ledger entry summed up, from either home.
+async fn ledger(config: &Config, json: bool, create_resources: bool) -> Result<()> {
+    let entries = match config.backend {
+        Backend::Embedded => existing_home(config)?.ports.state.ledger(None).await?,
+        Backend::Aws => {
+            let ports = aws_home::open(config, create_resources).await.context("setting up the AWS backend")?;
+            ports.state.ledger(None).await?
+        }
+    };
+    let summary = truereel::report::ledger::summarise(&entries);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", truereel::report::ledger::text(&summary));
+    }
+    Ok(())
+}
+
 async fn redrive(config: &Config, stage: Option<&str>, reel: Option<&str>, create_resources: bool) -> Result<()> {
     let stages = match stage {
         None => Stage::ALL.to_vec(),

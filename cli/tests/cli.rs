@@ -502,3 +502,32 @@ fn a_run_killed_over_and_over_at_random_points_still_ends_with_every_reel_accoun
     assert_eq!(unique.len(), jobs.len(), "a shot was rendered twice: {jobs:#?}");
     assert!(started.elapsed() < Duration::from_secs(150), "too slow: {:?}", started.elapsed());
 }
+
+/// A run with a budget too small for every product stops submitting at the budget and says so;
+/// `truereel ledger` adds up to what the ledger holds.
+#[test]
+fn a_budget_too_small_stops_submitting_and_the_ledger_command_adds_up() {
+    let data = tempfile::tempdir().unwrap();
+    let out = truereel(data.path())
+        .env("TRUEREEL_STILL_MOTION_USD_PER_SECOND", "0.05")
+        .env("TRUEREEL_BUDGET_USD", "0.60")
+        .args(["run", "--only", "pullover-hoodie,grey-graphic-tee", "--store"])
+        .arg(sample_store())
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("run's budget"), "the run says why it stopped:\n{said}");
+    let out = truereel(data.path()).args(["ledger", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = summary["total_usd"].as_f64().unwrap();
+    assert!(total > 0.0 && total <= 0.60 + 1e-9, "{summary}");
+    let by_product: f64 = summary["by_product"].as_object().unwrap().values().map(|s| s["usd"].as_f64().unwrap()).sum();
+    assert!((by_product - total).abs() < 1e-6, "{summary}");
+    // The same figures straight from the state file.
+    let db = rusqlite::Connection::open(data.path().join("state.sqlite")).unwrap();
+    let micros: i64 = db.query_row("SELECT COALESCE(SUM(usd), 0) FROM ledger", [], |r| r.get(0)).unwrap();
+    assert!((micros as f64 / 1e6 - total).abs() < 1e-6, "{micros} µ$ in the ledger, {total} printed");
+    let text = truereel(data.path()).arg("ledger").output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("provider"), "tables by provider");
+}
