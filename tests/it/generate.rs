@@ -111,3 +111,75 @@ async fn a_job_that_never_finishes_is_cancelled_before_it_is_submitted_again() {
     let owed: Usd = ledger.iter().filter(|l| l.provider == "runway").fold(Usd::ZERO, |s, l| s + l.usd);
     assert_eq!(owed, Usd::ZERO, "cancelled jobs are refunded in the ledger: {ledger:#?}");
 }
+
+/// Each way a Runway job can go wrong, through the real generate and mirror stages: how it ends,
+/// how many jobs were paid for, and what the ledger says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_runway_failure_ends_the_right_way_and_the_ledger_says_so() {
+    init_logs();
+    struct Case {
+        script: Script,
+        /// Words the parked reel's reasons must hold; `None`: every clip is mirrored.
+        parked: Option<&'static str>,
+        /// Whether a failed job stays billed in the ledger (moderation on Runway).
+        billed: bool,
+    }
+    let cases = [
+        Case { script: Script::Fail("SAFETY.INPUT.IMAGE"), parked: Some("moderation (the input)"), billed: true },
+        Case { script: Script::Fail("SAFETY.OUTPUT.VIDEO"), parked: Some("moderation (the output)"), billed: true },
+        Case { script: Script::Fail("ASSET.INVALID"), parked: Some("rejected as invalid"), billed: false },
+        Case { script: Script::NotVideo, parked: Some("not a video"), billed: true },
+        Case { script: Script::Oversized(40 * 1024 * 1024), parked: Some("cap"), billed: true },
+        Case { script: Script::MalformedPoll, parked: Some("polling job"), billed: true },
+        Case { script: Script::Expiring { downloads: 1, after: None }, parked: None, billed: true },
+        Case { script: Script::RateLimited, parked: None, billed: true },
+        Case { script: Script::ServerError, parked: None, billed: true },
+    ];
+    for case in cases {
+        let stub = RunwayStub::start().await;
+        stub.script(case.script.clone());
+        let data = tempfile::tempdir().unwrap();
+        let mut e = home(data.path(), &stub, false).await;
+        e.ports.settings.max_clip_bytes = 20 * 1024 * 1024;
+        e.ports.settings.job_timeout = Duration::from_secs(30);
+        drain_store(&e, &sample_store(), Some(&["green-chunky-knit-beanie"])).await;
+        let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+        let what = format!("{:?}: {:?} {:?}", case.script, reel.status, reel.reasons);
+        let clips = e.ports.state.clips(&reel.id).await.unwrap();
+        let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
+        let owed: Usd = ledger.iter().filter(|l| l.provider == "runway").fold(Usd::ZERO, |s, l| s + l.usd);
+        match case.parked {
+            Some(words) => {
+                assert_eq!(reel.status, ReelStatus::NeedsReview, "{what}");
+                assert!(reel.reasons.iter().any(|r| r.contains(words)), "{what}");
+            }
+            None => {
+                assert_eq!(clips.len(), reel.plan.shots.len(), "{what}");
+                // Refreshed, never regenerated: one job per shot whatever went wrong on the way.
+                let jobs =
+                    stub.submissions() - usize::from(matches!(case.script, Script::RateLimited | Script::ServerError));
+                assert_eq!(jobs, reel.plan.shots.len(), "{what}");
+            }
+        }
+        if case.billed {
+            assert!(owed > Usd::ZERO, "{what}: {ledger:#?}");
+        } else {
+            // The failed job's charge is taken back, saying why; the other shots' jobs are still owed.
+            let refund = ledger.iter().find(|l| l.usd < Usd::ZERO).expect("a refund");
+            assert!(refund.note.as_deref().is_some_and(|n| n.contains("not billed")), "{what}: {refund:#?}");
+            let charged = ledger
+                .iter()
+                .find(|l| {
+                    l.key.as_str().ends_with("/refund").then_some(()).is_none()
+                        && refund.key.as_str().starts_with(l.key.as_str())
+                })
+                .unwrap();
+            assert_eq!(refund.usd, Usd(-charged.usd.0), "{what}");
+        }
+        if let Script::Fail(code) = case.script
+            && code.starts_with("SAFETY")
+        {
+            assert!(ledger.iter().any(|l| l.operation == "billed_failure"), "{what}: {ledger:#?}");
+        }
+    }
+}
