@@ -6,8 +6,12 @@ use crate::media::{AssemblySpec, ClipCut};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
 use crate::ports::{ClipOutput, ProviderError, StateError};
 use crate::stages::Ports;
-use crate::{BlobKey, Clip, JobId, Reel, ReelId, ReelStatus, now_ms};
+use crate::{
+    BlobKey, Clip, DigitalSourceType, JobId, Manifest, ManifestShot, Provenance, Reel, ReelId, ReelStatus, Sha256,
+    now_ms,
+};
 use bytes::Bytes;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const STAGE: &str = "mirror";
@@ -166,9 +170,9 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let mut cuts = Vec::with_capacity(clips.len());
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
         let path = local_copy(ports, &clip.blob, dir.path(), &format!("shot-{:02}.mp4", shot.index)).await?;
-        cuts.push(ClipCut { path, duration_ms: shot.duration_ms });
+        cuts.push(ClipCut { path, duration_ms: shot.duration_ms, focus: None });
     }
-    let voice = local_copy(ports, &reel.voice_over.audio, dir.path(), "voice-over.wav").await?;
+    let voice = voice_over_aac(ports, &reel, dir.path()).await?;
     // The brand's caption style, in a font that has the line's glyphs.
     let captions = ports
         .media
@@ -192,7 +196,7 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let out = dir.path().join("reel.mp4");
     let spec = AssemblySpec {
         clips: cuts,
-        voice_over: voice,
+        voice_over_aac: voice,
         captions: captions_file,
         fonts_dir: None,
         width: ports.settings.width,
@@ -200,8 +204,38 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         fps: ports.settings.fps,
     };
     ports.media.assemble(&spec, &out).await.map_err(|e| StageError::new(format!("{id}: assembling"), e))?;
+
+    // The poster: the middle of the first shot.
+    let poster = dir.path().join("poster.jpg");
+    let at = reel.plan.shots.first().map_or(0, |s| s.duration_ms / 2);
+    ports.media.poster(&out, at, &poster).await.map_err(|e| StageError::new(format!("{id}: making the poster"), e))?;
+    let poster_key = BlobKey::reel_poster(id, round);
+    ports.blobs.put_file(&poster_key, &poster, "image/jpeg").await.map_err(|e| blob_err("storing the poster", e))?;
+
+    // Provenance: the sidecar manifest, then its hash and the source type written into the reel (last,
+    // after every encode).
+    let manifest = manifest(ports, &reel, round, &clips, &spec.clips).await?;
+    let json = manifest.to_json();
+    let manifest_key = BlobKey::reel_manifest(id, round);
+    let manifest_sha = Sha256::of(&json);
+    ports
+        .blobs
+        .put(&manifest_key, Bytes::from(json), "application/json")
+        .await
+        .map_err(|e| blob_err("storing the manifest", e))?;
+    let tags = Provenance {
+        source_type: DigitalSourceType::for_providers(clips.iter().map(|c| c.provider.as_str())),
+        generator: format!("truereel {}: a product reel made from the store's own photos", env!("CARGO_PKG_VERSION")),
+        manifest_sha256: manifest_sha,
+    };
+    let tagged = dir.path().join("reel-tagged.mp4");
+    ports
+        .media
+        .tag_provenance(&out, &tagged, &tags)
+        .await
+        .map_err(|e| StageError::new(format!("{id}: tagging the reel"), e))?;
     let key = BlobKey::reel_video(id, round);
-    ports.blobs.put_file(&key, &out, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
+    ports.blobs.put_file(&key, &tagged, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
 
     let mut next = reel.clone();
     next.status = ReelStatus::Assembled;
@@ -216,4 +250,61 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     }
     send(ports, EvaluateMsg { reel: id.clone(), round }, Duration::ZERO).await?;
     Ok(Outcome::Done(format!("{id}: assembled (round {round})")))
+}
+
+/// The reel's voice-over as AAC, encoded once per voice-over and kept in the blob store next to it, so
+/// every assembly of the reel muxes the very same audio packets.
+async fn voice_over_aac(ports: &Ports, reel: &Reel, dir: &Path) -> Result<PathBuf, StageError> {
+    let key = BlobKey::voice_over_aac(&reel.voice_over.audio);
+    if ports.blobs.head(&key).await.map_err(|e| blob_err("checking the encoded voice-over", e))?.is_some() {
+        return local_copy(ports, &key, dir, "voice-over.m4a").await;
+    }
+    let wav = local_copy(ports, &reel.voice_over.audio, dir, "voice-over.wav").await?;
+    let m4a = dir.join("voice-over.m4a");
+    let reel_ms: u32 = reel.plan.shots.iter().map(|s| s.duration_ms).sum();
+    ports
+        .media
+        .encode_voice_over(&wav, &m4a, Some(reel_ms))
+        .await
+        .map_err(|e| StageError::new(format!("{}: encoding the voice-over", reel.id), e))?;
+    ports.blobs.put_file(&key, &m4a, "audio/mp4").await.map_err(|e| blob_err("storing the encoded voice-over", e))?;
+    Ok(m4a)
+}
+
+/// Where each shot of this assembly came from: provider, job, reference photo and the clip's hash.
+async fn manifest(
+    ports: &Ports,
+    reel: &Reel,
+    round: u32,
+    clips: &[Clip],
+    cuts: &[ClipCut],
+) -> Result<Manifest, StageError> {
+    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
+    let mut shots = Vec::with_capacity(clips.len());
+    for ((clip, cut), shot) in clips.iter().zip(cuts).zip(&reel.plan.shots) {
+        let clip_sha256 =
+            Sha256::of_file(&cut.path).await.map_err(|e| StageError::new("hashing a clip for the manifest", e))?;
+        // The configured model, when this clip came from the configured provider and it names one.
+        let model = (clip.provider == ports.video.name() && ports.video.model() != ports.video.name())
+            .then(|| ports.video.model().to_string());
+        shots.push(ManifestShot {
+            index: shot.index,
+            provider: clip.provider.clone(),
+            model,
+            job: clip.job.clone(),
+            reference_sha256: shot.reference.clone(),
+            reference_url: references.iter().find(|r| r.sha256 == shot.reference).map(|r| r.source_url.clone()),
+            clip: clip.blob.clone(),
+            clip_sha256,
+        });
+    }
+    Ok(Manifest {
+        reel: reel.id.clone(),
+        product: reel.product.clone(),
+        round,
+        created_ms: now_ms(),
+        digital_source_type: DigitalSourceType::for_providers(clips.iter().map(|c| c.provider.as_str())).iptc_url(),
+        voice: reel.voice_over.voice.clone(),
+        shots,
+    })
 }
