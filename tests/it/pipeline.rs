@@ -38,6 +38,28 @@ async fn the_sample_store_becomes_one_watchable_reel_per_product() {
         assert_eq!(a.codec, "aac");
         assert!((10_000..=30_000).contains(&probe.duration_ms), "{}: {} ms", reel.id, probe.duration_ms);
         assert!(probe.faststart, "{}: moov first", reel.id);
+        // Provenance: tags in the file, tied to the manifest beside it; a poster beside it too.
+        let tags = e.ports.media.format_tags(&file).await.unwrap();
+        let manifest_key = truereel::BlobKey::reel_manifest(&reel.id, reel.round);
+        let manifest_bytes = e.ports.blobs.get(&manifest_key).await.unwrap();
+        let manifest: truereel::Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
+        assert_eq!(tags.get("truereel_manifest"), Some(&Sha256::of(&manifest_bytes).to_string()), "{}", reel.id);
+        assert_eq!(tags.get("digital_source_type"), Some(&manifest.digital_source_type), "{}", reel.id);
+        assert_eq!(manifest.shots.len(), reel.plan.shots.len());
+        assert!(manifest.shots.iter().all(|s| s.reference_url.is_some()), "{manifest:?}");
+        let poster = e.ports.blobs.get(&truereel::BlobKey::reel_poster(&reel.id, reel.round)).await.unwrap();
+        assert_eq!(image::load_from_memory(&poster).unwrap().width(), 1080);
+        let voice = e.blobs.local_path(&truereel::BlobKey::voice_over_aac(&reel.voice_over.audio)).unwrap();
+        let audio = |p: &Path| {
+            let out = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(p)
+                .args(["-map", "0:a", "-c", "copy", "-f", "data", "-"])
+                .output()
+                .unwrap();
+            Sha256::of(&out.stdout)
+        };
+        assert_eq!(audio(&voice), audio(&file), "{}: the voice-over's packets, copied", reel.id);
         let volume = e.ports.media.mean_volume_db(&file).await.unwrap().unwrap();
         assert!(volume > -35.0, "{}: the voice is audible ({volume} dB)", reel.id);
         assert!((3..=5).contains(&reel.plan.shots.len()));

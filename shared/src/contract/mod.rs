@@ -147,6 +147,8 @@ pub fn sample_clip(reel: &ReelId, shot: u32, attempt: u32) -> Clip {
         shot,
         attempt,
         provider: "still-motion".into(),
+        model: None,
+        sha256: None,
         job: JobId::new(unique("job")),
         blob: BlobKey::clip(reel, shot, attempt),
         duration_ms: 3_000,

@@ -10,6 +10,12 @@ pub struct Clip {
     pub attempt: u32,
     /// Which provider made it (`still-motion`, `runway`, ...).
     pub provider: String,
+    /// The provider's model (`gen4_turbo`), when it has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The clip's SHA-256 as it arrived from the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<super::Sha256>,
     pub job: JobId,
     pub blob: BlobKey,
     pub duration_ms: u32,

@@ -268,6 +268,20 @@ impl BlobKey {
     pub fn reel_video(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.mp4"))
     }
+    /// The voice-over `voice_over` encoded to AAC (`.m4a`) once, next to it: every assembly of the reel
+    /// muxes these same bytes. `reels/x/voice-over.wav` → `reels/x/voice-over.m4a`.
+    pub fn voice_over_aac(voice_over: &BlobKey) -> Self {
+        let stem = voice_over.0.strip_suffix(".wav").unwrap_or(&voice_over.0);
+        Self(format!("{stem}.m4a"))
+    }
+    /// The poster frame (JPEG) of an assembled reel, next to its video.
+    pub fn reel_poster(reel: &ReelId, round: u32) -> Self {
+        Self(format!("reels/{reel}/reel-{round}.jpg"))
+    }
+    /// The provenance manifest (JSON sidecar) of an assembled reel, next to its video.
+    pub fn reel_manifest(reel: &ReelId, round: u32) -> Self {
+        Self(format!("reels/{reel}/reel-{round}.manifest.json"))
+    }
     /// The voice-over of a later revision of a plan (after a rejection, before approval).
     pub fn voice_over_revision(reel: &ReelId, revision: u32) -> Self {
         if revision <= 1 { Self::voice_over(reel) } else { Self(format!("reels/{reel}/voice-over-{revision}.wav")) }
@@ -364,6 +378,19 @@ pub(crate) mod tests {
         assert!(BlobKey::parse("reels/x/reel-1.mp4").is_ok());
         for bad in ["/etc/passwd", "a/../b", "a//b", "./a", "a\\b", ""] {
             assert!(BlobKey::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn reel_side_files_sit_next_to_their_video() {
+        let id = ReelId::new(&Handle::parse("tee").unwrap(), &Sha256::of(b"g"));
+        let aac = BlobKey::voice_over_aac(&BlobKey::voice_over_revision(&id, 2));
+        assert_eq!(aac.as_str(), format!("reels/{id}/voice-over-2.m4a"));
+        assert_eq!(BlobKey::voice_over_aac(&BlobKey::parse("a/b").unwrap()).as_str(), "a/b.m4a");
+        assert_eq!(BlobKey::reel_poster(&id, 3).as_str(), format!("reels/{id}/reel-3.jpg"));
+        assert_eq!(BlobKey::reel_manifest(&id, 3).as_str(), format!("reels/{id}/reel-3.manifest.json"));
+        for k in [aac, BlobKey::reel_poster(&id, 3), BlobKey::reel_manifest(&id, 3)] {
+            assert!(BlobKey::parse(k.as_str()).is_ok(), "{k}");
         }
     }
 

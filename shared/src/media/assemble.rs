@@ -1,4 +1,7 @@
-//! Reel assembly: clips cut to length and concatenated, captions burned, voice-over laid under.
+//! Reel assembly: clips scaled to fill the frame and cropped around their focus (never letterboxed or
+//! pillarboxed: ad platforms reject bars), cut to length and concatenated, captions burned; the
+//! voice-over, encoded once beforehand ([`Media::encode_voice_over`]), muxed by stream copy so every
+//! reel made with it carries the very same audio packets.
 //!
 //! The captions are an ASS script made beforehand: [`Media::caption_script`] from the voice-over's word
 //! timings and the brand's [`crate::CaptionStyle`] (or [`super::ass_captions`] for the default look).
@@ -13,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub struct ClipCut {
     pub path: PathBuf,
     pub duration_ms: u32,
+    /// What must stay in view (the product's centre) as fractions of the clip's frame, `(x, y)` in
+    /// 0..1: the crop window is centred on it as far as the frame allows. `None`: the clip's centre.
+    pub focus: Option<(f32, f32)>,
 }
 
 /// Everything one assembly run needs.
@@ -20,8 +26,9 @@ pub struct ClipCut {
 pub struct AssemblySpec {
     /// In reel order.
     pub clips: Vec<ClipCut>,
-    /// The voice-over (WAV): the reel's only audio.
-    pub voice_over: PathBuf,
+    /// The voice-over as [`Media::encode_voice_over`] wrote it (AAC in `.m4a`, padded to the reel's
+    /// length): the reel's only audio, copied packet for packet.
+    pub voice_over_aac: PathBuf,
     /// ASS captions to burn in: [`Media::caption_script`] writes them in the brand's
     /// [`crate::CaptionStyle`] (fonts by script, colours, position), [`super::ass_captions`] in the
     /// default look.
@@ -60,14 +67,19 @@ impl AssemblySpec {
         Ok(())
     }
 
-    /// Each clip normalised and cut to its length, concatenated, captioned; the voice-over padded.
+    /// Each clip scaled to fill the frame, cropped around its focus, cut to its length; concatenated
+    /// and captioned. Video only: the audio is copied.
     fn filtergraph(&self) -> String {
         let (w, h, fps) = (self.width, self.height, self.fps);
         let mut g = String::new();
         for (i, c) in self.clips.iter().enumerate() {
+            let (fx, fy) = c.focus.unwrap_or((0.5, 0.5));
+            let (fx, fy) = (clamp_unit(fx), clamp_unit(fy));
+            // Scaled so the frame is covered, then the window centred on the focus, kept inside the clip.
             // tpad clones the last frame so a clip a little short still fills its cut exactly.
             g.push_str(&format!(
-                "[{i}:v:0]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,\
+                "[{i}:v:0]scale={w}:{h}:force_original_aspect_ratio=increase,\
+                 crop={w}:{h}:'clip({fx:.4}*iw-ow/2,0,iw-ow)':'clip({fy:.4}*ih-oh/2,0,ih-oh)',\
                  setsar=1,fps={fps},tpad=stop_mode=clone:stop_duration={pad},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];",
                 pad = secs(c.duration_ms),
                 n = self.frames(c.duration_ms),
@@ -80,10 +92,14 @@ impl AssemblySpec {
         if let Some(dir) = &self.fonts_dir {
             ass.push_str(&format!(":fontsdir={}", filter_value(&dir.to_string_lossy())));
         }
-        g.push_str(&format!("concat=n={}:v=1:a=0,{ass},format=yuv420p[v];", self.clips.len()));
-        g.push_str(&format!("[{}:a:0]aresample=44100,apad[a]", self.clips.len()));
+        g.push_str(&format!("concat=n={}:v=1:a=0,{ass},format=yuv420p[v]", self.clips.len()));
         g
     }
+}
+
+/// A focus coordinate kept in 0..1 (a NaN is the centre).
+fn clamp_unit(v: f32) -> f32 {
+    if v.is_nan() { 0.5 } else { v.clamp(0.0, 1.0) }
 }
 
 impl Media {
@@ -95,24 +111,27 @@ impl Media {
             a.push(file_url(&c.path));
         }
         a.push("-i".into());
-        a.push(file_url(&spec.voice_over));
+        a.push(file_url(&spec.voice_over_aac));
         a.extend(["-filter_complex".into(), spec.filtergraph()]);
-        a.extend(["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset"].map(String::from));
+        a.extend(["-map".into(), "[v]".into(), "-map".into(), format!("{}:a:0", spec.clips.len())]);
+        a.extend(["-c:v", "libx264", "-profile:v", "high", "-preset"].map(String::from));
         a.push(self.x264_preset.clone());
         a.extend(["-crf".into(), self.crf.to_string()]);
         // A keyframe at least every 2 s: players scrub and the judge seeks without decoding far.
         a.extend(["-g".into(), (2 * spec.fps).to_string()]);
-        a.extend(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-t"].map(String::from));
+        // The audio packets are the encoded voice-over's, byte for byte.
+        a.extend(["-pix_fmt", "yuv420p", "-c:a", "copy", "-t"].map(String::from));
         a.push(secs(spec.duration_ms()));
         a.extend(["-movflags", "+faststart", "-f", "mp4"].map(String::from));
         a.push(file_url(out));
         a
     }
 
-    /// Assembles the reel in one ffmpeg run and checks it has video, audio and the right length.
+    /// Assembles the reel in one ffmpeg run (video encoded, audio copied) and checks it has video,
+    /// audio and the right length.
     pub async fn assemble(&self, spec: &AssemblySpec, out: &Path) -> Result<(), MediaError> {
         spec.validate()?;
-        for input in spec.clips.iter().map(|c| &c.path).chain([&spec.voice_over, &spec.captions]) {
+        for input in spec.clips.iter().map(|c| &c.path).chain([&spec.voice_over_aac, &spec.captions]) {
             tokio::fs::metadata(input)
                 .await
                 .map_err(|e| MediaError::Io { what: format!("reading {}", input.display()), source: e })?;
@@ -137,8 +156,19 @@ impl Media {
 mod tests {
     use super::*;
     use crate::WordTiming;
-    use crate::media::testutil::lavfi_clip;
+    use crate::media::testutil::{lavfi_clip, packet_sha};
     use crate::media::{Pcm, ass_captions, write_wav};
+
+    /// The voice-over as assembly takes it: a tone of `ms` as WAV, encoded to AAC padded to `pad_ms`.
+    async fn voice_m4a(m: &Media, dir: &Path, ms: u32, pad_ms: u32) -> PathBuf {
+        let wav = dir.join("voice.wav");
+        let n = 22_050 * ms as usize / 1000;
+        let tone: Vec<i16> = (0..n).map(|i| ((i as f64 * 0.06).sin() * 9000.0) as i16).collect();
+        std::fs::write(&wav, write_wav(&Pcm { sample_rate: 22_050, samples: tone })).unwrap();
+        let m4a = dir.join("voice.m4a");
+        m.encode_voice_over(&wav, &m4a, Some(pad_ms)).await.unwrap();
+        m4a
+    }
 
     #[tokio::test]
     async fn assembles_clips_voice_and_captions() {
@@ -153,19 +183,17 @@ mod tests {
         lavfi_clip(&m, &a, 180, 320, 15, 1000, true).await; // its audio must be ignored
         lavfi_clip(&m, &b, 160, 320, 25, 1000, false).await; // other size and rate
         lavfi_clip(&m, &c, 180, 320, 15, 500, false).await; // shorter than its cut
-        let voice = odd.join("voice.wav");
-        let tone: Vec<i16> = (0..22_050 * 3 / 2).map(|i| ((i as f64 * 0.06).sin() * 9000.0) as i16).collect();
-        std::fs::write(&voice, write_wav(&Pcm { sample_rate: 22_050, samples: tone })).unwrap();
+        let voice = voice_m4a(&m, &odd, 1500, 2500).await;
         let captions = odd.join("captions.ass");
         let words = [WordTiming { word: "Hello".into(), start_ms: 100, end_ms: 600 }];
         std::fs::write(&captions, ass_captions(&words, 180, 320)).unwrap();
         let spec = AssemblySpec {
             clips: vec![
-                ClipCut { path: a, duration_ms: 1000 },
-                ClipCut { path: b, duration_ms: 800 },
-                ClipCut { path: c, duration_ms: 700 },
+                ClipCut { path: a, duration_ms: 1000, focus: None },
+                ClipCut { path: b, duration_ms: 800, focus: Some((0.2, 0.9)) },
+                ClipCut { path: c, duration_ms: 700, focus: None },
             ],
-            voice_over: voice,
+            voice_over_aac: voice.clone(),
             captions,
             fonts_dir: Some("/usr/share/fonts/truetype/dejavu".into()),
             width: 180,
@@ -179,7 +207,8 @@ mod tests {
         let au = p.audio.as_ref().unwrap();
         assert_eq!((v.codec.as_str(), v.width, v.height, v.pix_fmt.as_str()), ("h264", 180, 320, "yuv420p"));
         assert_eq!(v.frames, Some(15 + 12 + 11), "{p:?}");
-        assert_eq!((au.codec.as_str(), au.sample_rate), ("aac", 44_100));
+        assert_eq!((au.codec.as_str(), au.sample_rate), ("aac", 48_000));
+        assert_eq!(packet_sha(&m, &voice, "a").await, packet_sha(&m, &out, "a").await, "audio copied as it was");
         assert!(p.duration_ms.abs_diff(2500) <= 80, "{p:?}");
         assert!(au.duration_ms.abs_diff(2500) <= 80, "audio padded to the reel: {p:?}");
         assert!(p.faststart, "{p:?}");
@@ -190,8 +219,8 @@ mod tests {
     #[tokio::test]
     async fn a_missing_input_is_named() {
         let spec = AssemblySpec {
-            clips: vec![ClipCut { path: "/nonexistent/a.mp4".into(), duration_ms: 1000 }],
-            voice_over: "/nonexistent/v.wav".into(),
+            clips: vec![ClipCut { path: "/nonexistent/a.mp4".into(), duration_ms: 1000, focus: None }],
+            voice_over_aac: "/nonexistent/v.m4a".into(),
             captions: "/nonexistent/c.ass".into(),
             fonts_dir: None,
             width: 180,
@@ -237,8 +266,7 @@ mod tests {
         let m = Media::default();
         let clip = dir.path().join("grey.mp4");
         grey_clip(&m, &clip, 2000).await;
-        let voice = dir.path().join("voice.wav");
-        std::fs::write(&voice, write_wav(&Pcm { sample_rate: 22_050, samples: vec![0; 44_100] })).unwrap();
+        let voice = voice_m4a(&m, dir.path(), 500, 2000).await;
         let words = [
             WordTiming { word: "日本製のシャツ".into(), start_ms: 0, end_ms: 1000 },
             WordTiming { word: "قميص قطني".into(), start_ms: 1000, end_ms: 2000 },
@@ -253,8 +281,8 @@ mod tests {
         let captions = dir.path().join("captions.ass");
         std::fs::write(&captions, script).unwrap();
         let spec = AssemblySpec {
-            clips: vec![ClipCut { path: clip, duration_ms: 2000 }],
-            voice_over: voice,
+            clips: vec![ClipCut { path: clip, duration_ms: 2000, focus: None }],
+            voice_over_aac: voice,
             captions,
             fonts_dir: None,
             width: 180,
@@ -280,5 +308,128 @@ mod tests {
         }
         let differ = frames[0].pixels().zip(frames[1].pixels()).filter(|(a, b)| a != b).count();
         assert!(differ > 200, "the Japanese and the Arabic line draw alike ({differ} pixels differ)");
+    }
+
+    /// A grey `w`x`h` clip with a red square (an eighth of the short side) centred at `mark` (fractions).
+    async fn marked_clip(m: &Media, out: &Path, (w, h): (u32, u32), fps: u32, ms: u32, mark: (f32, f32)) {
+        let side = w.min(h) / 8;
+        let (x, y) = ((mark.0 * w as f32) as u32 - side / 2, (mark.1 * h as f32) as u32 - side / 2);
+        let args: Vec<String> = ["-y", "-f", "lavfi", "-i"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!(
+                "color=c=0x808080:s={w}x{h}:r={fps}:d={},drawbox=x={x}:y={y}:w={side}:h={side}:color=0xdc1e1e:t=fill",
+                secs(ms)
+            )])
+            .chain(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"].map(String::from))
+            .chain([file_url(out)])
+            .collect();
+        m.ffmpeg(&args, "make a marked clip").await.unwrap();
+    }
+
+    /// No black row or column at the frame's edges (the clips are grey and red everywhere).
+    fn no_bars(frame: &image::RgbImage, what: &str) {
+        let (w, h) = frame.dimensions();
+        let edge = (0..w).flat_map(|x| [(x, 0), (x, h - 1)]).chain((0..h).flat_map(|y| [(0, y), (w - 1, y)]));
+        let black = edge.filter(|&(x, y)| frame.get_pixel(x, y).0.iter().all(|c| *c < 40)).count();
+        assert_eq!(black, 0, "{what}: {black} black edge pixels (bars)");
+    }
+
+    fn red_pixels(frame: &image::RgbImage) -> usize {
+        frame.pixels().filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90).count()
+    }
+
+    fn empty_captions(dir: &Path, w: u32, h: u32) -> PathBuf {
+        let captions = dir.join("captions.ass");
+        std::fs::write(&captions, ass_captions(&[], w, h)).unwrap();
+        captions
+    }
+
+    /// Clips of every shape fill a 9:16 frame (no letterbox, no pillarbox); the product marked on the
+    /// right of a 16:9 clip stays in view when it is the focus and is cropped away when it is not; two
+    /// reels with different clips carry the voice-over's packets byte for byte.
+    #[tokio::test]
+    async fn every_clip_fills_the_frame_and_the_voice_over_is_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let shapes = [((720, 1280), 24), ((1080, 1920), 30), ((480, 480), 25), ((640, 360), 30)];
+        let mut clips = Vec::new();
+        for (i, (size, fps)) in shapes.into_iter().enumerate() {
+            let path = dir.path().join(format!("c{i}.mp4"));
+            marked_clip(&m, &path, size, fps, 400, (0.85, 0.5)).await;
+            clips.push(ClipCut { path, duration_ms: 400, focus: None });
+        }
+        let voice = voice_m4a(&m, dir.path(), 900, 1600).await;
+        let spec = AssemblySpec {
+            clips: clips.clone(),
+            voice_over_aac: voice.clone(),
+            captions: empty_captions(dir.path(), 180, 320),
+            fonts_dir: None,
+            width: 180,
+            height: 320,
+            fps: 15,
+        };
+        let reel_a = dir.path().join("a.mp4");
+        m.assemble(&spec, &reel_a).await.unwrap();
+        let p = m.probe(&reel_a).await.unwrap();
+        assert_eq!(p.video.as_ref().map(|v| (v.width, v.height, v.frames)), Some((180, 320, Some(24))), "{p:?}");
+        for (i, at) in [200, 600, 1000, 1400].into_iter().enumerate() {
+            let frame = frame_at(&m, &reel_a, at, &dir.path().join(format!("a{i}.png"))).await;
+            no_bars(&frame, &format!("clip {i} ({:?})", shapes[i].0));
+        }
+        // The 16:9 clip centred: its right-hand mark is outside the window.
+        let wide = frame_at(&m, &reel_a, 1400, &dir.path().join("wide.png")).await;
+        assert_eq!(red_pixels(&wide), 0, "the mark should be cropped away when not the focus");
+
+        // Another reel: other clips in another order, the wide one focused on its mark.
+        let mut other = vec![clips[3].clone(), clips[0].clone()];
+        other[0].focus = Some((0.85, 0.5));
+        other[0].duration_ms = 900;
+        other[1].duration_ms = 700;
+        let reel_b = dir.path().join("b.mp4");
+        m.assemble(&AssemblySpec { clips: other, ..spec.clone() }, &reel_b).await.unwrap();
+        let focused = frame_at(&m, &reel_b, 300, &dir.path().join("focused.png")).await;
+        no_bars(&focused, "focused wide clip");
+        assert!(red_pixels(&focused) > 200, "the focus stays in view: {} red pixels", red_pixels(&focused));
+
+        let voice_sha = packet_sha(&m, &voice, "a").await;
+        assert_eq!(packet_sha(&m, &reel_a, "a").await, voice_sha, "reel a's audio packets");
+        assert_eq!(packet_sha(&m, &reel_b, "a").await, voice_sha, "reel b's audio packets");
+        assert_ne!(packet_sha(&m, &reel_a, "v").await, packet_sha(&m, &reel_b, "v").await);
+        let args = m.assemble_args(&spec, &reel_a);
+        assert!(args.windows(2).any(|w| w == ["-c:a", "copy"]), "{args:?}");
+        assert!(args.windows(2).any(|w| w == ["-profile:v", "high"]), "{args:?}");
+        assert!(!args.iter().any(|a| a.contains(",pad=") || a.contains("]pad=")), "never a pad filter: {args:?}");
+    }
+
+    /// The same clips fill a 4:5 (1080x1350) output with no bars, the focus in view.
+    #[tokio::test]
+    async fn a_four_by_five_reel_is_filled_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let tall = dir.path().join("tall.mp4");
+        marked_clip(&m, &tall, (720, 1280), 24, 500, (0.5, 0.9)).await;
+        let wide = dir.path().join("wide.mp4");
+        marked_clip(&m, &wide, (640, 360), 30, 500, (0.9, 0.5)).await;
+        let spec = AssemblySpec {
+            clips: vec![
+                ClipCut { path: tall, duration_ms: 500, focus: Some((0.5, 0.9)) },
+                ClipCut { path: wide, duration_ms: 500, focus: Some((0.9, 0.5)) },
+            ],
+            voice_over_aac: voice_m4a(&m, dir.path(), 500, 1000).await,
+            captions: empty_captions(dir.path(), 1080, 1350),
+            fonts_dir: None,
+            width: 1080,
+            height: 1350,
+            fps: 15,
+        };
+        let out = dir.path().join("r.mp4");
+        m.assemble(&spec, &out).await.unwrap();
+        for (at, name) in [(250, "tall"), (750, "wide")] {
+            let frame = frame_at(&m, &out, at, &dir.path().join(format!("{name}.png"))).await;
+            assert_eq!(frame.dimensions(), (1080, 1350));
+            no_bars(&frame, name);
+            assert!(red_pixels(&frame) > 1000, "{name}: the focus is in view ({} red pixels)", red_pixels(&frame));
+        }
     }
 }

@@ -15,6 +15,7 @@ mod assemble;
 pub mod camera;
 mod captions;
 pub mod child;
+mod deliver;
 mod framing;
 pub mod loudness;
 mod probe;
@@ -26,6 +27,7 @@ mod wav;
 pub use assemble::{AssemblySpec, ClipCut};
 pub use camera::{compose, compose_for, describe};
 pub use captions::{FontCoverage, ass_captions, cjk_font, script_font, styled_ass_captions};
+pub use deliver::{MANIFEST_TAG, SOURCE_TYPE_TAG, VOICE_OVER_BITRATE, VOICE_OVER_CHANNELS, VOICE_OVER_SAMPLE_RATE};
 pub use framing::{Framing, SubjectBox, analyse};
 pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
@@ -219,6 +221,17 @@ pub(crate) mod testutil {
         }
         args.push(file_url(out));
         media.ffmpeg(&args, "make a test clip").await.unwrap();
+    }
+
+    /// The SHA-256 of the packets of a file's `stream` (`v` or `a`), as ffmpeg copies them out.
+    pub async fn packet_sha(media: &Media, path: &Path, stream: &str) -> crate::Sha256 {
+        let args: Vec<String> = ["-i".into(), file_url(path), "-map".into(), format!("0:{stream}")]
+            .into_iter()
+            .chain(["-c", "copy", "-f", "data", "-"].map(String::from))
+            .collect();
+        let out = media.ffmpeg(&args, "copy out packets").await.unwrap();
+        assert!(!out.stdout.is_empty(), "no {stream} packets in {}", path.display());
+        crate::Sha256::of(&out.stdout)
     }
 }
 

@@ -115,6 +115,19 @@ impl Media {
             Some(w) => vec!["-vf".into(), format!("scale={w}:-2")],
             None => Vec::new(),
         };
+        self.grab_frame(video, at_ms, &scale, out_png).await
+    }
+
+    /// The frame shown at `at_ms` written to `out` by the image2 muxer, `output_args` (filters, codec)
+    /// before the file name. A time in the last frame interval gives the last frame; past the end is
+    /// an error.
+    pub(crate) async fn grab_frame(
+        &self,
+        video: &Path,
+        at_ms: u32,
+        output_args: &[String],
+        out: &Path,
+    ) -> Result<(), MediaError> {
         let probe = self.probe(video).await?;
         if probe.video.is_none() {
             return Err(MediaError::BadInput(format!("{} has no video stream", video.display())));
@@ -126,23 +139,23 @@ impl Media {
                 probe.duration_ms
             )));
         }
-        let _ = tokio::fs::remove_file(out_png).await;
+        let _ = tokio::fs::remove_file(out).await;
         let what = format!("extract the frame at {at_ms} ms of {}", video.display());
         let mut args: Vec<String> = vec!["-y".into(), "-ss".into(), secs(at_ms), "-i".into(), file_url(video)];
         args.extend(["-map", "0:v:0", "-frames:v", "1", "-update", "1", "-f", "image2"].map(String::from));
-        args.extend(scale.iter().cloned());
-        args.push(file_url(out_png));
+        args.extend(output_args.iter().cloned());
+        args.push(file_url(out));
         self.ffmpeg(&args, &what).await?;
-        if non_empty(out_png).await {
+        if non_empty(out).await {
             return Ok(());
         }
         // Past the last frame's timestamp: keep overwriting one image while decoding the tail.
         let mut args: Vec<String> = vec!["-y".into(), "-sseof".into(), "-1".into(), "-i".into(), file_url(video)];
         args.extend(["-map", "0:v:0", "-update", "1", "-f", "image2"].map(String::from));
-        args.extend(scale);
-        args.push(file_url(out_png));
+        args.extend(output_args.iter().cloned());
+        args.push(file_url(out));
         self.ffmpeg(&args, &what).await?;
-        if non_empty(out_png).await {
+        if non_empty(out).await {
             Ok(())
         } else {
             Err(MediaError::BadOutput(format!("ffmpeg wrote no frame at {at_ms} ms of {}", video.display())))

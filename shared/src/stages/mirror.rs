@@ -4,10 +4,14 @@ use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err
 use super::{Outcome, StageError};
 use crate::media::{AssemblySpec, ClipCut};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
-use crate::ports::{ClipOutput, JobStatus, ProviderError, StateError, VideoModel};
+use crate::ports::{ClipOutput, Downloaded, JobStatus, ProviderError, StateError, VideoModel};
 use crate::stages::Ports;
-use crate::{BlobKey, Clip, JobId, Reel, ReelId, ReelStatus, now_ms};
+use crate::{
+    BlobKey, Clip, DigitalSourceType, JobId, Manifest, ManifestShot, Provenance, Reel, ReelId, ReelStatus, Sha256,
+    now_ms,
+};
 use bytes::Bytes;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,12 +71,16 @@ async fn mirror_clip(
     let key = BlobKey::clip(id, shot, attempt);
     // Stored before a crash but not yet recorded: kept as it is, neither downloaded nor written again.
     let kept = ports.blobs.head(&key).await.map_err(|e| blob_err("checking a clip", e))?;
-    let (file, bytes) = match &kept {
-        Some(meta) => (local_copy(ports, &key, dir.path(), "clip.mp4").await?, meta.bytes),
+    let (file, bytes, sha256) = match &kept {
+        Some(meta) => {
+            let file = local_copy(ports, &key, dir.path(), "clip.mp4").await?;
+            let sha = Sha256::of_file(&file).await.map_err(|e| StageError::new("hashing a kept clip", e))?;
+            (file, meta.bytes, sha)
+        }
         None => {
             let file = dir.path().join("clip.mp4");
             match download(ports, model, job, output, &file).await {
-                Ok(n) => (file, n),
+                Ok(got) => (file, got.bytes, got.sha256),
                 Err(e) if e.is_retryable() => {
                     return Err(StageError::from_provider(format!("{id} shot {shot}: downloading"), e));
                 }
@@ -108,6 +116,8 @@ async fn mirror_clip(
         shot,
         attempt,
         provider: model.name().to_string(),
+        model: (model.model() != model.name()).then(|| model.model().to_string()),
+        sha256: Some(sha256),
         job: job.clone(),
         blob: key,
         duration_ms: probe.duration_ms,
@@ -130,14 +140,14 @@ async fn download(
     job: &JobId,
     output: &ClipOutput,
     file: &std::path::Path,
-) -> Result<u64, ProviderError> {
+) -> Result<Downloaded, ProviderError> {
     let cap = ports.settings.max_clip_bytes;
     match model.download(output, file, cap).await {
-        Ok(got) => Ok(got.bytes),
+        Ok(got) => Ok(got),
         Err(ProviderError::Expired { message, .. }) => {
             tracing::warn!(%job, "The clip's link expired ({message}); reading the job again for a fresh one.");
             match model.poll(job).await? {
-                JobStatus::Ready(fresh) => Ok(model.download(&fresh, file, cap).await?.bytes),
+                JobStatus::Ready(fresh) => model.download(&fresh, file, cap).await,
                 other => Err(ProviderError::Invalid {
                     provider: model.name().to_string(),
                     message: format!("job {job} no longer has its clip ({other:?})"),
@@ -195,9 +205,9 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let mut cuts = Vec::with_capacity(clips.len());
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
         let path = local_copy(ports, &clip.blob, dir.path(), &format!("shot-{:02}.mp4", shot.index)).await?;
-        cuts.push(ClipCut { path, duration_ms: shot.duration_ms });
+        cuts.push(ClipCut { path, duration_ms: shot.duration_ms, focus: None });
     }
-    let voice = local_copy(ports, &reel.voice_over.audio, dir.path(), "voice-over.wav").await?;
+    let voice = voice_over_aac(ports, &reel, dir.path()).await?;
     // The brand's caption style, in a font that has the line's glyphs.
     let captions = ports
         .media
@@ -221,7 +231,7 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let out = dir.path().join("reel.mp4");
     let spec = AssemblySpec {
         clips: cuts,
-        voice_over: voice,
+        voice_over_aac: voice,
         captions: captions_file,
         fonts_dir: None,
         width: ports.settings.width,
@@ -229,8 +239,38 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         fps: ports.settings.fps,
     };
     ports.media.assemble(&spec, &out).await.map_err(|e| StageError::new(format!("{id}: assembling"), e))?;
+
+    // The poster: the middle of the first shot.
+    let poster = dir.path().join("poster.jpg");
+    let at = reel.plan.shots.first().map_or(0, |s| s.duration_ms / 2);
+    ports.media.poster(&out, at, &poster).await.map_err(|e| StageError::new(format!("{id}: making the poster"), e))?;
+    let poster_key = BlobKey::reel_poster(id, round);
+    ports.blobs.put_file(&poster_key, &poster, "image/jpeg").await.map_err(|e| blob_err("storing the poster", e))?;
+
+    // Provenance: the sidecar manifest, then its hash and the source type written into the reel (last,
+    // after every encode).
+    let manifest = manifest(ports, &reel, round, &clips, &spec.clips).await?;
+    let json = manifest.to_json();
+    let manifest_key = BlobKey::reel_manifest(id, round);
+    let manifest_sha = Sha256::of(&json);
+    ports
+        .blobs
+        .put(&manifest_key, Bytes::from(json), "application/json")
+        .await
+        .map_err(|e| blob_err("storing the manifest", e))?;
+    let tags = Provenance {
+        source_type: DigitalSourceType::for_providers(clips.iter().map(|c| c.provider.as_str())),
+        generator: format!("truereel {}: a product reel made from the store's own photos", env!("CARGO_PKG_VERSION")),
+        manifest_sha256: manifest_sha,
+    };
+    let tagged = dir.path().join("reel-tagged.mp4");
+    ports
+        .media
+        .tag_provenance(&out, &tagged, &tags)
+        .await
+        .map_err(|e| StageError::new(format!("{id}: tagging the reel"), e))?;
     let key = BlobKey::reel_video(id, round);
-    ports.blobs.put_file(&key, &out, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
+    ports.blobs.put_file(&key, &tagged, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
 
     let mut next = reel.clone();
     next.status = ReelStatus::Assembled;
@@ -245,4 +285,59 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     }
     send(ports, EvaluateMsg { reel: id.clone(), round }, Duration::ZERO).await?;
     Ok(Outcome::Done(format!("{id}: assembled (round {round})")))
+}
+
+/// The reel's voice-over as AAC, encoded once per voice-over and kept in the blob store next to it, so
+/// every assembly of the reel muxes the very same audio packets.
+async fn voice_over_aac(ports: &Ports, reel: &Reel, dir: &Path) -> Result<PathBuf, StageError> {
+    let key = BlobKey::voice_over_aac(&reel.voice_over.audio);
+    if ports.blobs.head(&key).await.map_err(|e| blob_err("checking the encoded voice-over", e))?.is_some() {
+        return local_copy(ports, &key, dir, "voice-over.m4a").await;
+    }
+    let wav = local_copy(ports, &reel.voice_over.audio, dir, "voice-over.wav").await?;
+    let m4a = dir.join("voice-over.m4a");
+    let reel_ms: u32 = reel.plan.shots.iter().map(|s| s.duration_ms).sum();
+    ports
+        .media
+        .encode_voice_over(&wav, &m4a, Some(reel_ms))
+        .await
+        .map_err(|e| StageError::new(format!("{}: encoding the voice-over", reel.id), e))?;
+    ports.blobs.put_file(&key, &m4a, "audio/mp4").await.map_err(|e| blob_err("storing the encoded voice-over", e))?;
+    Ok(m4a)
+}
+
+/// Where each shot of this assembly came from: provider, job, reference photo and the clip's hash.
+async fn manifest(
+    ports: &Ports,
+    reel: &Reel,
+    round: u32,
+    clips: &[Clip],
+    cuts: &[ClipCut],
+) -> Result<Manifest, StageError> {
+    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
+    let mut shots = Vec::with_capacity(clips.len());
+    for ((clip, cut), shot) in clips.iter().zip(cuts).zip(&reel.plan.shots) {
+        let clip_sha256 =
+            Sha256::of_file(&cut.path).await.map_err(|e| StageError::new("hashing a clip for the manifest", e))?;
+        let model = clip.model.clone();
+        shots.push(ManifestShot {
+            index: shot.index,
+            provider: clip.provider.clone(),
+            model,
+            job: clip.job.clone(),
+            reference_sha256: shot.reference.clone(),
+            reference_url: references.iter().find(|r| r.sha256 == shot.reference).map(|r| r.source_url.clone()),
+            clip: clip.blob.clone(),
+            clip_sha256,
+        });
+    }
+    Ok(Manifest {
+        reel: reel.id.clone(),
+        product: reel.product.clone(),
+        round,
+        created_ms: now_ms(),
+        digital_source_type: DigitalSourceType::for_providers(clips.iter().map(|c| c.provider.as_str())).iptc_url(),
+        voice: reel.voice_over.voice.clone(),
+        shots,
+    })
 }

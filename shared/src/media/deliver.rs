@@ -1,0 +1,174 @@
+//! What goes out with a reel besides its pictures: the voice-over encoded once (AAC, muxed into every
+//! reel by stream copy), a poster frame, and provenance tags written after the last encode.
+
+use super::{Media, MediaError, file_url, secs};
+use crate::domain::Provenance;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The voice-over's AAC bit rate.
+pub const VOICE_OVER_BITRATE: &str = "128k";
+/// The voice-over's sample rate: 48 kHz, the rate of video production and what ad platforms list.
+pub const VOICE_OVER_SAMPLE_RATE: u32 = 48_000;
+/// Stereo (the mono voice in both channels): ad platforms' specs ask for stereo AAC at 128 kbps or
+/// more, and the cost is nothing next to the video.
+pub const VOICE_OVER_CHANNELS: u32 = 2;
+
+/// The tag naming the manifest's SHA-256 in a reel's metadata.
+pub const MANIFEST_TAG: &str = "truereel_manifest";
+/// The tag holding the IPTC digital source type URL.
+pub const SOURCE_TYPE_TAG: &str = "digital_source_type";
+
+impl Media {
+    /// Encodes a WAV voice-over to AAC-LC (48 kHz stereo, 128 kbit/s) in an `.m4a`, padded with
+    /// silence to `duration_ms` when given (never cut). Assembly copies these packets into the reel
+    /// unchanged, so encode once per voice-over and keep the file.
+    pub async fn encode_voice_over(&self, wav: &Path, out: &Path, duration_ms: Option<u32>) -> Result<(), MediaError> {
+        tokio::fs::metadata(wav)
+            .await
+            .map_err(|e| MediaError::Io { what: format!("reading {}", wav.display()), source: e })?;
+        let mut a: Vec<String> = vec!["-y".into(), "-i".into(), file_url(wav), "-map".into(), "0:a:0".into()];
+        if let Some(ms) = duration_ms {
+            a.extend(["-af".into(), format!("apad=whole_dur={}", secs(ms))]);
+        }
+        a.extend(["-c:a", "aac", "-profile:a", "aac_low", "-b:a", VOICE_OVER_BITRATE].map(String::from));
+        a.extend(["-ar".into(), VOICE_OVER_SAMPLE_RATE.to_string(), "-ac".into(), VOICE_OVER_CHANNELS.to_string()]);
+        a.extend(["-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4"].map(String::from));
+        a.push(file_url(out));
+        self.ffmpeg(&a, &format!("encode the voice-over {} to AAC", wav.display())).await?;
+        let p = self.probe(out).await?;
+        let ok = p.audio.as_ref().is_some_and(|au| au.codec == "aac" && au.sample_rate == VOICE_OVER_SAMPLE_RATE)
+            && duration_ms.is_none_or(|ms| p.duration_ms + 25 >= ms);
+        if !ok {
+            return Err(MediaError::BadOutput(format!(
+                "{} should be AAC at {VOICE_OVER_SAMPLE_RATE} Hz{}, ffprobe says {p:?}",
+                out.display(),
+                duration_ms.map(|ms| format!(" lasting {ms} ms")).unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the frame shown at `at_ms` as a full-size JPEG poster.
+    pub async fn poster(&self, video: &Path, at_ms: u32, out: &Path) -> Result<(), MediaError> {
+        let args = ["-c:v", "mjpeg", "-q:v", "2"].map(String::from);
+        self.grab_frame(video, at_ms, &args, out).await
+    }
+
+    /// Copies `video` to `out` with its streams untouched (`-c copy`) and the provenance written into
+    /// the container's metadata: `digital_source_type` (the IPTC URL), `comment` (the generator) and
+    /// `truereel_manifest` (the sidecar manifest's SHA-256). Any encode drops such tags, so this is the
+    /// last step before a reel is stored.
+    pub async fn tag_provenance(&self, video: &Path, out: &Path, tags: &Provenance) -> Result<(), MediaError> {
+        if video == out {
+            return Err(MediaError::BadInput(format!("tagging {} in place", video.display())));
+        }
+        let mut a: Vec<String> = vec!["-y".into(), "-i".into(), file_url(video)];
+        a.extend(["-map", "0", "-c", "copy", "-map_metadata", "0"].map(String::from));
+        a.extend(["-movflags", "+faststart+use_metadata_tags"].map(String::from));
+        for (k, v) in provenance_tags(tags) {
+            a.extend(["-metadata".into(), format!("{k}={v}")]);
+        }
+        a.extend(["-f".into(), "mp4".into(), file_url(out)]);
+        self.ffmpeg(&a, &format!("tag {} with its provenance", video.display())).await?;
+        let read = self.format_tags(out).await?;
+        if read.get(MANIFEST_TAG).map(String::as_str) != Some(tags.manifest_sha256.as_str()) {
+            return Err(MediaError::BadOutput(format!("{} lacks its provenance tags: {read:?}", out.display())));
+        }
+        Ok(())
+    }
+
+    /// The container's metadata tags (`ffprobe -show_entries format_tags`).
+    pub async fn format_tags(&self, path: &Path) -> Result<BTreeMap<String, String>, MediaError> {
+        let args = ["-print_format", "json", "-show_entries", "format_tags"].map(String::from);
+        let mut args = args.to_vec();
+        args.push(file_url(path));
+        let out = self.ffprobe(&args, &format!("read the tags of {}", path.display())).await?;
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| MediaError::BadOutput(format!("ffprobe's JSON for {} does not parse: {e}", path.display())))?;
+        let tags = json["format"]["tags"].as_object().cloned().unwrap_or_default();
+        Ok(tags.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string()))).collect())
+    }
+}
+
+/// The tags [`Media::tag_provenance`] writes.
+fn provenance_tags(p: &Provenance) -> [(&'static str, String); 3] {
+    [
+        (SOURCE_TYPE_TAG, p.source_type.iptc_url()),
+        ("comment", p.generator.clone()),
+        (MANIFEST_TAG, p.manifest_sha256.to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DigitalSourceType, Sha256};
+    use crate::media::testutil::{lavfi_clip, packet_sha};
+    use crate::media::{Pcm, write_wav};
+
+    fn tone_wav(path: &Path, ms: u32) {
+        let n = 22_050 * ms as usize / 1000;
+        let tone: Vec<i16> = (0..n).map(|i| ((i as f64 * 0.06).sin() * 9000.0) as i16).collect();
+        std::fs::write(path, write_wav(&Pcm { sample_rate: 22_050, samples: tone })).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_voice_over_is_aac_padded_to_its_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let wav = dir.path().join("v.wav");
+        tone_wav(&wav, 1200);
+        let out = dir.path().join("v.m4a");
+        m.encode_voice_over(&wav, &out, Some(2000)).await.unwrap();
+        let p = m.probe(&out).await.unwrap();
+        let au = p.audio.unwrap();
+        assert_eq!((au.codec.as_str(), au.sample_rate, au.channels), ("aac", 48_000, 2));
+        assert!(p.duration_ms.abs_diff(2000) <= 25, "{}", p.duration_ms);
+        assert!(p.video.is_none());
+        let e = m.encode_voice_over(&dir.path().join("none.wav"), &out, None).await.unwrap_err();
+        assert!(e.to_string().contains("none.wav"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_poster_is_a_full_size_jpeg() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let clip = dir.path().join("c.mp4");
+        lavfi_clip(&m, &clip, 180, 320, 15, 1000, false).await;
+        let jpg = dir.path().join("poster.jpg");
+        m.poster(&clip, 500, &jpg).await.unwrap();
+        let bytes = std::fs::read(&jpg).unwrap();
+        assert_eq!(&bytes[..3], &[0xff, 0xd8, 0xff], "JPEG magic");
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((img.width(), img.height()), (180, 320));
+        assert!(m.poster(&clip, 5000, &jpg).await.is_err(), "past the end");
+    }
+
+    #[tokio::test]
+    async fn provenance_tags_are_read_back_and_the_streams_are_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let clip = dir.path().join("c.mp4");
+        lavfi_clip(&m, &clip, 180, 320, 15, 1000, true).await;
+        let tags = Provenance {
+            source_type: DigitalSourceType::CompositeWithTrainedAlgorithmicMedia,
+            generator: "truereel: product reel from storefront photos".into(),
+            manifest_sha256: Sha256::of(b"{}"),
+        };
+        let out = dir.path().join("tagged.mp4");
+        m.tag_provenance(&clip, &out, &tags).await.unwrap();
+        let read = m.format_tags(&out).await.unwrap();
+        assert_eq!(
+            read.get("digital_source_type").map(String::as_str),
+            Some("http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia")
+        );
+        assert_eq!(read.get("comment"), Some(&tags.generator));
+        assert_eq!(read.get("truereel_manifest"), Some(&tags.manifest_sha256.to_string()));
+        for s in ["v", "a"] {
+            assert_eq!(packet_sha(&m, &clip, s).await, packet_sha(&m, &out, s).await, "stream {s} changed");
+        }
+        assert!(m.probe(&out).await.unwrap().faststart);
+        assert!(m.tag_provenance(&out, &out, &tags).await.is_err(), "in place");
+    }
+}
