@@ -302,3 +302,36 @@ async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
         [ReelStatus::AwaitingApproval; 3].iter().chain([&ReelStatus::Planned]).copied().collect::<Vec<_>>()
     );
 }
+
+/// Runway on the AWS home: jobs submitted once per shot with the concurrency slots held in
+/// DynamoDB, polled by delayed SQS messages, every clip mirrored into S3 and charged in DynamoDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runway_clips_are_made_polled_and_mirrored_on_the_aws_home() {
+    init_logs();
+    let stub = truereel::testing::RunwayStub::start().await;
+    stub.always(truereel::testing::Script::Throttled { polls: 1 });
+    let mut config = small_config();
+    config.video.chain = vec!["runway".into()];
+    config.video.runway = stub.config();
+    config.video.runway.poll_interval = Duration::from_millis(200);
+    config.video.runway.concurrency = 1;
+    let Some((aws, _)) = aws_ports(config).await else { return };
+    assert_eq!(aws.video.first().name(), "runway");
+    let store = sample_store().to_string_lossy().to_string();
+    let report = drain(&aws, &store, &["green-chunky-knit-beanie"]).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+    let reel = aws.state.list_reels().await.unwrap().remove(0);
+    let shots = reel.plan.shots.len();
+    assert_eq!(stub.submissions(), shots, "one job per shot");
+    let clips = aws.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), shots, "{:?} {:?}", reel.status, reel.reasons);
+    for c in &clips {
+        assert_eq!((c.provider.as_str(), c.model.as_deref()), ("runway", Some("gen4_turbo")));
+        assert_eq!(aws.blobs.get(&c.blob).await.unwrap(), stub.clip(), "the clip is in S3, byte for byte");
+    }
+    let ledger = aws.state.ledger(Some(&reel.id)).await.unwrap();
+    assert_eq!(ledger.iter().filter(|l| l.provider == "runway" && l.usd > truereel::Usd::ZERO).count(), shots);
+    // Every slot was given back: a fresh holder takes the only one at once.
+    let later = truereel::now_ms() + 60_000;
+    assert!(aws.state.acquire_slot("runway", 1, "after-the-run", later).await.unwrap(), "the slot was released");
+}
