@@ -376,10 +376,13 @@ fn each_function_has_its_own_least_privilege_role_and_only_provider_callers_read
             if s["Resource"] == "*" {
                 assert!(acts.iter().all(|a| a.starts_with("xray:")), "{role_id}: only X-Ray may use Resource *: {s}");
             }
-            assert!(
-                !acts.iter().any(|a| ["dynamodb:Scan", "dynamodb:DeleteItem", "s3:DeleteObject"].contains(a)),
-                "{role_id}: {s}"
-            );
+            assert!(!acts.iter().any(|a| ["dynamodb:Scan", "s3:DeleteObject"].contains(a)), "{role_id}: {s}");
+            // Deleting items only where a key prefix bounds it: generate's job intents and slots.
+            if acts.contains(&"dynamodb:DeleteItem") {
+                let leading = &s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                assert_eq!(*leading, serde_json::json!(["JOB#*", "SLOT#*"]), "{role_id}: an unbounded delete {s}");
+                assert_eq!(role_id, "GenerateRole", "only generate deletes");
+            }
             if acts.contains(&"secretsmanager:GetSecretValue") {
                 assert_eq!(s["Resource"], reference("ProviderSecret"), "{role_id}");
                 secret_readers.insert(f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap());
@@ -399,7 +402,8 @@ fn each_function_has_its_own_least_privilege_role_and_only_provider_callers_read
             "{id}: the secret's ARN goes to exactly the functions that may read it"
         );
     }
-    assert_eq!(secret_readers, BTreeSet::from(["plan", "generate", "evaluate"]));
+    // mirror reads it to ask a provider for a fresh link when a clip's link expired.
+    assert_eq!(secret_readers, BTreeSet::from(["plan", "generate", "mirror", "evaluate"]));
 }
 
 #[test]
