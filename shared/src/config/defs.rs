@@ -448,13 +448,6 @@ pub static DEFS: &[Def] = &[
         Some("5"),
         "the first wait before asking a Runway job again (it doubles up to a minute)",
     ),
-    def(
-        Video,
-        "TRUEREEL_RUNWAY_MODE",
-        OneOf(&["shots", "product-ad"]),
-        Some("shots"),
-        "shots: one image_to_video job per shot; product-ad: one product_ad recipe job for the whole reel",
-    ),
     // The local runner.
     def(Runner, "TRUEREEL_CONCURRENCY_CRAWL", Whole { min: 1, max: 64 }, Some("4"), "crawl messages handled at once"),
     def(Runner, "TRUEREEL_CONCURRENCY_PLAN", Whole { min: 1, max: 64 }, Some("2"), "plan messages handled at once"),

@@ -209,8 +209,6 @@ pub struct RunwayConfig {
     pub concurrency: u32,
     /// The first wait between polls.
     pub poll_interval: Duration,
-    /// One `product_ad` recipe job for the whole reel instead of a job per shot.
-    pub product_ad: bool,
     /// Plain `http` is allowed for the base URL only on loopback and only with this.
     pub allow_private_network: bool,
 }
@@ -629,7 +627,6 @@ impl Config {
                     usd_per_second: r.opt_dollars("TRUEREEL_RUNWAY_USD_PER_SECOND"),
                     concurrency: r.whole("TRUEREEL_RUNWAY_CONCURRENCY") as u32,
                     poll_interval: Duration::from_secs(r.whole("TRUEREEL_RUNWAY_POLL_SECS")),
-                    product_ad: r.text("TRUEREEL_RUNWAY_MODE") == "product-ad",
                     allow_private_network: r.bool("TRUEREEL_ALLOW_PRIVATE_NETWORK"),
                 },
             },
