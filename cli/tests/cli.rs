@@ -487,7 +487,7 @@ fn a_run_killed_over_and_over_at_random_points_still_ends_with_every_reel_accoun
             let clips = state.clips(&reel.id).await.unwrap();
             let expected: BTreeSet<String> = clips
                 .iter()
-                .map(|c| IdempotencyKey::for_shot(&reel.id, c.shot, c.attempt, "video").to_string())
+                .map(|c| format!("{}@{}", IdempotencyKey::for_shot(&reel.id, c.shot, c.attempt, "video"), c.provider))
                 .collect();
             assert_eq!(charged, expected, "{}: one charge per stored clip", reel.id);
             assert!(reel.status != ReelStatus::Published || clips.len() == reel.plan.shots.len());
