@@ -531,3 +531,52 @@ fn a_budget_too_small_stops_submitting_and_the_ledger_command_adds_up() {
     let text = truereel(data.path()).arg("ledger").output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("provider"), "tables by provider");
 }
+
+/// `kill -9` while Runway jobs are being polled, then run again: every job is polled to its end
+/// and mirrored, none is submitted again, and each is charged once.
+#[test]
+fn a_run_killed_while_polling_runway_resumes_the_same_jobs() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stub = rt.block_on(truereel::testing::RunwayStub::start());
+    stub.always(truereel::testing::Script::Succeed { polls: 4 });
+    let data = tempfile::tempdir().unwrap();
+    let run = |data: &Path| {
+        let mut c = truereel(data);
+        c.env("TRUEREEL_VIDEO_PROVIDER", "runway")
+            .env("TRUEREEL_RUNWAY_API_KEY", truereel::testing::runway::KEY)
+            .env("TRUEREEL_RUNWAY_BASE_URL", stub.base_url())
+            .env("TRUEREEL_RUNWAY_POLL_SECS", "1")
+            .env("TRUEREEL_RUNWAY_CONCURRENCY", "2")
+            .env("TRUEREEL_ALLOW_PRIVATE_NETWORK", "1")
+            .args(["run", "--only", "green-chunky-knit-beanie", "--store"])
+            .arg(sample_store());
+        c
+    };
+    let mut child = run(data.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while stub.submissions() == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(Instant::now() < deadline, "nothing submitted in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300)); // mid-poll: a job takes 4 polls a second or more apart
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let submitted_before = stub.submissions();
+
+    let out = run(data.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() || out.status.code() == Some(2), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    rt.block_on(async {
+        let config = truereel::config::Config::default();
+        let e = truereel::homes::embedded::Embedded::open(data.path(), &config).unwrap();
+        let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+        let shots = reel.plan.shots.len();
+        assert!(submitted_before < shots || shots <= 2, "killed after every job was submitted: nothing resumed");
+        assert_eq!(stub.submissions(), shots, "each shot's job submitted once, across the kill");
+        let clips = e.ports.state.clips(&reel.id).await.unwrap();
+        assert_eq!(clips.len(), shots, "every job polled to its end and mirrored: {stdout}");
+        let charges = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
+        assert_eq!(charges.iter().filter(|l| l.provider == "runway").count(), shots, "{charges:#?}");
+    });
+}
