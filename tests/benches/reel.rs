@@ -47,6 +47,10 @@ fn main() {
     let baseline_s: f64 = parts.next().unwrap().parse().unwrap();
     let baseline_rss: u64 = parts.next().unwrap().parse().unwrap();
 
+    // The one-command baseline: `single-pass-reel.sh` (kept beside this file, from the project's
+    // reference) over the reel's first four photos and its voice-over.
+    let (single_s, single_rss) = single_pass(data.path(), &reel);
+
     println!(
         "reel benchmark: {product}, {} shots, {:.1} s of video at 1080x1920",
         reel.plan.shots.len(),
@@ -55,12 +59,38 @@ fn main() {
     println!("  pipeline (embedded, all five stages): {pipeline_s:.2} s");
     println!("  hand-written ffmpeg script:           {baseline_s:.2} s");
     println!("  ratio pipeline / script:              {:.2}x (target <= 1.30x)", pipeline_s / baseline_s);
+    println!("  single-pass ffmpeg command:           {single_s:.2} s (largest child {} MB)", single_rss / 1024);
+    println!("  ratio pipeline / single pass:         {:.2}x (target <= 1.30x)", pipeline_s / single_s);
     println!(
         "  peak memory: pipeline process {} MB, largest child (ffmpeg) {} MB; script's largest child {} MB",
         pipeline_rss.0 / 1024,
         pipeline_rss.1 / 1024,
         baseline_rss / 1024
     );
+}
+
+/// Runs the single-pass baseline on the reel's first four photos (repeated when it has fewer) and
+/// its stored voice-over; its wall time and its ffmpeg's peak memory.
+fn single_pass(data: &Path, reel: &Reel) -> (f64, u64) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (photos, voice) = rt.block_on(async {
+        let e = Embedded::open(data, &Config::default()).unwrap();
+        let refs = e.ports.state.references(&reel.product).await.unwrap();
+        let photos: Vec<PathBuf> = reel
+            .plan
+            .shots
+            .iter()
+            .map(|s| e.blobs.local_path(&refs.iter().find(|r| r.sha256 == s.reference).unwrap().blob).unwrap())
+            .collect();
+        (photos, e.blobs.local_path(&reel.voice_over.audio).unwrap())
+    });
+    let four: Vec<&PathBuf> = photos.iter().cycle().take(4).collect();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/single-pass-reel.sh");
+    let out = data.join("single-pass.mp4");
+    let started = Instant::now();
+    let status = Command::new("bash").arg(&script).arg(&out).arg(&voice).args(&four).status().unwrap();
+    assert!(status.success(), "the single-pass command failed");
+    (started.elapsed().as_secs_f64(), children_max_rss_kb())
 }
 
 /// The same work by hand: voice each line, render each shot with one zoompan command, mix the
