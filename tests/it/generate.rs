@@ -183,3 +183,30 @@ async fn each_runway_failure_ends_the_right_way_and_the_ledger_says_so() {
         }
     }
 }
+
+/// A brand kit that names its video provider overrides the chain's order for its reels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_brand_kit_chooses_the_video_provider() {
+    init_logs();
+    let stub = RunwayStub::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let e = home(data.path(), &stub, true).await;
+    let mut options = truereel::messages::PlanOptions::default();
+    options.brand.video_provider = vec!["still-motion".into()];
+    let store = sample_store().to_string_lossy().to_string();
+    truereel::runner::run_store(
+        &e.ports,
+        &store,
+        Some(vec![PRODUCT.into()]),
+        Some(options),
+        &truereel::runner::RunOptions::default(),
+        Arc::new(truereel::runner::LogProgress::default()),
+    )
+    .await
+    .unwrap();
+    let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+    let clips = e.ports.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), reel.plan.shots.len());
+    assert!(clips.iter().all(|c| c.provider == "still-motion"), "{clips:#?}");
+    assert_eq!(stub.submissions(), 0, "Runway, first in the chain, was not asked");
+}

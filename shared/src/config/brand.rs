@@ -6,6 +6,7 @@
 //! language = "en"                    # the reels' language (default: detected from the copy)
 //! avoid = ["cheap", "bargain"]       # never said or shown
 //! reference_images = ["style/look-1.jpg"]  # tone and styling, for providers that take style references
+//! video_provider = ["runway", "still-motion"]  # this brand's video models, first choice first
 //!
 //! [say]                              # always written the brand's way
 //! tshirt = "T-Shirt"
@@ -80,6 +81,18 @@ pub fn parse(text: &str, dir: &Path) -> Result<BrandKit, Vec<String>> {
             "call_to_action" => kit.call_to_action = r.text(key, value),
             "language" => kit.language = r.language(key, value),
             "avoid" => kit.avoid = r.texts(key, value),
+            "video_provider" => {
+                let names = r.texts(key, value);
+                for n in &names {
+                    if !super::defs::VIDEO_PROVIDERS.contains(&n.as_str()) {
+                        r.bad(
+                            key,
+                            format!("{n} is not a video provider ({})", super::defs::VIDEO_PROVIDERS.join(", ")),
+                        );
+                    }
+                }
+                kit.video_provider = names;
+            }
             "reference_images" => {
                 let images = r.texts(key, value);
                 if images.len() > MAX_IMAGES {
@@ -110,9 +123,10 @@ pub fn parse(text: &str, dir: &Path) -> Result<BrandKit, Vec<String>> {
                     _ => r.unknown(&format!("length.{k}"), "min_seconds, max_seconds"),
                 })
             }
-            other => {
-                r.unknown(other, "name, call_to_action, language, avoid, reference_images, say, caption, voice, length")
-            }
+            other => r.unknown(
+                other,
+                "name, call_to_action, language, avoid, reference_images, say, caption, voice, length, video_provider",
+            ),
         }
     }
     if let (Some(lo), Some(hi)) = (kit.min_reel_ms, kit.max_reel_ms)
@@ -331,6 +345,7 @@ max_seconds = 20
             r##"
 nme = "typo"
 avoid = "cheap"
+video_provider = ["runway", "sora"]
 [caption]
 colour = "red"
 position = "left"
@@ -344,10 +359,11 @@ max_seconds = 20
         )
         .unwrap_err();
         let all = problems.join("\n");
+        assert!(all.contains("video_provider") && all.contains("sora"), "{all}");
         for key in ["nme", "avoid", "caption.colour", "caption.position", "voice.rate", "length.min_seconds"] {
             assert!(all.contains(key), "{key} not named in:\n{all}");
         }
-        assert_eq!(problems.len(), 6, "{all}");
+        assert_eq!(problems.len(), 7, "{all}");
         assert!(parse("name = ", Path::new(".")).unwrap_err()[0].contains("not valid TOML"));
         assert!(parse("[length]\nmax_seconds = 90", Path::new(".")).unwrap_err()[0].contains("from 6 to 60"));
     }

@@ -68,6 +68,10 @@ pub struct BrandKit {
     /// Tone and styling images (paths resolved against the kit's folder, or URLs), for providers
     /// that take style references.
     pub reference_images: Vec<String>,
+    /// The video providers this brand's reels use, in order of preference (names from
+    /// `TRUEREEL_VIDEO_PROVIDER`'s list); empty: the configured chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub video_provider: Vec<String>,
     /// Reel length bounds in ms, inside the program's 6–60 s.
     pub min_reel_ms: Option<u32>,
     pub max_reel_ms: Option<u32>,

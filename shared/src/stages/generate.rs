@@ -64,9 +64,9 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     };
 
     let key = msg.key();
-    let Some(candidate) = choose(ports, &reel).await? else {
-        let why = format!("shot {}: every video provider in the chain is held out of this run", shot.index);
-        return park(ports, &reel, STAGE, vec![why]).await;
+    let candidate = match choose(ports, &reel).await? {
+        Ok(model) => model,
+        Err(why) => return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index)]).await,
     };
     let slot = ports.state.begin_job(&key, candidate.name()).await.map_err(|e| state_err("claiming a job", e))?;
     match slot {
@@ -102,25 +102,40 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     }
 }
 
-/// The first model of the chain not held out of this run; a reel kept off paid providers (a poor
-/// candidate, `--below-suitability offline`) gets the offline renderer whatever the chain says.
-async fn choose(ports: &Ports, reel: &Reel) -> Result<Option<Arc<dyn VideoModel>>, StageError> {
+/// The first model of the chain (the brand kit's, when it names one) not held out of this run; a
+/// reel kept off paid providers (a poor candidate, `--below-suitability offline`) gets the offline
+/// renderer whatever the chain says.
+async fn choose(ports: &Ports, reel: &Reel) -> Result<Result<Arc<dyn VideoModel>, String>, StageError> {
     if reel.plan.offline_only
         && let Some(offline) = ports.video.get(OFFLINE)
     {
-        return Ok(Some(offline.clone()));
+        return Ok(Ok(offline.clone()));
     }
-    for model in ports.video.models() {
+    // The brand kit's order when it names providers (those this process has), else the chain's.
+    let wanted = &reel.options.brand.video_provider;
+    let order: Vec<&Arc<dyn VideoModel>> = if wanted.is_empty() {
+        ports.video.models().collect()
+    } else {
+        wanted.iter().filter_map(|n| ports.video.get(n)).collect()
+    };
+    if order.is_empty() {
+        return Ok(Err(format!(
+            "the brand kit asks for {} but this run has only {:?} (TRUEREEL_VIDEO_PROVIDER)",
+            wanted.join(", "),
+            ports.video
+        )));
+    }
+    for model in order {
         let held = ports
             .state
             .provider_hold(model.name(), ports.settings.run_started_ms)
             .await
             .map_err(|e| state_err("reading provider holds", e))?;
         if held.is_none() {
-            return Ok(Some(model.clone()));
+            return Ok(Ok(model.clone()));
         }
     }
-    Ok(None)
+    Ok(Err("every video provider in the chain is held out of this run (out of quota or credit)".into()))
 }
 
 /// Submits the attempt's job to `model`: a concurrency slot, the ledger charge, the call, the job id.
