@@ -72,4 +72,5 @@ fn main() {
         std::fs::remove_file(dir.path().join(&name)).unwrap();
     }
     let _ = server.kill();
+    let _ = server.wait();
 }
