@@ -113,6 +113,13 @@ enum Command {
         /// Reel size as WIDTHxHEIGHT [TRUEREEL_RESOLUTION; default 1080x1920].
         #[arg(long, allow_hyphen_values = true)]
         resolution: Option<String>,
+        /// The video models, first choice first, comma-separated: still-motion, runway; a provider
+        /// out of quota falls over to the next [TRUEREEL_VIDEO_PROVIDER; default still-motion].
+        #[arg(long)]
+        video_provider: Option<String>,
+        /// The shapes made, comma-separated: 9:16 (always), 4:5, 1:1; one file each [TRUEREEL_ASPECT].
+        #[arg(long)]
+        aspect: Option<String>,
         #[command(flatten)]
         plan: PlanArgs,
         /// Stop each reel after planning, so a person can read the script and listen before any
@@ -223,7 +230,11 @@ impl Cli {
         set("TRUEREEL_DATA_DIR", &self.data_dir);
         let truth = |b: bool| b.then(|| "true".to_string());
         let (store, backend, plan) = match &self.command {
-            Command::Run { store, budget_usd, resolution, backend, plan, approve_plan, .. } => {
+            Command::Run {
+                store, budget_usd, resolution, backend, plan, approve_plan, video_provider, aspect, ..
+            } => {
+                set("TRUEREEL_VIDEO_PROVIDER", video_provider);
+                set("TRUEREEL_ASPECT", aspect);
                 set("TRUEREEL_BUDGET_USD", budget_usd);
                 set("TRUEREEL_RESOLUTION", resolution);
                 set("TRUEREEL_APPROVE_PLAN", &truth(*approve_plan));

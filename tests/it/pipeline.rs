@@ -146,3 +146,35 @@ async fn captions_are_visible(e: &truereel::homes::embedded::Embedded, reel: &tr
         reel.id
     );
 }
+
+/// `--aspect 9:16,4:5,1:1`: one published file per shape, each from the same clips and voice-over,
+/// each its own size, each tagged with its provenance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_aspects_are_published_beside_the_reel() {
+    truereel_tests::init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = truereel_tests::small_config();
+    config.settings.extra_aspects =
+        ["4:5", "1:1"].iter().filter_map(|a| truereel::config::aspect(a, config.settings.width)).collect();
+    let (e, _) = truereel_tests::run_store(
+        dir.path(),
+        &truereel_tests::sample_store(),
+        Some(&["green-chunky-knit-beanie"]),
+        config,
+    )
+    .await;
+    let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(reel.status, truereel::ReelStatus::Published, "{:?}", reel.reasons);
+    let main = e.ports.media.probe(&e.blobs.local_path(reel.published.as_ref().unwrap()).unwrap()).await.unwrap();
+    for (aspect, w, h) in [("4x5", 270, 338), ("1x1", 270, 270)] {
+        let key = truereel::BlobKey::published_aspect(&reel.id, aspect);
+        assert_eq!(key.as_str(), format!("public/green-chunky-knit-beanie.{aspect}.mp4"));
+        let path = e.blobs.local_path(&key).expect("published");
+        let p = e.ports.media.probe(&path).await.unwrap();
+        let v = p.video.as_ref().unwrap();
+        assert_eq!((v.width, v.height), (w, h), "{aspect}");
+        assert!(p.duration_ms.abs_diff(main.duration_ms) <= 100, "{aspect}: {p:?} vs {main:?}");
+        let tags = e.ports.media.format_tags(&path).await.unwrap();
+        assert!(tags.get("digital_source_type").is_some_and(|t| t.contains("iptc")), "{aspect}: {tags:?}");
+    }
+}

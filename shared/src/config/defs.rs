@@ -416,6 +416,15 @@ pub static DEFS: &[Def] = &[
         Some("1800"),
         "how long a paid job may run before it is cancelled (and resubmitted only once the cancel is confirmed)",
     ),
+    def(
+        Reel,
+        "TRUEREEL_ASPECT",
+        Chain(&["9:16", "4:5", "1:1"]),
+        Some("9:16"),
+        "the shapes each reel is made in, one file each (9:16 is always made; 4:5 and 1:1 are cut from the same \
+         clips, captions laid out for the shape)",
+    )
+    .flag("--aspect"),
     def(Video, "TRUEREEL_MAX_CLIP_MB", Whole { min: 1, max: 4096 }, Some("512"), "the largest clip mirrored, MB"),
     def(Video, "TRUEREEL_RUNWAY_API_KEY", Secret, None, "the Runway API key (never shown)").unset("none"),
     def(

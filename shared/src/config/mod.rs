@@ -15,7 +15,7 @@ pub mod value;
 
 pub use defs::{DEFS, Def, Group};
 pub use fetch::{DEFAULT_USER_AGENT, FetchPolicy};
-pub use settings::Settings;
+pub use settings::{Settings, aspect};
 pub use value::{Kind, Value};
 
 use crate::Usd;
@@ -190,8 +190,6 @@ pub struct VoiceConfig {
 pub struct VideoConfig {
     /// Provider names in order of preference (`still-motion`, `runway`).
     pub chain: Vec<String>,
-    /// How long a paid job may run before it is cancelled.
-    pub job_timeout: Duration,
     pub runway: RunwayConfig,
 }
 
@@ -468,6 +466,12 @@ impl Config {
             max_photos_per_product: r.whole("TRUEREEL_MAX_PHOTOS_PER_PRODUCT") as usize,
             max_clip_bytes: r.whole("TRUEREEL_MAX_CLIP_MB") * 1024 * 1024,
             job_timeout: Duration::from_secs(r.whole("TRUEREEL_JOB_TIMEOUT_SECS")),
+            extra_aspects: r
+                .opt_list("TRUEREEL_ASPECT")
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|a| settings::aspect(a, width))
+                .collect(),
             photo_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PHOTO_BUDGET_SECS")),
             product_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PRODUCT_BUDGET_SECS")),
             ..Settings::default()
@@ -619,7 +623,6 @@ impl Config {
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
             video: VideoConfig {
                 chain: r.opt_list("TRUEREEL_VIDEO_PROVIDER").unwrap_or_else(|| vec!["still-motion".into()]),
-                job_timeout: Duration::from_secs(r.whole("TRUEREEL_JOB_TIMEOUT_SECS")),
                 runway: RunwayConfig {
                     base_url: r.text("TRUEREEL_RUNWAY_BASE_URL").trim_end_matches('/').to_string(),
                     api_key: r.opt_text("TRUEREEL_RUNWAY_API_KEY").map(Secret::new),

@@ -18,6 +18,8 @@ pub struct Settings {
     pub presign_ttl: Duration,
     /// How many polls of one job before it is given up (at most one per `poll_interval`).
     pub max_polls: u32,
+    /// Shapes made besides the 9:16 reel: `(name, width, height)`, e.g. `("4x5", 1080, 1350)`.
+    pub extra_aspects: Vec<(String, u32, u32)>,
     /// How long a paid job may run before it is cancelled.
     pub job_timeout: Duration,
     /// The largest clip a provider's link may give (bytes); more is refused while streaming.
@@ -28,6 +30,16 @@ pub struct Settings {
     pub photo_budget: Duration,
     /// The most one product's photos may take together.
     pub product_budget: Duration,
+}
+
+/// The shapes besides 9:16 a reel may also be made in, for a frame `width` wide: `(name, w, h)`.
+pub fn aspect(name: &str, width: u32) -> Option<(String, u32, u32)> {
+    let even = |x: u32| x + x % 2;
+    match name {
+        "4:5" => Some(("4x5".into(), width, even(width * 5 / 4))),
+        "1:1" => Some(("1x1".into(), width, width)),
+        _ => None,
+    }
 }
 
 impl Default for Settings {
@@ -43,6 +55,7 @@ impl Default for Settings {
             run_started_ms: crate::now_ms(),
             presign_ttl: Duration::from_secs(3600),
             max_polls: 360,
+            extra_aspects: Vec::new(),
             job_timeout: Duration::from_secs(1800),
             max_clip_bytes: 512 * 1024 * 1024,
             max_photos_per_product: 30,

@@ -72,7 +72,7 @@ impl Kind {
                 ASPECTS.iter().map(|(w, h)| format!("{w}:{h}")).collect::<Vec<_>>().join(", ")
             ),
             Kind::OneOf(words) => format!("one of {}", words.join(", ")),
-            Kind::Chain(words) => format!("some of {}, comma-separated, first choice first", words.join(", ")),
+            Kind::Chain(words) => format!("some of {}, comma-separated", words.join(", ")),
             Kind::Text => "text on one line".into(),
             Kind::Secret => "a secret on one line (never shown)".into(),
             Kind::Path => "a path".into(),

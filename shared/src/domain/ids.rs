@@ -275,6 +275,10 @@ impl BlobKey {
         Self(format!("{stem}.m4a"))
     }
     /// The poster frame (JPEG) of an assembled reel, next to its video.
+    /// The reel in another shape (`4x5`, `1x1`), next to its 9:16 video.
+    pub fn reel_video_aspect(reel: &ReelId, round: u32, aspect: &str) -> Self {
+        Self(format!("reels/{reel}/reel-{round}.{aspect}.mp4"))
+    }
     pub fn reel_poster(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.jpg"))
     }
@@ -300,6 +304,11 @@ impl BlobKey {
         Self(format!("public/{product}.mp4"))
     }
     /// The published path of `reel`: its product's, or its variant's.
+    /// The published file of the reel in another shape: `public/<handle>[.<variant>].<aspect>.mp4`.
+    pub fn published_aspect(reel: &ReelId, aspect: &str) -> Self {
+        let main = Self::published_reel(reel).0;
+        Self(format!("{}.{aspect}.mp4", main.strip_suffix(".mp4").unwrap_or(&main)))
+    }
     pub fn published_reel(reel: &ReelId) -> Self {
         match reel.variant() {
             None => Self::published(&reel.product()),

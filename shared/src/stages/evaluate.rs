@@ -106,6 +106,14 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
     let Some(video) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["passed but has no video".into()]).await;
     };
+    // The other shapes first: the transition below is the commit point, and a redelivery copies again.
+    for (aspect, _, _) in &ports.settings.extra_aspects {
+        let shaped = BlobKey::reel_video_aspect(&reel.id, reel.round, aspect);
+        if ports.blobs.head(&shaped).await.map_err(|e| blob_err("checking a reel shape", e))?.is_some() {
+            let public = BlobKey::published_aspect(&reel.id, aspect);
+            ports.blobs.copy(&shaped, &public, "video/mp4").await.map_err(|e| blob_err("publishing a shape", e))?;
+        }
+    }
     let public = BlobKey::published_reel(&reel.id);
     ports.blobs.copy(&video, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
     let mut next = reel.clone();

@@ -272,6 +272,29 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let key = BlobKey::reel_video(id, round);
     ports.blobs.put_file(&key, &tagged, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
 
+    // The other shapes asked for: the same cuts and voice-over, captions laid out for the shape.
+    for (aspect, width, height) in &ports.settings.extra_aspects {
+        let captions =
+            ports.media.caption_script(&reel.voice_over.words, *width, *height, &reel.options.brand.caption).await;
+        let file = dir.path().join(format!("captions.{aspect}.ass"));
+        tokio::fs::write(&file, captions).await.map_err(|e| StageError::new("writing captions", e))?;
+        let shaped = AssemblySpec { captions: file, width: *width, height: *height, ..spec.clone() };
+        let out = dir.path().join(format!("reel.{aspect}.mp4"));
+        ports
+            .media
+            .assemble(&shaped, &out)
+            .await
+            .map_err(|e| StageError::new(format!("{id}: assembling {aspect}"), e))?;
+        let tagged = dir.path().join(format!("reel.{aspect}-tagged.mp4"));
+        ports
+            .media
+            .tag_provenance(&out, &tagged, &tags)
+            .await
+            .map_err(|e| StageError::new(format!("{id}: tagging the {aspect} reel"), e))?;
+        let key = BlobKey::reel_video_aspect(id, round, aspect);
+        ports.blobs.put_file(&key, &tagged, "video/mp4").await.map_err(|e| blob_err("storing a reel shape", e))?;
+    }
+
     let mut next = reel.clone();
     next.status = ReelStatus::Assembled;
     next.round = round;
