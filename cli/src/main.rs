@@ -101,6 +101,8 @@ struct BackendArgs {
     queue_prefix: Option<String>,
 }
 
+// Parsed once per process; boxing `run`'s flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Crawl a store, plan, voice, render, assemble, evaluate and publish a reel per product.
