@@ -34,6 +34,30 @@ pub fn sample_photo(name: &str) -> Vec<u8> {
     std::fs::read(sample_store().join("photos").join(name)).unwrap()
 }
 
+/// A generated store of `n` products (for the benches): four sample photos each, copy that varies.
+pub fn generated_store(dir: &Path, n: usize) {
+    let names = ["dress-white-worn.jpg", "dress-white-detail.jpg", "tee-grey-front-flat.jpg", "tee-grey-back-flat.jpg"];
+    let materials = ["cotton", "linen", "merino wool", "recycled polyester", "denim"];
+    let kinds = ["dress", "tee", "shirt", "skirt", "jacket", "hoodie"];
+    let products: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let (m, k) = (materials[i % materials.len()], kinds[i % kinds.len()]);
+            serde_json::json!({
+                "handle": format!("product-{i}"),
+                "title": format!("Everyday {m} {k} no. {i}"),
+                "vendor": "Bench Co",
+                "body_html": format!("<p>A relaxed {k} in soft {m}, cut for every day. Machine wash cold. Made in Portugal.</p>"),
+                "variants": [{"id": i + 1, "price": format!("{}.00", 20 + i % 60), "option1": "M"}],
+                "options": [{"name": "Size", "values": ["M"]}],
+                "images": names.iter().enumerate().map(|(p, n)| serde_json::json!({"src": format!("photos/{n}"), "position": p + 1})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let bytes: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (*n, sample_photo(n))).collect();
+    let photos: Vec<(&str, &[u8])> = bytes.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    store_with(dir, &serde_json::json!({ "products": products }).to_string(), &photos);
+}
+
 /// A configuration for a quick run: the defaults, with a small frame that keeps encodes cheap where
 /// size is not the point.
 pub fn small_config() -> Config {

@@ -13,7 +13,7 @@ use std::time::Instant;
 use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::runner::{self, LogProgress, RunOptions};
-use truereel_tests::{sample_photo, sample_store, self_peak_rss_kb, store_with};
+use truereel_tests::{generated_store, sample_store, self_peak_rss_kb};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -29,7 +29,7 @@ fn main() {
         let store: PathBuf = if size == "sample" {
             sample_store()
         } else {
-            generated(&work.path().join("store"), size.parse().unwrap());
+            generated_store(&work.path().join("store"), size.parse().unwrap());
             work.path().join("store")
         };
         let (store, data) =
@@ -40,30 +40,6 @@ fn main() {
             print!("{}", String::from_utf8_lossy(&out.stdout));
         }
     }
-}
-
-/// A generated store of `n` products: the sample photos under new names, copy that varies.
-fn generated(dir: &Path, n: usize) {
-    let names = ["dress-white-worn.jpg", "dress-white-detail.jpg", "tee-grey-front-flat.jpg", "tee-grey-back-flat.jpg"];
-    let materials = ["cotton", "linen", "merino wool", "recycled polyester", "denim"];
-    let kinds = ["dress", "tee", "shirt", "skirt", "jacket", "hoodie"];
-    let products: Vec<serde_json::Value> = (0..n)
-        .map(|i| {
-            let (m, k) = (materials[i % materials.len()], kinds[i % kinds.len()]);
-            serde_json::json!({
-                "handle": format!("product-{i}"),
-                "title": format!("Everyday {m} {k} no. {i}"),
-                "vendor": "Bench Co",
-                "body_html": format!("<p>A relaxed {k} in soft {m}, cut for every day. Machine wash cold. Made in Portugal.</p>"),
-                "variants": [{"id": i + 1, "price": format!("{}.00", 20 + i % 60), "option1": "M"}],
-                "options": [{"name": "Size", "values": ["M"]}],
-                "images": names.iter().enumerate().map(|(p, n)| serde_json::json!({"src": format!("photos/{n}"), "position": p + 1})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let bytes: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (*n, sample_photo(n))).collect();
-    let photos: Vec<(&str, &[u8])> = bytes.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-    store_with(dir, &serde_json::json!({ "products": products }).to_string(), &photos);
 }
 
 /// Takes the store's photos in (the crawl), untimed, in a process of its own.

@@ -30,7 +30,7 @@ const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
 /// it, the submitter crashed and whether it paid is unknown.
 const IN_FLIGHT: Duration = Duration::from_secs(120);
 /// How long a worker waits before asking again for a provider's concurrency slot.
-const SLOT_WAIT: Duration = Duration::from_secs(5);
+const SLOT_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError> {
     let Some(mut reel) = ports.state.get_reel(&msg.reel).await.map_err(|e| state_err("reading a reel", e))? else {
@@ -68,6 +68,13 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         Ok(model) => model,
         Err(why) => return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index)]).await,
     };
+    // A fresh message waits for a slot before it claims anything: waiting is one write, not three
+    // (the slot is the job key's; a redelivery of a job that has one renews it).
+    if msg.since_ms.is_none() && !take_slot(ports, candidate.name(), &key).await? {
+        send(ports, msg.clone(), SLOT_WAIT).await?;
+        let what = format!("{} shot {}: waiting for a {} slot", reel.id, shot.index, candidate.name());
+        return Ok(Outcome::Waiting(what));
+    }
     let slot = ports.state.begin_job(&key, candidate.name()).await.map_err(|e| state_err("claiming a job", e))?;
     match slot {
         JobSlot::Submitted { job, provider } => {
@@ -153,8 +160,10 @@ async fn submit(
     };
     if let Some(outcome) = reference_missing(ports, reel, msg.shot).await? {
         forget().await?;
+        release_slot(ports, &provider, key).await?;
         return Ok(outcome);
     }
+    // Taken before the claim (renewed here), or lapsed meanwhile and taken again.
     if !take_slot(ports, &provider, key).await? {
         // Nothing was sent: the intent is dropped so the next try claims it afresh.
         forget().await?;

@@ -59,6 +59,8 @@ pub enum Script {
     Oversized(usize),
     /// `RUNNING` for ever (until a `DELETE` cancels it).
     NeverFinishes,
+    /// `RUNNING` until this long after the submission, then `SUCCEEDED` (a job that takes time).
+    Timed(Duration),
 }
 
 struct Token {
@@ -68,6 +70,7 @@ struct Token {
 }
 
 struct Task {
+    born: Instant,
     script: Script,
     polls: u32,
     cancelled: bool,
@@ -81,6 +84,7 @@ struct State {
     tasks: HashMap<String, Task>,
     bodies: Vec<Value>,
     submissions: usize,
+    max_running: usize,
     cancels: usize,
     downloads: usize,
     clip: Bytes,
@@ -109,6 +113,7 @@ impl RunwayStub {
             tasks: HashMap::new(),
             bodies: Vec::new(),
             submissions: 0,
+            max_running: 0,
             cancels: 0,
             downloads: 0,
             clip,
@@ -174,6 +179,11 @@ impl RunwayStub {
     }
 
     /// `DELETE` requests that passed the key check.
+    /// The most tasks that were running at once (submitted, not yet ended), as of each submission.
+    pub fn max_running(&self) -> usize {
+        self.lock().max_running
+    }
+
     pub fn cancels(&self) -> usize {
         self.lock().cancels
     }
@@ -260,7 +270,11 @@ fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     }
     let id = uuid();
     let created = httpdate::fmt_http_date(std::time::SystemTime::now());
-    s.tasks.insert(id.clone(), Task { script, polls: 0, cancelled: false, tokens: Vec::new(), created });
+    // The account's concurrency as the provider would see it: tasks submitted and not yet ended.
+    let running = s.tasks.values().filter(|t| !TERMINAL.contains(&status_of(t))).count() + 1;
+    s.max_running = s.max_running.max(running);
+    let task = Task { born: Instant::now(), script, polls: 0, cancelled: false, tokens: Vec::new(), created };
+    s.tasks.insert(id.clone(), task);
     json_reply(200, &json!({ "id": id }))
 }
 
@@ -284,6 +298,7 @@ fn status_of(task: &Task) -> &'static str {
         Script::Throttled { polls } if n == polls + 1 => "RUNNING",
         Script::Fail(_) => "FAILED",
         Script::NeverFinishes => "RUNNING",
+        Script::Timed(takes) if task.born.elapsed() < takes => "RUNNING",
         _ => "SUCCEEDED",
     }
 }

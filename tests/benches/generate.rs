@@ -1,0 +1,106 @@
+//! Benchmark: N products × 4 shots through the real generate and mirror stages against the loopback
+//! Runway stub, whose jobs take 2 s, with a shared limit of 20 jobs at once.
+//!
+//! `cargo bench -p truereel-tests --bench generate [-- PRODUCTS]` (default 100; the figure is
+//! 500). The products are taken in and planned first (espeak-ng, untimed), each reel stopping for
+//! approval; then all are approved at once and the clock runs until every clip is mirrored. Reports
+//! jobs/s against the ideal, 20 jobs per (2 s + the first poll wait), the most jobs the stub saw
+//! running at once, and the runner's peak memory (assembly of the finished reels runs alongside,
+//! as it would).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use truereel::adapters::providers::video::{RunwayVideo, StillMotionVideo};
+use truereel::homes::embedded::Embedded;
+use truereel::messages::PlanOptions;
+use truereel::ports::{VideoModel, VideoModels};
+use truereel::runner::{self, LogProgress, RunOptions};
+use truereel::testing::{RunwayStub, Script};
+use truereel::{ReelStatus, Usd};
+use truereel_tests::{generated_store, self_peak_rss_kb, small_config};
+
+const LIMIT: u32 = 20;
+const JOB: Duration = Duration::from_secs(2);
+const FIRST_POLL: Duration = Duration::from_secs(1);
+
+fn main() {
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let work = tempfile::tempdir().unwrap();
+        let store = work.path().join("store");
+        generated_store(&store, n);
+        let mut config = small_config();
+        config.voice.engine = truereel::config::VoiceEngine::Espeak;
+        config.settings.budget.per_reel = Usd::from_dollars(100.0);
+        let mut e = Embedded::open_for_runner(&work.path().join("data"), &config).await.unwrap();
+        let locator = std::fs::canonicalize(&store).unwrap().to_string_lossy().to_string();
+        let quiet = Arc::new(LogProgress::default());
+        let mut options = RunOptions::default();
+        options.concurrency.insert(truereel::ports::Stage::Generate, 32);
+        options.concurrency.insert(truereel::ports::Stage::Mirror, 8);
+        let plan = PlanOptions { approve: true, length_ms: Some(8_000), ..PlanOptions::default() };
+        runner::run_store(&e.ports, &locator, None, Some(plan), &options, quiet.clone()).await.unwrap();
+
+        let stub = RunwayStub::start().await;
+        stub.always(Script::Timed(JOB));
+        let mut runway = stub.config();
+        runway.poll_interval = FIRST_POLL;
+        let model: Arc<dyn VideoModel> = Arc::new(RunwayVideo::new(&runway, Duration::from_secs(30)).unwrap());
+        let offline = StillMotionVideo::new(e.ports.media.clone(), e.ports.blobs.clone(), Usd::ZERO);
+        e.ports.video = VideoModels::chain(vec![(model, Some(LIMIT)), (Arc::new(offline), None)]);
+        let reels = e.ports.state.list_reels().await.unwrap();
+        let shots: usize = reels.iter().map(|r| r.plan.shots.len()).sum();
+        assert!(reels.iter().all(|r| r.status == ReelStatus::AwaitingApproval));
+
+        let started = Instant::now();
+        for r in &reels {
+            truereel::stages::plan::approve(&e.ports, &r.id).await.unwrap();
+        }
+        let ports = e.ports.clone();
+        let drain = tokio::spawn(async move { runner::drain(&ports, &options, quiet).await });
+        let mut downloaded_at = None;
+        let clips_done = loop {
+            if downloaded_at.is_none() && stub.downloads() >= shots {
+                downloaded_at = Some(started.elapsed());
+            }
+            let mut stored = 0;
+            for r in &reels {
+                stored += e.ports.state.clips(&r.id).await.unwrap().len();
+            }
+            if stored >= shots {
+                break started.elapsed();
+            }
+            assert!(started.elapsed() < Duration::from_secs(3600), "{stored} of {shots} clips after an hour");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        drain.abort();
+        let achieved = shots as f64 / clips_done.as_secs_f64();
+        let ideal = f64::from(LIMIT) / (JOB + FIRST_POLL).as_secs_f64();
+        println!(
+            "generate benchmark: {n} products, {shots} jobs of {} s, limit {LIMIT} at once, first poll after {} s",
+            JOB.as_secs(),
+            FIRST_POLL.as_secs()
+        );
+        println!(
+            "  every clip mirrored in {:.1} s: {achieved:.2} jobs/s against an ideal {ideal:.2} = {:.2} of ideal",
+            clips_done.as_secs_f64(),
+            achieved / ideal
+        );
+        if let Some(at) = downloaded_at {
+            let rate = shots as f64 / at.as_secs_f64();
+            println!(
+                "  every clip downloaded by {:.1} s: {rate:.2} jobs/s = {:.2} of ideal",
+                at.as_secs_f64(),
+                rate / ideal
+            );
+        }
+        println!(
+            "  submissions {} (one per shot: {}), most running at once {} (limit {LIMIT}); peak memory {} MB",
+            stub.submissions(),
+            stub.submissions() == shots,
+            stub.max_running(),
+            self_peak_rss_kb() / 1024
+        );
+    });
+}
