@@ -210,3 +210,31 @@ async fn the_brand_kit_chooses_the_video_provider() {
     assert!(clips.iter().all(|c| c.provider == "still-motion"), "{clips:#?}");
     assert_eq!(stub.submissions(), 0, "Runway, first in the chain, was not asked");
 }
+
+/// A product rated a poor candidate (`--min-suitability`, `offline`) is never sent to a paid
+/// provider, whatever the chain's first choice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poor_candidate_stays_on_the_offline_renderer() {
+    init_logs();
+    let stub = RunwayStub::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let e = home(data.path(), &stub, true).await;
+    let options = truereel::messages::PlanOptions { min_suitability: Some(1.0), ..Default::default() };
+    let store = sample_store().to_string_lossy().to_string();
+    truereel::runner::run_store(
+        &e.ports,
+        &store,
+        Some(vec!["green-chunky-knit-beanie".into()]), // rated 0.9: no studio photo
+        Some(options),
+        &truereel::runner::RunOptions::default(),
+        Arc::new(truereel::runner::LogProgress::default()),
+    )
+    .await
+    .unwrap();
+    let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+    assert!(reel.plan.offline_only, "{:?} is under 1.0", reel.plan.suitability);
+    let clips = e.ports.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), reel.plan.shots.len());
+    assert!(clips.iter().all(|c| c.provider == "still-motion"));
+    assert_eq!(stub.submissions(), 0, "nothing paid for a poor candidate");
+}
