@@ -163,13 +163,7 @@ async fn submit(
         release_slot(ports, &provider, key).await?;
         return Ok(outcome);
     }
-    // Taken before the claim (renewed here), or lapsed meanwhile and taken again.
-    if !take_slot(ports, &provider, key).await? {
-        // Nothing was sent: the intent is dropped so the next try claims it afresh.
-        forget().await?;
-        send(ports, msg.clone(), SLOT_WAIT).await?;
-        return Ok(Outcome::Waiting(format!("{} shot {}: waiting for a {provider} slot", reel.id, msg.shot)));
-    }
+    // The slot was taken in `run` before the claim.
     let request = request(ports, reel, msg.shot, msg.attempt).await?;
     let shot = &reel.plan.shots[msg.shot as usize];
     // Charged before the call, atomically within budget: a crash after paying never under-counts,

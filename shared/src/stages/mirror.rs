@@ -340,8 +340,13 @@ async fn manifest(
     let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut shots = Vec::with_capacity(clips.len());
     for ((clip, cut), shot) in clips.iter().zip(cuts).zip(&reel.plan.shots) {
-        let clip_sha256 =
-            Sha256::of_file(&cut.path).await.map_err(|e| StageError::new("hashing a clip for the manifest", e))?;
+        // Hashed as it arrived; clips recorded before that was kept are hashed here.
+        let clip_sha256 = match &clip.sha256 {
+            Some(sha) => sha.clone(),
+            None => {
+                Sha256::of_file(&cut.path).await.map_err(|e| StageError::new("hashing a clip for the manifest", e))?
+            }
+        };
         let model = clip.model.clone();
         shots.push(ManifestShot {
             index: shot.index,
