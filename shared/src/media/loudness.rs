@@ -24,7 +24,8 @@
 //! of 15). Because both take loudness away, the gain is searched (secant steps, at most
 //! [`MAX_PASSES`] renders) until the result measures within 0.3 LU of −14. `loudnorm`'s own dynamic mode was tried first: with
 //! its measured first-pass values it left the espeak-ng line at −16.9 LUFS. Every output is resampled
-//! back to the input's rate as 16-bit mono PCM and measured again; that measurement is returned.
+//! back to the input's rate as 16-bit mono PCM and measured as it is written (in the same ffmpeg run);
+//! that measurement is returned.
 
 use super::{Media, MediaError, file_url, parse_wav, run_tool, stderr_tail, write_wav};
 use crate::Loudness;
@@ -116,8 +117,7 @@ impl Media {
         let mut next = gain;
         let passes = if peaks_allow { 1 } else { MAX_PASSES };
         for pass in 0..passes {
-            self.render(&input, &output, rate, next, dynamics).await?;
-            let after = self.loudness_of(&output).await?;
+            let after = self.render(&input, &output, rate, next, dynamics).await?;
             tracing::debug!(
                 pass,
                 gain_db = next,
@@ -142,17 +142,16 @@ impl Media {
                 break;
             }
         }
-        let &(gain_db, _) = tried
+        let &(gain_db, mut after) = tried
             .iter()
             .filter(|(_, l)| l.true_peak <= MAX_TRUE_PEAK)
             .min_by(|a, b| (a.1.integrated - TARGET_LUFS).abs().total_cmp(&(b.1.integrated - TARGET_LUFS).abs()))
             .ok_or_else(|| MediaError::BadOutput("no loudness pass kept the true peak under -1 dBTP".into()))?;
         if tried.last().map(|(g, _)| *g) != Some(gain_db) {
-            self.render(&input, &output, rate, gain_db, dynamics).await?;
+            after = self.render(&input, &output, rate, gain_db, dynamics).await?;
         }
         let bytes = std::fs::read(&output).map_err(|e| io("reading the normalised track", e))?;
         let pcm = parse_wav(&bytes)?;
-        let after = self.loudness_of(&output).await?;
         if (after.integrated - TARGET_LUFS).abs() > 1.0 {
             tracing::warn!(integrated = after.integrated, "voice-over loudness is more than 1 LU from -14 LUFS");
         }
@@ -160,7 +159,9 @@ impl Media {
     }
 
     /// One render at `rate`, s16 mono: `gain_db` alone, or (with a compressor threshold, dBFS) a 3:1
-    /// compressor, the gain, and the 4× oversampled limiter. Computed in doubles: nothing clips on the way.
+    /// compressor, the gain, and the 4× oversampled limiter. Computed in doubles: nothing clips on the
+    /// way. The written samples are measured in the same run (`ebur128` last in the chain: s16 to
+    /// double and back is exact), so a pass costs one decode.
     async fn render(
         &self,
         input: &std::path::Path,
@@ -168,7 +169,7 @@ impl Media {
         rate: u32,
         gain_db: f64,
         dynamics: Option<f64>,
-    ) -> Result<(), MediaError> {
+    ) -> Result<Loudness, MediaError> {
         let mut chain = String::from("aformat=sample_fmts=dbl:channel_layouts=mono,");
         if let Some(threshold) = dynamics {
             chain.push_str(&format!("acompressor=threshold={threshold:.2}dB:ratio=3:attack=5:release=80,"));
@@ -181,13 +182,21 @@ impl Media {
                 rate * 4
             ));
         }
-        chain.push_str(",aformat=sample_fmts=s16:channel_layouts=mono");
-        let mut args: Vec<String> = vec!["-y".into(), "-i".into(), file_url(input), "-af".into(), chain];
+        chain.push_str(",aformat=sample_fmts=s16:channel_layouts=mono,ebur128=peak=true:framelog=40");
+        let mut args: Vec<String> =
+            ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-y", "-i"].map(String::from).to_vec();
+        args.extend([file_url(input), "-af".into(), chain]);
         args.extend(
             ["-ar", &rate.to_string(), "-ac", "1", "-c:a", "pcm_s16le", "-map_metadata", "-1"].map(String::from),
         );
         args.push(file_url(output));
-        self.ffmpeg(&args, "normalise the voice-over's loudness").await.map(drop)
+        let out = run_tool(&self.ffmpeg, &args, "normalise the voice-over's loudness").await?;
+        parse_ebur128(&String::from_utf8_lossy(&out.stderr)).ok_or_else(|| {
+            MediaError::BadOutput(format!(
+                "ebur128 reported no summary for the normalised track: {}",
+                stderr_tail(&out.stderr)
+            ))
+        })
     }
 }
 

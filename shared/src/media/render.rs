@@ -6,9 +6,11 @@
 //!
 //! 1. The part of the photo the shot can show (the bounding box of the first and last windows,
 //!    widened to the output's aspect) is cropped and scaled once onto a *canvas*: big enough that
-//!    the largest window is twice the output size, in `yuv444p`. `zoompan` cuts each frame's
-//!    window out of the canvas at whole canvas pixels, so at 2x the window moves in steps of half
-//!    an output pixel (smooth, no stepping jitter), and `yuv444p` lets it cut at any pixel.
+//!    the largest window is twice the output size, in `yuv420p`. `zoompan` cuts each frame's
+//!    window out of the canvas at whole canvas pixels of luma, so at 2x the window moves in steps
+//!    of half an output pixel (smooth, no stepping jitter). The canvas's chroma is at the output's
+//!    luma resolution, twice the output's own: `yuv444p` would show nothing more and doubles the
+//!    cost of every frame (measured: 1.37 s against 0.63 s of filtering for a 3.4 s shot).
 //! 2. What lies outside the photo on the canvas is filled by the camera's backdrop:
 //!
 //! | backdrop | outside the photo |
@@ -20,6 +22,11 @@
 //! 3. `zoompan` moves the window (`zoom = canvas width / window width`, left and top edges eased
 //!    as the camera eases them) and scales it down to the output.
 //!
+//! The clip is an intermediate that assembly decodes once and encodes into the reel: it is
+//! encoded with [`CLIP_PRESET`] at [`CLIP_CRF`], cheap to write and to read and closer to the
+//! photo than the reel's own encode (a 3.4 s shot: 0.92 s at 56.8 dB PSNR against a lossless
+//! render, where `veryfast` at CRF 20 took 1.81 s for 49.0 dB).
+//!
 //! A window whose aspect is not the output's is widened around its centre until it is (so nothing
 //! the plan meant to show is cut). A camera without a backdrop whose windows leave the photo
 //! (which the plan never makes) is rendered over the blurred backdrop rather than over bands.
@@ -29,6 +36,10 @@ use super::{MediaError, file_url};
 use crate::{Backdrop, Camera, SubjectBox};
 use std::path::Path;
 
+/// The x264 preset of a rendered clip (an intermediate, see the module documentation).
+pub const CLIP_PRESET: &str = "ultrafast";
+/// The x264 CRF of a rendered clip.
+pub const CLIP_CRF: u8 = 16;
 /// The largest window on the canvas, over the output size.
 const OVERSAMPLE: f64 = 2.0;
 /// The canvas is at most this many pixels a side (the oversampling gives way first).
@@ -185,7 +196,7 @@ impl MotionSpec {
         }
         let [cx, cy, cw, ch] = c.crop;
         let photo = format!(
-            "crop={cw}:{ch}:{cx}:{cy}:exact=1,scale={}:{}:flags=lanczos,format=yuv444p,setsar=1",
+            "crop={cw}:{ch}:{cx}:{cy}:exact=1,scale={}:{}:flags=lanczos,format=yuv420p,setsar=1",
             px1 - px0,
             py1 - py0
         );
@@ -210,9 +221,9 @@ impl MotionSpec {
                 format!(
                     "split[photo][copy];\
                      [copy]scale={bw}:{bh}:force_original_aspect_ratio=increase:flags=bilinear,crop={bw}:{bh},\
-                     format=yuv444p,boxblur={radius}:2,lutyuv=y=16+(val-16)*{BLUR_DARKEN},\
+                     format=yuv420p,boxblur={radius}:2,lutyuv=y=16+(val-16)*{BLUR_DARKEN},\
                      scale={canvas_w}:{canvas_h}:flags=bicubic,setsar=1[under];\
-                     [photo]{photo}[over];[under][over]overlay={px0}:{py0}:format=yuv444,{zoompan}"
+                     [photo]{photo}[over];[under][over]overlay={px0}:{py0}:format=yuv420,{zoompan}"
                 )
             }
         }
@@ -263,9 +274,8 @@ impl Media {
         a.push("-vf".into());
         a.push(spec.filtergraph());
         a.extend(["-frames:v".into(), spec.frames().to_string(), "-an".into()]);
-        a.extend(["-c:v", "libx264", "-preset"].map(String::from));
-        a.push(self.x264_preset.clone());
-        a.extend(["-crf".into(), self.crf.to_string()]);
+        a.extend(["-c:v", "libx264", "-preset", CLIP_PRESET, "-crf"].map(String::from));
+        a.push(CLIP_CRF.to_string());
         a.extend(["-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"].map(String::from));
         a.push(file_url(out));
         a
@@ -440,7 +450,8 @@ mod tests {
     }
 
     /// The product is wholly in the frame, where the camera's window puts it (looked for on the
-    /// photo only, 3 pixels in from its edges, not on a blurred copy of it).
+    /// photo only, 3 pixels in from its edges, not on a blurred copy of it), within 3 pixels: the
+    /// product is found by its colour, which 4:2:0 carries one sample per two pixels.
     fn product_where_planned(frame: &RgbImage, window: SubjectBox, product: SubjectBox, label: &str) {
         let [a, b, c, d] = through(window, SubjectBox::WHOLE);
         let ([x0, y0, x1, y1], n) = red_within(frame, [a + 3.0, b + 3.0, c - 3.0, d - 3.0]);
@@ -448,7 +459,7 @@ mod tests {
         let want = through(window, product);
         let got = [x0 as f64, y0 as f64, x1 as f64, y1 as f64];
         for i in 0..4 {
-            assert!((got[i] - want[i]).abs() <= 2.5, "{label}: product at {got:?}, the camera puts it at {want:?}");
+            assert!((got[i] - want[i]).abs() <= 3.0, "{label}: product at {got:?}, the camera puts it at {want:?}");
         }
         assert!(x0 > 0 && y0 > 0 && x1 < W && y1 < H, "{label}: product cut off: {got:?}");
     }
@@ -638,13 +649,11 @@ mod tests {
             let bytes = std::fs::metadata(&out).unwrap().len();
             let c = s.canvas();
             eprintln!(
-                "{kind} ({:?}, canvas {}x{}): 1080x1920 5 s, {} frames, {} crf {}: {took:.2?}, {bytes} bytes",
+                "{kind} ({:?}, canvas {}x{}): 1080x1920 5 s, {} frames, {CLIP_PRESET} crf {CLIP_CRF}: {took:.2?}, {bytes} bytes",
                 camera.fit,
                 c.width,
                 c.height,
                 s.frames(),
-                m.x264_preset,
-                m.crf
             );
         }
     }
