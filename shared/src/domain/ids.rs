@@ -274,13 +274,18 @@ impl BlobKey {
         let stem = voice_over.0.strip_suffix(".wav").unwrap_or(&voice_over.0);
         Self(format!("{stem}.m4a"))
     }
-    /// The poster frame (JPEG) of an assembled reel, next to its video.
     /// The reel in another shape (`4x5`, `1x1`), next to its 9:16 video.
     pub fn reel_video_aspect(reel: &ReelId, round: u32, aspect: &str) -> Self {
         Self(format!("reels/{reel}/reel-{round}.{aspect}.mp4"))
     }
+    /// The poster frame (JPEG) of an assembled reel, next to its video.
     pub fn reel_poster(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.jpg"))
+    }
+    /// The thumbnails the assembly wrote beside the reel ([`crate::media::Media::thumbnails_at`] reads
+    /// them): what the judge looks at.
+    pub fn reel_thumbnails(reel: &ReelId, round: u32) -> Self {
+        Self(format!("reels/{reel}/reel-{round}.thumbnails.mkv"))
     }
     /// The provenance manifest (JSON sidecar) of an assembled reel, next to its video.
     pub fn reel_manifest(reel: &ReelId, round: u32) -> Self {

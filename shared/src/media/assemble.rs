@@ -7,6 +7,9 @@
 //! timings and the brand's [`crate::CaptionStyle`] (or [`super::ass_captions`] for the default look).
 //! libass draws it, finding fonts through fontconfig (plus [`AssemblySpec::fonts_dir`]); it shapes
 //! Arabic and lays it out right to left.
+//!
+//! The same run can also write the poster and the reel's thumbnails ([`super::thumbnails`]) from
+//! the frames it encodes: nothing decodes the reel again to look at it.
 
 use super::{Media, MediaError, file_url, filter_value, secs};
 use std::path::{Path, PathBuf};
@@ -38,6 +41,10 @@ pub struct AssemblySpec {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
+    /// Also written by the same run: a full-size JPEG of the frame shown at this time (ms).
+    pub poster: Option<(PathBuf, u32)>,
+    /// Also written by the same run: the reel's thumbnails ([`super::thumbnails`]).
+    pub thumbnails: Option<PathBuf>,
 }
 
 impl AssemblySpec {
@@ -92,7 +99,25 @@ impl AssemblySpec {
         if let Some(dir) = &self.fonts_dir {
             ass.push_str(&format!(":fontsdir={}", filter_value(&dir.to_string_lossy())));
         }
-        g.push_str(&format!("concat=n={}:v=1:a=0,{ass},format=yuv420p[v]", self.clips.len()));
+        g.push_str(&format!("concat=n={}:v=1:a=0,{ass},format=yuv420p", self.clips.len()));
+        let sides = self.poster.is_some() as usize + self.thumbnails.is_some() as usize;
+        if sides == 0 {
+            g.push_str("[v]");
+            return g;
+        }
+        g.push_str(&format!(",split={}[v]", sides + 1));
+        g.push_str(if self.poster.is_some() { "[to_poster]" } else { "" });
+        g.push_str(if self.thumbnails.is_some() { "[to_thumbnails]" } else { "" });
+        if let Some((_, at_ms)) = &self.poster {
+            let last = self.frames(self.duration_ms()).saturating_sub(1);
+            let n = (*at_ms as u64 * fps as u64 / 1000).min(last);
+            g.push_str(&format!(";[to_poster]select='eq(n\\,{n})'[poster]"));
+        }
+        if self.thumbnails.is_some() {
+            let (tw, th) = super::thumbnail_size(w, h);
+            let tfps = super::THUMBNAIL_FPS;
+            g.push_str(&format!(";[to_thumbnails]fps={tfps},scale={tw}:{th}:flags=area,setsar=1[thumbnails]"));
+        }
         g
     }
 }
@@ -124,6 +149,15 @@ impl Media {
         a.push(secs(spec.duration_ms()));
         a.extend(["-movflags", "+faststart", "-f", "mp4"].map(String::from));
         a.push(file_url(out));
+        if let Some((poster, _)) = &spec.poster {
+            a.extend(["-map", "[poster]", "-fps_mode", "passthrough", "-frames:v", "1"].map(String::from));
+            a.extend(["-c:v", "mjpeg", "-q:v", "2", "-update", "1", "-f", "image2"].map(String::from));
+            a.push(file_url(poster));
+        }
+        if let Some(thumbnails) = &spec.thumbnails {
+            a.extend(["-map", "[thumbnails]", "-c:v", "mjpeg", "-q:v", "4", "-f", "matroska"].map(String::from));
+            a.push(file_url(thumbnails));
+        }
         a
     }
 
@@ -147,6 +181,12 @@ impl Media {
                 "{} should be {want} ms of video and audio, ffprobe says {p:?}",
                 out.display()
             )));
+        }
+        let sides = spec.poster.iter().map(|(p, _)| p).chain(&spec.thumbnails);
+        for side in sides {
+            if tokio::fs::metadata(side).await.map(|m| m.len()).unwrap_or(0) == 0 {
+                return Err(MediaError::BadOutput(format!("assembly wrote no {}", side.display())));
+            }
         }
         Ok(())
     }
@@ -199,6 +239,8 @@ mod tests {
             width: 180,
             height: 320,
             fps: 15,
+            poster: None,
+            thumbnails: None,
         };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -226,6 +268,8 @@ mod tests {
             width: 180,
             height: 320,
             fps: 15,
+            poster: None,
+            thumbnails: None,
         };
         let e = Media::default().assemble(&spec, Path::new("/tmp/never.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("/nonexistent/a.mp4"), "{e}");
@@ -288,6 +332,8 @@ mod tests {
             width: 180,
             height: 320,
             fps: 15,
+            poster: None,
+            thumbnails: None,
         };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -368,6 +414,8 @@ mod tests {
             width: 180,
             height: 320,
             fps: 15,
+            poster: None,
+            thumbnails: None,
         };
         let reel_a = dir.path().join("a.mp4");
         m.assemble(&spec, &reel_a).await.unwrap();
@@ -422,6 +470,8 @@ mod tests {
             width: 1080,
             height: 1350,
             fps: 15,
+            poster: None,
+            thumbnails: None,
         };
         let out = dir.path().join("r.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -431,5 +481,61 @@ mod tests {
             no_bars(&frame, name);
             assert!(red_pixels(&frame) > 1000, "{name}: the focus is in view ({} red pixels)", red_pixels(&frame));
         }
+    }
+
+    /// The poster and the thumbnails come out of the assembly run: the poster is the reel's frame at
+    /// its time, each thumbnail the reel's frame at its own (the mark on the left in the first shot,
+    /// on the right in the second), read back by time without decoding the reel.
+    #[tokio::test]
+    async fn the_poster_and_the_thumbnails_come_from_the_same_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let (left, right) = (dir.path().join("left.mp4"), dir.path().join("right.mp4"));
+        marked_clip(&m, &left, (360, 640), 30, 1000, (0.25, 0.5)).await;
+        marked_clip(&m, &right, (360, 640), 30, 1000, (0.75, 0.5)).await;
+        let (poster, thumbnails) = (dir.path().join("poster.jpg"), dir.path().join("thumbs.mkv"));
+        let spec = AssemblySpec {
+            clips: vec![
+                ClipCut { path: left, duration_ms: 1000, focus: None },
+                ClipCut { path: right, duration_ms: 1000, focus: None },
+            ],
+            voice_over_aac: voice_m4a(&m, dir.path(), 500, 2000).await,
+            captions: empty_captions(dir.path(), 360, 640),
+            fonts_dir: None,
+            width: 360,
+            height: 640,
+            fps: 30,
+            poster: Some((poster.clone(), 1500)),
+            thumbnails: Some(thumbnails.clone()),
+        };
+        let out = dir.path().join("reel.mp4");
+        m.assemble(&spec, &out).await.unwrap();
+        let reel = m.probe(&out).await.unwrap();
+        assert_eq!(reel.video.as_ref().and_then(|v| v.frames), Some(60), "the reel itself is whole: {reel:?}");
+
+        let poster = image::open(&poster).unwrap().to_rgb8();
+        assert_eq!(poster.dimensions(), (360, 640));
+        let (x, n) = mark_centre(&poster);
+        assert!(n > 500 && x > 180.0, "the poster shows the second shot's mark on the right: {x} ({n} px)");
+
+        let t = m.probe(&thumbnails).await.unwrap();
+        let v = t.video.as_ref().unwrap();
+        assert_eq!((v.codec.as_str(), v.width, v.height), ("mjpeg", 216, 384), "{t:?}");
+        let frames = m.thumbnails_at(&thumbnails, &[200, 900, 1200, 1900, 200]).await.unwrap();
+        let sides: Vec<bool> = frames.iter().map(|f| mark_centre(f).0 > 108.0).collect();
+        assert_eq!(sides, [false, false, true, true, false], "mark on the right, frame by frame");
+        assert!(frames.iter().all(|f| mark_centre(f).1 > 200 && f.dimensions() == (216, 384)));
+        let e = m.thumbnails_at(&thumbnails, &[5000]).await.unwrap_err();
+        assert!(e.to_string().contains("5000"), "{e}");
+    }
+
+    /// The red mark's mean x and its pixel count.
+    fn mark_centre(frame: &image::RgbImage) -> (f64, usize) {
+        let xs: Vec<u32> = frame
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p[0] > 150 && p[1] < 90 && p[2] < 90)
+            .map(|(x, _, _)| x)
+            .collect();
+        (xs.iter().map(|&x| x as f64).sum::<f64>() / xs.len().max(1) as f64, xs.len())
     }
 }

@@ -1,5 +1,6 @@
 //! What goes out with a reel besides its pictures: the voice-over encoded once (AAC, muxed into every
-//! reel by stream copy), a poster frame, and provenance tags written after the last encode.
+//! reel by stream copy) and provenance tags written after the last encode (the poster comes out of
+//! the assembly run itself).
 
 use super::{Media, MediaError, file_url, secs};
 use crate::domain::Provenance;
@@ -47,12 +48,6 @@ impl Media {
             )));
         }
         Ok(())
-    }
-
-    /// Writes the frame shown at `at_ms` as a full-size JPEG poster.
-    pub async fn poster(&self, video: &Path, at_ms: u32, out: &Path) -> Result<(), MediaError> {
-        let args = ["-c:v", "mjpeg", "-q:v", "2"].map(String::from);
-        self.grab_frame(video, at_ms, &args, out).await
     }
 
     /// Copies `video` to `out` with its streams untouched (`-c copy`) and the provenance written into
@@ -128,21 +123,6 @@ mod tests {
         assert!(p.video.is_none());
         let e = m.encode_voice_over(&dir.path().join("none.wav"), &out, None).await.unwrap_err();
         assert!(e.to_string().contains("none.wav"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn a_poster_is_a_full_size_jpeg() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = Media::default();
-        let clip = dir.path().join("c.mp4");
-        lavfi_clip(&m, &clip, 180, 320, 15, 1000, false).await;
-        let jpg = dir.path().join("poster.jpg");
-        m.poster(&clip, 500, &jpg).await.unwrap();
-        let bytes = std::fs::read(&jpg).unwrap();
-        assert_eq!(&bytes[..3], &[0xff, 0xd8, 0xff], "JPEG magic");
-        let img = image::load_from_memory(&bytes).unwrap();
-        assert_eq!((img.width(), img.height()), (180, 320));
-        assert!(m.poster(&clip, 5000, &jpg).await.is_err(), "past the end");
     }
 
     #[tokio::test]

@@ -87,6 +87,27 @@ impl Media {
         })
     }
 
+    /// A file's audio measured in one decode: [`Media::loudness_of`] and the mean volume
+    /// (`volumedetect`, dB; `None` when it reports none, as for a track of digital silence).
+    pub async fn levels_of(&self, path: &std::path::Path) -> Result<(Loudness, Option<f64>), MediaError> {
+        let mut args: Vec<String> =
+            ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i"].map(String::from).to_vec();
+        args.push(file_url(path));
+        args.extend(
+            ["-map", "0:a:0", "-af", "ebur128=peak=true:framelog=40,volumedetect", "-f", "null", "-"].map(String::from),
+        );
+        let out = run_tool(&self.ffmpeg, &args, &format!("measure the audio of {}", path.display())).await?;
+        let log = String::from_utf8_lossy(&out.stderr);
+        let loudness = parse_ebur128(&log).ok_or_else(|| {
+            MediaError::BadOutput(format!(
+                "ebur128 reported no summary for {}: {}",
+                path.display(),
+                stderr_tail(&out.stderr)
+            ))
+        })?;
+        Ok((loudness, super::probe::parse_mean_volume(&log)))
+    }
+
     /// The track at −14 LUFS integrated (±1; within 0.3 unless it cannot be), true peak ≤ −1 dBTP, as
     /// 16-bit mono PCM WAV at its own sample rate (see the module doc). A silent track, or one that
     /// would need more than 40 dB of gain, is [`MediaError::BadInput`].

@@ -22,6 +22,7 @@ mod probe;
 mod render;
 pub mod scratch;
 pub mod subject;
+mod thumbnails;
 mod wav;
 
 pub use assemble::{AssemblySpec, ClipCut};
@@ -33,6 +34,7 @@ pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
 pub use render::{Canvas, MotionSpec};
 pub use scratch::Scratch;
+pub use thumbnails::{THUMBNAIL_FPS, THUMBNAIL_WIDTH, thumbnail_index, thumbnail_size};
 pub use wav::{Pcm, lay_out, parse_wav, write_wav};
 
 use std::ffi::OsStr;

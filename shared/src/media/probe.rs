@@ -82,11 +82,7 @@ impl Media {
         let what = format!("measure the volume of {}", path.display());
         let out = run_tool(&self.ffmpeg, &args, &what).await?;
         let log = String::from_utf8_lossy(&out.stderr);
-        let mean = log
-            .lines()
-            .find_map(|l| l.split_once("mean_volume:").map(|(_, v)| v.trim().trim_end_matches("dB").trim().to_string()))
-            .and_then(|v| v.parse::<f64>().ok());
-        match mean {
+        match parse_mean_volume(&log) {
             Some(db) => Ok(Some(db)),
             None => Err(MediaError::BadOutput(format!(
                 "volumedetect reported no mean_volume for {}: {}",
@@ -121,7 +117,7 @@ impl Media {
     /// The frame shown at `at_ms` written to `out` by the image2 muxer, `output_args` (filters, codec)
     /// before the file name. A time in the last frame interval gives the last frame; past the end is
     /// an error.
-    pub(crate) async fn grab_frame(
+    async fn grab_frame(
         &self,
         video: &Path,
         at_ms: u32,
@@ -252,6 +248,13 @@ async fn moov_before_mdat(path: &Path) -> std::io::Result<bool> {
         at = at.saturating_add(size);
     }
     Ok(false)
+}
+
+/// `volumedetect`'s `mean_volume: -20.5 dB` from an ffmpeg log.
+pub(crate) fn parse_mean_volume(log: &str) -> Option<f64> {
+    log.lines()
+        .find_map(|l| l.split_once("mean_volume:").map(|(_, v)| v.trim().trim_end_matches("dB").trim().to_string()))
+        .and_then(|v| v.parse::<f64>().ok())
 }
 
 #[cfg(test)]

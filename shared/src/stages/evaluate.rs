@@ -79,7 +79,12 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         let path = local_copy(ports, &r.blob, dir.path(), &format!("ref-{}", r.sha256.short(16))).await?;
         references.push((r, path));
     }
-    let cut = ReelCut { reel: &reel, video, references };
+    let thumbnails_key = BlobKey::reel_thumbnails(&reel.id, reel.round);
+    let thumbnails = match ports.blobs.head(&thumbnails_key).await.map_err(|e| blob_err("checking thumbnails", e))? {
+        Some(_) => Some(local_copy(ports, &thumbnails_key, dir.path(), "thumbnails.mkv").await?),
+        None => None,
+    };
+    let cut = ReelCut { reel: &reel, video, references, thumbnails };
     let checks = match ports.judge.judge(&cut).await {
         Ok(c) => c,
         Err(e) if e.is_retryable() => return Err(StageError::from_provider(format!("{}: judging", reel.id), e)),

@@ -229,6 +229,10 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
 
     let round = reel.round + 1;
     let out = dir.path().join("reel.mp4");
+    // The poster (the middle of the first shot) and the judge's thumbnails, written by the same run.
+    let poster = dir.path().join("poster.jpg");
+    let thumbnails = dir.path().join("thumbnails.mkv");
+    let poster_at = reel.plan.shots.first().map_or(0, |s| s.duration_ms / 2);
     let spec = AssemblySpec {
         clips: cuts,
         voice_over_aac: voice,
@@ -237,15 +241,18 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         width: ports.settings.width,
         height: ports.settings.height,
         fps: ports.settings.fps,
+        poster: Some((poster.clone(), poster_at)),
+        thumbnails: Some(thumbnails.clone()),
     };
     ports.media.assemble(&spec, &out).await.map_err(|e| StageError::new(format!("{id}: assembling"), e))?;
-
-    // The poster: the middle of the first shot.
-    let poster = dir.path().join("poster.jpg");
-    let at = reel.plan.shots.first().map_or(0, |s| s.duration_ms / 2);
-    ports.media.poster(&out, at, &poster).await.map_err(|e| StageError::new(format!("{id}: making the poster"), e))?;
     let poster_key = BlobKey::reel_poster(id, round);
     ports.blobs.put_file(&poster_key, &poster, "image/jpeg").await.map_err(|e| blob_err("storing the poster", e))?;
+    let thumbnails_key = BlobKey::reel_thumbnails(id, round);
+    ports
+        .blobs
+        .put_file(&thumbnails_key, &thumbnails, "video/x-matroska")
+        .await
+        .map_err(|e| blob_err("storing the thumbnails", e))?;
 
     // Provenance: the sidecar manifest, then its hash and the source type written into the reel (last,
     // after every encode).
@@ -278,7 +285,14 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
             ports.media.caption_script(&reel.voice_over.words, *width, *height, &reel.options.brand.caption).await;
         let file = dir.path().join(format!("captions.{aspect}.ass"));
         tokio::fs::write(&file, captions).await.map_err(|e| StageError::new("writing captions", e))?;
-        let shaped = AssemblySpec { captions: file, width: *width, height: *height, ..spec.clone() };
+        let shaped = AssemblySpec {
+            captions: file,
+            width: *width,
+            height: *height,
+            poster: None,
+            thumbnails: None,
+            ..spec.clone()
+        };
         let out = dir.path().join(format!("reel.{aspect}.mp4"));
         ports
             .media

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 /// How close a shot's middle frame must be, in colour, to its reference photo (0..1).
 pub const MIN_REFERENCE_SIMILARITY: f64 = 0.45;
-/// Frames are compared as thumbnails this wide.
-const THUMBNAIL_WIDTH: u32 = 216;
+/// Frames are compared as thumbnails this wide (the assembly's own thumbnails are).
+const THUMBNAIL_WIDTH: u32 = crate::media::THUMBNAIL_WIDTH;
 /// How loud the voice-over must be on average to count as audible.
 pub const MIN_MEAN_VOLUME_DB: f64 = -40.0;
 
@@ -85,15 +85,11 @@ impl Judge for SpecJudge {
         match &probe.audio {
             Some(a) => {
                 checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
-                let (volume, references, loudness) = tokio::join!(
-                    self.media.mean_volume_db(&cut.video),
-                    self.reference_checks(cut),
-                    self.media.loudness_of(&cut.video)
-                );
+                let (levels, references) = tokio::join!(self.media.levels_of(&cut.video), self.reference_checks(cut));
                 reference_checks = Some(references?);
+                let (l, volume) = levels.map_err(|e| self.err(e))?;
                 // A voice-over normalised at planning must still be at the target in the reel.
                 if let Some(planned) = cut.reel.voice_over.loudness {
-                    let l = loudness.map_err(|e| self.err(e))?;
                     let target = crate::media::loudness::TARGET_LUFS;
                     checks.push(check(
                         "loudness",
@@ -104,7 +100,6 @@ impl Judge for SpecJudge {
                         ),
                     ));
                 }
-                let volume = volume.map_err(|e| self.err(e))?;
                 let audible = volume.is_some_and(|v| v > MIN_MEAN_VOLUME_DB);
                 checks.push(check(
                     "voice_audible",
@@ -127,40 +122,49 @@ impl Judge for SpecJudge {
 
 impl SpecJudge {
     /// The middle frame of every shot must look like (in colour) the photo the shot was planned
-    /// on. Frames are grabbed as thumbnails, all shots at once.
+    /// on. Frames are the assembly's thumbnails when it wrote them (no decode of the reel), else
+    /// grabbed from the reel as thumbnails, all shots at once.
     async fn reference_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
         let dir = self.media.scratch.dir("judge-").map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        let mut grabs = tokio::task::JoinSet::new();
+        let mut shots = Vec::new();
         for (shot, start) in cut.reel.plan.shots.iter().zip(cut.reel.plan.starts_ms()) {
-            let Some((_, photo)) = cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) else {
-                out.push(Check {
+            match cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) {
+                Some((_, photo)) => shots.push((shot.index, start + shot.duration_ms / 2, photo.clone())),
+                None => out.push(Check {
                     name: "reference_shown".into(),
                     passed: false,
                     score: 0.0,
                     detail: format!("reference {} is missing", shot.reference.short(12)),
                     shot: Some(shot.index),
-                });
-                continue;
-            };
-            let (media, video, photo) = (self.media.clone(), cut.video.clone(), photo.clone());
-            let frame = dir.path().join(format!("shot-{}.png", shot.index));
-            let (index, at) = (shot.index, start + shot.duration_ms / 2);
-            grabs.spawn(async move {
-                media
-                    .extract_frame_scaled(&video, at, Some(THUMBNAIL_WIDTH), &frame)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                }),
+            }
+        }
+        let thumbnails = match &cut.thumbnails {
+            Some(file) => {
+                let times: Vec<u32> = shots.iter().map(|(_, at, _)| *at).collect();
+                let frames = self.media.thumbnails_at(file, &times).await.map_err(|e| self.err(e))?;
+                frames.into_iter().map(|f| Some(DynamicImage::ImageRgb8(f))).collect()
+            }
+            None => vec![None; shots.len()],
+        };
+        let mut scoring = tokio::task::JoinSet::new();
+        for ((index, at, photo), thumbnail) in shots.into_iter().zip(thumbnails) {
+            let (media, video) = (self.media.clone(), cut.video.clone());
+            let frame = dir.path().join(format!("shot-{index}.png"));
+            scoring.spawn(async move {
+                let thumbnail = match thumbnail {
+                    Some(t) => t,
+                    None => {
+                        media
+                            .extract_frame_scaled(&video, at, Some(THUMBNAIL_WIDTH), &frame)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        open_image(&frame)?
+                    }
+                };
                 let score = tokio::task::spawn_blocking(move || -> Result<f64, String> {
-                    // By content, not by name: a copy from S3 has no extension.
-                    let open = |p: &std::path::Path| {
-                        image::ImageReader::open(p)
-                            .and_then(|r| r.with_guessed_format())
-                            .map_err(image::ImageError::IoError)
-                            .and_then(|r| r.decode())
-                            .map_err(|e| format!("{}: {e}", p.display()))
-                    };
-                    Ok(colour_similarity(&open(&frame)?, &open(&photo)?))
+                    Ok(colour_similarity(&thumbnail, &open_image(&photo)?))
                 })
                 .await
                 .map_err(|e| e.to_string())??;
@@ -168,7 +172,7 @@ impl SpecJudge {
             });
         }
         let mut scores = Vec::new();
-        while let Some(joined) = grabs.join_next().await {
+        while let Some(joined) = scoring.join_next().await {
             scores.push(joined.map_err(|e| self.err(e))?.map_err(|e| self.err(e))?);
         }
         scores.sort_by_key(|(index, _)| *index);
@@ -183,8 +187,18 @@ impl SpecJudge {
             ),
             shot: Some(index),
         }));
+        out.sort_by_key(|c| c.shot);
         Ok(out)
     }
+}
+
+/// An image file decoded by its content, not its name (a copy from S3 has no extension).
+fn open_image(p: &std::path::Path) -> Result<DynamicImage, String> {
+    image::ImageReader::open(p)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(image::ImageError::IoError)
+        .and_then(|r| r.decode())
+        .map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// Colour-histogram intersection (8 levels per channel) of two images, 0..1: blind to where
