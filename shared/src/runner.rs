@@ -35,7 +35,7 @@ impl Default for RunOptions {
             (Stage::Plan, 2),
             // ffmpeg uses every core on its own; two renders keep both busy between encodes.
             (Stage::Generate, 2),
-            (Stage::Mirror, 1),
+            (Stage::Mirror, 4),
             (Stage::Evaluate, 1),
         ]);
         Self {
@@ -250,6 +250,41 @@ async fn watch(
     }
 }
 
+/// Takes a handler's busy mark back when it ends, however it ends.
+struct Unbusy(Arc<AtomicUsize>);
+
+impl Drop for Unbusy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a worker's handlers came to.
+#[derive(Default)]
+struct Tally {
+    handled: u64,
+    retries: u64,
+    dead: u64,
+    seconds: f64,
+}
+
+impl Tally {
+    fn add(&mut self, stage: Stage, finished: Result<(Handled, f64), tokio::task::JoinError>) {
+        match finished {
+            Ok((handled, took)) => {
+                self.seconds += took;
+                match handled {
+                    Handled::Ok => self.handled += 1,
+                    Handled::Retry => self.retries += 1,
+                    Handled::GaveUp => self.dead += 1,
+                }
+            }
+            // The handler's own task catches panics; this is the wrapper dying (a runtime shutdown).
+            Err(e) => tracing::error!(stage = %stage, "A handler task died: {e}"),
+        }
+    }
+}
+
 struct Worker {
     ports: Ports,
     stage: Stage,
@@ -262,15 +297,28 @@ struct Worker {
 }
 
 impl Worker {
-    /// Returns (handled, retries, dead-lettered, seconds in handlers).
+    /// Returns (handled, retries, dead-lettered, seconds in handlers). Keeps up to the stage's
+    /// concurrency of handlers running, receiving more as each one finishes: a slow message (an
+    /// assembly) never holds up the quick ones received with it (clips to mirror).
     async fn run(self) -> (u64, u64, u64, f64) {
-        let (mut handled, mut retries, mut dead, mut seconds) = (0, 0, 0, 0.0);
-        let max = self.options.concurrency.get(&self.stage).copied().unwrap_or(1);
+        let mut tally = Tally::default();
+        let max = self.options.concurrency.get(&self.stage).copied().unwrap_or(1).max(1);
         let me = Arc::new(self);
+        let mut running = tokio::task::JoinSet::new();
         while !me.done.load(Ordering::SeqCst) {
+            while let Some(finished) = running.try_join_next() {
+                tally.add(me.stage, finished);
+            }
+            let room = max - running.len();
+            if room == 0 {
+                if let Some(finished) = running.join_next().await {
+                    tally.add(me.stage, finished);
+                }
+                continue;
+            }
             // Not busy while waiting on the queue (SQS long-polls): a received message is in flight,
             // so it counts as pending until this worker is marked busy below.
-            let batch = match me.ports.queue.receive(me.stage, max, me.options.visibility).await {
+            let batch = match me.ports.queue.receive(me.stage, room, me.options.visibility).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(stage = %me.stage, "Receiving failed: {e}");
@@ -278,38 +326,34 @@ impl Worker {
                 }
             };
             if batch.is_empty() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                let pause = tokio::time::sleep(Duration::from_millis(50));
+                if running.is_empty() {
+                    pause.await;
+                } else {
+                    tokio::select! {
+                        Some(finished) = running.join_next() => tally.add(me.stage, finished),
+                        () = pause => {}
+                    }
+                }
                 continue;
             }
-            // Busy first, then activity: a watcher that sees this receive also sees the worker busy.
-            me.busy.fetch_add(1, Ordering::SeqCst);
-            me.activity.fetch_add(1, Ordering::SeqCst);
-            let tasks: Vec<_> = batch
-                .into_iter()
-                .map(|d| {
-                    let w = me.clone();
-                    tokio::spawn(async move {
-                        let started = std::time::Instant::now();
-                        let handled = w.one(d).await;
-                        (handled, started.elapsed().as_secs_f64())
-                    })
-                })
-                .collect();
-            for t in tasks {
-                let result = t.await.map(|(outcome, took)| {
-                    seconds += took;
-                    outcome
+            for d in batch {
+                // Busy first, then activity: a watcher that sees this receive also sees the worker busy.
+                me.busy.fetch_add(1, Ordering::SeqCst);
+                me.activity.fetch_add(1, Ordering::SeqCst);
+                let w = me.clone();
+                running.spawn(async move {
+                    let _busy = Unbusy(w.busy.clone());
+                    let started = std::time::Instant::now();
+                    let handled = w.one(d).await;
+                    (handled, started.elapsed().as_secs_f64())
                 });
-                match result {
-                    Ok(Handled::Ok) => handled += 1,
-                    Ok(Handled::Retry) => retries += 1,
-                    Ok(Handled::GaveUp) => dead += 1,
-                    Err(e) => tracing::error!(stage = %me.stage, "A handler task died: {e}"),
-                }
             }
-            me.busy.fetch_sub(1, Ordering::SeqCst);
         }
-        (handled, retries, dead, seconds)
+        while let Some(finished) = running.join_next().await {
+            tally.add(me.stage, finished);
+        }
+        (tally.handled, tally.retries, tally.dead, tally.seconds)
     }
 
     async fn one(&self, d: crate::ports::Delivery) -> Handled {

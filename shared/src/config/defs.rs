@@ -467,7 +467,13 @@ pub static DEFS: &[Def] = &[
         Some("2"),
         "generate messages handled at once",
     ),
-    def(Runner, "TRUEREEL_CONCURRENCY_MIRROR", Whole { min: 1, max: 64 }, Some("1"), "mirror messages handled at once"),
+    def(
+        Runner,
+        "TRUEREEL_CONCURRENCY_MIRROR",
+        Whole { min: 1, max: 64 },
+        Some("4"),
+        "mirror messages handled at once (clip downloads; assemblies take turns, one per two cores)",
+    ),
     def(
         Runner,
         "TRUEREEL_CONCURRENCY_EVALUATE",

@@ -117,13 +117,7 @@ impl Media {
     /// The frame shown at `at_ms` written to `out` by the image2 muxer, `output_args` (filters, codec)
     /// before the file name. A time in the last frame interval gives the last frame; past the end is
     /// an error.
-    async fn grab_frame(
-        &self,
-        video: &Path,
-        at_ms: u32,
-        output_args: &[String],
-        out: &Path,
-    ) -> Result<(), MediaError> {
+    async fn grab_frame(&self, video: &Path, at_ms: u32, output_args: &[String], out: &Path) -> Result<(), MediaError> {
         let probe = self.probe(video).await?;
         if probe.video.is_none() {
             return Err(MediaError::BadInput(format!("{} has no video stream", video.display())));

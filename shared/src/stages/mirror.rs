@@ -1,4 +1,7 @@
 //! Mirror: copy each finished clip into our storage the moment it exists, then assemble the reel.
+//!
+//! Clips come first: assemblies take their turns ([`ASSEMBLIES`] at once in a process), so a
+//! clip that is ready is never left waiting behind them for a handler.
 
 use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
@@ -32,9 +35,24 @@ pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
             };
             mirror_clip(ports, &reel, shot, attempt, &job, &output, &model).await
         }
-        MirrorMsg::Assemble { reel } => assemble(ports, &reel).await,
+        MirrorMsg::Assemble { reel } => {
+            // A busy machine puts the assembly off, freeing this handler for clips that arrive.
+            let Ok(_turn) = ASSEMBLIES.try_acquire() else {
+                send(ports, MirrorMsg::Assemble { reel: reel.clone() }, ASSEMBLY_WAIT).await?;
+                return Ok(Outcome::Waiting(format!("reel {reel}: waiting for a turn to assemble")));
+            };
+            assemble(ports, &reel).await
+        }
     }
 }
+
+/// Assemblies at once in this process: one per two cores (each one's encoder already uses every
+/// core), so the stage's other handlers stay free to mirror clips the moment they are ready.
+static ASSEMBLIES: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2)))
+});
+/// How long an assembly that found no turn waits before it asks again.
+const ASSEMBLY_WAIT: Duration = Duration::from_secs(1);
 
 async fn load(ports: &Ports, id: &ReelId) -> Result<Option<Reel>, StageError> {
     ports.state.get_reel(id).await.map_err(|e| state_err("reading a reel", e))

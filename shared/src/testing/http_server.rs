@@ -167,6 +167,8 @@ struct Routes {
 struct Shared {
     routes: Mutex<Routes>,
     log: Mutex<Vec<RecordedRequest>>,
+    /// Requests are not kept in `log` (for benchmarks: it grows with every request).
+    quiet: std::sync::atomic::AtomicBool,
     connections: AtomicUsize,
 }
 
@@ -253,6 +255,12 @@ impl TestServer {
         });
     }
 
+    /// Stops (or starts again) keeping requests for [`TestServer::requests`]: a benchmark's server
+    /// would otherwise hold every request it ever answered.
+    pub fn keep_requests(&self, on: bool) {
+        self.shared.quiet.store(!on, Ordering::SeqCst);
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log.lock().unwrap().clone()
@@ -288,7 +296,9 @@ async fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<Shar
     let mut reader = BufReader::new(stream);
     loop {
         let Some((request, close)) = read_request(&mut reader, connection).await else { return };
-        shared.log.lock().unwrap().push(request.clone());
+        if !shared.quiet.load(Ordering::SeqCst) {
+            shared.log.lock().unwrap().push(request.clone());
+        }
         let handler = {
             let routes = shared.routes.lock().unwrap();
             routes.exact.get(&request.target).cloned().or_else(|| {

@@ -83,6 +83,7 @@ struct State {
     default: Script,
     tasks: HashMap<String, Task>,
     bodies: Vec<Value>,
+    keep_bodies: bool,
     submissions: usize,
     max_running: usize,
     cancels: usize,
@@ -112,6 +113,7 @@ impl RunwayStub {
             default: Script::Succeed { polls: 2 },
             tasks: HashMap::new(),
             bodies: Vec::new(),
+            keep_bodies: true,
             submissions: 0,
             max_running: 0,
             cancels: 0,
@@ -166,6 +168,13 @@ impl RunwayStub {
     /// Submit requests that passed the key check (answered 2xx or not).
     pub fn submissions(&self) -> usize {
         self.lock().submissions
+    }
+
+    /// Stops (or starts again) keeping requests and submission bodies, which a benchmark's
+    /// thousands of jobs would pile up in this process; the counters go on.
+    pub fn keep_records(&self, on: bool) {
+        self.server.keep_requests(on);
+        self.lock().keep_bodies = on;
     }
 
     /// The JSON bodies of the submissions, in order (those within the recording cap).
@@ -255,7 +264,8 @@ fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     let complete = (r.body.len() as u64) < super::http_server::MAX_RECORDED_BODY;
     if complete {
         match serde_json::from_slice::<Value>(&r.body) {
-            Ok(body) => s.bodies.push(body),
+            Ok(body) if s.keep_bodies => s.bodies.push(body),
+            Ok(_) => {}
             Err(_) => return error(400, "Body is not valid JSON"),
         }
     }
