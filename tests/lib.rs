@@ -85,18 +85,21 @@ pub async fn run_store(
 
 /// Sends the store's crawl message on `e` and drains every queue.
 pub async fn drain_store(e: &Embedded, store: &Path, only: Option<&[&str]>) -> DrainReport {
+    drain_store_with(e, store, only, Default::default()).await
+}
+
+/// [`drain_store`] planning with `plan`.
+pub async fn drain_store_with(
+    e: &Embedded,
+    store: &Path,
+    only: Option<&[&str]>,
+    plan: truereel::messages::PlanOptions,
+) -> DrainReport {
     let store = store.to_string_lossy();
     let only = only.map(|o| o.iter().map(|s| s.to_string()).collect());
-    runner::run_store(
-        &e.ports,
-        &store,
-        only,
-        Some(Default::default()),
-        &RunOptions::default(),
-        Arc::new(LogProgress::default()),
-    )
-    .await
-    .expect("send the store and drain the queues")
+    runner::run_store(&e.ports, &store, only, Some(plan), &RunOptions::default(), Arc::new(LogProgress::default()))
+        .await
+        .expect("send the store and drain the queues")
 }
 
 /// A real queue that delivers every message it is sent twice, as SQS may.

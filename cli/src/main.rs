@@ -66,6 +66,10 @@ struct PlanArgs {
     /// [TRUEREEL_PER_VARIANT].
     #[arg(long)]
     per_variant: bool,
+    /// One product-ad clip for the whole reel from several photos (Runway's product_ad recipe, at
+    /// most 15 s) instead of one clip per shot [TRUEREEL_WHOLE_REEL].
+    #[arg(long)]
+    whole_reel: bool,
     /// Products rated below this (0–1) as candidates for generated video are kept on the offline
     /// renderer, or parked with --below-suitability park [TRUEREEL_MIN_SUITABILITY].
     #[arg(long, allow_hyphen_values = true)]
@@ -256,6 +260,7 @@ impl Cli {
         if let Some(p) = plan {
             set("TRUEREEL_LENGTH", &p.length);
             set("TRUEREEL_PER_VARIANT", &truth(p.per_variant));
+            set("TRUEREEL_WHOLE_REEL", &truth(p.whole_reel));
             set("TRUEREEL_MIN_SUITABILITY", &p.min_suitability);
             set("TRUEREEL_BELOW_SUITABILITY", &p.below_suitability);
             set("TRUEREEL_BRAND", &p.brand);

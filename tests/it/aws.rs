@@ -10,6 +10,7 @@ use truereel::config::Config;
 use truereel::costs::{MeasuredRun, PriceList, estimate};
 use truereel::homes::aws::measured_run;
 use truereel::lambda::{crawl_event, run_stage, sqs_batch};
+use truereel::messages::PlanOptions;
 use truereel::ports::Stage;
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::stages::Ports;
@@ -22,10 +23,14 @@ fn event(name: &str) -> serde_json::Value {
 }
 
 async fn drain(ports: &Ports, store: &str, only: &[&str]) -> runner::DrainReport {
+    drain_with(ports, store, only, Default::default()).await
+}
+
+/// [`drain`] planning with `plan`.
+async fn drain_with(ports: &Ports, store: &str, only: &[&str], plan: PlanOptions) -> runner::DrainReport {
     let only = Some(only.iter().map(|s| s.to_string()).collect());
     let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
-    let run =
-        runner::run_store(ports, store, only, Some(Default::default()), &options, Arc::new(LogProgress::default()));
+    let run = runner::run_store(ports, store, only, Some(plan), &options, Arc::new(LogProgress::default()));
     tokio::time::timeout(Duration::from_secs(300), run).await.expect("the queues drain within 5 minutes").unwrap()
 }
 
@@ -301,6 +306,41 @@ async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
         &history[..4],
         [ReelStatus::AwaitingApproval; 3].iter().chain([&ReelStatus::Planned]).copied().collect::<Vec<_>>()
     );
+}
+
+/// A whole reel on the AWS home: one product-ad task from every photo of the colour, its clip in
+/// S3, one DynamoDB ledger line; the assembly's thumbnails in S3 beside the reel, read by the judge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_reel_is_one_product_ad_on_the_aws_home() {
+    init_logs();
+    let ad = tokio::task::spawn_blocking(|| truereel::testing::test_clip_lasting(15)).await.unwrap();
+    let stub = truereel::testing::RunwayStub::with_clip(ad).await;
+    stub.always(truereel::testing::Script::Succeed { polls: 1 });
+    let mut config = small_config();
+    config.video.chain = vec!["runway".into()];
+    config.video.runway = stub.config();
+    config.video.runway.poll_interval = Duration::from_millis(200);
+    config.plan.whole_reel = true;
+    // As the crawl function plans a run from its settings (TRUEREEL_WHOLE_REEL).
+    let plan = config.plan_options("").unwrap();
+    let Some((aws, _)) = aws_ports(config).await else { return };
+    let store = sample_store().to_string_lossy().to_string();
+    let report = drain_with(&aws, &store, &["pullover-hoodie"], plan).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+    let reel = aws.state.list_reels().await.unwrap().remove(0);
+    assert!(reel.plan.whole_reel && reel.plan.shots.len() == 1, "{:#?}", reel.plan);
+    assert_eq!((stub.submissions(), stub.server().requests_to("/v1/recipes/product_ad").len()), (1, 1));
+    let photos = stub.bodies()[0]["productImages"].as_array().unwrap().len();
+    assert_eq!(photos, 1 + reel.plan.shots[0].extra_references.len());
+    let clips = aws.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), 1, "{:?} {:?}", reel.status, reel.reasons);
+    assert_eq!(aws.blobs.get(&clips[0].blob).await.unwrap(), stub.clip(), "the clip is in S3, byte for byte");
+    let ledger = aws.state.ledger(Some(&reel.id)).await.unwrap();
+    assert_eq!(ledger.iter().filter(|l| l.provider == "runway" && l.usd > truereel::Usd::ZERO).count(), 1);
+    let thumbnails = BlobKey::reel_thumbnails(&reel.id, reel.round);
+    assert!(aws.blobs.head(&thumbnails).await.unwrap().is_some(), "the judge's thumbnails are in S3");
+    let verdicts = aws.state.verdicts(&reel.id).await.unwrap();
+    assert!(verdicts.iter().any(|v| v.checks.iter().any(|c| c.name == "reference_shown")), "{verdicts:#?}");
 }
 
 /// Runway on the AWS home: jobs submitted once per shot with the concurrency slots held in

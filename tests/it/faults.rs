@@ -240,6 +240,8 @@ async fn renditions_of_one_photo_collapse_to_the_largest() {
 struct CountingDownloads {
     inner: Arc<dyn truereel::ports::VideoModel>,
     downloads: std::sync::atomic::AtomicUsize,
+    /// Bytes of photo handed over inline across submissions.
+    inline_bytes: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -253,11 +255,15 @@ impl truereel::ports::VideoModel for CountingDownloads {
     fn price(&self, request: &truereel::ports::ClipRequest) -> Usd {
         self.inner.price(request)
     }
+    fn takes_inline_image(&self) -> bool {
+        self.inner.takes_inline_image()
+    }
     async fn submit(
         &self,
         request: &truereel::ports::ClipRequest,
         key: &truereel::IdempotencyKey,
     ) -> Result<truereel::JobId, truereel::ports::ProviderError> {
+        self.inline_bytes.fetch_add(request.image.len(), std::sync::atomic::Ordering::SeqCst);
         self.inner.submit(request, key).await
     }
     async fn poll(&self, job: &truereel::JobId) -> Result<truereel::ports::JobStatus, truereel::ports::ProviderError> {
@@ -291,7 +297,11 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     let e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
     e.ports.blobs.put(&shot0, clip.clone(), "video/mp4").await.unwrap();
     let kept_at = std::fs::metadata(e.ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
-    let counting = Arc::new(CountingDownloads { inner: e.ports.video.first().clone(), downloads: Default::default() });
+    let counting = Arc::new(CountingDownloads {
+        inner: e.ports.video.first().clone(),
+        downloads: Default::default(),
+        inline_bytes: Default::default(),
+    });
     let ports =
         truereel::stages::Ports { video: truereel::ports::VideoModels::one(counting.clone()), ..e.ports.clone() };
     let store = sample_store().to_string_lossy().to_string();
@@ -312,6 +322,8 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     assert_eq!(again.status, ReelStatus::Published, "{:?}", again.reasons);
     let shots = again.plan.shots.len();
     assert_eq!(counting.downloads.load(std::sync::atomic::Ordering::SeqCst), shots - 1, "shot 0 was not downloaded");
+    let inline = counting.inline_bytes.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(inline, 0, "the still-motion renderer reads the photo itself: none is read for it inline");
     assert_eq!(ports.blobs.get(&shot0).await.unwrap(), clip, "the kept clip is the one stored");
     let now = std::fs::metadata(ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
     assert_eq!(now, kept_at, "the kept clip was not written again");

@@ -6,17 +6,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 use truereel::adapters::providers::video::{RunwayVideo, StillMotionVideo};
+use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::ports::{VideoModel, VideoModels};
 use truereel::testing::{RunwayStub, Script};
 use truereel::{ReelStatus, Usd};
-use truereel_tests::{TwiceQueue, drain_store, init_logs, sample_store, small_config};
+use truereel_tests::{TwiceQueue, drain_store, drain_store_with, init_logs, sample_store, small_config};
 
 const PRODUCT: &str = "pullover-hoodie";
 
 /// An embedded home whose video chain is Runway (on the stub), then, if asked, the offline renderer.
 async fn home(data: &std::path::Path, stub: &RunwayStub, fall_over: bool) -> Embedded {
-    let mut config = small_config();
+    home_with(data, stub, fall_over, small_config()).await
+}
+
+/// [`home`] with `config`.
+async fn home_with(data: &std::path::Path, stub: &RunwayStub, fall_over: bool, mut config: Config) -> Embedded {
     config.settings.job_timeout = Duration::from_millis(400);
     let mut e = Embedded::open_for_runner(data, &config).await.unwrap();
     let runway: Arc<dyn VideoModel> = Arc::new(RunwayVideo::new(&stub.config(), Duration::from_secs(10)).unwrap());
@@ -237,4 +242,58 @@ async fn a_poor_candidate_stays_on_the_offline_renderer() {
     assert_eq!(clips.len(), reel.plan.shots.len());
     assert!(clips.iter().all(|c| c.provider == "still-motion"));
     assert_eq!(stub.submissions(), 0, "nothing paid for a poor candidate");
+}
+
+/// `--whole-reel` (here from the brand kit): one product-ad task for the reel, made from every photo
+/// of the reel's colour, the brand's style image (the URL one left out, said in the plan) and the
+/// product's title and lines; one clip across the reel, one ledger line, the lines still timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_reel_is_one_product_ad_from_every_photo_of_the_colour() {
+    init_logs();
+    let ad = tokio::task::spawn_blocking(|| truereel::testing::test_clip_lasting(15)).await.unwrap();
+    let stub = RunwayStub::with_clip(ad).await;
+    stub.always(Script::Succeed { polls: 1 });
+    let data = tempfile::tempdir().unwrap();
+    let kit_dir = tempfile::tempdir().unwrap();
+    let kit = kit_dir.path().join("brand.toml");
+    let style = sample_store().join("photos/hoodie-black-front-flat.jpg");
+    let text = format!("whole_reel = true\nreference_images = [{style:?}, \"https://cdn.example/look.jpg\"]\n");
+    std::fs::write(&kit, text).unwrap();
+    let mut config = small_config();
+    config.plan.brand = Some(kit);
+    let options = config.plan_options(&sample_store().to_string_lossy()).unwrap();
+    assert!(options.whole_reel() && !options.whole_reel, "from the brand kit, not the flag");
+    let e = home_with(data.path(), &stub, false, config).await;
+    drain_store_with(&e, &sample_store(), Some(&[PRODUCT]), options).await;
+    let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+    let plan = &reel.plan;
+    assert!(plan.whole_reel && plan.shots.len() == 1, "{plan:#?}");
+    let shot = &plan.shots[0];
+    assert!(!shot.extra_references.is_empty(), "the colour's other photos go too: {shot:#?}");
+    assert!(reel.voice_over.lines.len() > 1, "the lines keep their own times: {:?}", reel.voice_over.lines);
+    assert!(plan.notes.iter().any(|n| n.contains("cdn.example") && n.contains("left out")), "{:?}", plan.notes);
+
+    assert_eq!(stub.submissions(), 1, "one task for the whole reel");
+    assert_eq!(stub.server().requests_to("/v1/recipes/product_ad").len(), 1);
+    let body = stub.bodies().remove(0);
+    let photos = body["productImages"].as_array().unwrap();
+    assert_eq!(photos.len(), 1 + shot.extra_references.len(), "{body}");
+    assert!(photos.iter().all(|p| p.as_str().unwrap().starts_with("data:image/")));
+    assert_eq!(body["styleImages"].as_array().unwrap().len(), 1, "{body}");
+    assert!(body["productInfo"].as_str().unwrap().contains("Pullover Hoodie"), "{body}");
+    assert_eq!(body["duration"], shot.duration_ms.div_ceil(1000));
+    assert_eq!(body["ratio"], "720:1280");
+
+    let clips = e.ports.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), 1, "{:?} {:?}", reel.status, reel.reasons);
+    assert_eq!(e.ports.blobs.get(&clips[0].blob).await.unwrap(), stub.clip());
+    let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
+    let paid: Vec<_> = ledger.iter().filter(|l| l.provider == "runway").collect();
+    assert_eq!(paid.len(), 1, "{ledger:#?}");
+    let seconds = i64::from(shot.duration_ms.div_ceil(1000));
+    assert_eq!(paid[0].usd, Usd::from_dollars(0.05 * seconds as f64), "gen4_turbo's price for the ad's seconds");
+    assert!(!matches!(reel.status, ReelStatus::Generating | ReelStatus::Planned), "{:?}", reel.status);
+    let video = e.ports.blobs.local_path(reel.video.as_ref().unwrap()).unwrap();
+    let probe = e.ports.media.probe(&video).await.unwrap();
+    assert!(probe.duration_ms.abs_diff(shot.duration_ms) <= 100, "the one clip fills the reel: {probe:?}");
 }

@@ -7,6 +7,7 @@
 //! avoid = ["cheap", "bargain"]       # never said or shown
 //! reference_images = ["style/look-1.jpg"]  # tone and styling, for providers that take style references
 //! video_provider = ["runway", "still-motion"]  # this brand's video models, first choice first
+//! whole_reel = true                      # one product-ad clip for the whole reel (Runway)
 //!
 //! [say]                              # always written the brand's way
 //! tshirt = "T-Shirt"
@@ -101,6 +102,10 @@ pub fn parse(text: &str, dir: &Path) -> Result<BrandKit, Vec<String>> {
                 kit.reference_images = images.into_iter().map(|i| resolve(&i, dir)).collect();
             }
             "say" => kit.say = r.say(key, value),
+            "whole_reel" => match value.as_bool() {
+                Some(on) => kit.whole_reel = on,
+                None => r.bad(key, "must be true or false"),
+            },
             "caption" => r.section(key, value, |r, k, v| match k {
                 "font" => kit.caption.font = r.text(&format!("caption.{k}"), v),
                 "colour" | "color" => {
@@ -125,7 +130,8 @@ pub fn parse(text: &str, dir: &Path) -> Result<BrandKit, Vec<String>> {
             }
             other => r.unknown(
                 other,
-                "name, call_to_action, language, avoid, reference_images, say, caption, voice, length, video_provider",
+                "name, call_to_action, language, avoid, reference_images, say, caption, voice, length, video_provider, \
+                 whole_reel",
             ),
         }
     }
@@ -346,6 +352,7 @@ max_seconds = 20
 nme = "typo"
 avoid = "cheap"
 video_provider = ["runway", "sora"]
+whole_reel = "yes"
 [caption]
 colour = "red"
 position = "left"
@@ -363,7 +370,9 @@ max_seconds = 20
         for key in ["nme", "avoid", "caption.colour", "caption.position", "voice.rate", "length.min_seconds"] {
             assert!(all.contains(key), "{key} not named in:\n{all}");
         }
-        assert_eq!(problems.len(), 7, "{all}");
+        assert!(all.contains("whole_reel") && all.contains("true or false"), "{all}");
+        assert_eq!(problems.len(), 8, "{all}");
+        assert!(parse("whole_reel = true", Path::new(".")).unwrap().whole_reel);
         assert!(parse("name = ", Path::new(".")).unwrap_err()[0].contains("not valid TOML"));
         assert!(parse("[length]\nmax_seconds = 90", Path::new(".")).unwrap_err()[0].contains("from 6 to 60"));
     }

@@ -130,6 +130,14 @@ pub static DEFS: &[Def] = &[
         .flag("--per-variant"),
     def(
         Reel,
+        "TRUEREEL_WHOLE_REEL",
+        Bool,
+        Some("false"),
+        "one product-ad clip for the whole reel (Runway's product_ad recipe, 15 s at most) instead of one per shot",
+    )
+    .flag("--whole-reel"),
+    def(
+        Reel,
         "TRUEREEL_APPROVE_PLAN",
         Bool,
         Some("false"),

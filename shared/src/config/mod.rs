@@ -255,6 +255,7 @@ impl VoiceConfig {
 pub struct PlanConfig {
     pub length_ms: u32,
     pub per_variant: bool,
+    pub whole_reel: bool,
     pub approve: bool,
     pub min_suitability: Option<f32>,
     pub below: crate::messages::BelowSuitability,
@@ -278,6 +279,7 @@ impl Config {
             min_suitability: self.plan.min_suitability,
             below: self.plan.below,
             brand,
+            whole_reel: self.plan.whole_reel,
         })
     }
 }
@@ -535,6 +537,7 @@ impl Config {
         let plan = PlanConfig {
             length_ms: r.whole("TRUEREEL_LENGTH") as u32 * 1000,
             per_variant: r.bool("TRUEREEL_PER_VARIANT"),
+            whole_reel: r.bool("TRUEREEL_WHOLE_REEL"),
             approve: r.bool("TRUEREEL_APPROVE_PLAN"),
             min_suitability: r.opt_fraction("TRUEREEL_MIN_SUITABILITY").map(|f| f as f32),
             below: match r.text("TRUEREEL_BELOW_SUITABILITY").as_str() {

@@ -112,6 +112,7 @@ pub fn sample_reel(product: &Product) -> Reel {
             direction: String::new(),
             duration_ms: 3_000,
             line: format!("Line {} about {}.", i + 1, product.title),
+            extra_references: Vec::new(),
         })
         .collect();
     let lines: Vec<LineTiming> = shots

@@ -72,6 +72,10 @@ pub struct BrandKit {
     /// `TRUEREEL_VIDEO_PROVIDER`'s list); empty: the configured chain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub video_provider: Vec<String>,
+    /// One clip for the whole reel from a provider that makes product ads from several photos
+    /// (Runway's `product_ad` recipe), instead of one clip per shot (`whole_reel = true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_reel: bool,
     /// Reel length bounds in ms, inside the program's 6–60 s.
     pub min_reel_ms: Option<u32>,
     pub max_reel_ms: Option<u32>,

@@ -287,6 +287,10 @@ impl BlobKey {
     pub fn reel_thumbnails(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.thumbnails.mkv"))
     }
+    /// The brand kit's `n`th style image, stored with a whole-reel plan for its provider.
+    pub fn style_image(reel: &ReelId, n: u32) -> Self {
+        Self(format!("reels/{reel}/style-{n}"))
+    }
     /// The provenance manifest (JSON sidecar) of an assembled reel, next to its video.
     pub fn reel_manifest(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.manifest.json"))

@@ -35,8 +35,18 @@ pub struct PlanOptions {
     pub below: BelowSuitability,
     #[serde(default)]
     pub brand: BrandKit,
+    /// One clip for the whole reel (`--whole-reel`, or the brand kit's `whole_reel`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_reel: bool,
 }
 
 impl PlanOptions {
     pub const DEFAULT_LENGTH_MS: u32 = 15_000;
+    /// The longest whole-reel clip (Runway's product ads: 4–15 s).
+    pub const WHOLE_REEL_MAX_MS: u32 = 15_000;
+
+    /// Whether reels are one clip for the whole reel (the flag, or the brand kit).
+    pub fn whole_reel(&self) -> bool {
+        self.whole_reel || self.brand.whole_reel
+    }
 }

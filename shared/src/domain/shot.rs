@@ -1,6 +1,6 @@
 //! The shot plan: what each shot shows, how the camera moves, and what is said over it.
 
-use super::{Camera, Handle, PhotoKind, ReelId, Sha256};
+use super::{BlobKey, Camera, Handle, PhotoKind, ReelId, Sha256};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -82,6 +82,9 @@ pub struct Shot {
     pub duration_ms: u32,
     /// The spoken line, also the caption.
     pub line: String,
+    /// More photos of the same product and colour, for providers that take several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_references: Vec<Sha256>,
 }
 
 /// A claim the honesty guard took out of a line, and why.
@@ -133,6 +136,13 @@ pub struct ShotPlan {
     /// A poor candidate kept on the offline renderer (`--min-suitability`): no paid video model.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offline_only: bool,
+    /// One clip for the whole reel: a single shot spanning it, grounded in its main photo and
+    /// the shot's [`Shot::extra_references`]; the lines keep their own times in the voice-over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_reel: bool,
+    /// The brand kit's style images, stored for providers that take style references.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub style_images: Vec<BlobKey>,
 }
 
 fn english() -> String {
@@ -152,6 +162,8 @@ impl ShotPlan {
             dropped_claims: Vec::new(),
             suitability: Suitability::default(),
             offline_only: false,
+            whole_reel: false,
+            style_images: Vec::new(),
         }
     }
 

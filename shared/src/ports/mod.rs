@@ -12,7 +12,7 @@ pub use fetch::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validat
 pub use provider::{
     Cancelled, Check, Classification, Classifier, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure,
     JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel, VideoModels,
-    Voice, WriteRequest, Writer,
+    Voice, WholeReel, WriteRequest, Writer,
 };
 pub use queue::{DeadLetter, Delivery, MAX_RECEIVES, Pick, Queue, QueueDepth, QueueError, Stage};
 pub use state::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore, Unreadable};

@@ -57,7 +57,8 @@ pub struct ClipRequest {
     /// The reference photo in our blob store (an in-house renderer reads it from there).
     pub reference: BlobKey,
     /// The reference photo's bytes, for providers that take it inline (a data URI): presigned S3
-    /// links do not answer the HEAD that URL inputs need.
+    /// links do not answer the HEAD that URL inputs need. Empty for a model that does not
+    /// [`VideoModel::takes_inline_image`].
     pub image: bytes::Bytes,
     /// Where the provider fetches the reference photo (presigned URL, or `file://` locally).
     pub image_url: String,
@@ -75,6 +76,20 @@ pub struct ClipRequest {
     pub fps: u32,
     /// Changes with the attempt, so a regeneration is not the same sample again.
     pub seed: u64,
+    /// Set when the reel is one clip for its whole length and the model
+    /// [`VideoModel::takes_whole_reel`]: every photo of the product's colour and the brand's style.
+    pub whole_reel: Option<WholeReel>,
+}
+
+/// What a whole-reel clip is made from (Runway's `product_ad` recipe).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WholeReel {
+    /// The product's photos, the reel's main photo first (1 to 10).
+    pub images: Vec<bytes::Bytes>,
+    /// The brand's style images (0 to 4).
+    pub style_images: Vec<bytes::Bytes>,
+    /// What the product is: its title and the reel's approved lines.
+    pub product_info: String,
 }
 
 /// Where a finished job's output can be fetched (short-lived: mirror it at once).
@@ -159,6 +174,16 @@ pub trait VideoModel: Send + Sync {
     /// The model this provider is configured with (`gen4_turbo`), for the ledger and provenance.
     fn model(&self) -> &str {
         self.name()
+    }
+    /// Whether [`ClipRequest::image`] is needed (the photo read from the blob store for every
+    /// submission); a renderer that reads [`ClipRequest::reference`] itself says no.
+    fn takes_inline_image(&self) -> bool {
+        true
+    }
+    /// Whether it makes one clip for a whole reel from several photos ([`ClipRequest::whole_reel`]);
+    /// a model that does not gets a whole-reel plan's single shot like any other shot.
+    fn takes_whole_reel(&self) -> bool {
+        false
     }
     async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError>;
     async fn poll(&self, job: &JobId) -> Result<JobStatus, ProviderError>;

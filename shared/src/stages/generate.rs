@@ -14,7 +14,7 @@ use super::{Outcome, StageError};
 use crate::messages::{GenerateMsg, MirrorMsg};
 use crate::ports::{
     Cancelled, Charge, ClipRequest, FailureClass, JobFailure, JobSlot, JobStatus, ProviderError, ProviderHold,
-    StateError, VideoModel,
+    StateError, VideoModel, WholeReel,
 };
 use crate::stages::Ports;
 use crate::{IdempotencyKey, JobId, LedgerEntry, Reel, ReelStatus, Usd, now_ms};
@@ -164,7 +164,7 @@ async fn submit(
         return Ok(outcome);
     }
     // The slot was taken in `run` before the claim.
-    let request = request(ports, reel, msg.shot, msg.attempt).await?;
+    let request = request(ports, reel, msg.shot, msg.attempt, model.as_ref()).await?;
     let shot = &reel.plan.shots[msg.shot as usize];
     // Charged before the call, atomically within budget: a crash after paying never under-counts,
     // and concurrent workers cannot overrun the budget together.
@@ -315,7 +315,7 @@ async fn recover_lost_clip(
     if let Some(outcome) = reference_missing(ports, reel, msg.shot).await? {
         return Ok(outcome);
     }
-    let request = request(ports, reel, msg.shot, msg.attempt).await?;
+    let request = request(ports, reel, msg.shot, msg.attempt, model.as_ref()).await?;
     match model.submit(&request, key).await {
         Ok(again) => {
             tracing::info!(reel = %reel.id, shot = msg.shot, job = %again, "A lost clip is rendered again.");
@@ -344,10 +344,17 @@ async fn start_generating(ports: &Ports, reel: Reel) -> Result<Reel, StageError>
     }
 }
 
-async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<ClipRequest, StageError> {
+/// What `model` is asked for shot `shot`: the photo's bytes only when it takes them inline.
+async fn request(
+    ports: &Ports,
+    reel: &Reel,
+    shot: u32,
+    attempt: u32,
+    model: &dyn VideoModel,
+) -> Result<ClipRequest, StageError> {
     let s = &reel.plan.shots[shot as usize];
     let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
-    let Some(reference) = references.into_iter().find(|r| r.sha256 == s.reference) else {
+    let Some(reference) = references.iter().find(|r| r.sha256 == s.reference) else {
         return Err(StageError::new(
             format!("{} shot {shot}", reel.id),
             format!("its reference {} is not stored", s.reference.short(12)),
@@ -358,7 +365,14 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
         .presign_get(&reference.blob, ports.settings.presign_ttl)
         .await
         .map_err(|e| blob_err("presigning a reference", e))?;
-    let image = ports.blobs.get(&reference.blob).await.map_err(|e| blob_err("reading a reference", e))?;
+    let image = match model.takes_inline_image() {
+        true => ports.blobs.get(&reference.blob).await.map_err(|e| blob_err("reading a reference", e))?,
+        false => bytes::Bytes::new(),
+    };
+    let whole_reel = match reel.plan.whole_reel && model.takes_whole_reel() {
+        true => Some(whole_reel(ports, reel, s, &references, &image).await?),
+        false => None,
+    };
     Ok(ClipRequest {
         reference: reference.blob.clone(),
         image,
@@ -374,7 +388,33 @@ async fn request(ports: &Ports, reel: &Reel, shot: u32, attempt: u32) -> Result<
         height: ports.settings.height,
         fps: ports.settings.fps,
         seed: u64::from(shot) * 1000 + u64::from(attempt) * 10 + 1,
+        whole_reel,
     })
+}
+
+/// A whole-reel request's photos (the shot's own first, then its extra references), the brand's
+/// stored style images, and what the product is (its title and the reel's approved lines).
+async fn whole_reel(
+    ports: &Ports,
+    reel: &Reel,
+    shot: &crate::Shot,
+    references: &[crate::Reference],
+    main: &bytes::Bytes,
+) -> Result<WholeReel, StageError> {
+    let mut images = vec![main.clone()];
+    for sha in &shot.extra_references {
+        if let Some(r) = references.iter().find(|r| &r.sha256 == sha) {
+            images.push(ports.blobs.get(&r.blob).await.map_err(|e| blob_err("reading a reference", e))?);
+        }
+    }
+    let mut style_images = Vec::new();
+    for key in &reel.plan.style_images {
+        style_images.push(ports.blobs.get(key).await.map_err(|e| blob_err("reading a style image", e))?);
+    }
+    let product = ports.state.get_product(&reel.product).await.map_err(|e| state_err("reading a product", e))?;
+    let title = product.map(|p| p.title).unwrap_or_else(|| reel.product.to_string());
+    let lines: Vec<&str> = reel.voice_over.lines.iter().map(|l| l.text.as_str()).collect();
+    Ok(WholeReel { images, style_images, product_info: format!("{title}. {}", lines.join(" ")) })
 }
 
 /// The wait before the next poll: the provider's hint, growing by half each poll, at most a minute.

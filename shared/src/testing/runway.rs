@@ -216,19 +216,21 @@ impl RunwayStub {
 /// on `PATH`).
 pub fn test_clip() -> Bytes {
     static CLIP: OnceLock<Bytes> = OnceLock::new();
-    CLIP.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let path = dir.path().join("clip.mp4");
-        let status = std::process::Command::new("ffmpeg")
-            .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=720x1280:rate=24", "-t", "5"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
-            .arg(&path)
-            .status()
-            .expect("ffmpeg runs (the Runway stub makes its clip with it)");
-        assert!(status.success(), "ffmpeg could not make the test clip");
-        Bytes::from(std::fs::read(&path).expect("the test clip"))
-    })
-    .clone()
+    CLIP.get_or_init(|| test_clip_lasting(5)).clone()
+}
+
+/// [`test_clip`] lasting `seconds` (a whole-reel product ad), made on every call.
+pub fn test_clip_lasting(seconds: u32) -> Bytes {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=720x1280:rate=24"])
+        .args(["-t", &seconds.to_string(), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs (the Runway stub makes its clip with it)");
+    assert!(status.success(), "ffmpeg could not make the test clip");
+    Bytes::from(std::fs::read(&path).expect("the test clip"))
 }
 
 fn error(status: u16, message: &str) -> Reply {

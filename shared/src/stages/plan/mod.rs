@@ -11,6 +11,7 @@ pub mod colours;
 pub mod script;
 pub mod shots;
 pub mod suitability;
+pub mod whole;
 
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
@@ -233,7 +234,11 @@ async fn plan_reel(
 ) -> Result<Planned, PlanFailure> {
     let photos = &slot.group.references;
     let mut notes: Vec<String> = product_notes.to_vec();
-    let bounds = bounds(ports, options);
+    let mut bounds = bounds(ports, options);
+    if options.whole_reel() {
+        let most = PlanOptions::WHOLE_REEL_MAX_MS;
+        bounds = (bounds.0.min(most), bounds.1.min(most));
+    }
     let asked = options.length_ms.unwrap_or(PlanOptions::DEFAULT_LENGTH_MS);
     let length_ms = asked.clamp(bounds.0, bounds.1);
     if length_ms != asked {
@@ -302,6 +307,7 @@ async fn plan_reel(
             camera: cam,
             duration_ms: script.durations[i],
             line: script.lines[i].clone(),
+            extra_references: Vec::new(),
         });
     }
     let id = slot.id.clone();
@@ -320,9 +326,22 @@ async fn plan_reel(
     }
     plan.notes = notes;
 
-    let script::LaidOut { wav: raw, lines, words } = script::lay_out(&plan, &script.speeches).map_err(|e| {
+    let script::LaidOut { wav: raw, mut lines, words } = script::lay_out(&plan, &script.speeches).map_err(|e| {
         PlanFailure::Retry(StageError::new(format!("{}: laying out the voice-over", product.handle), e))
     })?;
+    if options.whole_reel() {
+        let shots = std::mem::take(&mut plan.shots);
+        let one = whole::merge(ports, shots, photos, &mut lines).await.map_err(PlanFailure::Retry)?;
+        plan.shots = vec![one];
+        plan.whole_reel = true;
+        plan.style_images =
+            whole::store_style_images(ports, &id, &options.brand, &mut plan.notes).await.map_err(PlanFailure::Retry)?;
+        plan.notes.push(format!(
+            "one clip for the whole reel from {} photos and {} style images",
+            1 + plan.shots[0].extra_references.len(),
+            plan.style_images.len()
+        ));
+    }
     let (audio, loudness) = script::normalise(ports, raw).await.map_err(|e| {
         PlanFailure::Retry(StageError::new(format!("{}: normalising the voice-over", product.handle), e))
     })?;

@@ -314,6 +314,11 @@ fn check_base(base: &str, allow_private: bool) -> Result<(), String> {
 }
 
 /// The allowed ratio closest in shape to `width:height` (the first of equals).
+/// The seconds of a product ad asked for (and priced) for a reel of `duration_ms`: 4 to 15.
+fn product_ad_seconds(duration_ms: u32) -> u32 {
+    duration_ms.div_ceil(1000).clamp(4, 15)
+}
+
 fn closest_ratio(ratios: &[&'static str], width: u32, height: u32) -> &'static str {
     let shape = |w: f64, h: f64| (w.max(1.0) / h.max(1.0)).ln();
     let want = shape(width as f64, height as f64);
@@ -650,7 +655,15 @@ impl VideoModel for RunwayVideo {
     }
 
     fn price(&self, request: &ClipRequest) -> Usd {
-        Usd(self.usd_per_second.0.saturating_mul(self.duration(request.duration_ms) as i64))
+        let seconds = match request.whole_reel {
+            Some(_) => product_ad_seconds(request.duration_ms),
+            None => self.duration(request.duration_ms),
+        };
+        Usd(self.usd_per_second.0.saturating_mul(seconds as i64))
+    }
+
+    fn takes_whole_reel(&self) -> bool {
+        true
     }
 
     fn model(&self) -> &str {
@@ -658,6 +671,12 @@ impl VideoModel for RunwayVideo {
     }
 
     async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError> {
+        if let Some(whole) = &request.whole_reel {
+            let ratio = closest_ratio(self.spec.ratios, request.width, request.height);
+            let seconds = product_ad_seconds(request.duration_ms);
+            let (images, styles) = (&whole.images, &whole.style_images);
+            return self.submit_product_ad(images, styles, &whole.product_info, ratio, seconds, key).await;
+        }
         let image = request.image.clone();
         let uri = tokio::task::spawn_blocking(move || prompt_image(&image))
             .await
@@ -777,6 +796,7 @@ mod tests {
             height,
             fps: 24,
             seed: 42,
+            whole_reel: None,
         }
     }
 

@@ -152,6 +152,10 @@ impl VideoModel for StillMotionVideo {
         NAME
     }
 
+    fn takes_inline_image(&self) -> bool {
+        false
+    }
+
     fn idempotent_submit(&self) -> bool {
         true
     }
@@ -291,6 +295,7 @@ mod tests {
             height: 320,
             fps: 15,
             seed: 1,
+            whole_reel: None,
         }
     }
 
