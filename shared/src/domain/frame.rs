@@ -108,3 +108,60 @@ impl Camera {
         }
     }
 }
+
+/// Where the product is in a clip made from a photo, as fractions of the clip's frame: what an
+/// assembly in another shape keeps in view. Through the camera's window at the middle of the shot
+/// for a clip that carried the camera out (the offline renderer), else through a centred crop of
+/// the photo to the clip's shape (a model animating the whole photo). `None` when the photo's
+/// product box is the whole photo (nothing is known) or a size is zero.
+pub fn focus_in_clip(
+    subject: SubjectBox,
+    photo: (u32, u32),
+    clip: (u32, u32),
+    camera: Option<&Camera>,
+) -> Option<(f32, f32)> {
+    if subject == SubjectBox::WHOLE || photo.0 == 0 || photo.1 == 0 || clip.0 == 0 || clip.1 == 0 {
+        return None;
+    }
+    let window = match camera {
+        Some(c) => c.window_at(0.5),
+        None => {
+            let (photo_aspect, clip_aspect) = (photo.0 as f64 / photo.1 as f64, clip.0 as f64 / clip.1 as f64);
+            let (w, h) = if photo_aspect > clip_aspect {
+                (clip_aspect / photo_aspect, 1.0)
+            } else {
+                (1.0, photo_aspect / clip_aspect)
+            };
+            SubjectBox { x0: (1.0 - w) / 2.0, y0: (1.0 - h) / 2.0, x1: (1.0 + w) / 2.0, y1: (1.0 + h) / 2.0 }
+        }
+    };
+    if window.width() <= 0.0 || window.height() <= 0.0 {
+        return None;
+    }
+    let (cx, cy) = ((subject.x0 + subject.x1) / 2.0, (subject.y0 + subject.y1) / 2.0);
+    let inside = |v: f64| v.clamp(0.0, 1.0) as f32;
+    Some((inside((cx - window.x0) / window.width()), inside((cy - window.y0) / window.height())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_product_is_found_in_a_clip_through_its_camera_or_a_centred_crop() {
+        let right = SubjectBox { x0: 0.7, y0: 0.4, x1: 0.9, y1: 0.6 };
+        // A 16:9 photo animated whole into a 9:16 clip: the centre third is kept; the product at
+        // 0.8 of the photo is past its right edge (clamped).
+        assert_eq!(focus_in_clip(right, (1600, 900), (720, 1280), None), Some((1.0, 0.5)));
+        let centre = SubjectBox { x0: 0.45, y0: 0.2, x1: 0.55, y1: 0.4 };
+        let (x, y) = focus_in_clip(centre, (1000, 1000), (720, 1280), None).unwrap();
+        assert!((x - 0.5).abs() < 1e-6 && (y - 0.3).abs() < 1e-6, "{x} {y}");
+        // A camera holding the right half of the photo still: the product sits at 0.6 of it.
+        let window = SubjectBox { x0: 0.5, y0: 0.0, x1: 1.0, y1: 1.0 };
+        let camera = Camera { start: window, end: window, ..Camera::default() };
+        let (x, y) = focus_in_clip(right, (1600, 900), (1080, 1920), Some(&camera)).unwrap();
+        assert!((x - 0.6).abs() < 1e-6 && (y - 0.5).abs() < 1e-6, "{x} {y}");
+        assert_eq!(focus_in_clip(SubjectBox::WHOLE, (1600, 900), (720, 1280), None), None);
+        assert_eq!(focus_in_clip(right, (0, 900), (720, 1280), None), None);
+    }
+}

@@ -19,7 +19,7 @@ mod voice;
 
 pub use brand::{BrandKit, BrandVoice, CaptionPosition, CaptionStyle};
 pub use clip::Clip;
-pub use frame::{Backdrop, Camera, Fit, Framing, SubjectBox};
+pub use frame::{Backdrop, Camera, Fit, Framing, SubjectBox, focus_in_clip};
 pub use ids::{BlobKey, Handle, IdempotencyKey, InvalidId, JobId, ReelId, Sha256, VariantSlug};
 pub use ledger::{Budget, LedgerEntry, Usd};
 pub use options::{BelowSuitability, PlanOptions};

@@ -58,6 +58,7 @@ pub fn wire(
         queue,
         media,
         settings: config.settings.clone(),
+        assembly_turns: crate::stages::assembly_turns(),
     })
 }
 

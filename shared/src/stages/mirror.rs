@@ -1,7 +1,7 @@
 //! Mirror: copy each finished clip into our storage the moment it exists, then assemble the reel.
 //!
-//! Clips come first: assemblies take their turns ([`ASSEMBLIES`] at once in a process), so a
-//! clip that is ready is never left waiting behind them for a handler.
+//! Clips come first: assemblies take turns ([`Ports::assembly_turns`]), so a clip that is ready
+//! is never left waiting behind them for a handler.
 
 use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
@@ -10,8 +10,8 @@ use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
 use crate::ports::{ClipOutput, Downloaded, JobStatus, ProviderError, StateError, VideoModel};
 use crate::stages::Ports;
 use crate::{
-    BlobKey, Clip, DigitalSourceType, JobId, Manifest, ManifestShot, Provenance, Reel, ReelId, ReelStatus, Sha256,
-    now_ms,
+    BlobKey, Clip, DigitalSourceType, JobId, Manifest, ManifestShot, Provenance, Reel, ReelId, ReelStatus,
+    STILL_MOTION, Sha256, focus_in_clip, now_ms,
 };
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
@@ -35,22 +35,10 @@ pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
             };
             mirror_clip(ports, &reel, shot, attempt, &job, &output, &model).await
         }
-        MirrorMsg::Assemble { reel } => {
-            // A busy machine puts the assembly off, freeing this handler for clips that arrive.
-            let Ok(_turn) = ASSEMBLIES.try_acquire() else {
-                send(ports, MirrorMsg::Assemble { reel: reel.clone() }, ASSEMBLY_WAIT).await?;
-                return Ok(Outcome::Waiting(format!("reel {reel}: waiting for a turn to assemble")));
-            };
-            assemble(ports, &reel).await
-        }
+        MirrorMsg::Assemble { reel } => assemble(ports, &reel).await,
     }
 }
 
-/// Assemblies at once in this process: one per two cores (each one's encoder already uses every
-/// core), so the stage's other handlers stay free to mirror clips the moment they are ready.
-static ASSEMBLIES: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2)))
-});
 /// How long an assembly that found no turn waits before it asks again.
 const ASSEMBLY_WAIT: Duration = Duration::from_secs(1);
 
@@ -207,6 +195,11 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let Some(clips) = current_clips(ports, &reel).await? else {
         return Ok(Outcome::Skipped(format!("reel {id} is still waiting for clips")));
     };
+    // A busy machine puts the assembly off (the message comes back), freeing this handler for clips.
+    let Ok(_turn) = ports.assembly_turns.clone().try_acquire_owned() else {
+        send(ports, MirrorMsg::Assemble { reel: id.clone() }, ASSEMBLY_WAIT).await?;
+        return Ok(Outcome::Waiting(format!("reel {id}: waiting for a turn to assemble")));
+    };
     let mut lost = Vec::new();
     for c in &clips {
         if ports.blobs.head(&c.blob).await.map_err(|e| blob_err("checking a clip", e))?.is_none() {
@@ -220,10 +213,17 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         return Ok(Outcome::Waiting(what));
     }
     let dir = scratch(ports)?;
+    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut cuts = Vec::with_capacity(clips.len());
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
         let path = local_copy(ports, &clip.blob, dir.path(), &format!("shot-{:02}.mp4", shot.index)).await?;
-        cuts.push(ClipCut { path, duration_ms: shot.duration_ms, focus: None });
+        // The product kept in view when the clip is cropped to another shape.
+        let focus = references.iter().find(|r| r.sha256 == shot.reference).and_then(|r| {
+            let camera = (clip.provider == STILL_MOTION).then_some(&shot.camera);
+            let subject = r.framing.map(|f| f.subject)?;
+            focus_in_clip(subject, (r.width, r.height), (clip.width, clip.height), camera)
+        });
+        cuts.push(ClipCut { path, duration_ms: shot.duration_ms, focus });
     }
     let voice = voice_over_aac(ports, &reel, dir.path()).await?;
     // The brand's caption style, in a font that has the line's glyphs.
@@ -274,7 +274,7 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
 
     // Provenance: the sidecar manifest, then its hash and the source type written into the reel (last,
     // after every encode).
-    let manifest = manifest(ports, &reel, round, &clips, &spec.clips).await?;
+    let manifest = manifest(&references, &reel, round, &clips, &spec.clips).await?;
     let json = manifest.to_json();
     let manifest_key = BlobKey::reel_manifest(id, round);
     let manifest_sha = Sha256::of(&json);
@@ -363,13 +363,12 @@ async fn voice_over_aac(ports: &Ports, reel: &Reel, dir: &Path) -> Result<PathBu
 
 /// Where each shot of this assembly came from: provider, job, reference photo and the clip's hash.
 async fn manifest(
-    ports: &Ports,
+    references: &[crate::Reference],
     reel: &Reel,
     round: u32,
     clips: &[Clip],
     cuts: &[ClipCut],
 ) -> Result<Manifest, StageError> {
-    let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut shots = Vec::with_capacity(clips.len());
     for ((clip, cut), shot) in clips.iter().zip(cuts).zip(&reel.plan.shots) {
         // Hashed as it arrived; clips recorded before that was kept are hashed here.

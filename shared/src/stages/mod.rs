@@ -36,6 +36,15 @@ pub struct Ports {
     pub judge: Arc<dyn Judge>,
     pub media: Arc<Media>,
     pub settings: Settings,
+    /// Assemblies at once through these ports ([`assembly_turns`]): clips to mirror never wait
+    /// behind them for a handler.
+    pub assembly_turns: Arc<tokio::sync::Semaphore>,
+}
+
+/// One assembly turn per two cores: each assembly's encoder already uses every core.
+pub fn assembly_turns() -> Arc<tokio::sync::Semaphore> {
+    let turns = std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2));
+    Arc::new(tokio::sync::Semaphore::new(turns))
 }
 
 /// What handling one message did, for progress and reports.
