@@ -156,7 +156,11 @@ where
     let mut cmd = child::tool_command(tool);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     tracing::debug!(command = ?cmd.as_std(), "{what}");
-    let out = cmd.output().await.map_err(|e| match e.kind() {
+    let out = match child::spawn(&mut cmd) {
+        Ok(running) => running.wait_with_output().await,
+        Err(e) => Err(e),
+    };
+    let out = out.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => MediaError::Missing {
             tool: tool_name.clone(),
             hint: format!(

@@ -74,7 +74,7 @@ pub(super) async fn run_with_stdin_within<S: AsRef<std::ffi::OsStr>>(
     let mut cmd = crate::media::child::tool_command(bin);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     tracing::debug!(command = ?cmd.as_std(), chars = text.len(), "speaking");
-    let mut child = cmd.spawn().map_err(|e| {
+    let mut child = crate::media::child::spawn(&mut cmd).map_err(|e| {
         retryable(
             provider,
             format!("cannot run {}: {e} (is it installed? espeak-ng: `apt-get install espeak-ng`)", bin.display()),
