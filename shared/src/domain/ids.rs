@@ -312,12 +312,12 @@ impl BlobKey {
     pub fn published(product: &Handle) -> Self {
         Self(format!("public/{product}.mp4"))
     }
-    /// The published path of `reel`: its product's, or its variant's.
     /// The published file of the reel in another shape: `public/<handle>[.<variant>].<aspect>.mp4`.
     pub fn published_aspect(reel: &ReelId, aspect: &str) -> Self {
         let main = Self::published_reel(reel).0;
         Self(format!("{}.{aspect}.mp4", main.strip_suffix(".mp4").unwrap_or(&main)))
     }
+    /// The published path of `reel`: its product's, or its variant's.
     pub fn published_reel(reel: &ReelId) -> Self {
         match reel.variant() {
             None => Self::published(&reel.product()),

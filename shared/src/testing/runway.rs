@@ -187,12 +187,12 @@ impl RunwayStub {
         self.lock().tasks.get(id).map_or(0, |t| t.polls)
     }
 
-    /// `DELETE` requests that passed the key check.
     /// The most tasks that were running at once (submitted, not yet ended), as of each submission.
     pub fn max_running(&self) -> usize {
         self.lock().max_running
     }
 
+    /// `DELETE` requests that passed the key check.
     pub fn cancels(&self) -> usize {
         self.lock().cancels
     }

@@ -313,12 +313,12 @@ fn check_base(base: &str, allow_private: bool) -> Result<(), String> {
     }
 }
 
-/// The allowed ratio closest in shape to `width:height` (the first of equals).
 /// The seconds of a product ad asked for (and priced) for a reel of `duration_ms`: 4 to 15.
 fn product_ad_seconds(duration_ms: u32) -> u32 {
     duration_ms.div_ceil(1000).clamp(4, 15)
 }
 
+/// The allowed ratio closest in shape to `width:height` (the first of equals).
 fn closest_ratio(ratios: &[&'static str], width: u32, height: u32) -> &'static str {
     let shape = |w: f64, h: f64| (w.max(1.0) / h.max(1.0)).ln();
     let want = shape(width as f64, height as f64);
