@@ -60,7 +60,7 @@ async fn the_sample_store_becomes_one_watchable_reel_per_product() {
             Sha256::of(&out.stdout)
         };
         assert_eq!(audio(&voice), audio(&file), "{}: the voice-over's packets, copied", reel.id);
-        let volume = e.ports.media.mean_volume_db(&file).await.unwrap().unwrap();
+        let volume = e.ports.media.levels_of(&file).await.unwrap().1.unwrap();
         assert!(volume > -35.0, "{}: the voice is audible ({volume} dB)", reel.id);
         assert!((3..=5).contains(&reel.plan.shots.len()));
 

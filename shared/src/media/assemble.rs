@@ -254,7 +254,7 @@ mod tests {
         assert!(p.duration_ms.abs_diff(2500) <= 80, "{p:?}");
         assert!(au.duration_ms.abs_diff(2500) <= 80, "audio padded to the reel: {p:?}");
         assert!(p.faststart, "{p:?}");
-        let db = m.mean_volume_db(&out).await.unwrap().unwrap();
+        let db = m.levels_of(&out).await.unwrap().1.unwrap();
         assert!(db > -35.0, "the voice-over is there: {db} dB");
     }
 

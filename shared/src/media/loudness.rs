@@ -71,41 +71,23 @@ impl Media {
 
     /// [`Media::loudness`] of a file.
     pub async fn loudness_of(&self, path: &std::path::Path) -> Result<Loudness, MediaError> {
-        let mut args: Vec<String> =
-            ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i"].map(String::from).to_vec();
-        args.push(file_url(path));
-        // Per-frame lines at `verbose`, so only the summary reaches the `info` log.
-        args.extend(["-map", "0:a:0", "-af", "ebur128=peak=true:framelog=40", "-f", "null", "-"].map(String::from));
-        let out = run_tool(&self.ffmpeg, &args, &format!("measure the loudness of {}", path.display())).await?;
-        let log = String::from_utf8_lossy(&out.stderr);
-        parse_ebur128(&log).ok_or_else(|| {
-            MediaError::BadOutput(format!(
-                "ebur128 reported no summary for {}: {}",
-                path.display(),
-                stderr_tail(&out.stderr)
-            ))
-        })
+        Ok(self.levels_of(path).await?.0)
     }
 
-    /// A file's audio measured in one decode: [`Media::loudness_of`] and the mean volume
-    /// (`volumedetect`, dB; `None` when it reports none, as for a track of digital silence).
+    /// A file's first audio stream measured in one decode: its loudness ([`Media::loudness`]) and
+    /// its mean volume (`volumedetect`, dB; `None` when it reports none). A file without audio is
+    /// an error naming it.
     pub async fn levels_of(&self, path: &std::path::Path) -> Result<(Loudness, Option<f64>), MediaError> {
         let mut args: Vec<String> =
             ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i"].map(String::from).to_vec();
         args.push(file_url(path));
+        // Per-frame lines at `verbose`, so only the summaries reach the `info` log.
         args.extend(
             ["-map", "0:a:0", "-af", "ebur128=peak=true:framelog=40,volumedetect", "-f", "null", "-"].map(String::from),
         );
-        let out = run_tool(&self.ffmpeg, &args, &format!("measure the audio of {}", path.display())).await?;
-        let log = String::from_utf8_lossy(&out.stderr);
-        let loudness = parse_ebur128(&log).ok_or_else(|| {
-            MediaError::BadOutput(format!(
-                "ebur128 reported no summary for {}: {}",
-                path.display(),
-                stderr_tail(&out.stderr)
-            ))
-        })?;
-        Ok((loudness, super::probe::parse_mean_volume(&log)))
+        let what = format!("measure the audio of {}", path.display());
+        let out = run_tool(&self.ffmpeg, &args, &what).await?;
+        Ok((summary(&out.stderr, &what)?, parse_mean_volume(&String::from_utf8_lossy(&out.stderr))))
     }
 
     /// The track at −14 LUFS integrated (±1; within 0.3 unless it cannot be), true peak ≤ −1 dBTP, as
@@ -211,14 +193,23 @@ impl Media {
             ["-ar", &rate.to_string(), "-ac", "1", "-c:a", "pcm_s16le", "-map_metadata", "-1"].map(String::from),
         );
         args.push(file_url(output));
-        let out = run_tool(&self.ffmpeg, &args, "normalise the voice-over's loudness").await?;
-        parse_ebur128(&String::from_utf8_lossy(&out.stderr)).ok_or_else(|| {
-            MediaError::BadOutput(format!(
-                "ebur128 reported no summary for the normalised track: {}",
-                stderr_tail(&out.stderr)
-            ))
-        })
+        let what = "normalise the voice-over's loudness";
+        summary(&run_tool(&self.ffmpeg, &args, what).await?.stderr, what)
     }
+}
+
+/// ebur128's summary in a run's log, or an error saying what the run was for and how it ended.
+fn summary(stderr: &[u8], what: &str) -> Result<Loudness, MediaError> {
+    parse_ebur128(&String::from_utf8_lossy(stderr)).ok_or_else(|| {
+        MediaError::BadOutput(format!("ebur128 reported no summary (to {what}): {}", stderr_tail(stderr)))
+    })
+}
+
+/// `volumedetect`'s `mean_volume: -20.5 dB` from an ffmpeg log.
+fn parse_mean_volume(log: &str) -> Option<f64> {
+    log.lines()
+        .find_map(|l| l.split_once("mean_volume:").map(|(_, v)| v.trim().trim_end_matches("dB").trim().to_string()))
+        .and_then(|v| v.parse::<f64>().ok())
 }
 
 fn io(what: &str, source: std::io::Error) -> MediaError {

@@ -1,6 +1,6 @@
-//! Probing media files (ffprobe), measuring loudness and pulling single frames out of videos.
+//! Probing media files (ffprobe) and pulling single frames out of videos.
 
-use super::{Media, MediaError, file_url, run_tool, secs, stderr_tail};
+use super::{Media, MediaError, file_url, secs};
 use serde_json::Value;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -67,29 +67,6 @@ impl Media {
             .await
             .map_err(|e| MediaError::Io { what: format!("reading the boxes of {}", path.display()), source: e })?;
         Ok(probe)
-    }
-
-    /// The mean volume of the first audio stream in dB (ffmpeg's `volumedetect`), `None` if the
-    /// file has no audio. (This one run logs at `info`: that is where `volumedetect` reports.)
-    pub async fn mean_volume_db(&self, path: &Path) -> Result<Option<f64>, MediaError> {
-        if self.probe(path).await?.audio.is_none() {
-            return Ok(None);
-        }
-        let args = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i"];
-        let mut args: Vec<String> = args.map(String::from).to_vec();
-        args.push(file_url(path));
-        args.extend(["-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-"].map(String::from));
-        let what = format!("measure the volume of {}", path.display());
-        let out = run_tool(&self.ffmpeg, &args, &what).await?;
-        let log = String::from_utf8_lossy(&out.stderr);
-        match parse_mean_volume(&log) {
-            Some(db) => Ok(Some(db)),
-            None => Err(MediaError::BadOutput(format!(
-                "volumedetect reported no mean_volume for {}: {}",
-                path.display(),
-                stderr_tail(&out.stderr)
-            ))),
-        }
     }
 
     /// Writes the frame shown at `at_ms` to `out_png`. A time in the clip's last frame interval
@@ -244,13 +221,6 @@ async fn moov_before_mdat(path: &Path) -> std::io::Result<bool> {
     Ok(false)
 }
 
-/// `volumedetect`'s `mean_volume: -20.5 dB` from an ffmpeg log.
-pub(crate) fn parse_mean_volume(log: &str) -> Option<f64> {
-    log.lines()
-        .find_map(|l| l.split_once("mean_volume:").map(|(_, v)| v.trim().trim_end_matches("dB").trim().to_string()))
-        .and_then(|v| v.parse::<f64>().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,8 +241,10 @@ mod tests {
         assert!(p.format.contains("mp4"), "{p:?}");
         assert!((950..=1100).contains(&p.duration_ms), "{p:?}");
         assert!(!p.faststart, "ffmpeg writes moov last unless asked: {p:?}");
-        let db = m.mean_volume_db(&clip).await.unwrap().unwrap();
+        let (loudness, db) = m.levels_of(&clip).await.unwrap();
+        let db = db.unwrap();
         assert!(db > -40.0 && db < 0.0, "a sine tone has a clear level: {db}");
+        assert!(loudness.integrated > -40.0 && loudness.integrated < 0.0, "{loudness:?}");
     }
 
     #[tokio::test]
@@ -281,7 +253,8 @@ mod tests {
         let clip = dir.path().join("silent.mp4");
         let m = Media::default();
         lavfi_clip(&m, &clip, 160, 288, 15, 1000, false).await;
-        assert_eq!(m.mean_volume_db(&clip).await.unwrap(), None);
+        let e = m.levels_of(&clip).await.unwrap_err().to_string();
+        assert!(e.contains("silent.mp4"), "a file without audio is named: {e}");
         let png = dir.path().join("frame.png");
         for at in [0, 500, 990, 1000] {
             m.extract_frame(&clip, at, &png).await.unwrap();
