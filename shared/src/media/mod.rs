@@ -34,7 +34,7 @@ pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
 pub use render::{Canvas, MotionSpec};
 pub use scratch::Scratch;
-pub use thumbnails::{THUMBNAIL_FPS, THUMBNAIL_WIDTH, thumbnail_index, thumbnail_size};
+pub use thumbnails::{THUMBNAIL_FPS, THUMBNAIL_WIDTH, thumbnail_size};
 pub use wav::{Pcm, lay_out, parse_wav, write_wav};
 
 use std::ffi::OsStr;

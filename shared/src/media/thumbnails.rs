@@ -27,13 +27,15 @@ pub fn thumbnail_index(at_ms: u32) -> u64 {
 
 impl Media {
     /// The thumbnails shown at each of `times_ms` (in that order; a time may repeat), decoded from
-    /// the thumbnails file in one run. A time past the last thumbnail is [`MediaError::BadInput`].
-    pub async fn thumbnails_at(&self, file: &Path, times_ms: &[u32]) -> Result<Vec<RgbImage>, MediaError> {
-        let probe = self.probe(file).await?;
-        let Some(v) = probe.video.as_ref() else {
-            return Err(MediaError::BadInput(format!("{} has no thumbnails", file.display())));
-        };
-        let (w, h) = (v.width, v.height);
+    /// the thumbnails file of a `reel_width` x `reel_height` reel in one run, at
+    /// [`thumbnail_size`]. A time past the last thumbnail is [`MediaError::BadInput`].
+    pub async fn thumbnails_at(
+        &self,
+        file: &Path,
+        (reel_width, reel_height): (u32, u32),
+        times_ms: &[u32],
+    ) -> Result<Vec<RgbImage>, MediaError> {
+        let (w, h) = thumbnail_size(reel_width, reel_height);
         let mut wanted: Vec<u64> = times_ms.iter().map(|&t| thumbnail_index(t)).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -42,7 +44,8 @@ impl Media {
         }
         let select: Vec<String> = wanted.iter().map(|n| format!("eq(n\\,{n})")).collect();
         let mut args: Vec<String> = vec!["-i".into(), file_url(file), "-map".into(), "0:v:0".into()];
-        args.extend(["-vf".into(), format!("select='{}'", select.join("+"))]);
+        // Scaled to the size asked for, whatever size was written: the frames are cut by it.
+        args.extend(["-vf".into(), format!("select='{}',scale={w}:{h}", select.join("+"))]);
         args.extend(["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"].map(String::from));
         let out = self.ffmpeg(&args, &format!("read thumbnails from {}", file.display())).await?;
         let size = (w * h * 3) as usize;

@@ -143,7 +143,8 @@ impl SpecJudge {
         let thumbnails = match &cut.thumbnails {
             Some(file) => {
                 let times: Vec<u32> = shots.iter().map(|(_, at, _)| *at).collect();
-                let frames = self.media.thumbnails_at(file, &times).await.map_err(|e| self.err(e))?;
+                let reel = (self.settings.width, self.settings.height);
+                let frames = self.media.thumbnails_at(file, reel, &times).await.map_err(|e| self.err(e))?;
                 frames.into_iter().map(|f| Some(DynamicImage::ImageRgb8(f))).collect()
             }
             None => vec![None; shots.len()],
