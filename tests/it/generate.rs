@@ -198,17 +198,7 @@ async fn the_brand_kit_chooses_the_video_provider() {
     let e = home(data.path(), &stub, true).await;
     let mut options = truereel::messages::PlanOptions::default();
     options.brand.video_provider = vec!["still-motion".into()];
-    let store = sample_store().to_string_lossy().to_string();
-    truereel::runner::run_store(
-        &e.ports,
-        &store,
-        Some(vec![PRODUCT.into()]),
-        Some(options),
-        &truereel::runner::RunOptions::default(),
-        Arc::new(truereel::runner::LogProgress::default()),
-    )
-    .await
-    .unwrap();
+    drain_store_with(&e, &sample_store(), Some(&[PRODUCT]), options).await;
     let reel = e.ports.state.list_reels().await.unwrap().remove(0);
     let clips = e.ports.state.clips(&reel.id).await.unwrap();
     assert_eq!(clips.len(), reel.plan.shots.len());
@@ -225,17 +215,8 @@ async fn a_poor_candidate_stays_on_the_offline_renderer() {
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, true).await;
     let options = truereel::messages::PlanOptions { min_suitability: Some(1.0), ..Default::default() };
-    let store = sample_store().to_string_lossy().to_string();
-    truereel::runner::run_store(
-        &e.ports,
-        &store,
-        Some(vec!["green-chunky-knit-beanie".into()]), // rated 0.9: no studio photo
-        Some(options),
-        &truereel::runner::RunOptions::default(),
-        Arc::new(truereel::runner::LogProgress::default()),
-    )
-    .await
-    .unwrap();
+    // Rated 0.9: no studio photo.
+    drain_store_with(&e, &sample_store(), Some(&["green-chunky-knit-beanie"]), options).await;
     let reel = e.ports.state.list_reels().await.unwrap().remove(0);
     assert!(reel.plan.offline_only, "{:?} is under 1.0", reel.plan.suitability);
     let clips = e.ports.state.clips(&reel.id).await.unwrap();

@@ -382,7 +382,7 @@ mod tests {
     }
 
     fn red_pixels(frame: &image::RgbImage) -> usize {
-        frame.pixels().filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90).count()
+        mark_centre(frame).1
     }
 
     fn empty_captions(dir: &Path, w: u32, h: u32) -> PathBuf {
