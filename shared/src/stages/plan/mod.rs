@@ -331,7 +331,7 @@ async fn plan_reel(
     })?;
     if options.whole_reel() {
         let shots = std::mem::take(&mut plan.shots);
-        let one = whole::merge(ports, shots, photos, &mut lines).await.map_err(PlanFailure::Retry)?;
+        let one = whole::merge(ports, &id, shots, photos, &mut lines).await.map_err(PlanFailure::Retry)?;
         plan.shots = vec![one];
         plan.whole_reel = true;
         plan.style_images =

@@ -20,14 +20,16 @@ pub const MAX_PHOTOS: usize = 10;
 /// Style images it takes at most (0–4).
 pub const MAX_STYLE_IMAGES: usize = 4;
 
-/// `shots` made one shot spanning them; `lines` re-pointed at it.
+/// Reel `id`'s `shots` made one shot spanning them; `lines` re-pointed at it.
 pub async fn merge(
     ports: &Ports,
+    id: &ReelId,
     shots: Vec<Shot>,
     photos: &[&Reference],
     lines: &mut [LineTiming],
 ) -> Result<Shot, StageError> {
-    let first = shots.first().cloned().ok_or_else(|| StageError::new("planning a whole reel", "no shots"))?;
+    let first =
+        shots.first().cloned().ok_or_else(|| StageError::new(format!("{id}: planning a whole reel"), "no shots"))?;
     let duration_ms: u32 = shots.iter().map(|s| s.duration_ms).sum();
     let mut extra: Vec<Sha256> = Vec::new();
     let others = shots.iter().map(|s| &s.reference).chain(photos.iter().map(|p| &p.sha256));
