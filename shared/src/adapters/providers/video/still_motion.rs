@@ -5,9 +5,12 @@
 //! `provider/still-motion/` (a folder locally, S3 on AWS, where another Lambda mirrors them).
 //! `submit` makes a job named after the idempotency key (`sm-<token>`: the same key is the same
 //! job and is never rendered twice); the clip is stored only once fully rendered, so a crash
-//! leaves no half clip; and every render writes one record
-//! `provider/still-motion/renders/<job>.<started_ms>.<nonce>.json`, the provider-side log of
-//! renders (a render done twice would leave two records).
+//! leaves no half clip; and every render writes one record in `provider/still-motion/renders/`,
+//! the provider-side log of renders: `<job>.json` for a job's first render, and
+//! `<job>.<started_ms>.<nonce>.json` for any render after it (a render done twice leaves two
+//! records). The record follows the clip, so a process killed between the two leaves a clip with
+//! no record; the next submit of that key finds the clip and writes the missing record then
+//! (marked `late`), so the log misses no delivered render.
 //!
 //! The clip carries out the request's camera (the window and move the plan chose); a request from a
 //! plan made before cameras were planned ([`crate::Camera::default`]) gets one composed here from
@@ -73,8 +76,7 @@ impl StillMotionVideo {
     }
 
     async fn stored(&self, job: &JobId) -> Result<bool, ProviderError> {
-        let key = Self::clip_key(job);
-        self.blobs.head(&key).await.map(|m| m.is_some()).map_err(|e| retryable(format!("checking {key}: {e}")))
+        self.has(&Self::clip_key(job)).await
     }
 
     async fn render(&self, request: &ClipRequest, job: &JobId) -> Result<(), ProviderError> {
@@ -134,15 +136,50 @@ impl StillMotionVideo {
             "job": job, "started_ms": started, "finished_ms": finished, "motion": request.motion, "photo": reference,
             "camera": camera,
         });
-        let nonce =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let record_key = BlobKey::parse(&format!("{RENDERS}/{job}.{started}.{nonce:09}.json")).expect("key-safe");
-        self.blobs
-            .put(&record_key, Bytes::from(record.to_string()), "application/json")
-            .await
-            .map_err(|e| retryable(format!("recording the render in {record_key}: {e}")))?;
+        let first = Self::first_record_key(job);
+        let record_key = if self.has(&first).await? {
+            let nonce = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            BlobKey::parse(&format!("{RENDERS}/{job}.{started}.{nonce:09}.json")).expect("key-safe")
+        } else {
+            first
+        };
+        self.record(&record_key, &record).await?;
         tracing::debug!(%job, motion = %request.motion, ms = finished - started, "still-motion clip rendered");
         Ok(())
+    }
+
+    /// The record of a job's first render.
+    fn first_record_key(job: &JobId) -> BlobKey {
+        BlobKey::parse(&format!("{RENDERS}/{job}.json")).expect("job names are key-safe")
+    }
+
+    async fn has(&self, key: &BlobKey) -> Result<bool, ProviderError> {
+        self.blobs.head(key).await.map(|m| m.is_some()).map_err(|e| retryable(format!("checking {key}: {e}")))
+    }
+
+    async fn record(&self, key: &BlobKey, record: &serde_json::Value) -> Result<(), ProviderError> {
+        self.blobs
+            .put(key, Bytes::from(record.to_string()), "application/json")
+            .await
+            .map_err(|e| retryable(format!("recording the render in {key}: {e}")))
+    }
+
+    /// A stored clip whose render record is missing (the process died between storing the one
+    /// and writing the other) gets its record now.
+    async fn record_if_missing(&self, request: &ClipRequest, job: &JobId) -> Result<(), ProviderError> {
+        let key = Self::first_record_key(job);
+        if self.has(&key).await? {
+            return Ok(());
+        }
+        let record = serde_json::json!({
+            "job": job, "late": true, "recorded_ms": crate::now_ms(), "motion": request.motion,
+            "photo": request.reference,
+        });
+        tracing::info!(%job, "a stored clip had no render record; recording it now");
+        self.record(&key, &record).await
     }
 }
 
@@ -167,13 +204,14 @@ impl VideoModel for StillMotionVideo {
 
     async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError> {
         let job = JobId::new(format!("sm-{}", key.token()));
-        if self.stored(&job).await? {
-            return Ok(job);
-        }
         let lock = self.job_lock(&job);
         let result = {
             let _held = lock.lock().await;
-            if self.stored(&job).await? { Ok(()) } else { self.render(request, &job).await }
+            if self.stored(&job).await? {
+                self.record_if_missing(request, &job).await
+            } else {
+                self.render(request, &job).await
+            }
         };
         drop(lock);
         self.release(&job);
@@ -357,6 +395,34 @@ mod tests {
         let job2 = v.submit(&request(req.reference.clone(), Motion::PanLeft), &other).await.unwrap();
         assert_ne!(job2, job);
         assert_eq!(renders(&blobs).len(), 2);
+    }
+
+    /// Killed between storing the clip and recording it: the next submit records it, late, once;
+    /// a clip lost and rendered again leaves a second record.
+    #[tokio::test]
+    async fn a_clip_stored_without_its_record_is_recorded_at_the_next_submit() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path());
+        let v = provider(&blobs);
+        let req = request(photo(&blobs, "a").await, Motion::PushIn);
+        let k = key("reel/shot-00/attempt-1/video");
+        let job = v.submit(&req, &k).await.unwrap();
+        assert_eq!(renders(&blobs), [format!("{job}.json")]);
+        std::fs::remove_file(blobs.root().join(RENDERS).join(format!("{job}.json"))).unwrap();
+        let clip = blobs.root().join(StillMotionVideo::clip_key(&job).as_str());
+        let rendered_at = std::fs::metadata(&clip).unwrap().modified().unwrap();
+
+        assert_eq!(v.submit(&req, &k).await.unwrap(), job);
+        assert_eq!(v.submit(&req, &k).await.unwrap(), job);
+        assert_eq!(renders(&blobs), [format!("{job}.json")]);
+        assert_eq!(record(&blobs, &job)["late"], true);
+        assert_eq!(std::fs::metadata(&clip).unwrap().modified().unwrap(), rendered_at, "not rendered again");
+
+        std::fs::remove_file(&clip).unwrap();
+        assert_eq!(v.submit(&req, &k).await.unwrap(), job);
+        let records = renders(&blobs);
+        assert_eq!(records.len(), 2, "{records:?}");
+        assert!(records.iter().all(|r| r.starts_with(job.as_str())), "{records:?}");
     }
 
     #[tokio::test]
