@@ -293,3 +293,86 @@ pub async fn polly_stub() -> truereel::testing::TestServer {
     });
     server
 }
+
+/// A video model that misrepresents on purpose, for the judge's tests: the still-motion renderer,
+/// except that shot `shot`'s attempts up to `bad_attempts` are rendered from another product's
+/// photo (`other`, stored in the blob store at first use) instead of their own reference.
+pub struct Misrepresenting {
+    inner: truereel::adapters::providers::video::StillMotionVideo,
+    blobs: Arc<dyn truereel::ports::BlobStore>,
+    shot: u32,
+    bad_attempts: u32,
+    other: Vec<u8>,
+}
+
+impl Misrepresenting {
+    /// Replaces `ports`' video models with one: shot `shot` shows `other_photo` (a sample-store
+    /// photo's name) for its first `bad_attempts` attempts.
+    pub fn install(ports: &mut truereel::stages::Ports, shot: u32, bad_attempts: u32, other_photo: &str) {
+        let inner = truereel::adapters::providers::video::StillMotionVideo::new(
+            ports.media.clone(),
+            ports.blobs.clone(),
+            truereel::Usd::from_dollars(0.01),
+        );
+        let model = Self { inner, blobs: ports.blobs.clone(), shot, bad_attempts, other: sample_photo(other_photo) };
+        ports.video = truereel::ports::VideoModels::one(Arc::new(model));
+    }
+
+    fn is_bad(&self, key: &truereel::IdempotencyKey) -> bool {
+        let marker = format!("/shot-{:02}/attempt-", self.shot);
+        let attempt = key.as_str().split_once(&marker).and_then(|(_, rest)| rest.split('/').next()?.parse::<u32>().ok());
+        attempt.is_some_and(|a| a <= self.bad_attempts)
+    }
+}
+
+#[async_trait]
+impl truereel::ports::VideoModel for Misrepresenting {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn idempotent_submit(&self) -> bool {
+        true
+    }
+    fn takes_inline_image(&self) -> bool {
+        false
+    }
+    fn price(&self, request: &truereel::ports::ClipRequest) -> truereel::Usd {
+        self.inner.price(request)
+    }
+    async fn submit(
+        &self,
+        request: &truereel::ports::ClipRequest,
+        key: &truereel::IdempotencyKey,
+    ) -> Result<truereel::JobId, truereel::ports::ProviderError> {
+        if !self.is_bad(key) {
+            return self.inner.submit(request, key).await;
+        }
+        let other = truereel::BlobKey::parse("provider/test/another-product.jpg").unwrap();
+        self.blobs.put(&other, bytes::Bytes::from(self.other.clone()), "image/jpeg").await.unwrap();
+        let request = truereel::ports::ClipRequest { reference: other, camera: Default::default(), ..request.clone() };
+        self.inner.submit(&request, key).await
+    }
+    async fn poll(&self, job: &truereel::JobId) -> Result<truereel::ports::JobStatus, truereel::ports::ProviderError> {
+        self.inner.poll(job).await
+    }
+    async fn download(
+        &self,
+        output: &truereel::ports::ClipOutput,
+        dest: &Path,
+        max_bytes: u64,
+    ) -> Result<truereel::ports::Downloaded, truereel::ports::ProviderError> {
+        self.inner.download(output, dest, max_bytes).await
+    }
+}
+
+/// The audio stream of an MP4 (or M4A) file, its packets copied out as they are (ADTS framing).
+pub fn audio_packets(file: &Path) -> Vec<u8> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:a:0", "-c", "copy", "-f", "adts", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}

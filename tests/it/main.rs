@@ -6,5 +6,6 @@ mod crawl;
 mod faults;
 mod generate;
 mod infra;
+mod judge;
 mod pipeline;
 mod plan;

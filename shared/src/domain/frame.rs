@@ -96,6 +96,11 @@ impl Default for Camera {
 }
 
 impl Camera {
+    /// The same windows travelled the other way.
+    pub fn reversed(self) -> Self {
+        Self { start: self.end, end: self.start, ..self }
+    }
+
     /// The window at progress `p` (0 = first frame, 1 = last), eased in and out.
     pub fn window_at(&self, p: f64) -> SubjectBox {
         let e = 0.5 - 0.5 * (std::f64::consts::PI * p.clamp(0.0, 1.0)).cos();

@@ -28,6 +28,18 @@ impl Motion {
         }
     }
 
+    /// The same move the other way (a push-in becomes a pull-out, a pan left a pan right).
+    pub fn reversed(self) -> Self {
+        match self {
+            Self::PushIn => Self::PullOut,
+            Self::PullOut => Self::PushIn,
+            Self::PanLeft => Self::PanRight,
+            Self::PanRight => Self::PanLeft,
+            Self::TiltUp => Self::TiltDown,
+            Self::TiltDown => Self::TiltUp,
+        }
+    }
+
     /// The words a video model is given as motion direction.
     pub fn direction(self) -> &'static str {
         match self {

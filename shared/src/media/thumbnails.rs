@@ -65,6 +65,40 @@ impl Media {
     }
 }
 
+impl Media {
+    /// Every frame of `file` at `fps` frames a second (frame `k` shows `k / fps` s), scaled to
+    /// `width` x `height`, in one run: a reel's thumbnails file read whole, or a clip sampled at the
+    /// same rate and size. A file with no frames is [`MediaError::BadInput`].
+    pub async fn sampled_frames(
+        &self,
+        file: &Path,
+        fps: u32,
+        (width, height): (u32, u32),
+    ) -> Result<Vec<RgbImage>, MediaError> {
+        let args: Vec<String> = vec![
+            "-i".into(),
+            file_url(file),
+            "-map".into(),
+            "0:v:0".into(),
+            "-vf".into(),
+            format!("fps={fps},scale={width}:{height}"),
+            "-f".into(),
+            "rawvideo".into(),
+            "-pix_fmt".into(),
+            "rgb24".into(),
+            "pipe:1".into(),
+        ];
+        let out = self.ffmpeg(&args, &format!("sample the frames of {}", file.display())).await?;
+        let size = (width * height * 3) as usize;
+        let frames: Vec<RgbImage> =
+            out.stdout.chunks_exact(size).filter_map(|f| RgbImage::from_raw(width, height, f.to_vec())).collect();
+        if frames.is_empty() {
+            return Err(MediaError::BadInput(format!("{} has no frames", file.display())));
+        }
+        Ok(frames)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,21 @@
-//! Evaluate: judge the assembled reel against its real reference photos, then publish or park it.
+//! Evaluate: judge the assembled reel against its real reference photos, then publish it, send its
+//! failing shots back to generate, or park it.
+//!
+//! A verdict that fails only on shots (each check names its shot) makes those shots again: the next
+//! attempt of each (another seed, the move reversed on even attempts, a new charge within the
+//! reel's budget), the passing shots' clips and the voice-over kept; the mirror stage assembles the
+//! next round with the same encoded voice-over and this stage judges it again. A shot that has used
+//! `TRUEREEL_MAX_ATTEMPTS`, or a failure no shot explains (the audio, the container), parks the reel
+//! with the reasons of every round.
 
-use super::support::{blob_err, issue, local_copy, park, scratch, state_err};
+use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
-use crate::messages::EvaluateMsg;
+use crate::messages::{EvaluateMsg, GenerateMsg};
 use crate::ports::{ReelCut, StateError};
 use crate::stages::Ports;
 use crate::{BlobKey, Reel, ReelStatus, Verdict};
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 const STAGE: &str = "evaluate";
 
@@ -27,6 +37,14 @@ pub async fn run(ports: &Ports, msg: EvaluateMsg) -> Result<Outcome, StageError>
             }
         }
         ReelStatus::Published => republish(ports, &reel).await,
+        // A crash between sending shots back and asking for them: ask again (generate dedupes).
+        ReelStatus::Generating => {
+            let verdicts = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
+            match verdicts.iter().rfind(|v| v.round == reel.round && !v.passed) {
+                Some(v) => request_shots(ports, &reel, &failing_shots(v)).await,
+                None => Ok(Outcome::Skipped(format!("reel {} is generating", reel.id))),
+            }
+        }
         other => Ok(Outcome::Skipped(format!("reel {} is {other}", reel.id))),
     }
 }
@@ -106,7 +124,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
 /// Publishes a passed reel (once: the transition is the commit point), parks a failed one.
 async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, StageError> {
     if !verdict.passed {
-        return park(ports, &reel, STAGE, verdict.reasons()).await;
+        return retry_or_park(ports, reel, verdict).await;
     }
     let Some(video) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["passed but has no video".into()]).await;
@@ -132,4 +150,64 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
         Err(StateError::Conflict { .. }) => Ok(Outcome::Skipped(format!("reel {} was published already", reel.id))),
         Err(e) => Err(state_err("marking a reel published", e)),
     }
+}
+
+/// The shots a verdict failed (each named by a failing check).
+fn failing_shots(verdict: &Verdict) -> BTreeSet<u32> {
+    verdict.checks.iter().filter(|c| !c.passed).filter_map(|c| c.shot).collect()
+}
+
+/// A failed verdict: its failing shots go back to generate for their next attempt, or, when a
+/// failure is not a shot's or a failing shot has no attempt left, the reel is parked with every
+/// round's reasons.
+async fn retry_or_park(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, StageError> {
+    let shots = failing_shots(verdict);
+    let max = ports.settings.max_attempts;
+    let unexplained = verdict.checks.iter().any(|c| !c.passed && c.shot.is_none());
+    let spent: Vec<u32> = shots.iter().copied().filter(|s| reel.shot_attempts[*s as usize] >= max).collect();
+    if shots.is_empty() || unexplained || !spent.is_empty() {
+        let mut reasons = every_rounds_reasons(ports, &reel).await?;
+        if !unexplained && !spent.is_empty() {
+            let list = spent.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+            reasons.push(format!("shot {list} failed all {max} attempts"));
+        }
+        return park(ports, &reel, STAGE, reasons).await;
+    }
+    let mut next = reel.clone();
+    for s in &shots {
+        next.shot_attempts[*s as usize] += 1;
+    }
+    next.status = ReelStatus::Generating;
+    next.reasons = verdict.reasons();
+    match ports.state.transition(&next, ReelStatus::Evaluated).await {
+        Ok(()) => {}
+        Err(StateError::Conflict { .. }) => {
+            return Ok(Outcome::Skipped(format!("reel {} was acted on by another worker", reel.id)));
+        }
+        Err(e) => return Err(state_err("sending shots back to generate", e)),
+    }
+    let what = shots
+        .iter()
+        .map(|s| format!("shot {} attempt {}", s, next.shot_attempts[*s as usize]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!("reel {} round {} failed the judge; making {what} ({})", reel.id, reel.round, next.reasons.join("; "));
+    issue(ports, reel.product.as_str(), STAGE, false, text).await?;
+    request_shots(ports, &next, &shots).await
+}
+
+/// Asks generate for the current attempt of each of `shots`.
+async fn request_shots(ports: &Ports, reel: &Reel, shots: &BTreeSet<u32>) -> Result<Outcome, StageError> {
+    for s in shots {
+        let attempt = reel.shot_attempts[*s as usize];
+        send(ports, GenerateMsg::new(reel.id.clone(), *s, attempt), Duration::ZERO).await?;
+    }
+    Ok(Outcome::Done(format!("{}: shots {shots:?} sent back to generate", reel.id)))
+}
+
+/// Every judged round's failures, oldest first ("round 1: reference_shown: shot 2 looks …").
+async fn every_rounds_reasons(ports: &Ports, reel: &Reel) -> Result<Vec<String>, StageError> {
+    let mut verdicts = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
+    verdicts.sort_by_key(|v| v.round);
+    Ok(verdicts.iter().flat_map(|v| v.reasons().into_iter().map(move |r| format!("round {}: {r}", v.round))).collect())
 }

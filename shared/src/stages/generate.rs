@@ -373,6 +373,7 @@ async fn request(
         true => Some(whole_reel(ports, reel, s, &references, &image).await?),
         false => None,
     };
+    let (motion, camera, prompt) = as_attempted(s, attempt);
     Ok(ClipRequest {
         reference: reference.blob.clone(),
         image,
@@ -380,9 +381,9 @@ async fn request(
         image_mime: reference.mime.clone(),
         image_width: reference.width,
         image_height: reference.height,
-        motion: s.motion,
-        camera: s.camera,
-        prompt: s.direction.clone(),
+        motion,
+        camera,
+        prompt,
         duration_ms: s.duration_ms,
         width: ports.settings.width,
         height: ports.settings.height,
@@ -390,6 +391,17 @@ async fn request(
         seed: u64::from(shot) * 1000 + u64::from(attempt) * 10 + 1,
         whole_reel,
     })
+}
+
+/// The move an attempt asks for: the plan's on odd attempts, the same windows travelled the other
+/// way on even ones (a retry after the judge said no is not the same request again; the seed
+/// changes with every attempt too).
+fn as_attempted(shot: &crate::Shot, attempt: u32) -> (crate::Motion, crate::Camera, String) {
+    if attempt % 2 == 1 {
+        return (shot.motion, shot.camera, shot.direction.clone());
+    }
+    let (motion, camera) = (shot.motion.reversed(), shot.camera.reversed());
+    (motion, camera, crate::media::camera::describe(&camera, motion))
 }
 
 /// A whole-reel request's photos (the shot's own first, then its extra references), the brand's

@@ -1,16 +1,14 @@
-//! The offline judge: spec checks with ffprobe, and a check that every shot shows its real photo.
+//! The offline judge: the reel's spec (ffprobe, loudness) and every shot's checks against the
+//! real photo it was grounded in ([`super::shots`]).
 
+use super::shots::{Grounding, ShotFrames, judge_shot};
 use crate::config::Settings;
-use crate::media::Media;
+use crate::media::{Media, THUMBNAIL_FPS, thumbnail_size};
 use crate::ports::{Check, Judge, ProviderError, ReelCut};
 use async_trait::async_trait;
 use image::DynamicImage;
 use std::sync::Arc;
 
-/// How close a shot's middle frame must be, in colour, to its reference photo (0..1).
-pub const MIN_REFERENCE_SIMILARITY: f64 = 0.45;
-/// Frames are compared as thumbnails this wide (the assembly's own thumbnails are).
-const THUMBNAIL_WIDTH: u32 = crate::media::THUMBNAIL_WIDTH;
 /// How loud the voice-over must be on average to count as audible.
 pub const MIN_MEAN_VOLUME_DB: f64 = -40.0;
 
@@ -85,7 +83,7 @@ impl Judge for SpecJudge {
         match &probe.audio {
             Some(a) => {
                 checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
-                let (levels, references) = tokio::join!(self.media.levels_of(&cut.video), self.reference_checks(cut));
+                let (levels, references) = tokio::join!(self.media.levels_of(&cut.video), self.shot_checks(cut));
                 reference_checks = Some(references?);
                 let (l, volume) = levels.map_err(|e| self.err(e))?;
                 // A voice-over normalised at planning must still be at the target in the reel.
@@ -114,82 +112,93 @@ impl Judge for SpecJudge {
         }
         match reference_checks {
             Some(r) => checks.extend(r),
-            None => checks.extend(self.reference_checks(cut).await?),
+            None => checks.extend(self.shot_checks(cut).await?),
         }
         Ok(checks)
     }
 }
 
 impl SpecJudge {
-    /// The middle frame of every shot must look like (in colour) the photo the shot was planned
-    /// on. Frames are the assembly's thumbnails when it wrote them (no decode of the reel), else
-    /// grabbed from the reel as thumbnails, all shots at once.
-    async fn reference_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
-        let dir = self.media.scratch.dir("judge-").map_err(|e| self.err(e))?;
+    /// The shot-level checks ([`super::shots`]) of every shot, over the frames of the assembly's
+    /// thumbnails (or the reel sampled at their rate and size when it has none), each shot against
+    /// the photo it was grounded in.
+    async fn shot_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
+        let size = thumbnail_size(self.settings.width, self.settings.height);
+        let source = cut.thumbnails.as_ref().unwrap_or(&cut.video);
+        let frames = self.media.sampled_frames(source, THUMBNAIL_FPS, size).await.map_err(|e| self.err(e))?;
+        let plan = &cut.reel.plan;
+        let mut by_shot: Vec<ShotFrames> =
+            plan.shots.iter().map(|s| ShotFrames { index: s.index, frames: Vec::new() }).collect();
+        let spans: Vec<(u32, u32)> = plan.starts_ms().into_iter().zip(&plan.shots).map(|(a, s)| (a, a + s.duration_ms)).collect();
+        for (k, frame) in frames.into_iter().enumerate() {
+            let t = (k as u64 * 1000 / THUMBNAIL_FPS as u64) as u32;
+            if let Some(i) = spans.iter().position(|(a, b)| t >= a + EDGE_MS && t + EDGE_MS < *b) {
+                by_shot[i].frames.push((t - spans[i].0, frame));
+            }
+        }
+        let captions = caption_band(cut.reel.options.brand.caption.position);
         let mut out = Vec::new();
-        let mut shots = Vec::new();
-        for (shot, start) in cut.reel.plan.shots.iter().zip(cut.reel.plan.starts_ms()) {
-            match cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) {
-                Some((_, photo)) => shots.push((shot.index, start + shot.duration_ms / 2, photo.clone())),
-                None => out.push(Check {
+        let mut judging = tokio::task::JoinSet::new();
+        for (shot, frames) in plan.shots.iter().zip(by_shot) {
+            let Some((_, photo)) = cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) else {
+                out.push(Check {
                     name: "reference_shown".into(),
                     passed: false,
                     score: 0.0,
-                    detail: format!("reference {} is missing", shot.reference.short(12)),
+                    detail: format!("shot {}: its reference {} is missing", shot.index, shot.reference.short(12)),
                     shot: Some(shot.index),
-                }),
-            }
-        }
-        let thumbnails = match &cut.thumbnails {
-            Some(file) => {
-                let times: Vec<u32> = shots.iter().map(|(_, at, _)| *at).collect();
-                let reel = (self.settings.width, self.settings.height);
-                let frames = self.media.thumbnails_at(file, reel, &times).await.map_err(|e| self.err(e))?;
-                frames.into_iter().map(|f| Some(DynamicImage::ImageRgb8(f))).collect()
-            }
-            None => vec![None; shots.len()],
-        };
-        let mut scoring = tokio::task::JoinSet::new();
-        for ((index, at, photo), thumbnail) in shots.into_iter().zip(thumbnails) {
-            let (media, video) = (self.media.clone(), cut.video.clone());
-            let frame = dir.path().join(format!("shot-{index}.png"));
-            scoring.spawn(async move {
-                let thumbnail = match thumbnail {
-                    Some(t) => t,
-                    None => {
-                        media
-                            .extract_frame_scaled(&video, at, Some(THUMBNAIL_WIDTH), &frame)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        open_image(&frame)?
-                    }
-                };
-                let score = tokio::task::spawn_blocking(move || -> Result<f64, String> {
-                    Ok(colour_similarity(&thumbnail, &open_image(&photo)?))
-                })
-                .await
-                .map_err(|e| e.to_string())??;
-                Ok::<_, String>((index, score))
+                });
+                continue;
+            };
+            let photo = photo.clone();
+            judging.spawn_blocking(move || -> Result<Vec<Check>, String> {
+                let grounded = GroundingPhoto::open(&photo)?;
+                Ok(judge_shot(&frames, &grounded.grounding(), true, Some(captions)))
             });
         }
-        let mut scores = Vec::new();
-        while let Some(joined) = scoring.join_next().await {
-            scores.push(joined.map_err(|e| self.err(e))?.map_err(|e| self.err(e))?);
+        while let Some(joined) = judging.join_next().await {
+            out.extend(joined.map_err(|e| self.err(e))?.map_err(|e| self.err(e))?);
         }
-        scores.sort_by_key(|(index, _)| *index);
-        out.extend(scores.into_iter().map(|(index, score)| Check {
-            name: "reference_shown".into(),
-            passed: score >= MIN_REFERENCE_SIMILARITY,
-            score,
-            detail: format!(
-                "shot {index} looks {:.0}% like its photo in colour (at least {:.0}% needed)",
-                score * 100.0,
-                MIN_REFERENCE_SIMILARITY * 100.0
-            ),
-            shot: Some(index),
-        }));
         out.sort_by_key(|c| c.shot);
         Ok(out)
+    }
+}
+
+/// Where the captions of `position` are drawn, as fractions of the height (two lines and their
+/// outline; see [`crate::media::captions`]).
+fn caption_band(position: crate::CaptionPosition) -> (f64, f64) {
+    use crate::CaptionPosition::*;
+    match position {
+        Lower => (0.58, 0.76),
+        Middle => (0.40, 0.60),
+        Upper => (0.09, 0.28),
+    }
+}
+
+/// Frames this close to a cut are left out of the shot on either side.
+const EDGE_MS: u32 = 50;
+
+/// A reference photo decoded for judging: at most [`PHOTO_SIDE`] pixels a side, with where its
+/// product is.
+pub struct GroundingPhoto {
+    pub photo: image::RgbImage,
+    pub product: [f64; 4],
+}
+
+/// Photos are judged at most this many pixels a side.
+const PHOTO_SIDE: u32 = 512;
+
+impl GroundingPhoto {
+    /// Decodes `path` (by content) and finds its product.
+    pub fn open(path: &std::path::Path) -> Result<Self, String> {
+        let img = open_image(path)?;
+        let small = if img.width().max(img.height()) > PHOTO_SIDE { img.thumbnail(PHOTO_SIDE, PHOTO_SIDE) } else { img };
+        let b = crate::media::analyse(&small).subject;
+        Ok(Self { photo: small.to_rgb8(), product: [b.x0, b.y0, b.x1, b.y1] })
+    }
+
+    pub fn grounding(&self) -> Grounding<'_> {
+        Grounding { photo: &self.photo, product: self.product }
     }
 }
 
@@ -200,51 +209,4 @@ fn open_image(p: &std::path::Path) -> Result<DynamicImage, String> {
         .map_err(image::ImageError::IoError)
         .and_then(|r| r.decode())
         .map_err(|e| format!("{}: {e}", p.display()))
-}
-
-/// Colour-histogram intersection (8 levels per channel) of two images, 0..1: blind to where
-/// things are, so a camera move or a background fill barely changes it, a different product does.
-pub fn colour_similarity(a: &DynamicImage, b: &DynamicImage) -> f64 {
-    let (ha, hb) = (histogram(a), histogram(b));
-    ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum()
-}
-
-fn histogram(img: &DynamicImage) -> Vec<f64> {
-    let small = img.thumbnail(96, 96).to_rgb8();
-    let mut h = vec![0.0; 512];
-    for p in small.pixels() {
-        let [r, g, b] = p.0;
-        h[(r as usize >> 5) * 64 + (g as usize >> 5) * 8 + (b as usize >> 5)] += 1.0;
-    }
-    let n = (small.width() * small.height()).max(1) as f64;
-    h.iter_mut().for_each(|v| *v /= n);
-    h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use image::{Rgb, RgbImage};
-
-    fn solid(w: u32, h: u32, c: [u8; 3], patch: Option<[u8; 3]>) -> DynamicImage {
-        let mut img = RgbImage::from_pixel(w, h, Rgb(c));
-        if let Some(p) = patch {
-            for y in h / 4..3 * h / 4 {
-                for x in w / 4..3 * w / 4 {
-                    img.put_pixel(x, y, Rgb(p));
-                }
-            }
-        }
-        DynamicImage::ImageRgb8(img)
-    }
-
-    #[test]
-    fn similarity_survives_reframing_but_not_another_product() {
-        let red_hoodie = solid(400, 350, [255, 255, 255], Some([200, 20, 30]));
-        let reframed = solid(180, 320, [255, 255, 255], Some([200, 20, 30]));
-        let blue_shoe = solid(400, 400, [255, 255, 255], Some([20, 60, 200]));
-        assert!(colour_similarity(&red_hoodie, &reframed) > 0.8);
-        assert!(colour_similarity(&red_hoodie, &blue_shoe) < colour_similarity(&red_hoodie, &reframed) - 0.2);
-        assert!((colour_similarity(&red_hoodie, &red_hoodie) - 1.0).abs() < 1e-9);
-    }
 }

@@ -1,0 +1,101 @@
+//! Judge and retry on the embedded home: a shot the judge fails is made again (its next attempt)
+//! with the voice-over kept byte for byte; one that never comes out right parks the reel after its
+//! attempts, with every round's reasons.
+
+use truereel::homes::embedded::Embedded;
+use truereel::{BlobKey, Reel, ReelStatus};
+use truereel_tests::{Misrepresenting, audio_packets, drain_store, init_logs, sample_store, small_config};
+
+const PRODUCT: &str = "pullover-hoodie";
+/// Another product's photo: blue shoes, where the hoodie is red.
+const OTHER: &str = "slipon-blue-side.jpg";
+
+async fn only_reel(e: &Embedded) -> Reel {
+    let reels = e.ports.state.list_reels().await.unwrap();
+    assert_eq!(reels.len(), 1, "{reels:#?}");
+    reels.into_iter().next().unwrap()
+}
+
+/// The image-to-video charges of one shot, by attempt.
+async fn charged_attempts(e: &Embedded, reel: &Reel, shot: u32) -> Vec<u32> {
+    let mut attempts: Vec<u32> = e
+        .ports
+        .state
+        .ledger(Some(&reel.id))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| l.operation == "image_to_video" && l.shot == Some(shot))
+        .filter_map(|l| l.attempt)
+        .collect();
+    attempts.sort();
+    attempts
+}
+
+/// A local copy of a blob.
+async fn file(e: &Embedded, key: &BlobKey) -> std::path::PathBuf {
+    e.ports.blobs.local_path(key).filter(|p| p.exists()).unwrap_or_else(|| panic!("{key} is not stored"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shot_showing_another_product_is_made_again_and_the_reel_keeps_its_voice_over() {
+    init_logs();
+    let data = tempfile::tempdir().unwrap();
+    let mut e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
+    Misrepresenting::install(&mut e.ports, 1, 1, OTHER);
+    let report = drain_store(&e, &sample_store(), Some(&[PRODUCT])).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+
+    let reel = only_reel(&e).await;
+    let verdicts = e.ports.state.verdicts(&reel.id).await.unwrap();
+    let details: Vec<String> = verdicts.iter().flat_map(|v| v.checks.iter().map(move |c| format!("{} {} {}", v.round, c.passed, c.detail))).collect();
+    assert_eq!(reel.status, ReelStatus::Published, "{:?}\n{details:#?}", reel.reasons);
+    let mut expected = vec![1; reel.plan.shots.len()];
+    expected[1] = 2;
+    assert_eq!(reel.shot_attempts, expected, "only the failing shot was made again: {details:#?}");
+    assert_eq!(reel.round, 2);
+    assert_eq!(verdicts.iter().map(|v| (v.round, v.passed)).collect::<Vec<_>>(), [(1, false), (2, true)]);
+    let failed: Vec<_> = verdicts[0].checks.iter().filter(|c| !c.passed).collect();
+    assert!(!failed.is_empty() && failed.iter().all(|c| c.shot == Some(1)), "{failed:#?}");
+
+    // Both attempts of shot 1 charged, the other shots once.
+    assert_eq!(charged_attempts(&e, &reel, 1).await, [1, 2]);
+    for shot in [0, 2, 3].into_iter().filter(|s| (*s as usize) < reel.plan.shots.len()) {
+        assert_eq!(charged_attempts(&e, &reel, shot).await, [1], "shot {shot}");
+    }
+
+    // The audio of both rounds and of the published reel is the approved voice-over's, packet for packet.
+    let voice = audio_packets(&file(&e, &BlobKey::voice_over_aac(&reel.voice_over.audio)).await);
+    assert!(voice.len() > 10_000, "{} bytes of voice-over", voice.len());
+    for key in [BlobKey::reel_video(&reel.id, 1), BlobKey::reel_video(&reel.id, 2), BlobKey::published_reel(&reel.id)] {
+        assert!(audio_packets(&file(&e, &key).await) == voice, "{key}: the audio changed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shot_that_never_comes_out_right_parks_the_reel_after_its_attempts_with_every_reason() {
+    init_logs();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = small_config();
+    config.settings.max_attempts = 3;
+    let mut e = Embedded::open_for_runner(data.path(), &config).await.unwrap();
+    Misrepresenting::install(&mut e.ports, 1, u32::MAX, OTHER);
+    let report = drain_store(&e, &sample_store(), Some(&[PRODUCT])).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+
+    let reel = only_reel(&e).await;
+    assert_eq!(reel.status, ReelStatus::NeedsReview);
+    assert_eq!(reel.shot_attempts[1], 3);
+    assert_eq!(charged_attempts(&e, &reel, 1).await, [1, 2, 3]);
+    let verdicts = e.ports.state.verdicts(&reel.id).await.unwrap();
+    assert_eq!(verdicts.len(), 3);
+    assert!(verdicts.iter().all(|v| !v.passed));
+    for round in 1..=3 {
+        let prefix = format!("round {round}: ");
+        assert!(reel.reasons.iter().any(|r| r.starts_with(&prefix) && r.contains("shot 1")), "{:#?}", reel.reasons);
+    }
+    assert!(reel.reasons.iter().any(|r| r == "shot 1 failed all 3 attempts"), "{:#?}", reel.reasons);
+    let spent: i64 = e.ports.state.ledger(Some(&reel.id)).await.unwrap().iter().map(|l| l.usd.0).sum();
+    assert!(spent <= config.settings.budget.per_reel.0, "within the reel's budget");
+    assert!(e.ports.blobs.head(&BlobKey::published_reel(&reel.id)).await.unwrap().is_none(), "nothing published");
+}
