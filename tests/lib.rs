@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the sample store, runs of the embedded pipeline,
 //! and a queue that delivers every message twice.
 
+pub mod corpus;
+
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -320,7 +322,8 @@ impl Misrepresenting {
 
     fn is_bad(&self, key: &truereel::IdempotencyKey) -> bool {
         let marker = format!("/shot-{:02}/attempt-", self.shot);
-        let attempt = key.as_str().split_once(&marker).and_then(|(_, rest)| rest.split('/').next()?.parse::<u32>().ok());
+        let attempt =
+            key.as_str().split_once(&marker).and_then(|(_, rest)| rest.split('/').next()?.parse::<u32>().ok());
         attempt.is_some_and(|a| a <= self.bad_attempts)
     }
 }

@@ -4,6 +4,7 @@
 #[macro_use]
 mod output;
 mod classify;
+mod judge;
 mod plan;
 mod progress;
 
@@ -213,6 +214,9 @@ enum Command {
     },
     /// Print the kind of each photo (model_worn, flat or detail) and the confidence, one line each.
     Classify(classify::ClassifyArgs),
+    /// Judge a clip against photos with the local judge and print the verdict as one JSON object;
+    /// exit status 0 pass, 1 fail, 2 bad input.
+    Judge(judge::JudgeArgs),
     /// Print every setting: its variable, its effective value and where it came from.
     Config {
         /// One JSON array of settings (variable, flag, value, source, default, accepts, meaning).
@@ -342,6 +346,7 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         }
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
+        Command::Judge(args) => Ok(judge::run(&args, &config).await),
         Command::Config { json, markdown } => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&truereel::config::show::json(&config))?);

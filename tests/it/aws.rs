@@ -313,8 +313,7 @@ async fn a_plan_waits_for_approval_in_dynamodb_and_approval_moves_it_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_reel_is_one_product_ad_on_the_aws_home() {
     init_logs();
-    let ad = tokio::task::spawn_blocking(|| truereel::testing::test_clip_lasting(15)).await.unwrap();
-    let stub = truereel::testing::RunwayStub::with_clip(ad).await;
+    let stub = truereel::testing::RunwayStub::animating().await;
     stub.always(truereel::testing::Script::Succeed { polls: 1 });
     let mut config = small_config();
     config.video.chain = vec!["runway".into()];
@@ -334,7 +333,11 @@ async fn a_whole_reel_is_one_product_ad_on_the_aws_home() {
     assert_eq!(photos, 1 + reel.plan.shots[0].extra_references.len());
     let clips = aws.state.clips(&reel.id).await.unwrap();
     assert_eq!(clips.len(), 1, "{:?} {:?}", reel.status, reel.reasons);
-    assert_eq!(aws.blobs.get(&clips[0].blob).await.unwrap(), stub.clip(), "the clip is in S3, byte for byte");
+    assert_eq!(
+        aws.blobs.get(&clips[0].blob).await.unwrap(),
+        stub.output_of(clips[0].job.as_str()),
+        "the clip is in S3, byte for byte"
+    );
     let ledger = aws.state.ledger(Some(&reel.id)).await.unwrap();
     assert_eq!(ledger.iter().filter(|l| l.provider == "runway" && l.usd > truereel::Usd::ZERO).count(), 1);
     let thumbnails = BlobKey::reel_thumbnails(&reel.id, reel.round);
@@ -348,7 +351,7 @@ async fn a_whole_reel_is_one_product_ad_on_the_aws_home() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runway_clips_are_made_polled_and_mirrored_on_the_aws_home() {
     init_logs();
-    let stub = truereel::testing::RunwayStub::start().await;
+    let stub = truereel::testing::RunwayStub::animating().await;
     stub.always(truereel::testing::Script::Throttled { polls: 1 });
     let mut config = small_config();
     config.video.chain = vec!["runway".into()];
@@ -367,7 +370,11 @@ async fn runway_clips_are_made_polled_and_mirrored_on_the_aws_home() {
     assert_eq!(clips.len(), shots, "{:?} {:?}", reel.status, reel.reasons);
     for c in &clips {
         assert_eq!((c.provider.as_str(), c.model.as_deref()), ("runway", Some("gen4_turbo")));
-        assert_eq!(aws.blobs.get(&c.blob).await.unwrap(), stub.clip(), "the clip is in S3, byte for byte");
+        assert_eq!(
+            aws.blobs.get(&c.blob).await.unwrap(),
+            stub.output_of(c.job.as_str()),
+            "the clip is in S3, byte for byte"
+        );
     }
     let ledger = aws.state.ledger(Some(&reel.id)).await.unwrap();
     assert_eq!(ledger.iter().filter(|l| l.provider == "runway" && l.usd > truereel::Usd::ZERO).count(), shots);

@@ -37,7 +37,7 @@ async fn home_with(data: &std::path::Path, stub: &RunwayStub, fall_over: bool, m
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runway_clips_are_submitted_once_mirrored_and_charged() {
     init_logs();
-    let stub = RunwayStub::start().await;
+    let stub = RunwayStub::animating().await;
     stub.always(Script::Throttled { polls: 2 });
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, false).await;
@@ -50,7 +50,7 @@ async fn runway_clips_are_submitted_once_mirrored_and_charged() {
     for c in &clips {
         assert_eq!(c.provider, "runway");
         let bytes = e.ports.blobs.get(&c.blob).await.unwrap();
-        assert_eq!(bytes, stub.clip(), "the clip we paid for is ours, byte for byte");
+        assert_eq!(bytes, stub.output_of(c.job.as_str()), "the clip we paid for is ours, byte for byte");
     }
     let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
     let paid: Vec<_> = ledger.iter().filter(|l| l.provider == "runway").collect();
@@ -67,7 +67,7 @@ async fn runway_clips_are_submitted_once_mirrored_and_charged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_generate_message_submits_once() {
     init_logs();
-    let stub = RunwayStub::start().await;
+    let stub = RunwayStub::animating().await;
     stub.always(Script::Succeed { polls: 1 });
     let data = tempfile::tempdir().unwrap();
     let mut e = home(data.path(), &stub, false).await;
@@ -82,7 +82,7 @@ async fn a_redelivered_generate_message_submits_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_quota_falls_over_to_the_next_provider_and_refunds_the_charge() {
     init_logs();
-    let stub = RunwayStub::start().await;
+    let stub = RunwayStub::animating().await;
     stub.always(Script::DailyQuota);
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, true).await;
@@ -103,7 +103,7 @@ async fn the_daily_quota_falls_over_to_the_next_provider_and_refunds_the_charge(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_never_finishes_is_cancelled_before_it_is_submitted_again() {
     init_logs();
-    let stub = RunwayStub::start().await;
+    let stub = RunwayStub::animating().await;
     stub.always(Script::NeverFinishes);
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, false).await;
@@ -141,7 +141,7 @@ async fn each_runway_failure_ends_the_right_way_and_the_ledger_says_so() {
         Case { script: Script::ServerError, parked: None, billed: true },
     ];
     for case in cases {
-        let stub = RunwayStub::start().await;
+        let stub = RunwayStub::animating().await;
         stub.script(case.script.clone());
         let data = tempfile::tempdir().unwrap();
         let mut e = home(data.path(), &stub, false).await;
@@ -193,7 +193,7 @@ async fn each_runway_failure_ends_the_right_way_and_the_ledger_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_brand_kit_chooses_the_video_provider() {
     init_logs();
-    let stub = RunwayStub::start().await;
+    let stub = RunwayStub::animating().await;
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, true).await;
     let mut options = truereel::messages::PlanOptions::default();
@@ -211,7 +211,7 @@ async fn the_brand_kit_chooses_the_video_provider() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poor_candidate_stays_on_the_offline_renderer() {
     init_logs();
-    let stub = RunwayStub::start().await;
+    let stub = RunwayStub::animating().await;
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, true).await;
     let options = truereel::messages::PlanOptions { min_suitability: Some(1.0), ..Default::default() };
@@ -231,8 +231,7 @@ async fn a_poor_candidate_stays_on_the_offline_renderer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_reel_is_one_product_ad_from_every_photo_of_the_colour() {
     init_logs();
-    let ad = tokio::task::spawn_blocking(|| truereel::testing::test_clip_lasting(15)).await.unwrap();
-    let stub = RunwayStub::with_clip(ad).await;
+    let stub = RunwayStub::animating().await;
     stub.always(Script::Succeed { polls: 1 });
     let data = tempfile::tempdir().unwrap();
     let kit_dir = tempfile::tempdir().unwrap();
@@ -267,7 +266,7 @@ async fn a_whole_reel_is_one_product_ad_from_every_photo_of_the_colour() {
 
     let clips = e.ports.state.clips(&reel.id).await.unwrap();
     assert_eq!(clips.len(), 1, "{:?} {:?}", reel.status, reel.reasons);
-    assert_eq!(e.ports.blobs.get(&clips[0].blob).await.unwrap(), stub.clip());
+    assert_eq!(e.ports.blobs.get(&clips[0].blob).await.unwrap(), stub.output_of(clips[0].job.as_str()));
     let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
     let paid: Vec<_> = ledger.iter().filter(|l| l.provider == "runway").collect();
     assert_eq!(paid.len(), 1, "{ledger:#?}");

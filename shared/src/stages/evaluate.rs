@@ -191,7 +191,8 @@ async fn retry_or_park(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<O
         .map(|s| format!("shot {} attempt {}", s, next.shot_attempts[*s as usize]))
         .collect::<Vec<_>>()
         .join(", ");
-    let text = format!("reel {} round {} failed the judge; making {what} ({})", reel.id, reel.round, next.reasons.join("; "));
+    let text =
+        format!("reel {} round {} failed the judge; making {what} ({})", reel.id, reel.round, next.reasons.join("; "));
     issue(ports, reel.product.as_str(), STAGE, false, text).await?;
     request_shots(ports, &next, &shots).await
 }

@@ -76,6 +76,8 @@ struct Task {
     cancelled: bool,
     tokens: Vec<Token>,
     created: String,
+    /// This task's own output, when the stub animates the photos it is sent.
+    clip: Option<Bytes>,
 }
 
 struct State {
@@ -89,6 +91,8 @@ struct State {
     cancels: usize,
     downloads: usize,
     clip: Bytes,
+    /// Each task's output is its own photo animated (see [`RunwayStub::animating`]).
+    animate: bool,
     base: String,
 }
 
@@ -105,6 +109,21 @@ impl RunwayStub {
         Self::with_clip(clip).await
     }
 
+    /// Starts a stub whose tasks each output a clip of the photo they were sent (a slow push-in
+    /// over `promptImage`, or the first of `productImages`, rendered with ffmpeg when the task is
+    /// made), as a faithful model would; a photo sent by URL gets [`test_clip`].
+    pub async fn animating() -> Self {
+        let stub = Self::start().await;
+        stub.lock().animate = true;
+        stub
+    }
+
+    /// The clip task `id`'s output serves.
+    pub fn output_of(&self, id: &str) -> Bytes {
+        let s = self.lock();
+        s.tasks.get(id).and_then(|t| t.clip.clone()).unwrap_or_else(|| s.clip.clone())
+    }
+
     /// Starts serving `clip` as every task's output.
     pub async fn with_clip(clip: Bytes) -> Self {
         let server = TestServer::start().await;
@@ -119,6 +138,7 @@ impl RunwayStub {
             cancels: 0,
             downloads: 0,
             clip,
+            animate: false,
             base: server.url(""),
         }));
         for path in ["/v1/image_to_video", "/v1/recipes/product_ad"] {
@@ -257,7 +277,38 @@ fn uuid() -> String {
     format!("{}-{}-4{}-a{}-{}", hex(8), hex(4), hex(3), hex(3), hex(12))
 }
 
+/// A clip of the photo a submission carries inline, `duration` seconds long (none when it carries
+/// none or it does not decode).
+fn animate(body: &Value) -> Option<Bytes> {
+    use base64::Engine;
+    let uri = body["promptImage"].as_str().or_else(|| body["productImages"].get(0)?.as_str())?;
+    let data = uri.strip_prefix("data:")?.split_once(";base64,")?.1;
+    let photo = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    let seconds = body["duration"].as_u64().unwrap_or(5).clamp(1, 20);
+    let dir = tempfile::tempdir().ok()?;
+    let (input, output) = (dir.path().join("photo"), dir.path().join("clip.mp4"));
+    std::fs::write(&input, photo).ok()?;
+    let frames = seconds * 24;
+    let filter = format!(
+        "scale=720:1280:force_original_aspect_ratio=increase,crop=720:1280,\
+         zoompan=z='1+0.1*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s=720x1280:fps=24"
+    );
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&input)
+        .args(["-vf", &filter, "-frames:v", &frames.to_string(), "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&output)
+        .status()
+        .ok()?;
+    status.success().then(|| std::fs::read(&output).ok().map(Bytes::from)).flatten()
+}
+
 fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
+    let animated = match state.lock().unwrap_or_else(|p| p.into_inner()).animate && r.method == "POST" {
+        true => serde_json::from_slice::<Value>(&r.body).ok().and_then(|b| animate(&b)),
+        false => None,
+    };
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     if r.method != "POST" {
         return error(405, "Method not allowed");
@@ -285,7 +336,8 @@ fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     // The account's concurrency as the provider would see it: tasks submitted and not yet ended.
     let running = s.tasks.values().filter(|t| !TERMINAL.contains(&status_of(t))).count() + 1;
     s.max_running = s.max_running.max(running);
-    let task = Task { born: Instant::now(), script, polls: 0, cancelled: false, tokens: Vec::new(), created };
+    let task =
+        Task { born: Instant::now(), script, polls: 0, cancelled: false, tokens: Vec::new(), created, clip: animated };
     s.tasks.insert(id.clone(), task);
     json_reply(200, &json!({ "id": id }))
 }
@@ -376,8 +428,9 @@ fn output(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     }
     let id = r.path().trim_start_matches("/outputs/").trim_end_matches(".mp4").to_string();
     let token = r.target.split_once("?_jwt=").map(|(_, t)| t.to_string()).unwrap_or_default();
-    let clip = s.clip.clone();
+    let fixed = s.clip.clone();
     let Some(task) = s.tasks.get_mut(&id) else { return denied() };
+    let clip = task.clip.clone().unwrap_or(fixed);
     let script = task.script.clone();
     let Some(token) = task.tokens.iter_mut().find(|t| t.value == token) else { return denied() };
     if let Script::Expiring { downloads, after } = script {

@@ -3,21 +3,42 @@
 //!
 //! | check | fails when | threshold |
 //! |---|---|---|
-//! | `colour` | the frame's main colours are far from the photo's (CIEDE2000, weighted by coverage) for a stretch | [`MAX_COLOUR_DE`] over [`MIN_BAD_STRETCH_MS`] or [`MAX_BAD_SHARE`] of the frames |
+//! | `colour` | where a frame lines up with the photo, the product's blocks differ in colour (CIEDE2000, median); or, frame by frame, the frame's main colours are far from the photo's for a stretch | [`MAX_ALIGNED_DE`]; [`MAX_COLOUR_DE`] over [`MIN_BAD_STRETCH_MS`] or [`MAX_BAD_SHARE`] of the frames |
+//! | `structure` | a frame does not line up with the photo as a window of it (another product, a changed shape) | [`MIN_FIT`] |
+//! | `mirrored` | a frame matches the photo flipped left to right better | [`MAX_MIRROR_GAIN`] |
+//! | `proportions` | a frame matches the photo stretched or squeezed sideways better | [`MAX_STRETCH_GAIN`] |
 //! | `frames` | black or blank frames; the picture freezes mid-move; a jump or cut inside the shot; flicker | [`BLACK_LUMA`], [`BLANK_SPREAD`], [`FROZEN_CHANGE`] for [`FROZEN_MS`], [`JUMP_FACTOR`]/[`JUMP_MIN`], [`FLICKER_STEP`] |
 //! | `motion` | the shot asked for a camera move and the picture barely changed from its first to its last frame | [`MIN_MOTION`] |
 //! | `sharpness` | the frames are much softer than the photo at the same size | [`MIN_SHARPNESS_RATIO`] |
 //!
+//! `structure`, `mirrored`, `proportions` and the aligned colour look at four frames of the shot
+//! (at 15, 38, 62 and 85 % of it) lined up with the photo ([`super::align`]); the rest look at
+//! every frame. The thresholds were fitted on the corpus made from the sample store's photos
+//! (`tests/corpus.rs`); the figures beside each are that corpus's.
 //! Frames are the reel's thumbnails (or a clip decoded at their size, 10 a second); the first and
-//! last 50 ms of a shot are left out (the cut itself).
+//! last 120 ms of a shot in a reel are left out (the cut itself).
 
+use super::align::{align, compare};
 use super::colour::{DETAIL_SHARE, MAIN_SHARE, MainColour, colour_distance, main_colours};
 use super::frames::{change, frame_stats, luma, sharpness};
 use crate::ports::Check;
 use image::{GrayImage, RgbImage, imageops};
 
-/// A frame is off-colour beyond this CIEDE2000 distance from its photo.
-pub const MAX_COLOUR_DE: f64 = 14.0;
+/// Where a frame lines up with its photo, their product blocks differ by at most this CIEDE2000
+/// (median of the blocks; faithful clips of the fit set: at most 3.0, recoloured ones 27 and up).
+pub const MAX_ALIGNED_DE: f64 = 10.0;
+/// A frame lines up with its photo at least this well (normalised cross-correlation of luma;
+/// faithful clips of the fit set: 0.90 and up; another product: 0.71 and under).
+pub const MIN_FIT: f64 = 0.85;
+/// A frame is mirrored when the photo flipped left to right fits it better than this (SSIM;
+/// faithful: at most +0.06, mirrored: +0.22 and up).
+pub const MAX_MIRROR_GAIN: f64 = 0.12;
+/// A frame is stretched or squeezed when the photo stretched sideways fits it better than this
+/// (NCC; faithful: at most +0.01, stretched: +0.06 and up).
+pub const MAX_STRETCH_GAIN: f64 = 0.03;
+/// A frame's colours are off beyond this CIEDE2000 distance from its photo's (frame by frame,
+/// whatever lines up).
+pub const MAX_COLOUR_DE: f64 = 20.0;
 /// Off-colour frames fail a shot when they run this long...
 pub const MIN_BAD_STRETCH_MS: u32 = 400;
 /// ...or make up this share of its frames.
@@ -60,7 +81,12 @@ pub struct Grounding<'a> {
 
 /// The shot-level checks of one shot; `moves` when the shot asked for a camera move.
 /// `captions`: the band of rows (fractions of the height) captions are drawn in, if any.
-pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding<'_>, moves: bool, captions: Option<(f64, f64)>) -> Vec<Check> {
+pub fn judge_shot(
+    shot: &ShotFrames,
+    grounding: &Grounding<'_>,
+    moves: bool,
+    captions: Option<(f64, f64)>,
+) -> Vec<Check> {
     let index = shot.index;
     let mk = |name: &str, passed: bool, score: f64, detail: String| Check {
         name: name.into(),
@@ -79,7 +105,7 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding<'_>, moves: bool, cap
     let mut checks = Vec::new();
 
     // Colour, frame by frame.
-    let reference = main_colours(grounding.photo, grounding.product, DETAIL_SHARE);
+    let reference = main_colours(grounding.photo, [0.0, 0.0, 1.0, 1.0], DETAIL_SHARE);
     let distances: Vec<f64> = shot
         .frames
         .iter()
@@ -93,24 +119,22 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding<'_>, moves: bool, cap
     let share = off.iter().filter(|o| **o).count() as f64 / off.len() as f64;
     let worst = distances.iter().copied().fold(0.0, f64::max);
     let median_de = median(&distances);
-    let bad = longest >= MIN_BAD_STRETCH_MS || share > MAX_BAD_SHARE;
-    checks.push(mk(
-        "colour",
-        !bad,
-        1.0 - share,
-        if bad {
-            format!(
-                "the product's colour is ΔE {worst:.0} from the photo at {} (at most {MAX_COLOUR_DE} allowed)",
-                spans(&off, &times, step_ms)
-            )
-        } else {
-            format!("colour within ΔE {median_de:.1} of the photo (median; worst {worst:.1}, at most {MAX_COLOUR_DE})")
-        },
-    ));
+    let palette_off = longest >= MIN_BAD_STRETCH_MS || share > MAX_BAD_SHARE;
+    let palette = if palette_off {
+        format!(
+            "the colours are ΔE {worst:.0} from the photo's at {} (at most {MAX_COLOUR_DE})",
+            spans(&off, &times, step_ms)
+        )
+    } else {
+        format!(
+            "the colours are within ΔE {median_de:.1} of the photo's (median; worst {worst:.1}, at most {MAX_COLOUR_DE})"
+        )
+    };
 
     // Black, blank, frozen, jumps, flicker.
     let stats: Vec<_> = grays.iter().map(frame_stats).collect();
-    let blank: Vec<bool> = stats.iter().map(|s| s.spread < BLANK_SPREAD || (s.mean < BLACK_LUMA && s.spread < 12.0)).collect();
+    let blank: Vec<bool> =
+        stats.iter().map(|s| s.spread < BLANK_SPREAD || (s.mean < BLACK_LUMA && s.spread < 12.0)).collect();
     let changes: Vec<f64> = grays.windows(2).map(|p| change(&p[0], &p[1], captions)).collect();
     let typical = median(&changes);
     let mut problems = Vec::new();
@@ -171,6 +195,91 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding<'_>, moves: bool, cap
         ));
     }
 
+    // Structure: a few frames lined up with the photo and compared where they overlap (frames
+    // with no structure, black or blank, are the frames check's).
+    let picks: Vec<usize> =
+        [0.15, 0.38, 0.62, 0.85].iter().map(|f| ((shot.frames.len() - 1) as f64 * f).round() as usize).collect();
+    let flipped = imageops::flip_horizontal(grounding.photo);
+    let mirror_box =
+        [1.0 - grounding.product[2], grounding.product[1], 1.0 - grounding.product[0], grounding.product[3]];
+    let mut lined = Vec::new();
+    for &i in picks.iter().filter(|i| !blank[**i]) {
+        let (t, frame) = &shot.frames[i];
+        let a = align(frame, grounding.photo);
+        let c = compare(frame, grounding.photo, &a.window, grounding.product);
+        let m = compare(frame, &flipped, &a.mirrored_window, mirror_box);
+        lined.push((*t, a, c, m.ssim));
+    }
+    let mut aligned_de = None;
+    if let Some(first) = lined.first() {
+        let worst_fit = lined.iter().min_by(|a, b| a.1.window.fit.total_cmp(&b.1.window.fit)).unwrap_or(first);
+        let (fit, at) = (worst_fit.1.window.fit, worst_fit.0 as f64 / 1000.0);
+        let ssim = lined.iter().map(|l| l.2.ssim).fold(f64::INFINITY, f64::min);
+        checks.push(mk(
+            "structure",
+            fit >= MIN_FIT,
+            fit,
+            if fit >= MIN_FIT {
+                format!("lines up with its photo (fit at least {fit:.2}, SSIM at least {ssim:.2})")
+            } else {
+                format!(
+                    "does not line up with its photo at {at:.1} s (fit {fit:.2}, at least {MIN_FIT}): another product, or the \
+                     product changed shape"
+                )
+            },
+        ));
+        let mirror = lined.iter().max_by(|a, b| (a.3 - a.2.ssim).total_cmp(&(b.3 - b.2.ssim))).unwrap_or(first);
+        let gain = mirror.3 - mirror.2.ssim;
+        checks.push(mk(
+            "mirrored",
+            gain <= MAX_MIRROR_GAIN,
+            1.0 - gain.max(0.0),
+            if gain <= MAX_MIRROR_GAIN {
+                format!("not mirrored (the photo flipped fits {:.2} worse)", -gain)
+            } else {
+                format!(
+                    "mirrored at {:.1} s: it matches the photo flipped left to right better (SSIM +{gain:.2}; a print reads backwards)",
+                    mirror.0 as f64 / 1000.0
+                )
+            },
+        ));
+        let stretched = lined
+            .iter()
+            .max_by(|a, b| (a.1.stretched_fit - a.1.window.fit).total_cmp(&(b.1.stretched_fit - b.1.window.fit)))
+            .unwrap_or(first);
+        let gain = stretched.1.stretched_fit - stretched.1.window.fit;
+        let factor = stretched.1.stretch;
+        checks.push(mk(
+            "proportions",
+            gain <= MAX_STRETCH_GAIN,
+            1.0 - gain.max(0.0),
+            if gain <= MAX_STRETCH_GAIN {
+                "the product keeps its proportions".to_string()
+            } else {
+                format!(
+                    "the product is {} at {:.1} s: it fits the photo {factor}x as wide better (+{gain:.2})",
+                    if factor > 1.0 { "stretched wide" } else { "squeezed narrow" },
+                    stretched.0 as f64 / 1000.0
+                )
+            },
+        ));
+        let de = lined.iter().map(|l| l.2.colour_de).fold(0.0, f64::max);
+        aligned_de = Some(de);
+    }
+    let aligned_off = aligned_de.is_some_and(|d| d > MAX_ALIGNED_DE);
+    checks.push(mk(
+        "colour",
+        !palette_off && !aligned_off,
+        (1.0 - share) * if aligned_off { 0.0 } else { 1.0 },
+        match aligned_de {
+            Some(d) if aligned_off => format!(
+                "the product's colour moved ΔE {d:.0} from the photo where they line up (at most {MAX_ALIGNED_DE}); {palette}"
+            ),
+            Some(d) => format!("where it lines up with the photo the product's colour is within ΔE {d:.1}; {palette}"),
+            None => palette,
+        },
+    ));
+
     // Sharpness against the photo at the frame's size.
     let photo_at_size = luma(&cover(grounding.photo, grounding.product, w, h));
     let photo_sharpness = sharpness(&photo_at_size).max(1e-6);
@@ -180,7 +289,11 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding<'_>, moves: bool, cap
         "sharpness",
         ratio >= MIN_SHARPNESS_RATIO,
         ratio,
-        format!("{:.0}% of the photo's sharpness at the same size (at least {:.0}%)", ratio * 100.0, MIN_SHARPNESS_RATIO * 100.0),
+        format!(
+            "{:.0}% of the photo's sharpness at the same size (at least {:.0}%)",
+            ratio * 100.0,
+            MIN_SHARPNESS_RATIO * 100.0
+        ),
     ));
     checks
 }

@@ -38,10 +38,37 @@ impl Judge for SpecJudge {
     }
 
     async fn judge(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
+        let planned = ReelPlanned {
+            duration_ms: Some(cut.reel.plan.duration_ms()),
+            voiced: cut.reel.voice_over.loudness.is_some(),
+        };
+        let (spec, shots) = tokio::join!(self.reel_checks(&cut.video, planned), self.shot_checks(cut));
+        let mut checks = spec.map_err(|e| self.err(e))?;
+        checks.extend(shots?);
+        Ok(checks)
+    }
+}
+
+/// What a reel was planned to be, for its spec checks.
+#[derive(Debug, Clone, Copy)]
+pub struct ReelPlanned {
+    /// Its planned length (checked within 0.3 s), when known.
+    pub duration_ms: Option<u32>,
+    /// Whether its voice-over was normalised (its loudness is then checked).
+    pub voiced: bool,
+}
+
+impl SpecJudge {
+    /// The reel-level checks: container, size, codecs, frame rate, length, the audio's presence,
+    /// codec and loudness. A file ffprobe cannot read is [`MediaError`](crate::media::MediaError).
+    pub async fn reel_checks(
+        &self,
+        video: &std::path::Path,
+        planned: ReelPlanned,
+    ) -> Result<Vec<Check>, crate::media::MediaError> {
         let s = &self.settings;
-        let probe = self.media.probe(&cut.video).await.map_err(|e| self.err(e))?;
+        let probe = self.media.probe(video).await?;
         let mut checks = Vec::new();
-        let mut reference_checks = None;
         checks.push(check(
             "container",
             probe.format.contains("mp4") && probe.faststart,
@@ -67,53 +94,43 @@ impl Judge for SpecJudge {
             }
             None => checks.push(check("video", false, "no video stream".into())),
         }
-        let planned = cut.reel.plan.duration_ms();
         let d = probe.duration_ms;
+        let on_plan = planned.duration_ms.is_none_or(|p| d.abs_diff(p) <= 300);
         checks.push(check(
             "duration",
-            d >= s.min_reel_ms && d <= s.max_reel_ms && d.abs_diff(planned) <= 300,
+            d >= s.min_reel_ms && d <= s.max_reel_ms && on_plan,
             format!(
-                "{:.2} s (planned {:.2} s, allowed {}–{} s)",
+                "{:.2} s ({}allowed {}–{} s)",
                 d as f64 / 1000.0,
-                planned as f64 / 1000.0,
+                planned.duration_ms.map(|p| format!("planned {:.2} s, ", p as f64 / 1000.0)).unwrap_or_default(),
                 s.min_reel_ms / 1000,
                 s.max_reel_ms / 1000
             ),
         ));
-        match &probe.audio {
-            Some(a) => {
-                checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
-                let (levels, references) = tokio::join!(self.media.levels_of(&cut.video), self.shot_checks(cut));
-                reference_checks = Some(references?);
-                let (l, volume) = levels.map_err(|e| self.err(e))?;
-                // A voice-over normalised at planning must still be at the target in the reel.
-                if let Some(planned) = cut.reel.voice_over.loudness {
-                    let target = crate::media::loudness::TARGET_LUFS;
-                    checks.push(check(
-                        "loudness",
-                        (l.integrated - target).abs() <= 1.0,
-                        format!(
-                            "{:.1} LUFS integrated, true peak {:.1} dBTP (voice-over {:.1} LUFS; wanted {target} ± 1)",
-                            l.integrated, l.true_peak, planned.integrated
-                        ),
-                    ));
-                }
-                let audible = volume.is_some_and(|v| v > MIN_MEAN_VOLUME_DB);
-                checks.push(check(
-                    "voice_audible",
-                    audible,
-                    match volume {
-                        Some(v) => format!("mean volume {v:.1} dB, wanted above {MIN_MEAN_VOLUME_DB} dB"),
-                        None => "no measurable audio".into(),
-                    },
-                ));
-            }
-            None => checks.push(check("audio", false, "no audio stream".into())),
+        let Some(a) = &probe.audio else {
+            checks.push(check("audio", false, "no audio stream".into()));
+            return Ok(checks);
+        };
+        checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
+        let (l, volume) = self.media.levels_of(video).await?;
+        // A voice-over normalised at planning must still be at the target in the reel.
+        if planned.voiced {
+            let target = crate::media::loudness::TARGET_LUFS;
+            checks.push(check(
+                "loudness",
+                (l.integrated - target).abs() <= 1.0,
+                format!("{:.1} LUFS integrated, true peak {:.1} dBTP (wanted {target} ± 1)", l.integrated, l.true_peak),
+            ));
         }
-        match reference_checks {
-            Some(r) => checks.extend(r),
-            None => checks.extend(self.shot_checks(cut).await?),
-        }
+        let audible = volume.is_some_and(|v| v > MIN_MEAN_VOLUME_DB);
+        checks.push(check(
+            "voice_audible",
+            audible,
+            match volume {
+                Some(v) => format!("mean volume {v:.1} dB, wanted above {MIN_MEAN_VOLUME_DB} dB"),
+                None => "no measurable audio".into(),
+            },
+        ));
         Ok(checks)
     }
 }
@@ -129,7 +146,8 @@ impl SpecJudge {
         let plan = &cut.reel.plan;
         let mut by_shot: Vec<ShotFrames> =
             plan.shots.iter().map(|s| ShotFrames { index: s.index, frames: Vec::new() }).collect();
-        let spans: Vec<(u32, u32)> = plan.starts_ms().into_iter().zip(&plan.shots).map(|(a, s)| (a, a + s.duration_ms)).collect();
+        let spans: Vec<(u32, u32)> =
+            plan.starts_ms().into_iter().zip(&plan.shots).map(|(a, s)| (a, a + s.duration_ms)).collect();
         for (k, frame) in frames.into_iter().enumerate() {
             let t = (k as u64 * 1000 / THUMBNAIL_FPS as u64) as u32;
             if let Some(i) = spans.iter().position(|(a, b)| t >= a + EDGE_MS && t + EDGE_MS < *b) {
@@ -166,7 +184,7 @@ impl SpecJudge {
 
 /// Where the captions of `position` are drawn, as fractions of the height (two lines and their
 /// outline; see [`crate::media::captions`]).
-fn caption_band(position: crate::CaptionPosition) -> (f64, f64) {
+pub(crate) fn caption_band(position: crate::CaptionPosition) -> (f64, f64) {
     use crate::CaptionPosition::*;
     match position {
         Lower => (0.58, 0.76),
@@ -175,8 +193,9 @@ fn caption_band(position: crate::CaptionPosition) -> (f64, f64) {
     }
 }
 
-/// Frames this close to a cut are left out of the shot on either side.
-const EDGE_MS: u32 = 50;
+/// Frames this close to a cut are left out of the shot on either side (a cut lands on a whole
+/// frame of the reel, not exactly on the plan's millisecond).
+const EDGE_MS: u32 = 120;
 
 /// A reference photo decoded for judging: at most [`PHOTO_SIDE`] pixels a side, with where its
 /// product is.
@@ -192,7 +211,8 @@ impl GroundingPhoto {
     /// Decodes `path` (by content) and finds its product.
     pub fn open(path: &std::path::Path) -> Result<Self, String> {
         let img = open_image(path)?;
-        let small = if img.width().max(img.height()) > PHOTO_SIDE { img.thumbnail(PHOTO_SIDE, PHOTO_SIDE) } else { img };
+        let small =
+            if img.width().max(img.height()) > PHOTO_SIDE { img.thumbnail(PHOTO_SIDE, PHOTO_SIDE) } else { img };
         let b = crate::media::analyse(&small).subject;
         Ok(Self { photo: small.to_rgb8(), product: [b.x0, b.y0, b.x1, b.y1] })
     }

@@ -143,7 +143,10 @@ pub fn main_colours(img: &RgbImage, region: [f64; 4], min_share: f64) -> Vec<Mai
     let n = product.len().max(1) as f64;
     let mut out: Vec<MainColour> = bins
         .into_values()
-        .map(|(l, a, b, k)| MainColour { lab: Lab { l: l / k as f64, a: a / k as f64, b: b / k as f64 }, share: k as f64 / n })
+        .map(|(l, a, b, k)| MainColour {
+            lab: Lab { l: l / k as f64, a: a / k as f64, b: b / k as f64 },
+            share: k as f64 / n,
+        })
         .collect();
     out.sort_by(|x, y| y.share.total_cmp(&x.share));
     let first = out.first().copied();

@@ -1,0 +1,331 @@
+//! Lining a frame up with its photo, and comparing them where they overlap.
+//!
+//! A faithful frame is a window of its photo: a crop at some scale and place (a camera move), with
+//! the photo's backdrop where the window leaves the photo. [`align`] finds that window: every
+//! window height from a third of the photo to one and a half times it, at every place, by
+//! normalised cross-correlation of luma on a coarse grid (the frame 1/16 of its size), then refined
+//! on a finer one (1/4). The same search over the mirrored photo, and over the photo stretched or
+//! squashed sideways, says whether the frame fits those better. [`compare`] then measures the
+//! aligned pair: structural similarity (SSIM, 8x8 blocks at half size) over the whole frame and per
+//! block inside the product, and the colour difference (CIEDE2000) of the product's blocks.
+
+use crate::colour::Lab;
+use image::{GrayImage, RgbImage, imageops};
+
+/// A picture's luma as floats.
+#[derive(Clone)]
+struct Plane {
+    w: usize,
+    h: usize,
+    px: Vec<f32>,
+    /// What lies outside it (its border's median).
+    backdrop: f32,
+}
+
+impl Plane {
+    fn of(gray: &GrayImage) -> Self {
+        let (w, h) = (gray.width() as usize, gray.height() as usize);
+        let px: Vec<f32> = gray.as_raw().iter().map(|v| *v as f32).collect();
+        let mut border: Vec<f32> = (0..w).flat_map(|x| [px[x], px[(h - 1) * w + x]]).collect();
+        border.extend((0..h).flat_map(|y| [px[y * w], px[y * w + w - 1]]));
+        border.sort_by(f32::total_cmp);
+        Self { w, h, px, backdrop: border[border.len() / 2] }
+    }
+
+    fn at(&self, x: i32, y: i32) -> f32 {
+        if x < 0 || y < 0 || x as usize >= self.w || y as usize >= self.h {
+            self.backdrop
+        } else {
+            self.px[y as usize * self.w + x as usize]
+        }
+    }
+}
+
+/// Normalised cross-correlation of `frame` with the window of `photo` at (`x`, `y`), -1..1 (0 when
+/// either is flat). Sums in f64: in f32 the variances of a 5,000-pixel window cancel out.
+fn ncc(frame: &Plane, photo: &Plane, x: i32, y: i32) -> f32 {
+    let n = (frame.w * frame.h) as f64;
+    let (mut sp, mut spp, mut sfp, mut sf, mut sff) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let inside = x >= 0 && y >= 0 && x as usize + frame.w <= photo.w && y as usize + frame.h <= photo.h;
+    for fy in 0..frame.h {
+        let row = &frame.px[fy * frame.w..(fy + 1) * frame.w];
+        if inside {
+            let start = (y as usize + fy) * photo.w + x as usize;
+            for (f, p) in row.iter().zip(&photo.px[start..start + frame.w]) {
+                let (f, p) = (*f as f64, *p as f64);
+                sp += p;
+                spp += p * p;
+                sfp += f * p;
+                sf += f;
+                sff += f * f;
+            }
+        } else {
+            for (fx, f) in row.iter().enumerate() {
+                let (f, p) = (*f as f64, photo.at(x + fx as i32, y + fy as i32) as f64);
+                sp += p;
+                spp += p * p;
+                sfp += f * p;
+                sf += f;
+                sff += f * f;
+            }
+        }
+    }
+    let cov = sfp - sf * sp / n;
+    let vf = sff - sf * sf / n;
+    let vp = spp - sp * sp / n;
+    if vf <= n * 0.5 || vp <= n * 0.5 { 0.0 } else { (cov / (vf * vp).sqrt()) as f32 }
+}
+
+/// Where a frame lies on its photo: the window, in photo pixels (it may reach past the photo).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    /// How well the frame fits there (NCC of luma at 1/4 size), -1..1.
+    pub fit: f64,
+}
+
+/// The best window of `photo` for `frame`, its photo stretched sideways by `stretch` (1 = as it is).
+fn search(frame: &RgbImage, photo: &RgbImage, stretch: f64, around: Option<Window>) -> Window {
+    let (fw, fh) = frame.dimensions();
+    let (pw, ph) = (photo.width() as f64 * stretch, photo.height() as f64);
+    let aspect = fw as f64 / fh as f64;
+    let coarse = |img: &RgbImage, w: u32, h: u32| {
+        Plane::of(&imageops::grayscale(&imageops::resize(img, w.max(1), h.max(1), imageops::FilterType::Triangle)))
+    };
+    // Window heights to try (photo pixels): geometric steps.
+    let (lo, hi) = (ph / 3.0, 1.5 * ph.max(pw / aspect));
+    let heights: Vec<f64> = match around {
+        Some(w) => (-2..=2).map(|i| w.h * 1.035f64.powi(i)).collect(),
+        None => {
+            let steps = 16;
+            (0..steps).map(|i| lo * (hi / lo).powf(i as f64 / (steps - 1) as f64)).collect()
+        }
+    };
+    let div = if around.is_some() { 4 } else { 16 };
+    let small = coarse(frame, fw / div, fh / div);
+    let mut best = Window { x: 0.0, y: 0.0, w: 0.0, h: 0.0, fit: -2.0 };
+    for wh in heights {
+        let k = small.h as f64 / wh;
+        let scaled = coarse(photo, (pw * k).round() as u32, (ph * k).round() as u32);
+        let (mx, my) = ((small.w as f64 * 0.35) as i32, (small.h as f64 * 0.35) as i32);
+        let (xs, ys): (Vec<i32>, Vec<i32>) = match around {
+            Some(w) => {
+                let (cx, cy) = (
+                    ((w.x + w.w / 2.0) * k) as i32 - small.w as i32 / 2,
+                    ((w.y + w.h / 2.0) * k) as i32 - small.h as i32 / 2,
+                );
+                ((cx - 4..=cx + 4).collect(), (cy - 4..=cy + 4).collect())
+            }
+            None => (
+                (-mx..=scaled.w as i32 - small.w as i32 + mx).collect(),
+                (-my..=scaled.h as i32 - small.h as i32 + my).collect(),
+            ),
+        };
+        for &y in &ys {
+            for &x in &xs {
+                let fit = ncc(&small, &scaled, x, y) as f64;
+                if fit > best.fit {
+                    best = Window { x: x as f64 / k, y: y as f64 / k, w: small.w as f64 / k, h: wh, fit };
+                }
+            }
+        }
+    }
+    best
+}
+
+/// How a frame lines up with its photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alignment {
+    /// The best window of the photo as it is.
+    pub window: Window,
+    /// The best fit of the photo mirrored left to right, and where (on the mirrored photo).
+    pub mirrored_fit: f64,
+    pub mirrored_window: Window,
+    /// The best fit of the photo stretched sideways by some factor, and that factor.
+    pub stretched_fit: f64,
+    pub stretch: f64,
+}
+
+/// Sideways stretches tried.
+const STRETCHES: [f64; 4] = [0.67, 0.8, 1.25, 1.5];
+
+/// Lines `frame` up with `photo` (see the module documentation).
+pub fn align(frame: &RgbImage, photo: &RgbImage) -> Alignment {
+    let window = search(frame, photo, 1.0, None);
+    let window = search(frame, photo, 1.0, Some(window));
+    let flipped = imageops::flip_horizontal(photo);
+    let mirrored = search(frame, &flipped, 1.0, None);
+    let mirrored_window = search(frame, &flipped, 1.0, Some(mirrored));
+    let (mut stretched_fit, mut stretch) = (-2.0, 1.0);
+    for s in STRETCHES {
+        let guess = Window { x: window.x * s, w: window.w * s, ..window };
+        let fit = search(frame, photo, s, Some(guess)).fit;
+        if fit > stretched_fit {
+            (stretched_fit, stretch) = (fit, s);
+        }
+    }
+    Alignment { window, mirrored_fit: mirrored_window.fit, mirrored_window, stretched_fit, stretch }
+}
+
+/// The aligned pair compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Mean SSIM over the frame's blocks, -1..1.
+    pub ssim: f64,
+    /// The lowest SSIM of a block inside the product, and where that block is (its centre, as
+    /// fractions of the frame).
+    pub worst_block: (f64, (f64, f64)),
+    /// Median CIEDE2000 between the frame's product blocks and the photo's.
+    pub colour_de: f64,
+}
+
+/// SSIM blocks are this many pixels a side, at half the frame's size.
+const BLOCK: u32 = 8;
+
+/// Compares `frame` with the `window` of `photo`; `product` is where the product is on the photo
+/// (normalised), to pick the blocks that show it.
+pub fn compare(frame: &RgbImage, photo: &RgbImage, window: &Window, product: [f64; 4]) -> Comparison {
+    let (w, h) = (frame.width() / 2, frame.height() / 2);
+    let seen = imageops::resize(frame, w, h, imageops::FilterType::Triangle);
+    // The photo's window at the same size, the backdrop (its border's median colour) outside.
+    let k = h as f64 / window.h;
+    let (pw, ph) =
+        ((photo.width() as f64 * k).round().max(1.0) as u32, (photo.height() as f64 * k).round().max(1.0) as u32);
+    let scaled = imageops::resize(photo, pw, ph, imageops::FilterType::Triangle);
+    let backdrop = border_median(&scaled);
+    let (ox, oy) = ((window.x * k).round() as i64, (window.y * k).round() as i64);
+    let shown = RgbImage::from_fn(w, h, |x, y| {
+        let (px, py) = (ox + x as i64, oy + y as i64);
+        if px < 0 || py < 0 || px >= pw as i64 || py >= ph as i64 {
+            backdrop
+        } else {
+            *scaled.get_pixel(px as u32, py as u32)
+        }
+    });
+    // The product's box in frame pixels.
+    let to_frame = |v: f64, o: i64, n: u32, size: u32| (v * n as f64 - o as f64) / size as f64;
+    let bx = [
+        to_frame(product[0], ox, pw, w),
+        to_frame(product[1], oy, ph, h),
+        to_frame(product[2], ox, pw, w),
+        to_frame(product[3], oy, ph, h),
+    ];
+    let (ga, gb) = (imageops::grayscale(&seen), imageops::grayscale(&shown));
+    let (mut sum, mut n) = (0.0, 0.0);
+    let mut worst = (f64::INFINITY, (0.5, 0.5));
+    let mut des = Vec::new();
+    for by in 0..h / BLOCK {
+        for bxi in 0..w / BLOCK {
+            let (x0, y0) = (bxi * BLOCK, by * BLOCK);
+            let s = block_ssim(&ga, &gb, x0, y0);
+            sum += s;
+            n += 1.0;
+            let (cx, cy) = ((x0 + BLOCK / 2) as f64 / w as f64, (y0 + BLOCK / 2) as f64 / h as f64);
+            if cx > bx[0] && cx < bx[2] && cy > bx[1] && cy < bx[3] {
+                if s < worst.0 {
+                    worst = (s, (cx, cy));
+                }
+                des.push(Lab::from_rgb(block_mean(&seen, x0, y0)).de2000(&Lab::from_rgb(block_mean(&shown, x0, y0))));
+            }
+        }
+    }
+    des.sort_by(f64::total_cmp);
+    Comparison {
+        ssim: if n > 0.0 { sum / n } else { 0.0 },
+        worst_block: if worst.0.is_finite() { worst } else { (1.0, (0.5, 0.5)) },
+        colour_de: des.get(des.len() / 2).copied().unwrap_or(0.0),
+    }
+}
+
+fn border_median(img: &RgbImage) -> image::Rgb<u8> {
+    let (w, h) = img.dimensions();
+    let mut px: Vec<[u8; 3]> = (0..w).flat_map(|x| [img.get_pixel(x, 0).0, img.get_pixel(x, h - 1).0]).collect();
+    px.extend((0..h).flat_map(|y| [img.get_pixel(0, y).0, img.get_pixel(w - 1, y).0]));
+    let mid = |c: usize| {
+        let mut v: Vec<u8> = px.iter().map(|p| p[c]).collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    image::Rgb([mid(0), mid(1), mid(2)])
+}
+
+fn block_mean(img: &RgbImage, x0: u32, y0: u32) -> [u8; 3] {
+    let mut s = [0u32; 3];
+    for y in y0..y0 + BLOCK {
+        for x in x0..x0 + BLOCK {
+            let p = img.get_pixel(x, y).0;
+            (0..3).for_each(|c| s[c] += p[c] as u32);
+        }
+    }
+    s.map(|v| (v / (BLOCK * BLOCK)) as u8)
+}
+
+/// SSIM of one block (the standard constants for 8-bit pictures).
+fn block_ssim(a: &GrayImage, b: &GrayImage, x0: u32, y0: u32) -> f64 {
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let n = (BLOCK * BLOCK) as f64;
+    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for y in y0..y0 + BLOCK {
+        for x in x0..x0 + BLOCK {
+            let (p, q) = (a.get_pixel(x, y).0[0] as f64, b.get_pixel(x, y).0[0] as f64);
+            sa += p;
+            sb += q;
+            saa += p * p;
+            sbb += q * q;
+            sab += p * q;
+        }
+    }
+    let (ma, mb) = (sa / n, sb / n);
+    let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
+    ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    /// A photo with an asymmetric print: a red garment with a white block high on its left.
+    fn photo() -> RgbImage {
+        RgbImage::from_fn(300, 400, |x, y| {
+            let garment = (60..240).contains(&x) && (60..360).contains(&y);
+            let print = (80..130).contains(&x) && (100..170).contains(&y);
+            let stripe = (60..240).contains(&x) && (250..262).contains(&y);
+            Rgb(if print || stripe {
+                [250, 250, 250]
+            } else if garment {
+                [200, 30, 40]
+            } else {
+                [235, 235, 230]
+            })
+        })
+    }
+
+    fn window_of(photo: &RgbImage, x: u32, y: u32, w: u32, h: u32, size: (u32, u32)) -> RgbImage {
+        imageops::resize(
+            &imageops::crop_imm(photo, x, y, w, h).to_image(),
+            size.0,
+            size.1,
+            imageops::FilterType::Triangle,
+        )
+    }
+
+    #[test]
+    fn a_crop_is_found_where_it_was_cut_and_a_mirror_fits_worse() {
+        let p = photo();
+        let frame = window_of(&p, 40, 50, 180, 320, (108, 192));
+        let a = align(&frame, &p);
+        let w = a.window;
+        assert!((w.x - 40.0).abs() < 12.0 && (w.y - 50.0).abs() < 12.0 && (w.h - 320.0).abs() < 25.0, "{a:?}");
+        assert!(w.fit > 0.9 && a.mirrored_fit < w.fit - 0.05, "{a:?}");
+        let c = compare(&frame, &p, &w, [0.2, 0.15, 0.8, 0.9]);
+        assert!(c.ssim > 0.7 && c.colour_de < 5.0, "{c:?}");
+
+        let mirrored = imageops::flip_horizontal(&frame);
+        let m = align(&mirrored, &p);
+        assert!(m.mirrored_fit > m.window.fit + 0.05, "{m:?}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Pixel measurements for the judge: colour ([`colour`]: CIE Lab, CIEDE2000, a picture's main
+//! colours), what changes between frames and how sharp they are ([`frames`]), and where a frame
+//! lies on its photo and how alike they are there ([`align`]).
+//!
+//! Its own crate so that its loops are optimised in every build of the workspace (the dev profile
+//! compiles it at `opt-level = 3`): judging a reel runs them over millions of pixels.
+
+pub mod align;
+pub mod colour;
+pub mod frames;

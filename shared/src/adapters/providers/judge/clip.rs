@@ -1,0 +1,93 @@
+//! Judging any clip against any photos (`truereel judge`): the evaluate stage's shot checks on the
+//! whole clip as one shot, in any size, aspect and length, with or without audio; as a reel, its
+//! spec checks too.
+
+use super::shots::{ShotFrames, judge_shot};
+use super::spec::{GroundingPhoto, ReelPlanned, SpecJudge, caption_band};
+use crate::config::Settings;
+use crate::media::{Media, MediaError, THUMBNAIL_FPS, thumbnail_size};
+use crate::ports::Check;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The verdict on one clip.
+#[derive(Debug, Clone)]
+pub struct ClipVerdict {
+    pub passed: bool,
+    pub checks: Vec<Check>,
+    /// The photo the clip matched best (its shot checks are against it).
+    pub reference: PathBuf,
+}
+
+impl ClipVerdict {
+    /// One JSON object: `verdict` (`pass`/`fail`), the checks with their scores, the reasons.
+    pub fn to_json(&self) -> serde_json::Value {
+        let reasons: Vec<String> =
+            self.checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
+        serde_json::json!({
+            "verdict": if self.passed { "pass" } else { "fail" },
+            "reference": self.reference.display().to_string(),
+            "checks": self.checks,
+            "reasons": reasons,
+        })
+    }
+}
+
+/// Judges `clip` against `photos` (the shot checks against each photo; the photo it fails least
+/// is kept) and, with `as_reel`, the reel's spec checks. Input that cannot be judged (not a video,
+/// no photo, an unreadable photo) is [`MediaError::BadInput`] naming the file.
+pub async fn judge_clip(
+    media: Arc<Media>,
+    settings: &Settings,
+    clip: &Path,
+    photos: &[PathBuf],
+    as_reel: bool,
+) -> Result<ClipVerdict, MediaError> {
+    if photos.is_empty() {
+        return Err(MediaError::BadInput("no reference photo to judge against".into()));
+    }
+    let probe = media.probe(clip).await.map_err(|e| MediaError::BadInput(format!("{}: {e}", clip.display())))?;
+    let video =
+        probe.video.as_ref().ok_or_else(|| MediaError::BadInput(format!("{} has no video stream", clip.display())))?;
+    let mut groundings = Vec::with_capacity(photos.len());
+    for p in photos {
+        let photo = p.clone();
+        let opened = tokio::task::spawn_blocking(move || GroundingPhoto::open(&photo))
+            .await
+            .map_err(|e| MediaError::BadInput(e.to_string()))?;
+        groundings.push(opened.map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?);
+    }
+    let frames = media.sampled_frames(clip, THUMBNAIL_FPS, thumbnail_size(video.width, video.height)).await?;
+    let step = 1000 / THUMBNAIL_FPS;
+    let last = frames.len() as u32 * step;
+    let shot = ShotFrames {
+        index: 0,
+        frames: (0..).zip(frames).map(|(k, f)| (k * step, f)).filter(|(t, _)| frames_kept(*t, last)).collect(),
+    };
+    let captions = as_reel.then(|| caption_band(crate::CaptionPosition::Lower));
+    let judged = tokio::task::spawn_blocking(move || {
+        groundings.iter().enumerate().map(|(i, g)| (i, judge_shot(&shot, &g.grounding(), true, captions))).min_by(
+            |(_, a), (_, b)| {
+                let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
+                let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
+                fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
+            },
+        )
+    })
+    .await
+    .map_err(|e| MediaError::BadInput(e.to_string()))?;
+    let (best, mut checks) = judged.expect("at least one photo");
+    if as_reel {
+        let judge = SpecJudge::new(media.clone(), settings.clone());
+        let planned = ReelPlanned { duration_ms: None, voiced: true };
+        let mut spec = judge.reel_checks(clip, planned).await?;
+        spec.append(&mut checks);
+        checks = spec;
+    }
+    Ok(ClipVerdict { passed: checks.iter().all(|c| c.passed), checks, reference: photos[best].clone() })
+}
+
+/// A clip's first and last 50 ms are left out, as a shot's are in a reel (fades, the cut).
+fn frames_kept(t: u32, length: u32) -> bool {
+    t >= 50 && t + 50 < length
+}

@@ -1,0 +1,227 @@
+//! The judge's corpus: clips made with ffmpeg from a store folder's own photos, faithful ones
+//! (camera moves of several kinds, a gentle exposure change) and misrepresenting ones of every kind
+//! the judge must refuse. The suite builds it from the sample store; `cargo bench -p
+//! truereel-tests --bench judge -- STORE` builds it from any store folder (`../shared/fixtures`)
+//! and prints the judge's confusion table.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a corpus clip is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    PushIn,
+    PullOut,
+    Pan,
+    Tilt,
+    Exposure,
+    Recoloured,
+    OtherProduct,
+    Mirrored,
+    Stretched,
+    Blurred,
+    BlackStretch,
+    FrozenThenJump,
+    CutToOther,
+    PrintWiped,
+}
+
+impl Kind {
+    pub const FAITHFUL: [Kind; 5] = [Kind::PushIn, Kind::PullOut, Kind::Pan, Kind::Tilt, Kind::Exposure];
+    pub const BAD: [Kind; 9] = [
+        Kind::Recoloured,
+        Kind::OtherProduct,
+        Kind::Mirrored,
+        Kind::Stretched,
+        Kind::Blurred,
+        Kind::BlackStretch,
+        Kind::FrozenThenJump,
+        Kind::CutToOther,
+        Kind::PrintWiped,
+    ];
+
+    pub fn faithful(self) -> bool {
+        Self::FAITHFUL.contains(&self)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::PushIn => "push-in",
+            Kind::PullOut => "pull-out",
+            Kind::Pan => "pan",
+            Kind::Tilt => "tilt",
+            Kind::Exposure => "exposure change",
+            Kind::Recoloured => "recoloured garment",
+            Kind::OtherProduct => "another product",
+            Kind::Mirrored => "mirrored print",
+            Kind::Stretched => "stretched product",
+            Kind::Blurred => "heavy blur",
+            Kind::BlackStretch => "black stretch",
+            Kind::FrozenThenJump => "frozen, then a jump",
+            Kind::CutToOther => "cut to another product",
+            Kind::PrintWiped => "print wiped away",
+        }
+    }
+}
+
+/// One clip of the corpus and the photo it claims to show.
+#[derive(Debug, Clone)]
+pub struct CorpusClip {
+    pub kind: Kind,
+    pub product: String,
+    pub path: PathBuf,
+    pub reference: PathBuf,
+}
+
+/// Every product's photos in a store folder (its `products.json`, paths relative to the folder).
+pub fn store_photos(store: &Path) -> Vec<(String, Vec<PathBuf>)> {
+    let text = std::fs::read_to_string(store.join("products.json")).expect("the store's products.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("products.json is JSON");
+    json["products"]
+        .as_array()
+        .expect("a products array")
+        .iter()
+        .filter_map(|p| {
+            let photos: Vec<PathBuf> = p["images"]
+                .as_array()?
+                .iter()
+                .filter_map(|i| i["src"].as_str())
+                .map(|s| store.join(s))
+                .filter(|p| p.exists())
+                .collect();
+            (!photos.is_empty()).then(|| (p["handle"].as_str().unwrap_or("?").to_string(), photos))
+        })
+        .collect()
+}
+
+/// Builds the corpus of `store` in `out`: for each product, the faithful kinds over each of its
+/// first `photos_each` photos, and every bad kind over its first photo (another product: the next
+/// product's first photo). Clips are `width` x `height`, `seconds` long, 24 fps, H.264.
+pub fn build(
+    store: &Path,
+    out: &Path,
+    (width, height): (u32, u32),
+    seconds: u32,
+    photos_each: usize,
+) -> Vec<CorpusClip> {
+    std::fs::create_dir_all(out).unwrap();
+    let products = store_photos(store);
+    assert!(products.len() >= 2, "a corpus needs two products at least");
+    let mut clips = Vec::new();
+    for (i, (product, photos)) in products.iter().enumerate() {
+        let other = &products[(i + 1) % products.len()].1[0];
+        for (j, photo) in photos.iter().take(photos_each).enumerate() {
+            let kinds: Vec<Kind> = if j == 0 {
+                Kind::FAITHFUL.iter().chain(&Kind::BAD).copied().collect()
+            } else {
+                Kind::FAITHFUL.to_vec()
+            };
+            for kind in kinds {
+                let path = out.join(format!("{product}-{j}-{}.mp4", kind.name().replace([' ', ','], "-")));
+                render(kind, photo, other, &path, (width, height), seconds);
+                clips.push(CorpusClip { kind, product: product.clone(), path, reference: photo.clone() });
+            }
+        }
+    }
+    clips
+}
+
+/// Renders one clip of `kind` from `photo` (and `other`, another product's photo).
+fn render(kind: Kind, photo: &Path, other: &Path, out: &Path, (w, h): (u32, u32), seconds: u32) {
+    let n = seconds * 24;
+    let cover = format!("scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1");
+    let centre = "x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'";
+    let zoom = |z: &str, xy: &str, frames: u32| format!("zoompan=z='{z}':{xy}:d={frames}:s={w}x{h}:fps=24");
+    let push = zoom(&format!("1+0.12*on/{n}"), centre, n);
+    let (inputs, graph): (Vec<&Path>, String) = match kind {
+        Kind::PushIn => (vec![photo], format!("[0]{cover},{push}")),
+        Kind::PullOut => (vec![photo], format!("[0]{cover},{}", zoom(&format!("1.12-0.12*on/{n}"), centre, n))),
+        Kind::Pan => (
+            vec![photo],
+            format!("[0]{cover},{}", zoom("1.12", &format!("x='(iw-iw/zoom)*on/{n}':y='ih/2-(ih/zoom/2)'"), n)),
+        ),
+        Kind::Tilt => (
+            vec![photo],
+            format!("[0]{cover},{}", zoom("1.12", &format!("x='iw/2-(iw/zoom/2)':y='(ih-ih/zoom)*on/{n}'"), n)),
+        ),
+        Kind::Exposure => (vec![photo], format!("[0]{cover},{push},eq=brightness='0.05*t/{seconds}':eval=frame")),
+        Kind::Recoloured => {
+            (vec![photo], format!("[0]{cover},{push},hue=h=150:s=1.6,colorchannelmixer=rr=1:gg=0.6:bb=0.6"))
+        }
+        Kind::OtherProduct => (vec![other], format!("[0]{cover},{push}")),
+        Kind::Mirrored => (vec![photo], format!("[0]{cover},hflip,{push}")),
+        Kind::Stretched => (vec![photo], format!("[0]{cover},scale=iw*3/2:ih,crop={w}:{h},{push}")),
+        Kind::Blurred => (vec![photo], format!("[0]{cover},{push},gblur=sigma={}", w as f64 / 50.0)),
+        Kind::BlackStretch => (
+            vec![photo],
+            format!("[0]{cover},{push},drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='between(t,1,1.6)'"),
+        ),
+        Kind::FrozenThenJump => {
+            let (a, b) = (n / 3, 2 * n / 3);
+            let z = format!("if(between(on,{a},{b}),1+0.3*{a}/{n},1+0.3*on/{n})");
+            (vec![photo], format!("[0]{cover},{}", zoom(&z, centre, n)))
+        }
+        Kind::CutToOther => {
+            let half = n / 2;
+            let z = format!("1+0.12*on/{n}");
+            (
+                vec![photo, other],
+                format!(
+                    "[0]{cover},{}[a];[1]{cover},{}[b];[a][b]concat=n=2:v=1",
+                    zoom(&z, centre, half),
+                    zoom(&z, centre, n - half)
+                ),
+            )
+        }
+        Kind::PrintWiped => {
+            let (pw, ph) = (w / 3, h / 5);
+            (
+                vec![photo],
+                format!(
+                    "[0]{cover},{push},split[a][b];[b]crop={pw}:{ph}:{}:{},boxblur=12[c];[a][c]overlay={}:{}",
+                    (w - pw) / 2,
+                    h * 2 / 5,
+                    (w - pw) / 2,
+                    h * 2 / 5
+                ),
+            )
+        }
+    };
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-loglevel", "error", "-y"]);
+    for i in inputs {
+        c.arg("-i").arg(i);
+    }
+    c.args(["-filter_complex", &graph, "-frames:v", &n.to_string(), "-c:v", "libx264", "-preset", "ultrafast"]);
+    c.args(["-pix_fmt", "yuv420p", "-r", "24"]).arg(out);
+    let o = c.output().expect("ffmpeg runs");
+    assert!(o.status.success(), "{kind:?} from {}: {}", photo.display(), String::from_utf8_lossy(&o.stderr));
+}
+
+/// The judge's answers over a corpus: per kind, how many clips were accepted of how many.
+pub fn confusion(results: &[(Kind, bool)]) -> String {
+    let mut kinds: Vec<Kind> = results.iter().map(|(k, _)| *k).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut out = String::from("| clip | faithful? | accepted | rejected |\n|---|---|---|---|\n");
+    for k in kinds {
+        let of: Vec<bool> = results.iter().filter(|(x, _)| *x == k).map(|(_, a)| *a).collect();
+        let accepted = of.iter().filter(|a| **a).count();
+        out.push_str(&format!(
+            "| {} | {} | {accepted} | {} |\n",
+            k.name(),
+            if k.faithful() { "yes" } else { "no" },
+            of.len() - accepted
+        ));
+    }
+    let faithful: Vec<bool> = results.iter().filter(|(k, _)| k.faithful()).map(|(_, a)| *a).collect();
+    let bad: Vec<bool> = results.iter().filter(|(k, _)| !k.faithful()).map(|(_, a)| *a).collect();
+    out.push_str(&format!(
+        "| **all faithful** | yes | {} | {} |\n| **all misrepresenting** | no | {} | {} |\n",
+        faithful.iter().filter(|a| **a).count(),
+        faithful.iter().filter(|a| !**a).count(),
+        bad.iter().filter(|a| **a).count(),
+        bad.iter().filter(|a| !**a).count(),
+    ));
+    out
+}
