@@ -580,3 +580,77 @@ fn a_run_killed_while_polling_runway_resumes_the_same_jobs() {
         assert_eq!(charges.iter().filter(|l| l.provider == "runway").count(), shots, "{charges:#?}");
     });
 }
+
+/// Makes a clip with ffmpeg: a push-in over `photo`, `filter` after it (mirrored, recoloured...).
+fn clip_of(photo: &Path, filter: &str, out: &Path, audio: bool) {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-loglevel", "error", "-y", "-i"]).arg(photo);
+    if audio {
+        c.args(["-f", "lavfi", "-i", "sine=frequency=440:duration=3"]);
+    }
+    let graph = format!(
+        "scale=360:640:force_original_aspect_ratio=increase,crop=360:640,\
+         zoompan=z='1+0.12*on/72':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=72:s=360x640:fps=24{filter}"
+    );
+    c.args(["-vf", &graph, "-frames:v", "72", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
+    if audio {
+        c.args(["-c:a", "aac", "-shortest"]);
+    }
+    let o = c.arg(out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `truereel judge` on clips with and without audio: a faithful one passes (0), a mirrored one fails
+/// (1) naming why, bad input is 2; `--reel` adds the reel's spec checks; the verdict is one JSON object.
+#[test]
+fn judge_prints_one_verdict_and_says_pass_fail_or_bad_input_by_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = sample_store().join("photos/tee-grey-front-flat.jpg");
+    let (faithful, mirrored) = (dir.path().join("faithful.mp4"), dir.path().join("mirrored.mp4"));
+    clip_of(&photo, "", &faithful, false);
+    clip_of(&photo, ",hflip", &mirrored, true);
+    let judge = |args: &[&std::ffi::OsStr]| truereel(dir.path()).arg("judge").args(args).output().unwrap();
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+
+    let out = judge(&["--reference".as_ref(), photo.as_os_str(), faithful.as_os_str()]);
+    let v = json(&out);
+    assert_eq!((out.status.code(), v["verdict"].as_str()), (Some(0), Some("pass")), "{v:#}");
+    let names: Vec<&str> = v["checks"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    for check in ["colour", "structure", "mirrored", "proportions", "frames", "motion", "sharpness"] {
+        assert!(names.contains(&check), "{check} missing: {names:?}");
+    }
+    assert!(!names.contains(&"resolution"), "spec checks only with --reel");
+
+    let out = judge(&["--reference".as_ref(), photo.as_os_str(), mirrored.as_os_str()]);
+    let v = json(&out);
+    assert_eq!((out.status.code(), v["verdict"].as_str()), (Some(1), Some("fail")), "{v:#}");
+    let reasons = v["reasons"].to_string();
+    assert!(reasons.contains("mirrored"), "{reasons}");
+
+    // As a reel: 360x640 is not the reel's size, 3 s is too short, the tone is not at -14 LUFS.
+    let out = judge(&["--reel".as_ref(), "--reference".as_ref(), photo.as_os_str(), faithful.as_os_str()]);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let reasons = v["reasons"].to_string();
+    assert!(reasons.contains("duration") && reasons.contains("audio"), "{reasons}");
+
+    for (args, says) in [
+        (vec![OsStr("--reference"), photo.as_os_str(), photo.as_os_str()], "not a video"),
+        (vec![OsStr("--reference"), faithful.as_os_str(), faithful.as_os_str()], "not a photo"),
+        (vec![OsStr("--reference"), photo.as_os_str(), OsStr("/nonexistent.mp4")], "nonexistent"),
+    ] {
+        let out = judge(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let out = judge(&[faithful.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "a clip with no photo is refused");
+}
+
+#[allow(non_snake_case)]
+fn OsStr(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}

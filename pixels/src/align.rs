@@ -20,6 +20,8 @@ struct Plane {
     px: Vec<f32>,
     /// What lies outside it (its border's median).
     backdrop: f32,
+    /// The rows compared (a frame's caption band is not).
+    used: Vec<bool>,
 }
 
 impl Plane {
@@ -29,7 +31,18 @@ impl Plane {
         let mut border: Vec<f32> = (0..w).flat_map(|x| [px[x], px[(h - 1) * w + x]]).collect();
         border.extend((0..h).flat_map(|y| [px[y * w], px[y * w + w - 1]]));
         border.sort_by(f32::total_cmp);
-        Self { w, h, px, backdrop: border[border.len() / 2] }
+        Self { w, h, px, backdrop: border[border.len() / 2], used: vec![true; h] }
+    }
+
+    /// Leaves out the rows inside `skip` (fractions of the height).
+    fn skipping(mut self, skip: Option<(f64, f64)>) -> Self {
+        if let Some((top, bottom)) = skip {
+            for (y, used) in self.used.iter_mut().enumerate() {
+                let f = (y as f64 + 0.5) / self.h as f64;
+                *used = !(top..bottom).contains(&f);
+            }
+        }
+        self
     }
 
     fn at(&self, x: i32, y: i32) -> f32 {
@@ -44,10 +57,10 @@ impl Plane {
 /// Normalised cross-correlation of `frame` with the window of `photo` at (`x`, `y`), -1..1 (0 when
 /// either is flat). Sums in f64: in f32 the variances of a 5,000-pixel window cancel out.
 fn ncc(frame: &Plane, photo: &Plane, x: i32, y: i32) -> f32 {
-    let n = (frame.w * frame.h) as f64;
+    let n = (frame.w * frame.used.iter().filter(|u| **u).count()) as f64;
     let (mut sp, mut spp, mut sfp, mut sf, mut sff) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
     let inside = x >= 0 && y >= 0 && x as usize + frame.w <= photo.w && y as usize + frame.h <= photo.h;
-    for fy in 0..frame.h {
+    for fy in (0..frame.h).filter(|y| frame.used[*y]) {
         let row = &frame.px[fy * frame.w..(fy + 1) * frame.w];
         if inside {
             let start = (y as usize + fy) * photo.w + x as usize;
@@ -88,7 +101,13 @@ pub struct Window {
 }
 
 /// The best window of `photo` for `frame`, its photo stretched sideways by `stretch` (1 = as it is).
-fn search(frame: &RgbImage, photo: &RgbImage, stretch: f64, around: Option<Window>) -> Window {
+fn search(
+    frame: &RgbImage,
+    photo: &RgbImage,
+    stretch: f64,
+    around: Option<Window>,
+    skip: Option<(f64, f64)>,
+) -> Window {
     let (fw, fh) = frame.dimensions();
     let (pw, ph) = (photo.width() as f64 * stretch, photo.height() as f64);
     let aspect = fw as f64 / fh as f64;
@@ -96,16 +115,16 @@ fn search(frame: &RgbImage, photo: &RgbImage, stretch: f64, around: Option<Windo
         Plane::of(&imageops::grayscale(&imageops::resize(img, w.max(1), h.max(1), imageops::FilterType::Triangle)))
     };
     // Window heights to try (photo pixels): geometric steps.
-    let (lo, hi) = (ph / 3.0, 1.5 * ph.max(pw / aspect));
+    let (lo, hi) = (ph / 5.0, 1.5 * ph.max(pw / aspect));
     let heights: Vec<f64> = match around {
         Some(w) => (-2..=2).map(|i| w.h * 1.035f64.powi(i)).collect(),
         None => {
-            let steps = 16;
+            let steps = 20;
             (0..steps).map(|i| lo * (hi / lo).powf(i as f64 / (steps - 1) as f64)).collect()
         }
     };
     let div = if around.is_some() { 4 } else { 16 };
-    let small = coarse(frame, fw / div, fh / div);
+    let small = coarse(frame, fw / div, fh / div).skipping(skip);
     let mut best = Window { x: 0.0, y: 0.0, w: 0.0, h: 0.0, fit: -2.0 };
     for wh in heights {
         let k = small.h as f64 / wh;
@@ -152,17 +171,18 @@ pub struct Alignment {
 /// Sideways stretches tried.
 const STRETCHES: [f64; 4] = [0.67, 0.8, 1.25, 1.5];
 
-/// Lines `frame` up with `photo` (see the module documentation).
-pub fn align(frame: &RgbImage, photo: &RgbImage) -> Alignment {
-    let window = search(frame, photo, 1.0, None);
-    let window = search(frame, photo, 1.0, Some(window));
+/// Lines `frame` up with `photo` (see the module documentation); rows of the frame inside `skip`
+/// (fractions of its height: where captions are drawn) are left out.
+pub fn align(frame: &RgbImage, photo: &RgbImage, skip: Option<(f64, f64)>) -> Alignment {
+    let window = search(frame, photo, 1.0, None, skip);
+    let window = search(frame, photo, 1.0, Some(window), skip);
     let flipped = imageops::flip_horizontal(photo);
-    let mirrored = search(frame, &flipped, 1.0, None);
-    let mirrored_window = search(frame, &flipped, 1.0, Some(mirrored));
+    let mirrored = search(frame, &flipped, 1.0, None, skip);
+    let mirrored_window = search(frame, &flipped, 1.0, Some(mirrored), skip);
     let (mut stretched_fit, mut stretch) = (-2.0, 1.0);
     for s in STRETCHES {
         let guess = Window { x: window.x * s, w: window.w * s, ..window };
-        let fit = search(frame, photo, s, Some(guess)).fit;
+        let fit = search(frame, photo, s, Some(guess), skip).fit;
         if fit > stretched_fit {
             (stretched_fit, stretch) = (fit, s);
         }
@@ -186,8 +206,15 @@ pub struct Comparison {
 const BLOCK: u32 = 8;
 
 /// Compares `frame` with the `window` of `photo`; `product` is where the product is on the photo
-/// (normalised), to pick the blocks that show it.
-pub fn compare(frame: &RgbImage, photo: &RgbImage, window: &Window, product: [f64; 4]) -> Comparison {
+/// (normalised), to pick the blocks that show it; blocks inside `skip` (rows, as fractions of the
+/// height) are left out.
+pub fn compare(
+    frame: &RgbImage,
+    photo: &RgbImage,
+    window: &Window,
+    product: [f64; 4],
+    skip: Option<(f64, f64)>,
+) -> Comparison {
     let (w, h) = (frame.width() / 2, frame.height() / 2);
     let seen = imageops::resize(frame, w, h, imageops::FilterType::Triangle);
     // The photo's window at the same size, the backdrop (its border's median colour) outside.
@@ -220,6 +247,10 @@ pub fn compare(frame: &RgbImage, photo: &RgbImage, window: &Window, product: [f6
     for by in 0..h / BLOCK {
         for bxi in 0..w / BLOCK {
             let (x0, y0) = (bxi * BLOCK, by * BLOCK);
+            let centre = (y0 + BLOCK / 2) as f64 / h as f64;
+            if skip.is_some_and(|(top, bottom)| (top..bottom).contains(&centre)) {
+                continue;
+            }
             let s = block_ssim(&ga, &gb, x0, y0);
             sum += s;
             n += 1.0;
@@ -317,15 +348,15 @@ mod tests {
     fn a_crop_is_found_where_it_was_cut_and_a_mirror_fits_worse() {
         let p = photo();
         let frame = window_of(&p, 40, 50, 180, 320, (108, 192));
-        let a = align(&frame, &p);
+        let a = align(&frame, &p, None);
         let w = a.window;
         assert!((w.x - 40.0).abs() < 12.0 && (w.y - 50.0).abs() < 12.0 && (w.h - 320.0).abs() < 25.0, "{a:?}");
         assert!(w.fit > 0.9 && a.mirrored_fit < w.fit - 0.05, "{a:?}");
-        let c = compare(&frame, &p, &w, [0.2, 0.15, 0.8, 0.9]);
+        let c = compare(&frame, &p, &w, [0.2, 0.15, 0.8, 0.9], None);
         assert!(c.ssim > 0.7 && c.colour_de < 5.0, "{c:?}");
 
         let mirrored = imageops::flip_horizontal(&frame);
-        let m = align(&mirrored, &p);
+        let m = align(&mirrored, &p, Some((0.6, 0.75)));
         assert!(m.mirrored_fit > m.window.fit + 0.05, "{m:?}");
     }
 }

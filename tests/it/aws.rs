@@ -382,3 +382,44 @@ async fn runway_clips_are_made_polled_and_mirrored_on_the_aws_home() {
     let later = truereel::now_ms() + 60_000;
     assert!(aws.state.acquire_slot("runway", 1, "after-the-run", later).await.unwrap(), "the slot was released");
 }
+
+/// Judge and retry on the AWS home: the evaluate Lambda's stage refuses a shot that shows another
+/// product and sends it back to generate through SQS; the next attempt passes and the reel is
+/// published from S3 with the voice-over's audio packet for packet; DynamoDB keeps both verdicts and
+/// both charges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_shot_is_made_again_on_the_aws_home_with_the_voice_over_kept() {
+    init_logs();
+    let Some((mut aws, _)) = aws_ports(small_config()).await else { return };
+    truereel_tests::Misrepresenting::install(&mut aws, 1, 1, "slipon-blue-side.jpg");
+    let store = sample_store().to_string_lossy().to_string();
+    let report = drain(&aws, &store, &["pullover-hoodie"]).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+    let reel = aws.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
+    assert_eq!(reel.shot_attempts[1], 2);
+    assert!(reel.shot_attempts.iter().enumerate().all(|(i, a)| i == 1 || *a == 1), "{:?}", reel.shot_attempts);
+    let verdicts = aws.state.verdicts(&reel.id).await.unwrap();
+    assert_eq!(verdicts.iter().map(|v| (v.round, v.passed)).collect::<Vec<_>>(), [(1, false), (2, true)]);
+    let charges: Vec<_> = aws
+        .state
+        .ledger(Some(&reel.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.operation == "image_to_video" && l.shot == Some(1))
+        .collect();
+    assert_eq!(charges.len(), 2, "{charges:#?}");
+    let dir = tempfile::tempdir().unwrap();
+    let local = |key: BlobKey, name: &str| {
+        let path = dir.path().join(name);
+        let blobs = aws.blobs.clone();
+        async move {
+            blobs.get_to_file(&key, &path).await.unwrap();
+            truereel_tests::audio_packets(&path)
+        }
+    };
+    let voice = local(BlobKey::voice_over_aac(&reel.voice_over.audio), "voice.m4a").await;
+    assert_eq!(local(BlobKey::published_reel(&reel.id), "published.mp4").await, voice);
+    assert_eq!(local(BlobKey::reel_video(&reel.id, 1), "round-1.mp4").await, voice);
+}

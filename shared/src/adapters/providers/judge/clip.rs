@@ -47,8 +47,18 @@ pub async fn judge_clip(
         return Err(MediaError::BadInput("no reference photo to judge against".into()));
     }
     let probe = media.probe(clip).await.map_err(|e| MediaError::BadInput(format!("{}: {e}", clip.display())))?;
-    let video =
-        probe.video.as_ref().ok_or_else(|| MediaError::BadInput(format!("{} has no video stream", clip.display())))?;
+    let video = probe
+        .video
+        .as_ref()
+        .ok_or_else(|| MediaError::BadInput(format!("{} is not a video: no video stream", clip.display())))?;
+    let still = probe.format == "image2" || probe.format.ends_with("_pipe") || video.frames.is_some_and(|n| n <= 1);
+    if still {
+        return Err(MediaError::BadInput(format!(
+            "{} is not a video: a still image ({})",
+            clip.display(),
+            probe.format
+        )));
+    }
     let mut groundings = Vec::with_capacity(photos.len());
     for p in photos {
         let photo = p.clone();

@@ -205,9 +205,9 @@ pub fn judge_shot(
     let mut lined = Vec::new();
     for &i in picks.iter().filter(|i| !blank[**i]) {
         let (t, frame) = &shot.frames[i];
-        let a = align(frame, grounding.photo);
-        let c = compare(frame, grounding.photo, &a.window, grounding.product);
-        let m = compare(frame, &flipped, &a.mirrored_window, mirror_box);
+        let a = align(frame, grounding.photo, captions);
+        let c = compare(frame, grounding.photo, &a.window, grounding.product, captions);
+        let m = compare(frame, &flipped, &a.mirrored_window, mirror_box, captions);
         lined.push((*t, a, c, m.ssim));
     }
     let mut aligned_de = None;
