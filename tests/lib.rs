@@ -241,6 +241,14 @@ pub async fn aws_ports_metered(
     Some((ports, config.aws))
 }
 
+/// The largest peak resident memory of this process's waited-for children, kB (for the benchmarks).
+pub fn children_max_rss_kb() -> u64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct we own; RUSAGE_CHILDREN is a valid selector.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss as u64
+}
+
 /// This process's peak resident memory in KB, from /proc (for the benchmarks).
 pub fn self_peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

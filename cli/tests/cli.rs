@@ -537,7 +537,7 @@ fn a_budget_too_small_stops_submitting_and_the_ledger_command_adds_up() {
 #[test]
 fn a_run_killed_while_polling_runway_resumes_the_same_jobs() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let stub = rt.block_on(truereel::testing::RunwayStub::start());
+    let stub = rt.block_on(truereel::testing::RunwayStub::animating());
     stub.always(truereel::testing::Script::Succeed { polls: 4 });
     let data = tempfile::tempdir().unwrap();
     let run = |data: &Path| {

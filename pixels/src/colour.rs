@@ -94,6 +94,9 @@ impl Lab {
     }
 }
 
+/// A Lab bin's sums of L*, a*, b* and its count.
+type Bin = (f64, f64, f64, usize);
+
 /// One of a picture's main colours and the share of its product it covers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MainColour {
@@ -134,7 +137,7 @@ pub fn main_colours(img: &RgbImage, region: [f64; 4], min_share: f64) -> Vec<Mai
     let foreground: Vec<Lab> = pixels.iter().copied().filter(|c| c.de76(&backdrop) > FOREGROUND_DE).collect();
     let product = if (foreground.len() as f64) < MIN_FOREGROUND * pixels.len() as f64 { pixels } else { foreground };
     // Bins: 10 L* by 12 a* by 12 b* units.
-    let mut bins: std::collections::HashMap<(i32, i32, i32), (f64, f64, f64, usize)> = Default::default();
+    let mut bins: std::collections::HashMap<(i32, i32, i32), Bin> = Default::default();
     for c in &product {
         let key = ((c.l / 10.0).floor() as i32, (c.a / 12.0).floor() as i32, (c.b / 12.0).floor() as i32);
         let e = bins.entry(key).or_default();

@@ -97,7 +97,7 @@ mod tests {
     use image::Luma;
 
     fn stripes(w: u32, h: u32, shift: u32) -> GrayImage {
-        GrayImage::from_fn(w, h, |x, _| Luma([if ((x + shift) / 6) % 2 == 0 { 40 } else { 220 }]))
+        GrayImage::from_fn(w, h, |x, _| Luma([if ((x + shift) / 6).is_multiple_of(2) { 40 } else { 220 }]))
     }
 
     #[test]

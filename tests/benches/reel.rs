@@ -9,7 +9,7 @@ use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::ports::BlobStore;
 use truereel::{Motion, Reel};
-use truereel_tests::{drain_store, sample_store, self_peak_rss_kb};
+use truereel_tests::{children_max_rss_kb, drain_store, sample_store, self_peak_rss_kb};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
@@ -224,12 +224,4 @@ fn baseline(data: &Path, out: &Path) {
 fn run(program: &str, args: &[&str]) {
     let status = Command::new(program).args(args).status().unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(status.success(), "{program} {args:?} failed");
-}
-
-/// The largest peak resident memory of any finished child process (ffmpeg, espeak-ng).
-fn children_max_rss_kb() -> u64 {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage fills the struct we own; RUSAGE_CHILDREN is a valid selector.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    usage.ru_maxrss as u64
 }

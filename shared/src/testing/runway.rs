@@ -76,7 +76,9 @@ struct Task {
     cancelled: bool,
     tokens: Vec<Token>,
     created: String,
-    /// This task's own output, when the stub animates the photos it is sent.
+    /// The submission's body, when the stub animates the photo it carries (see [`RunwayStub::animating`]).
+    sent: Option<Value>,
+    /// This task's own output once made (on its first download).
     clip: Option<Bytes>,
 }
 
@@ -110,8 +112,8 @@ impl RunwayStub {
     }
 
     /// Starts a stub whose tasks each output a clip of the photo they were sent (a slow push-in
-    /// over `promptImage`, or the first of `productImages`, rendered with ffmpeg when the task is
-    /// made), as a faithful model would; a photo sent by URL gets [`test_clip`].
+    /// over `promptImage`, or the first of `productImages`, rendered with ffmpeg at the task's first
+    /// download), as a faithful model would; a photo sent by URL gets [`test_clip`].
     pub async fn animating() -> Self {
         let stub = Self::start().await;
         stub.lock().animate = true;
@@ -305,11 +307,8 @@ fn animate(body: &Value) -> Option<Bytes> {
 }
 
 fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
-    let animated = match state.lock().unwrap_or_else(|p| p.into_inner()).animate && r.method == "POST" {
-        true => serde_json::from_slice::<Value>(&r.body).ok().and_then(|b| animate(&b)),
-        false => None,
-    };
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    let sent = if s.animate { serde_json::from_slice::<Value>(&r.body).ok() } else { None };
     if r.method != "POST" {
         return error(405, "Method not allowed");
     }
@@ -336,8 +335,16 @@ fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     // The account's concurrency as the provider would see it: tasks submitted and not yet ended.
     let running = s.tasks.values().filter(|t| !TERMINAL.contains(&status_of(t))).count() + 1;
     s.max_running = s.max_running.max(running);
-    let task =
-        Task { born: Instant::now(), script, polls: 0, cancelled: false, tokens: Vec::new(), created, clip: animated };
+    let task = Task {
+        born: Instant::now(),
+        script,
+        polls: 0,
+        cancelled: false,
+        tokens: Vec::new(),
+        created,
+        sent,
+        clip: None,
+    };
     s.tasks.insert(id.clone(), task);
     json_reply(200, &json!({ "id": id }))
 }
@@ -430,6 +437,9 @@ fn output(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     let token = r.target.split_once("?_jwt=").map(|(_, t)| t.to_string()).unwrap_or_default();
     let fixed = s.clip.clone();
     let Some(task) = s.tasks.get_mut(&id) else { return denied() };
+    if task.clip.is_none() {
+        task.clip = task.sent.take().and_then(|body| animate(&body));
+    }
     let clip = task.clip.clone().unwrap_or(fixed);
     let script = task.script.clone();
     let Some(token) = task.tokens.iter_mut().find(|t| t.value == token) else { return denied() };
