@@ -18,6 +18,7 @@ pub mod child;
 mod deliver;
 mod framing;
 pub mod loudness;
+pub mod photo;
 mod probe;
 mod render;
 pub mod scratch;
@@ -210,6 +211,31 @@ pub(crate) mod testutil {
             }
         }
         img
+    }
+
+    /// `img` as a JPEG tagged with EXIF orientation `orientation` (6: shown turned 90° clockwise).
+    pub fn jpeg_turned(img: &RgbImage, orientation: u16) -> Vec<u8> {
+        use image::ImageEncoder;
+        let mut raw = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut raw)
+            .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let exif: Vec<u8> = [
+            b"Exif\0\0".as_slice(),
+            b"MM\0*\0\0\0\x08",              // big-endian TIFF header, IFD at 8
+            &[0, 1],                         // one entry
+            &[0x01, 0x12, 0, 3, 0, 0, 0, 1], // Orientation, SHORT, count 1
+            &orientation.to_be_bytes(),
+            &[0, 0],
+            &[0, 0, 0, 0], // no next IFD
+        ]
+        .concat();
+        let mut tagged = raw[..2].to_vec();
+        tagged.extend([0xFF, 0xE1]);
+        tagged.extend(((exif.len() + 2) as u16).to_be_bytes());
+        tagged.extend(exif);
+        tagged.extend_from_slice(&raw[2..]);
+        tagged
     }
 
     /// A `w`x`h` clip from ffmpeg's test sources, `ms` long, optionally with a tone.

@@ -557,7 +557,7 @@ fn describe(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageEncoder, Rgb, RgbImage};
+    use image::{Rgb, RgbImage};
 
     fn picture(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, ((x ^ y) & 0xFF) as u8]))
@@ -808,26 +808,7 @@ mod tests {
     #[test]
     fn exif_orientation_is_applied() {
         // A 160x80 JPEG tagged "rotate 90° clockwise" (orientation 6) is a 80x160 photo.
-        let img = picture(160, 80);
-        let mut raw = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new(&mut raw)
-            .write_image(img.as_raw(), 160, 80, image::ExtendedColorType::Rgb8)
-            .unwrap();
-        let exif: Vec<u8> = [
-            b"Exif\0\0".as_slice(),
-            b"MM\0*\0\0\0\x08",              // big-endian TIFF header, IFD at 8
-            &[0, 1],                         // one entry
-            &[0x01, 0x12, 0, 3, 0, 0, 0, 1], // Orientation, SHORT, count 1
-            &[0, 6, 0, 0],                   // value 6
-            &[0, 0, 0, 0],                   // no next IFD
-        ]
-        .concat();
-        let mut app1 = vec![0xFF, 0xE1];
-        app1.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
-        app1.extend(exif);
-        let mut tagged = raw[..2].to_vec();
-        tagged.extend(app1);
-        tagged.extend_from_slice(&raw[2..]);
+        let tagged = crate::media::testutil::jpeg_turned(&picture(160, 80), 6);
         let photo = inspect(&tagged, &PhotoLimits::default()).unwrap();
         assert_eq!((photo.width, photo.height), (80, 160));
     }

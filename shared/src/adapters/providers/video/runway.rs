@@ -392,7 +392,7 @@ pub fn prompt_image(bytes: &[u8]) -> Result<String, ProviderError> {
 /// `img` as a JPEG data URI of at most [`MAX_DATA_URI`] bytes and [`MAX_SIDE`] px a side: quality 90,
 /// then smaller (or, when nearly there, lower quality down to 60) until it fits.
 fn jpeg_that_fits(img: DynamicImage) -> Result<String, ProviderError> {
-    let mut rgb = flatten(img);
+    let mut rgb = crate::media::photo::on_white(img);
     let (w, h) = rgb.dimensions();
     if w.max(h) > MAX_SIDE {
         rgb = resize(&rgb, MAX_SIDE as f64 / w.max(h) as f64);
@@ -425,19 +425,7 @@ fn jpeg_that_fits(img: DynamicImage) -> Result<String, ProviderError> {
     Err(rejected("the photo does not fit in a 5 MB data URI".into()))
 }
 
-/// The photo in RGB, transparency flattened onto white.
-fn flatten(img: DynamicImage) -> image::RgbImage {
-    if !img.color().has_alpha() {
-        return img.into_rgb8();
-    }
-    let rgba = img.into_rgba8();
-    image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let [r, g, b, a] = rgba.get_pixel(x, y).0;
-        let over = |c: u8| ((c as u32 * a as u32 + 255 * (255 - a as u32)) / 255) as u8;
-        image::Rgb([over(r), over(g), over(b)])
-    })
-}
-
+/// `rgb` scaled by `scale` (at least a pixel a side).
 fn resize(rgb: &image::RgbImage, scale: f64) -> image::RgbImage {
     let (w, h) = rgb.dimensions();
     let (nw, nh) = (((w as f64 * scale) as u32).max(1), ((h as f64 * scale) as u32).max(1));

@@ -22,7 +22,7 @@
 //! analysed.
 
 use crate::media::camera::planned_or_composed;
-use crate::media::{Media, MediaError, MotionSpec, analyse};
+use crate::media::{Media, MediaError, MotionSpec, analyse, photo};
 use crate::ports::{
     BlobError, BlobStore, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure, JobStatus, ProviderError,
     VideoModel,
@@ -30,9 +30,8 @@ use crate::ports::{
 use crate::{BlobKey, IdempotencyKey, JobId, Usd};
 use async_trait::async_trait;
 use bytes::Bytes;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, metadata::Orientation};
+use image::{DynamicImage, ImageFormat};
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -276,27 +275,16 @@ fn is_job_name(s: &str) -> bool {
     s.strip_prefix("sm-").is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Decodes the photo with its EXIF orientation applied. Returns it and whether it was also written
-/// to `normalised` as a PNG (when ffmpeg would not see the same pixels in the original).
+/// Decodes the photo upright ([`crate::media::photo`]). Returns it and whether it was also written
+/// to `normalised` as a PNG (when ffmpeg would not see the same pixels in the original: turned by
+/// EXIF, transparent, or not JPEG/PNG).
 fn decode(bytes: &[u8], normalised: &Path) -> Result<(DynamicImage, bool), String> {
-    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
-    let format = reader.format().ok_or("not a recognised image format")?;
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    img.apply_orientation(orientation);
-    let plain = matches!(format, ImageFormat::Jpeg | ImageFormat::Png) && orientation == Orientation::NoTransforms;
-    if plain && !img.color().has_alpha() {
-        return Ok((img, false));
+    let up = photo::decode_upright(bytes)?;
+    let plain = matches!(up.format, ImageFormat::Jpeg | ImageFormat::Png) && !up.turned;
+    if plain && !up.image.color().has_alpha() {
+        return Ok((up.image, false));
     }
-    if img.color().has_alpha() {
-        let mut rgb = image::RgbImage::new(img.width(), img.height());
-        for (p, q) in img.to_rgba8().pixels().zip(rgb.pixels_mut()) {
-            let a = p.0[3] as u32;
-            q.0 = [0, 1, 2].map(|c| ((p.0[c] as u32 * a + 255 * (255 - a)) / 255) as u8);
-        }
-        img = DynamicImage::ImageRgb8(rgb);
-    }
+    let img = DynamicImage::ImageRgb8(photo::on_white(up.image));
     img.save_with_format(normalised, ImageFormat::Png)
         .map_err(|e| format!("cannot write {}: {e}", normalised.display()))?;
     Ok((img, true))
@@ -308,6 +296,7 @@ mod tests {
     use crate::Motion;
     use crate::adapters::embedded::folder_blobs::FolderBlobStore;
     use crate::media::{Media, testutil};
+    use std::io::Cursor;
 
     fn provider(blobs: &Arc<FolderBlobStore>) -> StillMotionVideo {
         StillMotionVideo::new(Arc::new(Media::default()), blobs.clone(), Usd::from_dollars(0.05))
