@@ -100,20 +100,58 @@ pub struct Window {
     pub fit: f64,
 }
 
-/// The best window of `photo` for `frame`, its photo stretched sideways by `stretch` (1 = as it is).
+/// `img` scaled to `w` x `h`: by area averaging when shrinking (fast, and what a coarse grid
+/// wants), by a triangle filter when enlarging.
+fn scaled(img: &GrayImage, w: u32, h: u32) -> GrayImage {
+    let (w, h) = (w.max(1), h.max(1));
+    if w <= img.width() && h <= img.height() {
+        imageops::thumbnail(img, w, h)
+    } else {
+        imageops::resize(img, w, h, imageops::FilterType::Triangle)
+    }
+}
+
+/// A photo's luma and its halvings, made once for every frame lined up with it: each window size
+/// is scaled from the smallest halving still twice its size, not from the whole photo again.
+pub struct Pyramid {
+    levels: Vec<GrayImage>,
+}
+
+impl Pyramid {
+    pub fn new(luma: GrayImage) -> Self {
+        let mut levels = vec![luma];
+        while let Some(last) = levels.last().filter(|l| l.width().min(l.height()) >= 64) {
+            let half = scaled(last, last.width() / 2, last.height() / 2);
+            levels.push(half);
+        }
+        Self { levels }
+    }
+
+    /// The photo's size.
+    fn size(&self) -> (u32, u32) {
+        self.levels[0].dimensions()
+    }
+
+    /// The photo at `w` x `h`.
+    fn at(&self, w: u32, h: u32) -> GrayImage {
+        let source =
+            (self.levels.iter().rev()).find(|l| l.width() >= 2 * w && l.height() >= 2 * h).unwrap_or(&self.levels[0]);
+        scaled(source, w, h)
+    }
+}
+
+/// The best window of `photo` for `frame` (luma both), its photo stretched sideways by `stretch`
+/// (1 = as it is).
 fn search(
-    frame: &RgbImage,
-    photo: &RgbImage,
+    frame: &GrayImage,
+    photo: &Pyramid,
     stretch: f64,
     around: Option<Window>,
     skip: Option<(f64, f64)>,
 ) -> Window {
     let (fw, fh) = frame.dimensions();
-    let (pw, ph) = (photo.width() as f64 * stretch, photo.height() as f64);
+    let (pw, ph) = (photo.size().0 as f64 * stretch, photo.size().1 as f64);
     let aspect = fw as f64 / fh as f64;
-    let coarse = |img: &RgbImage, w: u32, h: u32| {
-        Plane::of(&imageops::grayscale(&imageops::resize(img, w.max(1), h.max(1), imageops::FilterType::Triangle)))
-    };
     // Window heights to try (photo pixels): geometric steps.
     let (lo, hi) = (ph / 5.0, 1.5 * ph.max(pw / aspect));
     let heights: Vec<f64> = match around {
@@ -124,11 +162,11 @@ fn search(
         }
     };
     let div = if around.is_some() { 4 } else { 16 };
-    let small = coarse(frame, fw / div, fh / div).skipping(skip);
+    let small = Plane::of(&scaled(frame, fw / div, fh / div)).skipping(skip);
     let mut best = Window { x: 0.0, y: 0.0, w: 0.0, h: 0.0, fit: -2.0 };
     for wh in heights {
         let k = small.h as f64 / wh;
-        let scaled = coarse(photo, (pw * k).round() as u32, (ph * k).round() as u32);
+        let scaled = Plane::of(&photo.at((pw * k).round() as u32, (ph * k).round() as u32));
         let (mx, my) = ((small.w as f64 * 0.35) as i32, (small.h as f64 * 0.35) as i32);
         let (xs, ys): (Vec<i32>, Vec<i32>) = match around {
             Some(w) => {
@@ -160,8 +198,7 @@ fn search(
 pub struct Alignment {
     /// The best window of the photo as it is.
     pub window: Window,
-    /// The best fit of the photo mirrored left to right, and where (on the mirrored photo).
-    pub mirrored_fit: f64,
+    /// The best window of the photo mirrored left to right (on the mirrored photo).
     pub mirrored_window: Window,
     /// The best fit of the photo stretched sideways by some factor, and that factor.
     pub stretched_fit: f64,
@@ -171,14 +208,14 @@ pub struct Alignment {
 /// Sideways stretches tried.
 const STRETCHES: [f64; 4] = [0.67, 0.8, 1.25, 1.5];
 
-/// Lines `frame` up with `photo` (see the module documentation); rows of the frame inside `skip`
-/// (fractions of its height: where captions are drawn) are left out.
-pub fn align(frame: &RgbImage, photo: &RgbImage, skip: Option<(f64, f64)>) -> Alignment {
+/// Lines `frame` up with `photo` and with `flipped` (the photo mirrored left to right), all luma,
+/// the photo's pyramids made once by the caller for all its frames; see the module documentation. Rows of
+/// the frame inside `skip` (fractions of its height: where captions are drawn) are left out.
+pub fn align(frame: &GrayImage, photo: &Pyramid, flipped: &Pyramid, skip: Option<(f64, f64)>) -> Alignment {
     let window = search(frame, photo, 1.0, None, skip);
     let window = search(frame, photo, 1.0, Some(window), skip);
-    let flipped = imageops::flip_horizontal(photo);
-    let mirrored = search(frame, &flipped, 1.0, None, skip);
-    let mirrored_window = search(frame, &flipped, 1.0, Some(mirrored), skip);
+    let mirrored = search(frame, flipped, 1.0, None, skip);
+    let mirrored_window = search(frame, flipped, 1.0, Some(mirrored), skip);
     let (mut stretched_fit, mut stretch) = (-2.0, 1.0);
     for s in STRETCHES {
         let guess = Window { x: window.x * s, w: window.w * s, ..window };
@@ -187,7 +224,7 @@ pub fn align(frame: &RgbImage, photo: &RgbImage, skip: Option<(f64, f64)>) -> Al
             (stretched_fit, stretch) = (fit, s);
         }
     }
-    Alignment { window, mirrored_fit: mirrored_window.fit, mirrored_window, stretched_fit, stretch }
+    Alignment { window, mirrored_window, stretched_fit, stretch }
 }
 
 /// The aligned pair compared.
@@ -195,9 +232,6 @@ pub fn align(frame: &RgbImage, photo: &RgbImage, skip: Option<(f64, f64)>) -> Al
 pub struct Comparison {
     /// Mean SSIM over the frame's blocks, -1..1.
     pub ssim: f64,
-    /// The lowest SSIM of a block inside the product, and where that block is (its centre, as
-    /// fractions of the frame).
-    pub worst_block: (f64, (f64, f64)),
     /// Median CIEDE2000 between the frame's product blocks and the photo's.
     pub colour_de: f64,
 }
@@ -234,7 +268,7 @@ pub fn compare(
     });
     // The product's box in frame pixels.
     let to_frame = |v: f64, o: i64, n: u32, size: u32| (v * n as f64 - o as f64) / size as f64;
-    let bx = [
+    let product_box = [
         to_frame(product[0], ox, pw, w),
         to_frame(product[1], oy, ph, h),
         to_frame(product[2], ox, pw, w),
@@ -242,7 +276,6 @@ pub fn compare(
     ];
     let (ga, gb) = (imageops::grayscale(&seen), imageops::grayscale(&shown));
     let (mut sum, mut n) = (0.0, 0.0);
-    let mut worst = (f64::INFINITY, (0.5, 0.5));
     let mut des = Vec::new();
     for by in 0..h / BLOCK {
         for bxi in 0..w / BLOCK {
@@ -255,20 +288,14 @@ pub fn compare(
             sum += s;
             n += 1.0;
             let (cx, cy) = ((x0 + BLOCK / 2) as f64 / w as f64, (y0 + BLOCK / 2) as f64 / h as f64);
-            if cx > bx[0] && cx < bx[2] && cy > bx[1] && cy < bx[3] {
-                if s < worst.0 {
-                    worst = (s, (cx, cy));
-                }
+            let [left, top, right, bottom] = product_box;
+            if cx > left && cx < right && cy > top && cy < bottom {
                 des.push(Lab::from_rgb(block_mean(&seen, x0, y0)).de2000(&Lab::from_rgb(block_mean(&shown, x0, y0))));
             }
         }
     }
     des.sort_by(f64::total_cmp);
-    Comparison {
-        ssim: if n > 0.0 { sum / n } else { 0.0 },
-        worst_block: if worst.0.is_finite() { worst } else { (1.0, (0.5, 0.5)) },
-        colour_de: des.get(des.len() / 2).copied().unwrap_or(0.0),
-    }
+    Comparison { ssim: if n > 0.0 { sum / n } else { 0.0 }, colour_de: des.get(des.len() / 2).copied().unwrap_or(0.0) }
 }
 
 fn border_median(img: &RgbImage) -> image::Rgb<u8> {
@@ -348,15 +375,17 @@ mod tests {
     fn a_crop_is_found_where_it_was_cut_and_a_mirror_fits_worse() {
         let p = photo();
         let frame = window_of(&p, 40, 50, 180, 320, (108, 192));
-        let a = align(&frame, &p, None);
+        let gp = Pyramid::new(imageops::grayscale(&p));
+        let gf = Pyramid::new(imageops::grayscale(&imageops::flip_horizontal(&p)));
+        let a = align(&imageops::grayscale(&frame), &gp, &gf, None);
         let w = a.window;
         assert!((w.x - 40.0).abs() < 12.0 && (w.y - 50.0).abs() < 12.0 && (w.h - 320.0).abs() < 25.0, "{a:?}");
-        assert!(w.fit > 0.9 && a.mirrored_fit < w.fit - 0.05, "{a:?}");
+        assert!(w.fit > 0.9 && a.mirrored_window.fit < w.fit - 0.05, "{a:?}");
         let c = compare(&frame, &p, &w, [0.2, 0.15, 0.8, 0.9], None);
         assert!(c.ssim > 0.7 && c.colour_de < 5.0, "{c:?}");
 
         let mirrored = imageops::flip_horizontal(&frame);
-        let m = align(&mirrored, &p, Some((0.6, 0.75)));
-        assert!(m.mirrored_fit > m.window.fit + 0.05, "{m:?}");
+        let m = align(&imageops::grayscale(&mirrored), &gp, &gf, Some((0.6, 0.75)));
+        assert!(m.mirrored_window.fit > m.window.fit + 0.05, "{m:?}");
     }
 }

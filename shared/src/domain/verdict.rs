@@ -16,6 +16,13 @@ pub struct Check {
     pub shot: Option<u32>,
 }
 
+impl Check {
+    /// One line per failed check of `checks`: `name: detail`.
+    pub fn reasons(checks: &[Check]) -> Vec<String> {
+        checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub reel: ReelId,
@@ -42,6 +49,6 @@ impl Verdict {
 
     /// The reasons a reel failed, one per failed check.
     pub fn reasons(&self) -> Vec<String> {
-        self.checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect()
+        Check::reasons(&self.checks)
     }
 }

@@ -206,7 +206,7 @@ async fn request_shots(ports: &Ports, reel: &Reel, shots: &BTreeSet<u32>) -> Res
     Ok(Outcome::Done(format!("{}: shots {shots:?} sent back to generate", reel.id)))
 }
 
-/// Every judged round's failures, oldest first ("round 1: reference_shown: shot 2 looks …").
+/// Every judged round's failures, oldest first ("round 1: structure: shot 2: does not line up …").
 async fn every_rounds_reasons(ports: &Ports, reel: &Reel) -> Result<Vec<String>, StageError> {
     let mut verdicts = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
     verdicts.sort_by_key(|v| v.round);

@@ -2,8 +2,8 @@
 //! whole clip as one shot, in any size, aspect and length, with or without audio; as a reel, its
 //! spec checks too.
 
-use super::shots::{ShotFrames, judge_shot};
-use super::spec::{GroundingPhoto, ReelPlanned, SpecJudge, caption_band};
+use super::shots::{Grounding, ShotFrames, judge_shot};
+use super::spec::{EDGE_MS, ReelPlanned, SpecJudge, caption_band};
 use crate::config::Settings;
 use crate::media::{Media, MediaError, THUMBNAIL_FPS, thumbnail_size};
 use crate::ports::Check;
@@ -22,13 +22,11 @@ pub struct ClipVerdict {
 impl ClipVerdict {
     /// One JSON object: `verdict` (`pass`/`fail`), the checks with their scores, the reasons.
     pub fn to_json(&self) -> serde_json::Value {
-        let reasons: Vec<String> =
-            self.checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
         serde_json::json!({
             "verdict": if self.passed { "pass" } else { "fail" },
             "reference": self.reference.display().to_string(),
             "checks": self.checks,
-            "reasons": reasons,
+            "reasons": Check::reasons(&self.checks),
         })
     }
 }
@@ -62,9 +60,8 @@ pub async fn judge_clip(
     let mut groundings = Vec::with_capacity(photos.len());
     for p in photos {
         let photo = p.clone();
-        let opened = tokio::task::spawn_blocking(move || GroundingPhoto::open(&photo))
-            .await
-            .map_err(|e| MediaError::BadInput(e.to_string()))?;
+        let opened =
+            tokio::task::spawn_blocking(move || Grounding::open(&photo)).await.expect("decoding a photo panicked");
         groundings.push(opened.map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?);
     }
     let frames = media.sampled_frames(clip, THUMBNAIL_FPS, thumbnail_size(video.width, video.height)).await?;
@@ -72,20 +69,22 @@ pub async fn judge_clip(
     let last = frames.len() as u32 * step;
     let shot = ShotFrames {
         index: 0,
-        frames: (0..).zip(frames).map(|(k, f)| (k * step, f)).filter(|(t, _)| frames_kept(*t, last)).collect(),
+        frames: (0..)
+            .zip(frames)
+            .map(|(k, f)| (k * step, f))
+            .filter(|(t, _)| *t >= EDGE_MS && t + EDGE_MS < last)
+            .collect(),
     };
     let captions = as_reel.then(|| caption_band(crate::CaptionPosition::Lower));
     let judged = tokio::task::spawn_blocking(move || {
-        groundings.iter().enumerate().map(|(i, g)| (i, judge_shot(&shot, &g.grounding(), true, captions))).min_by(
-            |(_, a), (_, b)| {
-                let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
-                let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
-                fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
-            },
-        )
+        groundings.iter().enumerate().map(|(i, g)| (i, judge_shot(&shot, g, captions))).min_by(|(_, a), (_, b)| {
+            let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
+            let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
+            fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
+        })
     })
     .await
-    .map_err(|e| MediaError::BadInput(e.to_string()))?;
+    .expect("judging panicked");
     let (best, mut checks) = judged.expect("at least one photo");
     if as_reel {
         let judge = SpecJudge::new(media.clone(), settings.clone());
@@ -95,9 +94,4 @@ pub async fn judge_clip(
         checks = spec;
     }
     Ok(ClipVerdict { passed: checks.iter().all(|c| c.passed), checks, reference: photos[best].clone() })
-}
-
-/// A clip's first and last 50 ms are left out, as a shot's are in a reel (fades, the cut).
-fn frames_kept(t: u32, length: u32) -> bool {
-    t >= 50 && t + 50 < length
 }

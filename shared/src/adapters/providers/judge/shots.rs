@@ -18,23 +18,26 @@
 //! Frames are the reel's thumbnails (or a clip decoded at their size, 10 a second); the first and
 //! last 120 ms of a shot in a reel are left out (the cut itself).
 
-use super::align::{align, compare};
-use super::colour::{DETAIL_SHARE, MAIN_SHARE, MainColour, colour_distance, main_colours};
-use super::frames::{change, frame_stats, luma, sharpness};
+use super::align::{Alignment, Comparison, Pyramid, align, compare};
+use super::colour::{DETAIL_SHARE, MAIN_SHARE, colour_distance, main_colours};
+use super::frames::{FrameStats, change, frame_stats, luma, sharpness};
+use crate::media::photo;
 use crate::ports::Check;
 use image::{GrayImage, RgbImage, imageops};
+use std::path::Path;
 
 /// Where a frame lines up with its photo, their product blocks differ by at most this CIEDE2000
 /// (median of the blocks; faithful clips of the fit set: at most 3.0, recoloured ones 27 and up).
 pub const MAX_ALIGNED_DE: f64 = 10.0;
 /// A frame lines up with its photo at least this well (normalised cross-correlation of luma;
-/// faithful clips of the fit set: 0.90 and up; another product: 0.71 and under).
+/// faithful clips of the fit set: 0.90 and up; another product: 0.73 and under).
 pub const MIN_FIT: f64 = 0.85;
 /// A frame is mirrored when the photo flipped left to right fits it better than this (SSIM;
-/// faithful: at most +0.06, mirrored: +0.22 and up).
+/// faithful: the flipped photo fits 0.10 worse or more, mirrored: +0.21 and up).
 pub const MAX_MIRROR_GAIN: f64 = 0.12;
 /// A frame is stretched or squeezed when the photo stretched sideways fits it better than this
-/// (NCC; faithful: at most +0.01, stretched: +0.06 and up).
+/// (NCC; faithful: at most +0.00, stretched 1.5x: up to +0.48, and the one that gains nothing fails
+/// [`MIN_FIT`]).
 pub const MAX_STRETCH_GAIN: f64 = 0.03;
 /// A frame's colours are off beyond this CIEDE2000 distance from its photo's (frame by frame,
 /// whatever lines up).
@@ -43,8 +46,10 @@ pub const MAX_COLOUR_DE: f64 = 20.0;
 pub const MIN_BAD_STRETCH_MS: u32 = 400;
 /// ...or make up this share of its frames.
 pub const MAX_BAD_SHARE: f64 = 0.25;
-/// A frame darker than this mean luma (0–255) and flat is black.
+/// A frame darker than this mean luma (0–255) whose luma spreads less than [`BLACK_SPREAD`] is black.
 pub const BLACK_LUMA: f64 = 20.0;
+/// (see [`BLACK_LUMA`]: a dark frame with a faint picture left, a fade's bottom, is black too)
+pub const BLACK_SPREAD: f64 = 12.0;
 /// A frame whose luma spreads less than this is blank (one flat colour).
 pub const BLANK_SPREAD: f64 = 4.0;
 /// Black or blank frames fail a shot when they run this long.
@@ -56,7 +61,8 @@ pub const FROZEN_CHANGE: f64 = 0.05;
 pub const FROZEN_SHARE: f64 = 0.25;
 /// ...and a moving shot fails when they stay frozen this long (away from its eased ends).
 pub const FROZEN_MS: u32 = 600;
-/// A change this many times the shot's median change between frames is a jump or a cut...
+/// A change this many times the shot's typical change between frames (its upper quartile) is a
+/// jump or a cut...
 pub const JUMP_FACTOR: f64 = 6.0;
 /// ...when it is also at least this large.
 pub const JUMP_MIN: f64 = 14.0;
@@ -73,229 +79,280 @@ pub struct ShotFrames {
     pub frames: Vec<(u32, RgbImage)>,
 }
 
-/// The photo a shot was grounded in, and where its product is (normalised `[x0, y0, x1, y1]`).
-pub struct Grounding<'a> {
-    pub photo: &'a RgbImage,
+/// The photo a shot was grounded in, as people see it ([`photo`]), at most [`PHOTO_SIDE`] pixels
+/// a side, and where its product is (normalised `[x0, y0, x1, y1]`).
+pub struct Grounding {
+    pub photo: RgbImage,
     pub product: [f64; 4],
 }
 
-/// The shot-level checks of one shot; `moves` when the shot asked for a camera move.
-/// `captions`: the band of rows (fractions of the height) captions are drawn in, if any.
-pub fn judge_shot(
-    shot: &ShotFrames,
-    grounding: &Grounding<'_>,
-    moves: bool,
-    captions: Option<(f64, f64)>,
-) -> Vec<Check> {
+/// Photos are judged at most this many pixels a side.
+const PHOTO_SIDE: u32 = 512;
+
+impl Grounding {
+    /// Reads and decodes the photo at `path` and finds its product; the error names the file.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let img = photo::decode_upright(&bytes).map_err(|e| format!("{}: {e}", path.display()))?.image;
+        let small =
+            if img.width().max(img.height()) > PHOTO_SIDE { img.thumbnail(PHOTO_SIDE, PHOTO_SIDE) } else { img };
+        let b = crate::media::analyse(&small).subject;
+        Ok(Self { photo: photo::on_white(small), product: [b.x0, b.y0, b.x1, b.y1] })
+    }
+}
+
+/// The shot-level checks of one shot (every shot asks for a camera move). `captions`: the band of
+/// rows (fractions of the height) captions are drawn in, if any.
+pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding, captions: Option<(f64, f64)>) -> Vec<Check> {
     let index = shot.index;
-    let mk = |name: &str, passed: bool, score: f64, detail: String| Check {
+    let check = |(name, passed, score, detail): Judged| Check {
         name: name.into(),
         passed,
         score: score.clamp(0.0, 1.0),
         detail: format!("shot {index}: {detail}"),
         shot: Some(index),
     };
-    let Some((_, first)) = shot.frames.first() else {
-        return vec![mk("frames", false, 0.0, "no frames to judge".into())];
-    };
-    let (w, h) = first.dimensions();
-    let grays: Vec<GrayImage> = shot.frames.iter().map(|(_, f)| luma(f)).collect();
-    let times: Vec<u32> = shot.frames.iter().map(|(t, _)| *t).collect();
-    let step_ms = times.windows(2).map(|p| p[1].saturating_sub(p[0])).min().unwrap_or(100).max(1);
-    let mut checks = Vec::new();
-
-    // Colour, frame by frame.
-    let reference = main_colours(grounding.photo, [0.0, 0.0, 1.0, 1.0], DETAIL_SHARE);
-    let distances: Vec<f64> = shot
-        .frames
-        .iter()
-        .map(|(_, f)| {
-            let seen: Vec<MainColour> = main_colours(f, [0.0, 0.0, 1.0, 1.0], MAIN_SHARE);
-            colour_distance(&seen, &reference)
-        })
-        .collect();
-    let off: Vec<bool> = distances.iter().map(|d| *d > MAX_COLOUR_DE).collect();
-    let longest = longest_run(&off) as u32 * step_ms;
-    let share = off.iter().filter(|o| **o).count() as f64 / off.len() as f64;
-    let worst = distances.iter().copied().fold(0.0, f64::max);
-    let median_de = median(&distances);
-    let palette_off = longest >= MIN_BAD_STRETCH_MS || share > MAX_BAD_SHARE;
-    let palette = if palette_off {
-        format!(
-            "the colours are ΔE {worst:.0} from the photo's at {} (at most {MAX_COLOUR_DE})",
-            spans(&off, &times, step_ms)
-        )
-    } else {
-        format!(
-            "the colours are within ΔE {median_de:.1} of the photo's (median; worst {worst:.1}, at most {MAX_COLOUR_DE})"
-        )
-    };
-
-    // Black, blank, frozen, jumps, flicker.
-    let stats: Vec<_> = grays.iter().map(frame_stats).collect();
-    let blank: Vec<bool> =
-        stats.iter().map(|s| s.spread < BLANK_SPREAD || (s.mean < BLACK_LUMA && s.spread < 12.0)).collect();
-    let changes: Vec<f64> = grays.windows(2).map(|p| change(&p[0], &p[1], captions)).collect();
-    let typical = median(&changes);
-    let mut problems = Vec::new();
-    if longest_run(&blank) as u32 * step_ms >= MIN_BLANK_MS {
-        let black = stats.iter().zip(&blank).filter(|(_, b)| **b).all(|(s, _)| s.mean < BLACK_LUMA);
-        problems.push(format!("{} at {}", if black { "black" } else { "blank" }, spans(&blank, &times, step_ms)));
+    if shot.frames.is_empty() {
+        return vec![check(("frames", false, 0.0, "no frames to judge".into()))];
     }
-    let jumps: Vec<usize> = changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c >= JUMP_MIN && **c > JUMP_FACTOR * typical)
-        .map(|(i, _)| i + 1)
+    let seen = Seen::of(shot, captions);
+    let lined = lined_up(shot, grounding, &seen, captions);
+    let mut judged = vec![frames_check(&seen), motion_check(&seen, captions)];
+    judged.extend(structure_checks(&lined));
+    judged.push(colour_check(shot, grounding, &seen, &lined));
+    judged.push(sharpness_check(shot, grounding, &seen));
+    judged.into_iter().map(check).collect()
+}
+
+/// A check's name, whether it passed, its score and what it measured.
+type Judged = (&'static str, bool, f64, String);
+
+/// What every frame of a shot measures.
+struct Seen {
+    grays: Vec<GrayImage>,
+    times: Vec<u32>,
+    step_ms: u32,
+    stats: Vec<FrameStats>,
+    /// Black or blank frames.
+    blank: Vec<bool>,
+    /// How much changed from each frame to the next.
+    changes: Vec<f64>,
+    /// The shot's typical change between frames: the upper quartile, so that a pan moving in whole
+    /// pixels (a frame that moved, a frame that did not, in turn) is typical, not a run of jumps.
+    typical: f64,
+}
+
+impl Seen {
+    fn of(shot: &ShotFrames, captions: Option<(f64, f64)>) -> Self {
+        let grays: Vec<GrayImage> = shot.frames.iter().map(|(_, f)| luma(f)).collect();
+        let times: Vec<u32> = shot.frames.iter().map(|(t, _)| *t).collect();
+        let step_ms = times.windows(2).map(|p| p[1].saturating_sub(p[0])).min().unwrap_or(100).max(1);
+        let stats: Vec<FrameStats> = grays.iter().map(frame_stats).collect();
+        let blank =
+            stats.iter().map(|s| s.spread < BLANK_SPREAD || (s.mean < BLACK_LUMA && s.spread < BLACK_SPREAD)).collect();
+        let changes: Vec<f64> = grays.windows(2).map(|p| change(&p[0], &p[1], captions)).collect();
+        let typical = quantile(&changes, 0.75);
+        Self { grays, times, step_ms, stats, blank, changes, typical }
+    }
+
+    /// How long the longest run of `flags` lasts, ms.
+    fn longest_ms(&self, flags: &[bool]) -> u32 {
+        longest_run(flags) as u32 * self.step_ms
+    }
+}
+
+/// Black or blank stretches, a freeze mid-move, jumps and cuts, flicker.
+fn frames_check(seen: &Seen) -> Judged {
+    let mut problems = Vec::new();
+    if seen.longest_ms(&seen.blank) >= MIN_BLANK_MS {
+        let black = seen.stats.iter().zip(&seen.blank).filter(|(_, b)| **b).all(|(s, _)| s.mean < BLACK_LUMA);
+        let what = if black { "black" } else { "blank" };
+        problems.push(format!("{what} at {}", spans(&seen.blank, &seen.times, seen.step_ms)));
+    }
+    let jumps: Vec<String> = (seen.changes.iter().enumerate())
+        .filter(|(_, c)| **c >= JUMP_MIN && **c > JUMP_FACTOR * seen.typical)
+        .map(|(i, _)| format!("{:.1} s", seen.times[i + 1] as f64 / 1000.0))
         .collect();
     if !jumps.is_empty() {
-        let at: Vec<String> = jumps.iter().map(|i| format!("{:.1} s", times[*i] as f64 / 1000.0)).collect();
-        problems.push(format!("the picture jumps (a cut or a glitch) at {}", at.join(", ")));
+        problems.push(format!("the picture jumps (a cut or a glitch) at {}", jumps.join(", ")));
     }
-    if moves {
-        // Eased moves start and end slowly: only the middle 70 % must keep moving.
-        let (lo, hi) = (changes.len() * 15 / 100, changes.len() - changes.len() * 15 / 100);
-        let still = FROZEN_CHANGE.min(FROZEN_SHARE * typical);
-        let frozen: Vec<bool> = changes.iter().enumerate().map(|(i, c)| i >= lo && i < hi && *c < still).collect();
-        if longest_run(&frozen) as u32 * step_ms >= FROZEN_MS {
-            problems.push(format!("the picture freezes at {}", spans(&frozen, &times[1..], step_ms)));
-        }
+    // Eased moves start and end slowly: only the middle 70 % must keep moving.
+    let n = seen.changes.len();
+    let (lo, hi) = (n * 15 / 100, n - n * 15 / 100);
+    let still = FROZEN_CHANGE.min(FROZEN_SHARE * seen.typical);
+    let frozen: Vec<bool> =
+        (seen.changes.iter().enumerate()).map(|(i, c)| (lo..hi).contains(&i) && *c < still).collect();
+    if seen.longest_ms(&frozen) >= FROZEN_MS {
+        problems.push(format!("the picture freezes at {}", spans(&frozen, &seen.times[1..], seen.step_ms)));
     }
-    let steps: Vec<f64> = stats.windows(2).map(|p| p[1].mean - p[0].mean).collect();
-    let reversals = steps
-        .windows(2)
+    let steps: Vec<f64> = seen.stats.windows(2).map(|p| p[1].mean - p[0].mean).collect();
+    let reversals = (steps.windows(2))
         .filter(|p| p[0].abs() >= FLICKER_STEP && p[1].abs() >= FLICKER_STEP && p[0].signum() != p[1].signum())
         .count();
     if reversals >= 3 {
         problems.push(format!("the brightness flickers ({reversals} reversals of {FLICKER_STEP}+ levels)"));
     }
-    checks.push(mk(
-        "frames",
-        problems.is_empty(),
-        if problems.is_empty() { 1.0 } else { 0.0 },
-        if problems.is_empty() {
-            format!("no black, frozen or jumping frames (typical change {typical:.2} a frame)")
-        } else {
-            problems.join("; ")
-        },
-    ));
-
-    // Motion: the first and last frames of a camera move differ.
-    if moves && grays.len() >= 2 {
-        let moved = change(&grays[0], &grays[grays.len() - 1], captions);
-        checks.push(mk(
-            "motion",
-            moved >= MIN_MOTION,
-            moved / (2.0 * MIN_MOTION),
-            if moved >= MIN_MOTION {
-                format!("the camera moves (the picture changes {moved:.1} from first to last frame)")
-            } else {
-                format!("asked for a camera move, the picture barely changes ({moved:.2}, at least {MIN_MOTION})")
-            },
-        ));
-    }
-
-    // Structure: a few frames lined up with the photo and compared where they overlap (frames
-    // with no structure, black or blank, are the frames check's).
-    let picks: Vec<usize> =
-        [0.15, 0.38, 0.62, 0.85].iter().map(|f| ((shot.frames.len() - 1) as f64 * f).round() as usize).collect();
-    let flipped = imageops::flip_horizontal(grounding.photo);
-    let mirror_box =
-        [1.0 - grounding.product[2], grounding.product[1], 1.0 - grounding.product[0], grounding.product[3]];
-    let mut lined = Vec::new();
-    for &i in picks.iter().filter(|i| !blank[**i]) {
-        let (t, frame) = &shot.frames[i];
-        let a = align(frame, grounding.photo, captions);
-        let c = compare(frame, grounding.photo, &a.window, grounding.product, captions);
-        let m = compare(frame, &flipped, &a.mirrored_window, mirror_box, captions);
-        lined.push((*t, a, c, m.ssim));
-    }
-    let mut aligned_de = None;
-    if let Some(first) = lined.first() {
-        let worst_fit = lined.iter().min_by(|a, b| a.1.window.fit.total_cmp(&b.1.window.fit)).unwrap_or(first);
-        let (fit, at) = (worst_fit.1.window.fit, worst_fit.0 as f64 / 1000.0);
-        let ssim = lined.iter().map(|l| l.2.ssim).fold(f64::INFINITY, f64::min);
-        checks.push(mk(
-            "structure",
-            fit >= MIN_FIT,
-            fit,
-            if fit >= MIN_FIT {
-                format!("lines up with its photo (fit at least {fit:.2}, SSIM at least {ssim:.2})")
-            } else {
-                format!(
-                    "does not line up with its photo at {at:.1} s (fit {fit:.2}, at least {MIN_FIT}): another product, or the \
-                     product changed shape"
-                )
-            },
-        ));
-        let mirror = lined.iter().max_by(|a, b| (a.3 - a.2.ssim).total_cmp(&(b.3 - b.2.ssim))).unwrap_or(first);
-        let gain = mirror.3 - mirror.2.ssim;
-        checks.push(mk(
-            "mirrored",
-            gain <= MAX_MIRROR_GAIN,
-            1.0 - gain.max(0.0),
-            if gain <= MAX_MIRROR_GAIN {
-                format!("not mirrored (the photo flipped fits {:.2} worse)", -gain)
-            } else {
-                format!(
-                    "mirrored at {:.1} s: it matches the photo flipped left to right better (SSIM +{gain:.2}; a print reads backwards)",
-                    mirror.0 as f64 / 1000.0
-                )
-            },
-        ));
-        let stretched = lined
-            .iter()
-            .max_by(|a, b| (a.1.stretched_fit - a.1.window.fit).total_cmp(&(b.1.stretched_fit - b.1.window.fit)))
-            .unwrap_or(first);
-        let gain = stretched.1.stretched_fit - stretched.1.window.fit;
-        let factor = stretched.1.stretch;
-        checks.push(mk(
-            "proportions",
-            gain <= MAX_STRETCH_GAIN,
-            1.0 - gain.max(0.0),
-            if gain <= MAX_STRETCH_GAIN {
-                "the product keeps its proportions".to_string()
-            } else {
-                format!(
-                    "the product is {} at {:.1} s: it fits the photo {factor}x as wide better (+{gain:.2})",
-                    if factor > 1.0 { "stretched wide" } else { "squeezed narrow" },
-                    stretched.0 as f64 / 1000.0
-                )
-            },
-        ));
-        let de = lined.iter().map(|l| l.2.colour_de).fold(0.0, f64::max);
-        aligned_de = Some(de);
-    }
-    let aligned_off = aligned_de.is_some_and(|d| d > MAX_ALIGNED_DE);
-    checks.push(mk(
-        "colour",
-        !palette_off && !aligned_off,
-        (1.0 - share) * if aligned_off { 0.0 } else { 1.0 },
-        match aligned_de {
-            Some(d) if aligned_off => format!(
-                "the product's colour moved ΔE {d:.0} from the photo where they line up (at most {MAX_ALIGNED_DE}); {palette}"
-            ),
-            Some(d) => format!("where it lines up with the photo the product's colour is within ΔE {d:.1}; {palette}"),
-            None => palette,
-        },
-    ));
-
-    // Sharpness against the photo at the frame's size.
-    let photo_at_size = luma(&cover(grounding.photo, grounding.product, w, h));
-    let photo_sharpness = sharpness(&photo_at_size).max(1e-6);
-    let seen = median(&grays.iter().map(sharpness).collect::<Vec<_>>());
-    let ratio = seen / photo_sharpness;
-    checks.push(mk(
-        "sharpness",
-        ratio >= MIN_SHARPNESS_RATIO,
-        ratio,
-        format!(
-            "{:.0}% of the photo's sharpness at the same size (at least {:.0}%)",
-            ratio * 100.0,
-            MIN_SHARPNESS_RATIO * 100.0
+    match problems.is_empty() {
+        true => (
+            "frames",
+            true,
+            1.0,
+            format!("no black, frozen or jumping frames (typical change {:.2} a frame)", seen.typical),
         ),
-    ));
-    checks
+        false => ("frames", false, 0.0, problems.join("; ")),
+    }
+}
+
+/// The first and last frames of a camera move differ.
+fn motion_check(seen: &Seen, captions: Option<(f64, f64)>) -> Judged {
+    let (first, last) = (&seen.grays[0], &seen.grays[seen.grays.len() - 1]);
+    let moved = change(first, last, captions);
+    let detail = if moved >= MIN_MOTION {
+        format!("the camera moves (the picture changes {moved:.1} from first to last frame)")
+    } else {
+        format!("asked for a camera move, the picture barely changes ({moved:.2}, at least {MIN_MOTION})")
+    };
+    ("motion", moved >= MIN_MOTION, moved / (2.0 * MIN_MOTION), detail)
+}
+
+/// One frame lined up with the photo: when, where, how alike, and how alike the mirrored photo is
+/// where it fits best.
+struct Lined {
+    at_ms: u32,
+    alignment: Alignment,
+    comparison: Comparison,
+    mirrored_ssim: f64,
+}
+
+impl Lined {
+    fn at_s(&self) -> f64 {
+        self.at_ms as f64 / 1000.0
+    }
+    fn fit(&self) -> f64 {
+        self.alignment.window.fit
+    }
+    fn mirror_gain(&self) -> f64 {
+        self.mirrored_ssim - self.comparison.ssim
+    }
+    fn stretch_gain(&self) -> f64 {
+        self.alignment.stretched_fit - self.fit()
+    }
+}
+
+/// Four frames of the shot (at 15, 38, 62 and 85 % of it) lined up with the photo and compared
+/// where they overlap; black or blank ones are left to the frames check.
+fn lined_up(shot: &ShotFrames, grounding: &Grounding, seen: &Seen, captions: Option<(f64, f64)>) -> Vec<Lined> {
+    let last = shot.frames.len() - 1;
+    let flipped = imageops::flip_horizontal(&grounding.photo);
+    let (photo_luma, flipped_luma) = (Pyramid::new(luma(&grounding.photo)), Pyramid::new(luma(&flipped)));
+    let [x0, y0, x1, y1] = grounding.product;
+    let flipped_product = [1.0 - x1, y0, 1.0 - x0, y1];
+    [0.15, 0.38, 0.62, 0.85]
+        .iter()
+        .map(|f| (last as f64 * f).round() as usize)
+        .filter(|i| !seen.blank[*i])
+        .map(|i| {
+            let (at_ms, frame) = (shot.frames[i].0, &shot.frames[i].1);
+            let alignment = align(&seen.grays[i], &photo_luma, &flipped_luma, captions);
+            let comparison = compare(frame, &grounding.photo, &alignment.window, grounding.product, captions);
+            let mirrored = compare(frame, &flipped, &alignment.mirrored_window, flipped_product, captions);
+            Lined { at_ms, alignment, comparison, mirrored_ssim: mirrored.ssim }
+        })
+        .collect()
+}
+
+/// `structure`, `mirrored` and `proportions`, each from its worst lined-up frame.
+fn structure_checks(lined: &[Lined]) -> Vec<Judged> {
+    let worst = |key: fn(&Lined) -> f64| lined.iter().max_by(|a, b| key(a).total_cmp(&key(b)));
+    let mut out = Vec::new();
+    if let Some(l) = worst(|l| -l.fit()) {
+        let fit = l.fit();
+        let ssim = lined.iter().map(|l| l.comparison.ssim).fold(f64::INFINITY, f64::min);
+        let detail = if fit >= MIN_FIT {
+            format!("lines up with its photo (fit at least {fit:.2}, SSIM at least {ssim:.2})")
+        } else {
+            format!(
+                "does not line up with its photo at {:.1} s (fit {fit:.2}, at least {MIN_FIT}): another product, or \
+                 the product changed shape",
+                l.at_s()
+            )
+        };
+        out.push(("structure", fit >= MIN_FIT, fit, detail));
+    }
+    if let Some(l) = worst(Lined::mirror_gain) {
+        let gain = l.mirror_gain();
+        let detail = if gain <= MAX_MIRROR_GAIN {
+            format!("not mirrored (the photo flipped fits {:.2} worse)", -gain)
+        } else {
+            format!(
+                "mirrored at {:.1} s: it matches the photo flipped left to right better (SSIM +{gain:.2}; a print \
+                 reads backwards)",
+                l.at_s()
+            )
+        };
+        out.push(("mirrored", gain <= MAX_MIRROR_GAIN, 1.0 - gain.max(0.0), detail));
+    }
+    if let Some(l) = worst(Lined::stretch_gain) {
+        let (gain, factor) = (l.stretch_gain(), l.alignment.stretch);
+        let detail = if gain <= MAX_STRETCH_GAIN {
+            format!("the product keeps its proportions (the photo stretched fits {gain:+.2})")
+        } else {
+            let how = if factor > 1.0 { "stretched wide" } else { "squeezed narrow" };
+            format!(
+                "the product is {how} at {:.1} s: it fits the photo {factor}x as wide better (+{gain:.2})",
+                l.at_s()
+            )
+        };
+        out.push(("proportions", gain <= MAX_STRETCH_GAIN, 1.0 - gain.max(0.0), detail));
+    }
+    out
+}
+
+/// The product's colour where the frames line up with the photo, and every frame's main colours
+/// against the photo's.
+fn colour_check(shot: &ShotFrames, grounding: &Grounding, seen: &Seen, lined: &[Lined]) -> Judged {
+    let all = [0.0, 0.0, 1.0, 1.0];
+    let reference = main_colours(&grounding.photo, all, DETAIL_SHARE);
+    let distances: Vec<f64> =
+        shot.frames.iter().map(|(_, f)| colour_distance(&main_colours(f, all, MAIN_SHARE), &reference)).collect();
+    let off: Vec<bool> = distances.iter().map(|d| *d > MAX_COLOUR_DE).collect();
+    let share = off.iter().filter(|o| **o).count() as f64 / off.len() as f64;
+    let worst = distances.iter().copied().fold(0.0, f64::max);
+    let palette_off = seen.longest_ms(&off) >= MIN_BAD_STRETCH_MS || share > MAX_BAD_SHARE;
+    let palette = if palette_off {
+        let at = spans(&off, &seen.times, seen.step_ms);
+        format!("the colours are ΔE {worst:.0} from the photo's at {at} (at most {MAX_COLOUR_DE})")
+    } else {
+        let median = median(&distances);
+        format!(
+            "the colours are within ΔE {median:.1} of the photo's (median; worst {worst:.1}, at most {MAX_COLOUR_DE})"
+        )
+    };
+    let aligned = lined.iter().map(|l| l.comparison.colour_de).reduce(f64::max);
+    let aligned_off = aligned.is_some_and(|d| d > MAX_ALIGNED_DE);
+    let detail = match aligned {
+        Some(d) if aligned_off => {
+            format!(
+                "the product's colour moved ΔE {d:.0} from the photo where they line up (at most {MAX_ALIGNED_DE}); {palette}"
+            )
+        }
+        Some(d) => format!("where it lines up with the photo the product's colour is within ΔE {d:.1}; {palette}"),
+        None => palette,
+    };
+    ("colour", !palette_off && !aligned_off, if aligned_off { 0.0 } else { 1.0 - share }, detail)
+}
+
+/// The frames' sharpness against the photo's at the frames' size.
+fn sharpness_check(shot: &ShotFrames, grounding: &Grounding, seen: &Seen) -> Judged {
+    let (w, h) = shot.frames[0].1.dimensions();
+    let photo_sharpness = sharpness(&luma(&cover(&grounding.photo, grounding.product, w, h))).max(1e-6);
+    let ratio = median(&seen.grays.iter().map(sharpness).collect::<Vec<_>>()) / photo_sharpness;
+    let detail = format!(
+        "{:.0}% of the photo's sharpness at the same size (at least {:.0}%)",
+        ratio * 100.0,
+        MIN_SHARPNESS_RATIO * 100.0
+    );
+    ("sharpness", ratio >= MIN_SHARPNESS_RATIO, ratio, detail)
 }
 
 /// `photo`'s product region scaled to cover `w` x `h` and cropped to it.
@@ -313,12 +370,17 @@ fn cover(photo: &RgbImage, product: [f64; 4], w: u32, h: u32) -> RgbImage {
 }
 
 fn median(v: &[f64]) -> f64 {
+    quantile(v, 0.5)
+}
+
+/// The `q` quantile (0–1) of the finite values of `v` (0 when there are none).
+fn quantile(v: &[f64], q: f64) -> f64 {
     let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if s.is_empty() {
         return 0.0;
     }
     s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
+    s[((s.len() - 1) as f64 * q).round() as usize]
 }
 
 /// The longest run of `true`.
@@ -348,4 +410,26 @@ fn spans(flags: &[bool], times: &[u32], step_ms: u32) -> String {
         out.push(format!("{:.1}–{:.1} s", a as f64 / 1000.0, b as f64 / 1000.0));
     }
     out.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::testutil::{RED, WHITE, jpeg_turned, picture};
+
+    /// The judge sees the photo as the renderer draws it: turned upright by its EXIF orientation.
+    #[test]
+    fn a_photo_is_judged_upright_and_an_unreadable_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("turned");
+        std::fs::write(&path, jpeg_turned(&picture(160, 80, WHITE, &[(40, 20, 120, 60, RED)]), 6)).unwrap();
+        let g = Grounding::open(&path).unwrap();
+        assert_eq!(g.photo.dimensions(), (80, 160));
+        let [x0, y0, x1, y1] = g.product;
+        assert!((x1 - x0) * 80.0 < (y1 - y0) * 160.0, "the product stands upright too: {:?}", g.product);
+
+        std::fs::write(&path, b"not a photo").unwrap();
+        let e = Grounding::open(&path).err().unwrap();
+        assert!(e.contains("turned"), "{e}");
+    }
 }

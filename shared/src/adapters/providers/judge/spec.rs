@@ -6,7 +6,6 @@ use crate::config::Settings;
 use crate::media::{Media, THUMBNAIL_FPS, thumbnail_size};
 use crate::ports::{Check, Judge, ProviderError, ReelCut};
 use async_trait::async_trait;
-use image::DynamicImage;
 use std::sync::Arc;
 
 /// How loud the voice-over must be on average to count as audible.
@@ -155,27 +154,32 @@ impl SpecJudge {
             }
         }
         let captions = caption_band(cut.reel.options.brand.caption.position);
+        // Each photo decoded once, however many shots show it.
+        let mut photos: Vec<(&crate::Sha256, Arc<Grounding>)> = Vec::new();
+        for (r, path) in cut.references.iter().filter(|(r, _)| plan.shots.iter().any(|s| s.reference == r.sha256)) {
+            let path = path.clone();
+            let opened = tokio::task::spawn_blocking(move || Grounding::open(&path)).await.map_err(|e| self.err(e))?;
+            photos.push((&r.sha256, Arc::new(opened.map_err(|e| self.err(e))?)));
+        }
         let mut out = Vec::new();
         let mut judging = tokio::task::JoinSet::new();
         for (shot, frames) in plan.shots.iter().zip(by_shot) {
-            let Some((_, photo)) = cut.references.iter().find(|(r, _)| r.sha256 == shot.reference) else {
+            let Some((_, grounding)) = photos.iter().find(|(sha, _)| **sha == shot.reference) else {
+                // Not the shot's fault: making it again would not help, so the reel waits for a person.
                 out.push(Check {
                     name: "reference_shown".into(),
                     passed: false,
                     score: 0.0,
                     detail: format!("shot {}: its reference {} is missing", shot.index, shot.reference.short(12)),
-                    shot: Some(shot.index),
+                    shot: None,
                 });
                 continue;
             };
-            let photo = photo.clone();
-            judging.spawn_blocking(move || -> Result<Vec<Check>, String> {
-                let grounded = GroundingPhoto::open(&photo)?;
-                Ok(judge_shot(&frames, &grounded.grounding(), true, Some(captions)))
-            });
+            let grounding = grounding.clone();
+            judging.spawn_blocking(move || judge_shot(&frames, &grounding, Some(captions)));
         }
         while let Some(joined) = judging.join_next().await {
-            out.extend(joined.map_err(|e| self.err(e))?.map_err(|e| self.err(e))?);
+            out.extend(joined.map_err(|e| self.err(e))?);
         }
         out.sort_by_key(|c| c.shot);
         Ok(out)
@@ -195,38 +199,4 @@ pub(crate) fn caption_band(position: crate::CaptionPosition) -> (f64, f64) {
 
 /// Frames this close to a cut are left out of the shot on either side (a cut lands on a whole
 /// frame of the reel, not exactly on the plan's millisecond).
-const EDGE_MS: u32 = 120;
-
-/// A reference photo decoded for judging: at most [`PHOTO_SIDE`] pixels a side, with where its
-/// product is.
-pub struct GroundingPhoto {
-    pub photo: image::RgbImage,
-    pub product: [f64; 4],
-}
-
-/// Photos are judged at most this many pixels a side.
-const PHOTO_SIDE: u32 = 512;
-
-impl GroundingPhoto {
-    /// Decodes `path` (by content) and finds its product.
-    pub fn open(path: &std::path::Path) -> Result<Self, String> {
-        let img = open_image(path)?;
-        let small =
-            if img.width().max(img.height()) > PHOTO_SIDE { img.thumbnail(PHOTO_SIDE, PHOTO_SIDE) } else { img };
-        let b = crate::media::analyse(&small).subject;
-        Ok(Self { photo: small.to_rgb8(), product: [b.x0, b.y0, b.x1, b.y1] })
-    }
-
-    pub fn grounding(&self) -> Grounding<'_> {
-        Grounding { photo: &self.photo, product: self.product }
-    }
-}
-
-/// An image file decoded by its content, not its name (a copy from S3 has no extension).
-fn open_image(p: &std::path::Path) -> Result<DynamicImage, String> {
-    image::ImageReader::open(p)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(image::ImageError::IoError)
-        .and_then(|r| r.decode())
-        .map_err(|e| format!("{}: {e}", p.display()))
-}
+pub(crate) const EDGE_MS: u32 = 120;
