@@ -198,8 +198,43 @@ fn render(kind: Kind, photo: &Path, other: &Path, out: &Path, (w, h): (u32, u32)
     assert!(o.status.success(), "{kind:?} from {}: {}", photo.display(), String::from_utf8_lossy(&o.stderr));
 }
 
+/// The local judge's answer on one corpus clip.
+pub struct Judged {
+    pub kind: Kind,
+    pub accepted: bool,
+    /// `product kind: the failing checks` (or, for an accepted clip, every check).
+    pub said: String,
+}
+
+impl Judged {
+    /// Whether the judge got it wrong (refused a faithful clip or accepted a bad one).
+    pub fn wrong(&self) -> bool {
+        self.accepted != self.kind.faithful()
+    }
+}
+
+/// Judges every clip against its photo with the code `truereel judge` runs.
+pub async fn judge(clips: &[CorpusClip]) -> Vec<Judged> {
+    use truereel::adapters::providers::judge::clip::judge_clip;
+    let media = std::sync::Arc::new(truereel::media::Media::default());
+    let settings = truereel::config::Settings::default();
+    let mut out = Vec::with_capacity(clips.len());
+    for c in clips {
+        let v = judge_clip(media.clone(), &settings, &c.path, std::slice::from_ref(&c.reference), false)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", c.path.display()));
+        let shown: Vec<String> = match v.passed {
+            true => v.checks.iter().map(|c| format!("{}: {}", c.name, c.detail)).collect(),
+            false => truereel::ports::Check::reasons(&v.checks),
+        };
+        out.push(Judged { kind: c.kind, accepted: v.passed, said: format!("{} {:?}: {shown:?}", c.product, c.kind) });
+    }
+    out
+}
+
 /// The judge's answers over a corpus: per kind, how many clips were accepted of how many.
-pub fn confusion(results: &[(Kind, bool)]) -> String {
+pub fn confusion(judged: &[Judged]) -> String {
+    let results: Vec<(Kind, bool)> = judged.iter().map(|j| (j.kind, j.accepted)).collect();
     let mut kinds: Vec<Kind> = results.iter().map(|(k, _)| *k).collect();
     kinds.sort();
     kinds.dedup();

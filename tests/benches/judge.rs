@@ -7,10 +7,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 use truereel::BlobKey;
-use truereel::adapters::providers::judge::clip::judge_clip;
 use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 use truereel::ports::ReelCut;
@@ -101,18 +99,10 @@ async fn measure_corpus(store: &Path, size: Option<&str>) {
     let (out, store_path): (PathBuf, PathBuf) = (dir.path().to_path_buf(), store.to_path_buf());
     let clips = tokio::task::spawn_blocking(move || corpus::build(&store_path, &out, (w, h), 3, 2)).await.unwrap();
     let built = started.elapsed().as_secs_f64();
-    let media = Arc::new(truereel::media::Media::default());
-    let settings = truereel::config::Settings::default();
-    let mut results = Vec::new();
     let judging = Instant::now();
-    for c in &clips {
-        let v = judge_clip(media.clone(), &settings, &c.path, std::slice::from_ref(&c.reference), false).await.unwrap();
-        if v.passed != c.kind.faithful() {
-            let failed: Vec<String> =
-                v.checks.iter().filter(|c| !c.passed).map(|c| format!("{}: {}", c.name, c.detail)).collect();
-            println!("wrong: {} {:?} {failed:?}", c.product, c.kind);
-        }
-        results.push((c.kind, v.passed));
+    let judged = corpus::judge(&clips).await;
+    for j in judged.iter().filter(|j| j.wrong()) {
+        println!("wrong: {}", j.said);
     }
     println!(
         "corpus of {}: {} clips at {w}x{h} ({} faithful) built in {built:.0} s, judged in {:.0} s\n",
@@ -121,5 +111,5 @@ async fn measure_corpus(store: &Path, size: Option<&str>) {
         clips.iter().filter(|c| c.kind.faithful()).count(),
         judging.elapsed().as_secs_f64()
     );
-    println!("{}", corpus::confusion(&results));
+    println!("{}", corpus::confusion(&judged));
 }

@@ -282,8 +282,8 @@ impl BlobKey {
     pub fn reel_poster(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.jpg"))
     }
-    /// The thumbnails the assembly wrote beside the reel ([`crate::media::Media::thumbnails_at`] reads
-    /// them): what the judge looks at.
+    /// The thumbnails the assembly wrote beside the reel (10 frames a second): what the judge
+    /// looks at.
     pub fn reel_thumbnails(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.thumbnails.mkv"))
     }

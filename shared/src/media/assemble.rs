@@ -521,12 +521,12 @@ mod tests {
         let t = m.probe(&thumbnails).await.unwrap();
         let v = t.video.as_ref().unwrap();
         assert_eq!((v.codec.as_str(), v.width, v.height), ("mjpeg", 216, 384), "{t:?}");
-        let frames = m.thumbnails_at(&thumbnails, (360, 640), &[200, 900, 1200, 1900, 200]).await.unwrap();
-        let sides: Vec<bool> = frames.iter().map(|f| mark_centre(f).0 > 108.0).collect();
-        assert_eq!(sides, [false, false, true, true, false], "mark on the right, frame by frame");
-        assert!(frames.iter().all(|f| mark_centre(f).1 > 200 && f.dimensions() == (216, 384)));
-        let e = m.thumbnails_at(&thumbnails, (360, 640), &[5000]).await.unwrap_err();
-        assert!(e.to_string().contains("5000"), "{e}");
+        let all = m.sampled_frames(&thumbnails, crate::media::THUMBNAIL_FPS, (216, 384)).await.unwrap();
+        assert_eq!(all.len(), 20, "10 a second of the 2 s reel");
+        // Thumbnail k shows the reel at k/10 s: the first shot (mark on the left) until 1 s.
+        let sides: Vec<bool> = [2, 9, 12, 19].iter().map(|k| mark_centre(&all[*k]).0 > 108.0).collect();
+        assert_eq!(sides, [false, false, true, true], "mark on the right, frame by frame");
+        assert!(all.iter().all(|f| mark_centre(f).1 > 200 && f.dimensions() == (216, 384)));
     }
 
     /// The red mark's mean x and its pixel count.

@@ -72,23 +72,7 @@ impl Media {
     /// Writes the frame shown at `at_ms` to `out_png`. A time in the clip's last frame interval
     /// (from the last frame's timestamp to the end) gives the last frame; past the end is an error.
     pub async fn extract_frame(&self, video: &Path, at_ms: u32, out_png: &Path) -> Result<(), MediaError> {
-        self.extract_frame_scaled(video, at_ms, None, out_png).await
-    }
-
-    /// [`Media::extract_frame`], scaled down to `width` pixels wide (height in proportion) when
-    /// given: cheaper to write and read when only a thumbnail is compared.
-    pub async fn extract_frame_scaled(
-        &self,
-        video: &Path,
-        at_ms: u32,
-        width: Option<u32>,
-        out_png: &Path,
-    ) -> Result<(), MediaError> {
-        let scale: Vec<String> = match width {
-            Some(w) => vec!["-vf".into(), format!("scale={w}:-2")],
-            None => Vec::new(),
-        };
-        self.grab_frame(video, at_ms, &scale, out_png).await
+        self.grab_frame(video, at_ms, &[], out_png).await
     }
 
     /// The frame shown at `at_ms` written to `out` by the image2 muxer, `output_args` (filters, codec)

@@ -333,8 +333,8 @@ pub struct ReelCut<'a> {
     pub reel: &'a Reel,
     pub video: PathBuf,
     pub references: Vec<(Reference, PathBuf)>,
-    /// The thumbnails the assembly wrote ([`crate::media::Media::thumbnails_at`] reads them by
-    /// time); `None` for a reel assembled without them: frames are then taken from `video`.
+    /// The thumbnails the assembly wrote ([`crate::media::Media::sampled_frames`] reads them);
+    /// `None` for a reel assembled without them: frames are then sampled from `video`.
     pub thumbnails: Option<PathBuf>,
 }
 

@@ -6,7 +6,7 @@ pub mod png;
 pub mod runway;
 
 pub use http_server::{RecordedRequest, Reply, TestServer};
-pub use runway::{RunwayStub, Script, test_clip_lasting};
+pub use runway::{RunwayStub, Script};
 
 #[cfg(test)]
 mod tests;

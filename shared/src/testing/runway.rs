@@ -238,21 +238,24 @@ impl RunwayStub {
 /// on `PATH`).
 pub fn test_clip() -> Bytes {
     static CLIP: OnceLock<Bytes> = OnceLock::new();
-    CLIP.get_or_init(|| test_clip_lasting(5)).clone()
+    CLIP.get_or_init(|| {
+        clip(&["-f", "lavfi", "-i", "testsrc=size=720x1280:rate=24"], None, 5 * 24)
+            .expect("ffmpeg makes the Runway stub's test clip")
+    })
+    .clone()
 }
 
-/// [`test_clip`] lasting `seconds` (a whole-reel product ad), made on every call.
-pub fn test_clip_lasting(seconds: u32) -> Bytes {
-    let dir = tempfile::tempdir().expect("a temporary folder");
+/// A 720x1280 24 fps H.264 clip of `frames` frames from ffmpeg's `input` arguments through `filter`.
+fn clip(input: &[&str], filter: Option<&str>, frames: u64) -> Option<Bytes> {
+    let dir = tempfile::tempdir().ok()?;
     let path = dir.path().join("clip.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=720x1280:rate=24"])
-        .args(["-t", &seconds.to_string(), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs (the Runway stub makes its clip with it)");
-    assert!(status.success(), "ffmpeg could not make the test clip");
-    Bytes::from(std::fs::read(&path).expect("the test clip"))
+    let mut c = std::process::Command::new("ffmpeg");
+    c.args(["-nostdin", "-loglevel", "error", "-y"]).args(input);
+    if let Some(f) = filter {
+        c.args(["-vf", f]);
+    }
+    c.args(["-frames:v", &frames.to_string(), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
+    c.arg(&path).status().ok()?.success().then(|| std::fs::read(&path).ok().map(Bytes::from)).flatten()
 }
 
 fn error(status: u16, message: &str) -> Reply {
@@ -286,24 +289,15 @@ fn animate(body: &Value) -> Option<Bytes> {
     let uri = body["promptImage"].as_str().or_else(|| body["productImages"].get(0)?.as_str())?;
     let data = uri.strip_prefix("data:")?.split_once(";base64,")?.1;
     let photo = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
-    let seconds = body["duration"].as_u64().unwrap_or(5).clamp(1, 20);
+    let frames = body["duration"].as_u64().unwrap_or(5).clamp(1, 20) * 24;
     let dir = tempfile::tempdir().ok()?;
-    let (input, output) = (dir.path().join("photo"), dir.path().join("clip.mp4"));
+    let input = dir.path().join("photo");
     std::fs::write(&input, photo).ok()?;
-    let frames = seconds * 24;
     let filter = format!(
         "scale=720:1280:force_original_aspect_ratio=increase,crop=720:1280,\
          zoompan=z='1+0.1*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s=720x1280:fps=24"
     );
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-i"])
-        .arg(&input)
-        .args(["-vf", &filter, "-frames:v", &frames.to_string(), "-c:v", "libx264", "-preset", "ultrafast"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&output)
-        .status()
-        .ok()?;
-    status.success().then(|| std::fs::read(&output).ok().map(Bytes::from)).flatten()
+    clip(&["-i", input.to_str()?], Some(&filter), frames)
 }
 
 fn submit(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
@@ -437,10 +431,6 @@ fn output(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     let token = r.target.split_once("?_jwt=").map(|(_, t)| t.to_string()).unwrap_or_default();
     let fixed = s.clip.clone();
     let Some(task) = s.tasks.get_mut(&id) else { return denied() };
-    if task.clip.is_none() {
-        task.clip = task.sent.take().and_then(|body| animate(&body));
-    }
-    let clip = task.clip.clone().unwrap_or(fixed);
     let script = task.script.clone();
     let Some(token) = task.tokens.iter_mut().find(|t| t.value == token) else { return denied() };
     if let Script::Expiring { downloads, after } = script {
@@ -450,6 +440,20 @@ fn output(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
         }
     }
     token.downloads += 1;
+    // An animated task's clip is made at its first download, outside the lock (a download meanwhile
+    // makes it too; the first one made is kept).
+    let clip = match (task.clip.clone(), task.sent.clone()) {
+        (Some(clip), _) => clip,
+        (None, None) => fixed,
+        (None, Some(body)) => {
+            drop(s);
+            let made = animate(&body).unwrap_or(fixed);
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            let task = s.tasks.get_mut(&id).expect("tasks are never removed");
+            task.sent = None;
+            task.clip.get_or_insert(made).clone()
+        }
+    };
     match script {
         Script::NotVideo => Reply::ok("this is not a video, just some text\n").header("Content-Type", "text/plain"),
         Script::Oversized(n) => {
