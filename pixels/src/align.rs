@@ -140,50 +140,57 @@ impl Pyramid {
     }
 }
 
+/// Where a search looks: everywhere on a coarse grid, or near a window found before.
+#[derive(Clone, Copy)]
+enum Near {
+    Anywhere,
+    /// Around `window`: this many window heights 3.5 % apart each way, this many pixels of the
+    /// finer grid each way.
+    Window {
+        window: Window,
+        heights: i32,
+        pixels: i32,
+    },
+}
+
 /// The best window of `photo` for `frame` (luma both), its photo stretched sideways by `stretch`
 /// (1 = as it is).
-fn search(
-    frame: &GrayImage,
-    photo: &Pyramid,
-    stretch: f64,
-    around: Option<Window>,
-    skip: Option<(f64, f64)>,
-) -> Window {
+fn search(frame: &GrayImage, photo: &Pyramid, stretch: f64, near: Near, skip: Option<(f64, f64)>) -> Window {
     let (fw, fh) = frame.dimensions();
     let (pw, ph) = (photo.size().0 as f64 * stretch, photo.size().1 as f64);
     let aspect = fw as f64 / fh as f64;
     // Window heights to try (photo pixels): geometric steps.
     let (lo, hi) = (ph / 5.0, 1.5 * ph.max(pw / aspect));
-    let heights: Vec<f64> = match around {
-        Some(w) => (-2..=2).map(|i| w.h * 1.035f64.powi(i)).collect(),
-        None => {
+    let heights: Vec<f64> = match near {
+        Near::Window { window, heights, .. } => (-heights..=heights).map(|i| window.h * 1.035f64.powi(i)).collect(),
+        Near::Anywhere => {
             let steps = 20;
             (0..steps).map(|i| lo * (hi / lo).powf(i as f64 / (steps - 1) as f64)).collect()
         }
     };
-    let div = if around.is_some() { 4 } else { 16 };
+    let div = if matches!(near, Near::Anywhere) { 16 } else { 4 };
     let small = Plane::of(&scaled(frame, fw / div, fh / div)).skipping(skip);
     let mut best = Window { x: 0.0, y: 0.0, w: 0.0, h: 0.0, fit: -2.0 };
     for wh in heights {
         let k = small.h as f64 / wh;
-        let scaled = Plane::of(&photo.at((pw * k).round() as u32, (ph * k).round() as u32));
+        let candidate = Plane::of(&photo.at((pw * k).round() as u32, (ph * k).round() as u32));
         let (mx, my) = ((small.w as f64 * 0.35) as i32, (small.h as f64 * 0.35) as i32);
-        let (xs, ys): (Vec<i32>, Vec<i32>) = match around {
-            Some(w) => {
+        let (xs, ys): (Vec<i32>, Vec<i32>) = match near {
+            Near::Window { window: w, pixels: r, .. } => {
                 let (cx, cy) = (
                     ((w.x + w.w / 2.0) * k) as i32 - small.w as i32 / 2,
                     ((w.y + w.h / 2.0) * k) as i32 - small.h as i32 / 2,
                 );
-                ((cx - 4..=cx + 4).collect(), (cy - 4..=cy + 4).collect())
+                ((cx - r..=cx + r).collect(), (cy - r..=cy + r).collect())
             }
-            None => (
-                (-mx..=scaled.w as i32 - small.w as i32 + mx).collect(),
-                (-my..=scaled.h as i32 - small.h as i32 + my).collect(),
+            Near::Anywhere => (
+                (-mx..=candidate.w as i32 - small.w as i32 + mx).collect(),
+                (-my..=candidate.h as i32 - small.h as i32 + my).collect(),
             ),
         };
         for &y in &ys {
             for &x in &xs {
-                let fit = ncc(&small, &scaled, x, y) as f64;
+                let fit = ncc(&small, &candidate, x, y) as f64;
                 if fit > best.fit {
                     best = Window { x: x as f64 / k, y: y as f64 / k, w: small.w as f64 / k, h: wh, fit };
                 }
@@ -212,14 +219,15 @@ const STRETCHES: [f64; 4] = [0.67, 0.8, 1.25, 1.5];
 /// the photo's pyramids made once by the caller for all its frames; see the module documentation. Rows of
 /// the frame inside `skip` (fractions of its height: where captions are drawn) are left out.
 pub fn align(frame: &GrayImage, photo: &Pyramid, flipped: &Pyramid, skip: Option<(f64, f64)>) -> Alignment {
-    let window = search(frame, photo, 1.0, None, skip);
-    let window = search(frame, photo, 1.0, Some(window), skip);
-    let mirrored = search(frame, flipped, 1.0, None, skip);
-    let mirrored_window = search(frame, flipped, 1.0, Some(mirrored), skip);
+    let refine = |window| Near::Window { window, heights: 2, pixels: 4 };
+    let window = search(frame, photo, 1.0, refine(search(frame, photo, 1.0, Near::Anywhere, skip)), skip);
+    let mirrored = search(frame, flipped, 1.0, Near::Anywhere, skip);
+    let mirrored_window = search(frame, flipped, 1.0, refine(mirrored), skip);
     let (mut stretched_fit, mut stretch) = (-2.0, 1.0);
     for s in STRETCHES {
-        let guess = Window { x: window.x * s, w: window.w * s, ..window };
-        let fit = search(frame, photo, s, Some(guess), skip).fit;
+        // The stretched photo's window is where the found one lies, stretched: a narrower look.
+        let window = Window { x: window.x * s, w: window.w * s, ..window };
+        let fit = search(frame, photo, s, Near::Window { window, heights: 1, pixels: 3 }, skip).fit;
         if fit > stretched_fit {
             (stretched_fit, stretch) = (fit, s);
         }
@@ -250,20 +258,24 @@ pub fn compare(
     skip: Option<(f64, f64)>,
 ) -> Comparison {
     let (w, h) = (frame.width() / 2, frame.height() / 2);
-    let seen = imageops::resize(frame, w, h, imageops::FilterType::Triangle);
+    let seen = imageops::thumbnail(frame, w, h);
     // The photo's window at the same size, the backdrop (its border's median colour) outside.
     let k = h as f64 / window.h;
     let (pw, ph) =
         ((photo.width() as f64 * k).round().max(1.0) as u32, (photo.height() as f64 * k).round().max(1.0) as u32);
-    let scaled = imageops::resize(photo, pw, ph, imageops::FilterType::Triangle);
-    let backdrop = border_median(&scaled);
+    let photo_at = if pw <= photo.width() && ph <= photo.height() {
+        imageops::thumbnail(photo, pw, ph)
+    } else {
+        imageops::resize(photo, pw, ph, imageops::FilterType::Triangle)
+    };
+    let backdrop = border_median(&photo_at);
     let (ox, oy) = ((window.x * k).round() as i64, (window.y * k).round() as i64);
     let shown = RgbImage::from_fn(w, h, |x, y| {
         let (px, py) = (ox + x as i64, oy + y as i64);
         if px < 0 || py < 0 || px >= pw as i64 || py >= ph as i64 {
             backdrop
         } else {
-            *scaled.get_pixel(px as u32, py as u32)
+            *photo_at.get_pixel(px as u32, py as u32)
         }
     });
     // The product's box in frame pixels.

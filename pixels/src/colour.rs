@@ -25,10 +25,14 @@ pub const DETAIL_SHARE: f64 = 0.02;
 impl Lab {
     /// An sRGB pixel in Lab.
     pub fn from_rgb([r, g, b]: [u8; 3]) -> Self {
-        fn linear(c: u8) -> f64 {
-            let c = c as f64 / 255.0;
-            if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
-        }
+        // sRGB decoding, one table for the 256 levels (a power per pixel was a tenth of judging).
+        static LINEAR: std::sync::LazyLock<[f64; 256]> = std::sync::LazyLock::new(|| {
+            std::array::from_fn(|i| {
+                let c = i as f64 / 255.0;
+                if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+            })
+        });
+        let linear = |c: u8| LINEAR[c as usize];
         let (r, g, b) = (linear(r), linear(g), linear(b));
         let x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047;
         let y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b;
