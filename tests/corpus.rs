@@ -24,11 +24,12 @@ pub enum Kind {
     FrozenThenJump,
     CutToOther,
     PrintWiped,
+    Warped,
 }
 
 impl Kind {
     pub const FAITHFUL: [Kind; 5] = [Kind::PushIn, Kind::PullOut, Kind::Pan, Kind::Tilt, Kind::Exposure];
-    pub const BAD: [Kind; 9] = [
+    pub const BAD: [Kind; 10] = [
         Kind::Recoloured,
         Kind::OtherProduct,
         Kind::Mirrored,
@@ -38,6 +39,7 @@ impl Kind {
         Kind::FrozenThenJump,
         Kind::CutToOther,
         Kind::PrintWiped,
+        Kind::Warped,
     ];
 
     pub fn faithful(self) -> bool {
@@ -60,6 +62,7 @@ impl Kind {
             Kind::FrozenThenJump => "frozen, then a jump",
             Kind::CutToOther => "cut to another product",
             Kind::PrintWiped => "print wiped away",
+            Kind::Warped => "product warping",
         }
     }
 }
@@ -175,14 +178,29 @@ fn render(kind: Kind, photo: &Path, other: &Path, out: &Path, (w, h): (u32, u32)
         }
         Kind::PrintWiped => {
             let (pw, ph) = (w / 3, h / 5);
+            let (x, y) = print_box(photo, (w, h), (pw, ph));
+            (
+                vec![photo],
+                format!("[0]{cover},{push},split[a][b];[b]crop={pw}:{ph}:{x}:{y},boxblur=12[c];[a][c]overlay={x}:{y}"),
+            )
+        }
+        Kind::Warped => {
+            // The push-in, while the product's middle swims: a displacement wave travelling down
+            // and across it, growing over the first 1.5 s to a thirtieth of the width.
+            let (mw, mh, amp) = (w / 4, h / 4, w as f64 / 30.0);
+            let middle = "exp(-pow((X-W/2)/(W/4)\\,2)-pow((Y-H/2)/(H/5)\\,2))";
+            let map = |wave: &str| {
+                format!(
+                    "nullsrc=s={mw}x{mh}:r=24,format=gray,geq=lum='128+{amp:.1}*min(T/1.5\\,1)*{middle}*{wave}',\
+                     scale={w}:{h}"
+                )
+            };
             (
                 vec![photo],
                 format!(
-                    "[0]{cover},{push},split[a][b];[b]crop={pw}:{ph}:{}:{},boxblur=12[c];[a][c]overlay={}:{}",
-                    (w - pw) / 2,
-                    h * 2 / 5,
-                    (w - pw) / 2,
-                    h * 2 / 5
+                    "[0]{cover},{push}[v];{}[xm];{}[ym];[v][xm][ym]displace=edge=smear",
+                    map("sin(2*PI*(3*Y/H-0.5*T))"),
+                    map("cos(2*PI*(2*X/W-0.5*T))")
                 ),
             )
         }
@@ -196,6 +214,45 @@ fn render(kind: Kind, photo: &Path, other: &Path, out: &Path, (w, h): (u32, u32)
     c.args(["-pix_fmt", "yuv420p", "-r", "24"]).arg(out);
     let o = c.output().expect("ffmpeg runs");
     assert!(o.status.success(), "{kind:?} from {}: {}", photo.display(), String::from_utf8_lossy(&o.stderr));
+}
+
+/// Where `photo`'s print or logo is in a `w` x `h` clip of it: the `pw` x `ph` box on the garment
+/// (nine tenths of it away from the backdrop's colour, so not its outline against the backdrop) with
+/// the most edge energy (luma, the photo covering the frame), on a grid over the frame's middle
+/// (inside the push-in's last view).
+fn print_box(photo: &Path, (w, h): (u32, u32), (pw, ph): (u32, u32)) -> (u32, u32) {
+    use image::imageops::{self, FilterType};
+    let img = image::open(photo).unwrap_or_else(|e| panic!("{}: {e}", photo.display())).to_luma8();
+    let s = (w as f64 / img.width() as f64).max(h as f64 / img.height() as f64);
+    let (sw, sh) = (((img.width() as f64 * s).ceil() as u32).max(w), ((img.height() as f64 * s).ceil() as u32).max(h));
+    let scaled = imageops::resize(&img, sw, sh, FilterType::Triangle);
+    let frame = imageops::crop_imm(&scaled, (sw - w) / 2, (sh - h) / 2, w, h).to_image();
+    let at = |x: u32, y: u32| frame.get_pixel(x, y).0[0] as i32;
+    let mut border: Vec<i32> = (0..w).flat_map(|x| [at(x, 0), at(x, h - 1)]).collect();
+    border.extend((0..h).flat_map(|y| [at(0, y), at(w - 1, y)]));
+    border.sort_unstable();
+    let backdrop = border[border.len() / 2];
+    let garment = |x: u32, y: u32| (at(x, y) - backdrop).abs() > 12;
+    // The box's edge energy on the garment, or nothing when it is not on the garment.
+    let energy = |x0: u32, y0: u32| -> Option<i64> {
+        let (mut e, mut on, mut n) = (0i64, 0, 0);
+        for y in (y0..y0 + ph).step_by(2) {
+            for x in (x0..x0 + pw).step_by(2) {
+                n += 1;
+                if garment(x, y) && garment(x + 1, y) && garment(x, y + 1) {
+                    on += 1;
+                    let (gx, gy) = (at(x + 1, y) - at(x, y), at(x, y + 1) - at(x, y));
+                    e += (gx * gx + gy * gy) as i64;
+                }
+            }
+        }
+        (on * 10 >= n * 9).then_some(e)
+    };
+    let xs = (w / 8..=(w * 7 / 8).saturating_sub(pw + 1)).step_by((w / 24).max(1) as usize);
+    let ys = (h / 8..=(h * 7 / 8).saturating_sub(ph + 1)).step_by((h / 40).max(1) as usize);
+    let candidates: Vec<(u32, u32)> = ys.flat_map(|y| xs.clone().map(move |x| (x, y))).collect();
+    (candidates.into_iter().filter_map(|(x, y)| energy(x, y).map(|e| (e, x, y))).max())
+        .map_or(((w - pw) / 2, h * 2 / 5), |(_, x, y)| (x, y))
 }
 
 /// The local judge's answer on one corpus clip.

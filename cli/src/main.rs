@@ -184,6 +184,22 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Reopen a published reel that a platform flagged: the flagged shots are made again (another
+    /// seed, the move turned round), the voice-over kept, the new cut judged and published as the
+    /// next version; its stable URL moves to it and the old version is retired (kept).
+    Flag {
+        /// The reel's id (`truereel status` lists them).
+        reel: String,
+        /// What the platform said (kept on the reel and in the ledger).
+        #[arg(long)]
+        reason: String,
+        /// The shots flagged, numbered from 1 as `truereel plan` shows them, comma-separated
+        /// (default: every shot).
+        #[arg(long, value_delimiter = ',')]
+        shots: Vec<u32>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Show every reel's state, the queues, and recent problems.
     Status,
     /// Send dead letters back to their stage's queue (each as a fresh message) and say how many per stage.
@@ -258,6 +274,7 @@ impl Cli {
             Command::Redrive { backend, .. }
             | Command::Approve { backend, .. }
             | Command::Reject { backend, .. }
+            | Command::Flag { backend, .. }
             | Command::Ledger { backend, .. } => (None, Some(backend), None),
             _ => (None, None, None),
         };
@@ -335,6 +352,9 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         }
         Command::Reject { reel, reason, backend } => {
             plan::reject(&config, &reel, &reason, backend.create_resources).await
+        }
+        Command::Flag { reel, reason, shots, backend } => {
+            plan::flag(&config, &reel, &reason, shots, backend.create_resources).await
         }
         Command::Status => status(&config).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Redrive { stage, reel, backend } => {
@@ -530,8 +550,16 @@ async fn status(config: &Config) -> Result<()> {
             r.plan.duration_ms() as f64 / 1000.0,
             printable(&file.unwrap_or_else(|| "-".into()))
         );
+        if let Some((round, sheet)) = contact_sheet(&e, r).await? {
+            println!("    contact sheet (round {round}): {}", printable(&sheet.display().to_string()));
+        }
+        if let Some(v) = r.current_version().filter(|_| r.versions.len() > 1) {
+            let flags = r.flags.iter().map(|f| printable(&f.reason)).collect::<Vec<_>>().join("; ");
+            println!("    version {} of {} (earlier ones retired; flagged: {flags})", v.version, r.versions.len());
+        }
         if !r.reasons.is_empty() {
-            println!("    needs review: {}", printable(&r.reasons.join("; ")));
+            let why = if r.status == truereel::ReelStatus::NeedsReview { "needs review" } else { "working on" };
+            println!("    {why}: {}", printable(&r.reasons.join("; ")));
         }
         if r.status == truereel::ReelStatus::AwaitingApproval {
             for s in &r.plan.shots {
@@ -576,6 +604,15 @@ async fn status(config: &Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The contact sheet of a reel's latest judged round, when it is stored: the round and the file.
+async fn contact_sheet(e: &Embedded, reel: &truereel::Reel) -> Result<Option<(u32, PathBuf)>> {
+    let Some(round) = e.ports.state.verdicts(&reel.id).await?.iter().map(|v| v.round).max() else {
+        return Ok(None);
+    };
+    let key = truereel::BlobKey::reel_contact_sheet(&reel.id, round);
+    Ok(e.blobs.local_path(&key).filter(|p| p.is_file()).map(|p| (round, p)))
 }
 
 /// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel

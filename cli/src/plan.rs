@@ -1,4 +1,5 @@
-//! `truereel plan`, `approve` and `reject`: plans to read and listen to before any video is paid for.
+//! `truereel plan`, `approve` and `reject`: plans to read and listen to before any video is paid for;
+//! and `flag`, a person's or a platform's word after it was published.
 
 use crate::{existing_home, locator};
 use anyhow::{Context, Result, bail};
@@ -194,6 +195,36 @@ pub async fn reject(config: &Config, reel: &str, reason: &str, create_resources:
     finish(config, &ports, embedded, std::slice::from_ref(&id)).await
 }
 
+/// Sends a flag on a published reel; on one machine, runs the safety pass it opens.
+pub async fn flag(
+    config: &Config,
+    reel: &str,
+    reason: &str,
+    shots: Vec<u32>,
+    create_resources: bool,
+) -> Result<ExitCode> {
+    let (ports, embedded) = open(config, create_resources).await?;
+    let id = ReelId::parse(reel)?;
+    if reason.trim().is_empty() {
+        bail!("a flag needs a reason (--reason)");
+    }
+    let Some(found) = ports.state.get_reel(&id).await? else { bail!("there is no reel {id}") };
+    if found.status != ReelStatus::Published {
+        bail!("reel {id} is {}: only a published reel can be flagged", found.status);
+    }
+    let max = config.settings.max_flag_passes;
+    if found.flags.len() as u32 >= max {
+        bail!(
+            "reel {id} was reopened {} already (TRUEREEL_MAX_FLAG_PASSES = {max}): a person must look at it",
+            stages::flag::times(found.flags.len())
+        );
+    }
+    let detail = truereel::messages::FlagDetail { reel: id.clone(), reason: reason.to_string(), shots };
+    let event = stages::flag::send_flag(&ports, detail).await?;
+    println!("{}: flag {event} sent", printable(id.as_str()));
+    finish(config, &ports, embedded, std::slice::from_ref(&id)).await
+}
+
 /// On one machine, runs the queues until nothing is left and prints where each reel ended up.
 async fn finish(config: &Config, ports: &Ports, embedded: Option<Embedded>, ids: &[ReelId]) -> Result<ExitCode> {
     let Some(e) = embedded else {
@@ -207,6 +238,12 @@ async fn finish(config: &Config, ports: &Ports, embedded: Option<Embedded>, ids:
         let Some(reel) = ports.state.get_reel(id).await? else { continue };
         let place = reel.published.as_ref().map(|k| e.blobs.location(k)).unwrap_or_default();
         println!("{:<44} {:<17} {}", printable(id.as_str()), reel.status.as_str(), printable(&place));
+        if let Some(v) = reel.current_version().filter(|_| reel.versions.len() > 1) {
+            println!("    version {} (its own file: {})", v.version, printable(&e.blobs.location(&v.file)));
+        }
+        for r in reel.reasons.iter().filter(|_| reel.status == ReelStatus::NeedsReview) {
+            println!("    {}", printable(r));
+        }
         if reel.status == ReelStatus::AwaitingApproval {
             for s in &reel.plan.shots {
                 println!("    {}. {}", s.index + 1, printable(&s.line));

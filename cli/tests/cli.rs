@@ -330,6 +330,14 @@ fn children_of(parent: u32) -> Vec<(u32, String)> {
     out
 }
 
+/// A process that still runs (not a zombie): its state, parent and command line.
+fn alive(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().take(2).collect();
+    let line = cmdline(pid);
+    (!line.is_empty() && rest.first() != Some(&"Z")).then(|| format!("{line} (state {}, parent {})", rest[0], rest[1]))
+}
+
 fn cmdline(pid: u32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
@@ -423,8 +431,16 @@ fn a_run_killed_over_and_over_at_random_points_still_ends_with_every_reel_accoun
             killed += 1;
         }
         child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        let survivors: Vec<String> = tools.iter().map(|p| cmdline(*p)).filter(|c| !c.is_empty()).collect();
+        // The kernel delivers the parent-death SIGKILL at once, but on a loaded machine a tool can take
+        // a moment to be scheduled and exit; an orphan would still be there (reparented) after 2 s.
+        let t = Instant::now();
+        let survivors = loop {
+            let alive: Vec<String> = tools.iter().filter_map(|p| alive(*p)).collect();
+            if alive.is_empty() || t.elapsed() > Duration::from_secs(2) {
+                break alive;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         assert!(survivors.is_empty(), "tools outlived their run: {survivors:?}");
     }
     println!("{killed} kills in {:?}", started.elapsed());
@@ -653,4 +669,144 @@ fn judge_prints_one_verdict_and_says_pass_fail_or_bad_input_by_exit_status() {
 #[allow(non_snake_case)]
 fn OsStr(s: &str) -> &std::ffi::OsStr {
     s.as_ref()
+}
+
+/// `status` names the contact sheet of each reel's latest judged round, when it is stored.
+#[test]
+fn status_names_the_contact_sheet_of_the_latest_judged_round() {
+    let data = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (with_sheet, without) = rt.block_on(async {
+        let e = truereel::homes::embedded::Embedded::open(data.path(), &truereel::config::Config::default()).unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let product = truereel::contract::sample_product();
+            let reel = truereel::contract::sample_reel(&product);
+            e.ports.state.put_product(&product).await.unwrap();
+            e.ports.state.create_reel(&reel).await.unwrap();
+            for round in [1, 2] {
+                e.ports.state.put_verdict(&truereel::contract::sample_verdict(&reel.id, round, false)).await.unwrap();
+            }
+            ids.push(reel.id);
+        }
+        // The first reel has sheets of both rounds; the second one none.
+        for round in [1, 2] {
+            let png = data.path().join("sheet.png");
+            std::fs::write(&png, b"\x89PNG").unwrap();
+            let key = truereel::BlobKey::reel_contact_sheet(&ids[0], round);
+            e.ports.blobs.put_file(&key, &png, "image/png").await.unwrap();
+        }
+        (ids[0].clone(), ids[1].clone())
+    });
+    let out = truereel(data.path()).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let sheet = data.path().join(format!("blobs/reels/{with_sheet}/reel-2.sheet.png"));
+    assert!(text.contains(&format!("    contact sheet (round 2): {}", sheet.display())), "{text}");
+    assert_eq!(text.matches("contact sheet").count(), 1, "{text}");
+    assert!(!text.contains(&format!("reels/{without}/")), "{text}");
+}
+
+/// `truereel judge --sheet OUT.png` draws the clip's contact sheet beside the verdict, whatever the
+/// verdict; a sheet it cannot write is bad input (2).
+#[test]
+fn judge_draws_a_contact_sheet_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = sample_store().join("photos/tee-grey-front-flat.jpg");
+    let clip = dir.path().join("mirrored.mp4");
+    clip_of(&photo, ",hflip", &clip, false);
+    let sheet = dir.path().join("a 'sheet': 100%.png");
+    let judge = |sheet: &Path| {
+        let mut c = truereel(dir.path());
+        c.arg("judge").arg("--reference").arg(&photo).arg("--sheet").arg(sheet).arg(&clip).output().unwrap()
+    };
+    let out = judge(&sheet);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = std::fs::read(&sheet).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let (w, h) =
+        (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
+    assert!((1000..2000).contains(&w) && (200..400).contains(&h), "{w}x{h}");
+    let out = judge(Path::new("/nonexistent/x.png"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.png"));
+}
+
+/// `truereel flag` on a published reel: the safety pass runs on one machine and the reel is
+/// published as version 2 with its own file; a flag on a reel that is not published, without a
+/// reason, or over the bound is refused with the reason and exit status 1.
+#[test]
+fn flag_reopens_a_published_reel_and_publishes_the_next_version() {
+    let data = tempfile::tempdir().unwrap();
+    let run = truereel(data.path())
+        .args(["run", "--store"])
+        .arg(sample_store())
+        .args(["--only", "green-chunky-knit-beanie"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let reels = std::fs::read_dir(data.path().join("blobs/reels")).unwrap();
+    let reel = reels.flatten().next().unwrap().file_name().to_string_lossy().to_string();
+
+    let no_reason = truereel(data.path()).args(["flag", &reel, "--reason", " "]).output().unwrap();
+    assert_eq!(no_reason.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_reason.stderr).contains("needs a reason"));
+    let unknown = truereel(data.path()).args(["flag", "no-such--0123456789ab", "--reason", "x"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no reel"));
+
+    let flagged = truereel(data.path())
+        .env("TRUEREEL_MAX_FLAG_PASSES", "1")
+        .args(["flag", &reel, "--reason", "TikTok: the knit looks altered", "--shots", "1,2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&flagged.stdout);
+    assert!(flagged.status.success(), "{text}{}", String::from_utf8_lossy(&flagged.stderr));
+    assert!(text.contains("published") && text.contains("version 2 (its own file: "), "{text}");
+    let version_2 = data.path().join("blobs/public/green-chunky-knit-beanie/v2.mp4");
+    let stable = data.path().join("blobs/public/green-chunky-knit-beanie.mp4");
+    assert_eq!(std::fs::read(&version_2).unwrap(), std::fs::read(&stable).unwrap());
+    assert!(data.path().join("blobs/public/green-chunky-knit-beanie/v1.mp4").exists(), "version 1 is kept");
+
+    let again = truereel(data.path())
+        .env("TRUEREEL_MAX_FLAG_PASSES", "1")
+        .args(["flag", &reel, "--reason", "again"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("reopened once already"));
+}
+
+/// `truereel judge --gallery --other`: a clip of another product fails `product_match` naming it by
+/// its file stem (exit 1); a faithful clip of the listing passes with its product-match check.
+#[test]
+fn judge_matches_a_clip_against_the_listing_gallery_and_other_products() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = sample_store().join("photos");
+    let (reference, gallery) = (photos.join("hoodie-red-front-flat.jpg"), photos.join("hoodie-red-worn.jpg"));
+    let other = dir.path().join("blue-slip-on-sneakers.jpg");
+    std::fs::copy(photos.join("slipon-blue-side.jpg"), &other).unwrap();
+    let (faithful, wrong) = (dir.path().join("hoodie.mp4"), dir.path().join("shoes.mp4"));
+    clip_of(&reference, "", &faithful, false);
+    clip_of(&other, "", &wrong, false);
+    let judge = |clip: &Path| {
+        let out = truereel(dir.path())
+            .arg("judge")
+            .args([OsStr("--reference"), reference.as_os_str(), OsStr("--gallery"), gallery.as_os_str()])
+            .args([OsStr("--other"), other.as_os_str(), clip.as_os_str()])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let (code, v) = judge(&wrong);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("fail")), "{v:#}");
+    let reasons = v["reasons"].to_string();
+    assert!(reasons.contains("product_match: shot 1: at ") && reasons.contains("`blue-slip-on-sneakers`"), "{reasons}");
+
+    let (code, v) = judge(&faithful);
+    assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("pass")), "{v:#}");
+    let matched = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "product_match").cloned();
+    assert_eq!(matched.as_ref().and_then(|c| c["passed"].as_bool()), Some(true), "{v:#}");
 }

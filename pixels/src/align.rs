@@ -7,7 +7,8 @@
 //! on a finer one (1/4). The same search over the mirrored photo, and over the photo stretched or
 //! squashed sideways, says whether the frame fits those better. [`compare`] then measures the
 //! aligned pair: structural similarity (SSIM, 8x8 blocks at half size) over the whole frame and per
-//! block inside the product, and the colour difference (CIEDE2000) of the product's blocks.
+//! block inside the product, the colour difference (CIEDE2000) of the product's blocks, and the
+//! product's area that kept the least of the photo's detail ([`DetailLost`]: a print wiped away).
 
 use crate::colour::Lab;
 use image::{GrayImage, RgbImage, imageops};
@@ -144,6 +145,15 @@ impl Pyramid {
 #[derive(Clone, Copy)]
 enum Near {
     Anywhere,
+    /// Anywhere, on a grid 1/32 of the frame and at fewer heights: to rank photos, not to judge.
+    Rough,
+    /// Around a [`Near::Rough`] window on the coarse grid (1/16): this many window heights 3.5 %
+    /// apart each way, this many pixels each way.
+    Around {
+        window: Window,
+        heights: i32,
+        pixels: i32,
+    },
     /// Around `window`: this many window heights 3.5 % apart each way, this many pixels of the
     /// finer grid each way.
     Window {
@@ -162,13 +172,19 @@ fn search(frame: &GrayImage, photo: &Pyramid, stretch: f64, near: Near, skip: Op
     // Window heights to try (photo pixels): geometric steps.
     let (lo, hi) = (ph / 5.0, 1.5 * ph.max(pw / aspect));
     let heights: Vec<f64> = match near {
-        Near::Window { window, heights, .. } => (-heights..=heights).map(|i| window.h * 1.035f64.powi(i)).collect(),
-        Near::Anywhere => {
-            let steps = 20;
+        Near::Window { window, heights, .. } | Near::Around { window, heights, .. } => {
+            (-heights..=heights).map(|i| window.h * 1.035f64.powi(i)).collect()
+        }
+        Near::Anywhere | Near::Rough => {
+            let steps = if matches!(near, Near::Rough) { 10 } else { 20 };
             (0..steps).map(|i| lo * (hi / lo).powf(i as f64 / (steps - 1) as f64)).collect()
         }
     };
-    let div = if matches!(near, Near::Anywhere) { 16 } else { 4 };
+    let div = match near {
+        Near::Anywhere | Near::Around { .. } => 16,
+        Near::Rough => 32,
+        Near::Window { .. } => 4,
+    };
     let small = Plane::of(&scaled(frame, fw / div, fh / div)).skipping(skip);
     let mut best = Window { x: 0.0, y: 0.0, w: 0.0, h: 0.0, fit: -2.0 };
     for wh in heights {
@@ -176,14 +192,14 @@ fn search(frame: &GrayImage, photo: &Pyramid, stretch: f64, near: Near, skip: Op
         let candidate = Plane::of(&photo.at((pw * k).round() as u32, (ph * k).round() as u32));
         let (mx, my) = ((small.w as f64 * 0.35) as i32, (small.h as f64 * 0.35) as i32);
         let (xs, ys): (Vec<i32>, Vec<i32>) = match near {
-            Near::Window { window: w, pixels: r, .. } => {
+            Near::Window { window: w, pixels: r, .. } | Near::Around { window: w, pixels: r, .. } => {
                 let (cx, cy) = (
                     ((w.x + w.w / 2.0) * k) as i32 - small.w as i32 / 2,
                     ((w.y + w.h / 2.0) * k) as i32 - small.h as i32 / 2,
                 );
                 ((cx - r..=cx + r).collect(), (cy - r..=cy + r).collect())
             }
-            Near::Anywhere => (
+            Near::Anywhere | Near::Rough => (
                 (-mx..=candidate.w as i32 - small.w as i32 + mx).collect(),
                 (-my..=candidate.h as i32 - small.h as i32 + my).collect(),
             ),
@@ -220,7 +236,7 @@ const STRETCHES: [f64; 4] = [0.67, 0.8, 1.25, 1.5];
 /// the frame inside `skip` (fractions of its height: where captions are drawn) are left out.
 pub fn align(frame: &GrayImage, photo: &Pyramid, flipped: &Pyramid, skip: Option<(f64, f64)>) -> Alignment {
     let refine = |window| Near::Window { window, heights: 2, pixels: 4 };
-    let window = search(frame, photo, 1.0, refine(search(frame, photo, 1.0, Near::Anywhere, skip)), skip);
+    let window = refined(frame, photo, coarse(frame, photo, skip), skip);
     let mirrored = search(frame, flipped, 1.0, Near::Anywhere, skip);
     let mirrored_window = search(frame, flipped, 1.0, refine(mirrored), skip);
     let (mut stretched_fit, mut stretch) = (-2.0, 1.0);
@@ -235,6 +251,32 @@ pub fn align(frame: &GrayImage, photo: &Pyramid, flipped: &Pyramid, skip: Option
     Alignment { window, mirrored_window, stretched_fit, stretch }
 }
 
+/// The best window of `photo` for `frame` (luma both) on the coarse grid alone (1/16 of the
+/// frame), everywhere: the first step of [`align`]'s search, which [`refined`] finishes.
+pub fn coarse(frame: &GrayImage, photo: &Pyramid, skip: Option<(f64, f64)>) -> Window {
+    search(frame, photo, 1.0, Near::Anywhere, skip)
+}
+
+/// Where `frame` fits `photo` (luma both) best, roughly: anywhere, on a grid 1/32 of the frame at
+/// ten window heights (a twentieth of [`coarse`]'s work), to rank many photos; [`settled`] then
+/// lines the frame up with the few that matter.
+pub fn rough(frame: &GrayImage, photo: &Pyramid, skip: Option<(f64, f64)>) -> Window {
+    search(frame, photo, 1.0, Near::Rough, skip)
+}
+
+/// A [`rough`] window settled: searched around on the coarse grid (window heights within ±27 %,
+/// ±3 pixels), then [`refined`]; its `fit` is comparable with [`align`]'s.
+pub fn settled(frame: &GrayImage, photo: &Pyramid, window: Window, skip: Option<(f64, f64)>) -> Window {
+    let around = search(frame, photo, 1.0, Near::Around { window, heights: 7, pixels: 3 }, skip);
+    refined(frame, photo, around, skip)
+}
+
+/// `window` (from [`coarse`]) refined on the finer grid (1/4 of the frame): its `fit` is the one
+/// [`align`] reports.
+pub fn refined(frame: &GrayImage, photo: &Pyramid, window: Window, skip: Option<(f64, f64)>) -> Window {
+    search(frame, photo, 1.0, Near::Window { window, heights: 2, pixels: 4 }, skip)
+}
+
 /// The aligned pair compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
@@ -242,7 +284,31 @@ pub struct Comparison {
     pub ssim: f64,
     /// Median CIEDE2000 between the frame's product blocks and the photo's.
     pub colour_de: f64,
+    /// The product's block that lost the most of its detail (`None` when the photo shows no
+    /// detailed block in the frame).
+    pub detail_lost: Option<DetailLost>,
 }
+
+/// Where a frame lost the photo's detail: the product's area whose edge energy (mean squared
+/// gradient of luma over blocks of 16 pixels at half size, every 8) kept the smallest share of the
+/// photo's same area, among the blocks where the photo has at least [`MIN_DETAIL_ENERGY`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetailLost {
+    /// The frame's edge energy over the photo's there (about 1 where they agree; a print blurred
+    /// or painted over keeps a few per cent).
+    pub kept: f64,
+    /// The block's centre, fractions of the frame's width and height.
+    pub x: f64,
+    pub y: f64,
+}
+
+/// Blocks of the photo with less edge energy than this (luma levels squared per pixel) are plain
+/// cloth or backdrop: losing nothing, they are not compared.
+pub const MIN_DETAIL_ENERGY: f64 = 10.0;
+/// Detail blocks are this many pixels a side at half the frame's size, every half block.
+const DETAIL: u32 = 16;
+/// Added to both edge energies before their ratio: flat cloth against flat cloth keeps all.
+const DETAIL_FLOOR: f64 = 10.0;
 
 /// SSIM blocks are this many pixels a side, at half the frame's size.
 const BLOCK: u32 = 8;
@@ -307,7 +373,86 @@ pub fn compare(
         }
     }
     des.sort_by(f64::total_cmp);
-    Comparison { ssim: if n > 0.0 { sum / n } else { 0.0 }, colour_de: des.get(des.len() / 2).copied().unwrap_or(0.0) }
+    // Where the photo itself lies in the frame (outside it, its backdrop).
+    let inside = [
+        -(ox as f64) / w as f64,
+        -(oy as f64) / h as f64,
+        (pw as f64 - ox as f64) / w as f64,
+        (ph as f64 - oy as f64) / h as f64,
+    ];
+    let detail_lost = detail_lost(&ga, &gb, product_box, inside, skip);
+    Comparison {
+        ssim: if n > 0.0 { sum / n } else { 0.0 },
+        colour_de: des.get(des.len() / 2).copied().unwrap_or(0.0),
+        detail_lost,
+    }
+}
+
+/// The product area of `seen` that kept the least of `shown`'s edge energy (see [`DetailLost`]):
+/// blocks on a grid every half block, each compared where the photo has detail, and an area (two
+/// by two neighbouring blocks) keeping as much as its best block, so that one block misplaced by
+/// the alignment or cut by the photo's edge is not a loss. `product` is the product's box in
+/// fractions of the frame, `inside` where the photo itself is (the rest is its backdrop); blocks
+/// centred in `skip` rows are left out.
+fn detail_lost(
+    seen: &GrayImage,
+    shown: &GrayImage,
+    product: [f64; 4],
+    inside: [f64; 4],
+    skip: Option<(f64, f64)>,
+) -> Option<DetailLost> {
+    let (w, h) = seen.dimensions();
+    let step = DETAIL / 2;
+    let (cols, rows) = ((w.saturating_sub(DETAIL) / step + 1) as usize, (h.saturating_sub(DETAIL) / step + 1) as usize);
+    let mut kept: Vec<Option<f64>> = vec![None; cols * rows];
+    let within = |b: [f64; 4], x: f64, y: f64| x > b[0] && x < b[2] && y > b[1] && y < b[3];
+    for r in 0..rows {
+        for c in 0..cols {
+            let (x0, y0) = (c as u32 * step, r as u32 * step);
+            let (fx0, fy0) = (x0 as f64 / w as f64, y0 as f64 / h as f64);
+            let (fx1, fy1) = ((x0 + DETAIL) as f64 / w as f64, (y0 + DETAIL) as f64 / h as f64);
+            let (cx, cy) = ((fx0 + fx1) / 2.0, (fy0 + fy1) / 2.0);
+            let on_photo = within(inside, fx0, fy0) && within(inside, fx1, fy1);
+            if !on_photo || !within(product, cx, cy) || skip.is_some_and(|(t, b)| (t..b).contains(&cy)) {
+                continue;
+            }
+            let photo = edge_energy(shown, x0, y0);
+            if photo >= MIN_DETAIL_ENERGY {
+                kept[r * cols + c] = Some((edge_energy(seen, x0, y0) + DETAIL_FLOOR) / (photo + DETAIL_FLOOR));
+            }
+        }
+    }
+    let mut worst: Option<DetailLost> = None;
+    for r in 0..rows.saturating_sub(1) {
+        for c in 0..cols.saturating_sub(1) {
+            let group =
+                [kept[r * cols + c], kept[r * cols + c + 1], kept[(r + 1) * cols + c], kept[(r + 1) * cols + c + 1]];
+            if group.iter().flatten().count() < 3 {
+                continue;
+            }
+            let area = group.iter().flatten().copied().fold(0.0, f64::max);
+            if worst.is_none_or(|d| area < d.kept) {
+                let (x, y) = (((c as u32 + 1) * step) as f64 / w as f64, ((r as u32 + 1) * step) as f64 / h as f64);
+                worst = Some(DetailLost { kept: area, x, y });
+            }
+        }
+    }
+    worst
+}
+
+/// Mean squared central-difference gradient of luma over the [`DETAIL`] block at (`x0`, `y0`).
+fn edge_energy(img: &GrayImage, x0: u32, y0: u32) -> f64 {
+    let (w, h) = img.dimensions();
+    let at = |x: u32, y: u32| img.get_pixel(x, y).0[0] as f64;
+    let (mut sum, mut n) = (0.0, 0.0);
+    for y in y0.max(1)..(y0 + DETAIL).min(h - 1) {
+        for x in x0.max(1)..(x0 + DETAIL).min(w - 1) {
+            let (gx, gy) = ((at(x + 1, y) - at(x - 1, y)) / 2.0, (at(x, y + 1) - at(x, y - 1)) / 2.0);
+            sum += gx * gx + gy * gy;
+            n += 1.0;
+        }
+    }
+    if n > 0.0 { sum / n } else { 0.0 }
 }
 
 fn border_median(img: &RgbImage) -> image::Rgb<u8> {
@@ -395,6 +540,15 @@ mod tests {
         assert!(w.fit > 0.9 && a.mirrored_window.fit < w.fit - 0.05, "{a:?}");
         let c = compare(&frame, &p, &w, [0.2, 0.15, 0.8, 0.9], None);
         assert!(c.ssim > 0.7 && c.colour_de < 5.0, "{c:?}");
+        let kept = c.detail_lost.unwrap().kept;
+        assert!(kept > 0.6, "a faithful crop keeps the photo's detail: {c:?}");
+
+        // The print blurred away: its area keeps almost nothing of the photo's edges.
+        let mut wiped = frame.clone();
+        let blurred = imageops::blur(&imageops::crop_imm(&frame, 14, 20, 50, 60).to_image(), 8.0);
+        imageops::replace(&mut wiped, &blurred, 14, 20);
+        let lost = compare(&wiped, &p, &w, [0.2, 0.15, 0.8, 0.9], None).detail_lost.unwrap();
+        assert!(lost.kept < 0.3 && lost.x < 0.45 && lost.y < 0.45, "{lost:?}");
 
         let mirrored = imageops::flip_horizontal(&frame);
         let m = align(&imageops::grayscale(&mirrored), &gp, &gf, Some((0.6, 0.75)));

@@ -107,6 +107,26 @@ pub struct EvaluateMsg {
     pub round: u32,
 }
 
+/// A platform flag on a published reel, on the evaluate queue: from `truereel flag`, or on AWS from
+/// the EventBridge rule that turns a `truereel` / `Reel flagged` event into this body
+/// (`{"flag": <detail>, "event": "<event id>"}`, see infra/template.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagMsg {
+    pub flag: FlagDetail,
+    /// The event's id: a redelivered or repeated event is one safety pass.
+    pub event: String,
+}
+
+/// What a flag says: the reel, why, and which shots (numbered from 1 as `truereel plan` and
+/// `status` show them; every shot when none are named).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagDetail {
+    pub reel: ReelId,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shots: Vec<u32>,
+}
+
 /// Any stage's message, with the queue it belongs on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -115,6 +135,7 @@ pub enum Message {
     Generate(GenerateMsg),
     Mirror(MirrorMsg),
     Evaluate(EvaluateMsg),
+    Flag(FlagMsg),
 }
 
 impl Message {
@@ -124,7 +145,7 @@ impl Message {
             Message::Plan(_) => Stage::Plan,
             Message::Generate(_) => Stage::Generate,
             Message::Mirror(_) => Stage::Mirror,
-            Message::Evaluate(_) => Stage::Evaluate,
+            Message::Evaluate(_) | Message::Flag(_) => Stage::Evaluate,
         }
     }
 
@@ -135,6 +156,7 @@ impl Message {
             Message::Generate(m) => Some(&m.reel),
             Message::Mirror(MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel }) => Some(reel),
             Message::Evaluate(m) => Some(&m.reel),
+            Message::Flag(m) => Some(&m.flag.reel),
         }
     }
 
@@ -153,6 +175,7 @@ impl Message {
             Message::Generate(m) => m.reel.product().to_string(),
             Message::Mirror(MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel }) => reel.product().to_string(),
             Message::Evaluate(m) => m.reel.product().to_string(),
+            Message::Flag(m) => m.flag.reel.product().to_string(),
         }
     }
 
@@ -163,6 +186,7 @@ impl Message {
             Message::Generate(m) => serde_json::to_string(m),
             Message::Mirror(m) => serde_json::to_string(m),
             Message::Evaluate(m) => serde_json::to_string(m),
+            Message::Flag(m) => serde_json::to_string(m),
         };
         v.expect("messages always serialize")
     }
@@ -174,7 +198,11 @@ impl Message {
             Stage::Plan => Message::Plan(serde_json::from_str(body)?),
             Stage::Generate => Message::Generate(serde_json::from_str(body)?),
             Stage::Mirror => Message::Mirror(serde_json::from_str(body)?),
-            Stage::Evaluate => Message::Evaluate(serde_json::from_str(body)?),
+            // A flag carries a `flag` object; a judging message never does.
+            Stage::Evaluate => match serde_json::from_str::<serde_json::Value>(body)?.get("flag") {
+                Some(_) => Message::Flag(serde_json::from_str(body)?),
+                None => Message::Evaluate(serde_json::from_str(body)?),
+            },
         })
     }
 }
@@ -204,6 +232,11 @@ impl From<EvaluateMsg> for Message {
         Message::Evaluate(m)
     }
 }
+impl From<FlagMsg> for Message {
+    fn from(m: FlagMsg) -> Self {
+        Message::Flag(m)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -223,7 +256,9 @@ mod tests {
             PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into(),
             GenerateMsg::new(reel.clone(), 2, 1).into(),
             MirrorMsg::Assemble { reel: reel.clone() }.into(),
-            EvaluateMsg { reel, round: 1 }.into(),
+            EvaluateMsg { reel: reel.clone(), round: 1 }.into(),
+            FlagMsg { flag: FlagDetail { reel, reason: "a logo".into(), shots: vec![1, 3] }, event: "e-1".into() }
+                .into(),
         ];
         for m in msgs {
             assert_eq!(Message::parse(m.stage(), &m.to_json()).unwrap(), m);
@@ -238,6 +273,15 @@ mod tests {
         assert!(!shot.concerns("tee--ffffffffffff") && !shot.concerns("te"));
         let plan: Message = PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into();
         assert!(plan.concerns("tee") && !plan.concerns("tee--0123456789ab"));
+    }
+
+    #[test]
+    fn the_flag_event_the_template_makes_is_a_flag_message() {
+        let event: serde_json::Value = serde_json::from_str(include_str!("../../events/evaluate-flag.json")).unwrap();
+        let body = event["Records"][0]["body"].as_str().unwrap();
+        let Message::Flag(m) = Message::parse(Stage::Evaluate, body).unwrap() else { panic!("not a flag") };
+        assert_eq!(m.flag.shots, vec![1]);
+        assert!(!m.event.is_empty() && !m.flag.reason.is_empty());
     }
 
     #[test]

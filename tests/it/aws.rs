@@ -83,7 +83,7 @@ fn check_measurement(run: &MeasuredRun, report: &runner::DrainReport) {
     assert!(calls("DynamoDB.TransactWriteItems") >= 8, "{c:?}");
     assert!(c.dynamodb_write_units > calls("DynamoDB.PutItem") as f64, "{c:?}");
     assert!(c.dynamodb_read_units > 0.0 && c.s3_get_class > 0, "{c:?}");
-    assert_eq!(calls("S3.CopyObject"), 2, "one published copy per reel: {c:?}");
+    assert_eq!(calls("S3.CopyObject"), 4, "per reel, its version's own copy and the stable one: {c:?}");
     assert!(run.stored_bytes > 2 * run.reel_bytes && run.expiring_bytes > 0, "{run:?}");
     for stage in Stage::ALL {
         assert!(run.handler_seconds[stage.as_str()] > 0.0, "{stage} took no time? {run:?}");
@@ -400,7 +400,8 @@ async fn a_refused_shot_is_made_again_on_the_aws_home_with_the_voice_over_kept()
     assert_eq!(reel.shot_attempts[1], 2);
     assert!(reel.shot_attempts.iter().enumerate().all(|(i, a)| i == 1 || *a == 1), "{:?}", reel.shot_attempts);
     let verdicts = aws.state.verdicts(&reel.id).await.unwrap();
-    assert_eq!(verdicts.iter().map(|v| (v.round, v.passed)).collect::<Vec<_>>(), [(1, false), (2, true)]);
+    let rounds: Vec<_> = verdicts.iter().map(|v| (v.round, v.passed)).collect();
+    assert_eq!(rounds, [(1, false), (1, false), (2, true), (2, true)], "two judges a round");
     let charges: Vec<_> = aws
         .state
         .ledger(Some(&reel.id))
@@ -422,4 +423,90 @@ async fn a_refused_shot_is_made_again_on_the_aws_home_with_the_voice_over_kept()
     let voice = local(BlobKey::voice_over_aac(&reel.voice_over.audio), "voice.m4a").await;
     assert_eq!(local(BlobKey::published_reel(&reel.id), "published.mp4").await, voice);
     assert_eq!(local(BlobKey::reel_video(&reel.id, 1), "round-1.mp4").await, voice);
+}
+
+/// One EventBridge API call on the emulator (JSON 1.1; the emulator does not check signatures).
+async fn eventbridge(endpoint: &str, action: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(endpoint)
+        .header("X-Amz-Target", format!("AWSEvents.{action}"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/events/aws4_request")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{action}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// A platform flag put on the bus (`events/flag-event.json`, naming the published reel) goes
+/// through the template's own rule and input transformer (on the emulator's EventBridge) to the
+/// evaluate queue; the safety pass publishes version 2 in S3 behind the stable key, keeps version
+/// 1, and the audio is the voice-over's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_event_on_the_bus_publishes_a_new_version_on_the_aws_home() {
+    init_logs();
+    let Some(template) = crate::infra::template() else { return };
+    let Some((aws, config)) = aws_ports(small_config()).await else { return };
+    let store = sample_store().to_string_lossy().to_string();
+    drain(&aws, &store, &["pullover-hoodie"]).await;
+    let first = aws.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(first.status, ReelStatus::Published, "{:?}", first.reasons);
+
+    let rule = &template["Resources"]["FlagRule"]["Properties"];
+    let target = &rule["Targets"][0];
+    let endpoint = config.endpoint_url.clone().unwrap();
+    let name = format!("{}-flag", config.queue_prefix);
+    let queue = format!("arn:aws:sqs:us-east-1:123456789012:{}-evaluate", config.queue_prefix);
+    eventbridge(
+        &endpoint,
+        "PutRule",
+        serde_json::json!({"Name": name, "EventPattern": rule["EventPattern"].to_string()}),
+    )
+    .await;
+    let targets = [serde_json::json!({"Id": "evaluate", "Arn": queue, "InputTransformer": target["InputTransformer"]})];
+    eventbridge(&endpoint, "PutTargets", serde_json::json!({"Rule": name, "Targets": targets})).await;
+    let mut flagged = event("flag-event.json");
+    flagged["detail"]["reel"] = first.id.as_str().into();
+    let entry = serde_json::json!({
+        "Source": flagged["source"],
+        "DetailType": flagged["detail-type"],
+        "Detail": flagged["detail"].to_string(),
+    });
+    let put = eventbridge(&endpoint, "PutEvents", serde_json::json!({"Entries": [entry]})).await;
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    eventbridge(&endpoint, "RemoveTargets", serde_json::json!({"Rule": name, "Ids": ["evaluate"]})).await;
+    eventbridge(&endpoint, "DeleteRule", serde_json::json!({"Name": name})).await;
+
+    let options = RunOptions { visibility: Duration::from_secs(120), ..RunOptions::default() };
+    let run = runner::drain(&aws, &options, Arc::new(LogProgress::default()));
+    tokio::time::timeout(Duration::from_secs(300), run).await.expect("the queues drain").unwrap();
+    let second = aws.state.get_reel(&first.id).await.unwrap().unwrap();
+    assert_eq!(second.status, ReelStatus::Published, "{:?}", second.reasons);
+    assert_eq!(second.flags.len(), 1);
+    assert_eq!(second.flags[0].shots, [1]);
+    assert_eq!(second.shot_attempts[0], 2);
+    let versions: Vec<_> = second.versions.iter().map(|v| (v.version, v.retired_ms.is_some())).collect();
+    assert_eq!(versions, [(1, true), (2, false)]);
+    let get = |key: BlobKey| {
+        let blobs = aws.blobs.clone();
+        async move { blobs.get(&key).await.unwrap() }
+    };
+    let stable = get(BlobKey::published_reel(&first.id)).await;
+    assert_eq!(stable, get(BlobKey::published_version(&first.id, 2, None)).await);
+    assert_eq!(get(BlobKey::published_version(&first.id, 1, None)).await, get(BlobKey::reel_video(&first.id, 1)).await);
+    assert_ne!(stable, get(BlobKey::reel_video(&first.id, 1)).await);
+    let dir = tempfile::tempdir().unwrap();
+    let packets = |key: BlobKey, name: &str| {
+        let (blobs, path) = (aws.blobs.clone(), dir.path().join(name));
+        async move {
+            blobs.get_to_file(&key, &path).await.unwrap();
+            truereel_tests::audio_packets(&path)
+        }
+    };
+    let voice = packets(BlobKey::voice_over_aac(&second.voice_over.audio), "voice.m4a").await;
+    assert_eq!(packets(BlobKey::published_reel(&first.id), "stable.mp4").await, voice);
 }

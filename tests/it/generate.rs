@@ -253,7 +253,7 @@ async fn a_whole_reel_is_one_product_ad_from_every_photo_of_the_colour() {
     assert!(reel.voice_over.lines.len() > 1, "the lines keep their own times: {:?}", reel.voice_over.lines);
     assert!(plan.notes.iter().any(|n| n.contains("cdn.example") && n.contains("left out")), "{:?}", plan.notes);
 
-    assert_eq!(stub.submissions(), 1, "one task for the whole reel");
+    assert_eq!(stub.submissions(), 1, "one task for the whole reel: {:?} {:#?}", reel.status, reel.reasons);
     assert_eq!(stub.server().requests_to("/v1/recipes/product_ad").len(), 1);
     let body = stub.bodies().remove(0);
     let photos = body["productImages"].as_array().unwrap();

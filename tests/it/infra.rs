@@ -98,7 +98,7 @@ fn sam_validate_lint_passes_offline() {
 }
 
 /// The template as JSON, decoded by cfn-lint's own decoder (it understands `!Ref`, `!Sub`...).
-fn template() -> Option<Value> {
+pub(crate) fn template() -> Option<Value> {
     let python = tool("venv/bin/python")?;
     let mut cmd = Command::new(python);
     cmd.args([
@@ -453,4 +453,47 @@ fn the_template_sets_only_settings_the_configuration_accepts() {
     for level in ["error", "warn", "info", "debug", "trace"] {
         assert!(truereel::config::value::parse(&truereel::config::Kind::LogFilter, level).is_ok(), "{level}");
     }
+}
+
+/// A platform flag (`events/flag-event.json`, as an integration puts it on the bus) matches the flag
+/// rule, and the rule's input transformer turns it into the flag message the evaluate stage reads;
+/// EventBridge may send to the evaluate queue and its dead-letter queue, and nothing else may.
+#[test]
+fn a_flag_event_becomes_a_flag_message_on_the_evaluate_queue() {
+    let Some(t) = template() else { return };
+    let rule = &resources(&t)["FlagRule"]["Properties"];
+    let event: Value = serde_json::from_str(include_str!("../../events/flag-event.json")).unwrap();
+    let pattern = &rule["EventPattern"];
+    assert!(pattern["source"].as_array().unwrap().contains(&event["source"]), "{pattern}");
+    assert!(pattern["detail-type"].as_array().unwrap().contains(&event["detail-type"]), "{pattern}");
+    let target = &rule["Targets"][0];
+    assert_eq!(arn_of(&target["Arn"]), Some("EvaluateQueue"));
+    assert_eq!(arn_of(&target["DeadLetterConfig"]["Arn"]), Some("EvaluateDeadLetterQueue"));
+    // The transformer, applied as EventBridge applies it: each <name> becomes its path's JSON value
+    // (a string placeholder inside quotes takes the bare string).
+    let transformer = &target["InputTransformer"];
+    let mut body = transformer["InputTemplate"].as_str().unwrap().to_string();
+    for (name, path) in transformer["InputPathsMap"].as_object().unwrap() {
+        let mut value = &event;
+        for part in path.as_str().unwrap().trim_start_matches("$.").split('.') {
+            value = &value[part];
+        }
+        let quoted = format!("\"<{name}>\"");
+        body = match value.as_str() {
+            Some(s) if body.contains(&quoted) => body.replace(&quoted, &Value::from(s).to_string()),
+            _ => body.replace(&format!("<{name}>"), &value.to_string()),
+        };
+    }
+    let message = truereel::messages::Message::parse(truereel::ports::Stage::Evaluate, &body).unwrap();
+    let truereel::messages::Message::Flag(flag) = message else { panic!("not a flag: {body}") };
+    assert_eq!(flag.event, event["id"].as_str().unwrap());
+    assert_eq!(flag.flag.reel.as_str(), event["detail"]["reel"].as_str().unwrap());
+    assert_eq!(flag.flag.shots, [1]);
+
+    let policy = &resources(&t)["FlagQueuePolicy"]["Properties"];
+    assert_eq!(policy["Queues"], json!([reference("EvaluateQueue"), reference("EvaluateDeadLetterQueue")]));
+    let statement = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(statement["Action"], "sqs:SendMessage");
+    assert_eq!(statement["Condition"]["ArnEquals"]["aws:SourceArn"], get_att("FlagRule", "Arn"));
 }

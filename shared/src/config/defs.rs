@@ -171,6 +171,13 @@ pub static DEFS: &[Def] = &[
     def(Reel, "TRUEREEL_MAX_ATTEMPTS", Whole { min: 1, max: 20 }, Some("3"), "attempts per shot"),
     def(
         Reel,
+        "TRUEREEL_MAX_FLAG_PASSES",
+        Whole { min: 0, max: 20 },
+        Some("2"),
+        "safety passes a published reel may be reopened for by platform flags (`truereel flag`)",
+    ),
+    def(
+        Reel,
         "TRUEREEL_STILL_MOTION_USD_PER_SECOND",
         Dollars { max: 100.0 },
         Some("0"),

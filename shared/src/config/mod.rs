@@ -463,6 +463,7 @@ impl Config {
                 per_run: r.opt_dollars("TRUEREEL_BUDGET_USD"),
             },
             max_attempts: r.whole("TRUEREEL_MAX_ATTEMPTS") as u32,
+            max_flag_passes: r.whole("TRUEREEL_MAX_FLAG_PASSES") as u32,
             min_reel_ms,
             max_reel_ms,
             max_photos_per_product: r.whole("TRUEREEL_MAX_PHOTOS_PER_PRODUCT") as usize,

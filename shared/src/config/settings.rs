@@ -10,6 +10,8 @@ pub struct Settings {
     pub fps: u32,
     pub budget: Budget,
     pub max_attempts: u32,
+    /// How many times a published reel may be reopened by platform flags.
+    pub max_flag_passes: u32,
     pub min_reel_ms: u32,
     pub max_reel_ms: u32,
     /// Spend is counted for the run budget from this moment on.
@@ -50,6 +52,7 @@ impl Default for Settings {
             fps: 30,
             budget: Budget::default(),
             max_attempts: 3,
+            max_flag_passes: 2,
             min_reel_ms: 10_000,
             max_reel_ms: 30_000,
             run_started_ms: crate::now_ms(),

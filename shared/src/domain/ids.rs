@@ -287,6 +287,11 @@ impl BlobKey {
     pub fn reel_thumbnails(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.thumbnails.mkv"))
     }
+    /// The contact sheet (PNG) of a judged round: each shot's photo beside frames of it, with the
+    /// verdict and its scores.
+    pub fn reel_contact_sheet(reel: &ReelId, round: u32) -> Self {
+        Self(format!("reels/{reel}/reel-{round}.sheet.png"))
+    }
     /// The brand kit's `n`th style image, stored with a whole-reel plan for its provider.
     pub fn style_image(reel: &ReelId, n: u32) -> Self {
         Self(format!("reels/{reel}/style-{n}"))
@@ -316,6 +321,16 @@ impl BlobKey {
     pub fn published_aspect(reel: &ReelId, aspect: &str) -> Self {
         let main = Self::published_reel(reel).0;
         Self(format!("{}.{aspect}.mp4", main.strip_suffix(".mp4").unwrap_or(&main)))
+    }
+    /// The immutable file of one published version of `reel` (`public/<handle>[.<variant>]/v<n>.mp4`),
+    /// or of its shape `aspect` (`…/v<n>.4x5.mp4`); the stable file is a copy of the current version.
+    pub fn published_version(reel: &ReelId, version: u32, aspect: Option<&str>) -> Self {
+        let main = Self::published_reel(reel).0;
+        let dir = main.strip_suffix(".mp4").unwrap_or(&main);
+        match aspect {
+            None => Self(format!("{dir}/v{version}.mp4")),
+            Some(a) => Self(format!("{dir}/v{version}.{a}.mp4")),
+        }
     }
     /// The published path of `reel`: its product's, or its variant's.
     pub fn published_reel(reel: &ReelId) -> Self {
@@ -407,7 +422,10 @@ pub(crate) mod tests {
         assert_eq!(BlobKey::voice_over_aac(&BlobKey::parse("a/b").unwrap()).as_str(), "a/b.m4a");
         assert_eq!(BlobKey::reel_poster(&id, 3).as_str(), format!("reels/{id}/reel-3.jpg"));
         assert_eq!(BlobKey::reel_manifest(&id, 3).as_str(), format!("reels/{id}/reel-3.manifest.json"));
-        for k in [aac, BlobKey::reel_poster(&id, 3), BlobKey::reel_manifest(&id, 3)] {
+        assert_eq!(BlobKey::reel_contact_sheet(&id, 3).as_str(), format!("reels/{id}/reel-3.sheet.png"));
+        for k in
+            [aac, BlobKey::reel_poster(&id, 3), BlobKey::reel_manifest(&id, 3), BlobKey::reel_contact_sheet(&id, 3)]
+        {
             assert!(BlobKey::parse(k.as_str()).is_ok(), "{k}");
         }
     }

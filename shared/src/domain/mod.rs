@@ -27,7 +27,7 @@ pub use printable::{printable, reorders_text};
 pub use product::{ListedImage, Product, ProductListing, ProductOption, Variant};
 pub use provenance::{DigitalSourceType, IPTC_DIGITAL_SOURCE_TYPE, Manifest, ManifestShot, Provenance, STILL_MOTION};
 pub use redact::redact;
-pub use reel::{Reel, ReelStatus, TransitionError};
+pub use reel::{Flag, Reel, ReelStatus, TransitionError, Version};
 pub use reference::{PhotoKind, PhotoPrint, Reference, Validators};
 pub use shot::{DroppedClaim, Motion, Shot, ShotPlan, ShotRole, Suitability};
 pub use verdict::{Check, Verdict};

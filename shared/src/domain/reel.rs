@@ -1,5 +1,6 @@
 //! Reels and their status machine: (awaiting_approval →) planned → generating → assembled → evaluated →
-//! published / needs_review.
+//! published / needs_review; a platform flag reopens a published reel (published → generating) for a
+//! safety pass that publishes a new version.
 
 use super::{BlobKey, Handle, PlanOptions, ReelId, Sha256, ShotPlan, VoiceOver};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,8 @@ pub enum ReelStatus {
     Assembled,
     /// The evaluator has judged the latest assembly.
     Evaluated,
-    /// Passed and served. Terminal.
+    /// Passed and served. At rest, until a platform flag reopens it for a safety pass (its current
+    /// version stays served meanwhile).
     Published,
     /// Parked for a person, with reasons. Terminal until a person acts.
     NeedsReview,
@@ -72,6 +74,8 @@ impl ReelStatus {
                 // A failed evaluation regenerates the failing shots (the audio stays).
                 | (Evaluated, Generating)
                 | (Evaluated, NeedsReview)
+                // A platform flag reopens a published reel: its flagged shots are made again.
+                | (Published, Generating)
                 // Budget refusals, provider rejections and broken clips park a reel early.
                 | (Planned, NeedsReview)
                 | (Generating, NeedsReview)
@@ -125,6 +129,12 @@ pub struct Reel {
     /// How the reel was planned, so a replan after a rejection plans alike.
     #[serde(default)]
     pub options: PlanOptions,
+    /// Every version published, oldest first; the last one not retired is the one served.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<Version>,
+    /// The platform flags that reopened the reel, oldest first (each one safety pass).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Flag>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -147,6 +157,8 @@ impl Reel {
             revision: 1,
             rejections: Vec::new(),
             options: PlanOptions::default(),
+            versions: Vec::new(),
+            flags: Vec::new(),
             created_ms: now,
             updated_ms: now,
         }
@@ -157,14 +169,50 @@ fn first_revision() -> u32 {
     1
 }
 
+impl Reel {
+    /// The version its stable URL serves, if it was ever published.
+    pub fn current_version(&self) -> Option<&Version> {
+        self.versions.iter().rev().find(|v| v.retired_ms.is_none())
+    }
+}
+
+/// One published cut of a reel: its own immutable file, kept when a later version replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    /// 1, 2, …
+    pub version: u32,
+    /// The assembly round published.
+    pub round: u32,
+    /// Its immutable file (`public/<handle>/v<version>.mp4`); the stable file is a copy of the current one.
+    pub file: BlobKey,
+    pub published_ms: i64,
+    /// When a later version replaced it (kept, no longer linked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_ms: Option<i64>,
+    /// The flag it answers, for a version made by a safety pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+}
+
+/// A platform's flag on a published reel (an ad validator's refusal, a person's report): the
+/// reason, the shots it names (every shot when none), and its id so a redelivered flag is one pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub id: String,
+    pub reason: String,
+    /// The shots reopened, numbered from 1 as `truereel plan` and `status` show them.
+    pub shots: Vec<u32>,
+    pub at_ms: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::ReelStatus::*;
 
     #[test]
-    fn terminal_states_have_no_way_out() {
+    fn terminal_states_have_no_way_out_but_a_flag() {
         for to in super::ReelStatus::ALL {
-            assert!(!Published.can_become(to));
+            assert_eq!(Published.can_become(to), to == Generating, "published -> {to}");
             assert!(!NeedsReview.can_become(to));
         }
     }

@@ -33,6 +33,12 @@ pub struct Verdict {
     /// Who judged (`spec-checks`, ...).
     pub judge: String,
     pub at_ms: i64,
+    /// The attempt of each shot in the cut judged (indexed by shot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<u32>,
+    /// What the reel had cost when it was judged (the ledger's sum for it).
+    #[serde(default)]
+    pub spent: super::Usd,
 }
 
 impl Verdict {
@@ -44,7 +50,16 @@ impl Verdict {
             checks,
             judge: judge.to_string(),
             at_ms: super::now_ms(),
+            attempts: Vec::new(),
+            spent: super::Usd::ZERO,
         }
+    }
+
+    /// The verdict with what it was given: each shot's attempt and the reel's cost so far.
+    pub fn judging(mut self, attempts: &[u32], spent: super::Usd) -> Self {
+        self.attempts = attempts.to_vec();
+        self.spent = spent;
+        self
     }
 
     /// The reasons a reel failed, one per failed check.

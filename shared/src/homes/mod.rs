@@ -7,7 +7,7 @@ pub mod aws;
 pub mod embedded;
 
 use crate::adapters::providers::classifier::PixelClassifier;
-use crate::adapters::providers::judge::SpecJudge;
+use crate::adapters::providers::judge::{ProductMatch, SpecJudge};
 use crate::adapters::providers::video::{RunwaySetupError, RunwayVideo, StillMotionVideo};
 use crate::adapters::providers::voice::{
     ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
@@ -52,7 +52,10 @@ pub fn wire(
         video: video(config, &media, &blobs)?,
         voice,
         writer,
-        judge: Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
+        judges: vec![
+            Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
+            Arc::new(ProductMatch::new(media.clone(), config.settings.clone())),
+        ],
         blobs,
         state,
         queue,

@@ -321,7 +321,7 @@ mod tests {
             ..crate::CaptionStyle::default()
         };
         let script = m.caption_script(&words, 180, 320, &style).await;
-        assert!(script.contains("Noto Sans CJK JP") && script.contains(",8,15,15,38,1"), "{script}");
+        assert!(script.contains("Noto Sans CJK JP") && script.contains(",8,15,15,51,1"), "{script}");
         let captions = dir.path().join("captions.ass");
         std::fs::write(&captions, script).unwrap();
         let spec = AssemblySpec {

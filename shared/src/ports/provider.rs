@@ -333,9 +333,17 @@ pub struct ReelCut<'a> {
     pub reel: &'a Reel,
     pub video: PathBuf,
     pub references: Vec<(Reference, PathBuf)>,
+    /// Every stored photo of the reel's product (its listing's gallery), the references among them.
+    pub gallery: Vec<(Reference, PathBuf)>,
+    /// Candidate photos of the store's other products, the nearest to the reel by their prints
+    /// ([`crate::stages::gallery`]): a shot must not look more like one of them than like its own.
+    pub others: Vec<(Reference, PathBuf)>,
     /// The thumbnails the assembly wrote ([`crate::media::Media::sampled_frames`] reads them);
     /// `None` for a reel assembled without them: frames are then sampled from `video`.
     pub thumbnails: Option<PathBuf>,
+    /// The captions the assembly burned in (the ASS script, [`crate::BlobKey::captions`]): the
+    /// judge draws them to find where they are; `None` when there is none to read.
+    pub captions: Option<PathBuf>,
 }
 
 #[async_trait]

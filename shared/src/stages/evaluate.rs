@@ -31,7 +31,7 @@ pub async fn run(ports: &Ports, msg: EvaluateMsg) -> Result<Outcome, StageError>
         // A crash between the verdict and acting on it: act on the stored verdict.
         ReelStatus::Evaluated => {
             let verdicts = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
-            match verdicts.into_iter().rfind(|v| v.round == reel.round) {
+            match round_verdict(&verdicts, reel.round) {
                 Some(v) => act(ports, reel, &v).await,
                 None => Err(StageError::new(format!("reel {}", reel.id), "evaluated but its verdict is missing")),
             }
@@ -40,8 +40,8 @@ pub async fn run(ports: &Ports, msg: EvaluateMsg) -> Result<Outcome, StageError>
         // A crash between sending shots back and asking for them: ask again (generate dedupes).
         ReelStatus::Generating => {
             let verdicts = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
-            match verdicts.iter().rfind(|v| v.round == reel.round && !v.passed) {
-                Some(v) => request_shots(ports, &reel, &failing_shots(v)).await,
+            match round_verdict(&verdicts, reel.round).filter(|v| !v.passed) {
+                Some(v) => request_shots(ports, &reel, &failing_shots(&v)).await,
                 None => Ok(Outcome::Skipped(format!("reel {} is generating", reel.id))),
             }
         }
@@ -93,23 +93,59 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     let video = local_copy(ports, &video_key, dir.path(), "reel.mp4").await?;
     let all = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut references = Vec::new();
-    for r in all.into_iter().filter(|r| reel.plan.shots.iter().any(|s| s.reference == r.sha256)) {
+    for r in all.iter().filter(|r| reel.plan.shots.iter().any(|s| s.reference == r.sha256)) {
         let path = local_copy(ports, &r.blob, dir.path(), &format!("ref-{}", r.sha256.short(16))).await?;
-        references.push((r, path));
+        references.push((r.clone(), path));
     }
     let thumbnails_key = BlobKey::reel_thumbnails(&reel.id, reel.round);
     let thumbnails = match ports.blobs.head(&thumbnails_key).await.map_err(|e| blob_err("checking thumbnails", e))? {
         Some(_) => Some(local_copy(ports, &thumbnails_key, dir.path(), "thumbnails.mkv").await?),
         None => None,
     };
-    let cut = ReelCut { reel: &reel, video, references, thumbnails };
-    let checks = match ports.judge.judge(&cut).await {
-        Ok(c) => c,
-        Err(e) if e.is_retryable() => return Err(StageError::from_provider(format!("{}: judging", reel.id), e)),
-        Err(e) => return park(ports, &reel, STAGE, vec![format!("the judge could not judge it: {e}")]).await,
+    let frames = thumbnails.as_deref().unwrap_or(&video);
+    let matched = super::gallery::match_photos(ports, &reel, &all, frames, dir.path()).await?;
+    let captions_key = BlobKey::captions(&reel.id);
+    let captions = match ports.blobs.head(&captions_key).await.map_err(|e| blob_err("checking captions", e))? {
+        Some(_) => Some(local_copy(ports, &captions_key, dir.path(), "captions.ass").await?),
+        None => None,
     };
-    let verdict = Verdict::from_checks(reel.id.clone(), reel.round, ports.judge.name(), checks);
-    ports.state.put_verdict(&verdict).await.map_err(|e| state_err("storing a verdict", e))?;
+    let cut = ReelCut {
+        reel: &reel,
+        video,
+        references,
+        gallery: matched.gallery,
+        others: matched.others,
+        thumbnails,
+        captions,
+    };
+    // Every judge at once; each verdict is stored on its own, and acted on together.
+    let judged = super::gallery::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;
+    // Each evaluation is kept with what it judged: every shot's attempt and the reel's cost so far.
+    let spent = ports.state.spent(Some(&reel.id), 0).await.map_err(|e| state_err("reading the ledger", e))?;
+    let mut verdicts = Vec::new();
+    for (judge, checks) in ports.judges.iter().zip(judged) {
+        let checks = match checks {
+            Ok(c) => c,
+            Err(e) if e.is_retryable() => return Err(StageError::from_provider(format!("{}: judging", reel.id), e)),
+            Err(e) => {
+                let why = format!("the judge {} could not judge it: {e}", judge.name());
+                return park(ports, &reel, STAGE, vec![why]).await;
+            }
+        };
+        verdicts.push(
+            Verdict::from_checks(reel.id.clone(), reel.round, judge.name(), checks).judging(&reel.shot_attempts, spent),
+        );
+    }
+    for v in &verdicts {
+        ports.state.put_verdict(v).await.map_err(|e| state_err("storing a verdict", e))?;
+    }
+    // The picture of the verdict for a person; a sheet that cannot be drawn is said, not retried.
+    if let Err(e) = super::sheet::store_contact_sheet(ports, &reel, &verdicts, dir.path()).await {
+        issue(ports, reel.product.as_str(), STAGE, false, format!("reel {}: no contact sheet: {e}", reel.id)).await?;
+    }
+    let Some(verdict) = round_verdict(&verdicts, reel.round) else {
+        return park(ports, &reel, STAGE, vec!["no judge is configured".into()]).await;
+    };
     let mut next = reel.clone();
     next.status = ReelStatus::Evaluated;
     match ports.state.transition(&next, ReelStatus::Assembled).await {
@@ -121,6 +157,25 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     }
 }
 
+/// One verdict for `round` out of every judge's verdict on it (`verdicts` as stored, in any
+/// order): passed when all passed, their checks together, the spec judge's first, judged by
+/// `spec-checks+product-match`; `None` when no judge judged that round.
+pub fn round_verdict(verdicts: &[Verdict], round: u32) -> Option<Verdict> {
+    let mut of_round: Vec<&Verdict> = verdicts.iter().filter(|v| v.round == round).collect();
+    of_round.sort_by_key(|v| (v.judge != "spec-checks", v.judge.as_str()));
+    let first = of_round.first()?;
+    Some(Verdict {
+        reel: first.reel.clone(),
+        round,
+        passed: of_round.iter().all(|v| v.passed),
+        checks: of_round.iter().flat_map(|v| v.checks.iter().cloned()).collect(),
+        judge: of_round.iter().map(|v| v.judge.as_str()).collect::<Vec<_>>().join("+"),
+        at_ms: of_round.iter().map(|v| v.at_ms).max().unwrap_or(first.at_ms),
+        attempts: first.attempts.clone(),
+        spent: first.spent,
+    })
+}
+
 /// Publishes a passed reel (once: the transition is the commit point), parks a failed one.
 async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, StageError> {
     if !verdict.passed {
@@ -129,23 +184,46 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
     let Some(video) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["passed but has no video".into()]).await;
     };
-    // The other shapes first: the transition below is the commit point, and a redelivery copies again.
+    // Each file goes to its version's immutable path, then over the stable one (embeds keep playing
+    // the old cut until the copy lands). The other shapes first: the transition below is the commit
+    // point, and a redelivery copies the same version again.
+    let version = reel.versions.len() as u32 + 1;
     for (aspect, _, _) in &ports.settings.extra_aspects {
         let shaped = BlobKey::reel_video_aspect(&reel.id, reel.round, aspect);
         if ports.blobs.head(&shaped).await.map_err(|e| blob_err("checking a reel shape", e))?.is_some() {
+            let kept = BlobKey::published_version(&reel.id, version, Some(aspect));
+            ports.blobs.copy(&shaped, &kept, "video/mp4").await.map_err(|e| blob_err("publishing a shape", e))?;
             let public = BlobKey::published_aspect(&reel.id, aspect);
-            ports.blobs.copy(&shaped, &public, "video/mp4").await.map_err(|e| blob_err("publishing a shape", e))?;
+            ports.blobs.copy(&kept, &public, "video/mp4").await.map_err(|e| blob_err("publishing a shape", e))?;
         }
     }
+    let kept = BlobKey::published_version(&reel.id, version, None);
+    ports.blobs.copy(&video, &kept, "video/mp4").await.map_err(|e| blob_err("publishing a version", e))?;
     let public = BlobKey::published_reel(&reel.id);
-    ports.blobs.copy(&video, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
+    ports.blobs.copy(&kept, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
     let mut next = reel.clone();
+    let now = crate::now_ms();
+    for old in next.versions.iter_mut().filter(|v| v.retired_ms.is_none()) {
+        old.retired_ms = Some(now);
+    }
+    // A cut made after the latest flag answers it.
+    let answers = reel.flags.last().filter(|f| reel.versions.last().is_none_or(|v| v.published_ms < f.at_ms));
+    next.versions.push(crate::Version {
+        version,
+        round: reel.round,
+        file: kept,
+        published_ms: now,
+        retired_ms: None,
+        flag: answers.map(|f| f.id.clone()),
+    });
     next.status = ReelStatus::Published;
     next.published = Some(public);
+    next.reasons.clear();
     match ports.state.transition(&next, ReelStatus::Evaluated).await {
         Ok(()) => {
-            tracing::info!(reel = %reel.id, "Published.");
-            Ok(Outcome::Done(format!("{}: published", reel.id)))
+            tracing::info!(reel = %reel.id, version, "Published.");
+            let retired = if version > 1 { format!(" (version {} retired)", version - 1) } else { String::new() };
+            Ok(Outcome::Done(format!("{}: published version {version}{retired}", reel.id)))
         }
         Err(StateError::Conflict { .. }) => Ok(Outcome::Skipped(format!("reel {} was published already", reel.id))),
         Err(e) => Err(state_err("marking a reel published", e)),
@@ -168,7 +246,7 @@ async fn retry_or_park(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<O
     if shots.is_empty() || unexplained || !spent.is_empty() {
         let mut reasons = every_rounds_reasons(ports, &reel).await?;
         if !unexplained && !spent.is_empty() {
-            let list = spent.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+            let list = spent.iter().map(|s| (s + 1).to_string()).collect::<Vec<_>>().join(", ");
             reasons.push(format!("shot {list} failed all {max} attempts"));
         }
         return park(ports, &reel, STAGE, reasons).await;
@@ -188,7 +266,7 @@ async fn retry_or_park(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<O
     }
     let what = shots
         .iter()
-        .map(|s| format!("shot {} attempt {}", s, next.shot_attempts[*s as usize]))
+        .map(|s| format!("shot {} attempt {}", s + 1, next.shot_attempts[*s as usize]))
         .collect::<Vec<_>>()
         .join(", ");
     let text =
@@ -198,7 +276,7 @@ async fn retry_or_park(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<O
 }
 
 /// Asks generate for the current attempt of each of `shots`.
-async fn request_shots(ports: &Ports, reel: &Reel, shots: &BTreeSet<u32>) -> Result<Outcome, StageError> {
+pub(super) async fn request_shots(ports: &Ports, reel: &Reel, shots: &BTreeSet<u32>) -> Result<Outcome, StageError> {
     for s in shots {
         let attempt = reel.shot_attempts[*s as usize];
         send(ports, GenerateMsg::new(reel.id.clone(), *s, attempt), Duration::ZERO).await?;

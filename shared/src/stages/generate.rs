@@ -37,7 +37,7 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         return Ok(Outcome::Skipped(format!("reel {} does not exist", msg.reel)));
     };
     let Some(shot) = reel.plan.shots.get(msg.shot as usize).cloned() else {
-        return Ok(Outcome::Skipped(format!("reel {} has no shot {}", reel.id, msg.shot)));
+        return Ok(Outcome::Skipped(format!("reel {} has no shot {}", reel.id, msg.shot + 1)));
     };
     // A job already running for a reel that has since stopped is still seen through: its clip is
     // paid for and is mirrored, or it is cancelled at its timeout; nothing new is submitted.
@@ -45,7 +45,12 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
         return Ok(Outcome::Skipped(format!("reel {} is {}", reel.id, reel.status)));
     }
     if reel.shot_attempts[shot.index as usize] != msg.attempt {
-        return Ok(Outcome::Skipped(format!("{} shot {} attempt {} was superseded", reel.id, shot.index, msg.attempt)));
+        return Ok(Outcome::Skipped(format!(
+            "{} shot {} attempt {} was superseded",
+            reel.id,
+            shot.index + 1,
+            msg.attempt
+        )));
     }
     if reel.status == ReelStatus::Planned {
         reel = start_generating(ports, reel).await?;
@@ -54,7 +59,7 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     // A clip recorded but gone from the blob store is lost: fetched or rendered again below.
     let lost = match clips.iter().find(|c| c.shot == msg.shot && c.attempt == msg.attempt) {
         Some(c) if ports.blobs.head(&c.blob).await.map_err(|e| blob_err("checking a clip", e))?.is_some() => {
-            return Ok(Outcome::Skipped(format!("{} shot {} is already stored", reel.id, shot.index)));
+            return Ok(Outcome::Skipped(format!("{} shot {} is already stored", reel.id, shot.index + 1)));
         }
         Some(c) => {
             tracing::warn!(reel = %reel.id, shot = shot.index, clip = %c.blob, "The stored clip is gone.");
@@ -66,20 +71,21 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     let key = msg.key();
     let candidate = match choose(ports, &reel).await? {
         Ok(model) => model,
-        Err(why) => return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index)]).await,
+        Err(why) => return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index + 1)]).await,
     };
     // A fresh message waits for a slot before it claims anything: waiting is one write, not three
     // (the slot is the job key's; a redelivery of a job that has one renews it).
     if msg.since_ms.is_none() && !take_slot(ports, candidate.name(), &key).await? {
         send(ports, msg.clone(), SLOT_WAIT).await?;
-        let what = format!("{} shot {}: waiting for a {} slot", reel.id, shot.index, candidate.name());
+        let what = format!("{} shot {}: waiting for a {} slot", reel.id, shot.index + 1, candidate.name());
         return Ok(Outcome::Waiting(what));
     }
     let slot = ports.state.begin_job(&key, candidate.name()).await.map_err(|e| state_err("claiming a job", e))?;
     match slot {
         JobSlot::Submitted { job, provider } => {
             let Some(model) = ports.video.get(&provider).cloned() else {
-                let why = format!("shot {}: job {job} went to {provider}, which is no longer configured", shot.index);
+                let why =
+                    format!("shot {}: job {job} went to {provider}, which is no longer configured", shot.index + 1);
                 return park(ports, &reel, STAGE, vec![why]).await;
             };
             if lost {
@@ -92,14 +98,15 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
             if !model.idempotent_submit() && now_ms() - at_ms < IN_FLIGHT.as_millis() as i64 {
                 // Most likely another delivery of this message submitting right now: look again later.
                 send(ports, msg.clone(), SLOT_WAIT).await?;
-                let what = format!("{} shot {}: a submission to {provider} is under way", reel.id, shot.index);
+                let what = format!("{} shot {}: a submission to {provider} is under way", reel.id, shot.index + 1);
                 return Ok(Outcome::Waiting(what));
             }
             if !model.idempotent_submit() {
                 let why = format!(
                     "shot {} attempt {}: an earlier submission to {provider} may or may not have gone through, and \
                      {provider} cannot be asked twice safely; not submitting again",
-                    shot.index, msg.attempt
+                    shot.index + 1,
+                    msg.attempt
                 );
                 return park(ports, &reel, STAGE, vec![why]).await;
             }
@@ -188,8 +195,13 @@ async fn submit(
         Ok(Charge::OverBudget(why)) => {
             forget().await?;
             release_slot(ports, &provider, key).await?;
-            return park(ports, reel, STAGE, vec![format!("shot {}: not submitted to {provider}: {why}", msg.shot)])
-                .await;
+            return park(
+                ports,
+                reel,
+                STAGE,
+                vec![format!("shot {}: not submitted to {provider}: {why}", msg.shot + 1)],
+            )
+            .await;
         }
         Err(e) => return Err(state_err("charging the ledger", e)),
     }
@@ -221,10 +233,12 @@ async fn submit(
                 }
                 e if e.is_retryable() => {
                     let context =
-                        format!("{} shot {} attempt {}: submitting to {provider}", reel.id, msg.shot, msg.attempt);
+                        format!("{} shot {} attempt {}: submitting to {provider}", reel.id, msg.shot + 1, msg.attempt);
                     Err(StageError::from_provider(context, e))
                 }
-                e => park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await,
+                e => {
+                    park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot + 1, msg.attempt)]).await
+                }
             }
         }
     }
@@ -280,9 +294,11 @@ async fn reference_missing(ports: &Ports, reel: &Reel, shot: u32) -> Result<Opti
         return Ok(None);
     }
     let why = format!(
-        "{} shot {shot}: its reference photo {} is missing from the blob store; the next `truereel run` \
+        "{} shot {}: its reference photo {} is missing from the blob store; the next `truereel run` \
          fetches it again and goes on",
-        reel.id, reference.blob
+        reel.id,
+        shot + 1,
+        reference.blob
     );
     issue(ports, reel.product.as_str(), STAGE, true, why.clone()).await?;
     Ok(Some(Outcome::Failed(why)))
@@ -308,7 +324,8 @@ async fn recover_lost_clip(
         let why = format!(
             "shot {} attempt {}: its clip is gone and {provider} no longer has it; rendering it again would be \
              paid twice",
-            msg.shot, msg.attempt
+            msg.shot + 1,
+            msg.attempt
         );
         return park(ports, reel, STAGE, vec![why]).await;
     }
@@ -322,9 +339,9 @@ async fn recover_lost_clip(
             poll(ports, reel, msg, &model, &again).await
         }
         Err(e) if e.is_retryable() => {
-            Err(StageError::from_provider(format!("{} shot {}: rendering a lost clip", reel.id, msg.shot), e))
+            Err(StageError::from_provider(format!("{} shot {}: rendering a lost clip", reel.id, msg.shot + 1), e))
         }
-        Err(e) => park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot, msg.attempt)]).await,
+        Err(e) => park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot + 1, msg.attempt)]).await,
     }
 }
 
@@ -356,7 +373,7 @@ async fn request(
     let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let Some(reference) = references.iter().find(|r| r.sha256 == s.reference) else {
         return Err(StageError::new(
-            format!("{} shot {shot}", reel.id),
+            format!("{} shot {}", reel.id, shot + 1),
             format!("its reference {} is not stored", s.reference.short(12)),
         ));
     };
@@ -446,9 +463,11 @@ async fn poll(
     let status = match model.poll(job).await {
         Ok(s) => s,
         Err(e) if e.is_retryable() => {
-            return Err(StageError::from_provider(format!("{} shot {}: polling job {job}", reel.id, msg.shot), e));
+            return Err(StageError::from_provider(format!("{} shot {}: polling job {job}", reel.id, msg.shot + 1), e));
         }
-        Err(e) => return park(ports, reel, STAGE, vec![format!("shot {}: polling job {job}: {e}", msg.shot)]).await,
+        Err(e) => {
+            return park(ports, reel, STAGE, vec![format!("shot {}: polling job {job}: {e}", msg.shot + 1)]).await;
+        }
     };
     match status {
         JobStatus::Ready(output) => {
@@ -462,7 +481,7 @@ async fn poll(
                 provider: Some(provider),
             };
             send(ports, next, Duration::ZERO).await?;
-            Ok(Outcome::Done(format!("{} shot {}: clip ready", reel.id, msg.shot)))
+            Ok(Outcome::Done(format!("{} shot {}: clip ready", reel.id, msg.shot + 1)))
         }
         JobStatus::Pending { retry_in, queued } => {
             let since = msg.since_ms.unwrap_or_else(now_ms);
@@ -473,7 +492,7 @@ async fn poll(
             let again = GenerateMsg { polls: msg.polls + 1, since_ms: Some(since), ..msg.clone() };
             send(ports, again, backoff(retry_in, msg.polls)).await?;
             let state = if queued { "queued behind the account's concurrency" } else { "running" };
-            Ok(Outcome::Waiting(format!("{} shot {}: {provider} job {job} {state}", reel.id, msg.shot)))
+            Ok(Outcome::Waiting(format!("{} shot {}: {provider} job {job} {state}", reel.id, msg.shot + 1)))
         }
         JobStatus::Failed(failure) => failed(ports, reel, msg, &provider, job, failure).await,
     }
@@ -502,7 +521,9 @@ async fn failed(
     };
     let words = format!(
         "shot {} attempt {}: {provider} job {job} {what}{code}: {} ({billed})",
-        msg.shot, msg.attempt, failure.reason
+        msg.shot + 1,
+        msg.attempt,
+        failure.reason
     );
     if !failure.billed {
         let charged = ports.state.ledger(Some(&reel.id)).await.map_err(|e| state_err("reading the ledger", e))?;
@@ -566,7 +587,7 @@ async fn timed_out(
     ran: Duration,
 ) -> Result<Outcome, StageError> {
     let provider = model.name();
-    let after = format!("shot {}: {provider} job {job} still not done after {} s", msg.shot, ran.as_secs());
+    let after = format!("shot {}: {provider} job {job} still not done after {} s", msg.shot + 1, ran.as_secs());
     match model.cancel(job).await {
         Ok(Cancelled::Confirmed) => {
             let failure = JobFailure {

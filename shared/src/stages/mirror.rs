@@ -28,7 +28,7 @@ pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
                 Some(name) => match ports.video.get(name) {
                     Some(m) => m.clone(),
                     None => {
-                        let why = format!("clip of shot {shot} came from {name}, which is no longer configured");
+                        let why = format!("clip of shot {} came from {name}, which is no longer configured", shot + 1);
                         return Ok(Outcome::Skipped(why));
                     }
                 },
@@ -55,11 +55,12 @@ async fn mirror_clip(
     output: &ClipOutput,
     model: &Arc<dyn VideoModel>,
 ) -> Result<Outcome, StageError> {
+    let no = shot + 1; // people count shots from 1
     let Some(reel) = load(ports, id).await? else {
         return Ok(Outcome::Skipped(format!("reel {id} does not exist")));
     };
     let Some(planned) = reel.plan.shots.get(shot as usize).cloned() else {
-        return Ok(Outcome::Skipped(format!("reel {id} has no shot {shot}")));
+        return Ok(Outcome::Skipped(format!("reel {id} has no shot {no}")));
     };
     let clips = ports.state.clips(id).await.map_err(|e| state_err("reading clips", e))?;
     if let Some(c) = clips.iter().find(|c| c.shot == shot && c.attempt == attempt)
@@ -68,7 +69,7 @@ async fn mirror_clip(
         // Already mirrored (a redelivery): only make sure assembly was asked for.
         return request_assembly_if_complete(ports, &reel)
             .await
-            .map(|_| Outcome::Skipped(format!("{id} shot {shot} already stored")));
+            .map(|_| Outcome::Skipped(format!("{id} shot {no} already stored")));
     }
     // Recorded but gone from the blob store: stored again below (the record stays). A reel that
     // stopped meanwhile still gets the clip it paid for (assembly is only asked for while generating).
@@ -88,10 +89,10 @@ async fn mirror_clip(
             match download(ports, model, job, output, &file).await {
                 Ok(got) => (file, got.bytes, got.sha256),
                 Err(e) if e.is_retryable() => {
-                    return Err(StageError::from_provider(format!("{id} shot {shot}: downloading"), e));
+                    return Err(StageError::from_provider(format!("{id} shot {no}: downloading"), e));
                 }
                 Err(e) => {
-                    return park(ports, &reel, STAGE, vec![format!("shot {shot}: downloading job {job}: {e}")]).await;
+                    return park(ports, &reel, STAGE, vec![format!("shot {no}: downloading job {job}: {e}")]).await;
                 }
             }
         }
@@ -99,16 +100,16 @@ async fn mirror_clip(
     let probe = match ports.media.probe(&file).await {
         Ok(p) => p,
         Err(e) => {
-            return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip is not a video: {e}")])
+            return park(ports, &reel, STAGE, vec![format!("shot {no}: the provider's clip is not a video: {e}")])
                 .await;
         }
     };
     let Some(video) = probe.video.as_ref() else {
-        return park(ports, &reel, STAGE, vec![format!("shot {shot}: the provider's clip has no video stream")]).await;
+        return park(ports, &reel, STAGE, vec![format!("shot {no}: the provider's clip has no video stream")]).await;
     };
     if probe.duration_ms < planned.duration_ms / 2 {
         let why = format!(
-            "shot {shot}: the clip is {:.1} s but the shot needs {:.1} s",
+            "shot {no}: the clip is {:.1} s but the shot needs {:.1} s",
             probe.duration_ms as f64 / 1000.0,
             planned.duration_ms as f64 / 1000.0
         );
@@ -135,7 +136,7 @@ async fn mirror_clip(
     ports.state.put_clip(&clip).await.map_err(|e| state_err("recording a clip", e))?;
     tracing::info!(reel = %id, shot, attempt, "Clip mirrored.");
     request_assembly_if_complete(ports, &reel).await?;
-    Ok(Outcome::Done(format!("{id} shot {shot}: clip stored")))
+    Ok(Outcome::Done(format!("{id} shot {no}: clip stored")))
 }
 
 /// Streams the clip into `file`; a link that expired is refreshed by reading the job again (the

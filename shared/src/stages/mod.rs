@@ -7,10 +7,13 @@
 
 pub mod crawl;
 pub mod evaluate;
+pub mod flag;
+pub mod gallery;
 pub mod generate;
 
 pub mod mirror;
 pub mod plan;
+pub mod sheet;
 pub(crate) mod support;
 
 use crate::config::Settings;
@@ -33,7 +36,9 @@ pub struct Ports {
     pub video: VideoModels,
     pub voice: Arc<dyn Voice>,
     pub writer: Arc<dyn Writer>,
-    pub judge: Arc<dyn Judge>,
+    /// The judges of every assembled reel, each verdict stored on its own: the spec judge first,
+    /// then the product-match validator.
+    pub judges: Vec<Arc<dyn Judge>>,
     pub media: Arc<Media>,
     pub settings: Settings,
     /// Assemblies at once through these ports ([`assembly_turns`]): clips to mirror never wait
@@ -91,5 +96,6 @@ pub async fn handle(ports: &Ports, message: Message) -> Result<Outcome, StageErr
         Message::Generate(m) => generate::run(ports, m).await,
         Message::Mirror(m) => mirror::run(ports, m).await,
         Message::Evaluate(m) => evaluate::run(ports, m).await,
+        Message::Flag(m) => flag::run(ports, m).await,
     }
 }

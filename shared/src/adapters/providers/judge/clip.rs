@@ -2,6 +2,7 @@
 //! whole clip as one shot, in any size, aspect and length, with or without audio; as a reel, its
 //! spec checks too.
 
+use super::product_match::{Catalogue, MatchPhoto, match_shot};
 use super::shots::{Grounding, ShotFrames, judge_shot};
 use super::spec::{EDGE_MS, ReelPlanned, SpecJudge, caption_band};
 use crate::config::Settings;
@@ -31,14 +32,37 @@ impl ClipVerdict {
     }
 }
 
+/// What else a clip is matched against by the product-match check ([`super::product_match`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listing<'a> {
+    /// The listing's other photos (the reference photos count as its gallery too).
+    pub gallery: &'a [PathBuf],
+    /// Photos of other products, each named by its file stem.
+    pub others: &'a [PathBuf],
+}
+
 /// Judges `clip` against `photos` (the shot checks against each photo; the photo it fails least
-/// is kept) and, with `as_reel`, the reel's spec checks. Input that cannot be judged (not a video,
-/// no photo, an unreadable photo) is [`MediaError::BadInput`] naming the file.
+/// is kept), the product-match check against `photos` alone, and, with `as_reel`, the reel's spec
+/// checks. Input that cannot be judged (not a video, no photo, an unreadable photo) is
+/// [`MediaError::BadInput`] naming the file.
 pub async fn judge_clip(
     media: Arc<Media>,
     settings: &Settings,
     clip: &Path,
     photos: &[PathBuf],
+    as_reel: bool,
+) -> Result<ClipVerdict, MediaError> {
+    judge_clip_against(media, settings, clip, photos, Listing::default(), as_reel).await
+}
+
+/// [`judge_clip`], the product-match check also against the rest of the listing's gallery and
+/// other products' photos (`listing`).
+pub async fn judge_clip_against(
+    media: Arc<Media>,
+    settings: &Settings,
+    clip: &Path,
+    photos: &[PathBuf],
+    listing: Listing<'_>,
     as_reel: bool,
 ) -> Result<ClipVerdict, MediaError> {
     if photos.is_empty() {
@@ -64,6 +88,22 @@ pub async fn judge_clip(
             tokio::task::spawn_blocking(move || Grounding::open(&photo)).await.expect("decoding a photo panicked");
         groundings.push(opened.map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?);
     }
+    let own: Vec<(String, PathBuf)> =
+        (photos.iter().chain(listing.gallery)).map(|p| (p.display().to_string(), p.clone())).collect();
+    let others: Vec<(String, PathBuf)> = (listing.others.iter())
+        .map(|p| {
+            (p.file_stem().map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into_owned()), p.clone())
+        })
+        .collect();
+    let catalogue = tokio::task::spawn_blocking(move || -> Result<Catalogue, String> {
+        let open = |v: Vec<(String, PathBuf)>| -> Result<Vec<MatchPhoto>, String> {
+            v.into_iter().map(|(l, p)| MatchPhoto::open(l, &p)).collect()
+        };
+        Ok(Catalogue { own: open(own)?, others: open(others)? })
+    })
+    .await
+    .expect("decoding a photo panicked")
+    .map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?;
     let frames = media.sampled_frames(clip, THUMBNAIL_FPS, thumbnail_size(video.width, video.height)).await?;
     let step = 1000 / THUMBNAIL_FPS;
     let last = frames.len() as u32 * step;
@@ -77,19 +117,24 @@ pub async fn judge_clip(
     };
     let captions = as_reel.then(|| caption_band(crate::CaptionPosition::Lower));
     let judged = tokio::task::spawn_blocking(move || {
-        groundings.iter().enumerate().map(|(i, g)| (i, judge_shot(&shot, g, captions))).min_by(|(_, a), (_, b)| {
-            let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
-            let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
-            fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
-        })
+        let best =
+            groundings.iter().enumerate().map(|(i, g)| (i, judge_shot(&shot, g, captions))).min_by(|(_, a), (_, b)| {
+                let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
+                let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
+                fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
+            });
+        (best, match_shot(&shot, &catalogue, captions))
     })
     .await
     .expect("judging panicked");
-    let (best, mut checks) = judged.expect("at least one photo");
+    let (best, mut checks) = judged.0.expect("at least one photo");
+    checks.push(judged.1);
     if as_reel {
         let judge = SpecJudge::new(media.clone(), settings.clone());
         let planned = ReelPlanned { duration_ms: None, voiced: true };
         let mut spec = judge.reel_checks(clip, planned).await?;
+        // A clip judged on its own comes without the caption file: the check says it is not measured.
+        spec.push(judge.caption_area_check(None, probe.duration_ms).await?);
         spec.append(&mut checks);
         checks = spec;
     }

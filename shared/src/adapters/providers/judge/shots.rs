@@ -9,18 +9,22 @@
 //! | `proportions` | a frame matches the photo stretched or squeezed sideways better | [`MAX_STRETCH_GAIN`] |
 //! | `frames` | black or blank frames; the picture freezes mid-move; a jump or cut inside the shot; flicker | [`BLACK_LUMA`], [`BLANK_SPREAD`], [`FROZEN_CHANGE`] for [`FROZEN_MS`], [`JUMP_FACTOR`]/[`JUMP_MIN`], [`FLICKER_STEP`] |
 //! | `motion` | the shot asked for a camera move and the picture barely changed from its first to its last frame | [`MIN_MOTION`] |
+//! | `warping` | parts of the picture move apart from one camera move (translation and zoom) for a stretch: the product melts or swims | [`MAX_STRAY_PX`] over [`WARP_GAP_MS`], [`MAX_STRAY_SHARE`] of the blocks for [`WARP_MS`] |
+//! | `detail` | where a frame lines up with the photo, an area of the product lost the photo's detail (a print or logo wiped away) | [`MIN_DETAIL_KEPT`] |
 //! | `sharpness` | the frames are much softer than the photo at the same size | [`MIN_SHARPNESS_RATIO`] |
 //!
-//! `structure`, `mirrored`, `proportions` and the aligned colour look at four frames of the shot
+//! `structure`, `mirrored`, `proportions`, `detail` and the aligned colour look at four frames of the shot
 //! (at 15, 38, 62 and 85 % of it) lined up with the photo ([`super::align`]); the rest look at
 //! every frame. The thresholds were fitted on the corpus made from the sample store's photos
 //! (`tests/corpus.rs`); the figures beside each are that corpus's.
 //! Frames are the reel's thumbnails (or a clip decoded at their size, 10 a second); the first and
 //! last 120 ms of a shot in a reel are left out (the cut itself).
 
-use super::align::{Alignment, Comparison, Pyramid, align, compare};
+use super::align::{Alignment, Comparison, DetailLost, Pyramid, align, compare};
 use super::colour::{DETAIL_SHARE, MAIN_SHARE, colour_distance, main_colours};
 use super::frames::{FrameStats, change, frame_stats, luma, sharpness};
+use super::motion::{block_motions, fit_camera, smoothed};
+use crate::media::THUMBNAIL_WIDTH;
 use crate::media::photo;
 use crate::ports::Check;
 use image::{GrayImage, RgbImage, imageops};
@@ -72,6 +76,25 @@ pub const FLICKER_STEP: f64 = 6.0;
 pub const MIN_MOTION: f64 = 0.5;
 /// Frames at least this sharp, against the photo at the frame's size.
 pub const MIN_SHARPNESS_RATIO: f64 = 0.2;
+/// The picture's motion is measured between frames this far apart (the camera's move adds up
+/// steadily; a part swimming on its own strays further from it than in one frame's step).
+pub const WARP_GAP_MS: u32 = 500;
+/// A part of the picture (a block of [`super::motion`]'s grid, with a neighbour straying the same
+/// way) strays from the camera's move when it moves this many pixels apart from it over
+/// [`WARP_GAP_MS`] (pixels of the thumbnails, [`THUMBNAIL_WIDTH`] wide; scaled with the frames'
+/// width)...
+pub const MAX_STRAY_PX: f64 = 1.0;
+/// ...the picture is warped when more than this share of its matched blocks stray (fit set: faithful
+/// clips at most 3 % throughout 0.4 s, warped ones 10.5 % and more)...
+pub const MAX_STRAY_SHARE: f64 = 0.06;
+/// ...(of at least this many matched blocks: a picture with less texture is not judged)...
+pub const MIN_MATCHED_BLOCKS: usize = 8;
+/// ...and a shot fails when it stays warped this long.
+pub const WARP_MS: u32 = 400;
+/// Where the lined-up frames show the product, every area of it keeps at least this share of the
+/// photo's edge energy there, in all but one of them ([`super::align::DetailLost`]; fit set:
+/// faithful clips keep 0.76 and more, a print wiped away 0.39 and less).
+pub const MIN_DETAIL_KEPT: f64 = 0.5;
 
 /// One shot's frames: where each sits in the shot (ms from its start) and its pixels.
 pub struct ShotFrames {
@@ -109,7 +132,7 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding, captions: Option<(f6
         name: name.into(),
         passed,
         score: score.clamp(0.0, 1.0),
-        detail: format!("shot {index}: {detail}"),
+        detail: format!("shot {}: {detail}", index + 1),
         shot: Some(index),
     };
     if shot.frames.is_empty() {
@@ -117,8 +140,9 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding, captions: Option<(f6
     }
     let seen = Seen::of(shot, captions);
     let lined = lined_up(shot, grounding, &seen, captions);
-    let mut judged = vec![frames_check(&seen), motion_check(&seen, captions)];
+    let mut judged = vec![frames_check(&seen), motion_check(&seen, captions), warping_check(&seen, captions)];
     judged.extend(structure_checks(&lined));
+    judged.extend(detail_check(&lined));
     judged.push(colour_check(shot, grounding, &seen, &lined));
     judged.push(sharpness_check(shot, grounding, &seen));
     judged.into_iter().map(check).collect()
@@ -213,6 +237,75 @@ fn motion_check(seen: &Seen, captions: Option<(f64, f64)>) -> Judged {
         format!("asked for a camera move, the picture barely changes ({moved:.2}, at least {MIN_MOTION})")
     };
     ("motion", moved >= MIN_MOTION, moved / (2.0 * MIN_MOTION), detail)
+}
+
+/// Whether the picture moves as one camera move: from each frame to the next, the share of the
+/// grid's blocks straying from the best translation and zoom ([`super::motion`]).
+fn warping_check(seen: &Seen, captions: Option<(f64, f64)>) -> Judged {
+    let scale = seen.grays[0].width() as f64 / THUMBNAIL_WIDTH as f64;
+    let gap = ((WARP_GAP_MS as f64 / seen.step_ms as f64).round() as usize).max(1);
+    let smooth: Vec<GrayImage> = seen.grays.iter().map(smoothed).collect();
+    let shares: Vec<f64> = (0..seen.grays.len().saturating_sub(gap))
+        .map(|i| {
+            if seen.blank[i] || seen.blank[i + gap] {
+                return 0.0;
+            }
+            let motions = block_motions(&smooth[i], &smooth[i + gap], captions);
+            match fit_camera(&motions) {
+                Some(fit) if motions.len() >= MIN_MATCHED_BLOCKS => {
+                    fit.strays_together(&motions, MAX_STRAY_PX * scale) as f64 / motions.len() as f64
+                }
+                _ => 0.0,
+            }
+        })
+        .collect();
+    // The share straying throughout the worst WARP_MS.
+    let window = ((WARP_MS / seen.step_ms) as usize).max(1);
+    let sustained = shares
+        .windows(window.min(shares.len()).max(1))
+        .map(|w| w.iter().copied().fold(1.0, f64::min))
+        .fold(0.0, f64::max);
+    if sustained > MAX_STRAY_SHARE {
+        let warped: Vec<bool> = shares.iter().map(|s| *s > MAX_STRAY_SHARE).collect();
+        let at = spans(&warped, &seen.times[gap..], seen.step_ms);
+        let detail = format!(
+            "the picture warps at {at}: {:.0}% of its parts move apart from the camera's move throughout {WARP_MS} ms \
+             (by over {MAX_STRAY_PX} px in {WARP_GAP_MS} ms; at most {:.0}%): the product melts or swims",
+            sustained * 100.0,
+            MAX_STRAY_SHARE * 100.0
+        );
+        ("warping", false, 1.0 - sustained, detail)
+    } else {
+        let detail = format!(
+            "moves as one camera move (at most {:.0}% of its parts apart from it throughout {WARP_MS} ms)",
+            sustained * 100.0
+        );
+        ("warping", true, 1.0 - sustained, detail)
+    }
+}
+
+/// Whether the product kept the photo's detail (a print, a logo, a pattern) where the frames line
+/// up with it: each lined-up frame's area that kept the least of it, and the second worst of those
+/// judged (a wiped print stays wiped; one frame lined up a little off at its edge is not a loss).
+fn detail_check(lined: &[Lined]) -> Option<Judged> {
+    let mut losses: Vec<(&Lined, DetailLost)> =
+        lined.iter().filter_map(|l| l.comparison.detail_lost.map(|d| (l, d))).collect();
+    losses.sort_by(|(_, a), (_, b)| a.kept.total_cmp(&b.kept));
+    let (l, d) = *losses.get(1).or(losses.first())?;
+    let detail = if d.kept >= MIN_DETAIL_KEPT {
+        format!("keeps the photo's detail (at least {:.0}% of its edges in every part of the product)", d.kept * 100.0)
+    } else {
+        format!(
+            "the product lost its print or detail at {:.1} s, {:.0}% across and {:.0}% down the frame: {:.0}% of the \
+             photo's edges are left there (at least {:.0}%)",
+            l.at_s(),
+            d.x * 100.0,
+            d.y * 100.0,
+            d.kept * 100.0,
+            MIN_DETAIL_KEPT * 100.0
+        )
+    };
+    Some(("detail", d.kept >= MIN_DETAIL_KEPT, d.kept.min(1.0), detail))
 }
 
 /// One frame lined up with the photo: when, where, how alike, and how alike the mirrored photo is

@@ -1,9 +1,10 @@
 //! The offline judge: the reel's spec (ffprobe, loudness) and every shot's checks against the
 //! real photo it was grounded in ([`super::shots`]).
 
-use super::shots::{Grounding, ShotFrames, judge_shot};
+use super::cut::shot_frames;
+use super::shots::{Grounding, judge_shot};
 use crate::config::Settings;
-use crate::media::{Media, THUMBNAIL_FPS, thumbnail_size};
+use crate::media::Media;
 use crate::ports::{Check, Judge, ProviderError, ReelCut};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -41,8 +42,13 @@ impl Judge for SpecJudge {
             duration_ms: Some(cut.reel.plan.duration_ms()),
             voiced: cut.reel.voice_over.loudness.is_some(),
         };
-        let (spec, shots) = tokio::join!(self.reel_checks(&cut.video, planned), self.shot_checks(cut));
+        let (spec, shots, captions) = tokio::join!(
+            self.reel_checks(&cut.video, planned),
+            self.shot_checks(cut),
+            self.caption_area_check(cut.captions.as_deref(), cut.reel.plan.duration_ms())
+        );
         let mut checks = spec.map_err(|e| self.err(e))?;
+        checks.push(captions.map_err(|e| self.err(e))?);
         checks.extend(shots?);
         Ok(checks)
     }
@@ -139,20 +145,8 @@ impl SpecJudge {
     /// thumbnails (or the reel sampled at their rate and size when it has none), each shot against
     /// the photo it was grounded in.
     async fn shot_checks(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
-        let size = thumbnail_size(self.settings.width, self.settings.height);
-        let source = cut.thumbnails.as_ref().unwrap_or(&cut.video);
-        let frames = self.media.sampled_frames(source, THUMBNAIL_FPS, size).await.map_err(|e| self.err(e))?;
+        let by_shot = shot_frames(&self.media, &self.settings, cut).await.map_err(|e| self.err(e))?;
         let plan = &cut.reel.plan;
-        let mut by_shot: Vec<ShotFrames> =
-            plan.shots.iter().map(|s| ShotFrames { index: s.index, frames: Vec::new() }).collect();
-        let spans: Vec<(u32, u32)> =
-            plan.starts_ms().into_iter().zip(&plan.shots).map(|(a, s)| (a, a + s.duration_ms)).collect();
-        for (k, frame) in frames.into_iter().enumerate() {
-            let t = (k as u64 * 1000 / THUMBNAIL_FPS as u64) as u32;
-            if let Some(i) = spans.iter().position(|(a, b)| t >= a + EDGE_MS && t + EDGE_MS < *b) {
-                by_shot[i].frames.push((t - spans[i].0, frame));
-            }
-        }
         let captions = caption_band(cut.reel.options.brand.caption.position);
         // Each photo decoded once, however many shots show it.
         let mut photos: Vec<(&crate::Sha256, Arc<Grounding>)> = Vec::new();
@@ -170,7 +164,7 @@ impl SpecJudge {
                     name: "reference_shown".into(),
                     passed: false,
                     score: 0.0,
-                    detail: format!("shot {}: its reference {} is missing", shot.index, shot.reference.short(12)),
+                    detail: format!("shot {}: its reference {} is missing", shot.index + 1, shot.reference.short(12)),
                     shot: None,
                 });
                 continue;
@@ -193,10 +187,219 @@ pub(crate) fn caption_band(position: crate::CaptionPosition) -> (f64, f64) {
     match position {
         Lower => (0.58, 0.76),
         Middle => (0.40, 0.60),
-        Upper => (0.09, 0.28),
+        Upper => (0.13, 0.32),
     }
 }
 
 /// Frames this close to a cut are left out of the shot on either side (a cut lands on a whole
 /// frame of the reel, not exactly on the plan's millisecond).
-pub(crate) const EDGE_MS: u32 = 120;
+pub(crate) const EDGE_MS: u32 = crate::media::CUT_EDGE_MS;
+
+/// Platforms draw their own UI over a reel's top (the account, the sound) and bottom (the caption,
+/// the buttons): captions must stay out of both. Meta Reels' guides (`providers.md` §4): the top
+/// ~14 %...
+pub const SAFE_TOP: f64 = 0.14;
+/// ...and the bottom 20–35 % (about 340–420 px of 1920). This figure is enforced: our lower
+/// captions end 73 % down (MarginV 27 %, [`crate::media::ass_captions`]), 2 % above it; 35 % would
+/// refuse every reel captioned at the bottom.
+pub const SAFE_BOTTOM: f64 = 0.25;
+/// Both sides keep this margin (the lower captions keep a twelfth less their outline, 7.7 %).
+pub const SAFE_SIDE: f64 = 0.06;
+/// Captions are drawn this many times a second to find them (a phrase shows at least 400 ms).
+const CAPTION_FPS: u32 = 5;
+/// ...on a canvas this fraction of the reel's size.
+const CAPTION_SCALE: u32 = 4;
+
+/// Where a reel's captions are drawn at one time: the bounding box of their pixels, fractions of
+/// the frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaptionBox {
+    pub at_ms: u32,
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+impl CaptionBox {
+    /// The platform areas it reaches into, said for a person.
+    fn intrusions(&self) -> Vec<String> {
+        let pct = |v: f64| (v * 100.0).round();
+        let mut out = Vec::new();
+        if self.y0 < SAFE_TOP {
+            out.push(format!("starts {}% down, inside the top {}%", pct(self.y0), pct(SAFE_TOP)));
+        }
+        if self.y1 > 1.0 - SAFE_BOTTOM {
+            out.push(format!("reaches {}% down, inside the bottom {}%", pct(self.y1), pct(SAFE_BOTTOM)));
+        }
+        if self.x0 < SAFE_SIDE || self.x1 > 1.0 - SAFE_SIDE {
+            out.push(format!(
+                "spans {}–{}% across, inside the {}% side margins",
+                pct(self.x0),
+                pct(self.x1),
+                pct(SAFE_SIDE)
+            ));
+        }
+        out
+    }
+}
+
+impl SpecJudge {
+    /// Where the captions of `captions` (the ASS script the assembly burned in) are drawn on a
+    /// `width` x `height` reel, [`CAPTION_FPS`] times a second over `duration_ms`: libass draws them
+    /// (as the assembly does) on a magenta canvas a quarter of the reel's size, and every pixel that
+    /// is not magenta is caption (text or outline).
+    pub async fn caption_boxes(
+        &self,
+        captions: &std::path::Path,
+        (width, height): (u32, u32),
+        duration_ms: u32,
+    ) -> Result<Vec<CaptionBox>, crate::media::MediaError> {
+        use crate::media::filter_value;
+        // Even sides: the colour source rounds odd ones.
+        let (w, h) = (((width / CAPTION_SCALE) & !1).max(2), ((height / CAPTION_SCALE) & !1).max(2));
+        let args: Vec<String> = vec![
+            "-f".into(),
+            "lavfi".into(),
+            "-i".into(),
+            format!("color=c=0xFF00FF:s={w}x{h}:r={CAPTION_FPS}:d={:.3}", duration_ms as f64 / 1000.0),
+            "-vf".into(),
+            format!("format=rgb24,ass=filename={}", filter_value(&captions.to_string_lossy())),
+            "-f".into(),
+            "rawvideo".into(),
+            "-pix_fmt".into(),
+            "rgb24".into(),
+            "pipe:1".into(),
+        ];
+        let out = self.media.ffmpeg(&args, &format!("draw the captions of {}", captions.display())).await?;
+        let size = (w * h * 3) as usize;
+        let mut boxes = Vec::new();
+        for (k, frame) in out.stdout.chunks_exact(size).enumerate() {
+            let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+            for (i, p) in frame.chunks_exact(3).enumerate() {
+                let off = (255 - p[0] as u32) + p[1] as u32 + (255 - p[2] as u32);
+                if off > 60 {
+                    let (x, y) = (i as u32 % w, i as u32 / w);
+                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+                }
+            }
+            if x1 > 0 {
+                boxes.push(CaptionBox {
+                    at_ms: (k as u64 * 1000 / CAPTION_FPS as u64) as u32,
+                    x0: x0 as f64 / w as f64,
+                    y0: y0 as f64 / h as f64,
+                    x1: x1 as f64 / w as f64,
+                    y1: y1 as f64 / h as f64,
+                });
+            }
+        }
+        Ok(boxes)
+    }
+
+    /// `captions_safe_area`: every caption is drawn outside the areas platforms cover with their
+    /// own UI ([`SAFE_TOP`], [`SAFE_BOTTOM`], [`SAFE_SIDE`]). Without the caption file (a clip
+    /// judged on its own) it is not measured, and says so.
+    pub async fn caption_area_check(
+        &self,
+        captions: Option<&std::path::Path>,
+        duration_ms: u32,
+    ) -> Result<Check, crate::media::MediaError> {
+        let Some(captions) = captions else {
+            return Ok(check(
+                "captions_safe_area",
+                true,
+                "not measured: no caption file (a reel judged on its own; the evaluate stage measures the \
+                 captions it burned in)"
+                    .into(),
+            ));
+        };
+        let size = (self.settings.width, self.settings.height);
+        let boxes = self.caption_boxes(captions, size, duration_ms).await?;
+        let bad: Vec<(&CaptionBox, Vec<String>)> =
+            boxes.iter().map(|b| (b, b.intrusions())).filter(|(_, i)| !i.is_empty()).collect();
+        let pct = |v: f64| (v * 100.0).round();
+        let Some((first, what)) = bad.first() else {
+            let detail = match boxes.iter().map(|b| (b.y0, b.y1)).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1))) {
+                Some((top, bottom)) => format!(
+                    "captions drawn {}–{}% down, outside the top {}%, the bottom {}% and the {}% sides",
+                    pct(top),
+                    pct(bottom),
+                    pct(SAFE_TOP),
+                    pct(SAFE_BOTTOM),
+                    pct(SAFE_SIDE)
+                ),
+                None => "no captions drawn".into(),
+            };
+            return Ok(check("captions_safe_area", true, detail));
+        };
+        let last = bad.last().map_or(first.at_ms, |(b, _)| b.at_ms);
+        Ok(check(
+            "captions_safe_area",
+            false,
+            format!(
+                "the caption at {:.1} s {} (platforms draw their buttons and text there; {} of {} caption frames \
+                 until {:.1} s)",
+                first.at_ms as f64 / 1000.0,
+                what.join(", "),
+                bad.len(),
+                boxes.len(),
+                last as f64 / 1000.0
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WordTiming;
+
+    fn words() -> Vec<WordTiming> {
+        ["Soft", "cotton,", "made", "to", "last."]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| WordTiming { word: (*w).into(), start_ms: i as u32 * 500, end_ms: i as u32 * 500 + 450 })
+            .collect()
+    }
+
+    /// The captions as the assembly writes them sit outside the platforms' areas; the same
+    /// captions pushed to the bottom (MarginV 10) are refused, naming the time and the place.
+    #[tokio::test]
+    async fn captions_in_the_platforms_bottom_area_are_refused() {
+        let settings = Settings::default();
+        let judge = SpecJudge::new(Arc::new(Media::default()), settings.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("captions.ass");
+        let ass = crate::media::ass_captions(&words(), settings.width, settings.height);
+        std::fs::write(&path, &ass).unwrap();
+        let ok = judge.caption_area_check(Some(&path), 3000).await.unwrap();
+        assert!(ok.passed, "{ok:?}");
+        assert!(ok.detail.contains("captions drawn"), "{ok:?}");
+
+        let margin = format!(",{},1\n", settings.height * 27 / 100);
+        assert!(ass.contains(&margin), "{ass}");
+        std::fs::write(&path, ass.replace(&margin, ",10,1\n")).unwrap();
+        let low = judge.caption_area_check(Some(&path), 3000).await.unwrap();
+        assert!(!low.passed, "{low:?}");
+        assert!(low.detail.starts_with("the caption at 0.0 s reaches") && low.detail.contains("bottom 25%"), "{low:?}");
+
+        // Every position the brand can choose is outside the platforms' areas.
+        for position in [crate::CaptionPosition::Upper, crate::CaptionPosition::Middle] {
+            let style = crate::CaptionStyle { position, ..crate::CaptionStyle::default() };
+            let ass = crate::media::styled_ass_captions(&words(), settings.width, settings.height, &style, None);
+            std::fs::write(&path, ass).unwrap();
+            let placed = judge.caption_area_check(Some(&path), 3000).await.unwrap();
+            assert!(placed.passed, "{position:?}: {placed:?}");
+        }
+
+        // A small reel (a quarter of it has odd sides) measures the same.
+        let small = Settings { width: 270, height: 482, ..settings.clone() };
+        let small_judge = SpecJudge::new(Arc::new(Media::default()), small);
+        std::fs::write(&path, crate::media::ass_captions(&words(), 270, 482)).unwrap();
+        let placed = small_judge.caption_area_check(Some(&path), 3000).await.unwrap();
+        assert!(placed.passed, "{placed:?}");
+
+        let none = judge.caption_area_check(None, 3000).await.unwrap();
+        assert!(none.passed && none.detail.starts_with("not measured"), "{none:?}");
+    }
+}
