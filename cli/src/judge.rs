@@ -59,7 +59,7 @@ pub async fn run(args: &JudgeArgs, config: &Config) -> ExitCode {
 /// Draws the contact sheet of a judged clip to `out`: one row, the photo it matched beside frames
 /// spread through it (the ends left out as the judge does).
 async fn sheet(media: &Media, clip: &Path, verdict: &ClipVerdict, out: &Path) -> anyhow::Result<()> {
-    use truereel::media::contact_sheet::{FRAMES_PER_SHOT, evenly, tile_size};
+    use truereel::media::contact_sheet::tile_size;
     use truereel::media::{CUT_EDGE_MS, ContactSheet, SheetShot, THUMBNAIL_FPS};
     let probe = media.probe(clip).await?;
     let (w, h) = probe.video.as_ref().map_or((1, 1), |v| (v.width, v.height));
@@ -72,20 +72,7 @@ async fn sheet(media: &Media, clip: &Path, verdict: &ClipVerdict, out: &Path) ->
         .filter(|(t, _)| *t >= CUT_EDGE_MS && t + CUT_EDGE_MS < last)
         .collect();
     let (own, rest): (Vec<&Check>, Vec<&Check>) = verdict.checks.iter().partition(|c| c.shot.is_some());
-    let shot = SheetShot {
-        index: 0,
-        start_ms: 0,
-        duration_ms: probe.duration_ms,
-        photo: Some(verdict.reference.clone()),
-        frames: evenly(frames, FRAMES_PER_SHOT),
-        passed: (!own.is_empty()).then(|| own.iter().all(|c| c.passed)),
-        scores: own.iter().map(|c| (c.name.clone(), c.score, c.passed)).collect(),
-        reasons: own
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| format!("{}: {}", c.name, c.detail.strip_prefix("shot 0: ").unwrap_or(&c.detail)))
-            .collect(),
-    };
+    let shot = SheetShot::judged(0, 0, probe.duration_ms, Some(verdict.reference.clone()), frames, &own);
     let failed = verdict.checks.iter().filter(|c| !c.passed).count();
     let sheet = ContactSheet {
         title: clip.file_name().map_or_else(|| clip.display().to_string(), |n| n.to_string_lossy().into_owned()),

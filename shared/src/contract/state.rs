@@ -60,30 +60,10 @@ async fn charges_stay_within_budget(store: &dyn StateStore) {
     let five = Budget { per_reel: Usd::from_dollars(5.0), per_run: None };
     let entries: Vec<_> =
         (0..10).map(|_| sample_ledger_entry(&reel3, Usd::from_dollars(1.0), crate::now_ms())).collect();
-    let results = futures_join_all(entries.iter().map(|e| store.charge(e, &five, 0))).await;
+    let results = crate::stages::support::join_all(entries.iter().map(|e| store.charge(e, &five, 0)).collect()).await;
     let won = results.into_iter().filter(|r| matches!(r, Ok(Charge::Charged))).count();
     assert_eq!(won, 5, "a raced budget admits exactly what fits");
     assert_eq!(must(store.spent(Some(&reel3), 0).await, "spent"), Usd::from_dollars(5.0));
-}
-
-/// Polls all futures together on this task (no extra dependency for `join_all`).
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    out.into_iter().map(|o| o.expect("every future finished")).collect()
 }
 
 async fn products(store: &dyn StateStore) {

@@ -95,6 +95,35 @@ pub struct SheetShot {
     pub reasons: Vec<String>,
 }
 
+impl SheetShot {
+    /// The row of shot `index` judged by `checks` (those about this shot): its verdict, scores, and
+    /// failing reasons without the "shot n: " the row already says.
+    pub fn judged(
+        index: u32,
+        start_ms: u32,
+        duration_ms: u32,
+        photo: Option<PathBuf>,
+        frames: Vec<(u32, RgbImage)>,
+        checks: &[&crate::Check],
+    ) -> Self {
+        let prefix = format!("shot {}: ", index + 1);
+        SheetShot {
+            index,
+            start_ms,
+            duration_ms,
+            photo,
+            frames: evenly(frames, FRAMES_PER_SHOT),
+            passed: (!checks.is_empty()).then(|| checks.iter().all(|c| c.passed)),
+            scores: checks.iter().map(|c| (c.name.clone(), c.score, c.passed)).collect(),
+            reasons: checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| format!("{}: {}", c.name, c.detail.strip_prefix(&prefix).unwrap_or(&c.detail)))
+                .collect(),
+        }
+    }
+}
+
 /// The size a reel of `width` x `height` is shown at on a sheet: [`TILE_HEIGHT`] high, at most
 /// [`MAX_TILE_WIDTH`] wide, even sides.
 pub fn tile_size(width: u32, height: u32) -> (u32, u32) {

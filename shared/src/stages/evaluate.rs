@@ -119,7 +119,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         captions,
     };
     // Every judge at once; each verdict is stored on its own, and acted on together.
-    let judged = super::gallery::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;
+    let judged = super::support::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;
     // Each evaluation is kept with what it judged: every shot's attempt and the reel's cost so far.
     let spent = ports.state.spent(Some(&reel.id), 0).await.map_err(|e| state_err("reading the ledger", e))?;
     let mut verdicts = Vec::new();

@@ -4,7 +4,7 @@
 
 use super::StageError;
 use super::support::{blob_err, local_copy, state_err};
-use crate::media::contact_sheet::{ContactSheet, FRAMES_PER_SHOT, SheetShot, evenly, tile_size};
+use crate::media::contact_sheet::{ContactSheet, SheetShot, tile_size};
 use crate::media::{THUMBNAIL_FPS, frames_by_shot};
 use crate::stages::Ports;
 use crate::{BlobKey, Check, Reel, Sha256, Verdict};
@@ -96,22 +96,9 @@ async fn draw(ports: &Ports, reel: &Reel, verdicts: &[Verdict], work: &Path) -> 
         .zip(by_shot)
         .zip(starts)
         .map(|((shot, frames), start_ms)| {
-            let own: Vec<&&Check> = checks.iter().filter(|c| c.shot == Some(shot.index)).collect();
-            let prefix = format!("shot {}: ", shot.index + 1);
-            SheetShot {
-                index: shot.index,
-                start_ms,
-                duration_ms: shot.duration_ms,
-                photo: photos.iter().find(|(sha, _)| *sha == shot.reference).and_then(|(_, p)| p.clone()),
-                frames: evenly(frames, FRAMES_PER_SHOT),
-                passed: (!own.is_empty()).then(|| own.iter().all(|c| c.passed)),
-                scores: own.iter().map(|c| (c.name.clone(), c.score, c.passed)).collect(),
-                reasons: own
-                    .iter()
-                    .filter(|c| !c.passed)
-                    .map(|c| format!("{}: {}", c.name, c.detail.strip_prefix(&prefix).unwrap_or(&c.detail)))
-                    .collect(),
-            }
+            let own: Vec<&Check> = checks.iter().copied().filter(|c| c.shot == Some(shot.index)).collect();
+            let photo = photos.iter().find(|(sha, _)| *sha == shot.reference).and_then(|(_, p)| p.clone());
+            SheetShot::judged(shot.index, start_ms, shot.duration_ms, photo, frames, &own)
         })
         .collect();
     let judges = verdicts
