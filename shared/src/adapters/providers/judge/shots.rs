@@ -63,6 +63,10 @@ pub const MIN_BLANK_MS: u32 = 150;
 pub const FROZEN_CHANGE: f64 = 0.05;
 /// (see [`FROZEN_CHANGE`])
 pub const FROZEN_SHARE: f64 = 0.25;
+/// In a shot that changes a lot from frame to frame (a detailed print moving fast), changes under
+/// this share of its typical change are frozen too: an encoder refining a still picture frame after
+/// frame changes it by more than [`FROZEN_CHANGE`].
+pub const FROZEN_RELATIVE: f64 = 0.1;
 /// ...and a moving shot fails when they stay frozen this long (away from its eased ends).
 pub const FROZEN_MS: u32 = 600;
 /// A change this many times the shot's typical change between frames (its upper quartile) is a
@@ -203,7 +207,7 @@ fn frames_check(seen: &Seen) -> Judged {
     // Eased moves start and end slowly: only the middle 70 % must keep moving.
     let n = seen.changes.len();
     let (lo, hi) = (n * 15 / 100, n - n * 15 / 100);
-    let still = FROZEN_CHANGE.min(FROZEN_SHARE * seen.typical);
+    let still = (FROZEN_SHARE * seen.typical).min(FROZEN_CHANGE.max(FROZEN_RELATIVE * seen.typical));
     let frozen: Vec<bool> =
         (seen.changes.iter().enumerate()).map(|(i, c)| (lo..hi).contains(&i) && *c < still).collect();
     if seen.longest_ms(&frozen) >= FROZEN_MS {
@@ -509,6 +513,35 @@ fn spans(flags: &[bool], times: &[u32], step_ms: u32) -> String {
 mod tests {
     use super::*;
     use crate::media::testutil::{RED, WHITE, jpeg_turned, picture};
+
+    /// Frame-to-frame changes of a 3 s shot sampled at 10 a second, the picture held steady.
+    fn seen_of(changes: Vec<f64>) -> Seen {
+        let n = changes.len() + 1;
+        let stats = FrameStats { mean: 128.0, spread: 40.0, blocks: [128.0; 64] };
+        Seen {
+            grays: Vec::new(),
+            times: (0..n as u32).map(|i| i * 100).collect(),
+            step_ms: 100,
+            stats: vec![stats; n],
+            blank: vec![false; n],
+            typical: quantile(&changes, 0.75),
+            changes,
+        }
+    }
+
+    /// A fast, detailed move that holds still for 0.8 s: the held frames still change a little (an
+    /// encoder refining the picture), far above an absolute floor but a tenth of the typical change.
+    #[test]
+    fn a_freeze_in_a_fast_detailed_move_is_frozen_though_the_encoder_still_refines_it() {
+        let mut changes = vec![10.0; 29];
+        changes[10..18].iter_mut().for_each(|c| *c = 0.6);
+        let (_, passed, _, detail) = frames_check(&seen_of(changes.clone()));
+        assert!(!passed && detail.contains("freezes at"), "{detail}");
+        // A move that slows down without stopping is not frozen.
+        changes[10..18].iter_mut().for_each(|c| *c = 3.0);
+        let (_, passed, _, detail) = frames_check(&seen_of(changes));
+        assert!(passed, "{detail}");
+    }
 
     /// The judge sees the photo as the renderer draws it: turned upright by its EXIF orientation.
     #[test]
