@@ -46,6 +46,23 @@ impl Kind {
         Self::FAITHFUL.contains(&self)
     }
 
+    /// The checks made to catch this kind of misrepresentation (one of them must fail it).
+    pub fn caught_by(self) -> &'static [&'static str] {
+        match self {
+            Kind::PushIn | Kind::PullOut | Kind::Pan | Kind::Tilt | Kind::Exposure => &[],
+            Kind::Recoloured => &["colour"],
+            Kind::OtherProduct => &["structure", "product_match"],
+            Kind::Mirrored => &["mirrored"],
+            // Stretched past lining up at all (a plain dress), it fails structure instead.
+            Kind::Stretched => &["proportions", "structure"],
+            Kind::Blurred => &["sharpness"],
+            Kind::BlackStretch | Kind::FrozenThenJump => &["frames"],
+            Kind::CutToOther => &["frames", "structure"],
+            Kind::PrintWiped => &["detail"],
+            Kind::Warped => &["warping"],
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::PushIn => "push-in",
@@ -130,7 +147,7 @@ pub fn build(
 }
 
 /// Renders one clip of `kind` from `photo` (and `other`, another product's photo).
-fn render(kind: Kind, photo: &Path, other: &Path, out: &Path, (w, h): (u32, u32), seconds: u32) {
+pub fn render(kind: Kind, photo: &Path, other: &Path, out: &Path, (w, h): (u32, u32), seconds: u32) {
     let n = seconds * 24;
     let cover = format!("scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1");
     let centre = "x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'";

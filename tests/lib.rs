@@ -85,6 +85,18 @@ pub async fn run_store(
     (e, report)
 }
 
+/// Where the embedded home keeps `key`; panics when it is not stored.
+pub fn stored_file(e: &Embedded, key: &truereel::BlobKey) -> PathBuf {
+    e.ports.blobs.local_path(key).filter(|p| p.exists()).unwrap_or_else(|| panic!("{key} is not stored"))
+}
+
+/// The one reel on `e`.
+pub async fn only_reel(e: &Embedded) -> truereel::Reel {
+    let reels = e.ports.state.list_reels().await.unwrap();
+    assert_eq!(reels.len(), 1, "{reels:#?}");
+    reels.into_iter().next().unwrap()
+}
+
 /// Sends the store's crawl message on `e` and drains every queue.
 pub async fn drain_store(e: &Embedded, store: &Path, only: Option<&[&str]>) -> DrainReport {
     drain_store_with(e, store, only, Default::default()).await

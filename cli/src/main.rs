@@ -550,7 +550,7 @@ async fn status(config: &Config) -> Result<()> {
             r.plan.duration_ms() as f64 / 1000.0,
             printable(&file.unwrap_or_else(|| "-".into()))
         );
-        if let Some((round, sheet)) = contact_sheet(&e, r).await? {
+        if let Some((round, sheet)) = contact_sheet(&e, r) {
             println!("    contact sheet (round {round}): {}", printable(&sheet.display().to_string()));
         }
         if let Some(v) = r.current_version().filter(|_| r.versions.len() > 1) {
@@ -607,12 +607,13 @@ async fn status(config: &Config) -> Result<()> {
 }
 
 /// The contact sheet of a reel's latest judged round, when it is stored: the round and the file.
-async fn contact_sheet(e: &Embedded, reel: &truereel::Reel) -> Result<Option<(u32, PathBuf)>> {
-    let Some(round) = e.ports.state.verdicts(&reel.id).await?.iter().map(|v| v.round).max() else {
-        return Ok(None);
+/// That is the reel's round once judged, or the one before while the next is being made.
+fn contact_sheet(e: &Embedded, reel: &truereel::Reel) -> Option<(u32, PathBuf)> {
+    let file = |round: u32| {
+        let key = truereel::BlobKey::reel_contact_sheet(&reel.id, round);
+        e.blobs.local_path(&key).filter(|p| p.is_file()).map(|p| (round, p))
     };
-    let key = truereel::BlobKey::reel_contact_sheet(&reel.id, round);
-    Ok(e.blobs.local_path(&key).filter(|p| p.is_file()).map(|p| (round, p)))
+    file(reel.round).or_else(|| reel.round.checked_sub(1).and_then(file))
 }
 
 /// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel

@@ -205,21 +205,11 @@ pub async fn flag(
 ) -> Result<ExitCode> {
     let (ports, embedded) = open(config, create_resources).await?;
     let id = ReelId::parse(reel)?;
-    if reason.trim().is_empty() {
-        bail!("a flag needs a reason (--reason)");
-    }
     let Some(found) = ports.state.get_reel(&id).await? else { bail!("there is no reel {id}") };
-    if found.status != ReelStatus::Published {
-        bail!("reel {id} is {}: only a published reel can be flagged", found.status);
-    }
-    let max = config.settings.max_flag_passes;
-    if found.flags.len() as u32 >= max {
-        bail!(
-            "reel {id} was reopened {} already (TRUEREEL_MAX_FLAG_PASSES = {max}): a person must look at it",
-            stages::flag::times(found.flags.len())
-        );
-    }
     let detail = truereel::messages::FlagDetail { reel: id.clone(), reason: reason.to_string(), shots };
+    if let Some(why) = stages::flag::refusal(&found, &detail, config.settings.max_flag_passes) {
+        bail!("reel {id}: flag not taken: {why}");
+    }
     let event = stages::flag::send_flag(&ports, detail).await?;
     println!("{}: flag {event} sent", printable(id.as_str()));
     finish(config, &ports, embedded, std::slice::from_ref(&id)).await

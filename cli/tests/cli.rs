@@ -681,7 +681,8 @@ fn status_names_the_contact_sheet_of_the_latest_judged_round() {
         let mut ids = Vec::new();
         for _ in 0..2 {
             let product = truereel::contract::sample_product();
-            let reel = truereel::contract::sample_reel(&product);
+            let mut reel = truereel::contract::sample_reel(&product);
+            reel.round = 2;
             e.ports.state.put_product(&product).await.unwrap();
             e.ports.state.create_reel(&reel).await.unwrap();
             for round in [1, 2] {

@@ -115,6 +115,7 @@ async fn child(data: &Path, thumbnails: bool, spec_only: bool) {
         others: matched.others,
         thumbnails: thumbs,
         captions: Some(blob(&BlobKey::captions(&reel.id))),
+        frames: Default::default(),
     };
     // Both judges at once, as the evaluate stage runs them, each timed.
     let timed = |judge: &std::sync::Arc<dyn truereel::ports::Judge>| {

@@ -5,17 +5,13 @@
 use truereel::homes::embedded::Embedded;
 use truereel::stages::evaluate::round_verdict;
 use truereel::{BlobKey, Reel, ReelStatus};
-use truereel_tests::{Misrepresenting, audio_packets, drain_store, init_logs, sample_store, small_config};
+use truereel_tests::{
+    Misrepresenting, audio_packets, drain_store, init_logs, only_reel, sample_store, small_config, stored_file,
+};
 
 const PRODUCT: &str = "pullover-hoodie";
 /// Another product's photo: blue shoes, where the hoodie is red.
 const OTHER: &str = "slipon-blue-side.jpg";
-
-async fn only_reel(e: &Embedded) -> Reel {
-    let reels = e.ports.state.list_reels().await.unwrap();
-    assert_eq!(reels.len(), 1, "{reels:#?}");
-    reels.into_iter().next().unwrap()
-}
 
 /// The image-to-video charges of one shot, by attempt.
 async fn charged_attempts(e: &Embedded, reel: &Reel, shot: u32) -> Vec<u32> {
@@ -31,11 +27,6 @@ async fn charged_attempts(e: &Embedded, reel: &Reel, shot: u32) -> Vec<u32> {
         .collect();
     attempts.sort();
     attempts
-}
-
-/// Where a blob is stored (the embedded home's folder).
-fn file(e: &Embedded, key: &BlobKey) -> std::path::PathBuf {
-    e.ports.blobs.local_path(key).filter(|p| p.exists()).unwrap_or_else(|| panic!("{key} is not stored"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,10 +67,10 @@ async fn a_shot_showing_another_product_is_made_again_and_the_reel_keeps_its_voi
     }
 
     // The audio of both rounds and of the published reel is the approved voice-over's, packet for packet.
-    let voice = audio_packets(&file(&e, &BlobKey::voice_over_aac(&reel.voice_over.audio)));
+    let voice = audio_packets(&stored_file(&e, &BlobKey::voice_over_aac(&reel.voice_over.audio)));
     assert!(voice.len() > 10_000, "{} bytes of voice-over", voice.len());
     for key in [BlobKey::reel_video(&reel.id, 1), BlobKey::reel_video(&reel.id, 2), BlobKey::published_reel(&reel.id)] {
-        assert!(audio_packets(&file(&e, &key)) == voice, "{key}: the audio changed");
+        assert!(audio_packets(&stored_file(&e, &key)) == voice, "{key}: the audio changed");
     }
 }
 
@@ -129,6 +120,12 @@ async fn the_judge_accepts_faithful_clips_and_rejects_misrepresenting_ones() {
     let accepted: Vec<&str> =
         judged.iter().filter(|j| j.wrong() && !j.kind.faithful()).map(|j| j.said.as_str()).collect();
     assert!(accepted.is_empty(), "misrepresenting clips accepted: {accepted:#?}");
+    // ...and by a check made for its kind, not by chance.
+    let missed: Vec<&str> = (judged.iter().filter(|j| !j.kind.faithful()))
+        .filter(|j| !j.kind.caught_by().iter().any(|check| j.said.contains(&format!("\"{check}: "))))
+        .map(|j| j.said.as_str())
+        .collect();
+    assert!(missed.is_empty(), "refused, but not by the check made for their kind: {missed:#?}");
     assert_eq!(judged.iter().filter(|j| !j.kind.faithful()).count(), 6 * Kind::BAD.len(), "each bad kind per product");
 }
 
@@ -169,34 +166,26 @@ async fn a_shot_that_looks_like_another_product_of_the_store_fails_product_match
 async fn the_corpus_clip_of_another_product_fails_product_match_and_faithful_ones_pass() {
     use truereel::adapters::providers::judge::clip::{Listing, judge_clip_against};
     use truereel_tests::corpus::{self, Kind};
-    use truereel_tests::{sample_photo, store_with};
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let photos = ["hoodie-red-front-flat.jpg", "hoodie-red-worn.jpg", "slipon-blue-side.jpg"];
-    let bytes: Vec<Vec<u8>> = photos.iter().map(|p| sample_photo(p)).collect();
-    let named: Vec<(&str, &[u8])> = photos.iter().zip(&bytes).map(|(p, b)| (*p, b.as_slice())).collect();
-    let json = r#"{"products": [
-        {"handle": "pullover-hoodie", "images": [{"src": "photos/hoodie-red-front-flat.jpg"}, {"src": "photos/hoodie-red-worn.jpg"}]},
-        {"handle": "blue-slip-on-sneakers", "images": [{"src": "photos/slipon-blue-side.jpg"}]}
-    ]}"#;
-    store_with(&store, json, &named);
+    let photos = sample_store().join("photos");
+    let reference = photos.join("hoodie-red-front-flat.jpg");
     // Another product's photo, named by its handle (`--other` names it by file stem).
     let other = dir.path().join("blue-slip-on-sneakers.jpg");
-    std::fs::write(&other, sample_photo("slipon-blue-side.jpg")).unwrap();
-    let out = dir.path().join("clips");
-    let clips = tokio::task::spawn_blocking(move || corpus::build(&store, &out, (216, 384), 2, 1)).await.unwrap();
+    std::fs::copy(photos.join("slipon-blue-side.jpg"), &other).unwrap();
     let media = std::sync::Arc::new(truereel::media::Media::default());
     let settings = truereel::config::Settings::default();
-    let gallery = [sample_store().join("photos/hoodie-red-worn.jpg")];
-    let others = [other];
+    let gallery = [photos.join("hoodie-red-worn.jpg")];
+    let others = [other.clone()];
     let listing = Listing { gallery: &gallery, others: &others };
-    let hoodie = |kind: Kind| clips.iter().find(|c| c.product == "pullover-hoodie" && c.kind == kind).unwrap();
     let judge = |kind: Kind| {
-        let (media, settings, clip) = (media.clone(), settings.clone(), hoodie(kind).clone());
+        let (media, settings, reference, other) = (media.clone(), settings.clone(), reference.clone(), other.clone());
+        let clip = dir.path().join(format!("{kind:?}.mp4"));
         async move {
-            judge_clip_against(media, &settings, &clip.path, std::slice::from_ref(&clip.reference), listing, false)
+            let (path, photo) = (clip.clone(), reference.clone());
+            tokio::task::spawn_blocking(move || corpus::render(kind, &photo, &other, &path, (216, 384), 2))
                 .await
-                .unwrap()
+                .unwrap();
+            judge_clip_against(media, &settings, &clip, std::slice::from_ref(&reference), listing, false).await.unwrap()
         }
     };
     let v = judge(Kind::OtherProduct).await;

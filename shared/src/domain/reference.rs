@@ -87,13 +87,20 @@ impl PhotoPrint {
 
     /// Whether `self` and `other` are renditions of one photo.
     pub fn same_photo(&self, other: &PhotoPrint) -> bool {
+        let (bits, colours) = self.differences(other);
+        colours.is_some_and(|c| bits <= Self::MAX_HASH_BITS && c <= Self::MAX_COLOUR_DIFFERENCE)
+    }
+
+    /// How many hash bits differ, and the mean difference of the colour thumbnails per channel
+    /// (0–255; `None` when the thumbnails do not compare: empty, or of different sizes).
+    pub fn differences(&self, other: &PhotoPrint) -> (u32, Option<f64>) {
         let bits: u32 = self.dhash.iter().zip(&other.dhash).map(|(a, b)| (a ^ b).count_ones()).sum();
-        let n = self.colours.len().min(other.colours.len());
-        if n == 0 || self.colours.len() != other.colours.len() {
-            return false;
+        let n = self.colours.len();
+        if n == 0 || n != other.colours.len() {
+            return (bits, None);
         }
         let diff: f64 = self.colours.iter().zip(&other.colours).map(|(a, b)| f64::from(a.abs_diff(*b))).sum();
-        bits <= Self::MAX_HASH_BITS && diff / n as f64 <= Self::MAX_COLOUR_DIFFERENCE
+        (bits, Some(diff / n as f64))
     }
 }
 

@@ -112,7 +112,7 @@ impl SheetShot {
             start_ms,
             duration_ms,
             photo,
-            frames: evenly(frames, FRAMES_PER_SHOT),
+            frames,
             passed: (!checks.is_empty()).then(|| checks.iter().all(|c| c.passed)),
             scores: checks.iter().map(|c| (c.name.clone(), c.score, c.passed)).collect(),
             reasons: checks
@@ -457,16 +457,8 @@ fn small_photo(path: &Path, w: u32, h: u32) -> Option<RgbImage> {
 /// Untrusted text on one line: controls (newlines, tabs, bidi overrides) become spaces, runs of
 /// spaces one.
 fn clean(text: &str) -> String {
-    let spaced: String = text
-        .chars()
-        .map(|c| {
-            if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c) {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
+    let spaced: String =
+        text.chars().map(|c| if c.is_control() || crate::reorders_text(c) { ' ' } else { c }).collect();
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -344,6 +344,9 @@ pub struct ReelCut<'a> {
     /// The captions the assembly burned in (the ASS script, [`crate::BlobKey::captions`]): the
     /// judge draws them to find where they are; `None` when there is none to read.
     pub captions: Option<PathBuf>,
+    /// The thumbnails (or the video) read once, for every judge that looks at frames; empty until
+    /// the first reads them ([`crate::adapters::providers::judge::cut::shot_frames`]).
+    pub frames: tokio::sync::OnceCell<Vec<image::RgbImage>>,
 }
 
 #[async_trait]

@@ -117,6 +117,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         others: matched.others,
         thumbnails,
         captions,
+        frames: Default::default(),
     };
     // Every judge at once; each verdict is stored on its own, and acted on together.
     let judged = super::support::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;

@@ -36,29 +36,13 @@ pub async fn run(ports: &Ports, msg: FlagMsg) -> Result<Outcome, StageError> {
     if let Some(taken) = reel.flags.iter().find(|f| f.id == event) {
         return resume(ports, &reel, taken).await;
     }
-    if reel.status != ReelStatus::Published {
-        return refuse(ports, &reel, format!("it is {}; only a published reel can be flagged", reel.status)).await;
+    if let Some(why) = refusal(&reel, &flag, ports.settings.max_flag_passes) {
+        let said = printable(flag.reason.trim());
+        let why = if said.is_empty() { why } else { format!("{why} (the flag said: {said})") };
+        return refuse(ports, &reel, why).await;
     }
     let reason: String = printable(flag.reason.trim()).chars().take(MAX_REASON_CHARS).collect();
-    if reason.is_empty() {
-        return refuse(ports, &reel, "a flag needs a reason".into()).await;
-    }
     let count = reel.plan.shots.len() as u32;
-    if let Some(bad) = flag.shots.iter().find(|n| **n == 0 || **n > count) {
-        return refuse(ports, &reel, format!("it has no shot {bad} (its shots are 1–{count})")).await;
-    }
-    let max = ports.settings.max_flag_passes;
-    if reel.flags.len() as u32 >= max {
-        return refuse(
-            ports,
-            &reel,
-            format!(
-                "it was reopened {} already (TRUEREEL_MAX_FLAG_PASSES = {max}); a person must look at it: {reason}",
-                times(reel.flags.len())
-            ),
-        )
-        .await;
-    }
     // Shot numbers count from 1, as `truereel plan` and `status` show them.
     let numbers: BTreeSet<u32> =
         if flag.shots.is_empty() { (1..=count).collect() } else { flag.shots.iter().copied().collect() };
@@ -70,7 +54,7 @@ pub async fn run(ports: &Ports, msg: FlagMsg) -> Result<Outcome, StageError> {
         next.shot_attempts[*n as usize - 1] += 1;
     }
     next.flags.push(Flag {
-        id: event,
+        id: event.clone(),
         reason: reason.clone(),
         shots: numbers.iter().copied().collect(),
         at_ms: now_ms(),
@@ -79,8 +63,9 @@ pub async fn run(ports: &Ports, msg: FlagMsg) -> Result<Outcome, StageError> {
     next.reasons = vec![format!("flagged: {reason}")];
     match ports.state.transition(&next, ReelStatus::Published).await {
         Ok(()) => {}
+        // Another change won the race: the flag comes back and is taken, or refused with the reason.
         Err(StateError::Conflict { .. }) => {
-            return Ok(Outcome::Skipped(format!("reel {} changed meanwhile; the flag was not taken", reel.id)));
+            return Err(StageError::new(format!("reel {}: flag {event}", reel.id), "the reel changed meanwhile"));
         }
         Err(e) => return Err(state_err("reopening a reel", e)),
     }
@@ -96,8 +81,28 @@ pub async fn run(ports: &Ports, msg: FlagMsg) -> Result<Outcome, StageError> {
     resume(ports, &next, next.flags.last().expect("just pushed")).await
 }
 
+/// Why `flag` cannot be taken on `reel` (checked again by the stage: the CLI asks first to say so
+/// at once): only a published reel, with a reason, naming shots it has, within `max_passes`.
+pub fn refusal(reel: &Reel, flag: &FlagDetail, max_passes: u32) -> Option<String> {
+    let count = reel.plan.shots.len() as u32;
+    if reel.status != ReelStatus::Published {
+        Some(format!("it is {}; only a published reel can be flagged", reel.status))
+    } else if flag.reason.trim().is_empty() {
+        Some("a flag needs a reason".into())
+    } else if let Some(bad) = flag.shots.iter().find(|n| **n == 0 || **n > count) {
+        Some(format!("it has no shot {bad} (its shots are 1–{count})"))
+    } else if reel.flags.len() as u32 >= max_passes {
+        Some(format!(
+            "it was reopened {} already (TRUEREEL_MAX_FLAG_PASSES = {max_passes}); a person must look at it",
+            times(reel.flags.len())
+        ))
+    } else {
+        None
+    }
+}
+
 /// "once", "twice", "3 times".
-pub fn times(n: usize) -> String {
+fn times(n: usize) -> String {
     match n {
         1 => "once".into(),
         2 => "twice".into(),

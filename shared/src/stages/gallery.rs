@@ -33,14 +33,8 @@ pub struct MatchPhotos {
 /// How far apart two prints are, 0 (the same) to 2: the share of the 256 hash bits that differ
 /// plus the mean difference of the colour thumbnails per channel over 255.
 pub fn print_distance(a: &PhotoPrint, b: &PhotoPrint) -> f64 {
-    let bits: u32 = a.dhash.iter().zip(&b.dhash).map(|(x, y)| (x ^ y).count_ones()).sum();
-    let colours = if a.colours.len() == b.colours.len() && !a.colours.is_empty() {
-        let sum: f64 = a.colours.iter().zip(&b.colours).map(|(x, y)| f64::from(x.abs_diff(*y))).sum();
-        sum / a.colours.len() as f64 / 255.0
-    } else {
-        1.0
-    };
-    bits as f64 / 256.0 + colours
+    let (bits, colours) = a.differences(b);
+    bits as f64 / 256.0 + colours.map_or(1.0, |c| c / 255.0)
 }
 
 /// The `k` photos of `candidates` nearest to any of `probes` by print (those without a print

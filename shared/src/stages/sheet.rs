@@ -40,13 +40,8 @@ pub async fn store_contact_sheet(
 
 async fn draw(ports: &Ports, reel: &Reel, verdicts: &[Verdict], work: &Path) -> Result<Vec<u8>, StageError> {
     let round = reel.round;
-    let of_round: Vec<&Verdict> = verdicts.iter().filter(|v| v.reel == reel.id && v.round == round).collect();
-    // A round's verdicts taken together (`spec-checks+product-match`) repeat the others' checks.
-    let combined = |v: &Verdict| {
-        let names: Vec<&str> = v.judge.split('+').collect();
-        names.len() > 1 && names.iter().all(|n| of_round.iter().any(|o| o.judge == *n))
-    };
-    let verdicts: Vec<&Verdict> = of_round.iter().copied().filter(|v| !combined(v)).collect();
+    // Each judge's verdict as stored (the stage never stores them taken together).
+    let verdicts: Vec<&Verdict> = verdicts.iter().filter(|v| v.reel == reel.id && v.round == round).collect();
     let context = |what: &str| format!("reel {} round {round}: {what}", reel.id);
 
     // The frames: the assembly's thumbnails, or the video sampled at their rate.

@@ -88,8 +88,11 @@ pub async fn judge_clip_against(
             tokio::task::spawn_blocking(move || Grounding::open(&photo)).await.expect("decoding a photo panicked");
         groundings.push(opened.map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?);
     }
-    let own: Vec<(String, PathBuf)> =
-        (photos.iter().chain(listing.gallery)).map(|p| (p.display().to_string(), p.clone())).collect();
+    // The references are decoded once, for the shot checks and the listing alike.
+    let referenced: Vec<MatchPhoto> =
+        photos.iter().zip(&groundings).map(|(p, g)| MatchPhoto::from_grounding(p.display().to_string(), g)).collect();
+    let gallery: Vec<(String, PathBuf)> =
+        listing.gallery.iter().map(|p| (p.display().to_string(), p.clone())).collect();
     let others: Vec<(String, PathBuf)> = (listing.others.iter())
         .map(|p| {
             (p.file_stem().map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into_owned()), p.clone())
@@ -99,7 +102,9 @@ pub async fn judge_clip_against(
         let open = |v: Vec<(String, PathBuf)>| -> Result<Vec<MatchPhoto>, String> {
             v.into_iter().map(|(l, p)| MatchPhoto::open(l, &p)).collect()
         };
-        Ok(Catalogue { own: open(own)?, others: open(others)? })
+        let mut own = referenced;
+        own.extend(open(gallery)?);
+        Ok(Catalogue { own, others: open(others)? })
     })
     .await
     .expect("decoding a photo panicked")

@@ -8,13 +8,14 @@ use crate::media::{Media, MediaError, THUMBNAIL_FPS, frames_by_shot, thumbnail_s
 use crate::ports::ReelCut;
 
 /// Every shot of `cut`'s plan with its frames (ms from the shot's start), in plan order; frames
-/// within [`CUT_EDGE_MS`](crate::media::CUT_EDGE_MS) of a cut are left out.
+/// within [`CUT_EDGE_MS`](crate::media::CUT_EDGE_MS) of a cut are left out. The file is read once
+/// per cut, whichever judge asks first ([`ReelCut::frames`]).
 pub async fn shot_frames(media: &Media, settings: &Settings, cut: &ReelCut<'_>) -> Result<Vec<ShotFrames>, MediaError> {
     let size = thumbnail_size(settings.width, settings.height);
     let source = cut.thumbnails.as_ref().unwrap_or(&cut.video);
-    let frames = media.sampled_frames(source, THUMBNAIL_FPS, size).await?;
+    let frames = cut.frames.get_or_try_init(|| media.sampled_frames(source, THUMBNAIL_FPS, size)).await?;
     let plan = &cut.reel.plan;
     // The split a contact sheet shows too (`media::frames_by_shot`).
-    let by_shot = frames_by_shot(plan, frames).into_iter().zip(&plan.shots);
+    let by_shot = frames_by_shot(plan, frames.iter().cloned()).into_iter().zip(&plan.shots);
     Ok(by_shot.map(|(frames, s)| ShotFrames { index: s.index, frames }).collect())
 }

@@ -71,8 +71,12 @@ impl MatchPhoto {
     /// Reads and decodes the photo at `path` as people see it ([`Grounding::open`]); the error
     /// names the file.
     pub fn open(label: impl Into<String>, path: &Path) -> Result<Self, String> {
-        let g = Grounding::open(path)?;
-        Ok(Self { label: label.into(), pyramid: Pyramid::new(luma(&g.photo)) })
+        Ok(Self::from_grounding(label, &Grounding::open(path)?))
+    }
+
+    /// The photo a shot check has already decoded.
+    pub fn from_grounding(label: impl Into<String>, g: &Grounding) -> Self {
+        Self { label: label.into(), pyramid: Pyramid::new(luma(&g.photo)) }
     }
 }
 
