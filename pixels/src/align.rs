@@ -45,49 +45,126 @@ impl Plane {
         }
         self
     }
+}
 
-    fn at(&self, x: i32, y: i32) -> f32 {
-        if x < 0 || y < 0 || x as usize >= self.w || y as usize >= self.h {
-            self.backdrop
-        } else {
-            self.px[y as usize * self.w + x as usize]
+/// A frame made ready to be correlated: its used rows, each pixel less the mean of all used
+/// pixels (so a window's covariance with it is one dot product), and those rows as runs.
+struct Centred {
+    w: usize,
+    /// The used rows' centred values, row after row.
+    px: Vec<f32>,
+    /// Each used row's index in the frame.
+    rows: Vec<usize>,
+    /// Runs of used rows, `[from, to)`.
+    runs: Vec<(usize, usize)>,
+    /// How many pixels are compared, and the sum of their squared deviations.
+    n: f64,
+    var: f64,
+}
+
+impl Centred {
+    fn of(frame: &Plane) -> Self {
+        let rows: Vec<usize> = (0..frame.h).filter(|y| frame.used[*y]).collect();
+        let n = (rows.len() * frame.w) as f64;
+        let mean = rows.iter().flat_map(|y| &frame.px[y * frame.w..(y + 1) * frame.w]).map(|v| *v as f64).sum::<f64>()
+            / n.max(1.0);
+        let px: Vec<f32> = rows
+            .iter()
+            .flat_map(|y| &frame.px[y * frame.w..(y + 1) * frame.w])
+            .map(|v| (*v as f64 - mean) as f32)
+            .collect();
+        let var = px.iter().map(|v| (*v as f64) * (*v as f64)).sum();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &y in &rows {
+            match runs.last_mut() {
+                Some((_, to)) if *to == y => *to = y + 1,
+                _ => runs.push((y, y + 1)),
+            }
         }
+        Self { w: frame.w, px, rows, runs, n, var }
     }
 }
 
-/// Normalised cross-correlation of `frame` with the window of `photo` at (`x`, `y`), -1..1 (0 when
-/// either is flat). Sums in f64: in f32 the variances of a 5,000-pixel window cancel out.
-fn ncc(frame: &Plane, photo: &Plane, x: i32, y: i32) -> f32 {
-    let n = (frame.w * frame.used.iter().filter(|u| **u).count()) as f64;
-    let (mut sp, mut spp, mut sfp, mut sf, mut sff) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    let inside = x >= 0 && y >= 0 && x as usize + frame.w <= photo.w && y as usize + frame.h <= photo.h;
-    for fy in (0..frame.h).filter(|y| frame.used[*y]) {
-        let row = &frame.px[fy * frame.w..(fy + 1) * frame.w];
-        if inside {
-            let start = (y as usize + fy) * photo.w + x as usize;
-            for (f, p) in row.iter().zip(&photo.px[start..start + frame.w]) {
-                let (f, p) = (*f as f64, *p as f64);
-                sp += p;
-                spp += p * p;
-                sfp += f * p;
-                sf += f;
-                sff += f * f;
+/// A photo plane padded with its backdrop so that every window searched lies inside it, with
+/// summed-area tables of its values and of their squares (a window's sums in four lookups).
+struct Padded {
+    w: usize,
+    px: Vec<f32>,
+    /// Where the photo's (0, 0) lies in the padded plane.
+    ox: i32,
+    oy: i32,
+    sum: Vec<f64>,
+    squares: Vec<f64>,
+}
+
+impl Padded {
+    /// `photo` padded for windows `fw` x `fh` at the top-left corners `xs` x `ys` (photo pixels).
+    fn new(photo: &Plane, xs: (i32, i32), ys: (i32, i32), (fw, fh): (usize, usize)) -> Self {
+        let (ox, oy) = ((-xs.0).max(0), (-ys.0).max(0));
+        let right = (xs.1 + fw as i32 - photo.w as i32).max(0);
+        let bottom = (ys.1 + fh as i32 - photo.h as i32).max(0);
+        let (w, h) = (photo.w + (ox + right) as usize, photo.h + (oy + bottom) as usize);
+        let mut px = vec![photo.backdrop; w * h];
+        for y in 0..photo.h {
+            let at = (y + oy as usize) * w + ox as usize;
+            px[at..at + photo.w].copy_from_slice(&photo.px[y * photo.w..(y + 1) * photo.w]);
+        }
+        let table = |f: fn(f64) -> f64| {
+            let mut t = vec![0.0f64; (w + 1) * (h + 1)];
+            for y in 0..h {
+                let mut row = 0.0;
+                for x in 0..w {
+                    row += f(px[y * w + x] as f64);
+                    t[(y + 1) * (w + 1) + x + 1] = t[y * (w + 1) + x + 1] + row;
+                }
             }
-        } else {
-            for (fx, f) in row.iter().enumerate() {
-                let (f, p) = (*f as f64, photo.at(x + fx as i32, y + fy as i32) as f64);
-                sp += p;
-                spp += p * p;
-                sfp += f * p;
-                sf += f;
-                sff += f * f;
+            t
+        };
+        let (sum, squares) = (table(|v| v), table(|v| v * v));
+        Self { w, px, ox, oy, sum, squares }
+    }
+
+    /// The sum of `table` over `w` x `h` at (`x`, `y`) of the padded plane.
+    fn rect(&self, table: &[f64], x: usize, y: usize, w: usize, h: usize) -> f64 {
+        let s = self.w + 1;
+        table[(y + h) * s + x + w] - table[y * s + x + w] - table[(y + h) * s + x] + table[y * s + x]
+    }
+}
+
+/// The normalised cross-correlations of `frame` with the windows of `photo` whose top-left
+/// corners are `xs` (inclusive) along row `y` (photo pixels; outside the photo, its backdrop),
+/// each -1..1 (0 when either is flat). The covariances are accumulated for all the row's windows
+/// at once (one long multiply-add per frame pixel, in f32 per frame row: the frame is centred, so
+/// nothing large cancels); the windows' sums come from the tables in f64.
+fn ncc_row(frame: &Centred, photo: &Padded, xs: (i32, i32), y: i32) -> Vec<f32> {
+    let (x0, py) = ((xs.0 + photo.ox) as usize, (y + photo.oy) as usize);
+    let (w, n) = (frame.w, (xs.1 - xs.0 + 1).max(0) as usize);
+    let mut cov = vec![0.0f64; n];
+    let mut row_cov = vec![0.0f32; n];
+    for (row, fy) in frame.px.chunks_exact(w).zip(&frame.rows) {
+        row_cov.fill(0.0);
+        let at = (py + fy) * photo.w + x0;
+        for (fx, f) in row.iter().enumerate() {
+            for (c, p) in row_cov.iter_mut().zip(&photo.px[at + fx..at + fx + n]) {
+                *c += f * p;
             }
         }
+        for (c, r) in cov.iter_mut().zip(&row_cov) {
+            *c += *r as f64;
+        }
     }
-    let cov = sfp - sf * sp / n;
-    let vf = sff - sf * sf / n;
-    let vp = spp - sp * sp / n;
-    if vf <= n * 0.5 || vp <= n * 0.5 { 0.0 } else { (cov / (vf * vp).sqrt()) as f32 }
+    let (nf, vf) = (frame.n, frame.var);
+    (cov.iter().enumerate())
+        .map(|(i, cov)| {
+            let (mut sp, mut spp) = (0.0, 0.0);
+            for &(from, to) in &frame.runs {
+                sp += photo.rect(&photo.sum, x0 + i, py + from, w, to - from);
+                spp += photo.rect(&photo.squares, x0 + i, py + from, w, to - from);
+            }
+            let vp = spp - sp * sp / nf;
+            if vf <= nf * 0.5 || vp <= nf * 0.5 { 0.0 } else { (cov / (vf * vp).sqrt()) as f32 }
+        })
+        .collect()
 }
 
 /// Where a frame lies on its photo: the window, in photo pixels (it may reach past the photo).
@@ -113,10 +190,15 @@ fn scaled(img: &GrayImage, w: u32, h: u32) -> GrayImage {
 }
 
 /// A photo's luma and its halvings, made once for every frame lined up with it: each window size
-/// is scaled from the smallest halving still twice its size, not from the whole photo again.
+/// is scaled from the smallest halving still twice its size, not from the whole photo again. The
+/// small sizes the searches everywhere ask for (the same for every frame of a reel) are kept.
 pub struct Pyramid {
     levels: Vec<GrayImage>,
+    kept: std::sync::Mutex<std::collections::HashMap<(u32, u32), std::sync::Arc<Plane>>>,
 }
+
+/// Scaled photos up to this many pixels are kept by their pyramid (a coarse search's).
+const KEPT_PIXELS: u32 = 16_384;
 
 impl Pyramid {
     pub fn new(luma: GrayImage) -> Self {
@@ -125,7 +207,12 @@ impl Pyramid {
             let half = scaled(last, last.width() / 2, last.height() / 2);
             levels.push(half);
         }
-        Self { levels }
+        Self { levels, kept: Default::default() }
+    }
+
+    /// The same photo mirrored left to right (each level flipped: no scaling again).
+    pub fn flipped(&self) -> Self {
+        Self { levels: self.levels.iter().map(imageops::flip_horizontal).collect(), kept: Default::default() }
     }
 
     /// The photo's size.
@@ -133,11 +220,19 @@ impl Pyramid {
         self.levels[0].dimensions()
     }
 
-    /// The photo at `w` x `h`.
-    fn at(&self, w: u32, h: u32) -> GrayImage {
-        let source =
-            (self.levels.iter().rev()).find(|l| l.width() >= 2 * w && l.height() >= 2 * h).unwrap_or(&self.levels[0]);
-        scaled(source, w, h)
+    /// The photo at `w` x `h`, as a plane; kept when `keep` (a size every frame asks for) and small.
+    fn at(&self, w: u32, h: u32, keep: bool) -> std::sync::Arc<Plane> {
+        let make = || {
+            let source = (self.levels.iter().rev())
+                .find(|l| l.width() >= 2 * w && l.height() >= 2 * h)
+                .unwrap_or(&self.levels[0]);
+            std::sync::Arc::new(Plane::of(&scaled(source, w, h)))
+        };
+        if !keep || w * h > KEPT_PIXELS {
+            return make();
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.entry((w, h)).or_insert_with(make).clone()
     }
 }
 
@@ -186,27 +281,30 @@ fn search(frame: &GrayImage, photo: &Pyramid, stretch: f64, near: Near, skip: Op
         Near::Window { .. } => 4,
     };
     let small = Plane::of(&scaled(frame, fw / div, fh / div)).skipping(skip);
+    let centred = Centred::of(&small);
+    // Searches everywhere ask every frame for the same sizes of the photo.
+    let everywhere = matches!(near, Near::Anywhere | Near::Rough);
     let mut best = Window { x: 0.0, y: 0.0, w: 0.0, h: 0.0, fit: -2.0 };
     for wh in heights {
         let k = small.h as f64 / wh;
-        let candidate = Plane::of(&photo.at((pw * k).round() as u32, (ph * k).round() as u32));
+        let candidate = photo.at((pw * k).round() as u32, (ph * k).round() as u32, everywhere);
         let (mx, my) = ((small.w as f64 * 0.35) as i32, (small.h as f64 * 0.35) as i32);
-        let (xs, ys): (Vec<i32>, Vec<i32>) = match near {
+        let (xs, ys) = match near {
             Near::Window { window: w, pixels: r, .. } | Near::Around { window: w, pixels: r, .. } => {
                 let (cx, cy) = (
                     ((w.x + w.w / 2.0) * k) as i32 - small.w as i32 / 2,
                     ((w.y + w.h / 2.0) * k) as i32 - small.h as i32 / 2,
                 );
-                ((cx - r..=cx + r).collect(), (cy - r..=cy + r).collect())
+                ((cx - r, cx + r), (cy - r, cy + r))
             }
-            Near::Anywhere | Near::Rough => (
-                (-mx..=candidate.w as i32 - small.w as i32 + mx).collect(),
-                (-my..=candidate.h as i32 - small.h as i32 + my).collect(),
-            ),
+            Near::Anywhere | Near::Rough => {
+                ((-mx, candidate.w as i32 - small.w as i32 + mx), (-my, candidate.h as i32 - small.h as i32 + my))
+            }
         };
-        for &y in &ys {
-            for &x in &xs {
-                let fit = ncc(&small, &candidate, x, y) as f64;
+        let padded = Padded::new(&candidate, xs, ys, (small.w, small.h));
+        for y in ys.0..=ys.1 {
+            for (x, fit) in (xs.0..).zip(ncc_row(&centred, &padded, xs, y)) {
+                let fit = fit as f64;
                 if fit > best.fit {
                     best = Window { x: x as f64 / k, y: y as f64 / k, w: small.w as f64 / k, h: wh, fit };
                 }

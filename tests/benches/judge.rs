@@ -68,6 +68,10 @@ fn speed(rt: &tokio::runtime::Runtime) {
         "  judge from the reel alone:         {video_s:.2} s ({:.2}x the decode), peak {video_mb}",
         video_s / decode_s
     );
+    // For profiling a child on its own: `KEEP_DATA=1` keeps the data folder.
+    if std::env::var("KEEP_DATA").is_ok() {
+        println!("kept {}", data.keep().display());
+    }
 }
 
 /// The sample hoodie's reel, the one timed.
@@ -104,8 +108,10 @@ async fn child(data: &Path, thumbnails: bool, spec_only: bool) {
     let video = blob(&BlobKey::reel_video(&reel.id, reel.round));
     // The photos to match against, chosen as the evaluate stage chooses them.
     let scratch = tempfile::tempdir().unwrap();
-    let frames = thumbs.clone().unwrap_or_else(|| video.clone());
-    let matched = match_photos(&e.ports, &reel, &all, &frames, scratch.path()).await.unwrap();
+    let source = thumbs.clone().unwrap_or_else(|| video.clone());
+    let size = truereel::media::thumbnail_size(e.ports.settings.width, e.ports.settings.height);
+    let frames = e.ports.media.sampled_frames(&source, truereel::media::THUMBNAIL_FPS, size).await.unwrap();
+    let matched = match_photos(&e.ports, &reel, &all, Some(&frames), scratch.path()).await.unwrap();
     assert!(!matched.others.is_empty(), "other products to match against");
     let cut = ReelCut {
         reel: &reel,
@@ -115,7 +121,8 @@ async fn child(data: &Path, thumbnails: bool, spec_only: bool) {
         others: matched.others,
         thumbnails: thumbs,
         captions: Some(blob(&BlobKey::captions(&reel.id))),
-        frames: Default::default(),
+        frames: frames.into(),
+        photos: Default::default(),
     };
     // Both judges at once, as the evaluate stage runs them, each timed.
     let timed = |judge: &std::sync::Arc<dyn truereel::ports::Judge>| {

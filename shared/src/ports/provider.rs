@@ -347,6 +347,8 @@ pub struct ReelCut<'a> {
     /// The thumbnails (or the video) read once, for every judge that looks at frames; empty until
     /// the first reads them ([`crate::adapters::providers::judge::cut::shot_frames`]).
     pub frames: tokio::sync::OnceCell<Vec<image::RgbImage>>,
+    /// The photos above decoded for judging, each once for every judge.
+    pub photos: crate::media::Groundings,
 }
 
 #[async_trait]

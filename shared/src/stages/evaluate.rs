@@ -102,8 +102,17 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         Some(_) => Some(local_copy(ports, &thumbnails_key, dir.path(), "thumbnails.mkv").await?),
         None => None,
     };
-    let frames = thumbnails.as_deref().unwrap_or(&video);
-    let matched = super::gallery::match_photos(ports, &reel, &all, frames, dir.path()).await?;
+    // The frames every judge reads, read once (an error is left to the judges to say).
+    let size = crate::media::thumbnail_size(ports.settings.width, ports.settings.height);
+    let source = thumbnails.as_deref().unwrap_or(&video);
+    let frames = match ports.media.sampled_frames(source, crate::media::THUMBNAIL_FPS, size).await {
+        Ok(f) => tokio::sync::OnceCell::from(f),
+        Err(e) => {
+            tracing::warn!(reel = %reel.id, error = %e, "The reel's frames could not be read.");
+            tokio::sync::OnceCell::new()
+        }
+    };
+    let matched = super::gallery::match_photos(ports, &reel, &all, frames.get().map(Vec::as_slice), dir.path()).await?;
     let captions_key = BlobKey::captions(&reel.id);
     let captions = match ports.blobs.head(&captions_key).await.map_err(|e| blob_err("checking captions", e))? {
         Some(_) => Some(local_copy(ports, &captions_key, dir.path(), "captions.ass").await?),
@@ -117,7 +126,8 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         others: matched.others,
         thumbnails,
         captions,
-        frames: Default::default(),
+        frames,
+        photos: Default::default(),
     };
     // Every judge at once; each verdict is stored on its own, and acted on together.
     let judged = super::support::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;

@@ -4,15 +4,14 @@
 //!
 //! A store may list thousands of products, so candidates are chosen without downloading a photo:
 //! by the print every reference got at intake ([`crate::PhotoPrint`]: a difference hash and a 4x4
-//! colour thumbnail), against the same print of the reel's frames (one a second, from the
-//! assembly's thumbnails) and of its listing's photos. Only the [`OTHER_PHOTOS`] nearest are
+//! colour thumbnail), against the same print of the reel's frames (one a second, of the ones the
+//! judges read) and of its listing's photos. Only the [`OTHER_PHOTOS`] nearest are
 //! fetched from the blob store. Reading the other products' reference records (no pixels) is one
 //! state query per product, [`QUERIES_AT_ONCE`] at a time.
 
 use super::crawl::intake::photo_print;
 use super::support::{local_copy, state_err};
 use super::{Ports, StageError};
-use crate::media::thumbnail_size;
 use crate::{PhotoPrint, Reel, Reference};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +19,8 @@ use std::path::{Path, PathBuf};
 pub const OTHER_PHOTOS: usize = 8;
 /// The reel's frames printed per second of it.
 pub const PROBE_FPS: u32 = 1;
+/// Every how many of the judges' frames one is printed.
+const PROBE_EVERY: usize = (crate::media::THUMBNAIL_FPS / PROBE_FPS) as usize;
 /// Other products' reference records read at once.
 pub const QUERIES_AT_ONCE: usize = 16;
 
@@ -52,14 +53,15 @@ pub fn nearest(probes: &[PhotoPrint], candidates: Vec<Reference>, k: usize) -> V
 
 /// `reel`'s listing photos (`own`: every stored reference of its product) and the
 /// [`OTHER_PHOTOS`] photos of the store's other products nearest to the reel's frames (`frames`:
-/// its thumbnails, or the reel) and its listing's photos, copied into `dir` when the blob store is
+/// the ones the judges read, at [`crate::media::THUMBNAIL_FPS`]; `None` when they could not be
+/// read, and the judges say why) and its listing's photos, copied into `dir` when the blob store is
 /// not a folder. A photo gone from the blob store is left out (the shots' own references are
 /// checked before judging).
 pub async fn match_photos(
     ports: &Ports,
     reel: &Reel,
     own: &[Reference],
-    frames: &Path,
+    frames: Option<&[image::RgbImage]>,
     dir: &Path,
 ) -> Result<MatchPhotos, StageError> {
     let mut out = MatchPhotos::default();
@@ -93,18 +95,14 @@ pub async fn match_photos(
     let own_shas: std::collections::BTreeSet<_> = own.iter().map(|r| &r.sha256).collect();
     candidates.retain(|r| !own_shas.contains(&r.sha256));
     let mut probes: Vec<PhotoPrint> = own.iter().filter_map(|r| r.print.clone()).collect();
-    let size = thumbnail_size(ports.settings.width, ports.settings.height);
-    match ports.media.sampled_frames(frames, PROBE_FPS, size).await {
-        Ok(seen) => {
-            let printed = tokio::task::spawn_blocking(move || {
-                seen.into_iter().map(|f| photo_print(&image::DynamicImage::ImageRgb8(f))).collect::<Vec<_>>()
-            })
-            .await
-            .map_err(|e| StageError::new("printing frames", e))?;
-            probes.extend(printed);
-        }
-        // The judges read the same frames and say what is wrong with them.
-        Err(e) => tracing::warn!(reel = %reel.id, error = %e, "The reel's frames could not be printed."),
+    if let Some(frames) = frames {
+        let seen: Vec<image::RgbImage> = frames.iter().step_by(PROBE_EVERY).cloned().collect();
+        let printed = tokio::task::spawn_blocking(move || {
+            seen.into_iter().map(|f| photo_print(&image::DynamicImage::ImageRgb8(f))).collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| StageError::new("printing frames", e))?;
+        probes.extend(printed);
     }
     for r in nearest(&probes, candidates, OTHER_PHOTOS) {
         if let Some(path) = fetched(ports, &r, dir, "other").await {

@@ -86,11 +86,14 @@ pub async fn judge_clip_against(
         let photo = p.clone();
         let opened =
             tokio::task::spawn_blocking(move || Grounding::open(&photo)).await.expect("decoding a photo panicked");
-        groundings.push(opened.map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?);
+        groundings.push(Arc::new(opened.map_err(|e| MediaError::BadInput(format!("not a photo: {e}")))?));
     }
     // The references are decoded once, for the shot checks and the listing alike.
-    let referenced: Vec<MatchPhoto> =
-        photos.iter().zip(&groundings).map(|(p, g)| MatchPhoto::from_grounding(p.display().to_string(), g)).collect();
+    let referenced: Vec<MatchPhoto> = photos
+        .iter()
+        .zip(&groundings)
+        .map(|(p, g)| MatchPhoto::from_grounding(p.display().to_string(), g.clone()))
+        .collect();
     let gallery: Vec<(String, PathBuf)> =
         listing.gallery.iter().map(|p| (p.display().to_string(), p.clone())).collect();
     let others: Vec<(String, PathBuf)> = (listing.others.iter())

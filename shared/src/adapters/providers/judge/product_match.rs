@@ -60,23 +60,28 @@ pub const DOUBT_REFINED: usize = 2;
 /// lined up above −0.10).
 pub const ROUGH_SLACK: f64 = 0.15;
 
-/// A photo decoded for matching: whose it is and its luma pyramid.
+/// A photo decoded for matching: whose it is, and the photo (its luma pyramid made once, shared
+/// with the shot checks: [`Grounding::pyramid`]).
 pub struct MatchPhoto {
     /// The other product's handle, or the listing photo's name.
     pub label: String,
-    pyramid: Pyramid,
+    photo: Arc<Grounding>,
 }
 
 impl MatchPhoto {
     /// Reads and decodes the photo at `path` as people see it ([`Grounding::open`]); the error
     /// names the file.
     pub fn open(label: impl Into<String>, path: &Path) -> Result<Self, String> {
-        Ok(Self::from_grounding(label, &Grounding::open(path)?))
+        Ok(Self::from_grounding(label, Arc::new(Grounding::open(path)?)))
     }
 
     /// The photo a shot check has already decoded.
-    pub fn from_grounding(label: impl Into<String>, g: &Grounding) -> Self {
-        Self { label: label.into(), pyramid: Pyramid::new(luma(&g.photo)) }
+    pub fn from_grounding(label: impl Into<String>, photo: Arc<Grounding>) -> Self {
+        Self { label: label.into(), photo }
+    }
+
+    fn pyramid(&self) -> &Pyramid {
+        self.photo.pyramid()
     }
 }
 
@@ -89,7 +94,7 @@ pub struct Catalogue {
 /// `photos` ranked for a frame on the rough grid ([`rough`]), best first: (index, rough window).
 fn ranked(gray: &GrayImage, photos: &[MatchPhoto], skip: Option<(f64, f64)>) -> Vec<(usize, Window)> {
     let mut ranked: Vec<(usize, Window)> =
-        photos.iter().enumerate().map(|(i, p)| (i, rough(gray, &p.pyramid, skip))).collect();
+        photos.iter().enumerate().map(|(i, p)| (i, rough(gray, p.pyramid(), skip))).collect();
     ranked.sort_by(|a, b| b.1.fit.total_cmp(&a.1.fit));
     ranked
 }
@@ -107,7 +112,7 @@ fn best_fit(
 ) -> Option<(f64, usize)> {
     (ranked.iter().take(n))
         .map(|(i, w)| {
-            let p = &photos[*i].pyramid;
+            let p = photos[*i].pyramid();
             let window =
                 if thorough { refined(gray, p, coarse(gray, p, skip), skip) } else { settled(gray, p, *w, skip) };
             (window.fit, *i)
@@ -270,11 +275,15 @@ impl Judge for ProductMatch {
         for (r, path) in cut.others.iter().filter(|(r, _)| !seen.contains(&r.sha256)) {
             photos.push((false, r.product.to_string(), path.clone()));
         }
-        // Every photo decoded at once, while the frames are read.
+        // Every photo decoded at once (each once for every judge: `ReelCut::photos`), while the
+        // frames are read.
         let opening = async {
             let mut decoding = tokio::task::JoinSet::new();
             for (k, (own, label, path)) in photos.into_iter().enumerate() {
-                decoding.spawn_blocking(move || (k, own, MatchPhoto::open(label, &path)));
+                let shared = cut.photos.clone();
+                decoding.spawn(async move {
+                    (k, own, shared.open(&path).await.map(|g| MatchPhoto::from_grounding(label, g)))
+                });
             }
             let mut opened = Vec::new();
             while let Some(joined) = decoding.join_next().await {

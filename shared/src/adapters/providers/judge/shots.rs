@@ -20,15 +20,14 @@
 //! Frames are the reel's thumbnails (or a clip decoded at their size, 10 a second); the first and
 //! last 120 ms of a shot in a reel are left out (the cut itself).
 
-use super::align::{Alignment, Comparison, DetailLost, Pyramid, align, compare};
+use super::align::{Alignment, Comparison, DetailLost, align, compare};
 use super::colour::{DETAIL_SHARE, MAIN_SHARE, colour_distance, main_colours};
 use super::frames::{FrameStats, change, frame_stats, luma, sharpness};
 use super::motion::{block_motions, fit_camera, smoothed};
+pub use crate::media::Grounding;
 use crate::media::THUMBNAIL_WIDTH;
-use crate::media::photo;
 use crate::ports::Check;
 use image::{GrayImage, RgbImage, imageops};
-use std::path::Path;
 
 /// Where a frame lines up with its photo, their product blocks differ by at most this CIEDE2000
 /// (median of the blocks; faithful clips of the fit set: at most 3.0, recoloured ones 27 and up).
@@ -104,28 +103,6 @@ pub const MIN_DETAIL_KEPT: f64 = 0.5;
 pub struct ShotFrames {
     pub index: u32,
     pub frames: Vec<(u32, RgbImage)>,
-}
-
-/// The photo a shot was grounded in, as people see it ([`photo`]), at most [`PHOTO_SIDE`] pixels
-/// a side, and where its product is (normalised `[x0, y0, x1, y1]`).
-pub struct Grounding {
-    pub photo: RgbImage,
-    pub product: [f64; 4],
-}
-
-/// Photos are judged at most this many pixels a side.
-const PHOTO_SIDE: u32 = 512;
-
-impl Grounding {
-    /// Reads and decodes the photo at `path` and finds its product; the error names the file.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let img = photo::decode_upright(&bytes).map_err(|e| format!("{}: {e}", path.display()))?.image;
-        let small =
-            if img.width().max(img.height()) > PHOTO_SIDE { img.thumbnail(PHOTO_SIDE, PHOTO_SIDE) } else { img };
-        let b = crate::media::analyse(&small).subject;
-        Ok(Self { photo: photo::on_white(small), product: [b.x0, b.y0, b.x1, b.y1] })
-    }
 }
 
 /// The shot-level checks of one shot (every shot asks for a camera move). `captions`: the band of
@@ -341,7 +318,7 @@ impl Lined {
 fn lined_up(shot: &ShotFrames, grounding: &Grounding, seen: &Seen, captions: Option<(f64, f64)>) -> Vec<Lined> {
     let last = shot.frames.len() - 1;
     let flipped = imageops::flip_horizontal(&grounding.photo);
-    let (photo_luma, flipped_luma) = (Pyramid::new(luma(&grounding.photo)), Pyramid::new(luma(&flipped)));
+    let (photo_luma, flipped_luma) = (grounding.pyramid(), &grounding.pyramid().flipped());
     let [x0, y0, x1, y1] = grounding.product;
     let flipped_product = [1.0 - x1, y0, 1.0 - x0, y1];
     [0.15, 0.38, 0.62, 0.85]
@@ -350,7 +327,7 @@ fn lined_up(shot: &ShotFrames, grounding: &Grounding, seen: &Seen, captions: Opt
         .filter(|i| !seen.blank[*i])
         .map(|i| {
             let (at_ms, frame) = (shot.frames[i].0, &shot.frames[i].1);
-            let alignment = align(&seen.grays[i], &photo_luma, &flipped_luma, captions);
+            let alignment = align(&seen.grays[i], photo_luma, flipped_luma, captions);
             let comparison = compare(frame, &grounding.photo, &alignment.window, grounding.product, captions);
             let mirrored = compare(frame, &flipped, &alignment.mirrored_window, flipped_product, captions);
             Lined { at_ms, alignment, comparison, mirrored_ssim: mirrored.ssim }
@@ -512,7 +489,6 @@ fn spans(flags: &[bool], times: &[u32], step_ms: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::testutil::{RED, WHITE, jpeg_turned, picture};
 
     /// Frame-to-frame changes of a 3 s shot sampled at 10 a second, the picture held steady.
     fn seen_of(changes: Vec<f64>) -> Seen {
@@ -541,21 +517,5 @@ mod tests {
         changes[10..18].iter_mut().for_each(|c| *c = 3.0);
         let (_, passed, _, detail) = frames_check(&seen_of(changes));
         assert!(passed, "{detail}");
-    }
-
-    /// The judge sees the photo as the renderer draws it: turned upright by its EXIF orientation.
-    #[test]
-    fn a_photo_is_judged_upright_and_an_unreadable_one_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("turned");
-        std::fs::write(&path, jpeg_turned(&picture(160, 80, WHITE, &[(40, 20, 120, 60, RED)]), 6)).unwrap();
-        let g = Grounding::open(&path).unwrap();
-        assert_eq!(g.photo.dimensions(), (80, 160));
-        let [x0, y0, x1, y1] = g.product;
-        assert!((x1 - x0) * 80.0 < (y1 - y0) * 160.0, "the product stands upright too: {:?}", g.product);
-
-        std::fs::write(&path, b"not a photo").unwrap();
-        let e = Grounding::open(&path).err().unwrap();
-        assert!(e.contains("turned"), "{e}");
     }
 }

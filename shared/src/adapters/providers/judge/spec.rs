@@ -72,7 +72,9 @@ impl SpecJudge {
         planned: ReelPlanned,
     ) -> Result<Vec<Check>, crate::media::MediaError> {
         let s = &self.settings;
-        let probe = self.media.probe(video).await?;
+        // The audio measured while the file is probed (a file with no audio fails it, unused).
+        let (probe, levels) = tokio::join!(self.media.probe(video), self.media.levels_of(video));
+        let probe = probe?;
         let mut checks = Vec::new();
         checks.push(check(
             "container",
@@ -117,7 +119,7 @@ impl SpecJudge {
             return Ok(checks);
         };
         checks.push(check("audio_codec", a.codec == "aac", format!("{}, wanted aac", a.codec)));
-        let (l, volume) = self.media.levels_of(video).await?;
+        let (l, volume) = levels?;
         // A voice-over normalised at planning must still be at the target in the reel.
         if planned.voiced {
             let target = crate::media::loudness::TARGET_LUFS;
@@ -148,17 +150,21 @@ impl SpecJudge {
         let by_shot = shot_frames(&self.media, &self.settings, cut).await.map_err(|e| self.err(e))?;
         let plan = &cut.reel.plan;
         let captions = caption_band(cut.reel.options.brand.caption.position);
-        // Each photo decoded once, however many shots show it.
-        let mut photos: Vec<(&crate::Sha256, Arc<Grounding>)> = Vec::new();
+        // Each photo decoded once, however many shots (and judges) show it, all at once.
+        let mut opening = tokio::task::JoinSet::new();
         for (r, path) in cut.references.iter().filter(|(r, _)| plan.shots.iter().any(|s| s.reference == r.sha256)) {
-            let path = path.clone();
-            let opened = tokio::task::spawn_blocking(move || Grounding::open(&path)).await.map_err(|e| self.err(e))?;
-            photos.push((&r.sha256, Arc::new(opened.map_err(|e| self.err(e))?)));
+            let (shared, sha, path) = (cut.photos.clone(), r.sha256.clone(), path.clone());
+            opening.spawn(async move { (sha, shared.open(&path).await) });
+        }
+        let mut photos: Vec<(crate::Sha256, Arc<Grounding>)> = Vec::new();
+        while let Some(opened) = opening.join_next().await {
+            let (sha, photo) = opened.map_err(|e| self.err(e))?;
+            photos.push((sha, photo.map_err(|e| self.err(e))?));
         }
         let mut out = Vec::new();
         let mut judging = tokio::task::JoinSet::new();
         for (shot, frames) in plan.shots.iter().zip(by_shot) {
-            let Some((_, grounding)) = photos.iter().find(|(sha, _)| **sha == shot.reference) else {
+            let Some((_, grounding)) = photos.iter().find(|(sha, _)| *sha == shot.reference) else {
                 // Not the shot's fault: making it again would not help, so the reel waits for a person.
                 out.push(Check {
                     name: "reference_shown".into(),
