@@ -108,6 +108,11 @@ async fn child(data: &Path, thumbnails: bool, spec_only: bool) {
     let video = blob(&BlobKey::reel_video(&reel.id, reel.round));
     // The photos to match against, chosen as the evaluate stage chooses them.
     let scratch = tempfile::tempdir().unwrap();
+    let photos = truereel::ports::Decoded::default();
+    for (r, path) in &references {
+        let (photos, sha, path) = (photos.clone(), r.sha256.clone(), path.clone());
+        tokio::spawn(async move { truereel::media::Grounding::shared(&photos, &sha, &path).await.map(|_| ()) });
+    }
     let source = thumbs.clone().unwrap_or_else(|| video.clone());
     let size = truereel::media::thumbnail_size(e.ports.settings.width, e.ports.settings.height);
     let frames = e.ports.media.sampled_frames(&source, truereel::media::THUMBNAIL_FPS, size).await.unwrap();
@@ -122,7 +127,7 @@ async fn child(data: &Path, thumbnails: bool, spec_only: bool) {
         thumbnails: thumbs,
         captions: Some(blob(&BlobKey::captions(&reel.id))),
         frames: frames.into(),
-        photos: Default::default(),
+        photos,
     };
     // Both judges at once, as the evaluate stage runs them, each timed.
     let timed = |judge: &std::sync::Arc<dyn truereel::ports::Judge>| {

@@ -1,11 +1,12 @@
-//! A reference photo as the judges see it ([`Grounding`]), and the photos of one judged cut,
-//! each decoded once however many judges and shots ask for it ([`Groundings`]).
+//! A reference photo as the judges see it ([`Grounding`]), decoded once per judged cut however
+//! many judges and shots ask for it ([`Grounding::shared`]).
 
 use super::photo;
+use crate::Sha256;
+use crate::ports::Decoded;
 use image::RgbImage;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use truereel_pixels::align::Pyramid;
 use truereel_pixels::frames::luma;
 
@@ -38,36 +39,12 @@ impl Grounding {
     }
 }
 
-type Opening = Arc<tokio::sync::OnceCell<Result<Arc<Grounding>, String>>>;
-
-/// The photos of one judged cut by file, each decoded once (off the async threads) whichever
-/// judge asks first; the others wait for it. Clones share the photos.
-#[derive(Clone, Default)]
-pub struct Groundings(Arc<Mutex<HashMap<PathBuf, Opening>>>);
-
-impl Groundings {
-    /// The photo at `path` ([`Grounding::open`]); the error names the file.
-    pub async fn open(&self, path: &Path) -> Result<Arc<Grounding>, String> {
-        let cell = self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(path.to_path_buf()).or_default().clone();
-        let opened = cell
-            .get_or_init(|| {
-                let path = path.to_path_buf();
-                async move {
-                    let shown = path.display().to_string();
-                    tokio::task::spawn_blocking(move || Grounding::open(&path).map(Arc::new))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("{shown}: decoding failed: {e}")))
-                }
-            })
-            .await;
-        opened.clone()
-    }
-}
-
-impl std::fmt::Debug for Groundings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0.lock().map_or(0, |m| m.len());
-        write!(f, "Groundings({n} photos)")
+impl Grounding {
+    /// The photo `sha` at `path` ([`Grounding::open`]), decoded once per cut for every judge
+    /// ([`Decoded`]); the error names the file.
+    pub async fn shared(photos: &Decoded, sha: &Sha256, path: &Path) -> Result<Arc<Grounding>, String> {
+        let path = path.to_path_buf();
+        photos.get_or_decode(sha, move || Grounding::open(&path)).await
     }
 }
 
@@ -97,12 +74,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("photo");
         std::fs::write(&path, jpeg_turned(&picture(160, 80, WHITE, &[(40, 20, 120, 60, RED)]), 1)).unwrap();
-        let (photos, judge) = (Groundings::default(), Groundings::default());
-        let other = photos.clone();
-        let (a, b) = tokio::join!(photos.open(&path), other.open(&path));
-        assert!(judge.0.lock().unwrap().is_empty(), "another cut's photos are its own");
+        let (photos, sha) = (Decoded::default(), Sha256::of(b"photo"));
+        let (other, copy) = (photos.clone(), dir.path().join("copy"));
+        std::fs::copy(&path, &copy).unwrap();
+        // Two judges, the same photo under two local names: one decode.
+        let (a, b) = tokio::join!(Grounding::shared(&photos, &sha, &path), Grounding::shared(&other, &sha, &copy));
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
-        let missing = photos.open(&dir.path().join("gone")).await.err().unwrap();
+        let another_cut = Grounding::shared(&Decoded::default(), &sha, &copy).await.unwrap();
+        assert!(!Arc::ptr_eq(&another_cut, &Grounding::shared(&photos, &sha, &path).await.unwrap()));
+        let missing = Grounding::shared(&photos, &Sha256::of(b"gone"), &dir.path().join("gone")).await.err().unwrap();
         assert!(missing.contains("gone"), "{missing}");
     }
 }

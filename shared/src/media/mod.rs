@@ -34,7 +34,7 @@ pub use captions::{FontCoverage, ass_captions, cjk_font, script_font, styled_ass
 pub use contact_sheet::{ContactSheet, SheetShot};
 pub use deliver::{MANIFEST_TAG, SOURCE_TYPE_TAG, VOICE_OVER_BITRATE, VOICE_OVER_CHANNELS, VOICE_OVER_SAMPLE_RATE};
 pub use framing::{Framing, SubjectBox, analyse};
-pub use grounding::{Grounding, Groundings};
+pub use grounding::Grounding;
 pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
 pub use render::{Canvas, MotionSpec};

@@ -10,9 +10,9 @@ mod storefront;
 pub use blob::{BlobError, BlobMeta, BlobStore};
 pub use fetch::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 pub use provider::{
-    Cancelled, Check, Classification, Classifier, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure,
-    JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel, VideoModels,
-    Voice, WholeReel, WriteRequest, Writer,
+    Cancelled, Check, Classification, Classifier, ClipOutput, ClipRequest, Decoded, Downloaded, FailureClass,
+    JobFailure, JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel,
+    VideoModels, Voice, WholeReel, WriteRequest, Writer,
 };
 pub use queue::{DeadLetter, Delivery, MAX_RECEIVES, Pick, Queue, QueueDepth, QueueError, Stage};
 pub use state::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore, Unreadable};

@@ -348,7 +348,44 @@ pub struct ReelCut<'a> {
     /// the first reads them ([`crate::adapters::providers::judge::cut::shot_frames`]).
     pub frames: tokio::sync::OnceCell<Vec<image::RgbImage>>,
     /// The photos above decoded for judging, each once for every judge.
-    pub photos: crate::media::Groundings,
+    pub photos: Decoded,
+}
+
+type Decoding = Arc<tokio::sync::OnceCell<Result<Arc<dyn std::any::Any + Send + Sync>, String>>>;
+
+/// Pictures of one judged cut decoded by content (what a picture decodes to is the judges' own
+/// type), each once (off the async threads) whichever judge asks first, under whatever local name;
+/// the others wait for it. Clones share the pictures.
+#[derive(Clone, Default)]
+pub struct Decoded(Arc<std::sync::Mutex<std::collections::HashMap<crate::Sha256, Decoding>>>);
+
+impl Decoded {
+    /// `sha` decoded by `decode` the first time it is asked for; an error is kept and said again.
+    pub async fn get_or_decode<T: Send + Sync + 'static>(
+        &self,
+        sha: &crate::Sha256,
+        decode: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<Arc<T>, String> {
+        let cell = self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(sha.clone()).or_default().clone();
+        let decoded = cell
+            .get_or_init(|| async move {
+                match tokio::task::spawn_blocking(decode).await {
+                    Ok(Ok(t)) => Ok(Arc::new(t) as Arc<dyn std::any::Any + Send + Sync>),
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(format!("decoding {}: {e}", sha.short(12))),
+                }
+            })
+            .await
+            .clone()?;
+        decoded.downcast::<T>().map_err(|_| format!("{} was decoded as another kind of picture", sha.short(12)))
+    }
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |m| m.len());
+        write!(f, "Decoded({n} pictures)")
+    }
 }
 
 #[async_trait]

@@ -265,24 +265,28 @@ impl Judge for ProductMatch {
 
     async fn judge(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError> {
         // The listing's photos: its gallery and the shots' references, each once.
-        let mut photos: Vec<(bool, String, PathBuf)> = Vec::new();
+        let mut photos: Vec<(bool, String, crate::Sha256, PathBuf)> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for (r, path) in cut.gallery.iter().chain(&cut.references) {
             if seen.insert(r.sha256.clone()) {
-                photos.push((true, format!("photo {}", r.position), path.clone()));
+                photos.push((true, format!("photo {}", r.position), r.sha256.clone(), path.clone()));
             }
         }
         for (r, path) in cut.others.iter().filter(|(r, _)| !seen.contains(&r.sha256)) {
-            photos.push((false, r.product.to_string(), path.clone()));
+            photos.push((false, r.product.to_string(), r.sha256.clone(), path.clone()));
         }
         // Every photo decoded at once (each once for every judge: `ReelCut::photos`), while the
         // frames are read.
         let opening = async {
             let mut decoding = tokio::task::JoinSet::new();
-            for (k, (own, label, path)) in photos.into_iter().enumerate() {
+            for (k, (own, label, sha, path)) in photos.into_iter().enumerate() {
                 let shared = cut.photos.clone();
                 decoding.spawn(async move {
-                    (k, own, shared.open(&path).await.map(|g| MatchPhoto::from_grounding(label, g)))
+                    (
+                        k,
+                        own,
+                        Grounding::shared(&shared, &sha, &path).await.map(|g| MatchPhoto::from_grounding(label, g)),
+                    )
                 });
             }
             let mut opened = Vec::new();

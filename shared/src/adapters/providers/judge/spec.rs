@@ -154,7 +154,10 @@ impl SpecJudge {
         let mut opening = tokio::task::JoinSet::new();
         for (r, path) in cut.references.iter().filter(|(r, _)| plan.shots.iter().any(|s| s.reference == r.sha256)) {
             let (shared, sha, path) = (cut.photos.clone(), r.sha256.clone(), path.clone());
-            opening.spawn(async move { (sha, shared.open(&path).await) });
+            opening.spawn(async move {
+                let photo = Grounding::shared(&shared, &sha, &path).await;
+                (sha, photo)
+            });
         }
         let mut photos: Vec<(crate::Sha256, Arc<Grounding>)> = Vec::new();
         while let Some(opened) = opening.join_next().await {
