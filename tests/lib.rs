@@ -399,3 +399,53 @@ pub fn audio_packets(file: &Path) -> Vec<u8> {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
+
+/// `truereel serve`'s origin over the data folder `data_dir` (its own reader of the embedded home), on
+/// an ephemeral loopback port: the address and the origin. The API is answered when `api`.
+pub async fn serve_origin(data_dir: &Path, api: bool) -> (std::net::SocketAddr, Arc<truereel_origin::Origin>) {
+    let home = Embedded::open(data_dir, &small_config()).expect("open the data folder");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let origin = Arc::new(truereel_origin::Origin::new(home, &format!("http://{addr}"), api).unwrap());
+    tokio::spawn(truereel_origin::serve(listener, truereel_origin::router(origin.clone())));
+    (addr, origin)
+}
+
+/// One HTTP/1.1 answer as sent: the status, the header block (lowercase names) and the body.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Sends `method target` exactly as written (no client normalises `..` or escapes away) with the
+/// `extra` header lines, and reads the whole answer.
+pub async fn raw_request(addr: std::net::SocketAddr, method: &str, target: &str, extra: &[&str]) -> RawAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in extra {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.unwrap();
+    let split =
+        answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no header block: {answer:?}"));
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status: {head}"));
+    RawAnswer { status, head, body: answer[split + 4..].to_vec() }
+}

@@ -7,6 +7,7 @@ mod classify;
 mod judge;
 mod plan;
 mod progress;
+mod serve;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -202,6 +203,31 @@ enum Command {
     },
     /// Show every reel's state, the queues, and recent problems.
     Status,
+    /// Serve the data folder over HTTP: published reels at /reels/<handle>.mp4 (the stable URL embeds
+    /// use) and /reels/<handle>/v<n>.mp4 (each version), posters beside them, other files behind signed
+    /// links (/files/<key>?expires=…&sig=…), and a read-only JSON API under /api/ (on loopback).
+    Serve {
+        /// The address to listen on [TRUEREEL_BIND; default 127.0.0.1:8080].
+        #[arg(long)]
+        bind: Option<String>,
+        /// The base of the public URLs the API hands out, e.g. https://video.brand.com
+        /// [TRUEREEL_PUBLIC_BASE_URL; default http://<bind>].
+        #[arg(long)]
+        public_base_url: Option<String>,
+        /// Print a signed link to this blob (e.g. reels/<reel>/reel-1.mp4), valid for an hour, and exit.
+        #[arg(long, value_name = "BLOB_KEY")]
+        sign: Option<String>,
+    },
+    /// Print the HTML a brand pastes into its product page to play a product's published reel from
+    /// its stable URL.
+    Embed {
+        /// The product's handle, or <handle>.<colour> for a per-variant reel.
+        product: String,
+        /// The base of the reel URLs: the brand's domain, e.g. https://video.brand.com
+        /// [TRUEREEL_PUBLIC_BASE_URL; default http://<TRUEREEL_BIND>].
+        #[arg(long)]
+        public_base_url: Option<String>,
+    },
     /// Send dead letters back to their stage's queue (each as a fresh message) and say how many per stage.
     Redrive {
         /// Only this stage's dead letters: crawl, plan, generate, mirror or evaluate.
@@ -271,6 +297,15 @@ impl Cli {
                 (Some(store), None, Some(plan))
             }
             Command::Crawl { store, backend } => (Some(store), Some(backend), None),
+            Command::Serve { bind, public_base_url, .. } => {
+                set("TRUEREEL_BIND", bind);
+                set("TRUEREEL_PUBLIC_BASE_URL", public_base_url);
+                (None, None, None)
+            }
+            Command::Embed { public_base_url, .. } => {
+                set("TRUEREEL_PUBLIC_BASE_URL", public_base_url);
+                (None, None, None)
+            }
             Command::Redrive { backend, .. }
             | Command::Approve { backend, .. }
             | Command::Reject { backend, .. }
@@ -357,6 +392,8 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
             plan::flag(&config, &reel, &reason, shots, backend.create_resources).await
         }
         Command::Status => status(&config).await.map(|()| std::process::ExitCode::SUCCESS),
+        Command::Serve { sign, .. } => serve::run(&config, sign.as_deref()).await,
+        Command::Embed { product, .. } => serve::embed(&config, &product).await,
         Command::Redrive { stage, reel, backend } => {
             redrive(&config, stage.as_deref(), reel.as_deref(), backend.create_resources).await?;
             Ok(std::process::ExitCode::SUCCESS)
@@ -423,7 +460,7 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
     let (ports, _embedded, public, metering) = match target {
         Target::Embedded => {
             let e = Embedded::open_for_runner(&config.data_dir, config).await?;
-            let public = e.blobs.root().join("public").display().to_string();
+            let public = e.blobs.root().join("public/reels").display().to_string();
             (e.ports.clone(), Some(e), public, None)
         }
         Target::Aws { create_resources, meter: meter_file } => {
@@ -434,7 +471,7 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
                 aws_home::open_with(&sdk, config, create_resources).await.context("setting up the AWS backend")?;
             // Set-up (resources, queue look-ups) happens once per deployment or cold start, not per reel.
             meter.reset();
-            let public = format!("s3://{}/public/", config.aws.bucket);
+            let public = format!("s3://{}/public/reels/", config.aws.bucket);
             let metering = meter_file.map(|f| Metering { meter, unmetered, file: f.to_path_buf() });
             (ports, None, public, metering)
         }
@@ -550,8 +587,8 @@ async fn status(config: &Config) -> Result<()> {
             r.plan.duration_ms() as f64 / 1000.0,
             printable(&file.unwrap_or_else(|| "-".into()))
         );
-        if let Some((round, sheet)) = contact_sheet(&e, r) {
-            println!("    contact sheet (round {round}): {}", printable(&sheet.display().to_string()));
+        if let Some((round, sheet)) = truereel::stages::sheet::latest_contact_sheet(e.blobs.as_ref(), r).await? {
+            println!("    contact sheet (round {round}): {}", printable(&e.blobs.location(&sheet)));
         }
         if let Some(v) = r.current_version().filter(|_| r.versions.len() > 1) {
             let flags = r.flags.iter().map(|f| printable(&f.reason)).collect::<Vec<_>>().join("; ");
@@ -604,16 +641,6 @@ async fn status(config: &Config) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The contact sheet of a reel's latest judged round, when it is stored: the round and the file.
-/// That is the reel's round once judged, or the one before while the next is being made.
-fn contact_sheet(e: &Embedded, reel: &truereel::Reel) -> Option<(u32, PathBuf)> {
-    let file = |round: u32| {
-        let key = truereel::BlobKey::reel_contact_sheet(&reel.id, round);
-        e.blobs.local_path(&key).filter(|p| p.is_file()).map(|p| (round, p))
-    };
-    file(reel.round).or_else(|| reel.round.checked_sub(1).and_then(file))
 }
 
 /// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel

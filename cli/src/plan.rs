@@ -205,12 +205,8 @@ pub async fn flag(
 ) -> Result<ExitCode> {
     let (ports, embedded) = open(config, create_resources).await?;
     let id = ReelId::parse(reel)?;
-    let Some(found) = ports.state.get_reel(&id).await? else { bail!("there is no reel {id}") };
     let detail = truereel::messages::FlagDetail { reel: id.clone(), reason: reason.to_string(), shots };
-    if let Some(why) = stages::flag::refusal(&found, &detail, config.settings.max_flag_passes) {
-        bail!("reel {id}: flag not taken: {why}");
-    }
-    let event = stages::flag::send_flag(&ports, detail).await?;
+    let event = stages::flag::request(&ports, detail).await?;
     println!("{}: flag {event} sent", printable(id.as_str()));
     finish(config, &ports, embedded, std::slice::from_ref(&id)).await
 }

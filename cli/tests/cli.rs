@@ -73,7 +73,9 @@ fn a_run_killed_mid_way_completes_when_run_again_without_rendering_or_publishing
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = stored_clips(data.path());
-    let published_before = std::fs::read_dir(data.path().join("blobs/public")).map(|d| d.count()).unwrap_or(0);
+    let published_before = std::fs::read_dir(data.path().join("blobs/public/reels"))
+        .map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "mp4")).count())
+        .unwrap_or(0);
     assert!(published_before < 3, "the kill came too late to test anything");
 
     let out =
@@ -764,10 +766,10 @@ fn flag_reopens_a_published_reel_and_publishes_the_next_version() {
     let text = String::from_utf8_lossy(&flagged.stdout);
     assert!(flagged.status.success(), "{text}{}", String::from_utf8_lossy(&flagged.stderr));
     assert!(text.contains("published") && text.contains("version 2 (its own file: "), "{text}");
-    let version_2 = data.path().join("blobs/public/green-chunky-knit-beanie/v2.mp4");
-    let stable = data.path().join("blobs/public/green-chunky-knit-beanie.mp4");
+    let version_2 = data.path().join("blobs/public/reels/green-chunky-knit-beanie/v2.mp4");
+    let stable = data.path().join("blobs/public/reels/green-chunky-knit-beanie.mp4");
     assert_eq!(std::fs::read(&version_2).unwrap(), std::fs::read(&stable).unwrap());
-    assert!(data.path().join("blobs/public/green-chunky-knit-beanie/v1.mp4").exists(), "version 1 is kept");
+    assert!(data.path().join("blobs/public/reels/green-chunky-knit-beanie/v1.mp4").exists(), "version 1 is kept");
 
     let again = truereel(data.path())
         .env("TRUEREEL_MAX_FLAG_PASSES", "1")
@@ -776,6 +778,63 @@ fn flag_reopens_a_published_reel_and_publishes_the_next_version() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("reopened once already"));
+
+    // The embed snippet: the stable URL and poster on the brand's domain, the reel's real size.
+    let embed = truereel(data.path())
+        .args(["embed", "green-chunky-knit-beanie", "--public-base-url", "https://video.brand.com/"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&embed.stdout);
+    assert!(embed.status.success(), "{html}{}", String::from_utf8_lossy(&embed.stderr));
+    assert!(html.starts_with("<video src=\"https://video.brand.com/reels/green-chunky-knit-beanie.mp4\""), "{html}");
+    for part in
+        ["poster=\"https://video.brand.com/reels/green-chunky-knit-beanie.jpg\"", "width=\"360\" height=\"640\""]
+    {
+        assert!(html.contains(part), "{part} missing: {html}");
+    }
+    let none = truereel(data.path()).args(["embed", "no-such-product"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no product no-such-product"));
+    let bad = truereel(data.path()).args(["serve", "--bind", "localhost"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--bind \"localhost\" is not accepted"));
+
+    // `truereel serve` on an ephemeral port: the stable URL is version 2; a signed link from
+    // `serve --sign` opens a draft, which is not public otherwise.
+    let mut server = truereel(data.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its standard output stays open to the end (a closed one would stop it, as any truereel command).
+    let mut banner = std::io::BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut banner, &mut first).unwrap();
+    let addr = first.trim().rsplit_once("http://").map(|(_, a)| a.to_string()).unwrap_or_else(|| panic!("{first}"));
+    let get = |path: &str| {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+        write!(tcp, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).unwrap();
+        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        (String::from_utf8_lossy(&answer[..split]).to_string(), answer[split + 4..].to_vec())
+    };
+    let (head, body) = get("/reels/green-chunky-knit-beanie.mp4");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, std::fs::read(&version_2).unwrap());
+    let draft = format!("reels/{reel}/reel-1.mp4");
+    assert!(get(&format!("/files/{draft}")).0.starts_with("HTTP/1.1 404"));
+    let signed = truereel(data.path()).args(["serve", "--sign", &draft]).output().unwrap();
+    let link = String::from_utf8_lossy(&signed.stdout).trim().to_string();
+    assert!(signed.status.success() && link.starts_with("http://127.0.0.1:8080/files/"), "{link}");
+    let (head, body) = get(link.trim_start_matches("http://127.0.0.1:8080"));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, std::fs::read(data.path().join("blobs").join(&draft)).unwrap());
+    server.kill().unwrap();
+    server.wait().unwrap();
+    drop(banner);
 }
 
 /// `truereel judge --gallery --other`: a clip of another product fails `product_match` naming it by

@@ -62,7 +62,7 @@ fn handles_with_double_dashes_or_a_trailing_dash_run_to_published_reels() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("3 of 3 reels published"), "{stdout}");
     for h in handles {
-        assert!(data.path().join(format!("blobs/public/{h}.mp4")).is_file(), "{h} published");
+        assert!(data.path().join(format!("blobs/public/reels/{h}.mp4")).is_file(), "{h} published");
     }
     let out = truereel(data.path()).arg("status").output().unwrap();
     let status = String::from_utf8_lossy(&out.stdout);

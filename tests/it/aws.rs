@@ -83,7 +83,11 @@ fn check_measurement(run: &MeasuredRun, report: &runner::DrainReport) {
     assert!(calls("DynamoDB.TransactWriteItems") >= 8, "{c:?}");
     assert!(c.dynamodb_write_units > calls("DynamoDB.PutItem") as f64, "{c:?}");
     assert!(c.dynamodb_read_units > 0.0 && c.s3_get_class > 0, "{c:?}");
-    assert_eq!(calls("S3.CopyObject"), 4, "per reel, its version's own copy and the stable one: {c:?}");
+    assert_eq!(
+        calls("S3.CopyObject"),
+        8,
+        "per reel, its version's own copy and the stable one, of the video and of the poster: {c:?}"
+    );
     assert!(run.stored_bytes > 2 * run.reel_bytes && run.expiring_bytes > 0, "{run:?}");
     for stage in Stage::ALL {
         assert!(run.handler_seconds[stage.as_str()] > 0.0, "{stage} took no time? {run:?}");
@@ -499,6 +503,17 @@ async fn a_flag_event_on_the_bus_publishes_a_new_version_on_the_aws_home() {
     assert_eq!(stable, get(BlobKey::published_version(&first.id, 2, None)).await);
     assert_eq!(get(BlobKey::published_version(&first.id, 1, None)).await, get(BlobKey::reel_video(&first.id, 1)).await);
     assert_ne!(stable, get(BlobKey::reel_video(&first.id, 1)).await);
+    // Posters likewise: each version's own, the stable one a copy of the current one's.
+    let poster_2 = get(BlobKey::published_poster(&first.id, Some(2))).await;
+    assert_eq!(get(BlobKey::published_poster(&first.id, None)).await, poster_2);
+    assert_eq!(poster_2, get(BlobKey::reel_poster(&first.id, second.round)).await);
+    assert!(!get(BlobKey::published_poster(&first.id, Some(1))).await.is_empty());
+    // A draft is not public: a person gets a short-lived presigned link to it (what the review page uses).
+    let draft = BlobKey::reel_video(&first.id, 1);
+    let link = aws.blobs.presign_get(&draft, Duration::from_secs(300)).await.unwrap();
+    let fetched = reqwest::get(&link).await.unwrap();
+    assert_eq!(fetched.status(), 200, "{link}");
+    assert_eq!(fetched.bytes().await.unwrap(), get(draft).await);
     let dir = tempfile::tempdir().unwrap();
     let packets = |key: BlobKey, name: &str| {
         let (blobs, path) = (aws.blobs.clone(), dir.path().join(name));

@@ -1,14 +1,18 @@
 //! Platform flags reopen a published reel: the flagged shots are made again with the voice-over
 //! kept byte for byte, the new cut is judged and published as the next version, the stable file
 //! moves to it and the old version is retired but kept; each pass is in the ledger, a redelivered
-//! flag is one pass, and the passes are bounded.
+//! flag is one pass, and the passes are bounded. Served by `truereel serve`'s origin all along: the
+//! stable URL moves to the new version, the old version's own URL still answers, and so do posters.
 
 use truereel::homes::embedded::Embedded;
 use truereel::messages::{FlagDetail, FlagMsg, Message};
 use truereel::ports::Stage;
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::{BlobKey, Reel, ReelStatus};
-use truereel_tests::{audio_packets, drain_store, init_logs, only_reel, sample_store, small_config, stored_file};
+use truereel_tests::{
+    audio_packets, drain_store, init_logs, only_reel, raw_request, sample_store, serve_origin, small_config,
+    stored_file,
+};
 
 const PRODUCT: &str = "pullover-hoodie";
 
@@ -42,6 +46,17 @@ async fn a_flag_publishes_a_new_version_behind_the_stable_file_with_the_voice_ov
     let stable = BlobKey::published_reel(&first.id);
     let v1 = BlobKey::published_version(&first.id, 1, None);
     assert_eq!(bytes(&e, &stable), bytes(&e, &v1), "the stable file is version 1");
+    let (addr, origin) = serve_origin(data.path(), true).await;
+    let url = |key: &BlobKey| truereel_origin::links::url_path(key).unwrap();
+    let served = |key: BlobKey| async move { raw_request(addr, "GET", &url(&key), &[]).await };
+    let before = served(stable.clone()).await;
+    assert_eq!((before.status, &before.body), (200, &bytes(&e, &v1)), "{}", before.head);
+    let poster_1 = BlobKey::published_poster(&first.id, Some(1));
+    assert_eq!(
+        bytes(&e, &poster_1),
+        bytes(&e, &BlobKey::reel_poster(&first.id, first.round)),
+        "the poster is published"
+    );
 
     // A flag naming a shot the reel does not have is refused, said with the flag's words; nothing changes.
     flag(&e, &first, "evt-bad-shot", vec![99]).await;
@@ -68,6 +83,28 @@ async fn a_flag_publishes_a_new_version_behind_the_stable_file_with_the_voice_ov
     assert_eq!(bytes(&e, &v2), bytes(&e, &BlobKey::reel_video(&second.id, second.round)));
     assert_eq!(bytes(&e, &v1), bytes(&e, &BlobKey::reel_video(&second.id, first.round)), "version 1 is kept");
     assert_ne!(bytes(&e, &v1), bytes(&e, &v2), "a new cut");
+    // Served: the stable URL plays version 2 under a new tag, version 1's own URL still answers (retired,
+    // kept), and each version's poster beside it; the stable poster is version 2's.
+    let after = served(stable.clone()).await;
+    assert_eq!((after.status, &after.body), (200, &bytes(&e, &v2)), "{}", after.head);
+    assert_ne!(after.header("etag"), before.header("etag"));
+    for (key, want) in [(v1.clone(), bytes(&e, &v1)), (v2.clone(), bytes(&e, &v2))] {
+        let answer = served(key.clone()).await;
+        assert_eq!(
+            (answer.status, answer.header("cache-control")),
+            (200, Some(truereel_origin::IMMUTABLE_CACHE_CONTROL))
+        );
+        assert!(answer.body == want, "{key}");
+    }
+    let poster_2 = BlobKey::published_poster(&second.id, Some(2));
+    assert_eq!(bytes(&e, &poster_2), bytes(&e, &BlobKey::reel_poster(&second.id, second.round)));
+    assert_eq!(served(BlobKey::published_poster(&second.id, None)).await.body, bytes(&e, &poster_2));
+    assert_eq!(served(poster_1.clone()).await.body, bytes(&e, &poster_1));
+    // The embed snippet plays the stable URL, at the reel's real size.
+    let embed = truereel_origin::embed(origin.home(), origin.urls(), PRODUCT).await.unwrap();
+    assert_eq!(embed.video_url, format!("http://{addr}/reels/{PRODUCT}.mp4"));
+    assert_eq!(embed.poster_url, Some(format!("http://{addr}/reels/{PRODUCT}.jpg")));
+    assert_eq!((embed.width, embed.height), (small_config().settings.width, small_config().settings.height));
     let voice = audio_packets(&stored_file(&e, &BlobKey::voice_over_aac(&second.voice_over.audio)));
     for key in [&v1, &v2, &stable] {
         assert!(audio_packets(&stored_file(&e, key)) == voice, "{key}: the audio changed");

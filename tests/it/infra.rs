@@ -497,3 +497,106 @@ fn a_flag_event_becomes_a_flag_message_on_the_evaluate_queue() {
     assert_eq!(statement["Action"], "sqs:SendMessage");
     assert_eq!(statement["Condition"]["ArnEquals"]["aws:SourceArn"], get_att("FlagRule", "Arn"));
 }
+
+/// A CloudFront path pattern (`*` any run of characters, `/` included; `?` one character) against a
+/// viewer path; a pattern may leave out the leading `/`.
+fn path_pattern_matches(pattern: &str, path: &str) -> bool {
+    fn matches(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, _) => s.is_empty(),
+            (Some(b'*'), _) => matches(&p[1..], s) || (!s.is_empty() && matches(p, &s[1..])),
+            (Some(b'?'), Some(_)) => matches(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => matches(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    matches(pattern.trim_start_matches('/').as_bytes(), path.trim_start_matches('/').as_bytes())
+}
+
+/// The distribution serves the URL layout `truereel serve` serves: a viewer path is the S3 key under
+/// the origin path, so `/reels/<handle>.mp4` is `public/reels/<handle>.mp4` in both homes; the cache
+/// behaviour a path falls in keeps the stable URLs (reel and poster) a minute and the version URLs a
+/// year as immutable, with the very `Cache-Control` the local origin sends; drafts have no public
+/// URL, and only `public/` is readable.
+#[test]
+fn cloudfront_serves_the_local_origins_url_layout_and_cache_rules() {
+    use truereel::{BlobKey, Handle, ReelId, Sha256, VariantSlug};
+    use truereel_origin::links::{Caching, PUBLIC_PREFIX, url_path};
+    let Some(t) = template() else { return };
+    let config = &of_type(&t, "AWS::CloudFront::Distribution")[0].1["Properties"]["DistributionConfig"];
+    let origin = &config["Origins"][0];
+    assert_eq!(origin["OriginPath"], format!("/{PUBLIC_PREFIX}"));
+    let resource = |r: &Value| &resources(&t)[r["Ref"].as_str().unwrap_or_else(|| panic!("not a Ref: {r}"))];
+    let behaviours: Vec<&Value> = config["CacheBehaviors"].as_array().map(|b| b.iter().collect()).unwrap_or_default();
+    let behaviour_of = |path: &str| {
+        behaviours
+            .iter()
+            .find(|b| path_pattern_matches(b["PathPattern"].as_str().unwrap(), path))
+            .copied()
+            .unwrap_or(&config["DefaultCacheBehavior"])
+    };
+
+    let hash = Sha256::of(b"gallery");
+    let handle = Handle::parse("pullover-hoodie").unwrap();
+    let black = VariantSlug::parse("black").unwrap();
+    let mut published = Vec::new();
+    for reel in [ReelId::new(&handle, &hash), ReelId::for_variant(&handle, Some(&black), &hash)] {
+        published.extend([
+            (BlobKey::published_reel(&reel), Caching::Stable),
+            (BlobKey::published_poster(&reel, None), Caching::Stable),
+            (BlobKey::published_aspect(&reel, "4x5"), Caching::Stable),
+            (BlobKey::published_version(&reel, 1, None), Caching::Immutable),
+            (BlobKey::published_version(&reel, 12, Some("4x5")), Caching::Immutable),
+            (BlobKey::published_poster(&reel, Some(3)), Caching::Immutable),
+        ]);
+    }
+    for (key, caching) in published {
+        let path = url_path(&key).unwrap_or_else(|| panic!("{key} has no public URL"));
+        assert!(path.starts_with("/reels/"), "{path}");
+        // CloudFront asks S3 for <origin path><viewer path>: the blob key itself.
+        assert_eq!(format!("{}{path}", origin["OriginPath"].as_str().unwrap()), format!("/{key}"));
+        assert_eq!(Caching::of(&path), caching, "{path}: the local origin's class");
+        let b = behaviour_of(&path);
+        assert_eq!(b["TargetOriginId"], origin["Id"], "{path}");
+        assert_eq!(b["AllowedMethods"], json!(["GET", "HEAD"]), "{path}");
+        assert_eq!(b["ViewerProtocolPolicy"], "redirect-to-https", "{path}");
+        assert_eq!(b["Compress"], false, "{path}: byte offsets are kept");
+        let ttl = &resource(&b["CachePolicyId"])["Properties"]["CachePolicyConfig"];
+        let (min, max) = (int(&ttl["MinTTL"], "MinTTL"), int(&ttl["MaxTTL"], "MaxTTL"));
+        match caching {
+            Caching::Stable => assert!(max <= 60, "{path}: the edge keeps a stable URL {max} s"),
+            Caching::Immutable => assert_eq!(min, 31_536_000, "{path}: a version is kept a year"),
+        }
+        let headers = &resource(&b["ResponseHeadersPolicyId"])["Properties"]["ResponseHeadersPolicyConfig"];
+        let cache_control: Vec<&Value> = headers["CustomHeadersConfig"]["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["Header"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("cache-control")))
+            .collect();
+        assert_eq!(cache_control.len(), 1, "{path}");
+        assert_eq!(cache_control[0]["Value"], caching.header(), "{path}: browsers are told what the local origin says");
+        assert_eq!(cache_control[0]["Override"], true);
+        for h in ["SecurityHeadersConfig", "CorsConfig"] {
+            assert!(!headers[h].is_null(), "{path}: {h}");
+        }
+    }
+    // Drafts, clips, contact sheets and voice-overs have no public URL: they are outside public/, and every
+    // viewer path is read under it.
+    let reel = ReelId::new(&handle, &hash);
+    for private in [
+        BlobKey::reel_video(&reel, 1),
+        BlobKey::reel_poster(&reel, 1),
+        BlobKey::clip(&reel, 0, 1),
+        BlobKey::reel_contact_sheet(&reel, 1),
+        BlobKey::voice_over(&reel),
+    ] {
+        assert_eq!(url_path(&private), None, "{private}");
+        assert!(!private.as_str().starts_with(&format!("{PUBLIC_PREFIX}/")), "{private}");
+    }
+    let policy = &of_type(&t, "AWS::S3::BucketPolicy")[0].1["Properties"]["PolicyDocument"]["Statement"];
+    let read = policy.as_array().unwrap().iter().find(|s| s["Effect"] == "Allow").unwrap();
+    assert_eq!(read["Resource"]["Fn::Sub"], format!("${{Bucket.Arn}}/{PUBLIC_PREFIX}/*"));
+    assert!(!path_pattern_matches("reels/*/v*", "/reels/pullover-hoodie.mp4"));
+    assert!(path_pattern_matches("reels/*/v*", "/reels/pullover-hoodie.black/v2.jpg"));
+}

@@ -10,4 +10,6 @@ mod infra;
 mod judge;
 mod pipeline;
 mod plan;
+mod review;
+mod serve;
 mod sheet;

@@ -168,7 +168,7 @@ async fn other_aspects_are_published_beside_the_reel() {
     let main = e.ports.media.probe(&e.blobs.local_path(reel.published.as_ref().unwrap()).unwrap()).await.unwrap();
     for (aspect, w, h) in [("4x5", 270, 338), ("1x1", 270, 270)] {
         let key = truereel::BlobKey::published_aspect(&reel.id, aspect);
-        assert_eq!(key.as_str(), format!("public/green-chunky-knit-beanie.{aspect}.mp4"));
+        assert_eq!(key.as_str(), format!("public/reels/green-chunky-knit-beanie.{aspect}.mp4"));
         let path = e.blobs.local_path(&key).expect("published");
         let p = e.ports.media.probe(&path).await.unwrap();
         let v = p.video.as_ref().unwrap();

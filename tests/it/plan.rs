@@ -150,7 +150,7 @@ async fn a_reel_never_cuts_between_colours_and_per_variant_makes_one_reel_each()
     check(b, &["hoodie-black-front-flat.jpg"], 15_000);
     assert_eq!(r.plan.reel.variant().unwrap().as_str(), "red");
     assert_eq!(b.plan.reel.variant().unwrap().as_str(), "black");
-    assert_eq!(truereel::BlobKey::published_reel(&b.plan.reel).as_str(), "public/pullover-hoodie.black.mp4");
+    assert_eq!(truereel::BlobKey::published_reel(&b.plan.reel).as_str(), "public/reels/pullover-hoodie.black.mp4");
 
     // A product with one colour plans as it always did.
     let tee = one(plans(&e, "grey-graphic-tee", &options).await);
@@ -360,7 +360,7 @@ async fn per_variant_publishes_one_reel_per_colour() {
     let refs = e.ports.state.references(&reels[0].product).await.unwrap();
     for (reel, colour) in reels.iter().zip(["black", "red"]) {
         assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
-        let file = format!("public/pullover-hoodie.{colour}.mp4");
+        let file = format!("public/reels/pullover-hoodie.{colour}.mp4");
         assert_eq!(reel.published.as_ref().map(|k| k.as_str()), Some(file.as_str()));
         assert!(e.ports.blobs.head(reel.published.as_ref().unwrap()).await.unwrap().is_some());
         for shot in &reel.plan.shots {

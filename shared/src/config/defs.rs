@@ -32,6 +32,7 @@ pub enum Group {
     Writer,
     Video,
     Runner,
+    Serve,
     Aws,
 }
 
@@ -46,6 +47,7 @@ impl Group {
             Group::Writer => "writer",
             Group::Video => "video",
             Group::Runner => "runner",
+            Group::Serve => "serve",
             Group::Aws => "aws",
         }
     }
@@ -503,6 +505,18 @@ pub static DEFS: &[Def] = &[
         Some("600"),
         "how long a received message stays hidden",
     ),
+    // The local origin (`truereel serve`, `truereel embed`).
+    def(Serve, "TRUEREEL_BIND", SocketAddr, Some("127.0.0.1:8080"), "the address `truereel serve` listens on")
+        .flag("--bind"),
+    def(
+        Serve,
+        "TRUEREEL_PUBLIC_BASE_URL",
+        Url,
+        None,
+        "the base of the public reel URLs the API and the embed snippet give (the brand's domain)",
+    )
+    .flag("--public-base-url")
+    .unset("http://<TRUEREEL_BIND>"),
     // AWS.
     def(Aws, "AWS_ENDPOINT_URL", Url, None, "an AWS-compatible endpoint, e.g. an emulator")
         .flag("--endpoint-url")

@@ -345,6 +345,21 @@ pub struct RunnerConfig {
     pub visibility: Duration,
 }
 
+/// The local origin: where `truereel serve` listens and the base of the public URLs it hands out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeConfig {
+    pub bind: std::net::SocketAddr,
+    /// Without a trailing slash; `None`: `http://<bind>`.
+    pub public_base_url: Option<String>,
+}
+
+impl ServeConfig {
+    /// The base of public reel URLs, without a trailing slash: the configured one, else `http://<bind>`.
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+}
+
 /// Where truereel's AWS resources are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwsConfig {
@@ -379,6 +394,7 @@ pub struct Config {
     pub still_motion_per_second: Usd,
     pub video: VideoConfig,
     pub runner: RunnerConfig,
+    pub serve: ServeConfig,
     pub aws: AwsConfig,
     pub provider_secret_arn: Option<String>,
     entries: Vec<Entry>,
@@ -607,6 +623,14 @@ impl Config {
                 .filter_map(|s| Some((s, r.opt_text(&format!("TRUEREEL_QUEUE_URL_{}", s.as_str().to_uppercase()))?)))
                 .collect(),
         };
+        let public_base_url = r.opt_text("TRUEREEL_PUBLIC_BASE_URL");
+        if let Some(u) = public_base_url.as_deref().filter(|u| u.contains(['?', '#'])) {
+            let name = match entries.iter().find(|e| e.def.var == "TRUEREEL_PUBLIC_BASE_URL").map(|e| e.source) {
+                Some(Source::Flag) => "--public-base-url",
+                _ => "TRUEREEL_PUBLIC_BASE_URL",
+            };
+            return Err(ConfigError::one(name, u, "an http(s) URL without a query or fragment"));
+        }
         let backend = match r.text("TRUEREEL_BACKEND").as_str() {
             "aws" => Backend::Aws,
             _ => Backend::Embedded,
@@ -638,6 +662,10 @@ impl Config {
                 },
             },
             runner,
+            serve: ServeConfig {
+                bind: r.text("TRUEREEL_BIND").parse().expect("TRUEREEL_BIND was checked as an address"),
+                public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_string()),
+            },
             aws,
             provider_secret_arn: r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN"),
             entries,

@@ -44,6 +44,8 @@ pub enum Kind {
     TableName,
     /// An SQS queue name prefix (room left for `-evaluate-dlq`).
     QueueName,
+    /// An IP address and a port (`127.0.0.1:8080`, `[::1]:8080`).
+    SocketAddr,
 }
 
 /// A setting's value, parsed.
@@ -85,6 +87,7 @@ impl Kind {
             Kind::BucketName => "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens".into(),
             Kind::TableName => "a DynamoDB table name: 3-255 letters, digits, '_', '-' and '.'".into(),
             Kind::QueueName => "an SQS queue prefix: 1-67 letters, digits, '_' and '-'".into(),
+            Kind::SocketAddr => "an IP address and a port, e.g. 127.0.0.1:8080 or [::1]:8080".into(),
         }
     }
 }
@@ -215,6 +218,10 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
                 (1..=67).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
             if ok { Ok(Value::Text(v.to_string())) } else { Err(none()) }
         }
+        Kind::SocketAddr => match v.parse::<std::net::SocketAddr>() {
+            Ok(a) => Ok(Value::Text(a.to_string())),
+            Err(_) => Err(none()),
+        },
     }
 }
 

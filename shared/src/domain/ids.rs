@@ -313,33 +313,50 @@ impl BlobKey {
         Self(format!("reels/{reel}/captions.ass"))
     }
     /// Where a published reel is served from: one stable path per product (and colour variant, for
-    /// per-variant reels: `public/<handle>.<variant>.mp4`).
+    /// per-variant reels: `public/reels/<handle>.<variant>.mp4`). Everything under `public/` is public: CloudFront
+    /// serves it through `OriginPath: /public` and `truereel serve` from `blobs/public/`, both at
+    /// `/reels/<handle>.mp4`.
     pub fn published(product: &Handle) -> Self {
-        Self(format!("public/{product}.mp4"))
+        Self(format!("{PUBLISHED}/{product}.mp4"))
     }
-    /// The published file of the reel in another shape: `public/<handle>[.<variant>].<aspect>.mp4`.
+    /// The published file of the reel in another shape: `public/reels/<handle>[.<variant>].<aspect>.mp4`.
     pub fn published_aspect(reel: &ReelId, aspect: &str) -> Self {
-        let main = Self::published_reel(reel).0;
-        Self(format!("{}.{aspect}.mp4", main.strip_suffix(".mp4").unwrap_or(&main)))
+        Self(format!("{}.{aspect}.mp4", Self::published_stem(reel)))
     }
-    /// The immutable file of one published version of `reel` (`public/<handle>[.<variant>]/v<n>.mp4`),
+    /// The immutable file of one published version of `reel` (`public/reels/<handle>[.<variant>]/v<n>.mp4`),
     /// or of its shape `aspect` (`…/v<n>.4x5.mp4`); the stable file is a copy of the current version.
     pub fn published_version(reel: &ReelId, version: u32, aspect: Option<&str>) -> Self {
-        let main = Self::published_reel(reel).0;
-        let dir = main.strip_suffix(".mp4").unwrap_or(&main);
+        let dir = Self::published_stem(reel);
         match aspect {
             None => Self(format!("{dir}/v{version}.mp4")),
             Some(a) => Self(format!("{dir}/v{version}.{a}.mp4")),
         }
     }
+    /// The poster (JPEG) of a published reel: the stable one beside the stable file
+    /// (`public/reels/<handle>[.<variant>].jpg`, a copy of the current version's) with `None`, or version
+    /// `n`'s immutable one (`public/reels/<handle>[.<variant>]/v<n>.jpg`).
+    pub fn published_poster(reel: &ReelId, version: Option<u32>) -> Self {
+        let stem = Self::published_stem(reel);
+        match version {
+            None => Self(format!("{stem}.jpg")),
+            Some(n) => Self(format!("{stem}/v{n}.jpg")),
+        }
+    }
     /// The published path of `reel`: its product's, or its variant's.
     pub fn published_reel(reel: &ReelId) -> Self {
+        Self(format!("{}.mp4", Self::published_stem(reel)))
+    }
+    /// `public/reels/<handle>[.<variant>]`: what every published file of `reel` is named from.
+    fn published_stem(reel: &ReelId) -> String {
         match reel.variant() {
-            None => Self::published(&reel.product()),
-            Some(v) => Self(format!("public/{}{VARIANT_SEPARATOR}{v}.mp4", reel.product())),
+            None => format!("{PUBLISHED}/{}", reel.product()),
+            Some(v) => format!("{PUBLISHED}/{}{VARIANT_SEPARATOR}{v}", reel.product()),
         }
     }
 }
+
+/// Where published reels live in the blob store; `public/` is the one public prefix.
+const PUBLISHED: &str = "public/reels";
 
 impl JobId {
     /// A job id we made ourselves (always valid).
@@ -431,6 +448,29 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn published_files_sit_under_public_reels_with_their_posters_beside_them() {
+        let hash = Sha256::of(b"g");
+        let id = ReelId::new(&Handle::parse("tee").unwrap(), &hash);
+        let black =
+            ReelId::for_variant(&Handle::parse("tee").unwrap(), Some(&VariantSlug::parse("black").unwrap()), &hash);
+        let keys = [
+            (BlobKey::published_reel(&id), "public/reels/tee.mp4"),
+            (BlobKey::published_version(&id, 2, None), "public/reels/tee/v2.mp4"),
+            (BlobKey::published_version(&id, 2, Some("4x5")), "public/reels/tee/v2.4x5.mp4"),
+            (BlobKey::published_aspect(&id, "1x1"), "public/reels/tee.1x1.mp4"),
+            (BlobKey::published_poster(&id, None), "public/reels/tee.jpg"),
+            (BlobKey::published_poster(&id, Some(3)), "public/reels/tee/v3.jpg"),
+            (BlobKey::published_reel(&black), "public/reels/tee.black.mp4"),
+            (BlobKey::published_version(&black, 1, None), "public/reels/tee.black/v1.mp4"),
+            (BlobKey::published_poster(&black, None), "public/reels/tee.black.jpg"),
+            (BlobKey::published_poster(&black, Some(1)), "public/reels/tee.black/v1.jpg"),
+        ];
+        for (key, want) in keys {
+            assert_eq!(key.as_str(), want);
+        }
+    }
+
+    #[test]
     fn reel_ids_round_trip_to_their_product() {
         let h = Handle::parse("tee").unwrap();
         let id = ReelId::new(&h, &Sha256::of(b"gallery"));
@@ -505,6 +545,10 @@ pub(crate) mod tests {
                 BlobKey::reel_video(&id, 3),
                 BlobKey::captions(&id),
                 BlobKey::published(&handle),
+                BlobKey::published_reel(&id),
+                BlobKey::published_version(&id, 2, Some("4x5")),
+                BlobKey::published_poster(&id, None),
+                BlobKey::published_poster(&id, Some(2)),
             ] {
                 assert_eq!(BlobKey::parse(key.as_str()).unwrap(), key, "{raw:?}");
             }

@@ -183,7 +183,8 @@ pub struct Version {
     pub version: u32,
     /// The assembly round published.
     pub round: u32,
-    /// Its immutable file (`public/<handle>/v<version>.mp4`); the stable file is a copy of the current one.
+    /// Its immutable file (`public/reels/<handle>/v<version>.mp4`, its poster `…/v<version>.jpg`); the stable
+    /// file is a copy of the current one.
     pub file: BlobKey,
     pub published_ms: i64,
     /// When a later version replaced it (kept, no longer linked).

@@ -102,6 +102,13 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         Some(_) => Some(local_copy(ports, &thumbnails_key, dir.path(), "thumbnails.mkv").await?),
         None => None,
     };
+    // The shots' photos decoded for the judges while the frames are read (each once for both
+    // judges; an error is theirs to say).
+    let photos = crate::ports::Decoded::default();
+    for (r, path) in &references {
+        let (photos, sha, path) = (photos.clone(), r.sha256.clone(), path.clone());
+        tokio::spawn(async move { crate::media::Grounding::shared(&photos, &sha, &path).await.map(|_| ()) });
+    }
     // The frames every judge reads, read once (an error is left to the judges to say).
     let size = crate::media::thumbnail_size(ports.settings.width, ports.settings.height);
     let source = thumbnails.as_deref().unwrap_or(&video);
@@ -127,7 +134,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         thumbnails,
         captions,
         frames,
-        photos: Default::default(),
+        photos,
     };
     // Every judge at once; each verdict is stored on its own, and acted on together.
     let judged = super::support::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;
@@ -210,6 +217,7 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
     }
     let kept = BlobKey::published_version(&reel.id, version, None);
     ports.blobs.copy(&video, &kept, "video/mp4").await.map_err(|e| blob_err("publishing a version", e))?;
+    publish_poster(ports, &reel, reel.round, version).await?;
     let public = BlobKey::published_reel(&reel.id);
     ports.blobs.copy(&kept, &public, "video/mp4").await.map_err(|e| blob_err("publishing a reel", e))?;
     let mut next = reel.clone();
@@ -239,6 +247,20 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
         Err(StateError::Conflict { .. }) => Ok(Outcome::Skipped(format!("reel {} was published already", reel.id))),
         Err(e) => Err(state_err("marking a reel published", e)),
     }
+}
+
+/// The poster of assembly `round` (when it made one) as version `version`'s immutable poster, then over
+/// the stable poster beside the stable file: what an embed's `poster` shows.
+pub(super) async fn publish_poster(ports: &Ports, reel: &Reel, round: u32, version: u32) -> Result<(), StageError> {
+    let poster = BlobKey::reel_poster(&reel.id, round);
+    if ports.blobs.head(&poster).await.map_err(|e| blob_err("checking a poster", e))?.is_none() {
+        tracing::warn!(reel = %reel.id, round, "No poster to publish.");
+        return Ok(());
+    }
+    let kept = BlobKey::published_poster(&reel.id, Some(version));
+    ports.blobs.copy(&poster, &kept, "image/jpeg").await.map_err(|e| blob_err("publishing a poster", e))?;
+    let stable = BlobKey::published_poster(&reel.id, None);
+    ports.blobs.copy(&kept, &stable, "image/jpeg").await.map_err(|e| blob_err("publishing a poster", e))
 }
 
 /// The shots a verdict failed (each named by a failing check).

@@ -26,6 +26,19 @@ pub async fn send_flag(ports: &Ports, flag: FlagDetail) -> Result<String, StageE
     Ok(event)
 }
 
+/// What `truereel flag` and the review page's flag (and regenerate-a-shot) form do: checks the flag
+/// against the reel at once (so a person hears why it is refused) and sends it to the queue.
+pub async fn request(ports: &Ports, flag: FlagDetail) -> Result<String, StageError> {
+    let id = flag.reel.clone();
+    let Some(reel) = ports.state.get_reel(&id).await.map_err(|e| state_err("reading a reel", e))? else {
+        return Err(StageError::new("flag", format!("there is no reel {id}")));
+    };
+    if let Some(why) = refusal(&reel, &flag, ports.settings.max_flag_passes) {
+        return Err(StageError::new(format!("reel {id}"), format!("flag not taken: {why}")));
+    }
+    send_flag(ports, flag).await
+}
+
 pub async fn run(ports: &Ports, msg: FlagMsg) -> Result<Outcome, StageError> {
     let FlagMsg { flag, event } = msg;
     let Some(reel) = ports.state.get_reel(&flag.reel).await.map_err(|e| state_err("reading a reel", e))? else {
@@ -149,5 +162,6 @@ async fn first_version(ports: &Ports, reel: &Reel) -> Result<Version, StageError
     let file = BlobKey::published_version(&reel.id, 1, None);
     let from = reel.published.clone().unwrap_or_else(|| BlobKey::published_reel(&reel.id));
     ports.blobs.copy(&from, &file, "video/mp4").await.map_err(|e| blob_err("keeping version 1", e))?;
+    super::evaluate::publish_poster(ports, reel, reel.round, 1).await?;
     Ok(Version { version: 1, round: reel.round, file, published_ms: reel.updated_ms, retired_ms: None, flag: None })
 }

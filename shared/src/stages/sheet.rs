@@ -10,6 +10,22 @@ use crate::stages::Ports;
 use crate::{BlobKey, Check, Reel, Sha256, Verdict};
 use std::path::{Path, PathBuf};
 
+/// The contact sheet of `reel`'s latest judged round, when it is stored: the round and its key. That is
+/// the reel's round once judged, or the one before while the next is being made (`truereel status` and
+/// the origin's API name it).
+pub async fn latest_contact_sheet(
+    blobs: &dyn crate::ports::BlobStore,
+    reel: &Reel,
+) -> Result<Option<(u32, BlobKey)>, crate::ports::BlobError> {
+    for round in [Some(reel.round), reel.round.checked_sub(1)].into_iter().flatten() {
+        let key = BlobKey::reel_contact_sheet(&reel.id, round);
+        if blobs.head(&key).await?.is_some() {
+            return Ok(Some((round, key)));
+        }
+    }
+    Ok(None)
+}
+
 /// Draws the contact sheet of `reel`'s current round from its thumbnails (or its video, for a reel
 /// assembled before thumbnails were kept) and the shots' reference photos, with the round's
 /// `verdicts` (those of other rounds or reels are left out; none: the sheet says it is not judged),

@@ -1,0 +1,328 @@
+//! Answering a GET or HEAD for one file: strong validators (`ETag` from the inode, size and
+//! modification time, so a republished stable file gets a new one; `Last-Modified`), conditional
+//! requests (`If-None-Match`, `If-Modified-Since` → `304`; `If-Range`), one byte range (`206`,
+//! `416`), and the body streamed from the open file in bounded chunks, so memory stays flat
+//! whatever the file's size. A HEAD gets the same headers and no body. The file stays open while it
+//! is streamed: a new version renamed over the stable path meanwhile does not change what this
+//! answer sends (its `ETag` and length were sent first).
+
+use crate::paths::Folder;
+use crate::range::Ranged;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use std::fs::Metadata;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_util::io::ReaderStream;
+
+/// The most read at a time from disk for one response (and bodies up to this are read at once).
+const CHUNK: usize = 128 * 1024;
+
+/// What a request asks beyond the file: the headers that change the answer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Asked<'a> {
+    pub head: bool,
+    range: Option<&'a str>,
+    if_range: Option<&'a str>,
+    if_none_match: Option<&'a str>,
+    if_modified_since: Option<&'a str>,
+}
+
+impl<'a> Asked<'a> {
+    pub fn from(headers: &'a HeaderMap, head: bool) -> Self {
+        let get = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        Self {
+            head,
+            range: get(header::RANGE),
+            if_range: get(header::IF_RANGE),
+            if_none_match: get(header::IF_NONE_MATCH),
+            if_modified_since: get(header::IF_MODIFIED_SINCE),
+        }
+    }
+}
+
+/// How a file is served: its content type and its `Cache-Control`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Serving {
+    pub content_type: &'static str,
+    pub cache_control: &'static str,
+    /// Public files may be embedded by any page (as CloudFront's response headers say).
+    pub public: bool,
+}
+
+/// A file's validators.
+struct Validators {
+    etag: String,
+    last_modified: SystemTime,
+}
+
+impl Validators {
+    fn of(meta: &Metadata) -> Self {
+        let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+        let nanos = modified.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_nanos();
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0u64;
+        Self { etag: format!("\"{inode:x}-{:x}-{nanos:x}\"", meta.len()), last_modified: modified }
+    }
+
+    /// `If-None-Match` (weak comparison, as RFC 9110 wants for it): `*` or one of the tags is ours.
+    fn none_match(&self, header: &str) -> bool {
+        header.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == self.etag)
+    }
+
+    /// Whether the file is unchanged since the `If-Modified-Since` date (HTTP dates have whole seconds).
+    fn not_modified_since(&self, header: &str) -> bool {
+        httpdate::parse_http_date(header).is_ok_and(|since| whole_seconds(self.last_modified) <= whole_seconds(since))
+    }
+
+    /// `If-Range`: a strong tag equal to ours, or exactly our `Last-Modified` date.
+    fn range_still_valid(&self, header: &str) -> bool {
+        let header = header.trim();
+        if header.starts_with('"') || header.starts_with("W/") {
+            return header == self.etag;
+        }
+        httpdate::parse_http_date(header).is_ok_and(|d| whole_seconds(d) == whole_seconds(self.last_modified))
+    }
+}
+
+fn whole_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The status and bytes decided for a request, before any body is read.
+enum Decision {
+    NotModified,
+    Unsatisfiable,
+    Bytes { status: StatusCode, start: u64, len: u64 },
+}
+
+fn decide(asked: &Asked, v: &Validators, len: u64) -> Decision {
+    let not_modified = match (asked.if_none_match, asked.if_modified_since) {
+        (Some(tags), _) => v.none_match(tags),
+        (None, Some(date)) => v.not_modified_since(date),
+        (None, None) => false,
+    };
+    if not_modified {
+        return Decision::NotModified;
+    }
+    let range = match asked.if_range {
+        Some(cond) if !v.range_still_valid(cond) => None,
+        _ => asked.range,
+    };
+    match Ranged::of(range, len) {
+        Ranged::Whole => Decision::Bytes { status: StatusCode::OK, start: 0, len },
+        Ranged::Part { start, end } => {
+            Decision::Bytes { status: StatusCode::PARTIAL_CONTENT, start, len: end - start + 1 }
+        }
+        Ranged::Unsatisfiable => Decision::Unsatisfiable,
+    }
+}
+
+/// Serves `relative` under `folder`; `None` when there is no such file (or it is refused). The file
+/// is opened and read on the calling thread (a few system calls and page-cache copies, as nginx's
+/// event loop makes them): a body up to [`CHUNK`] at once, a larger one a chunk at a time.
+pub(crate) fn serve(folder: &Folder, relative: &str, serving: Serving, asked: &Asked) -> Option<Response> {
+    let (file, meta) = match folder.open(relative) {
+        Ok(Some(found)) => found,
+        Ok(None) => return None,
+        Err(e) => return Some(failed(&e)),
+    };
+    let v = Validators::of(&meta);
+    let total = meta.len();
+    let decision = decide(asked, &v, total);
+    let mut headers = HeaderMap::with_capacity(10);
+    headers.insert(header::ETAG, value(&v.etag));
+    headers.insert(header::LAST_MODIFIED, value(&httpdate::fmt_http_date(v.last_modified)));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(serving.cache_control));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if serving.public {
+        headers.insert(
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
+        );
+    }
+    let (status, body) = match decision {
+        Decision::NotModified => (StatusCode::NOT_MODIFIED, Body::empty()),
+        Decision::Unsatisfiable => {
+            headers.insert(header::CONTENT_RANGE, value(&format!("bytes */{total}")));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            (StatusCode::RANGE_NOT_SATISFIABLE, Body::empty())
+        }
+        Decision::Bytes { status, start, len } => {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(serving.content_type));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            if status == StatusCode::PARTIAL_CONTENT {
+                headers.insert(header::CONTENT_RANGE, value(&format!("bytes {start}-{}/{total}", start + len - 1)));
+            }
+            let body = if asked.head || len == 0 {
+                Body::empty()
+            } else if len as usize <= CHUNK {
+                match read_at(&file, start, len as usize) {
+                    Ok(bytes) => Body::from(bytes),
+                    Err(e) => return Some(failed(&e)),
+                }
+            } else {
+                stream(file, start, len)
+            };
+            (status, body)
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Some(response)
+}
+
+/// A header value from text we made (digits, dates, quoted hex).
+fn value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).expect("made of visible ASCII")
+}
+
+fn failed(e: &std::io::Error) -> Response {
+    tracing::error!(error = %e, "Reading a served file failed.");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// `len` bytes from `start`, read [`CHUNK`] at a time as the connection takes them (hyper asks for
+/// the next chunk only once the last one is written), so one chunk per connection is all it holds.
+fn stream(file: std::fs::File, start: u64, len: u64) -> Body {
+    Body::from_stream(ReaderStream::with_capacity(Chunks { file, offset: start, remaining: len }, CHUNK))
+}
+
+/// An open file read from `offset` for `remaining` bytes, each read a `pread` on the polling thread
+/// (a page-cache copy, as nginx reads files in its event loop without `aio threads`).
+struct Chunks {
+    file: std::fs::File,
+    offset: u64,
+    remaining: u64,
+}
+
+impl tokio::io::AsyncRead for Chunks {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let want = (buf.remaining() as u64).min(self.remaining) as usize;
+        if want == 0 {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        // SAFETY: `read_into` writes at most `want` (≤ the unfilled length) bytes and says how many;
+        // only those are then marked initialised and filled.
+        let n = unsafe {
+            let unfilled = buf.unfilled_mut();
+            read_into(&self.file, unfilled.as_mut_ptr().cast(), want, self.offset)?
+        };
+        if n == 0 {
+            // The file is shorter than it was when the answer's length was sent.
+            return std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        // SAFETY: `n` bytes were written just now.
+        unsafe { buf.assume_init(n) };
+        buf.advance(n);
+        self.offset += n as u64;
+        self.remaining -= n as u64;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// One `pread` of up to `len` bytes at `offset` into `dst` (retried when interrupted): how many bytes
+/// were read, 0 at the end of the file.
+///
+/// # Safety
+/// `dst` must be valid for writes of `len` bytes.
+unsafe fn read_into(file: &std::fs::File, dst: *mut u8, len: usize, offset: u64) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    loop {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the caller gives `len` writable bytes at `dst`.
+        let n = unsafe { libc::pread(file.as_raw_fd(), dst.cast(), len, offset as libc::off_t) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = file;
+        f.seek(SeekFrom::Start(offset))?;
+        let mut tmp = vec![0u8; len];
+        let n = f.read(&mut tmp)?;
+        // SAFETY: the caller gives `len` ≥ `n` writable bytes at `dst`.
+        unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, n) };
+        Ok(n)
+    }
+}
+
+/// `len` (at most [`CHUNK`]) bytes at `offset`, read into a reused buffer that is not zeroed first (a
+/// body is read once per request; allocating and clearing a fresh one each time cost more than the
+/// read). The buffer goes back to the pool once the body is written.
+fn read_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Bytes> {
+    let mut buf = Pooled::take(len);
+    while buf.0.len() < len {
+        let filled = buf.0.len();
+        // SAFETY: the spare capacity holds at least `len - filled` bytes; only the bytes read are
+        // then marked initialised.
+        let n = unsafe {
+            let spare = buf.0.spare_capacity_mut();
+            read_into(file, spare.as_mut_ptr().cast(), len - filled, offset + filled as u64)?
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        // SAFETY: `n` more bytes were written after `filled`.
+        unsafe { buf.0.set_len(filled + n) };
+    }
+    Ok(Bytes::from_owner(buf))
+}
+
+/// Read buffers of [`CHUNK`] bytes kept for reuse: at most [`POOLED`] (8 MB), as many as 64
+/// connections reading at once hold.
+static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+const POOLED: usize = 64;
+
+/// A body read into a pooled buffer; it returns there when dropped.
+struct Pooled(Vec<u8>);
+
+/// Bodies up to this are read into a buffer of their own size (the allocator keeps small ones
+/// cheaply); larger ones into a pooled [`CHUNK`].
+const POOLED_FROM: usize = 16 * 1024;
+
+impl Pooled {
+    /// An empty buffer with room for `len` (at most [`CHUNK`]) bytes.
+    fn take(len: usize) -> Self {
+        if len <= POOLED_FROM {
+            return Self(Vec::with_capacity(len));
+        }
+        let reused = POOL.lock().ok().and_then(|mut p| p.pop());
+        Self(reused.unwrap_or_else(|| Vec::with_capacity(CHUNK)))
+    }
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.0);
+        if buf.capacity() == CHUNK {
+            buf.clear();
+            if let Ok(mut pool) = POOL.lock()
+                && pool.len() < POOLED
+            {
+                pool.push(buf);
+            }
+        }
+    }
+}

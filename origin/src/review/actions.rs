@@ -1,0 +1,99 @@
+//! `POST /actions/<approve|reject|flag|regenerate>`: what a person does on the page, through the same
+//! library functions as `truereel approve`, `reject` and `flag` (regenerating a shot is a flag naming
+//! that one shot: a safety pass). Each POST needs the session's cookie, its CSRF token and a
+//! same-origin request (`Sec-Fetch-Site`, `Origin`); otherwise `403` and nothing changes. Then, as the
+//! CLI does on one machine, the queues are drained in the background, and the answer is a `303` back
+//! to the product with what happened.
+
+use super::session::{Session, same_origin};
+use super::{Shared, leave_message, see_other};
+use crate::server::Origin;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+use truereel::ReelId;
+use truereel::messages::FlagDetail;
+use truereel::runner::{self, LogProgress, RunOptions};
+use truereel::stages::{self, StageError};
+
+/// One drain at a time (another action while one runs waits for it, then drains what it sent).
+static DRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn forbidden(why: &str) -> Response {
+    tracing::warn!(why, "Refused a review action.");
+    (StatusCode::FORBIDDEN, format!("forbidden: {why}\n")).into_response()
+}
+
+pub(crate) async fn act(
+    State(origin): Shared,
+    Path(action): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(session) = Session::from_headers(&origin.key, &headers) else {
+        return forbidden("no review session (open the page first)");
+    };
+    if !same_origin(&origin, &headers) {
+        return forbidden("not sent from this origin's own page");
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    if !form.get("csrf").is_some_and(|t| session.csrf_ok(&origin.key, t)) {
+        return forbidden("missing or wrong CSRF token");
+    }
+    let Some(id) = form.get("reel").and_then(|r| ReelId::parse(r).ok()) else {
+        return (StatusCode::BAD_REQUEST, "no reel named\n").into_response();
+    };
+    let back = format!("/products/{}", id.product().as_str());
+    let reason = form.get("reason").map(|r| r.trim().to_string()).unwrap_or_default();
+    let shots = match parse_shots(form.get("shots").map(String::as_str).unwrap_or_default()) {
+        Ok(s) => s,
+        Err(bad) => {
+            leave_message(&session, format!("Not done: {bad:?} is not a list of shot numbers."));
+            return see_other(&back);
+        }
+    };
+    let ports = &origin.home.ports;
+    let done: Result<String, StageError> = match action.as_str() {
+        "approve" => stages::plan::approve(ports, &id).await,
+        "reject" => stages::plan::reject(ports, &id, &reason).await,
+        "flag" => stages::flag::request(ports, FlagDetail { reel: id.clone(), reason, shots })
+            .await
+            .map(|event| format!("{id}: flag {event} sent; the flagged shots are made again")),
+        "regenerate" if shots.len() == 1 => {
+            let reason = format!("shot {} regenerated from the review page", shots[0]);
+            stages::flag::request(ports, FlagDetail { reel: id.clone(), reason, shots })
+                .await
+                .map(|event| format!("{id}: shot regeneration {event} sent"))
+        }
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match done {
+        Ok(said) => {
+            tracing::info!(action, reel = %id, said, "Review action taken.");
+            leave_message(&session, said);
+            drain(origin.clone());
+        }
+        Err(e) => leave_message(&session, format!("Not done: {e}")),
+    }
+    see_other(&back)
+}
+
+/// `"1, 3"` as `[1, 3]`; empty as none.
+fn parse_shots(text: &str) -> Result<Vec<u32>, String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().map_err(|_| text.to_string())).collect()
+}
+
+/// Runs the queues until they are empty, in the background (what `truereel approve` does on one
+/// machine before it returns).
+fn drain(origin: Arc<Origin>) {
+    tokio::spawn(async move {
+        let _one = DRAINING.lock().await;
+        let progress = Arc::new(LogProgress::default());
+        if let Err(e) = runner::drain(&origin.home.ports, &RunOptions::default(), progress).await {
+            tracing::error!(error = %e, "Draining the queues after a review action failed.");
+        }
+    });
+}

@@ -1,0 +1,133 @@
+//! The review page's sessions: an HttpOnly `SameSite=Strict` cookie signed with the origin's key,
+//! the login token that opens one when the server is not on loopback, the per-session CSRF token
+//! every form carries, and the same-origin check every POST passes.
+
+use crate::server::Origin;
+use crate::signing::SigningKey;
+use axum::http::{HeaderMap, HeaderValue, header};
+use std::path::{Path, PathBuf};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "truereel_review";
+
+/// The login token's file in the data folder (created on first use, readable by its owner only).
+pub const TOKEN_FILE: &str = "review-token";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("review login token {path}: {source}")]
+    Token {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no randomness for a review session: {0}")]
+    Random(String),
+}
+
+/// One browser's session: its random id, and the CSRF token derived from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+}
+
+fn random_hex(bytes: usize) -> Result<String, SessionError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| SessionError::Random(e.to_string()))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Equal in time independent of where the strings differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Session {
+    /// A new session.
+    pub fn new() -> Result<Self, SessionError> {
+        Ok(Self { id: random_hex(16)? })
+    }
+
+    fn mac(key: &SigningKey, id: &str) -> String {
+        key.sign(&format!("review-session:{id}"), 0)
+    }
+
+    /// The session the request's cookie names, when its signature holds.
+    pub fn from_headers(key: &SigningKey, headers: &HeaderMap) -> Option<Self> {
+        let cookies = headers.get_all(header::COOKIE);
+        let value = cookies.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == COOKIE).then(|| value.to_string())
+        })?;
+        let (id, mac) = value.split_once('.')?;
+        (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && same(mac, &Self::mac(key, id)))
+            .then(|| Self { id: id.to_string() })
+    }
+
+    /// The `Set-Cookie` value that keeps this session.
+    pub fn cookie(&self, key: &SigningKey) -> HeaderValue {
+        let value = format!("{COOKIE}={}.{}; Path=/; HttpOnly; SameSite=Strict", self.id, Self::mac(key, &self.id));
+        HeaderValue::from_str(&value).expect("hex and ASCII")
+    }
+
+    /// The CSRF token the session's forms carry.
+    pub fn csrf(&self, key: &SigningKey) -> String {
+        key.sign(&format!("review-csrf:{}", self.id), 0)
+    }
+
+    /// Whether `token` is this session's CSRF token.
+    pub fn csrf_ok(&self, key: &SigningKey, token: &str) -> bool {
+        same(token, &self.csrf(key))
+    }
+}
+
+/// The login token, created in `data_dir` on first use.
+pub fn login_token(data_dir: &Path) -> Result<String, SessionError> {
+    let path = data_dir.join(TOKEN_FILE);
+    let err = |source| SessionError::Token { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let token = random_hex(24)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(err)?;
+    std::io::Write::write_all(&mut file, token.as_bytes()).map_err(err)?;
+    tracing::info!(path = %path.display(), "Created the review page's login token.");
+    Ok(token)
+}
+
+/// Whether `token` is the login token.
+pub fn login_ok(origin: &Origin, token: &str) -> bool {
+    match login_token(&origin.home.data_dir) {
+        Ok(t) => same(token, &t),
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot read the review login token.");
+            false
+        }
+    }
+}
+
+/// Whether a POST comes from this origin's own pages: `Sec-Fetch-Site`, when sent, is `same-origin`,
+/// and `Origin`, when sent, names the host the request was sent to (or the public base URL).
+pub fn same_origin(origin: &Origin, headers: &HeaderMap) -> bool {
+    if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() != b"same-origin") {
+        return false;
+    }
+    let Some(from) = headers.get(header::ORIGIN) else { return true };
+    let Ok(from) = from.to_str() else { return false };
+    if from == origin.urls.base() {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let bare = from.strip_prefix("http://").or_else(|| from.strip_prefix("https://")).unwrap_or("");
+    !host.is_empty() && bare == host
+}

@@ -1,0 +1,166 @@
+//! The origin's HTTP server: `/reels/…` (published reels and posters, public), `/files/<key>` (any
+//! blob, behind a signed expiring link) and the read-only JSON API under `/api/` (on loopback only
+//! until the review page's login token). It only ever reads files below the data folder's `blobs/`:
+//! it fetches nothing upstream and follows no URL it is given.
+
+use crate::file::{self, Asked, Serving};
+use crate::links::{Caching, PublicUrls, REELS_PATH};
+use crate::paths::{Folder, key_of};
+use crate::signing::{FILES_PATH, Signature, SigningKey, unix_now};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use truereel::BlobKey;
+use truereel::adapters::embedded::folder_blobs::content_type_of;
+use truereel::homes::embedded::Embedded;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OriginError {
+    #[error("blob folder {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SigningError),
+}
+
+/// Where the published files are below the blob folder (`public/reels/`).
+const PUBLISHED_DIR: &str = "public/reels";
+
+/// How long the signed links the API hands out stay valid.
+pub const API_LINK_TTL: Duration = Duration::from_secs(3600);
+
+/// Everything a request is answered from: the embedded home, its blob folder, the signing key and
+/// the public URL base.
+pub struct Origin {
+    pub(crate) home: Embedded,
+    blobs: Folder,
+    published: Folder,
+    pub(crate) key: SigningKey,
+    pub(crate) urls: PublicUrls,
+    api: bool,
+}
+
+impl Origin {
+    /// The origin over an opened embedded home, its public URLs on `public_base_url`. The JSON API is
+    /// answered only when `api` (the server is bound to loopback).
+    pub fn new(home: Embedded, public_base_url: &str, api: bool) -> Result<Self, OriginError> {
+        let key = SigningKey::load_or_create(&home.data_dir)?;
+        let root = home.blobs.root().to_path_buf();
+        let folder = |path: &Path| {
+            std::fs::create_dir_all(path)
+                .and_then(|()| Folder::new(path))
+                .map_err(|source| OriginError::Folder { path: path.to_path_buf(), source })
+        };
+        let blobs = folder(&root)?;
+        let published = folder(&root.join(PUBLISHED_DIR))?;
+        Ok(Self { home, blobs, published, key, urls: PublicUrls::new(public_base_url), api })
+    }
+
+    /// The public URLs this origin hands out.
+    pub fn urls(&self) -> &PublicUrls {
+        &self.urls
+    }
+
+    /// The embedded home it reads.
+    pub fn home(&self) -> &Embedded {
+        &self.home
+    }
+
+    /// A signed link to `key` on this origin, valid for `ttl` (what the review page links drafts with).
+    pub fn signed_link(&self, key: &BlobKey, ttl: Duration) -> String {
+        format!("{}{}", self.urls.base(), self.key.link_path(key, ttl))
+    }
+
+    /// Whether the JSON API is answered.
+    pub fn api_enabled(&self) -> bool {
+        self.api
+    }
+}
+
+/// Whether a server bound to `addr` may answer the API without a login (loopback only).
+pub fn api_open_on(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// The routes.
+pub fn router(origin: Arc<Origin>) -> Router {
+    let mut router = Router::new().route("/reels/{*rest}", get(published)).route("/files/{*rest}", get(signed_file));
+    if origin.api {
+        router = router.merge(crate::api::routes());
+    }
+    // The review page: open on loopback, behind its login token elsewhere (`review::admit`).
+    router = router.merge(crate::review::routes());
+    router.fallback(not_found).with_state(origin)
+}
+
+/// Serves `router` on `listener` until the process ends (connections without Nagle's delay).
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "Could not set TCP_NODELAY.");
+        }
+    });
+    axum::serve(listener, router).await
+}
+
+async fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// `GET`/`HEAD /reels/<handle>[.<variant>].{mp4,jpg}` and `/reels/<handle>[.<variant>]/v<n>[.<shape>].{mp4,jpg}`:
+/// published files from `blobs/public/reels/`. The stable URL serves the current version's bytes itself
+/// (no redirect: an embed costs one request, and a player's range requests stay on one URL) with a
+/// one-minute `Cache-Control`, so a new version reaches every embed within a minute; each version's
+/// own URL is immutable. A reel never published has no file there: `404`.
+async fn published(State(origin): State<Arc<Origin>>, request: Request) -> Response {
+    let (uri, headers, head) = (request.uri(), request.headers(), request.method() == Method::HEAD);
+    let path = uri.path();
+    let Some(tail) = path.strip_prefix(REELS_PATH) else { return not_found().await };
+    if key_of(tail).is_none() {
+        return not_found().await;
+    }
+    let content_type = match tail.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("mp4") => "video/mp4",
+        Some("jpg") => "image/jpeg",
+        _ => return not_found().await,
+    };
+    let serving = Serving { content_type, cache_control: Caching::of(path).header(), public: true };
+    let asked = Asked::from(headers, head);
+    match file::serve(&origin.published, tail, serving, &asked) {
+        Some(response) => response,
+        None => not_found().await,
+    }
+}
+
+/// `GET`/`HEAD /files/<blob key>?expires=<unix s>&sig=<hex>`: any blob (drafts, clips, contact sheets,
+/// voice-overs) behind a signed link. Without a valid signature: `404`, whether or not the file
+/// exists; a valid signature that expired: `403`.
+async fn signed_file(State(origin): State<Arc<Origin>>, request: Request) -> Response {
+    let (uri, headers, head) = (request.uri(), request.headers(), request.method() == Method::HEAD);
+    let path = uri.path();
+    let Some(key) = path.strip_prefix(FILES_PATH).and_then(key_of) else { return not_found().await };
+    match origin.key.check(path, uri.query(), unix_now()) {
+        Signature::Valid => {}
+        Signature::Expired => return StatusCode::FORBIDDEN.into_response(),
+        Signature::Invalid => return not_found().await,
+    }
+    // Nothing the browser would run on this origin (an HTML blob is sent as bytes to download).
+    let content_type =
+        content_type_of(key.as_str()).filter(|t| !t.starts_with("text/html")).unwrap_or("application/octet-stream");
+    let serving = Serving { content_type, cache_control: "private, no-store", public: false };
+    let asked = Asked::from(headers, head);
+    match file::serve(&origin.blobs, key.as_str(), serving, &asked) {
+        Some(response) => response,
+        None => not_found().await,
+    }
+}

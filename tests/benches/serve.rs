@@ -1,0 +1,327 @@
+//! Benchmark: `truereel serve`'s origin answering range requests against one published reel, next to
+//! nginx serving the same file from the same folder, in the same run, with `wrk` on loopback.
+//!
+//! `cargo bench -p truereel-tests --bench serve [-- SECONDS [MB [ROUNDS]]]` (default 5 s per run, an 8 MB
+//! reel, 4 rounds: about 2.5 minutes).
+//! Needs `wrk` and `nginx` (`apt-get install -y wrk nginx`); without them it says so and skips. Our
+//! server runs in a child process (the origin's router on a multi-threaded runtime, as `truereel serve`
+//! runs it), so its peak memory (`VmHWM`) is its own; nginx runs with a generated configuration in a
+//! temporary folder (2 workers, `sendfile`, no access log, keep-alive unlimited; not `tcp_nopush`,
+//! which held every 64 KiB answer back ~40 ms here, 1.7k requests/s) on another port, and for
+//! reference a second nginx with `sendfile off`, which copies the file through memory as hyper must
+//! (and as nginx does behind TLS without kernel TLS).
+//! Workloads, each 64 connections over 2 `wrk` threads, nginx and ours in each round, taking turns to
+//! go first (the ratio is of the rounds' totals, so a busy moment on the machine weighs on both):
+//! - 64 KiB ranges at random offsets of the reel (what a player seeking asks for), by a Lua script;
+//! - the first 1 KiB (`Range: bytes=0-1023`, the probe a browser sends first);
+//! - the whole reel (`Range: bytes=0-`, what a player that plays straight through reads).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CONNECTIONS: u32 = 64;
+const RANGE: u64 = 64 * 1024;
+const HANDLE: &str = "bench-reel";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if args.first().map(String::as_str) == Some("origin") {
+        return origin_child(Path::new(&args[1]));
+    }
+    let seconds: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let mb: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8);
+    let rounds: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(4);
+    let (Some(wrk), Some(nginx)) = (find("wrk"), find("nginx")) else {
+        println!("serve benchmark skipped: it needs wrk and nginx (apt-get install -y wrk nginx)");
+        return;
+    };
+
+    // The data folder: an embedded home with one reel at its published path. Readable by nginx's
+    // workers, which drop root.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let reel = data.join(format!("blobs/public/reels/{HANDLE}.mp4"));
+    std::fs::create_dir_all(reel.parent().unwrap()).unwrap();
+    let len = mb * 1024 * 1024;
+    let bytes: Vec<u8> = (0..len).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(&reel, &bytes).unwrap();
+    drop(bytes);
+    truereel::homes::embedded::Embedded::open(&data, &truereel::config::Config::default()).unwrap();
+    open_up(dir.path());
+
+    let mut ours = Command::new(std::env::current_exe().unwrap())
+        .arg("origin")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(ours.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ours_addr = line.trim().to_string();
+    let reels = data.join("blobs/public/reels");
+    let (nginx_addr, mut theirs) = start_nginx(&nginx, &dir.path().join("nginx"), &reels, true);
+    let (copying_addr, mut copying) = start_nginx(&nginx, &dir.path().join("nginx-copying"), &reels, false);
+
+    let script = dir.path().join("ranges.lua");
+    std::fs::write(&script, lua_script(len)).unwrap();
+    let path = format!("/reels/{HANDLE}.mp4");
+    let check = |addr: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-r", "0-99"])
+            .arg(format!("http://{addr}{path}"))
+            .output();
+        if let Ok(out) = out {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "206", "{addr} answers a range");
+        }
+    };
+    for addr in [&ours_addr, &nginx_addr, &copying_addr] {
+        check(addr);
+    }
+
+    println!(
+        "serve benchmark: {mb} MB reel, {CONNECTIONS} connections, 2 wrk threads, {seconds} s per run, {} cores, \
+         release build",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("(\"nginx, no sendfile\" reads into memory and writes from there, as truereel serve must: for reference)");
+    println!("| workload | round | server | requests/s | p99 latency | transfer/s | vs nginx |");
+    println!("|---|---|---|---|---|---|---|");
+    let workloads: [(&str, Vec<String>); 3] = [
+        ("64 KiB ranges, random offsets", vec!["-s".into(), script.display().to_string()]),
+        ("first 1 KiB (bytes=0-1023)", vec!["-H".into(), "Range: bytes=0-1023".into()]),
+        ("whole reel (bytes=0-)", vec!["-H".into(), "Range: bytes=0-".into()]),
+    ];
+    let mut summary = Vec::new();
+    for (name, extra) in &workloads {
+        let (mut ours_total, mut nginx_total, mut copying_total) = (0.0, 0.0, 0.0);
+        for round in 1..=rounds {
+            // Who goes first alternates, so a machine getting busier or quieter does not favour one.
+            let mut order = [("nginx", &nginx_addr), ("truereel", &ours_addr), ("nginx, no sendfile", &copying_addr)];
+            if round % 2 == 0 {
+                order.reverse();
+            }
+            let mut results = Vec::new();
+            for (server, addr) in order {
+                let url = format!("http://{addr}{path}");
+                run_wrk(&wrk, &url, extra, 1); // warm up
+                results.push((server, run_wrk(&wrk, &url, extra, seconds)));
+            }
+            let rank = |server: &str| ["nginx", "truereel", "nginx, no sendfile"].iter().position(|s| *s == server);
+            results.sort_by_key(|(server, _)| rank(server));
+            let nginx_rps = results[0].1.rps;
+            nginx_total += nginx_rps;
+            ours_total += results[1].1.rps;
+            copying_total += results[2].1.rps;
+            for (server, r) in &results {
+                let vs = if *server == "nginx" { "1.00x".into() } else { format!("{:.2}x", r.rps / nginx_rps) };
+                println!("| {name} | {round} | {server} | {:.0} | {} | {} | {vs} |", r.rps, r.p99, r.transfer);
+                if let Some(errors) = &r.errors {
+                    println!("|  |  | {server} errors: {errors} |  |  |  |  |");
+                }
+            }
+        }
+        summary.push((name, ours_total / nginx_total, ours_total / copying_total));
+    }
+    let peak = peak_kb(ours.id());
+    let nginx_peak: u64 = nginx_workers(theirs.id()).iter().map(|p| peak_kb(*p)).max().unwrap_or(0);
+    println!(
+        "\npeak memory: truereel serve {} MB (VmHWM, the whole process); nginx {} MB per worker",
+        peak / 1024,
+        nginx_peak / 1024
+    );
+    for (name, ratio, copying) in &summary {
+        let verdict = if *ratio >= 0.8 { "met" } else { "not met" };
+        println!(
+            "{name}: truereel serve at **{ratio:.2}x** nginx's requests/s over {rounds} rounds (target 0.80x: \
+             {verdict}); {copying:.2}x nginx without sendfile"
+        );
+    }
+    let _ = ours.kill();
+    let _ = ours.wait();
+    for master in [&mut theirs, &mut copying] {
+        // SIGTERM to the master: it stops its workers (SIGKILL would leave them running).
+        // SAFETY: kill(2) on the pid of a child this process started and has not reaped.
+        unsafe { libc::kill(master.id() as i32, libc::SIGTERM) };
+        let _ = master.wait();
+    }
+}
+
+/// The origin in this (child) process: prints its address, then serves until killed.
+fn origin_child(data: &Path) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let home = truereel::homes::embedded::Embedded::open(data, &truereel::config::Config::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let origin = truereel_origin::Origin::new(home, &format!("http://{addr}"), true).unwrap();
+        println!("{addr}");
+        truereel_origin::serve(listener, truereel_origin::router(Arc::new(origin))).await.unwrap();
+    });
+}
+
+/// A program on `PATH` or in `/usr/sbin`.
+fn find(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Lets other users (nginx's workers) read the folder tree.
+fn open_up(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walk(dir) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// nginx on a free port with its files in `prefix`, serving `/reels/` from `reels` like our origin (the
+/// same headers that matter), with or without `sendfile`: its address, once it answers, and its master.
+fn start_nginx(nginx: &Path, prefix: &Path, reels: &Path, sendfile: bool) -> (String, Child) {
+    std::fs::create_dir_all(prefix).unwrap();
+    let port = free_port();
+    let sendfile = if sendfile { "on" } else { "off" };
+    let conf = format!(
+        r#"worker_processes 2;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile {sendfile};
+  tcp_nodelay on;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  types {{ video/mp4 mp4; image/jpeg jpg; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location /reels/ {{
+      alias {reels}/;
+      add_header Cache-Control "public, max-age=60";
+    }}
+  }}
+}}
+"#,
+        prefix = prefix.display(),
+        reels = reels.display()
+    );
+    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+    let master = Command::new(nginx)
+        .arg("-p")
+        .arg(prefix)
+        .args(["-c", "nginx.conf", "-e"])
+        .arg(prefix.join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nginx starts");
+    let addr = format!("127.0.0.1:{port}");
+    wait_for(&addr);
+    (addr, master)
+}
+
+/// 64 KiB ranges at random offsets of a file of `len` bytes, the same sequence for both servers.
+fn lua_script(len: u64) -> String {
+    format!(
+        r#"math.randomseed(42)
+request = function()
+  local start = math.random(0, {last})
+  return wrk.format(nil, nil, {{["Range"] = "bytes=" .. start .. "-" .. (start + {range} - 1)}})
+end
+"#,
+        last = len - RANGE,
+        range = RANGE
+    )
+}
+
+struct Wrk {
+    rps: f64,
+    p99: String,
+    transfer: String,
+    errors: Option<String>,
+}
+
+fn run_wrk(wrk: &Path, url: &str, extra: &[String], seconds: u64) -> Wrk {
+    let out = Command::new(wrk)
+        .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s"), "--latency", "--timeout", "10s"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    let value = |prefix: &str| {
+        text.lines().find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string())).unwrap_or_default()
+    };
+    let errors: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    Wrk {
+        rps: value("Requests/sec:").parse().unwrap_or(0.0),
+        p99: value("99%"),
+        transfer: value("Transfer/sec:"),
+        errors: (!errors.is_empty()).then(|| errors.join("; ")),
+    }
+}
+
+/// A process's peak resident memory (`VmHWM`), in kB.
+fn peak_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:").and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// The worker processes of the nginx master `master`.
+fn nginx_workers(master: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.split(' ').nth(1).map(str::to_string)))
+                .flatten()
+                .is_some_and(|ppid| ppid == master.to_string())
+        })
+        .collect()
+}
