@@ -511,7 +511,7 @@ pub static DEFS: &[Def] = &[
     def(
         Serve,
         "TRUEREEL_PUBLIC_BASE_URL",
-        Url,
+        BaseUrl,
         None,
         "the base of the public reel URLs the API and the embed snippet give (the brand's domain)",
     )

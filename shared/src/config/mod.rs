@@ -623,14 +623,6 @@ impl Config {
                 .filter_map(|s| Some((s, r.opt_text(&format!("TRUEREEL_QUEUE_URL_{}", s.as_str().to_uppercase()))?)))
                 .collect(),
         };
-        let public_base_url = r.opt_text("TRUEREEL_PUBLIC_BASE_URL");
-        if let Some(u) = public_base_url.as_deref().filter(|u| u.contains(['?', '#'])) {
-            let name = match entries.iter().find(|e| e.def.var == "TRUEREEL_PUBLIC_BASE_URL").map(|e| e.source) {
-                Some(Source::Flag) => "--public-base-url",
-                _ => "TRUEREEL_PUBLIC_BASE_URL",
-            };
-            return Err(ConfigError::one(name, u, "an http(s) URL without a query or fragment"));
-        }
         let backend = match r.text("TRUEREEL_BACKEND").as_str() {
             "aws" => Backend::Aws,
             _ => Backend::Embedded,
@@ -664,7 +656,7 @@ impl Config {
             runner,
             serve: ServeConfig {
                 bind: r.text("TRUEREEL_BIND").parse().expect("TRUEREEL_BIND was checked as an address"),
-                public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_string()),
+                public_base_url: r.opt_text("TRUEREEL_PUBLIC_BASE_URL"),
             },
             aws,
             provider_secret_arn: r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN"),

@@ -46,6 +46,8 @@ pub enum Kind {
     QueueName,
     /// An IP address and a port (`127.0.0.1:8080`, `[::1]:8080`).
     SocketAddr,
+    /// An http(s) URL that paths are appended to: no query or fragment, kept without a trailing `/`.
+    BaseUrl,
 }
 
 /// A setting's value, parsed.
@@ -88,6 +90,7 @@ impl Kind {
             Kind::TableName => "a DynamoDB table name: 3-255 letters, digits, '_', '-' and '.'".into(),
             Kind::QueueName => "an SQS queue prefix: 1-67 letters, digits, '_' and '-'".into(),
             Kind::SocketAddr => "an IP address and a port, e.g. 127.0.0.1:8080 or [::1]:8080".into(),
+            Kind::BaseUrl => "an http(s) URL without a query or fragment".into(),
         }
     }
 }
@@ -218,6 +221,10 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
                 (1..=67).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
             if ok { Ok(Value::Text(v.to_string())) } else { Err(none()) }
         }
+        Kind::BaseUrl => match parse(&Kind::Url, v) {
+            Ok(_) if !v.contains(['?', '#']) => Ok(Value::Text(v.trim_end_matches('/').to_string())),
+            _ => Err(none()),
+        },
         Kind::SocketAddr => match v.parse::<std::net::SocketAddr>() {
             Ok(a) => Ok(Value::Text(a.to_string())),
             Err(_) => Err(none()),
@@ -323,6 +330,12 @@ mod tests {
         assert!(parse(&Kind::Store, "").is_err());
         assert!(parse(&Kind::Url, "http://127.0.0.1:5000").is_ok());
         assert!(parse(&Kind::Url, "ftp://x").is_err() && parse(&Kind::Url, "127.0.0.1:5000").is_err());
+        assert_eq!(
+            parse(&Kind::BaseUrl, "https://video.brand.com/"),
+            Ok(Value::Text("https://video.brand.com".into()))
+        );
+        assert!(parse(&Kind::BaseUrl, "https://video.brand.com/?a=1").is_err());
+        assert!(parse(&Kind::BaseUrl, "https://video.brand.com/#x").is_err());
         assert_eq!(
             parse(&Kind::HostPorts, "127.0.0.1:8080, shop.lan:443"),
             Ok(Value::List(vec!["127.0.0.1:8080".into(), "shop.lan:443".into()]))

@@ -312,13 +312,6 @@ impl BlobKey {
     pub fn captions(reel: &ReelId) -> Self {
         Self(format!("reels/{reel}/captions.ass"))
     }
-    /// Where a published reel is served from: one stable path per product (and colour variant, for
-    /// per-variant reels: `public/reels/<handle>.<variant>.mp4`). Everything under `public/` is public: CloudFront
-    /// serves it through `OriginPath: /public` and `truereel serve` from `blobs/public/`, both at
-    /// `/reels/<handle>.mp4`.
-    pub fn published(product: &Handle) -> Self {
-        Self(format!("{PUBLISHED}/{product}.mp4"))
-    }
     /// The published file of the reel in another shape: `public/reels/<handle>[.<variant>].<aspect>.mp4`.
     pub fn published_aspect(reel: &ReelId, aspect: &str) -> Self {
         Self(format!("{}.{aspect}.mp4", Self::published_stem(reel)))
@@ -342,7 +335,10 @@ impl BlobKey {
             Some(n) => Self(format!("{stem}/v{n}.jpg")),
         }
     }
-    /// The published path of `reel`: its product's, or its variant's.
+    /// Where a published reel is served from: one stable path per product (and colour variant, for
+    /// per-variant reels: `public/reels/<handle>.<variant>.mp4`). Everything under `public/` is public:
+    /// CloudFront serves it through `OriginPath: /public` and `truereel serve` from `blobs/public/`, both
+    /// at `/reels/<handle>.mp4`.
     pub fn published_reel(reel: &ReelId) -> Self {
         Self(format!("{}.mp4", Self::published_stem(reel)))
     }
@@ -544,7 +540,6 @@ pub(crate) mod tests {
                 BlobKey::clip(&id, 1, 2),
                 BlobKey::reel_video(&id, 3),
                 BlobKey::captions(&id),
-                BlobKey::published(&handle),
                 BlobKey::published_reel(&id),
                 BlobKey::published_version(&id, 2, Some("4x5")),
                 BlobKey::published_poster(&id, None),
