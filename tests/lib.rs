@@ -403,10 +403,11 @@ pub fn audio_packets(file: &Path) -> Vec<u8> {
 /// `truereel serve`'s origin over the data folder `data_dir` (its own reader of the embedded home), on
 /// an ephemeral loopback port: the address and the origin. The API is answered when `api`.
 pub async fn serve_origin(data_dir: &Path, api: bool) -> (std::net::SocketAddr, Arc<truereel_origin::Origin>) {
-    let home = Embedded::open(data_dir, &small_config()).expect("open the data folder");
+    let config = small_config();
+    let home = Embedded::open(data_dir, &config).expect("open the data folder");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let origin = Arc::new(truereel_origin::Origin::new(home, &format!("http://{addr}"), api).unwrap());
+    let origin = Arc::new(truereel_origin::Origin::new(home, config, addr, api).unwrap());
     tokio::spawn(truereel_origin::serve(listener, truereel_origin::router(origin.clone())));
     (addr, origin)
 }
@@ -429,17 +430,32 @@ impl RawAnswer {
     }
 }
 
-/// Sends `method target` exactly as written (no client normalises `..` or escapes away) with the
-/// `extra` header lines, and reads the whole answer.
-pub async fn raw_request(addr: std::net::SocketAddr, method: &str, target: &str, extra: &[&str]) -> RawAnswer {
+/// One request sent as written (`target` is not normalised, so `..` and escapes reach the server):
+/// `Host: <addr>` unless `extra` names another host, the `extra` header lines, and `body` (a form,
+/// sent with its length) when there is one.
+pub async fn raw_request_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    extra: &[&str],
+    body: &str,
+) -> RawAnswer {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !extra.iter().any(|h| h.to_ascii_lowercase().starts_with("host:")) {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
     for h in extra {
         request.push_str(h);
         request.push_str("\r\n");
     }
+    if !body.is_empty() {
+        request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     request.push_str("\r\n");
+    request.push_str(body);
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     tcp.read_to_end(&mut answer).await.unwrap();
@@ -448,4 +464,9 @@ pub async fn raw_request(addr: std::net::SocketAddr, method: &str, target: &str,
     let head = String::from_utf8_lossy(&answer[..split]).to_string();
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status: {head}"));
     RawAnswer { status, head, body: answer[split + 4..].to_vec() }
+}
+
+/// [`raw_request_with`] without a body.
+pub async fn raw_request(addr: std::net::SocketAddr, method: &str, target: &str, extra: &[&str]) -> RawAnswer {
+    raw_request_with(addr, method, target, extra, "").await
 }

@@ -17,7 +17,7 @@ pub async fn run(config: &Config, sign: Option<&str>) -> Result<ExitCode> {
     let api = truereel_origin::api_open_on(&config.serve.bind);
     if let Some(key) = sign {
         let key = truereel::BlobKey::parse(key).with_context(|| format!("--sign {}", printable(key)))?;
-        let origin = truereel_origin::Origin::new(home, &config.serve.public_base_url(), api)?;
+        let origin = truereel_origin::Origin::new(home, config.clone(), config.serve.bind, api)?;
         println!("{}", origin.signed_link(&key, SIGNED_LINK_TTL));
         return Ok(ExitCode::SUCCESS);
     }
@@ -25,11 +25,6 @@ pub async fn run(config: &Config, sign: Option<&str>) -> Result<ExitCode> {
         .await
         .with_context(|| format!("listening on {}", config.serve.bind))?;
     let bound = listener.local_addr()?;
-    // With port 0 the base is the port actually bound.
-    let base = match &config.serve.public_base_url {
-        Some(b) => b.clone(),
-        None => format!("http://{bound}"),
-    };
     let review_line = match api {
         true => format!("http://{bound}/"),
         false => {
@@ -40,7 +35,9 @@ pub async fn run(config: &Config, sign: Option<&str>) -> Result<ExitCode> {
             )
         }
     };
-    let origin = truereel_origin::Origin::new(home, &base, api)?;
+    // With port 0 the base is the port actually bound.
+    let origin = truereel_origin::Origin::new(home, config.clone(), bound, api)?;
+    let base = origin.urls().base().to_string();
     let api_line = match api {
         true => format!("http://{bound}/api/ (read only)"),
         false => "off (it answers on loopback only: bind 127.0.0.1 or ::1)".to_string(),

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use truereel::BlobKey;
 use truereel::adapters::embedded::folder_blobs::content_type_of;
+use truereel::config::Config;
 use truereel::homes::embedded::Embedded;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,21 +39,27 @@ const PUBLISHED_DIR: &str = "public/reels";
 /// How long the signed links the API hands out stay valid.
 pub const API_LINK_TTL: Duration = Duration::from_secs(3600);
 
-/// Everything a request is answered from: the embedded home, its blob folder, the signing key and
-/// the public URL base.
+/// Everything a request is answered from: the embedded home and its configuration, its blob folder,
+/// the signing key, the public URL base and the host names the pages answer to.
 pub struct Origin {
     pub(crate) home: Embedded,
+    pub(crate) config: Config,
     blobs: Folder,
     published: Folder,
     pub(crate) key: SigningKey,
     pub(crate) urls: PublicUrls,
-    api: bool,
+    /// Bound to loopback: the API is answered and the review page needs no login.
+    open: bool,
+    /// The `Host`s the API and the review page answer: the bound address (and `localhost` on
+    /// loopback) and the public base URL's. Any other name pointing here (DNS rebinding) is refused.
+    hosts: Vec<String>,
 }
 
 impl Origin {
-    /// The origin over an opened embedded home, its public URLs on `public_base_url`. The JSON API is
-    /// answered only when `api` (the server is bound to loopback).
-    pub fn new(home: Embedded, public_base_url: &str, api: bool) -> Result<Self, OriginError> {
+    /// The origin over an opened embedded home (`config`: its configuration, whose public base URL it
+    /// hands out, `http://<bound>` when unset), serving on `bound`. The JSON API is answered and the
+    /// review page open only when `open` (the server is bound to loopback: [`api_open_on`]).
+    pub fn new(home: Embedded, config: Config, bound: SocketAddr, open: bool) -> Result<Self, OriginError> {
         let key = SigningKey::load_or_create(&home.data_dir)?;
         let root = home.blobs.root().to_path_buf();
         let folder = |path: &Path| {
@@ -62,7 +69,24 @@ impl Origin {
         };
         let blobs = folder(&root)?;
         let published = folder(&root.join(PUBLISHED_DIR))?;
-        Ok(Self { home, blobs, published, key, urls: PublicUrls::new(public_base_url), api })
+        let base = config.serve.public_base_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        let urls = PublicUrls::new(&base);
+        let mut hosts = vec![bound.to_string()];
+        if bound.ip().is_loopback() {
+            hosts.push(format!("localhost:{}", bound.port()));
+        }
+        if let Some(host) = url::Url::parse(&base).ok().and_then(|u| Some((u.host_str()?.to_string(), u.port()))) {
+            hosts.push(match host {
+                (name, Some(port)) => format!("{name}:{port}"),
+                (name, None) => name,
+            });
+        }
+        Ok(Self { home, config, blobs, published, key, urls, open, hosts })
+    }
+
+    /// Whether `host` (`name[:port]`, as in a `Host` header) is one of this origin's own host names.
+    pub(crate) fn own_host(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 
     /// The public URLs this origin hands out.
@@ -80,9 +104,9 @@ impl Origin {
         format!("{}{}", self.urls.base(), self.key.link_path(key, ttl))
     }
 
-    /// Whether the JSON API is answered.
-    pub fn api_enabled(&self) -> bool {
-        self.api
+    /// Whether the server is bound to loopback: the JSON API is answered, the review page open.
+    pub fn open(&self) -> bool {
+        self.open
     }
 }
 
@@ -93,13 +117,29 @@ pub fn api_open_on(addr: &SocketAddr) -> bool {
 
 /// The routes.
 pub fn router(origin: Arc<Origin>) -> Router {
-    let mut router = Router::new().route("/reels/{*rest}", get(published)).route("/files/{*rest}", get(signed_file));
-    if origin.api {
-        router = router.merge(crate::api::routes());
-    }
     // The review page: open on loopback, behind its login token elsewhere (`review::admit`).
-    router = router.merge(crate::review::routes());
-    router.fallback(not_found).with_state(origin)
+    let mut pages = crate::review::routes();
+    if origin.open {
+        pages = pages.merge(crate::api::routes());
+    }
+    // Pages and the API answer only to this origin's own host names (a page elsewhere whose name
+    // points here must not read them or act); the public paths answer anyone.
+    let pages = pages.route_layer(axum::middleware::from_fn_with_state(origin.clone(), own_host_only));
+    let public = Router::new().route("/reels/{*rest}", get(published)).route("/files/{*rest}", get(signed_file));
+    public.merge(pages).fallback(not_found).with_state(origin)
+}
+
+async fn own_host_only(
+    State(origin): State<Arc<Origin>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    if host.is_some_and(|h| origin.own_host(h)) {
+        next.run(request).await
+    } else {
+        (StatusCode::MISDIRECTED_REQUEST, "not a host name of this origin\n").into_response()
+    }
 }
 
 /// Serves `router` on `listener` until the process ends (connections without Nagle's delay).

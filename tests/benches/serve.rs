@@ -73,10 +73,9 @@ fn main() {
         let out = Command::new("curl")
             .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-r", "0-99"])
             .arg(format!("http://{addr}{path}"))
-            .output();
-        if let Ok(out) = out {
-            assert_eq!(String::from_utf8_lossy(&out.stdout), "206", "{addr} answers a range");
-        }
+            .output()
+            .expect("curl (apt-get install curl)");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "206", "{addr} answers a range");
     };
     for addr in [&ours_addr, &nginx_addr, &copying_addr] {
         check(addr);
@@ -154,10 +153,11 @@ fn main() {
 fn origin_child(data: &Path) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let home = truereel::homes::embedded::Embedded::open(data, &truereel::config::Config::default()).unwrap();
+        let config = truereel::config::Config::default();
+        let home = truereel::homes::embedded::Embedded::open(data, &config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let origin = truereel_origin::Origin::new(home, &format!("http://{addr}"), true).unwrap();
+        let origin = truereel_origin::Origin::new(home, config, addr, true).unwrap();
         println!("{addr}");
         truereel_origin::serve(listener, truereel_origin::router(Arc::new(origin))).await.unwrap();
     });

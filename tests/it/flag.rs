@@ -27,9 +27,10 @@ async fn flag(e: &Embedded, reel: &Reel, event: &str, shots: Vec<u32>) {
     runner::drain(&e.ports, &RunOptions::default(), std::sync::Arc::new(LogProgress::default())).await.unwrap();
 }
 
-/// The messages of the issues said so far.
+/// The issues said so far: the message, marked `fatal: ` when the reel waits for a person.
 async fn issues(e: &Embedded) -> Vec<String> {
-    e.ports.state.issues_since(0).await.unwrap().into_iter().map(|i| i.message).collect()
+    let said = e.ports.state.issues_since(0).await.unwrap();
+    said.into_iter().map(|i| if i.fatal { format!("fatal: {}", i.message) } else { i.message }).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +127,7 @@ async fn a_flag_publishes_a_new_version_behind_the_stable_file_with_the_voice_ov
     let after = only_reel(&e).await;
     assert_eq!((after.status, after.versions.len(), after.flags.len()), (ReelStatus::Published, 3, 2));
     let said = issues(&e).await;
-    assert!(said.iter().any(|m| m.contains("reopened twice already")), "{said:#?}");
+    assert!(said.iter().any(|m| m.starts_with("fatal: ") && m.contains("reopened twice already")), "{said:#?}");
 }
 
 /// A flag on a reel that was never published is refused with the reason, and the reel is left as it was.

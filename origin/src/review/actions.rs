@@ -15,12 +15,10 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
 use truereel::ReelId;
+use truereel::homes::embedded::{Embedded, EmbeddedError};
 use truereel::messages::FlagDetail;
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::stages::{self, StageError};
-
-/// One drain at a time (another action while one runs waits for it, then drains what it sent).
-static DRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn forbidden(why: &str) -> Response {
     tracing::warn!(why, "Refused a review action.");
@@ -86,13 +84,24 @@ fn parse_shots(text: &str) -> Result<Vec<u32>, String> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().map_err(|_| text.to_string())).collect()
 }
 
-/// Runs the queues until they are empty, in the background (what `truereel approve` does on one
-/// machine before it returns).
+/// Runs the queues until they are empty, in the background, as the runner of the data folder (what
+/// `truereel approve` does on one machine before it returns); when another runner holds the folder
+/// (`truereel run`, or the drain after an earlier action), that runner takes the work.
 fn drain(origin: Arc<Origin>) {
     tokio::spawn(async move {
-        let _one = DRAINING.lock().await;
-        let progress = Arc::new(LogProgress::default());
-        if let Err(e) = runner::drain(&origin.home.ports, &RunOptions::default(), progress).await {
+        let runner = match Embedded::open_for_runner(&origin.home.data_dir, &origin.config).await {
+            Ok(e) => e,
+            Err(EmbeddedError::Busy(_)) => {
+                tracing::info!("Another runner holds the data folder; it takes the work.");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Could not run the queues after a review action.");
+                return;
+            }
+        };
+        let options = RunOptions::from_config(&origin.config.runner);
+        if let Err(e) = runner::drain(&runner.ports, &options, Arc::new(LogProgress::default())).await {
             tracing::error!(error = %e, "Draining the queues after a review action failed.");
         }
     });

@@ -95,7 +95,7 @@ pub(crate) fn admit(origin: &Origin, headers: &HeaderMap, uri: &Uri) -> Result<V
         return Ok(Visitor { session, new: false });
     }
     let fresh = || Session::new().map_err(|e| Refused::from(ReviewError::from(e)));
-    if origin.api_enabled() {
+    if origin.open() {
         return Ok(Visitor { session: fresh()?, new: true });
     }
     let token = query(uri).remove("token");

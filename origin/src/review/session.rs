@@ -117,7 +117,8 @@ pub fn login_ok(origin: &Origin, token: &str) -> bool {
 }
 
 /// Whether a POST comes from this origin's own pages: `Sec-Fetch-Site`, when sent, is `same-origin`,
-/// and `Origin`, when sent, names the host the request was sent to (or the public base URL).
+/// and `Origin`, when sent, is the public base URL or `http(s)://` one of the origin's own host names
+/// (the `Host` was checked before: [`Origin::own_host`]).
 pub fn same_origin(origin: &Origin, headers: &HeaderMap) -> bool {
     if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() != b"same-origin") {
         return false;
@@ -127,7 +128,5 @@ pub fn same_origin(origin: &Origin, headers: &HeaderMap) -> bool {
     if from == origin.urls.base() {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let bare = from.strip_prefix("http://").or_else(|| from.strip_prefix("https://")).unwrap_or("");
-    !host.is_empty() && bare == host
+    from.strip_prefix("http://").or_else(|| from.strip_prefix("https://")).is_some_and(|host| origin.own_host(host))
 }
