@@ -3,12 +3,8 @@
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 use truereel::config::Config;
 use truereel::printable;
-
-/// How long a link printed by `truereel serve --sign` stays valid.
-const SIGNED_LINK_TTL: Duration = Duration::from_secs(3600);
 
 /// Serves the data folder until the process is stopped, or with `sign`, prints a signed link and exits.
 pub async fn run(config: &Config, sign: Option<&str>) -> Result<ExitCode> {
@@ -18,7 +14,7 @@ pub async fn run(config: &Config, sign: Option<&str>) -> Result<ExitCode> {
     if let Some(key) = sign {
         let key = truereel::BlobKey::parse(key).with_context(|| format!("--sign {}", printable(key)))?;
         let origin = truereel_origin::Origin::new(home, config.clone(), config.serve.bind, api)?;
-        println!("{}", origin.signed_link(&key, SIGNED_LINK_TTL));
+        println!("{}", origin.signed_link(&key));
         return Ok(ExitCode::SUCCESS);
     }
     let listener = tokio::net::TcpListener::bind(config.serve.bind)

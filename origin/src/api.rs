@@ -4,7 +4,7 @@
 //! `truereel ledger` print is read through the same functions (`stuck::stuck_reels`,
 //! `report::ledger::summarise`).
 
-use crate::server::{API_LINK_TTL, Origin};
+use crate::server::Origin;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 use truereel::ports::{Stage, Unreadable};
 use truereel::{BlobKey, Reel, ReelId, Usd};
@@ -160,11 +159,7 @@ async fn reels(State(o): State<Arc<Origin>>) -> Result<Response, ApiError> {
     let state = &o.home.ports.state;
     let listing = state.scan_reels().await?;
     // One read of the ledger for every reel's cost.
-    let mut costs: HashMap<ReelId, Usd> = HashMap::new();
-    for entry in state.ledger(None).await? {
-        let c = costs.entry(entry.reel.clone()).or_default();
-        *c = *c + entry.usd;
-    }
+    let costs = truereel::report::ledger::by_reel(&state.ledger(None).await?);
     let reels: Vec<_> =
         listing.records.iter().map(|r| summary(&o, r, costs.get(&r.id).copied().unwrap_or_default())).collect();
     ok(json!({ "reels": reels, "unreadable": unreadable(&listing.unreadable) }))
@@ -177,7 +172,7 @@ async fn find(o: &Origin, id: &str) -> Result<Reel, ApiError> {
 
 /// A signed link to `key` on this origin, when the blob is there.
 async fn link(o: &Origin, key: &BlobKey) -> Result<Option<String>, ApiError> {
-    Ok(o.home.ports.blobs.head(key).await?.map(|_| o.signed_link(key, API_LINK_TTL)))
+    Ok(o.stored_link(key).await?.map(|path| format!("{}{path}", o.urls.base())))
 }
 
 /// `/api/reels/{id}`: the reel record itself, its cost, versions, status history, its shots each with

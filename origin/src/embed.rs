@@ -120,7 +120,11 @@ pub async fn published_reel(home: &Embedded, name: &str) -> Result<Reel, EmbedEr
 
 /// The snippet's contents for the published reel `name` names (see [`published_reel`]), its URLs on `urls`.
 pub async fn embed(home: &Embedded, urls: &PublicUrls, name: &str) -> Result<Embed, EmbedError> {
-    let reel = published_reel(home, name).await?;
+    embed_of(home, urls, &published_reel(home, name).await?).await
+}
+
+/// The snippet's contents for `reel` (published), its URLs on `urls`.
+pub async fn embed_of(home: &Embedded, urls: &PublicUrls, reel: &Reel) -> Result<Embed, EmbedError> {
     let stable = BlobKey::published_reel(&reel.id);
     let Some(file) = home.blobs.local_path(&stable) else {
         let why = match &reel.published {

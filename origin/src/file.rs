@@ -61,10 +61,7 @@ impl Validators {
     fn of(meta: &Metadata) -> Self {
         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
         let nanos = modified.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_nanos();
-        #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(meta);
-        #[cfg(not(unix))]
-        let inode = 0u64;
         Self { etag: format!("\"{inode:x}-{:x}-{nanos:x}\"", meta.len()), last_modified: modified }
     }
 
@@ -128,7 +125,7 @@ pub(crate) fn serve(folder: &Folder, relative: &str, serving: Serving, asked: &A
     let (file, meta) = match folder.open(relative) {
         Ok(Some(found)) => found,
         Ok(None) => return None,
-        Err(e) => return Some(failed(&e)),
+        Err(e) => return Some(failed(relative, &e)),
     };
     let v = Validators::of(&meta);
     let total = meta.len();
@@ -163,7 +160,7 @@ pub(crate) fn serve(folder: &Folder, relative: &str, serving: Serving, asked: &A
             } else if len as usize <= CHUNK {
                 match read_at(&file, start, len as usize) {
                     Ok(bytes) => Body::from(bytes),
-                    Err(e) => return Some(failed(&e)),
+                    Err(e) => return Some(failed(relative, &e)),
                 }
             } else {
                 stream(file, start, len)
@@ -182,8 +179,8 @@ fn value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).expect("made of visible ASCII")
 }
 
-fn failed(e: &std::io::Error) -> Response {
-    tracing::error!(error = %e, "Reading a served file failed.");
+fn failed(relative: &str, e: &std::io::Error) -> Response {
+    tracing::error!(file = relative, error = %e, "Reading a served file failed.");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
@@ -211,18 +208,11 @@ impl tokio::io::AsyncRead for Chunks {
         if want == 0 {
             return std::task::Poll::Ready(Ok(()));
         }
-        // SAFETY: `read_into` writes at most `want` (≤ the unfilled length) bytes and says how many;
-        // only those are then marked initialised and filled.
-        let n = unsafe {
-            let unfilled = buf.unfilled_mut();
-            read_into(&self.file, unfilled.as_mut_ptr().cast(), want, self.offset)?
-        };
+        let n = pread(&self.file, buf.initialize_unfilled_to(want), self.offset)?;
         if n == 0 {
             // The file is shorter than it was when the answer's length was sent.
             return std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()));
         }
-        // SAFETY: `n` bytes were written just now.
-        unsafe { buf.assume_init(n) };
         buf.advance(n);
         self.offset += n as u64;
         self.remaining -= n as u64;
@@ -230,99 +220,75 @@ impl tokio::io::AsyncRead for Chunks {
     }
 }
 
-/// One `pread` of up to `len` bytes at `offset` into `dst` (retried when interrupted): how many bytes
-/// were read, 0 at the end of the file.
-///
-/// # Safety
-/// `dst` must be valid for writes of `len` bytes.
-unsafe fn read_into(file: &std::fs::File, dst: *mut u8, len: usize, offset: u64) -> std::io::Result<usize> {
-    #[cfg(unix)]
+/// One `pread` into `dst` at `offset` (retried when interrupted): how many bytes were read, 0 at the
+/// end of the file.
+fn pread(file: &std::fs::File, dst: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
     loop {
-        use std::os::fd::AsRawFd;
-        // SAFETY: the caller gives `len` writable bytes at `dst`.
-        let n = unsafe { libc::pread(file.as_raw_fd(), dst.cast(), len, offset as libc::off_t) };
-        if n >= 0 {
-            return Ok(n as usize);
+        match file.read_at(dst, offset) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => return read,
         }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = file;
-        f.seek(SeekFrom::Start(offset))?;
-        let mut tmp = vec![0u8; len];
-        let n = f.read(&mut tmp)?;
-        // SAFETY: the caller gives `len` ≥ `n` writable bytes at `dst`.
-        unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, n) };
-        Ok(n)
     }
 }
 
-/// `len` (at most [`CHUNK`]) bytes at `offset`, read into a reused buffer that is not zeroed first (a
-/// body is read once per request; allocating and clearing a fresh one each time cost more than the
-/// read). The buffer goes back to the pool once the body is written.
+/// `len` (at most [`CHUNK`]) bytes at `offset`, read into a reused buffer (a body is read once per
+/// request; allocating and clearing a fresh one each time cost more than the read). The buffer goes
+/// back to the pool once the body is written.
 fn read_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Bytes> {
     let mut buf = Pooled::take(len);
-    while buf.0.len() < len {
-        let filled = buf.0.len();
-        // SAFETY: the spare capacity holds at least `len - filled` bytes; only the bytes read are
-        // then marked initialised.
-        let n = unsafe {
-            let spare = buf.0.spare_capacity_mut();
-            read_into(file, spare.as_mut_ptr().cast(), len - filled, offset + filled as u64)?
-        };
+    let mut filled = 0;
+    while filled < len {
+        let n = pread(file, &mut buf.bytes[filled..len], offset + filled as u64)?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        // SAFETY: `n` more bytes were written after `filled`.
-        unsafe { buf.0.set_len(filled + n) };
+        filled += n;
     }
+    buf.len = len;
     Ok(Bytes::from_owner(buf))
 }
 
-/// Read buffers of [`CHUNK`] bytes kept for reuse: at most [`POOLED`] (8 MB), as many as 64
-/// connections reading at once hold.
+/// Read buffers of [`CHUNK`] bytes (zeroed once, when made) kept for reuse: at most [`POOLED`]
+/// (8 MB), as many as 64 connections reading at once hold.
 static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
 const POOLED: usize = 64;
 
-/// A body read into a pooled buffer; it returns there when dropped.
-struct Pooled(Vec<u8>);
+/// A body read into a pooled buffer (its first `len` bytes); the buffer returns there when dropped.
+struct Pooled {
+    bytes: Vec<u8>,
+    len: usize,
+}
 
 /// Bodies up to this are read into a buffer of their own size (the allocator keeps small ones
 /// cheaply); larger ones into a pooled [`CHUNK`].
 const POOLED_FROM: usize = 16 * 1024;
 
 impl Pooled {
-    /// An empty buffer with room for `len` (at most [`CHUNK`]) bytes.
+    /// A buffer with room for `len` (at most [`CHUNK`]) bytes.
     fn take(len: usize) -> Self {
         if len <= POOLED_FROM {
-            return Self(Vec::with_capacity(len));
+            return Self { bytes: vec![0; len], len: 0 };
         }
         let reused = POOL.lock().ok().and_then(|mut p| p.pop());
-        Self(reused.unwrap_or_else(|| Vec::with_capacity(CHUNK)))
+        Self { bytes: reused.unwrap_or_else(|| vec![0; CHUNK]), len: 0 }
     }
 }
 
 impl AsRef<[u8]> for Pooled {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.bytes[..self.len]
     }
 }
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        let mut buf = std::mem::take(&mut self.0);
-        if buf.capacity() == CHUNK {
-            buf.clear();
-            if let Ok(mut pool) = POOL.lock()
-                && pool.len() < POOLED
-            {
-                pool.push(buf);
-            }
+        let buf = std::mem::take(&mut self.bytes);
+        if buf.len() == CHUNK
+            && let Ok(mut pool) = POOL.lock()
+            && pool.len() < POOLED
+        {
+            pool.push(buf);
         }
     }
 }

@@ -2,6 +2,10 @@
 //! posters at `/reels/…` (the same URL layout CloudFront serves from `s3://<bucket>/public/`), any other
 //! blob behind a signed expiring link at `/files/<key>`, a read-only JSON API under `/api/`, and the
 //! embed snippet (`truereel embed`). Only the CLI links it: the Lambda functions never carry a server.
+//! Unix only (files are opened beneath their folder and read with `pread`).
+
+#[cfg(not(unix))]
+compile_error!("truereel-origin serves files the Unix way (openat2/O_NOFOLLOW, pread): Unix only");
 
 pub mod api;
 pub mod embed;

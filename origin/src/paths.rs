@@ -156,15 +156,9 @@ fn is_absent(e: &std::io::Error) -> bool {
 
 /// Opens without following a symlink put in place since the path was resolved, and without waiting
 /// on a FIFO.
-#[cfg(unix)]
 fn open_no_follow(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
-}
-
-#[cfg(not(unix))]
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    File::open(path)
 }
 
 #[cfg(test)]
@@ -210,6 +204,9 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("secret"), inside.join("reels/out.mp4")).unwrap();
         std::os::unix::fs::symlink(dir.path(), inside.join("up")).unwrap();
         std::os::unix::fs::symlink(inside.join("reels/ok.mp4"), inside.join("reels/alias.mp4")).unwrap();
+        // A relative link that stays inside: followed by openat2 itself (an absolute one takes the
+        // portable way).
+        std::os::unix::fs::symlink("ok.mp4", inside.join("reels/near.mp4")).unwrap();
         let folder = Folder::new(&inside).unwrap();
         check_refusals(&folder);
         // The portable way refuses the same.
@@ -219,6 +216,7 @@ mod tests {
     fn check_refusals_resolved(folder: &Folder) {
         assert!(folder.open_resolved("reels/ok.mp4").unwrap().is_some());
         assert!(folder.open_resolved("reels/alias.mp4").unwrap().is_some());
+        assert!(folder.open_resolved("reels/near.mp4").unwrap().is_some());
         for refused in ["reels/out.mp4", "up/secret", "reels/none.mp4", "reels", "reels/ok.mp4/x"] {
             assert!(folder.open_resolved(refused).unwrap().is_none(), "{refused}");
         }
@@ -227,6 +225,7 @@ mod tests {
     fn check_refusals(folder: &Folder) {
         assert!(folder.open("reels/ok.mp4").unwrap().is_some());
         assert!(folder.open("reels/alias.mp4").unwrap().is_some(), "a link that stays inside is followed");
+        assert!(folder.open("reels/near.mp4").unwrap().is_some(), "a relative link inside is followed");
         assert!(folder.open("reels/out.mp4").unwrap().is_none());
         assert!(folder.open("up/secret").unwrap().is_none());
         assert!(folder.open("reels/none.mp4").unwrap().is_none());

@@ -6,7 +6,7 @@
 use crate::file::{self, Asked, Serving};
 use crate::links::{Caching, PublicUrls, REELS_PATH};
 use crate::paths::{Folder, key_of};
-use crate::signing::{FILES_PATH, Signature, SigningKey, unix_now};
+use crate::signing::{FILES_PATH, LINK_TTL, Signature, SigningKey, unix_now};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
@@ -15,7 +15,6 @@ use axum::routing::get;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use truereel::BlobKey;
 use truereel::adapters::embedded::folder_blobs::content_type_of;
 use truereel::config::Config;
@@ -35,9 +34,6 @@ pub enum OriginError {
 
 /// Where the published files are below the blob folder (`public/reels/`).
 const PUBLISHED_DIR: &str = "public/reels";
-
-/// How long the signed links the API hands out stay valid.
-pub const API_LINK_TTL: Duration = Duration::from_secs(3600);
 
 /// Everything a request is answered from: the embedded home and its configuration, its blob folder,
 /// the signing key, the public URL base and the host names the pages answer to.
@@ -99,9 +95,14 @@ impl Origin {
         &self.home
     }
 
-    /// A signed link to `key` on this origin, valid for `ttl` (what the review page links drafts with).
-    pub fn signed_link(&self, key: &BlobKey, ttl: Duration) -> String {
-        format!("{}{}", self.urls.base(), self.key.link_path(key, ttl))
+    /// A signed link to `key` on this origin ([`LINK_TTL`]).
+    pub fn signed_link(&self, key: &BlobKey) -> String {
+        format!("{}{}", self.urls.base(), self.key.link_path(key, LINK_TTL))
+    }
+
+    /// A signed path (on this origin, [`LINK_TTL`]) to `key` when it is stored.
+    pub(crate) async fn stored_link(&self, key: &BlobKey) -> Result<Option<String>, truereel::ports::BlobError> {
+        Ok(self.home.ports.blobs.head(key).await?.map(|_| self.key.link_path(key, LINK_TTL)))
     }
 
     /// Whether the server is bound to loopback: the JSON API is answered, the review page open.
@@ -169,10 +170,9 @@ async fn published(State(origin): State<Arc<Origin>>, request: Request) -> Respo
     if key_of(tail).is_none() {
         return not_found().await;
     }
-    let content_type = match tail.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("mp4") => "video/mp4",
-        Some("jpg") => "image/jpeg",
-        _ => return not_found().await,
+    // Only reels and their posters are published.
+    let Some(content_type) = content_type_of(tail).filter(|t| matches!(*t, "video/mp4" | "image/jpeg")) else {
+        return not_found().await;
     };
     let serving = Serving { content_type, cache_control: Caching::of(path).header(), public: true };
     let asked = Asked::from(headers, head);

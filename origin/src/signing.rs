@@ -16,6 +16,9 @@ pub const KEY_FILE: &str = "origin.key";
 /// The URL path prefix of signed files.
 pub const FILES_PATH: &str = "/files/";
 
+/// How long the signed links the origin hands out (API, review page, `truereel serve --sign`) stay valid.
+pub const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// What a signature covers besides the path and the expiry (a new scheme gets a new tag).
 const CONTEXT: &[u8] = b"truereel-origin/files/v1\n";
 
@@ -89,7 +92,6 @@ impl SigningKey {
     fn from_file(path: &Path, bytes: &[u8]) -> Result<Self, SigningError> {
         let key: [u8; KEY_BYTES] =
             bytes.try_into().map_err(|_| SigningError::Malformed { path: path.to_path_buf(), len: bytes.len() })?;
-        #[cfg(unix)]
         if let Ok(meta) = std::fs::metadata(path) {
             use std::os::unix::fs::PermissionsExt;
             if meta.permissions().mode() & 0o077 != 0 {

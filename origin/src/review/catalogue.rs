@@ -3,13 +3,12 @@
 //! parked in `needs_review`).
 
 use super::html::escape;
-use super::{PAGE_LINK_TTL, Refused, ReviewError, Shared, admit, answer, query, take_message};
+use super::{Refused, ReviewError, Shared, admit, answer, query, take_message};
 use crate::server::Origin;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use std::collections::HashMap;
-use truereel::{Product, Reel, ReelId, ReelStatus, Usd};
+use truereel::{Product, Reel, ReelStatus};
 
 /// Whether `reel` waits for a person.
 pub(crate) fn needs_person(reel: &Reel) -> bool {
@@ -20,7 +19,7 @@ pub(crate) fn needs_person(reel: &Reel) -> bool {
 pub(crate) async fn first_photo(origin: &Origin, product: &Product) -> Result<Option<String>, ReviewError> {
     let Some(first) = product.references.first() else { return Ok(None) };
     let references = origin.home.ports.state.references(&product.handle).await?;
-    Ok(references.iter().find(|r| r.sha256 == *first).map(|r| origin.key.link_path(&r.blob, PAGE_LINK_TTL)))
+    Ok(references.iter().find(|r| r.sha256 == *first).map(|r| origin.key.link_path(&r.blob, crate::signing::LINK_TTL)))
 }
 
 /// A reel's status as the page shows it.
@@ -46,11 +45,7 @@ async fn grid(origin: &Origin, person: bool) -> Result<String, ReviewError> {
     let state = &origin.home.ports.state;
     let products = state.scan_products().await?.records;
     let reels = state.scan_reels().await?.records;
-    let mut costs: HashMap<ReelId, Usd> = HashMap::new();
-    for entry in state.ledger(None).await? {
-        let c = costs.entry(entry.reel.clone()).or_default();
-        *c = *c + entry.usd;
-    }
+    let costs = truereel::report::ledger::by_reel(&state.ledger(None).await?);
     let filter = if person {
         "<p><a href=\"/\">Show every product</a></p>"
     } else {

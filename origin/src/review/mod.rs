@@ -21,9 +21,6 @@ use std::sync::{Arc, Mutex};
 
 pub use session::{COOKIE, TOKEN_FILE, login_token};
 
-/// How long the signed links on a review page stay valid.
-pub const PAGE_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
-
 /// The review page's routes (merged into the server's router).
 pub(crate) fn routes() -> Router<Arc<Origin>> {
     Router::new()

@@ -5,7 +5,7 @@
 
 use super::catalogue::status_text;
 use super::html::{csrf_field, escape, page};
-use super::{PAGE_LINK_TTL, Refused, ReviewError, Shared, Visitor, admit, answer, take_message};
+use super::{Refused, ReviewError, Shared, Visitor, admit, answer, take_message};
 use crate::links::url_path;
 use crate::server::Origin;
 use axum::extract::{Path, State};
@@ -31,7 +31,7 @@ pub(crate) async fn view(
 
 /// A signed page-relative link to `key` when it is stored.
 async fn link(origin: &Origin, key: &BlobKey) -> Result<Option<String>, ReviewError> {
-    Ok(origin.home.ports.blobs.head(key).await?.map(|_| origin.key.link_path(key, PAGE_LINK_TTL)))
+    Ok(origin.stored_link(key).await?)
 }
 
 async fn reels(origin: &Origin, visitor: &Visitor, product: &truereel::Product) -> Result<String, ReviewError> {
@@ -105,11 +105,7 @@ async fn one(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, ReviewE
         );
     }
     if published {
-        let name = match reel.id.variant() {
-            Some(v) => format!("{}.{v}", reel.product.as_str()),
-            None => reel.product.as_str().to_string(),
-        };
-        match crate::embed::embed(&origin.home, &origin.urls, &name).await {
+        match crate::embed::embed_of(&origin.home, &origin.urls, reel).await {
             Ok(embed) => {
                 out += &format!(
                     "<h3>Embed</h3><label for=\"embed-{id}\">Embed snippet (paste it into the product page)</label>\

@@ -67,6 +67,16 @@ pub fn summarise(entries: &[LedgerEntry]) -> LedgerSummary {
     out
 }
 
+/// What each reel has cost so far (net of refunds), from `entries`.
+pub fn by_reel(entries: &[LedgerEntry]) -> std::collections::HashMap<crate::ReelId, Usd> {
+    let mut out: std::collections::HashMap<crate::ReelId, Usd> = Default::default();
+    for e in entries {
+        let c = out.entry(e.reel.clone()).or_default();
+        *c = *c + e.usd;
+    }
+    out
+}
+
 /// The summary as text tables.
 pub fn text(s: &LedgerSummary) -> String {
     let mut out = format!("{} ledger entries, ${:.4} spent net\n", s.entries, s.total_usd);
