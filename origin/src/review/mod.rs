@@ -127,12 +127,21 @@ pub(crate) fn query(uri: &Uri) -> HashMap<String, String> {
     url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect()
 }
 
+/// The status message an action left for a session, shown once on the next page (at most this many
+/// waiting).
+const MAX_MESSAGES: usize = 1024;
+
 /// The status message an action left for a session, shown once on the next page.
 static SAID: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
 
 pub(crate) fn leave_message(session: &Session, text: String) {
     let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
-    said.get_or_insert_with(HashMap::new).insert(session.id.clone(), text);
+    let said = said.get_or_insert_with(HashMap::new);
+    // Messages nobody came back for are not kept for ever.
+    if said.len() >= MAX_MESSAGES {
+        said.clear();
+    }
+    said.insert(session.id.clone(), text);
 }
 
 pub(crate) fn take_message(session: &Session) -> Option<String> {

@@ -25,11 +25,16 @@ pub enum SessionError {
     Random(String),
 }
 
-/// One browser's session: its random id, and the CSRF token derived from it.
+/// One browser's session: its random id (the CSRF token is derived from it) and when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
+    /// Unix seconds; signed into the cookie with the id.
+    expires: u64,
 }
+
+/// How long a review session lasts.
+const SESSION_SECS: u64 = 12 * 3600;
 
 fn random_hex(bytes: usize) -> Result<String, SessionError> {
     let mut buf = vec![0u8; bytes];
@@ -45,11 +50,11 @@ fn same(a: &str, b: &str) -> bool {
 impl Session {
     /// A new session.
     pub fn new() -> Result<Self, SessionError> {
-        Ok(Self { id: random_hex(16)? })
+        Ok(Self { id: random_hex(16)?, expires: crate::signing::unix_now() + SESSION_SECS })
     }
 
-    fn mac(key: &SigningKey, id: &str) -> String {
-        key.sign(&format!("review-session:{id}"), 0)
+    fn mac(key: &SigningKey, id: &str, expires: u64) -> String {
+        key.sign(&format!("review-session:{id}"), expires)
     }
 
     /// The session the request's cookie names, when its signature holds.
@@ -59,14 +64,21 @@ impl Session {
             let (name, value) = c.trim().split_once('=')?;
             (name == COOKIE).then(|| value.to_string())
         })?;
-        let (id, mac) = value.split_once('.')?;
-        (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && same(mac, &Self::mac(key, id)))
-            .then(|| Self { id: id.to_string() })
+        let mut parts = value.splitn(3, '.');
+        let (id, expires, mac) = (parts.next()?, parts.next()?.parse::<u64>().ok()?, parts.next()?);
+        let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && expires > crate::signing::unix_now();
+        (valid && same(mac, &Self::mac(key, id, expires))).then(|| Self { id: id.to_string(), expires })
     }
 
-    /// The `Set-Cookie` value that keeps this session.
+    /// The `Set-Cookie` value that keeps this session (until it ends: signed and said to the browser).
     pub fn cookie(&self, key: &SigningKey) -> HeaderValue {
-        let value = format!("{COOKIE}={}.{}; Path=/; HttpOnly; SameSite=Strict", self.id, Self::mac(key, &self.id));
+        let max_age = self.expires.saturating_sub(crate::signing::unix_now());
+        let value = format!(
+            "{COOKIE}={}.{}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+            self.id,
+            self.expires,
+            Self::mac(key, &self.id, self.expires)
+        );
         HeaderValue::from_str(&value).expect("hex and ASCII")
     }
 
@@ -129,4 +141,32 @@ pub fn same_origin(origin: &Origin, headers: &HeaderMap) -> bool {
         return true;
     }
     from.strip_prefix("http://").or_else(|| from.strip_prefix("https://")).is_some_and(|host| origin.own_host(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(cookie: &HeaderValue) -> HeaderMap {
+        let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&pair).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_session_cookie_holds_until_it_ends_and_only_as_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::load_or_create(dir.path()).unwrap();
+        let session = Session::new().unwrap();
+        let cookie = session.cookie(&key);
+        assert!(cookie.to_str().unwrap().contains("Max-Age=43"), "{cookie:?}");
+        assert_eq!(Session::from_headers(&key, &sent(&cookie)), Some(session.clone()));
+        // Its end moved later by hand: the signature no longer holds.
+        let stretched = cookie.to_str().unwrap().replacen(&format!(".{}.", session.expires), ".99999999999.", 1);
+        assert_eq!(Session::from_headers(&key, &sent(&HeaderValue::from_str(&stretched).unwrap())), None);
+        // Ended: refused, though signed.
+        let ended = Session { expires: crate::signing::unix_now() - 1, ..session };
+        assert_eq!(Session::from_headers(&key, &sent(&ended.cookie(&key))), None);
+    }
 }
