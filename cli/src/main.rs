@@ -201,6 +201,31 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Publish a reel parked for a person as it is, over the judge's verdict: its latest cut becomes
+    /// the next version (the reason is kept on it) and its stable URL moves to it.
+    Publish {
+        /// The reel's id (`truereel status` lists them).
+        reel: String,
+        /// Why it may be published although the judge said no (kept on the version).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Send a parked reel's shots back to video: the named shots are made again (another seed, the
+    /// move turned round), the voice-over kept, and the new cut judged like any other.
+    Regenerate {
+        /// The reel's id (`truereel status` lists them).
+        reel: String,
+        /// The shots to make again, numbered from 1, comma-separated (default: every shot).
+        #[arg(long, value_delimiter = ',')]
+        shots: Vec<u32>,
+        /// Why (kept on the reel).
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// Show every reel's state, the queues, and recent problems.
     Status,
     /// Serve the data folder over HTTP: published reels at /reels/<handle>.mp4 (the stable URL embeds
@@ -310,6 +335,8 @@ impl Cli {
             | Command::Approve { backend, .. }
             | Command::Reject { backend, .. }
             | Command::Flag { backend, .. }
+            | Command::Publish { backend, .. }
+            | Command::Regenerate { backend, .. }
             | Command::Ledger { backend, .. } => (None, Some(backend), None),
             _ => (None, None, None),
         };
@@ -390,6 +417,12 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         }
         Command::Flag { reel, reason, shots, backend } => {
             plan::flag(&config, &reel, &reason, shots, backend.create_resources).await
+        }
+        Command::Publish { reel, reason, backend } => {
+            plan::publish(&config, &reel, &reason, backend.create_resources).await
+        }
+        Command::Regenerate { reel, shots, reason, backend } => {
+            plan::regenerate(&config, &reel, &shots, &reason, backend.create_resources).await
         }
         Command::Status => status(&config).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::Serve { sign, .. } => serve::run(&config, sign.as_deref()).await,
@@ -594,6 +627,9 @@ async fn status(config: &Config) -> Result<()> {
             let flags = r.flags.iter().map(|f| printable(&f.reason)).collect::<Vec<_>>().join("; ");
             println!("    version {} of {} (earlier ones retired; flagged: {flags})", v.version, r.versions.len());
         }
+        if let Some(why) = r.current_version().and_then(|v| v.overruled.as_ref()) {
+            println!("    published by a person over the judge: {}", printable(why));
+        }
         if !r.reasons.is_empty() {
             let why = if r.status == truereel::ReelStatus::NeedsReview { "needs review" } else { "working on" };
             println!("    {why}: {}", printable(&r.reasons.join("; ")));
@@ -608,43 +644,12 @@ async fn status(config: &Config) -> Result<()> {
     for u in &listing.unreadable {
         println!("{:<44} unreadable: {}", printable(&u.id), printable(&u.reason));
     }
-    println!();
-    for stage in Stage::ALL {
-        let d = e.ports.queue.depth(stage).await?;
-        println!(
-            "queue {:<9} visible {:>3}  delayed {:>3}  in flight {:>3}  dead letters {:>3}",
-            stage.as_str(),
-            d.visible,
-            d.delayed,
-            d.in_flight,
-            d.dead
-        );
-    }
     let pending = e.queue.pending().await?;
-    let stuck = truereel::stuck::stuck_reels(&e.ports, &pending).await?;
-    if !stuck.is_empty() {
-        println!("\nstuck reels (they will not move by themselves):");
-        for s in &stuck {
-            let (reel, why) = (printable(s.reel.as_str()), printable(&s.why));
-            println!("  {reel} ({}): {why}\n    to unstick it: {}", s.status, printable(&s.fix));
-        }
-    }
-    let issues = e.ports.state.scan_issues(0).await?;
-    if !issues.records.is_empty() || !issues.unreadable.is_empty() {
-        println!("\nrecent problems:");
-        for i in issues.records.iter().rev().take(20) {
-            let (product, message) = (printable(&i.product), printable(&i.message));
-            println!("  {product} [{}{}] {message}", printable(&i.stage), if i.fatal { ", failed" } else { "" });
-        }
-        for u in &issues.unreadable {
-            println!("  unreadable {}", printable(&u.to_string()));
-        }
-    }
+    let queues = truereel::report::queues::gather(&e.ports, &pending, 0).await?;
+    print!("\n{}", truereel::report::queues::text(&queues));
     Ok(())
 }
 
-/// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel
-/// or product if asked, and prints how many per stage.
 /// `truereel ledger`: every ledger entry summed up, from either home.
 async fn ledger(config: &Config, json: bool, create_resources: bool) -> Result<()> {
     let entries = match config.backend {
@@ -663,6 +668,8 @@ async fn ledger(config: &Config, json: bool, create_resources: bool) -> Result<(
     Ok(())
 }
 
+/// Sends the dead letters of one stage (or every stage) back to their queue, only those of one reel
+/// or product if asked, and prints how many per stage.
 async fn redrive(config: &Config, stage: Option<&str>, reel: Option<&str>, create_resources: bool) -> Result<()> {
     let stages = match stage {
         None => Stage::ALL.to_vec(),

@@ -211,6 +211,28 @@ pub async fn flag(
     finish(config, &ports, embedded, std::slice::from_ref(&id)).await
 }
 
+/// Publishes a parked reel's latest cut over the judge (nothing to run after: it is published).
+pub async fn publish(config: &Config, reel: &str, reason: &str, create_resources: bool) -> Result<ExitCode> {
+    let (ports, _) = open(config, create_resources).await?;
+    let id = ReelId::parse(reel)?;
+    println!("{}", printable(&stages::review::publish_parked(&ports, &id, reason).await?));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends a parked reel's shots back to video; on one machine, runs them and the new cut's judging.
+pub async fn regenerate(
+    config: &Config,
+    reel: &str,
+    shots: &[u32],
+    reason: &str,
+    create_resources: bool,
+) -> Result<ExitCode> {
+    let (ports, embedded) = open(config, create_resources).await?;
+    let id = ReelId::parse(reel)?;
+    println!("{}", printable(&stages::review::regenerate_parked(&ports, &id, shots, reason).await?));
+    finish(config, &ports, embedded, std::slice::from_ref(&id)).await
+}
+
 /// On one machine, runs the queues until nothing is left and prints where each reel ended up.
 async fn finish(config: &Config, ports: &Ports, embedded: Option<Embedded>, ids: &[ReelId]) -> Result<ExitCode> {
     let Some(e) = embedded else {

@@ -36,7 +36,7 @@ pub async fn run(config: &Config, sign: Option<&str>) -> Result<ExitCode> {
     let base = origin.urls().base().to_string();
     let api_line = match api {
         true => format!("http://{bound}/api/ (read only)"),
-        false => "off (it answers on loopback only: bind 127.0.0.1 or ::1)".to_string(),
+        false => format!("http://{bound}/api/ (read only; a review session or Authorization: Bearer <token>)"),
     };
     // One write, so a reader that takes the first line and goes away has the rest already (the
     // server writes nothing to standard output after it).

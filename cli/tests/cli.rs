@@ -778,6 +778,13 @@ fn flag_reopens_a_published_reel_and_publishes_the_next_version() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("reopened once already"));
+    // Publishing over the judge and sending shots back are for parked reels only.
+    let publish = truereel(data.path()).args(["publish", &reel, "--reason", "looks fine"]).output().unwrap();
+    assert_eq!(publish.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&publish.stderr).contains("only a reel parked for a person"));
+    let regenerate = truereel(data.path()).args(["regenerate", &reel, "--shots", "1"]).output().unwrap();
+    assert_eq!(regenerate.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&regenerate.stderr).contains("flag a published reel"));
 
     // The embed snippet: the stable URL and poster on the brand's domain, the reel's real size.
     let embed = truereel(data.path())

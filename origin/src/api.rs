@@ -14,7 +14,6 @@ use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use truereel::ports::{Stage, Unreadable};
 use truereel::{BlobKey, Reel, ReelId, Usd};
 
 /// The API's routes (merged into the server's router when the API is open).
@@ -66,10 +65,6 @@ fn ok(body: Value) -> Result<Response, ApiError> {
     Ok(answer(StatusCode::OK, body))
 }
 
-fn unreadable(list: &[Unreadable]) -> Value {
-    list.iter().map(|u| json!({ "what": u.what, "id": u.id, "reason": u.reason })).collect()
-}
-
 async fn index() -> Result<Response, ApiError> {
     ok(json!({
         "endpoints": [
@@ -85,7 +80,7 @@ async fn index() -> Result<Response, ApiError> {
 
 async fn products(State(o): State<Arc<Origin>>) -> Result<Response, ApiError> {
     let listing = o.home.ports.state.scan_products().await?;
-    ok(json!({ "products": listing.records, "unreadable": unreadable(&listing.unreadable) }))
+    ok(json!({ "products": listing.records, "unreadable": listing.unreadable }))
 }
 
 /// One published version with its URLs.
@@ -162,7 +157,7 @@ async fn reels(State(o): State<Arc<Origin>>) -> Result<Response, ApiError> {
     let costs = truereel::report::ledger::by_reel(&state.ledger(None).await?);
     let reels: Vec<_> =
         listing.records.iter().map(|r| summary(&o, r, costs.get(&r.id).copied().unwrap_or_default())).collect();
-    ok(json!({ "reels": reels, "unreadable": unreadable(&listing.unreadable) }))
+    ok(json!({ "reels": reels, "unreadable": listing.unreadable }))
 }
 
 async fn find(o: &Origin, id: &str) -> Result<Reel, ApiError> {
@@ -251,46 +246,7 @@ const DEAD_LETTERS_SHOWN: usize = 50;
 /// `/api/queues`: each stage's depth and dead letters (with the command that sends each back), the
 /// stuck reels with why and their fix, and the latest problems: what `truereel status` shows.
 async fn queues(State(o): State<Arc<Origin>>) -> Result<Response, ApiError> {
-    let ports = &o.home.ports;
-    let mut stages = Vec::new();
-    for stage in Stage::ALL {
-        let d = ports.queue.depth(stage).await?;
-        let dead: Vec<Value> = ports
-            .queue
-            .dead_letters(stage, DEAD_LETTERS_SHOWN)
-            .await?
-            .into_iter()
-            .map(|l| {
-                let message = truereel::messages::Message::parse(stage, &l.body).ok();
-                json!({
-                    "id": l.id,
-                    "receive_count": l.receive_count,
-                    "body": l.body,
-                    "redrive": truereel::stuck::redrive_command(stage, message.as_ref()),
-                })
-            })
-            .collect();
-        stages.push(json!({
-            "stage": stage.as_str(),
-            "visible": d.visible,
-            "delayed": d.delayed,
-            "in_flight": d.in_flight,
-            "dead": d.dead,
-            "dead_letters": dead,
-        }));
-    }
     let pending = o.home.queue.pending().await?;
-    let stuck: Vec<Value> = truereel::stuck::stuck_reels(ports, &pending)
-        .await?
-        .into_iter()
-        .map(|s| json!({ "reel": s.reel, "status": s.status, "why": s.why, "fix": s.fix }))
-        .collect();
-    let issues = ports.state.scan_issues(0).await?;
-    let recent: Vec<_> = issues.records.iter().rev().take(20).collect();
-    ok(json!({
-        "queues": stages,
-        "stuck": stuck,
-        "issues": recent,
-        "unreadable_issues": unreadable(&issues.unreadable),
-    }))
+    let queues = truereel::report::queues::gather(&o.home.ports, &pending, DEAD_LETTERS_SHOWN).await?;
+    ok(serde_json::to_value(queues).expect("plain data"))
 }

@@ -1,7 +1,7 @@
 //! The origin's HTTP server: `/reels/…` (published reels and posters, public), `/files/<key>` (any
-//! blob, behind a signed expiring link) and the read-only JSON API under `/api/` (on loopback only
-//! until the review page's login token). It only ever reads files below the data folder's `blobs/`:
-//! it fetches nothing upstream and follows no URL it is given.
+//! blob, behind a signed expiring link), the review page and the read-only JSON API under `/api/`
+//! (open on loopback, behind the review login elsewhere). It only ever reads files below the data
+//! folder's `blobs/`: it fetches nothing upstream and follows no URL it is given.
 
 use crate::file::{self, Asked, Serving};
 use crate::links::{Caching, PublicUrls, REELS_PATH};
@@ -44,7 +44,7 @@ pub struct Origin {
     published: Folder,
     pub(crate) key: SigningKey,
     pub(crate) urls: PublicUrls,
-    /// Bound to loopback: the API is answered and the review page needs no login.
+    /// Bound to loopback: the API and the review page need no login.
     open: bool,
     /// The `Host`s the API and the review page answer: the bound address (and `localhost` on
     /// loopback) and the public base URL's. Any other name pointing here (DNS rebinding) is refused.
@@ -53,8 +53,8 @@ pub struct Origin {
 
 impl Origin {
     /// The origin over an opened embedded home (`config`: its configuration, whose public base URL it
-    /// hands out, `http://<bound>` when unset), serving on `bound`. The JSON API is answered and the
-    /// review page open only when `open` (the server is bound to loopback: [`api_open_on`]).
+    /// hands out, `http://<bound>` when unset), serving on `bound`. The JSON API and the review page need
+    /// no login only when `open` (the server is bound to loopback: [`api_open_on`]).
     pub fn new(home: Embedded, config: Config, bound: SocketAddr, open: bool) -> Result<Self, OriginError> {
         let key = SigningKey::load_or_create(&home.data_dir)?;
         let root = home.blobs.root().to_path_buf();
@@ -105,7 +105,7 @@ impl Origin {
         Ok(self.home.ports.blobs.head(key).await?.map(|_| self.key.link_path(key, LINK_TTL)))
     }
 
-    /// Whether the server is bound to loopback: the JSON API is answered, the review page open.
+    /// Whether the server is bound to loopback: the JSON API and the review page need no login.
     pub fn open(&self) -> bool {
         self.open
     }
@@ -118,16 +118,37 @@ pub fn api_open_on(addr: &SocketAddr) -> bool {
 
 /// The routes.
 pub fn router(origin: Arc<Origin>) -> Router {
-    // The review page: open on loopback, behind its login token elsewhere (`review::admit`).
-    let mut pages = crate::review::routes();
-    if origin.open {
-        pages = pages.merge(crate::api::routes());
-    }
+    // The review page: open on loopback, behind its login token elsewhere (`review::admit`); the API
+    // likewise (a review session's cookie, or the token as a bearer).
+    let api = crate::api::routes().route_layer(axum::middleware::from_fn_with_state(origin.clone(), reviewers_only));
+    let pages = crate::review::routes().merge(api);
     // Pages and the API answer only to this origin's own host names (a page elsewhere whose name
     // points here must not read them or act); the public paths answer anyone.
     let pages = pages.route_layer(axum::middleware::from_fn_with_state(origin.clone(), own_host_only));
     let public = Router::new().route("/reels/{*rest}", get(published)).route("/files/{*rest}", get(signed_file));
     public.merge(pages).fallback(not_found).with_state(origin)
+}
+
+/// Lets an API request in: on loopback anyone; elsewhere a review session (the page's cookie) or
+/// `Authorization: Bearer <review-token>`; otherwise `401`.
+async fn reviewers_only(
+    State(origin): State<Arc<Origin>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .is_some_and(|t| crate::review::session::login_ok(&origin, t.trim()));
+    if origin.open || bearer || crate::review::session::Session::from_headers(&origin.key, headers).is_some() {
+        return next.run(request).await;
+    }
+    let body = axum::Json(serde_json::json!({
+        "error": "log in on the review page first, or send Authorization: Bearer <the data folder's review-token>"
+    }));
+    (StatusCode::UNAUTHORIZED, [(axum::http::header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
 }
 
 async fn own_host_only(

@@ -81,7 +81,7 @@ pub async fn note_dead_letters(ports: &Ports) -> Result<u64, StuckError> {
 }
 
 /// A reel that is neither published nor parked and cannot advance by itself.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StuckReel {
     pub reel: ReelId,
     pub status: ReelStatus,

@@ -524,4 +524,25 @@ async fn a_flag_event_on_the_bus_publishes_a_new_version_on_the_aws_home() {
     };
     let voice = packets(BlobKey::voice_over_aac(&second.voice_over.audio), "voice.m4a").await;
     assert_eq!(packets(BlobKey::published_reel(&first.id), "stable.mp4").await, voice);
+
+    // A second flag whose new shot the judge refuses (it shows another product) at the last attempt
+    // parks the reel, version 2 still served; a person publishes the parked cut over the judge, in S3.
+    let mut judged = aws.clone();
+    judged.settings.max_attempts = 3;
+    truereel_tests::Misrepresenting::install(&mut judged, 0, u32::MAX, "slipon-blue-side.jpg");
+    let detail =
+        truereel::messages::FlagDetail { reel: first.id.clone(), reason: "Meta: altered".into(), shots: vec![1] };
+    truereel::stages::flag::request(&judged, detail).await.unwrap();
+    let run = runner::drain(&judged, &options, Arc::new(LogProgress::default()));
+    tokio::time::timeout(Duration::from_secs(300), run).await.expect("the queues drain").unwrap();
+    let parked = aws.state.get_reel(&first.id).await.unwrap().unwrap();
+    assert_eq!(parked.status, ReelStatus::NeedsReview, "{:?}", parked.reasons);
+    assert!(parked.reasons.iter().any(|r| r == "shot 1 failed all 3 attempts"), "{:?}", parked.reasons);
+    assert_eq!(get(BlobKey::published_reel(&first.id)).await, stable, "version 2 stays served");
+    let said = truereel::stages::review::publish_parked(&aws, &first.id, "a person checked the colour").await.unwrap();
+    assert!(said.contains("published version 3 by a person over the judge (version 2 retired)"), "{said}");
+    let third = aws.state.get_reel(&first.id).await.unwrap().unwrap();
+    assert_eq!(third.current_version().and_then(|v| v.overruled.as_deref()), Some("a person checked the colour"));
+    assert_eq!(get(BlobKey::published_reel(&first.id)).await, get(BlobKey::reel_video(&first.id, third.round)).await);
+    assert_eq!(packets(BlobKey::published_reel(&first.id), "third.mp4").await, voice);
 }

@@ -1,8 +1,11 @@
 //! Judge and retry on the embedded home: a shot the judge fails is made again (its next attempt)
 //! with the voice-over kept byte for byte; one that never comes out right parks the reel after its
-//! attempts, with every round's reasons.
+//! attempts, with every round's reasons, and a person sends its shots back or publishes it anyway.
 
+use std::sync::Arc;
 use truereel::homes::embedded::Embedded;
+use truereel::runner::{self, LogProgress, RunOptions};
+use truereel::stages;
 use truereel::stages::evaluate::round_verdict;
 use truereel::{BlobKey, Reel, ReelStatus};
 use truereel_tests::{
@@ -75,7 +78,7 @@ async fn a_shot_showing_another_product_is_made_again_and_the_reel_keeps_its_voi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shot_that_never_comes_out_right_parks_the_reel_after_its_attempts_with_every_reason() {
+async fn a_shot_that_never_comes_out_right_parks_the_reel_and_a_person_sends_it_back_or_publishes_it() {
     init_logs();
     let data = tempfile::tempdir().unwrap();
     let mut config = small_config();
@@ -100,6 +103,39 @@ async fn a_shot_that_never_comes_out_right_parks_the_reel_after_its_attempts_wit
     let spent: i64 = e.ports.state.ledger(Some(&reel.id)).await.unwrap().iter().map(|l| l.usd.0).sum();
     assert!(spent <= config.settings.budget.per_reel.0, "within the reel's budget");
     assert!(e.ports.blobs.head(&BlobKey::published_reel(&reel.id)).await.unwrap().is_none(), "nothing published");
+
+    // A person sends shot 2 back once more: its fourth attempt is made and judged (the others'
+    // clips reused), and, still wrong, parks the reel again saying so.
+    let sent = stages::review::regenerate_parked(&e.ports, &reel.id, &[2], "try the back photo's light").await.unwrap();
+    assert!(sent.contains("shot 2 attempt 4"), "{sent}");
+    runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress::default())).await.unwrap();
+    let again = only_reel(&e).await;
+    assert_eq!(again.status, ReelStatus::NeedsReview, "{:?}", again.reasons);
+    assert_eq!((again.round, again.shot_attempts[1]), (4, 4));
+    assert!(again.reasons.iter().any(|r| r == "shot 2 failed all 4 attempts"), "{:#?}", again.reasons);
+    assert_eq!(charged_attempts(&e, &again, 1).await, [1, 2, 3, 4]);
+    assert_eq!(charged_attempts(&e, &again, 0).await, [1], "a passing shot is reused, not made again");
+    // Anything but a parked reel, a shot it has and (to publish) a reason is refused, changing nothing.
+    let refused = |r: Result<String, stages::StageError>| r.unwrap_err().to_string();
+    assert!(refused(stages::review::regenerate_parked(&e.ports, &reel.id, &[9], "").await).contains("no shot 9"));
+    assert!(refused(stages::review::publish_parked(&e.ports, &reel.id, " ").await).contains("needs a reason"));
+
+    // The person publishes the parked cut over the judge: version 1, the reason kept on it, the voice-over's audio.
+    let said = stages::review::publish_parked(&e.ports, &reel.id, "the judge confuses the print; checked by eye")
+        .await
+        .unwrap();
+    assert!(said.contains("published version 1 by a person over the judge (round 4)"), "{said}");
+    let published = only_reel(&e).await;
+    assert_eq!(published.status, ReelStatus::Published);
+    let v = published.current_version().unwrap();
+    assert_eq!((v.version, v.round), (1, 4));
+    assert_eq!(v.overruled.as_deref(), Some("the judge confuses the print; checked by eye"));
+    let stable = stored_file(&e, &BlobKey::published_reel(&reel.id));
+    let cut = stored_file(&e, &BlobKey::reel_video(&reel.id, 4));
+    assert!(std::fs::read(&stable).unwrap() == std::fs::read(cut).unwrap(), "the stable URL serves the parked cut");
+    let voice = audio_packets(&stored_file(&e, &BlobKey::voice_over_aac(&reel.voice_over.audio)));
+    assert!(audio_packets(&stable) == voice, "the audio is the voice-over's");
+    assert!(refused(stages::review::publish_parked(&e.ports, &reel.id, "again").await).contains("it is published"));
 }
 
 /// The judge over the corpus made from the sample store's photos: what it accepts and rejects, by

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use truereel::homes::embedded::Embedded;
 use truereel::messages::PlanOptions;
-use truereel::{Reel, ReelStatus};
+use truereel::{BlobKey, Reel, ReelStatus};
 use truereel_tests::{
-    RawAnswer, drain_store, drain_store_with, init_logs, raw_request, raw_request_with, repo_root, sample_store,
-    serve_origin, small_config,
+    Misrepresenting, RawAnswer, drain_store, drain_store_with, init_logs, raw_request, raw_request_with, repo_root,
+    sample_store, serve_origin, small_config,
 };
 
 const PUBLISHED: &str = "pullover-hoodie";
@@ -133,8 +133,86 @@ async fn review_actions_need_the_session_token_and_a_get_changes_nothing() {
     }
 }
 
+/// A reel the judge parked: its page plays the parked cut and offers publishing it over the judge
+/// (with a reason) and sending shots back; publishing through the form makes it version 1 with the
+/// reason kept, served at its stable URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn away_from_loopback_the_review_page_needs_the_login_token_and_reels_stay_public() {
+async fn a_person_publishes_a_parked_reel_over_the_judge_from_its_page() {
+    init_logs();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = small_config();
+    config.settings.max_attempts = 1;
+    let mut e = Embedded::open_for_runner(data.path(), &config).await.unwrap();
+    Misrepresenting::install(&mut e.ports, 1, u32::MAX, "slipon-blue-side.jpg");
+    drain_store(&e, &sample_store(), Some(&[PUBLISHED])).await;
+    let parked = e.ports.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(parked.status, ReelStatus::NeedsReview, "{:?}", parked.reasons);
+    drop(e);
+
+    let (addr, _origin) = serve_origin(data.path(), true).await;
+    let page = raw_request(addr, "GET", &format!("/products/{PUBLISHED}"), &[]).await;
+    let body = String::from_utf8_lossy(&page.body).to_string();
+    for part in ["the parked cut (not published)", "Publish this cut", "Send the shots back to video", "Regenerate"] {
+        assert!(body.contains(part), "{part} missing: {body}");
+    }
+    let (jar, token) = (cookie(&page), csrf(&body));
+    let headers = [format!("Cookie: {jar}"), format!("Origin: http://{addr}"), "Sec-Fetch-Site: same-origin".into()];
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let form = format!("reel={}&csrf={token}", parked.id.as_str());
+    // Without a reason: refused by the library, said on the page, nothing published.
+    let blank = post(addr, "/actions/publish", &headers, &format!("{form}&reason=")).await;
+    assert_eq!(blank.status, 303, "{}", blank.head);
+    assert_eq!(status_of(data.path(), &parked).await, ReelStatus::NeedsReview);
+    assert_eq!(raw_request(addr, "GET", &format!("/reels/{PUBLISHED}.mp4"), &[]).await.status, 404);
+    let done =
+        post(addr, "/actions/publish", &headers, &format!("{form}&reason=checked+by+eye%3A+the+print+is+right")).await;
+    assert_eq!((done.status, done.header("location")), (303, Some(format!("/products/{PUBLISHED}").as_str())));
+    assert_eq!(status_of(data.path(), &parked).await, ReelStatus::Published);
+    let after = raw_request(addr, "GET", &format!("/products/{PUBLISHED}"), &[headers[0]]).await;
+    let after = String::from_utf8_lossy(&after.body).to_string();
+    assert!(after.contains("published by a person over the judge: checked by eye: the print is right"), "{after}");
+    let served = raw_request(addr, "GET", &format!("/reels/{PUBLISHED}.mp4"), &[]).await;
+    assert_eq!(served.status, 200, "{}", served.head);
+    let cut = std::fs::read(data.path().join("blobs").join(BlobKey::reel_video(&parked.id, 1).as_str())).unwrap();
+    assert!(served.body == cut, "the stable URL serves the parked cut");
+}
+
+/// A catalogue of hundreds: the grid shows a page at a time with links to the others, the filter
+/// kept; a page past the end shows the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_grid_comes_a_page_at_a_time() {
+    init_logs();
+    let data = tempfile::tempdir().unwrap();
+    let e = Embedded::open(data.path(), &small_config()).unwrap();
+    for i in 0..100 {
+        let product: truereel::Product = serde_json::from_value(json!({
+            "handle": format!("product-{i:03}"), "title": format!("Product {i}"), "description": "",
+            "references": [], "gallery_hash": "0".repeat(64), "store": "test", "updated_ms": 0,
+        }))
+        .unwrap();
+        e.ports.state.put_product(&product).await.unwrap();
+    }
+    let (addr, _origin) = serve_origin(data.path(), true).await;
+    let page = |target: &'static str| async move {
+        let answer = raw_request(addr, "GET", target, &[]).await;
+        assert_eq!(answer.status, 200, "{target}: {}", answer.head);
+        String::from_utf8_lossy(&answer.body).to_string()
+    };
+    let cards = |body: &str| body.matches("class=\"card\"").count();
+    let first = page("/").await;
+    assert_eq!(cards(&first), truereel_origin::review::PER_PAGE);
+    assert!(first.contains("Page 1 of 3</span> (100 products)") && first.contains("href=\"/?page=2\""), "{first}");
+    assert!(!first.contains("Previous page"));
+    let last = page("/?page=3").await;
+    assert_eq!(cards(&last), 100 - 2 * truereel_origin::review::PER_PAGE);
+    assert!(last.contains("href=\"/?page=2\" rel=\"prev\"") && !last.contains("Next page"), "{last}");
+    assert_eq!(cards(&page("/?page=99").await), cards(&last), "past the end: the last page");
+    assert_eq!(cards(&page("/?page=zero").await), truereel_origin::review::PER_PAGE, "not a number: the first");
+    assert!(page("/?needs=person").await.contains("Nothing needs a person."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn away_from_loopback_the_review_page_and_the_api_need_the_login_and_reels_stay_public() {
     init_logs();
     let data = tempfile::tempdir().unwrap();
     let (addr, _origin) = serve_origin(data.path(), false).await;
@@ -155,6 +233,14 @@ async fn away_from_loopback_the_review_page_needs_the_login_token_and_reels_stay
     )
     .await;
     assert_eq!(forged.status, 401);
+    // The API likewise: 401 without a session, answered with the page's cookie or the token as a
+    // bearer (a wrong bearer is no login).
+    let api = raw_request(addr, "GET", "/api/reels", &[]).await;
+    assert_eq!((api.status, api.header("www-authenticate")), (401, Some("Bearer")), "{}", api.head);
+    assert_eq!(raw_request(addr, "GET", "/api/reels", &["Authorization: Bearer nope"]).await.status, 401);
+    assert_eq!(raw_request(addr, "GET", "/api/reels", &[&format!("Cookie: {jar}")]).await.status, 200);
+    let bearer = raw_request(addr, "GET", "/api/products", &[&format!("Authorization: Bearer {token}")]).await;
+    assert_eq!(bearer.status, 200, "{}", bearer.head);
     // The public paths are not behind the login (a reel never published is simply not there).
     assert_eq!(raw_request(addr, "GET", "/reels/none.mp4", &[]).await.status, 404);
 }

@@ -55,6 +55,7 @@ async fn published() -> Published {
         published_ms: 1,
         retired_ms: None,
         flag: None,
+        overruled: None,
     });
     // Written as the stages would leave it (their transitions are checked elsewhere).
     for (to, from) in [
@@ -355,8 +356,8 @@ async fn the_api_reads_products_reels_shots_verdicts_ledger_and_queues() {
     assert!(queues["stuck"].as_array().unwrap().is_empty(), "{}", queues["stuck"]);
     assert_eq!(reqwest::get(format!("http://{addr}/api/reels/nope--0123456789ab")).await.unwrap().status(), 404);
 
-    // Not on loopback (here: asked not to answer it), the API is not there; reels still are.
+    // Not on loopback (here: asked not to answer it), the API needs the review login; reels do not.
     let (closed, _) = serve_origin(data, false).await;
-    assert_eq!(get(closed, "/api/reels", &[]).await.status, 404);
+    assert_eq!(get(closed, "/api/reels", &[]).await.status, 401);
     assert_eq!(get(closed, &format!("/reels/{}.mp4", p.reel.product), &[]).await.status, 200);
 }

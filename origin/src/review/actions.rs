@@ -1,9 +1,9 @@
-//! `POST /actions/<approve|reject|flag|regenerate>`: what a person does on the page, through the same
-//! library functions as `truereel approve`, `reject` and `flag` (regenerating a shot is a flag naming
-//! that one shot: a safety pass). Each POST needs the session's cookie, its CSRF token and a
-//! same-origin request (`Sec-Fetch-Site`, `Origin`); otherwise `403` and nothing changes. Then, as the
-//! CLI does on one machine, the queues are drained in the background, and the answer is a `303` back
-//! to the product with what happened.
+//! `POST /actions/<approve|reject|flag|publish|regenerate>`: what a person does on the page, through
+//! the same library functions as `truereel approve`, `reject`, `flag`, `publish` and `regenerate`
+//! (regenerating a published reel's shot is a flag naming that shot: a safety pass). Each POST needs
+//! the session's cookie, its CSRF token and a same-origin request (`Sec-Fetch-Site`, `Origin`);
+//! otherwise `403` and nothing changes. Then, as the CLI does on one machine, the queues are drained
+//! in the background, and the answer is a `303` back to the product with what happened.
 
 use super::session::{Session, same_origin};
 use super::{Shared, leave_message, see_other};
@@ -60,12 +60,8 @@ pub(crate) async fn act(
         "flag" => stages::flag::request(ports, FlagDetail { reel: id.clone(), reason, shots })
             .await
             .map(|event| format!("{id}: flag {event} sent; the flagged shots are made again")),
-        "regenerate" if shots.len() == 1 => {
-            let reason = format!("shot {} regenerated from the review page", shots[0]);
-            stages::flag::request(ports, FlagDetail { reel: id.clone(), reason, shots })
-                .await
-                .map(|event| format!("{id}: shot regeneration {event} sent"))
-        }
+        "publish" => stages::review::publish_parked(ports, &id, &reason).await,
+        "regenerate" => regenerate(ports, &id, shots, reason).await,
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     match done {
@@ -77,6 +73,30 @@ pub(crate) async fn act(
         Err(e) => leave_message(&session, format!("Not done: {e}")),
     }
     see_other(&back)
+}
+
+/// Makes shots again: on a published reel a safety pass (a flag naming them), on a parked one the
+/// shots sent back to video; anything else is refused by the library with its reason.
+async fn regenerate(
+    ports: &truereel::stages::Ports,
+    id: &ReelId,
+    shots: Vec<u32>,
+    reason: String,
+) -> Result<String, StageError> {
+    let published = ports
+        .state
+        .get_reel(id)
+        .await
+        .map_err(|e| StageError::new("reading a reel", e))?
+        .is_some_and(|r| r.status == truereel::ReelStatus::Published);
+    if !published {
+        return stages::review::regenerate_parked(ports, id, &shots, &reason).await;
+    }
+    let list = shots.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let reason = if reason.is_empty() { format!("shot {list} regenerated from the review page") } else { reason };
+    stages::flag::request(ports, FlagDetail { reel: id.clone(), reason, shots })
+        .await
+        .map(|event| format!("{id}: shot regeneration {event} sent"))
 }
 
 /// `"1, 3"` as `[1, 3]`; empty as none.

@@ -1,6 +1,7 @@
 //! `GET /`: the catalogue as a grid, each product with its first photo, its reels' status and cost
 //! so far; `?needs=person` keeps the reels a person must act on (a plan awaiting approval, a reel
-//! parked in `needs_review`).
+//! parked in `needs_review`); [`PER_PAGE`] products a page (`?page=2`), so a catalogue of thousands
+//! reads the photos of one page only.
 
 use super::html::escape;
 use super::{Refused, ReviewError, Shared, admit, answer, query, take_message};
@@ -9,6 +10,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use truereel::{Product, Reel, ReelStatus};
+
+/// Products shown on one page of the grid.
+pub const PER_PAGE: usize = 48;
 
 /// Whether `reel` waits for a person.
 pub(crate) fn needs_person(reel: &Reel) -> bool {
@@ -34,14 +38,16 @@ pub(crate) fn status_text(reel: &Reel) -> String {
 
 pub(crate) async fn index(State(origin): Shared, headers: HeaderMap, uri: Uri) -> Result<Response, Refused> {
     let visitor = admit(&origin, &headers, &uri)?;
-    let person = query(&uri).get("needs").is_some_and(|n| n == "person");
+    let asked = query(&uri);
+    let person = asked.get("needs").is_some_and(|n| n == "person");
+    let page = asked.get("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let said = take_message(&visitor.session);
-    let body = grid(&origin, person).await?;
+    let body = grid(&origin, person, page).await?;
     let title = if person { "Reels that need a person" } else { "Catalogue" };
     Ok(answer(&origin, &visitor, super::html::page(title, said.as_deref(), &body)))
 }
 
-async fn grid(origin: &Origin, person: bool) -> Result<String, ReviewError> {
+async fn grid(origin: &Origin, person: bool, page: usize) -> Result<String, ReviewError> {
     let state = &origin.home.ports.state;
     let products = state.scan_products().await?.records;
     let reels = state.scan_reels().await?.records;
@@ -53,15 +59,18 @@ async fn grid(origin: &Origin, person: bool) -> Result<String, ReviewError> {
          needing review)</p>"
     };
     let mut out = String::from(filter);
+    let mut by_product: std::collections::HashMap<&truereel::Handle, Vec<&Reel>> = std::collections::HashMap::new();
+    for r in reels.iter().filter(|r| !person || needs_person(r)) {
+        by_product.entry(&r.product).or_default().push(r);
+    }
+    let listed: Vec<(&Product, Vec<&Reel>)> = (products.iter())
+        .map(|p| (p, by_product.remove(&p.handle).unwrap_or_default()))
+        .filter(|(_, mine)| !person || !mine.is_empty())
+        .collect();
+    let pages = listed.len().div_ceil(PER_PAGE).max(1);
+    let page = page.min(pages);
     let mut cards = String::new();
-    let mut shown = 0;
-    for product in &products {
-        let mine: Vec<&Reel> =
-            reels.iter().filter(|r| r.product == product.handle && (!person || needs_person(r))).collect();
-        if person && mine.is_empty() {
-            continue;
-        }
-        shown += 1;
+    for (product, mine) in listed.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE) {
         let handle = escape(product.handle.as_str());
         let photo = match first_photo(origin, product).await? {
             Some(link) => {
@@ -70,7 +79,7 @@ async fn grid(origin: &Origin, person: bool) -> Result<String, ReviewError> {
             None => "<p>(no photo)</p>".to_string(),
         };
         let mut lines = String::new();
-        for reel in &mine {
+        for reel in mine {
             let cost = costs.get(&reel.id).copied().unwrap_or_default();
             let variant = reel.id.variant().map(|v| format!(" ({})", escape(&v.to_string()))).unwrap_or_default();
             lines += &format!(
@@ -90,7 +99,7 @@ async fn grid(origin: &Origin, person: bool) -> Result<String, ReviewError> {
             title = escape(&product.title),
         );
     }
-    if shown == 0 {
+    if listed.is_empty() {
         out += if person {
             "<p>Nothing needs a person.</p>"
         } else {
@@ -98,6 +107,29 @@ async fn grid(origin: &Origin, person: bool) -> Result<String, ReviewError> {
         };
     } else {
         out += &format!("<ul class=\"grid\" aria-label=\"Products\">{cards}</ul>");
+        out += &pager(person, page, pages, listed.len());
     }
     Ok(out)
+}
+
+/// "Page 2 of 5 (230 products)" with links to the pages before and after, the filter kept.
+fn pager(person: bool, page: usize, pages: usize, products: usize) -> String {
+    if pages == 1 {
+        return String::new();
+    }
+    let link = |n: usize, text: &str, rel: &str| {
+        let needs = if person { "needs=person&amp;" } else { "" };
+        format!("<a href=\"/?{needs}page={n}\" rel=\"{rel}\">{text}</a>")
+    };
+    let mut out = String::from("<nav class=\"pager\" aria-label=\"Pages\"><p>");
+    if page > 1 {
+        out += &link(page - 1, "Previous page", "prev");
+        out += " · ";
+    }
+    out += &format!("<span aria-current=\"page\">Page {page} of {pages}</span> ({products} products)");
+    if page < pages {
+        out += " · ";
+        out += &link(page + 1, "Next page", "next");
+    }
+    out + "</p></nav>"
 }

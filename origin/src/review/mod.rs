@@ -19,6 +19,7 @@ use session::Session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use catalogue::PER_PAGE;
 pub use session::{COOKIE, TOKEN_FILE, login_token};
 
 /// The review page's routes (merged into the server's router).

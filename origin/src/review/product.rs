@@ -81,9 +81,10 @@ async fn one(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, ReviewE
         }
         out += "</ul>";
     }
-    // The player.
+    // The player: a parked cut is what a person decides on; otherwise the published reel.
     let published = reel.current_version().is_some();
-    let (src, what) = if published {
+    let parked_cut = reel.status == ReelStatus::NeedsReview && reel.video.is_some();
+    let (src, what) = if published && !parked_cut {
         (url_path(&BlobKey::published_reel(&reel.id)), "the published reel (its stable URL)")
     } else {
         (
@@ -91,7 +92,7 @@ async fn one(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, ReviewE
                 Some(k) => link(origin, k).await?,
                 None => None,
             },
-            "the latest draft",
+            if parked_cut { "the parked cut (not published)" } else { "the latest draft" },
         )
     };
     let poster = link(origin, &BlobKey::reel_poster(&reel.id, reel.round)).await?;
@@ -154,9 +155,7 @@ async fn one(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, ReviewE
         }
         out += "</ul>";
     }
-    if reel.versions.len() > 1 {
-        out += &format!("<p>{} versions published; the stable URL serves the latest.</p>", reel.versions.len());
-    }
+    out += &versions(reel);
     out += "</section>";
     Ok(out)
 }
@@ -188,9 +187,53 @@ fn actions(reel: &Reel, csrf: &str) -> String {
                  <button type=\"submit\" id=\"flag-{id}\">Flag the reel</button></form>"
             );
         }
+        ReelStatus::NeedsReview => {
+            if reel.video.is_some() {
+                out += &format!(
+                    "<form method=\"post\" action=\"/actions/publish\">{hidden}\
+                     <label for=\"publish-reason-{id}\">Why publish the parked cut over the judge</label>\
+                     <textarea id=\"publish-reason-{id}\" name=\"reason\" rows=\"2\" required></textarea>\
+                     <button type=\"submit\" id=\"publish-{id}\">Publish this cut</button></form>"
+                );
+            }
+            out += &format!(
+                "<form method=\"post\" action=\"/actions/regenerate\">{hidden}\
+                 <label for=\"regenerate-shots-{id}\">Shots to make again (numbers from 1, comma-separated; empty: \
+                 every shot)</label><input id=\"regenerate-shots-{id}\" name=\"shots\" inputmode=\"numeric\" \
+                 pattern=\"[0-9, ]*\"><label for=\"regenerate-reason-{id}\">Why (optional)</label>\
+                 <input id=\"regenerate-reason-{id}\" name=\"reason\">\
+                 <button type=\"submit\" id=\"regenerate-{id}\">Send the shots back to video</button></form>"
+            );
+        }
         _ => out += "<p>Nothing to do while it is in this state.</p>",
     }
     out
+}
+
+/// Every version published: the one served, the retired ones, and why a person published one over
+/// the judge.
+fn versions(reel: &Reel) -> String {
+    if reel.versions.is_empty() {
+        return String::new();
+    }
+    let current = reel.current_version().map(|v| v.version);
+    let mut out = String::from("<h3>Versions</h3><ul class=\"versions\">");
+    for v in &reel.versions {
+        let state = if Some(v.version) == current { "served at the stable URL" } else { "retired (kept, not linked)" };
+        let url = url_path(&v.file).unwrap_or_default();
+        out += &format!(
+            "<li><a href=\"{}\">version {}</a> (round {}): {state}{}{}</li>",
+            escape(&url),
+            v.version,
+            v.round,
+            v.flag.as_ref().map(|f| format!("; answers flag {}", escape(f))).unwrap_or_default(),
+            v.overruled
+                .as_ref()
+                .map(|r| format!("; published by a person over the judge: {}", escape(r)))
+                .unwrap_or_default(),
+        );
+    }
+    out + "</ul>"
 }
 
 async fn shots(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, ReviewError> {
@@ -198,7 +241,7 @@ async fn shots(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, Revie
     let clips = state.clips(&reel.id).await?;
     let references = state.references(&reel.product).await?;
     let id = escape(reel.id.as_str());
-    let published = reel.status == ReelStatus::Published;
+    let can_redo = matches!(reel.status, ReelStatus::Published | ReelStatus::NeedsReview);
     let mut out = String::from(
         "<h3>Shots</h3><table class=\"shots\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Reference \
          photo</th><th scope=\"col\">Clip</th><th scope=\"col\">Line</th></tr></thead><tbody>",
@@ -225,7 +268,7 @@ async fn shots(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, Revie
             },
             None => "(no clip yet)".into(),
         };
-        let regenerate = if published {
+        let regenerate = if can_redo {
             format!(
                 "<form method=\"post\" action=\"/actions/regenerate\">{}<input type=\"hidden\" name=\"reel\" \
                  value=\"{id}\"><input type=\"hidden\" name=\"shots\" value=\"{n}\">\

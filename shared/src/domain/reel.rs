@@ -23,7 +23,8 @@ pub enum ReelStatus {
     /// Passed and served. At rest, until a platform flag reopens it for a safety pass (its current
     /// version stays served meanwhile).
     Published,
-    /// Parked for a person, with reasons. Terminal until a person acts.
+    /// Parked for a person, with reasons. At rest until a person acts: publishes its cut over the
+    /// judge, or sends shots back to video.
     NeedsReview,
 }
 
@@ -80,6 +81,10 @@ impl ReelStatus {
                 | (Planned, NeedsReview)
                 | (Generating, NeedsReview)
                 | (Assembled, NeedsReview)
+                // A person publishes a parked cut over the judge's verdict…
+                | (NeedsReview, Published)
+                // …or sends its shots back to video.
+                | (NeedsReview, Generating)
         )
     }
 
@@ -193,6 +198,9 @@ pub struct Version {
     /// The flag it answers, for a version made by a safety pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// Why a person published it over the judge (a parked cut), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overruled: Option<String>,
 }
 
 /// A platform's flag on a published reel (an ad validator's refusal, a person's report): the
@@ -211,10 +219,10 @@ mod tests {
     use super::ReelStatus::*;
 
     #[test]
-    fn terminal_states_have_no_way_out_but_a_flag() {
+    fn states_at_rest_leave_only_by_a_flag_or_a_person() {
         for to in super::ReelStatus::ALL {
             assert_eq!(Published.can_become(to), to == Generating, "published -> {to}");
-            assert!(!NeedsReview.can_become(to));
+            assert_eq!(NeedsReview.can_become(to), matches!(to, Published | Generating), "needs_review -> {to}");
         }
     }
 

@@ -65,7 +65,7 @@ pub struct DeadLetter {
 pub type Pick<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
 
 /// How many messages a queue holds, by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct QueueDepth {
     pub visible: u64,
     pub delayed: u64,

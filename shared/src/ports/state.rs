@@ -56,7 +56,7 @@ pub enum Charge {
 
 /// A stored record that could not be read: which, and why. Listings skip it and name it here, so
 /// one bad record never hides the rest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Unreadable {
     /// The kind of record: `product`, `reel`, `issue`.
     pub what: &'static str,

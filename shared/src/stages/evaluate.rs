@@ -202,9 +202,20 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
     let Some(video) = reel.video.clone() else {
         return park(ports, &reel, STAGE, vec!["passed but has no video".into()]).await;
     };
-    // Each file goes to its version's immutable path, then over the stable one (embeds keep playing
-    // the old cut until the copy lands). The other shapes first: the transition below is the commit
-    // point, and a redelivery copies the same version again.
+    publish(ports, reel, video, None).await
+}
+
+/// Publishes `reel`'s latest cut (`video`) as its next version, from the state it is in (evaluated,
+/// or parked when a person publishes it over the judge: `overruled` says why). Each file goes to its
+/// version's immutable path first, then over the stable one; the transition is the commit point, and
+/// a redelivery (or a person asking again) copies the same version again.
+pub(super) async fn publish(
+    ports: &Ports,
+    reel: Reel,
+    video: BlobKey,
+    overruled: Option<String>,
+) -> Result<Outcome, StageError> {
+    // Embeds keep playing the old cut until the copy lands. The other shapes first.
     let version = reel.versions.len() as u32 + 1;
     for (aspect, _, _) in &ports.settings.extra_aspects {
         let shaped = BlobKey::reel_video_aspect(&reel.id, reel.round, aspect);
@@ -234,15 +245,17 @@ async fn act(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<Outcome, St
         published_ms: now,
         retired_ms: None,
         flag: answers.map(|f| f.id.clone()),
+        overruled: overruled.clone(),
     });
     next.status = ReelStatus::Published;
     next.published = Some(public);
     next.reasons.clear();
-    match ports.state.transition(&next, ReelStatus::Evaluated).await {
+    match ports.state.transition(&next, reel.status).await {
         Ok(()) => {
-            tracing::info!(reel = %reel.id, version, "Published.");
+            tracing::info!(reel = %reel.id, version, overruled, "Published.");
             let retired = if version > 1 { format!(" (version {} retired)", version - 1) } else { String::new() };
-            Ok(Outcome::Done(format!("{}: published version {version}{retired}", reel.id)))
+            let by = if overruled.is_some() { " by a person over the judge" } else { "" };
+            Ok(Outcome::Done(format!("{}: published version {version}{by}{retired}", reel.id)))
         }
         Err(StateError::Conflict { .. }) => Ok(Outcome::Skipped(format!("reel {} was published already", reel.id))),
         Err(e) => Err(state_err("marking a reel published", e)),
@@ -278,9 +291,11 @@ async fn retry_or_park(ports: &Ports, reel: Reel, verdict: &Verdict) -> Result<O
     let spent: Vec<u32> = shots.iter().copied().filter(|s| reel.shot_attempts[*s as usize] >= max).collect();
     if shots.is_empty() || unexplained || !spent.is_empty() {
         let mut reasons = every_rounds_reasons(ports, &reel).await?;
-        if !unexplained && !spent.is_empty() {
-            let list = spent.iter().map(|s| (s + 1).to_string()).collect::<Vec<_>>().join(", ");
-            reasons.push(format!("shot {list} failed all {max} attempts"));
+        if !unexplained {
+            // A person may have asked for more than the limit: each shot says its own count.
+            for s in &spent {
+                reasons.push(format!("shot {} failed all {} attempts", s + 1, reel.shot_attempts[*s as usize]));
+            }
         }
         return park(ports, &reel, STAGE, reasons).await;
     }

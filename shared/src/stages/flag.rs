@@ -163,5 +163,13 @@ async fn first_version(ports: &Ports, reel: &Reel) -> Result<Version, StageError
     let from = reel.published.clone().unwrap_or_else(|| BlobKey::published_reel(&reel.id));
     ports.blobs.copy(&from, &file, "video/mp4").await.map_err(|e| blob_err("keeping version 1", e))?;
     super::evaluate::publish_poster(ports, reel, reel.round, 1).await?;
-    Ok(Version { version: 1, round: reel.round, file, published_ms: reel.updated_ms, retired_ms: None, flag: None })
+    Ok(Version {
+        version: 1,
+        round: reel.round,
+        file,
+        published_ms: reel.updated_ms,
+        retired_ms: None,
+        flag: None,
+        overruled: None,
+    })
 }

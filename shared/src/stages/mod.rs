@@ -1,4 +1,4 @@
-//! The five stages: plain async functions over the ports.
+//! The stages: plain async functions over the ports.
 //!
 //! Each stage takes one queue message, does its work through [`Ports`], sends whatever comes
 //! next on the next stage's queue, and says what happened as an [`Outcome`]. A stage never
@@ -13,6 +13,7 @@ pub mod generate;
 
 pub mod mirror;
 pub mod plan;
+pub mod review;
 pub mod sheet;
 pub(crate) mod support;
 
