@@ -6,6 +6,7 @@
 //! is streamed: a new version renamed over the stable path meanwhile does not change what this
 //! answer sends (its `ETag` and length were sent first).
 
+use crate::hot::Hot;
 use crate::paths::Folder;
 use crate::range::Ranged;
 use axum::body::Body;
@@ -51,18 +52,29 @@ pub(crate) struct Serving {
     pub public: bool,
 }
 
-/// A file's validators.
-struct Validators {
+/// A file's length and validators, with their header values made once (a hot file keeps them).
+#[derive(Debug, Clone)]
+pub(crate) struct Validators {
+    len: u64,
     etag: String,
     last_modified: SystemTime,
+    etag_header: HeaderValue,
+    last_modified_header: HeaderValue,
 }
 
 impl Validators {
-    fn of(meta: &Metadata) -> Self {
+    pub(crate) fn of(meta: &Metadata) -> Self {
         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
         let nanos = modified.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_nanos();
         let inode = std::os::unix::fs::MetadataExt::ino(meta);
-        Self { etag: format!("\"{inode:x}-{:x}-{nanos:x}\"", meta.len()), last_modified: modified }
+        let etag = format!("\"{inode:x}-{:x}-{nanos:x}\"", meta.len());
+        Self {
+            len: meta.len(),
+            etag_header: value(&etag),
+            etag,
+            last_modified: modified,
+            last_modified_header: value(&httpdate::fmt_http_date(modified)),
+        }
     }
 
     /// `If-None-Match` (weak comparison, as RFC 9110 wants for it): `*` or one of the tags is ours.
@@ -96,7 +108,8 @@ enum Decision {
     Bytes { status: StatusCode, start: u64, len: u64 },
 }
 
-fn decide(asked: &Asked, v: &Validators, len: u64) -> Decision {
+fn decide(asked: &Asked, v: &Validators) -> Decision {
+    let len = v.len;
     let not_modified = match (asked.if_none_match, asked.if_modified_since) {
         (Some(tags), _) => v.none_match(tags),
         (None, Some(date)) => v.not_modified_since(date),
@@ -118,21 +131,50 @@ fn decide(asked: &Asked, v: &Validators, len: u64) -> Decision {
     }
 }
 
-/// Serves `relative` under `folder`; `None` when there is no such file (or it is refused). The file
-/// is opened and read on the calling thread (a few system calls and page-cache copies, as nginx's
-/// event loop makes them): a body up to [`CHUNK`] at once, a larger one a chunk at a time.
-pub(crate) fn serve(folder: &Folder, relative: &str, serving: Serving, asked: &Asked) -> Option<Response> {
+/// Serves `relative` under `folder`; `None` when there is no such file (or it is refused). A file in
+/// the `hot` set that is still the one there is answered from memory after one `stat`; any other is
+/// opened and read on the calling thread (a few system calls and page-cache copies, as nginx's event
+/// loop makes them): kept in the hot set when there is one and it fits, else a body up to [`CHUNK`]
+/// at once, a larger one a chunk at a time.
+pub(crate) fn serve(
+    folder: &Folder,
+    relative: &str,
+    serving: Serving,
+    asked: &Asked,
+    hot: Option<&Hot>,
+) -> Option<Response> {
+    if let Some((v, whole)) = hot.and_then(|h| h.unchanged(folder, relative)) {
+        return Some(respond(relative, &v, Source::Memory(whole), serving, asked));
+    }
     let (file, meta) = match folder.open(relative) {
         Ok(Some(found)) => found,
         Ok(None) => return None,
         Err(e) => return Some(failed(relative, &e)),
     };
     let v = Validators::of(&meta);
-    let total = meta.len();
-    let decision = decide(asked, &v, total);
+    // Read into the hot set only for a body (a HEAD or a 304 reads nothing).
+    let body_wanted = !asked.head && matches!(decide(asked, &v), Decision::Bytes { .. });
+    let source = match hot.filter(|_| body_wanted).map(|h| h.whole(relative, &file, &meta, &v)) {
+        Some(Ok(Some(whole))) => Source::Memory(whole),
+        Some(Err(e)) => return Some(failed(relative, &e)),
+        _ => Source::File(file),
+    };
+    Some(respond(relative, &v, source, serving, asked))
+}
+
+/// Where a body's bytes come from.
+enum Source {
+    /// The whole file, in memory.
+    Memory(Bytes),
+    File(std::fs::File),
+}
+
+fn respond(relative: &str, v: &Validators, source: Source, serving: Serving, asked: &Asked) -> Response {
+    let total = v.len;
+    let decision = decide(asked, v);
     let mut headers = HeaderMap::with_capacity(10);
-    headers.insert(header::ETAG, value(&v.etag));
-    headers.insert(header::LAST_MODIFIED, value(&httpdate::fmt_http_date(v.last_modified)));
+    headers.insert(header::ETAG, v.etag_header.clone());
+    headers.insert(header::LAST_MODIFIED, v.last_modified_header.clone());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(serving.cache_control));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -157,13 +199,15 @@ pub(crate) fn serve(folder: &Folder, relative: &str, serving: Serving, asked: &A
             }
             let body = if asked.head || len == 0 {
                 Body::empty()
-            } else if len as usize <= CHUNK {
-                match read_at(&file, start, len as usize) {
-                    Ok(bytes) => Body::from(bytes),
-                    Err(e) => return Some(failed(relative, &e)),
-                }
             } else {
-                stream(file, start, len)
+                match source {
+                    Source::Memory(whole) => Body::from(whole.slice(start as usize..(start + len) as usize)),
+                    Source::File(file) if len as usize <= CHUNK => match read_at(&file, start, len as usize) {
+                        Ok(bytes) => Body::from(bytes),
+                        Err(e) => return failed(relative, &e),
+                    },
+                    Source::File(file) => stream(file, start, len),
+                }
             };
             (status, body)
         }
@@ -171,7 +215,7 @@ pub(crate) fn serve(folder: &Folder, relative: &str, serving: Serving, asked: &A
     let mut response = Response::new(body);
     *response.status_mut() = status;
     *response.headers_mut() = headers;
-    Some(response)
+    response
 }
 
 /// A header value from text we made (digits, dates, quoted hex).
@@ -247,6 +291,20 @@ fn read_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Byt
     }
     buf.len = len;
     Ok(Bytes::from_owner(buf))
+}
+
+/// The whole of `file` (`len` bytes long when it was opened) in one buffer of its own.
+pub(crate) fn read_whole(file: &std::fs::File, len: u64) -> std::io::Result<Bytes> {
+    let mut buf = vec![0; len as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = pread(file, &mut buf[filled..], filled as u64)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        filled += n;
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Read buffers of [`CHUNK`] bytes (zeroed once, when made) kept for reuse: at most [`POOLED`]

@@ -10,6 +10,7 @@ compile_error!("truereel-origin serves files the Unix way (openat2/O_NOFOLLOW, p
 pub mod api;
 pub mod embed;
 mod file;
+pub mod hot;
 pub mod links;
 pub mod paths;
 pub mod range;

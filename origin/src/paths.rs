@@ -142,6 +142,56 @@ impl Folder {
     }
 }
 
+/// Which file a path led to, as far as serving is concerned: a file replaced (renamed over), grown or
+/// touched has another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+    pub mtime_ns: i128,
+}
+
+impl Stamp {
+    pub fn of(meta: &Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let mtime_ns = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+        Self { dev: meta.dev(), ino: meta.ino(), len: meta.len(), mtime_ns }
+    }
+}
+
+impl Folder {
+    /// The stamp of `relative` (a checked blob key's path) without opening it: one `fstatat` beside
+    /// the folder's fd, not following a final symlink. For checking that a file read before is still
+    /// the one there (a stamp equal to one taken from a file opened safely is that very file);
+    /// `None` when it cannot be told this way.
+    pub fn stamp(&self, relative: &str) -> Option<Stamp> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let path = std::ffi::CString::new(relative).ok()?;
+            let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+            // SAFETY: fstatat(2) with a valid directory fd, a NUL-terminated path and room for one
+            // `struct stat`, which it fills when it returns 0.
+            let ok = unsafe {
+                libc::fstatat(self.dir.as_raw_fd(), path.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+            };
+            if ok != 0 {
+                return None;
+            }
+            // SAFETY: filled by the successful call above.
+            let st = unsafe { st.assume_init() };
+            let mtime_ns = i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec);
+            Some(Stamp { dev: st.st_dev, ino: st.st_ino, len: st.st_size as u64, mtime_ns })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = relative;
+            None
+        }
+    }
+}
+
 /// The open file and its metadata when it is a regular file (not a folder, FIFO or device).
 fn regular(file: File) -> std::io::Result<Option<(File, Metadata)>> {
     let meta = file.metadata()?;

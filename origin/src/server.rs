@@ -42,6 +42,8 @@ pub struct Origin {
     pub(crate) config: Config,
     blobs: Folder,
     published: Folder,
+    /// Published files kept in memory.
+    hot: crate::hot::Hot,
     pub(crate) key: SigningKey,
     pub(crate) urls: PublicUrls,
     /// Bound to loopback: the API and the review page need no login.
@@ -77,7 +79,9 @@ impl Origin {
                 (name, None) => name,
             });
         }
-        Ok(Self { home, config, blobs, published, key, urls, open, hosts })
+        let cache = config.serve.cache_bytes;
+        let hot = crate::hot::Hot::new(cache, cache / 4);
+        Ok(Self { home, config, blobs, published, hot, key, urls, open, hosts })
     }
 
     /// Whether `host` (`name[:port]`, as in a `Host` header) is one of this origin's own host names.
@@ -197,7 +201,7 @@ async fn published(State(origin): State<Arc<Origin>>, request: Request) -> Respo
     };
     let serving = Serving { content_type, cache_control: Caching::of(path).header(), public: true };
     let asked = Asked::from(headers, head);
-    match file::serve(&origin.published, tail, serving, &asked) {
+    match file::serve(&origin.published, tail, serving, &asked, Some(&origin.hot)) {
         Some(response) => response,
         None => not_found().await,
     }
@@ -220,7 +224,7 @@ async fn signed_file(State(origin): State<Arc<Origin>>, request: Request) -> Res
         content_type_of(key.as_str()).filter(|t| !t.starts_with("text/html")).unwrap_or("application/octet-stream");
     let serving = Serving { content_type, cache_control: "private, no-store", public: false };
     let asked = Asked::from(headers, head);
-    match file::serve(&origin.blobs, key.as_str(), serving, &asked) {
+    match file::serve(&origin.blobs, key.as_str(), serving, &asked, None) {
         Some(response) => response,
         None => not_found().await,
     }

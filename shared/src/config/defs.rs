@@ -517,6 +517,13 @@ pub static DEFS: &[Def] = &[
     )
     .flag("--public-base-url")
     .unset("http://<TRUEREEL_BIND>"),
+    def(
+        Serve,
+        "TRUEREEL_SERVE_CACHE_MB",
+        Whole { min: 0, max: 65_536 },
+        Some("256"),
+        "the memory `truereel serve` keeps published reels in (the hot set; 0: none); a file over a quarter of it is streamed",
+    ),
     // AWS.
     def(Aws, "AWS_ENDPOINT_URL", Url, None, "an AWS-compatible endpoint, e.g. an emulator")
         .flag("--endpoint-url")

@@ -351,6 +351,8 @@ pub struct ServeConfig {
     pub bind: std::net::SocketAddr,
     /// Without a trailing slash; `None`: `http://<bind>`.
     pub public_base_url: Option<String>,
+    /// Bytes of published files kept in memory.
+    pub cache_bytes: u64,
 }
 
 impl ServeConfig {
@@ -657,6 +659,7 @@ impl Config {
             serve: ServeConfig {
                 bind: r.text("TRUEREEL_BIND").parse().expect("TRUEREEL_BIND was checked as an address"),
                 public_base_url: r.opt_text("TRUEREEL_PUBLIC_BASE_URL"),
+                cache_bytes: r.whole("TRUEREEL_SERVE_CACHE_MB") << 20,
             },
             aws,
             provider_secret_arn: r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN"),
