@@ -134,8 +134,8 @@ fn decide(asked: &Asked, v: &Validators) -> Decision {
 /// Serves `relative` under `folder`; `None` when there is no such file (or it is refused). A file in
 /// the `hot` set that is still the one there is answered from memory after one `stat`; any other is
 /// opened and read on the calling thread (a few system calls and page-cache copies, as nginx's event
-/// loop makes them): kept in the hot set when there is one and it fits, else a body up to [`CHUNK`]
-/// at once, a larger one a chunk at a time.
+/// loop makes them; the hot set, when there is one, reads it in for later requests): a body up to
+/// [`CHUNK`] at once, a larger one a chunk at a time.
 pub(crate) fn serve(
     folder: &Folder,
     relative: &str,
@@ -154,10 +154,9 @@ pub(crate) fn serve(
     let v = Validators::of(&meta);
     // Read into the hot set only for a body (a HEAD or a 304 reads nothing).
     let body_wanted = !asked.head && matches!(decide(asked, &v), Decision::Bytes { .. });
-    let source = match hot.filter(|_| body_wanted).map(|h| h.whole(relative, &file, &meta, &v)) {
-        Some(Ok(Some(whole))) => Source::Memory(whole),
-        Some(Err(e)) => return Some(failed(relative, &e)),
-        _ => Source::File(file),
+    let source = match hot.filter(|_| body_wanted).and_then(|h| h.whole(relative, &file, &meta, &v)) {
+        Some(whole) => Source::Memory(whole),
+        None => Source::File(file),
     };
     Some(respond(relative, &v, source, serving, asked))
 }
