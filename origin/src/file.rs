@@ -56,9 +56,9 @@ pub(crate) struct Serving {
 #[derive(Debug, Clone)]
 pub(crate) struct Validators {
     len: u64,
-    etag: String,
     last_modified: SystemTime,
-    etag_header: HeaderValue,
+    /// The quoted tag, as sent.
+    etag: HeaderValue,
     last_modified_header: HeaderValue,
 }
 
@@ -67,11 +67,9 @@ impl Validators {
         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
         let nanos = modified.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_nanos();
         let inode = std::os::unix::fs::MetadataExt::ino(meta);
-        let etag = format!("\"{inode:x}-{:x}-{nanos:x}\"", meta.len());
         Self {
             len: meta.len(),
-            etag_header: value(&etag),
-            etag,
+            etag: value(&format!("\"{inode:x}-{:x}-{nanos:x}\"", meta.len())),
             last_modified: modified,
             last_modified_header: value(&httpdate::fmt_http_date(modified)),
         }
@@ -79,7 +77,10 @@ impl Validators {
 
     /// `If-None-Match` (weak comparison, as RFC 9110 wants for it): `*` or one of the tags is ours.
     fn none_match(&self, header: &str) -> bool {
-        header.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == self.etag)
+        header
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t).as_bytes() == self.etag.as_bytes())
     }
 
     /// Whether the file is unchanged since the `If-Modified-Since` date (HTTP dates have whole seconds).
@@ -91,7 +92,7 @@ impl Validators {
     fn range_still_valid(&self, header: &str) -> bool {
         let header = header.trim();
         if header.starts_with('"') || header.starts_with("W/") {
-            return header == self.etag;
+            return header.as_bytes() == self.etag.as_bytes();
         }
         httpdate::parse_http_date(header).is_ok_and(|d| whole_seconds(d) == whole_seconds(self.last_modified))
     }
@@ -144,7 +145,8 @@ pub(crate) fn serve(
     hot: Option<&Hot>,
 ) -> Option<Response> {
     if let Some((v, whole)) = hot.and_then(|h| h.unchanged(folder, relative)) {
-        return Some(respond(relative, &v, Source::Memory(whole), serving, asked));
+        let decision = decide(asked, &v);
+        return Some(respond(relative, &v, decision, Source::Memory(whole), serving, asked));
     }
     let (file, meta) = match folder.open(relative) {
         Ok(Some(found)) => found,
@@ -153,12 +155,13 @@ pub(crate) fn serve(
     };
     let v = Validators::of(&meta);
     // Read into the hot set only for a body (a HEAD or a 304 reads nothing).
-    let body_wanted = !asked.head && matches!(decide(asked, &v), Decision::Bytes { .. });
+    let decision = decide(asked, &v);
+    let body_wanted = !asked.head && matches!(decision, Decision::Bytes { .. });
     let source = match hot.filter(|_| body_wanted).and_then(|h| h.whole(relative, &file, &meta, &v)) {
         Some(whole) => Source::Memory(whole),
         None => Source::File(file),
     };
-    Some(respond(relative, &v, source, serving, asked))
+    Some(respond(relative, &v, decision, source, serving, asked))
 }
 
 /// Where a body's bytes come from.
@@ -168,11 +171,17 @@ enum Source {
     File(std::fs::File),
 }
 
-fn respond(relative: &str, v: &Validators, source: Source, serving: Serving, asked: &Asked) -> Response {
+fn respond(
+    relative: &str,
+    v: &Validators,
+    decision: Decision,
+    source: Source,
+    serving: Serving,
+    asked: &Asked,
+) -> Response {
     let total = v.len;
-    let decision = decide(asked, v);
     let mut headers = HeaderMap::with_capacity(10);
-    headers.insert(header::ETAG, v.etag_header.clone());
+    headers.insert(header::ETAG, v.etag.clone());
     headers.insert(header::LAST_MODIFIED, v.last_modified_header.clone());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(serving.cache_control));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));

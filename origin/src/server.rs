@@ -141,12 +141,15 @@ async fn reviewers_only(
     next: axum::middleware::Next,
 ) -> Response {
     let headers = request.headers();
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .is_some_and(|t| crate::review::session::login_ok(&origin, t.trim()));
-    if origin.open || bearer || crate::review::session::Session::from_headers(&origin.key, headers).is_some() {
+    // The cookie is checked in memory; the bearer against the token file, only when there is one.
+    let admitted = origin.open
+        || crate::review::session::Session::from_headers(&origin.key, headers).is_some()
+        || headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .is_some_and(|t| crate::review::session::login_ok(&origin, t.trim()));
+    if admitted {
         return next.run(request).await;
     }
     let body = axum::Json(serde_json::json!({
