@@ -145,7 +145,20 @@ impl Queue for TwiceQueue {
     }
 }
 
-/// The still-motion renderer's records, one per render actually done (named `<job>.<started>.<nonce>.json`).
+/// A clip as a video file: a provider's stored clip, or a still-motion recipe rendered into `dir`
+/// as assembly renders it into the reel.
+pub async fn clip_video(e: &Embedded, clip: &truereel::Clip, dir: &Path) -> PathBuf {
+    if !clip.recipe {
+        return stored_file(e, &clip.blob);
+    }
+    let recipe = truereel::media::Recipe::parse(&e.ports.blobs.get(&clip.blob).await.unwrap()).unwrap();
+    let out = dir.join(format!("shot-{}-attempt-{}.mp4", clip.shot, clip.attempt));
+    let photo = stored_file(e, &recipe.photo);
+    e.ports.media.render_still_motion(&photo, &recipe.spec, &out).await.unwrap();
+    out
+}
+
+/// The still-motion renderer's records, one per job actually made (named `<job>.<started>.<nonce>.json`).
 pub fn renders(e: &Embedded) -> Vec<String> {
     let dir = e.blobs.root().join(truereel::adapters::providers::video::still_motion::RENDERS);
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -359,6 +372,9 @@ impl truereel::ports::VideoModel for Misrepresenting {
     fn takes_inline_image(&self) -> bool {
         false
     }
+    fn renders_in_assembly(&self) -> bool {
+        self.inner.renders_in_assembly()
+    }
     fn price(&self, request: &truereel::ports::ClipRequest) -> truereel::Usd {
         self.inner.price(request)
     }
@@ -370,7 +386,7 @@ impl truereel::ports::VideoModel for Misrepresenting {
         if !self.is_bad(key) {
             return self.inner.submit(request, key).await;
         }
-        let other = truereel::BlobKey::parse("provider/test/another-product.jpg").unwrap();
+        let other = truereel::BlobKey::parse("references/another-product.jpg").unwrap();
         self.blobs.put(&other, bytes::Bytes::from(self.other.clone()), "image/jpeg").await.unwrap();
         let request = truereel::ports::ClipRequest { reference: other, camera: Default::default(), ..request.clone() };
         self.inner.submit(&request, key).await

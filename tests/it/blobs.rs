@@ -128,7 +128,7 @@ async fn a_reel_stuck_on_a_missing_photo_and_a_lost_clip_is_repaired_by_the_next
     assert!(!clips.is_empty() && clips.len() < reel.plan.shots.len(), "some shots rendered: {clips:?}");
     let lost = &clips[0];
     std::fs::remove_file(file_of(&e, &lost.blob)).unwrap();
-    let outbox = dir.path().join("blobs/provider/still-motion").join(format!("{}.mp4", lost.job));
+    let outbox = dir.path().join("blobs/provider/still-motion").join(format!("{}.json", lost.job));
     std::fs::remove_file(&outbox).unwrap();
 
     drain_store(&e, &store, Some(&[TEE])).await;

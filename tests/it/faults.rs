@@ -258,6 +258,9 @@ impl truereel::ports::VideoModel for CountingDownloads {
     fn takes_inline_image(&self) -> bool {
         self.inner.takes_inline_image()
     }
+    fn renders_in_assembly(&self) -> bool {
+        self.inner.renders_in_assembly()
+    }
     async fn submit(
         &self,
         request: &truereel::ports::ClipRequest,
@@ -290,12 +293,13 @@ async fn a_clip_stored_before_a_crash_is_kept_not_downloaded_again() {
     let earlier = tempfile::tempdir().unwrap();
     let (first, _) = run_store(earlier.path(), &sample_store(), Some(&only), small_config()).await;
     let reel = first.ports.state.list_reels().await.unwrap().remove(0);
-    let shot0 = truereel::BlobKey::clip(&reel.id, 0, reel.shot_attempts[0]);
+    let clips = first.ports.state.clips(&reel.id).await.unwrap();
+    let shot0 = clips.iter().find(|c| c.shot == 0 && c.attempt == reel.shot_attempts[0]).unwrap().blob.clone();
     let clip = first.ports.blobs.get(&shot0).await.unwrap();
 
     let data = tempfile::tempdir().unwrap();
     let e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
-    e.ports.blobs.put(&shot0, clip.clone(), "video/mp4").await.unwrap();
+    e.ports.blobs.put(&shot0, clip.clone(), truereel::media::RECIPE_TYPE).await.unwrap();
     let kept_at = std::fs::metadata(e.ports.blobs.local_path(&shot0).unwrap()).unwrap().modified().unwrap();
     let counting = Arc::new(CountingDownloads {
         inner: e.ports.video.first().clone(),

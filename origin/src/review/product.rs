@@ -242,6 +242,7 @@ async fn shots(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, Revie
     let references = state.references(&reel.product).await?;
     let id = escape(reel.id.as_str());
     let can_redo = matches!(reel.status, ReelStatus::Published | ReelStatus::NeedsReview);
+    let starts = reel.plan.starts_ms();
     let mut out = String::from(
         "<h3>Shots</h3><table class=\"shots\"><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Reference \
          photo</th><th scope=\"col\">Clip</th><th scope=\"col\">Line</th></tr></thead><tbody>",
@@ -257,7 +258,27 @@ async fn shots(origin: &Origin, reel: &Reel, csrf: &str) -> Result<String, Revie
         };
         let attempt = reel.shot_attempts.get(shot.index as usize).copied().unwrap_or(1);
         let clip = clips.iter().filter(|c| c.shot == shot.index).max_by_key(|c| (c.attempt == attempt, c.attempt));
+        let assembled = !matches!(reel.status, ReelStatus::Generating | ReelStatus::Planned) && reel.video.is_some();
         let clip = match clip {
+            // A still-motion shot is a recipe rendered into the reel: its part of the reel is shown.
+            Some(c) if c.recipe => match (&reel.video, assembled && c.attempt == attempt) {
+                (Some(video), true) => match link(origin, video).await? {
+                    Some(l) => {
+                        let from = starts.get(shot.index as usize).copied().unwrap_or(0);
+                        let to = from + shot.duration_ms;
+                        format!(
+                            "<video src=\"{}#t={:.2},{:.2}\" controls muted preload=\"none\" aria-label=\"Shot {n} \
+                             in the reel, a camera move over its photo (attempt {})\"></video>",
+                            escape(&l),
+                            from as f64 / 1000.0,
+                            to as f64 / 1000.0,
+                            c.attempt
+                        )
+                    }
+                    None => "(reel missing)".into(),
+                },
+                _ => "(a camera move over the photo, rendered when the reel is assembled)".into(),
+            },
             Some(c) => match link(origin, &c.blob).await? {
                 Some(l) => format!(
                     "<video src=\"{}\" controls muted preload=\"none\" aria-label=\"Clip of shot {n}, attempt {}\"></video>",

@@ -157,6 +157,7 @@ pub fn sample_clip(reel: &ReelId, shot: u32, attempt: u32) -> Clip {
         height: 1920,
         bytes: 654_321,
         stored_ms: now_ms(),
+        recipe: false,
     }
 }
 

@@ -23,4 +23,9 @@ pub struct Clip {
     pub height: u32,
     pub bytes: u64,
     pub stored_ms: i64,
+    /// A still-motion recipe (the photo and the camera move, JSON at `blob`) that every assembly
+    /// renders into the reel, not a video file: an offline render is the same every time, so
+    /// storing its frames would only cost an encode and a decode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recipe: bool,
 }

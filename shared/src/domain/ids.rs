@@ -264,6 +264,10 @@ impl BlobKey {
     pub fn clip(reel: &ReelId, shot: u32, attempt: u32) -> Self {
         Self(format!("reels/{reel}/shots/{shot:02}/attempt-{attempt}.mp4"))
     }
+    /// A still-motion shot's recipe (see [`super::Clip::recipe`]), where a video clip would be.
+    pub fn clip_recipe(reel: &ReelId, shot: u32, attempt: u32) -> Self {
+        Self(format!("reels/{reel}/shots/{shot:02}/attempt-{attempt}.json"))
+    }
     /// The assembled reel of a given assembly round.
     pub fn reel_video(reel: &ReelId, round: u32) -> Self {
         Self(format!("reels/{reel}/reel-{round}.mp4"))

@@ -10,18 +10,48 @@
 //!
 //! The same run can also write the poster and the reel's thumbnails ([`super::thumbnails`]) from
 //! the frames it encodes: nothing decodes the reel again to look at it.
+//!
+//! A still-motion shot is no file: its camera move is rendered into this run ([`super::feed`]), its
+//! frames arriving on standard input as one raw stream of every such shot in reel order, which the
+//! graph splits back into shots by frame number.
 
-use super::{Media, MediaError, file_url, filter_value, secs};
+use super::feed::{FeedShot, feed, frame_pipe};
+use super::{Media, MediaError, MotionSpec, child, file_url, filter_value, secs, stderr_tail};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+/// Where a cut's frames come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClipSource {
+    /// A video file (a provider's clip), decoded.
+    File(PathBuf),
+    /// A camera move over a photo, rendered into the assembly (see the module documentation).
+    StillMotion { photo: PathBuf, spec: MotionSpec },
+}
 
 /// One clip and how long it runs in the reel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipCut {
-    pub path: PathBuf,
+    pub source: ClipSource,
     pub duration_ms: u32,
     /// What must stay in view (the product's centre) as fractions of the clip's frame, `(x, y)` in
     /// 0..1: the crop window is centred on it as far as the frame allows. `None`: the clip's centre.
     pub focus: Option<(f32, f32)>,
+}
+
+impl ClipCut {
+    /// A cut of a video file.
+    pub fn file(path: impl Into<PathBuf>, duration_ms: u32, focus: Option<(f32, f32)>) -> Self {
+        Self { source: ClipSource::File(path.into()), duration_ms, focus }
+    }
+
+    /// What to call the cut's source in a message.
+    fn name(&self) -> String {
+        match &self.source {
+            ClipSource::File(p) => p.display().to_string(),
+            ClipSource::StillMotion { photo, .. } => format!("a camera move over {}", photo.display()),
+        }
+    }
 }
 
 /// Everything one assembly run needs.
@@ -69,23 +99,66 @@ impl AssemblySpec {
             return bad("fps must be 1 to 120");
         }
         if let Some(c) = self.clips.iter().find(|c| self.frames(c.duration_ms) == 0) {
-            return bad(&format!("{} is cut to {} ms, shorter than one frame", c.path.display(), c.duration_ms));
+            return bad(&format!("{} is cut to {} ms, shorter than one frame", c.name(), c.duration_ms));
         }
         Ok(())
     }
 
+    /// The still-motion cuts, in reel order, as the stream renders them: all at the size and rate of
+    /// the first (windows are fractions of the photo, so any output size carries them out).
+    fn feed_shots(&self) -> Vec<FeedShot> {
+        let mut out: Vec<FeedShot> = Vec::new();
+        for (i, c) in self.clips.iter().enumerate() {
+            if let ClipSource::StillMotion { photo, spec } = &c.source {
+                let mut spec = spec.clone();
+                if let Some(first) = out.first() {
+                    (spec.width, spec.height, spec.fps) = (first.spec.width, first.spec.height, first.spec.fps);
+                }
+                // The render gives the cut's own length: what the reel shows of it.
+                spec.duration_ms = c.duration_ms;
+                out.push(FeedShot { shot: i as u32, photo: photo.clone(), spec });
+            }
+        }
+        out
+    }
+
     /// Each clip scaled to fill the frame, cropped around its focus, cut to its length; concatenated
     /// and captioned. Video only: the audio is copied.
-    fn filtergraph(&self) -> String {
+    fn filtergraph(&self, fed: &[FeedShot]) -> String {
         let (w, h, fps) = (self.width, self.height, self.fps);
         let mut g = String::new();
+        // The stream of rendered shots (the input after the files) split back into shots by frame.
+        let stream = self.clips.iter().filter(|c| matches!(c.source, ClipSource::File(_))).count();
+        if !fed.is_empty() {
+            g.push_str(&format!("[{stream}:v:0]split={}", fed.len()));
+            for j in 0..fed.len() {
+                g.push_str(&format!("[fed{j}]"));
+            }
+            g.push(';');
+        }
+        let (mut files, mut rendered, mut first_frame) = (0, 0, 0u32);
         for (i, c) in self.clips.iter().enumerate() {
+            let source = match &c.source {
+                ClipSource::File(_) => {
+                    files += 1;
+                    format!("[{}:v:0]", files - 1)
+                }
+                ClipSource::StillMotion { .. } => {
+                    let frames = fed[rendered].spec.frames();
+                    let label = format!(
+                        "[fed{rendered}]trim=start_frame={first_frame}:end_frame={},setpts=PTS-STARTPTS,",
+                        first_frame + frames
+                    );
+                    (rendered, first_frame) = (rendered + 1, first_frame + frames);
+                    label
+                }
+            };
             let (fx, fy) = c.focus.unwrap_or((0.5, 0.5));
             let (fx, fy) = (clamp_unit(fx), clamp_unit(fy));
             // Scaled so the frame is covered, then the window centred on the focus, kept inside the clip.
             // tpad clones the last frame so a clip a little short still fills its cut exactly.
             g.push_str(&format!(
-                "[{i}:v:0]scale={w}:{h}:force_original_aspect_ratio=increase,\
+                "{source}scale={w}:{h}:force_original_aspect_ratio=increase,\
                  crop={w}:{h}:'clip({fx:.4}*iw-ow/2,0,iw-ow)':'clip({fy:.4}*ih-oh/2,0,ih-oh)',\
                  setsar=1,fps={fps},tpad=stop_mode=clone:stop_duration={pad},trim=end_frame={n},setpts=PTS-STARTPTS[v{i}];",
                 pad = secs(c.duration_ms),
@@ -128,17 +201,29 @@ fn clamp_unit(v: f32) -> f32 {
 }
 
 impl Media {
-    /// The full ffmpeg argument list (without the binary) that assembles `spec` into `out` (MP4).
-    pub fn assemble_args(&self, spec: &AssemblySpec, out: &Path) -> Vec<String> {
+    /// The full ffmpeg argument list (without the binary) that assembles `spec` into `out` (MP4),
+    /// with the rendered shots `fed` (from [`AssemblySpec::feed_shots`]) read from standard input.
+    fn assemble_args(&self, spec: &AssemblySpec, fed: &[FeedShot], out: &Path) -> Vec<String> {
         let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"].map(String::from).to_vec();
+        let mut inputs = 0;
         for c in &spec.clips {
-            a.push("-i".into());
-            a.push(file_url(&c.path));
+            if let ClipSource::File(path) = &c.source {
+                a.push("-i".into());
+                a.push(file_url(path));
+                inputs += 1;
+            }
+        }
+        if let Some(first) = fed.first() {
+            let s = &first.spec;
+            a.extend(["-f", "rawvideo", "-pixel_format", "yuv420p", "-video_size"].map(String::from));
+            a.push(format!("{}x{}", s.width, s.height));
+            a.extend(["-framerate".into(), s.fps.to_string(), "-i".into(), "pipe:0".into()]);
+            inputs += 1;
         }
         a.push("-i".into());
         a.push(file_url(&spec.voice_over_aac));
-        a.extend(["-filter_complex".into(), spec.filtergraph()]);
-        a.extend(["-map".into(), "[v]".into(), "-map".into(), format!("{}:a:0", spec.clips.len())]);
+        a.extend(["-filter_complex".into(), spec.filtergraph(fed)]);
+        a.extend(["-map".into(), "[v]".into(), "-map".into(), format!("{inputs}:a:0")]);
         a.extend(["-c:v", "libx264", "-profile:v", "high", "-preset"].map(String::from));
         a.push(self.x264_preset.clone());
         a.extend(["-crf".into(), self.crf.to_string()]);
@@ -161,18 +246,27 @@ impl Media {
         a
     }
 
-    /// Assembles the reel in one ffmpeg run (video encoded, audio copied) and checks it has video,
-    /// audio and the right length.
+    /// Assembles the reel in one ffmpeg run (video encoded, audio copied; still-motion shots
+    /// rendered into it) and checks it has video, audio and the right length.
     pub async fn assemble(&self, spec: &AssemblySpec, out: &Path) -> Result<(), MediaError> {
         spec.validate()?;
-        for input in spec.clips.iter().map(|c| &c.path).chain([&spec.voice_over_aac, &spec.captions]) {
+        let files = spec.clips.iter().map(|c| match &c.source {
+            ClipSource::File(path) => path,
+            ClipSource::StillMotion { photo, .. } => photo,
+        });
+        for input in files.chain([&spec.voice_over_aac, &spec.captions]) {
             tokio::fs::metadata(input)
                 .await
                 .map_err(|e| MediaError::Io { what: format!("reading {}", input.display()), source: e })?;
         }
-        let args = self.assemble_args(spec, out);
+        let fed = spec.feed_shots();
+        let args = self.assemble_args(spec, &fed, out);
         let what = format!("assemble {} clips into {}", spec.clips.len(), out.display());
-        super::run_tool(&self.ffmpeg, &args, &what).await?;
+        if fed.is_empty() {
+            super::run_tool(&self.ffmpeg, &args, &what).await?;
+        } else {
+            self.assemble_fed(&args, &fed, &what).await?;
+        }
         let p = self.probe(out).await?;
         let want = spec.duration_ms();
         let ok = p.video.is_some() && p.audio.is_some() && p.duration_ms.abs_diff(want) <= 1000 / spec.fps + 50;
@@ -189,6 +283,34 @@ impl Media {
             }
         }
         Ok(())
+    }
+
+    /// Runs the assembly with the renders of `fed` passed into its standard input. Its own failure
+    /// is reported first (a render cut off by it fails too); then a render's.
+    async fn assemble_fed(&self, args: &[String], fed: &[FeedShot], what: &str) -> Result<(), MediaError> {
+        let (stream, into_stream) = frame_pipe()?;
+        let assembly = {
+            let mut cmd = child::tool_command(&self.ffmpeg);
+            cmd.args(args).stdin(Stdio::from(stream)).stdout(Stdio::piped()).stderr(Stdio::piped());
+            tracing::debug!(command = ?cmd.as_std(), "{what}");
+            child::spawn(&mut cmd)
+                .map_err(|e| MediaError::Io { what: format!("starting ffmpeg to {what}"), source: e })?
+        };
+        let (done, fed) = tokio::join!(assembly.wait_with_output(), feed(self, fed, into_stream));
+        let done = done.map_err(|e| MediaError::Io { what: format!("running ffmpeg to {what}"), source: e })?;
+        if !done.status.success() {
+            let mut stderr_tail = stderr_tail(&done.stderr);
+            if let Err(e) = fed {
+                stderr_tail.push_str(&format!(" (and: {e})"));
+            }
+            return Err(MediaError::Failed {
+                tool: self.ffmpeg.display().to_string(),
+                what: what.to_string(),
+                status: done.status.to_string(),
+                stderr_tail,
+            });
+        }
+        fed
     }
 }
 
@@ -229,9 +351,9 @@ mod tests {
         std::fs::write(&captions, ass_captions(&words, 180, 320)).unwrap();
         let spec = AssemblySpec {
             clips: vec![
-                ClipCut { path: a, duration_ms: 1000, focus: None },
-                ClipCut { path: b, duration_ms: 800, focus: Some((0.2, 0.9)) },
-                ClipCut { path: c, duration_ms: 700, focus: None },
+                ClipCut::file(a, 1000, None),
+                ClipCut::file(b, 800, Some((0.2, 0.9))),
+                ClipCut::file(c, 700, None),
             ],
             voice_over_aac: voice.clone(),
             captions,
@@ -261,7 +383,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_input_is_named() {
         let spec = AssemblySpec {
-            clips: vec![ClipCut { path: "/nonexistent/a.mp4".into(), duration_ms: 1000, focus: None }],
+            clips: vec![ClipCut::file("/nonexistent/a.mp4", 1000, None)],
             voice_over_aac: "/nonexistent/v.m4a".into(),
             captions: "/nonexistent/c.ass".into(),
             fonts_dir: None,
@@ -325,7 +447,7 @@ mod tests {
         let captions = dir.path().join("captions.ass");
         std::fs::write(&captions, script).unwrap();
         let spec = AssemblySpec {
-            clips: vec![ClipCut { path: clip, duration_ms: 2000, focus: None }],
+            clips: vec![ClipCut::file(clip, 2000, None)],
             voice_over_aac: voice,
             captions,
             fonts_dir: None,
@@ -403,7 +525,7 @@ mod tests {
         for (i, (size, fps)) in shapes.into_iter().enumerate() {
             let path = dir.path().join(format!("c{i}.mp4"));
             marked_clip(&m, &path, size, fps, 400, (0.85, 0.5)).await;
-            clips.push(ClipCut { path, duration_ms: 400, focus: None });
+            clips.push(ClipCut::file(path, 400, None));
         }
         let voice = voice_m4a(&m, dir.path(), 900, 1600).await;
         let spec = AssemblySpec {
@@ -444,7 +566,7 @@ mod tests {
         assert_eq!(packet_sha(&m, &reel_a, "a").await, voice_sha, "reel a's audio packets");
         assert_eq!(packet_sha(&m, &reel_b, "a").await, voice_sha, "reel b's audio packets");
         assert_ne!(packet_sha(&m, &reel_a, "v").await, packet_sha(&m, &reel_b, "v").await);
-        let args = m.assemble_args(&spec, &reel_a);
+        let args = m.assemble_args(&spec, &spec.feed_shots(), &reel_a);
         assert!(args.windows(2).any(|w| w == ["-c:a", "copy"]), "{args:?}");
         assert!(args.windows(2).any(|w| w == ["-profile:v", "high"]), "{args:?}");
         assert!(!args.iter().any(|a| a.contains(",pad=") || a.contains("]pad=")), "never a pad filter: {args:?}");
@@ -460,10 +582,7 @@ mod tests {
         let wide = dir.path().join("wide.mp4");
         marked_clip(&m, &wide, (640, 360), 30, 500, (0.9, 0.5)).await;
         let spec = AssemblySpec {
-            clips: vec![
-                ClipCut { path: tall, duration_ms: 500, focus: Some((0.5, 0.9)) },
-                ClipCut { path: wide, duration_ms: 500, focus: Some((0.9, 0.5)) },
-            ],
+            clips: vec![ClipCut::file(tall, 500, Some((0.5, 0.9))), ClipCut::file(wide, 500, Some((0.9, 0.5)))],
             voice_over_aac: voice_m4a(&m, dir.path(), 500, 1000).await,
             captions: empty_captions(dir.path(), 1080, 1350),
             fonts_dir: None,
@@ -495,10 +614,7 @@ mod tests {
         marked_clip(&m, &right, (360, 640), 30, 1000, (0.75, 0.5)).await;
         let (poster, thumbnails) = (dir.path().join("poster.jpg"), dir.path().join("thumbs.mkv"));
         let spec = AssemblySpec {
-            clips: vec![
-                ClipCut { path: left, duration_ms: 1000, focus: None },
-                ClipCut { path: right, duration_ms: 1000, focus: None },
-            ],
+            clips: vec![ClipCut::file(left, 1000, None), ClipCut::file(right, 1000, None)],
             voice_over_aac: voice_m4a(&m, dir.path(), 500, 2000).await,
             captions: empty_captions(dir.path(), 360, 640),
             fonts_dir: None,
@@ -537,5 +653,83 @@ mod tests {
             .map(|(x, _, _)| x)
             .collect();
         (xs.iter().map(|&x| x as f64).sum::<f64>() / xs.len().max(1) as f64, xs.len())
+    }
+
+    /// A photo of one colour, as a PNG file.
+    fn flat_photo(dir: &Path, name: &str, rgb: [u8; 3]) -> PathBuf {
+        let path = dir.join(name);
+        crate::media::testutil::picture(240, 360, rgb, &[]).save(&path).unwrap();
+        path
+    }
+
+    /// A still-motion cut over the whole of a 240x360 photo.
+    fn still(photo: PathBuf, ms: u32) -> ClipCut {
+        let w = crate::SubjectBox::WHOLE;
+        let camera = crate::Camera { start: w, end: w, fit: crate::Fit::Fill, backdrop: crate::Backdrop::None };
+        let spec = MotionSpec {
+            camera,
+            duration_ms: ms,
+            width: 180,
+            height: 320,
+            fps: 15,
+            image_width: 240,
+            image_height: 360,
+        };
+        ClipCut { source: ClipSource::StillMotion { photo, spec }, duration_ms: ms, focus: None }
+    }
+
+    /// Still-motion shots are rendered into the run, between decoded files, each in its place.
+    #[tokio::test]
+    async fn still_motion_shots_are_rendered_into_the_reel_in_order() {
+        use crate::media::testutil::{BLUE, RED};
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let grey = dir.path().join("grey.mp4");
+        grey_clip(&m, &grey, 800).await;
+        let (red, blue) = (flat_photo(dir.path(), "red.png", RED), flat_photo(dir.path(), "blue.png", BLUE));
+        let spec = AssemblySpec {
+            clips: vec![still(red, 600), ClipCut::file(grey, 800, None), still(blue, 700)],
+            voice_over_aac: voice_m4a(&m, dir.path(), 500, 2100).await,
+            captions: empty_captions(dir.path(), 180, 320),
+            fonts_dir: None,
+            width: 180,
+            height: 320,
+            fps: 15,
+            poster: None,
+            thumbnails: None,
+        };
+        let out = dir.path().join("reel.mp4");
+        m.assemble(&spec, &out).await.unwrap();
+        let v = m.probe(&out).await.unwrap().video.unwrap();
+        assert_eq!(v.frames, Some(9 + 12 + 11), "{v:?}");
+        for (at, want, name) in [(300, RED, "red"), (1000, [128, 128, 128], "grey"), (1800, BLUE, "blue")] {
+            let f = frame_at(&m, &out, at, &dir.path().join(format!("{name}.png"))).await;
+            let got = f.get_pixel(90, 160).0;
+            let near = got.iter().zip(want).all(|(g, w)| (*g as i32 - w as i32).abs() < 24);
+            assert!(near, "at {at} ms the reel shows {got:?}, not {name} {want:?}");
+        }
+    }
+
+    /// A render that cannot read its photo fails the assembly naming the shot.
+    #[tokio::test]
+    async fn a_still_motion_shot_that_cannot_render_names_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let good = flat_photo(dir.path(), "good.png", crate::media::testutil::RED);
+        let junk = dir.path().join("junk.png");
+        std::fs::write(&junk, b"\x89PNG not really").unwrap();
+        let spec = AssemblySpec {
+            clips: vec![still(good, 600), still(junk, 600)],
+            voice_over_aac: voice_m4a(&m, dir.path(), 500, 1200).await,
+            captions: empty_captions(dir.path(), 180, 320),
+            fonts_dir: None,
+            width: 180,
+            height: 320,
+            fps: 15,
+            poster: None,
+            thumbnails: None,
+        };
+        let e = m.assemble(&spec, &dir.path().join("reel.mp4")).await.unwrap_err();
+        assert!(e.to_string().contains("shot 2"), "{e}");
     }
 }

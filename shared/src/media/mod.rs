@@ -17,6 +17,7 @@ mod captions;
 pub mod child;
 pub mod contact_sheet;
 mod deliver;
+mod feed;
 mod framing;
 pub mod grounding;
 pub mod loudness;
@@ -28,7 +29,7 @@ pub mod subject;
 mod thumbnails;
 mod wav;
 
-pub use assemble::{AssemblySpec, ClipCut};
+pub use assemble::{AssemblySpec, ClipCut, ClipSource};
 pub use camera::{compose, compose_for, describe};
 pub use captions::{FontCoverage, ass_captions, cjk_font, script_font, styled_ass_captions};
 pub use contact_sheet::{ContactSheet, SheetShot};
@@ -37,7 +38,7 @@ pub use framing::{Framing, SubjectBox, analyse};
 pub use grounding::Grounding;
 pub use loudness::Normalised;
 pub use probe::{AudioInfo, Probe, VideoInfo};
-pub use render::{Canvas, MotionSpec};
+pub use render::{Canvas, MotionSpec, RECIPE_TYPE, Recipe};
 pub use scratch::Scratch;
 pub use thumbnails::{CUT_EDGE_MS, THUMBNAIL_FPS, THUMBNAIL_WIDTH, frames_by_shot, thumbnail_size};
 pub use wav::{Pcm, lay_out, parse_wav, write_wav};
@@ -94,14 +95,10 @@ impl Default for Media {
 }
 
 impl Media {
-    /// Runs `ffmpeg -version` and `ffprobe -version`; a missing tool says how to install it.
+    /// Runs `ffmpeg -version` and `ffprobe -version` (at once); a missing tool says how to install it.
     pub async fn check_available(&self) -> Result<(), MediaError> {
-        for tool in [&self.ffmpeg, &self.ffprobe] {
-            let out = run_tool(tool, ["-version"], "report its version").await?;
-            let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
-            tracing::debug!(tool = %tool.display(), version = %first, "media tool available");
-        }
-        Ok(())
+        let (ffmpeg, ffprobe) = tokio::join!(tool_version(&self.ffmpeg), tool_version(&self.ffprobe));
+        ffmpeg.and(ffprobe)
     }
 
     /// Runs ffmpeg with the standard quiet flags in front of `args`.
@@ -114,6 +111,14 @@ impl Media {
     pub(crate) async fn ffprobe(&self, args: &[String], what: &str) -> Result<Output, MediaError> {
         run_tool(&self.ffprobe, quiet_args()[1..].iter().chain(args), what).await
     }
+}
+
+/// Runs `tool -version` and logs its first line.
+async fn tool_version(tool: &Path) -> Result<(), MediaError> {
+    let out = run_tool(tool, ["-version"], "report its version").await?;
+    let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
+    tracing::debug!(tool = %tool.display(), version = %first, "media tool available");
+    Ok(())
 }
 
 /// `-nostdin -hide_banner -loglevel error`.

@@ -51,8 +51,38 @@ const BLUR_DARKEN: f64 = 0.7;
 /// A window without a backdrop may leave the photo by this much (rounding) before it needs one.
 const INSIDE_SLACK: f64 = 1e-3;
 
+/// The content type of a stored [`Recipe`].
+pub const RECIPE_TYPE: &str = "application/vnd.truereel.still-motion+json";
+/// The folders a recipe's photo may be in: the store's reference photos, and the renderer's own
+/// normalised copies of them.
+const RECIPE_PHOTOS: [&str; 2] = ["references/", "provider/still-motion/"];
+
+/// A still-motion clip as stored: the photo to render from and how. Assembly renders it into the
+/// reel ([`super::feed`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Recipe {
+    /// The photo in the blob store.
+    pub photo: crate::BlobKey,
+    pub spec: MotionSpec,
+}
+
+impl Recipe {
+    /// A recipe from stored bytes, checked: it parses, it can be rendered, and its photo is a
+    /// reference photo or the renderer's copy of one (nothing else in the store is read for it).
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let recipe: Recipe = serde_json::from_slice(bytes).map_err(|e| format!("not a still-motion recipe: {e}"))?;
+        recipe.spec.validate().map_err(|e| e.to_string())?;
+        let p = recipe.photo.as_str();
+        let inside = RECIPE_PHOTOS.iter().any(|f| p.strip_prefix(f).is_some_and(|name| !name.contains('/')));
+        if !inside {
+            return Err(format!("the recipe's photo {p} is not a reference photo"));
+        }
+        Ok(recipe)
+    }
+}
+
 /// One shot to render: the camera, the output and the photo's size.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MotionSpec {
     /// The windows to show and what fills the frame outside the photo.
     pub camera: Camera,
@@ -229,7 +259,9 @@ impl MotionSpec {
         }
     }
 
-    fn validate(&self) -> Result<(), MediaError> {
+    /// Checks the spec can be rendered: an even output size up to 4096 a side, a sane rate and
+    /// length, a photo with pixels, and windows that show some of it.
+    pub fn validate(&self) -> Result<(), MediaError> {
         let bad = |why: &str| Err(MediaError::BadInput(format!("still-motion spec {self:?}: {why}")));
         if self.width < 16 || self.height < 16 || self.width % 2 == 1 || self.height % 2 == 1 {
             return bad("the output must be at least 16x16 with even sides");
@@ -264,9 +296,8 @@ fn gcd(a: u32, b: u32) -> u32 {
 }
 
 impl Media {
-    /// The full ffmpeg argument list (without the binary) that renders `spec` from `photo` to
-    /// `out` (written as MP4 whatever its extension).
-    pub fn still_motion_args(&self, photo: &Path, spec: &MotionSpec, out: &Path) -> Vec<String> {
+    /// The ffmpeg arguments that read `photo` and carry out `spec`'s camera, up to the output.
+    fn still_motion_input(photo: &Path, spec: &MotionSpec) -> Vec<String> {
         let mut a: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"].map(String::from).to_vec();
         // image2pipe reads one file and detects the codec from its bytes: no `%d` patterns.
         a.extend(["-f", "image2pipe", "-i"].map(String::from));
@@ -274,10 +305,25 @@ impl Media {
         a.push("-vf".into());
         a.push(spec.filtergraph());
         a.extend(["-frames:v".into(), spec.frames().to_string(), "-an".into()]);
+        a
+    }
+
+    /// The full ffmpeg argument list (without the binary) that renders `spec` from `photo` to
+    /// `out` (written as MP4 whatever its extension).
+    pub fn still_motion_args(&self, photo: &Path, spec: &MotionSpec, out: &Path) -> Vec<String> {
+        let mut a = Self::still_motion_input(photo, spec);
         a.extend(["-c:v", "libx264", "-preset", CLIP_PRESET, "-crf"].map(String::from));
         a.push(CLIP_CRF.to_string());
         a.extend(["-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"].map(String::from));
         a.push(file_url(out));
+        a
+    }
+
+    /// The ffmpeg arguments that render `spec` from `photo` as raw `yuv420p` frames on standard
+    /// output: exactly [`MotionSpec::frames`] frames of `width`x`height`, nothing else.
+    pub fn still_motion_raw_args(&self, photo: &Path, spec: &MotionSpec) -> Vec<String> {
+        let mut a = Self::still_motion_input(photo, spec);
+        a.extend(["-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"].map(String::from));
         a
     }
 

@@ -175,6 +175,11 @@ pub trait VideoModel: Send + Sync {
     fn model(&self) -> &str {
         self.name()
     }
+    /// Whether its output is a recipe the assembly renders into the reel (the still-motion camera
+    /// move over a stored photo, see `media::feed`) rather than a video file to mirror.
+    fn renders_in_assembly(&self) -> bool {
+        false
+    }
     /// Whether [`ClipRequest::image`] is needed (the photo read from the blob store for every
     /// submission); a renderer that reads [`ClipRequest::reference`] itself says no.
     fn takes_inline_image(&self) -> bool {

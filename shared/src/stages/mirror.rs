@@ -5,7 +5,7 @@
 
 use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
 use super::{Outcome, StageError};
-use crate::media::{AssemblySpec, ClipCut};
+use crate::media::{AssemblySpec, ClipCut, ClipSource, RECIPE_TYPE, Recipe};
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg};
 use crate::ports::{ClipOutput, Downloaded, JobStatus, ProviderError, StateError, VideoModel};
 use crate::stages::Ports;
@@ -75,17 +75,19 @@ async fn mirror_clip(
     // stopped meanwhile still gets the clip it paid for (assembly is only asked for while generating).
 
     let dir = scratch(ports)?;
-    let key = BlobKey::clip(id, shot, attempt);
+    // A still-motion recipe is checked and stored where the clip would be; assembly renders it.
+    let recipe = model.renders_in_assembly();
+    let key = if recipe { BlobKey::clip_recipe(id, shot, attempt) } else { BlobKey::clip(id, shot, attempt) };
     // Stored before a crash but not yet recorded: kept as it is, neither downloaded nor written again.
     let kept = ports.blobs.head(&key).await.map_err(|e| blob_err("checking a clip", e))?;
     let (file, bytes, sha256) = match &kept {
         Some(meta) => {
-            let file = local_copy(ports, &key, dir.path(), "clip.mp4").await?;
+            let file = local_copy(ports, &key, dir.path(), "clip").await?;
             let sha = Sha256::of_file(&file).await.map_err(|e| StageError::new("hashing a kept clip", e))?;
             (file, meta.bytes, sha)
         }
         None => {
-            let file = dir.path().join("clip.mp4");
+            let file = dir.path().join("clip");
             match download(ports, model, job, output, &file).await {
                 Ok(got) => (file, got.bytes, got.sha256),
                 Err(e) if e.is_retryable() => {
@@ -97,26 +99,42 @@ async fn mirror_clip(
             }
         }
     };
-    let probe = match ports.media.probe(&file).await {
-        Ok(p) => p,
-        Err(e) => {
-            return park(ports, &reel, STAGE, vec![format!("shot {no}: the provider's clip is not a video: {e}")])
-                .await;
+    let (duration_ms, width, height) = if recipe {
+        let read = tokio::fs::read(&file).await.map_err(|e| StageError::new("reading a recipe", e))?;
+        let recipe = match Recipe::parse(&read) {
+            Ok(r) => r,
+            Err(why) => return park(ports, &reel, STAGE, vec![format!("shot {no}: {why}")]).await,
+        };
+        if ports.blobs.head(&recipe.photo).await.map_err(|e| blob_err("checking a photo", e))?.is_none() {
+            let why = format!("shot {no}: the photo {} to render it from is gone", recipe.photo);
+            return park(ports, &reel, STAGE, vec![why]).await;
         }
+        (recipe.spec.duration_ms, recipe.spec.width, recipe.spec.height)
+    } else {
+        let probe = match ports.media.probe(&file).await {
+            Ok(p) => p,
+            Err(e) => {
+                let why = format!("shot {no}: the provider's clip is not a video: {e}");
+                return park(ports, &reel, STAGE, vec![why]).await;
+            }
+        };
+        let Some(video) = probe.video.as_ref() else {
+            let why = format!("shot {no}: the provider's clip has no video stream");
+            return park(ports, &reel, STAGE, vec![why]).await;
+        };
+        (probe.duration_ms, video.width, video.height)
     };
-    let Some(video) = probe.video.as_ref() else {
-        return park(ports, &reel, STAGE, vec![format!("shot {no}: the provider's clip has no video stream")]).await;
-    };
-    if probe.duration_ms < planned.duration_ms / 2 {
+    if duration_ms < planned.duration_ms / 2 {
         let why = format!(
             "shot {no}: the clip is {:.1} s but the shot needs {:.1} s",
-            probe.duration_ms as f64 / 1000.0,
+            duration_ms as f64 / 1000.0,
             planned.duration_ms as f64 / 1000.0
         );
         return park(ports, &reel, STAGE, vec![why]).await;
     }
     if kept.is_none() {
-        ports.blobs.put_file(&key, &file, "video/mp4").await.map_err(|e| blob_err("storing a clip", e))?;
+        let kind = if recipe { RECIPE_TYPE } else { "video/mp4" };
+        ports.blobs.put_file(&key, &file, kind).await.map_err(|e| blob_err("storing a clip", e))?;
     }
     let clip = Clip {
         reel: id.clone(),
@@ -127,11 +145,12 @@ async fn mirror_clip(
         sha256: Some(sha256),
         job: job.clone(),
         blob: key,
-        duration_ms: probe.duration_ms,
-        width: video.width,
-        height: video.height,
+        duration_ms,
+        width,
+        height,
         bytes,
         stored_ms: now_ms(),
+        recipe,
     };
     ports.state.put_clip(&clip).await.map_err(|e| state_err("recording a clip", e))?;
     tracing::info!(reel = %id, shot, attempt, "Clip mirrored.");
@@ -217,14 +236,23 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut cuts = Vec::with_capacity(clips.len());
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
-        let path = local_copy(ports, &clip.blob, dir.path(), &format!("shot-{:02}.mp4", shot.index)).await?;
+        let name = format!("shot-{:02}", shot.index);
+        let source = if clip.recipe {
+            let read = ports.blobs.get(&clip.blob).await.map_err(|e| blob_err("reading a recipe", e))?;
+            let recipe = Recipe::parse(&read)
+                .map_err(|why| StageError::new(format!("{id}: the recipe of shot {}", shot.index + 1), why))?;
+            let photo = local_copy(ports, &recipe.photo, dir.path(), &format!("{name}.photo")).await?;
+            ClipSource::StillMotion { photo, spec: recipe.spec }
+        } else {
+            ClipSource::File(local_copy(ports, &clip.blob, dir.path(), &format!("{name}.mp4")).await?)
+        };
         // The product kept in view when the clip is cropped to another shape.
         let focus = references.iter().find(|r| r.sha256 == shot.reference).and_then(|r| {
             let camera = (clip.provider == STILL_MOTION).then_some(&shot.camera);
             let subject = r.framing.map(|f| f.subject)?;
             focus_in_clip(subject, (r.width, r.height), (clip.width, clip.height), camera)
         });
-        cuts.push(ClipCut { path, duration_ms: shot.duration_ms, focus });
+        cuts.push(ClipCut { source, duration_ms: shot.duration_ms, focus });
     }
     let voice = voice_over_aac(ports, &reel, dir.path()).await?;
     // The brand's caption style, in a font that has the line's glyphs.
@@ -373,10 +401,13 @@ async fn manifest(
     let mut shots = Vec::with_capacity(clips.len());
     for ((clip, cut), shot) in clips.iter().zip(cuts).zip(&reel.plan.shots) {
         // Hashed as it arrived; clips recorded before that was kept are hashed here.
-        let clip_sha256 = match &clip.sha256 {
-            Some(sha) => sha.clone(),
-            None => {
-                Sha256::of_file(&cut.path).await.map_err(|e| StageError::new("hashing a clip for the manifest", e))?
+        let clip_sha256 = match (&clip.sha256, &cut.source) {
+            (Some(sha), _) => sha.clone(),
+            (None, ClipSource::File(path)) => {
+                Sha256::of_file(path).await.map_err(|e| StageError::new("hashing a clip for the manifest", e))?
+            }
+            (None, ClipSource::StillMotion { .. }) => {
+                return Err(StageError::new(format!("{}: a recipe stored without its hash", reel.id), "no hash"));
             }
         };
         let model = clip.model.clone();

@@ -1,28 +1,31 @@
 //! The still-motion video "model": a real camera move over the real photo, rendered with ffmpeg.
 //!
-//! It behaves like a remote provider so the stages cannot tell, and it works in both homes: it
-//! reads the reference photo from the blob store and leaves its clips in the blob store under
-//! `provider/still-motion/` (a folder locally, S3 on AWS, where another Lambda mirrors them).
-//! `submit` makes a job named after the idempotency key (`sm-<token>`: the same key is the same
-//! job and is never rendered twice); the clip is stored only once fully rendered, so a crash
-//! leaves no half clip; and every render writes one record in `provider/still-motion/renders/`,
-//! the provider-side log of renders: `<job>.json` for a job's first render, and
-//! `<job>.<started_ms>.<nonce>.json` for any render after it (a render done twice leaves two
-//! records). The record follows the clip, so a process killed between the two leaves a clip with
-//! no record; the next submit of that key finds the clip and writes the missing record then
-//! (marked `late`), so the log misses no delivered render.
+//! It behaves like a remote provider so the stages cannot tell, and it works in both homes. Its
+//! output is not a video but a *recipe*: the photo and the [`MotionSpec`] that carries out the
+//! request's camera, which every assembly renders straight into the reel (`media::feed`). An offline
+//! render is the same every time, so an intermediate clip would only cost an encode and a decode
+//! (about 1.2 s of CPU for a 3.4 s shot at 1080x1920) and its storage; the reel alone is encoded.
 //!
-//! The clip carries out the request's camera (the window and move the plan chose); a request from a
-//! plan made before cameras were planned ([`crate::Camera::default`]) gets one composed here from
+//! `submit` makes a job named after the idempotency key (`sm-<token>`: the same key is the same
+//! job and is never made twice) and stores its recipe under `provider/still-motion/` (a folder
+//! locally, S3 on AWS), only once complete, so a crash leaves no half recipe; every job writes one
+//! record in `provider/still-motion/renders/`, the provider-side log of jobs: `<job>.json` for a
+//! job's first recipe, and `<job>.<started_ms>.<nonce>.json` for any made after it (a job made twice
+//! leaves two records). The record follows the recipe, so a process killed between the two leaves a
+//! recipe with no record; the next submit of that key finds the recipe and writes the missing record
+//! then (marked `late`), so the log misses no delivered job.
+//!
+//! The recipe carries out the request's camera (the window and move the plan chose); a request from
+//! a plan made before cameras were planned ([`crate::Camera::default`]) gets one composed here from
 //! the photo's framing and the requested motion ([`crate::media::camera::planned_or_composed`]).
 //!
 //! Photos are decoded here (EXIF orientation applied) and analysed for framing; a photo ffmpeg
-//! would see differently (rotated by EXIF, transparent, or not JPEG/PNG) is handed to ffmpeg as
-//! a normalised PNG (transparency flattened onto white), so the render shows exactly the pixels
-//! analysed.
+//! would see differently (rotated by EXIF, transparent, or not JPEG/PNG) is stored beside the recipe
+//! as a normalised PNG (transparency flattened onto white) and the recipe names that, so the render
+//! shows exactly the pixels analysed.
 
 use crate::media::camera::planned_or_composed;
-use crate::media::{Media, MediaError, MotionSpec, analyse, photo};
+use crate::media::{Media, MotionSpec, RECIPE_TYPE, Recipe, analyse, photo};
 use crate::ports::{
     BlobError, BlobStore, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure, JobStatus, ProviderError,
     VideoModel,
@@ -32,75 +35,77 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use image::{DynamicImage, ImageFormat};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 const NAME: &str = "still-motion";
-/// Where the renderer keeps its clips in the blob store.
+/// Where the renderer keeps its recipes (and normalised photos) in the blob store.
 pub const OUTBOX: &str = "provider/still-motion";
-/// Where it records each render, one object per render.
+/// Where it records each job, one object per job made.
 pub const RENDERS: &str = "provider/still-motion/renders";
 /// Output URLs point into the blob store with this scheme.
 const SCHEME: &str = "blob:";
-
-/// Renders clips from stored photos with ffmpeg.
+/// Makes still-motion recipes from stored photos.
 pub struct StillMotionVideo {
-    media: Arc<Media>,
     blobs: Arc<dyn BlobStore>,
     price_per_second: Usd,
-    /// One lock per job being rendered: concurrent submits of one key in one process render once.
-    rendering: Mutex<HashMap<JobId, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lock per job being made: concurrent submits of one key in one process make it once.
+    making: Mutex<HashMap<JobId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl StillMotionVideo {
-    pub fn new(media: Arc<Media>, blobs: Arc<dyn BlobStore>, price_per_second: Usd) -> Self {
-        Self { media, blobs, price_per_second, rendering: Mutex::new(HashMap::new()) }
+    /// `media` is taken for the signature the other models share; recipes need no tool to be made.
+    pub fn new(_media: Arc<Media>, blobs: Arc<dyn BlobStore>, price_per_second: Usd) -> Self {
+        Self { blobs, price_per_second, making: Mutex::new(HashMap::new()) }
     }
 
-    /// Where a job's clip is stored.
-    pub fn clip_key(job: &JobId) -> BlobKey {
-        BlobKey::parse(&format!("{OUTBOX}/{job}.mp4")).expect("job names are key-safe")
+    /// Where a job's recipe is stored.
+    pub fn recipe_key(job: &JobId) -> BlobKey {
+        BlobKey::parse(&format!("{OUTBOX}/{job}.json")).expect("job names are key-safe")
+    }
+
+    /// Where a job's normalised photo is stored, when it needs one.
+    fn photo_key(job: &JobId) -> BlobKey {
+        BlobKey::parse(&format!("{OUTBOX}/{job}.png")).expect("job names are key-safe")
     }
 
     fn job_lock(&self, job: &JobId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.making.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(job.clone()).or_default().clone()
     }
 
     fn release(&self, job: &JobId) {
-        let mut map = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.making.lock().unwrap_or_else(|p| p.into_inner());
         if map.get(job).is_some_and(|l| Arc::strong_count(l) == 1) {
             map.remove(job);
         }
     }
 
     async fn stored(&self, job: &JobId) -> Result<bool, ProviderError> {
-        self.has(&Self::clip_key(job)).await
+        self.has(&Self::recipe_key(job)).await
     }
 
-    async fn render(&self, request: &ClipRequest, job: &JobId) -> Result<(), ProviderError> {
+    async fn make(&self, request: &ClipRequest, job: &JobId) -> Result<(), ProviderError> {
         let reference = &request.reference;
         let bytes = self.blobs.get(reference).await.map_err(|e| match e {
             BlobError::NotFound(_) => rejected(format!("the photo {reference} is not stored")),
             e => retryable(format!("reading the photo {reference}: {e}")),
         })?;
-        let work = self
-            .media
-            .scratch
-            .dir("still-motion-")
-            .map_err(|e| retryable(format!("cannot make a scratch folder: {e}")))?;
-        let original = work.path().join("photo");
-        tokio::fs::write(&original, &bytes)
-            .await
-            .map_err(|e| retryable(format!("cannot write {}: {e}", original.display())))?;
-        let normalised = work.path().join("photo.png");
-        let norm = normalised.clone();
-        let decoded = tokio::task::spawn_blocking(move || decode(&bytes, &norm))
+        let decoded = tokio::task::spawn_blocking(move || decode(&bytes))
             .await
             .map_err(|e| retryable(format!("photo decoding panicked: {e}")))?;
-        let (img, rewritten) =
+        let (img, normalised) =
             decoded.map_err(|reason| rejected(format!("cannot decode the photo {reference}: {reason}")))?;
-        let source = if rewritten { normalised } else { original };
+        let photo = match normalised {
+            Some(png) => {
+                let key = Self::photo_key(job);
+                self.blobs
+                    .put(&key, Bytes::from(png), "image/png")
+                    .await
+                    .map_err(|e| retryable(format!("storing {key}: {e}")))?;
+                key
+            }
+            None => reference.clone(),
+        };
         let framing = analyse(&img);
         let camera = planned_or_composed(
             &request.camera,
@@ -122,18 +127,18 @@ impl StillMotionVideo {
             image_height: img.height(),
         };
         drop(img);
-        let clip = work.path().join("clip.mp4");
+        spec.validate().map_err(|e| rejected(e.to_string()))?;
         let started = crate::now_ms();
-        self.media.render_still_motion(&source, &spec, &clip).await.map_err(|e| match e {
-            MediaError::BadInput(m) => rejected(m),
-            e => retryable(format!("rendering {job} failed: {e}")),
-        })?;
-        let key = Self::clip_key(job);
-        self.blobs.put_file(&key, &clip, "video/mp4").await.map_err(|e| retryable(format!("storing {key}: {e}")))?;
-        let finished = crate::now_ms();
+        let recipe = Recipe { photo, spec };
+        let json = serde_json::to_vec(&recipe).map_err(|e| retryable(format!("writing the recipe: {e}")))?;
+        let key = Self::recipe_key(job);
+        self.blobs
+            .put(&key, Bytes::from(json), RECIPE_TYPE)
+            .await
+            .map_err(|e| retryable(format!("storing {key}: {e}")))?;
         let record = serde_json::json!({
-            "job": job, "started_ms": started, "finished_ms": finished, "motion": request.motion, "photo": reference,
-            "camera": camera,
+            "job": job, "started_ms": started, "finished_ms": crate::now_ms(), "motion": request.motion,
+            "photo": reference, "camera": camera,
         });
         let first = Self::first_record_key(job);
         let record_key = if self.has(&first).await? {
@@ -146,11 +151,11 @@ impl StillMotionVideo {
             first
         };
         self.record(&record_key, &record).await?;
-        tracing::debug!(%job, motion = %request.motion, ms = finished - started, "still-motion clip rendered");
+        tracing::debug!(%job, motion = %request.motion, "still-motion recipe made");
         Ok(())
     }
 
-    /// The record of a job's first render.
+    /// The record of a job's first recipe.
     fn first_record_key(job: &JobId) -> BlobKey {
         BlobKey::parse(&format!("{RENDERS}/{job}.json")).expect("job names are key-safe")
     }
@@ -163,11 +168,11 @@ impl StillMotionVideo {
         self.blobs
             .put(key, Bytes::from(record.to_string()), "application/json")
             .await
-            .map_err(|e| retryable(format!("recording the render in {key}: {e}")))
+            .map_err(|e| retryable(format!("recording the job in {key}: {e}")))
     }
 
-    /// A stored clip whose render record is missing (the process died between storing the one
-    /// and writing the other) gets its record now.
+    /// A stored recipe whose record is missing (the process died between storing the one and
+    /// writing the other) gets its record now.
     async fn record_if_missing(&self, request: &ClipRequest, job: &JobId) -> Result<(), ProviderError> {
         let key = Self::first_record_key(job);
         if self.has(&key).await? {
@@ -177,7 +182,7 @@ impl StillMotionVideo {
             "job": job, "late": true, "recorded_ms": crate::now_ms(), "motion": request.motion,
             "photo": request.reference,
         });
-        tracing::info!(%job, "a stored clip had no render record; recording it now");
+        tracing::info!(%job, "a stored recipe had no record; recording it now");
         self.record(&key, &record).await
     }
 }
@@ -190,6 +195,10 @@ impl VideoModel for StillMotionVideo {
 
     fn takes_inline_image(&self) -> bool {
         false
+    }
+
+    fn renders_in_assembly(&self) -> bool {
+        true
     }
 
     fn idempotent_submit(&self) -> bool {
@@ -209,7 +218,7 @@ impl VideoModel for StillMotionVideo {
             if self.stored(&job).await? {
                 self.record_if_missing(request, &job).await
             } else {
-                self.render(request, &job).await
+                self.make(request, &job).await
             }
         };
         drop(lock);
@@ -221,22 +230,27 @@ impl VideoModel for StillMotionVideo {
         let known = is_job_name(job.as_str()) && self.stored(job).await?;
         Ok(if known {
             JobStatus::Ready(ClipOutput {
-                url: format!("{SCHEME}{}", Self::clip_key(job)),
-                content_type: Some("video/mp4".into()),
+                url: format!("{SCHEME}{}", Self::recipe_key(job)),
+                content_type: Some(RECIPE_TYPE.into()),
             })
         } else {
             JobStatus::Failed(unknown_job())
         })
     }
 
-    async fn download(&self, output: &ClipOutput, dest: &Path, max_bytes: u64) -> Result<Downloaded, ProviderError> {
+    async fn download(
+        &self,
+        output: &ClipOutput,
+        dest: &std::path::Path,
+        max_bytes: u64,
+    ) -> Result<Downloaded, ProviderError> {
         let key = output
             .url
             .strip_prefix(SCHEME)
-            .and_then(|k| k.strip_prefix(OUTBOX)?.strip_prefix('/')?.strip_suffix(".mp4"))
+            .and_then(|k| k.strip_prefix(OUTBOX)?.strip_prefix('/')?.strip_suffix(".json"))
             .filter(|job| is_job_name(job))
-            .map(|job| Self::clip_key(&JobId::new(job)))
-            .ok_or_else(|| rejected(format!("{} is not a still-motion clip", output.url)))?;
+            .map(|job| Self::recipe_key(&JobId::new(job)))
+            .ok_or_else(|| rejected(format!("{} is not a still-motion recipe", output.url)))?;
         if let Some(dir) = dest.parent() {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -253,7 +267,7 @@ impl VideoModel for StillMotionVideo {
         }
         let sha256 =
             crate::Sha256::of_file(dest).await.map_err(|e| retryable(format!("hashing {}: {e}", dest.display())))?;
-        Ok(Downloaded { bytes, sha256, content_type: Some("video/mp4".into()) })
+        Ok(Downloaded { bytes, sha256, content_type: Some(RECIPE_TYPE.into()) })
     }
 }
 
@@ -275,19 +289,19 @@ fn is_job_name(s: &str) -> bool {
     s.strip_prefix("sm-").is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Decodes the photo upright ([`crate::media::photo`]). Returns it and whether it was also written
-/// to `normalised` as a PNG (when ffmpeg would not see the same pixels in the original: turned by
-/// EXIF, transparent, or not JPEG/PNG).
-fn decode(bytes: &[u8], normalised: &Path) -> Result<(DynamicImage, bool), String> {
+/// Decodes the photo upright ([`crate::media::photo`]). Returns it, and a PNG of it when ffmpeg
+/// would not see the same pixels in the original (turned by EXIF, transparent, or not JPEG/PNG).
+fn decode(bytes: &[u8]) -> Result<(DynamicImage, Option<Vec<u8>>), String> {
     let up = photo::decode_upright(bytes)?;
     let plain = matches!(up.format, ImageFormat::Jpeg | ImageFormat::Png) && !up.turned;
     if plain && !up.image.color().has_alpha() {
-        return Ok((up.image, false));
+        return Ok((up.image, None));
     }
     let img = DynamicImage::ImageRgb8(photo::on_white(up.image));
-    img.save_with_format(normalised, ImageFormat::Png)
-        .map_err(|e| format!("cannot write {}: {e}", normalised.display()))?;
-    Ok((img, true))
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+        .map_err(|e| format!("cannot make a PNG of it: {e}"))?;
+    Ok((img, Some(png)))
 }
 
 #[cfg(test)]
@@ -297,6 +311,7 @@ mod tests {
     use crate::adapters::embedded::folder_blobs::FolderBlobStore;
     use crate::media::{Media, testutil};
     use std::io::Cursor;
+    use std::path::Path;
 
     fn provider(blobs: &Arc<FolderBlobStore>) -> StillMotionVideo {
         StillMotionVideo::new(Arc::new(Media::default()), blobs.clone(), Usd::from_dollars(0.05))
@@ -347,8 +362,21 @@ mod tests {
         names
     }
 
+    /// The job's recipe, read back and checked.
+    fn recipe(blobs: &FolderBlobStore, job: &JobId) -> Recipe {
+        Recipe::parse(&std::fs::read(blobs.local_path(&StillMotionVideo::recipe_key(job)).unwrap()).unwrap()).unwrap()
+    }
+
+    /// The job's recipe rendered to a file, as assembly renders it into a reel.
+    async fn rendered(blobs: &FolderBlobStore, job: &JobId, dir: &Path) -> std::path::PathBuf {
+        let r = recipe(blobs, job);
+        let out = dir.join(format!("{job}.mp4"));
+        Media::default().render_still_motion(&blobs.local_path(&r.photo).unwrap(), &r.spec, &out).await.unwrap();
+        out
+    }
+
     #[tokio::test]
-    async fn renders_once_per_key_and_serves_the_clip() {
+    async fn makes_one_recipe_per_key_and_serves_it() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = store(dir.path());
         let v = provider(&blobs);
@@ -357,7 +385,7 @@ mod tests {
         assert_eq!((v.name(), v.idempotent_submit()), ("still-motion", true));
         assert_eq!(v.price(&req), Usd::from_dollars(0.04));
 
-        // Two submits at once and one after: one job, one render.
+        // Two submits at once and one after: one job, one recipe.
         let (a, b) = tokio::join!(v.submit(&req, &first), v.submit(&req, &first));
         let job = a.unwrap();
         assert_eq!(b.unwrap(), job);
@@ -371,25 +399,28 @@ mod tests {
         assert_eq!(record["motion"], "push_in");
 
         let JobStatus::Ready(out) = v.poll(&job).await.unwrap() else { panic!("not ready") };
-        assert_eq!(out.content_type.as_deref(), Some("video/mp4"));
-        let dest = dir.path().join("mirror/clip.mp4");
+        assert_eq!(out.content_type.as_deref(), Some(RECIPE_TYPE));
+        let dest = dir.path().join("mirror/clip");
         let n = v.download(&out, &dest, u64::MAX).await.unwrap();
         assert_eq!(n.bytes, std::fs::metadata(&dest).unwrap().len());
-        let p = Media::default().probe(&dest).await.unwrap();
+        let got = Recipe::parse(&std::fs::read(&dest).unwrap()).unwrap();
+        assert_eq!(got.photo, req.reference, "a plain photo is rendered from the reference itself");
+        assert_eq!((got.spec.width, got.spec.height, got.spec.frames()), (180, 320, 12));
+        let p = Media::default().probe(&rendered(&blobs, &job, dir.path()).await).await.unwrap();
         let vi = p.video.unwrap();
         assert_eq!((vi.width, vi.height, vi.frames), (180, 320, Some(12)));
 
-        // Another key is another job and another render.
+        // Another key is another job and another recipe.
         let other = key("reel/shot-00/attempt-2/video");
         let job2 = v.submit(&request(req.reference.clone(), Motion::PanLeft), &other).await.unwrap();
         assert_ne!(job2, job);
         assert_eq!(renders(&blobs).len(), 2);
     }
 
-    /// Killed between storing the clip and recording it: the next submit records it, late, once;
-    /// a clip lost and rendered again leaves a second record.
+    /// Killed between storing the recipe and recording it: the next submit records it, late, once;
+    /// a recipe lost and made again leaves a second record.
     #[tokio::test]
-    async fn a_clip_stored_without_its_record_is_recorded_at_the_next_submit() {
+    async fn a_recipe_stored_without_its_record_is_recorded_at_the_next_submit() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = store(dir.path());
         let v = provider(&blobs);
@@ -398,14 +429,14 @@ mod tests {
         let job = v.submit(&req, &k).await.unwrap();
         assert_eq!(renders(&blobs), [format!("{job}.json")]);
         std::fs::remove_file(blobs.root().join(RENDERS).join(format!("{job}.json"))).unwrap();
-        let clip = blobs.root().join(StillMotionVideo::clip_key(&job).as_str());
-        let rendered_at = std::fs::metadata(&clip).unwrap().modified().unwrap();
+        let clip = blobs.root().join(StillMotionVideo::recipe_key(&job).as_str());
+        let made_at = std::fs::metadata(&clip).unwrap().modified().unwrap();
 
         assert_eq!(v.submit(&req, &k).await.unwrap(), job);
         assert_eq!(v.submit(&req, &k).await.unwrap(), job);
         assert_eq!(renders(&blobs), [format!("{job}.json")]);
         assert_eq!(record(&blobs, &job)["late"], true);
-        assert_eq!(std::fs::metadata(&clip).unwrap().modified().unwrap(), rendered_at, "not rendered again");
+        assert_eq!(std::fs::metadata(&clip).unwrap().modified().unwrap(), made_at, "not made again");
 
         std::fs::remove_file(&clip).unwrap();
         assert_eq!(v.submit(&req, &k).await.unwrap(), job);
@@ -439,14 +470,15 @@ mod tests {
         let dest = dir.path().join("d.mp4");
         for url in [
             "file:///etc/passwd",
-            "https://x/sm-00.mp4",
-            "blob:references/x.mp4",
-            "blob:provider/still-motion/../x.mp4",
+            "https://x/sm-00.json",
+            "blob:references/x.json",
+            "blob:provider/still-motion/../x.json",
+            "blob:provider/still-motion/sm-00.mp4",
         ] {
             let out = ClipOutput { url: url.into(), content_type: None };
             assert!(matches!(v.download(&out, &dest, u64::MAX).await, Err(ProviderError::Rejected { .. })), "{url}");
         }
-        let gone = ClipOutput { url: "blob:provider/still-motion/sm-00.mp4".into(), content_type: None };
+        let gone = ClipOutput { url: "blob:provider/still-motion/sm-00.json".into(), content_type: None };
         assert!(matches!(v.download(&gone, &dest, u64::MAX).await, Err(ProviderError::Expired { .. })));
     }
 
@@ -477,7 +509,7 @@ mod tests {
         let req = ClipRequest { camera: planned, ..request(reference, Motion::PanRight) };
         let job = v.submit(&req, &key("planned")).await.unwrap();
         assert_eq!(serde_json::from_value::<crate::Camera>(record(&blobs, &job)["camera"].clone()).unwrap(), planned);
-        let clip = blobs.local_path(&StillMotionVideo::clip_key(&job)).unwrap();
+        let clip = rendered(&blobs, &job, dir.path()).await;
         let frame = dir.path().join("last.png");
         Media::default().extract_frame(&clip, 733, &frame).await.unwrap();
         let f = image::open(&frame).unwrap().to_rgb8();
@@ -507,7 +539,9 @@ mod tests {
         blobs.put(&key_, Bytes::from(png), "image/png").await.unwrap();
         let job = v.submit(&request(key_, Motion::PullOut), &key("cut")).await.unwrap();
         let frame = dir.path().join("last.png");
-        let clip = blobs.local_path(&StillMotionVideo::clip_key(&job)).unwrap();
+        let normalised = recipe(&blobs, &job).photo;
+        assert_eq!(normalised, StillMotionVideo::photo_key(&job), "rendered from its own flattened copy");
+        let clip = rendered(&blobs, &job, dir.path()).await;
         Media::default().extract_frame(&clip, 700, &frame).await.unwrap();
         let f = image::open(&frame).unwrap().to_rgb8();
         let corner = f.get_pixel(2, 2).0;
