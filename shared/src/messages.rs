@@ -81,7 +81,7 @@ impl GenerateMsg {
     }
 }
 
-/// Mirror: copy one finished clip into our storage, or assemble the reel.
+/// Mirror: copy one finished clip into our storage, encode the approved voice-over, or assemble the reel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MirrorMsg {
@@ -96,6 +96,10 @@ pub enum MirrorMsg {
         provider: Option<String>,
     },
     Assemble {
+        reel: ReelId,
+    },
+    /// Encode the approved voice-over to AAC, once, while its shots are made (sent with them).
+    VoiceOver {
         reel: ReelId,
     },
 }
@@ -154,7 +158,9 @@ impl Message {
         match self {
             Message::Crawl(_) | Message::Plan(_) => None,
             Message::Generate(m) => Some(&m.reel),
-            Message::Mirror(MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel }) => Some(reel),
+            Message::Mirror(
+                MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel } | MirrorMsg::VoiceOver { reel },
+            ) => Some(reel),
             Message::Evaluate(m) => Some(&m.reel),
             Message::Flag(m) => Some(&m.flag.reel),
         }
@@ -173,7 +179,9 @@ impl Message {
             Message::Crawl(CrawlMsg::Product { listing, .. }) => listing.handle.to_string(),
             Message::Plan(m) => m.product.to_string(),
             Message::Generate(m) => m.reel.product().to_string(),
-            Message::Mirror(MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel }) => reel.product().to_string(),
+            Message::Mirror(
+                MirrorMsg::Clip { reel, .. } | MirrorMsg::Assemble { reel } | MirrorMsg::VoiceOver { reel },
+            ) => reel.product().to_string(),
             Message::Evaluate(m) => m.reel.product().to_string(),
             Message::Flag(m) => m.flag.reel.product().to_string(),
         }
@@ -256,6 +264,7 @@ mod tests {
             PlanMsg::new(Handle::parse("tee").unwrap(), PlanOptions::default()).into(),
             GenerateMsg::new(reel.clone(), 2, 1).into(),
             MirrorMsg::Assemble { reel: reel.clone() }.into(),
+            MirrorMsg::VoiceOver { reel: reel.clone() }.into(),
             EvaluateMsg { reel: reel.clone(), round: 1 }.into(),
             FlagMsg { flag: FlagDetail { reel, reason: "a logo".into(), shots: vec![1, 3] }, event: "e-1".into() }
                 .into(),

@@ -212,7 +212,8 @@ async fn note_dead_letters(ports: &Ports) {
 }
 
 /// How many consecutive checks must find everything idle and empty before the run ends (SQS
-/// counts are approximate; a few checks apart make a stale zero unlikely).
+/// counts are approximate; a few checks apart make a stale zero unlikely). One is enough for a queue
+/// that counts exactly ([`Queue::exact_depth`]).
 const QUIET_CHECKS: u32 = 3;
 
 /// Waits until no worker is busy and no message is pending anywhere. The queues are counted one
@@ -227,6 +228,7 @@ async fn watch(
     progress: &dyn Progress,
 ) -> Result<(), QueueError> {
     let mut quiet = 0;
+    let needed = if queue.exact_depth() { 1 } else { QUIET_CHECKS };
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let before = activity.load(Ordering::SeqCst);
@@ -240,7 +242,7 @@ async fn watch(
         let still = activity.load(Ordering::SeqCst) == before && busy.load(Ordering::SeqCst) == 0;
         if idle_before && pending == 0 && still {
             quiet += 1;
-            if quiet >= QUIET_CHECKS {
+            if quiet >= needed {
                 done.store(true, Ordering::SeqCst);
                 return Ok(());
             }

@@ -75,6 +75,9 @@ pub struct AssemblySpec {
     pub poster: Option<(PathBuf, u32)>,
     /// Also written by the same run: the reel's thumbnails ([`super::thumbnails`]).
     pub thumbnails: Option<PathBuf>,
+    /// The provenance written into the reel's container by this run, the last encode (checked on
+    /// the result): no copy of the reel is made to tag it.
+    pub tags: Option<crate::Provenance>,
 }
 
 impl AssemblySpec {
@@ -232,8 +235,16 @@ impl Media {
         // The audio packets are the encoded voice-over's, byte for byte.
         a.extend(["-pix_fmt", "yuv420p", "-c:a", "copy", "-t"].map(String::from));
         a.push(secs(spec.duration_ms()));
-        a.extend(["-movflags", "+faststart", "-f", "mp4"].map(String::from));
-        a.push(file_url(out));
+        match &spec.tags {
+            Some(tags) => {
+                a.extend(["-movflags", "+faststart+use_metadata_tags"].map(String::from));
+                for (k, v) in super::deliver::provenance_tags(tags) {
+                    a.extend(["-metadata".into(), format!("{k}={v}")]);
+                }
+            }
+            None => a.extend(["-movflags", "+faststart"].map(String::from)),
+        }
+        a.extend(["-f".into(), "mp4".into(), file_url(out)]);
         if let Some((poster, _)) = &spec.poster {
             a.extend(["-map", "[poster]", "-fps_mode", "passthrough", "-frames:v", "1"].map(String::from));
             a.extend(["-c:v", "mjpeg", "-q:v", "2", "-update", "1", "-f", "image2"].map(String::from));
@@ -275,6 +286,11 @@ impl Media {
                 "{} should be {want} ms of video and audio, ffprobe says {p:?}",
                 out.display()
             )));
+        }
+        if let Some(tags) = &spec.tags
+            && p.tags.get(super::MANIFEST_TAG).map(String::as_str) != Some(tags.manifest_sha256.as_str())
+        {
+            return Err(MediaError::BadOutput(format!("{} lacks its provenance tags: {:?}", out.display(), p.tags)));
         }
         let sides = spec.poster.iter().map(|(p, _)| p).chain(&spec.thumbnails);
         for side in sides {
@@ -363,9 +379,23 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
+        let tags = crate::Provenance {
+            source_type: crate::DigitalSourceType::CompositeWithTrainedAlgorithmicMedia,
+            generator: "truereel: product reel from storefront photos".into(),
+            manifest_sha256: crate::Sha256::of(b"{}"),
+        };
+        let spec = AssemblySpec { tags: Some(tags.clone()), ..spec };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
+        let read = m.format_tags(&out).await.unwrap();
+        assert_eq!(
+            read.get("digital_source_type").map(String::as_str),
+            Some("http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia")
+        );
+        assert_eq!(read.get("comment"), Some(&tags.generator));
+        assert_eq!(read.get("truereel_manifest"), Some(&tags.manifest_sha256.to_string()));
         let p = m.probe(&out).await.unwrap();
         let v = p.video.as_ref().unwrap();
         let au = p.audio.as_ref().unwrap();
@@ -392,6 +422,7 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
         let e = Media::default().assemble(&spec, Path::new("/tmp/never.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("/nonexistent/a.mp4"), "{e}");
@@ -456,6 +487,7 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -538,6 +570,7 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
         let reel_a = dir.path().join("a.mp4");
         m.assemble(&spec, &reel_a).await.unwrap();
@@ -591,6 +624,7 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
         let out = dir.path().join("r.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -623,6 +657,7 @@ mod tests {
             fps: 30,
             poster: Some((poster.clone(), 1500)),
             thumbnails: Some(thumbnails.clone()),
+            tags: None,
         };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -697,6 +732,7 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
@@ -728,6 +764,7 @@ mod tests {
             fps: 15,
             poster: None,
             thumbnails: None,
+            tags: None,
         };
         let e = m.assemble(&spec, &dir.path().join("reel.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("shot 2"), "{e}");

@@ -55,29 +55,6 @@ impl Media {
         Ok(())
     }
 
-    /// Copies `video` to `out` with its streams untouched (`-c copy`) and the provenance written into
-    /// the container's metadata: `digital_source_type` (the IPTC URL), `comment` (the generator) and
-    /// `truereel_manifest` (the sidecar manifest's SHA-256). Any encode drops such tags, so this is the
-    /// last step before a reel is stored.
-    pub async fn tag_provenance(&self, video: &Path, out: &Path, tags: &Provenance) -> Result<(), MediaError> {
-        if video == out {
-            return Err(MediaError::BadInput(format!("tagging {} in place", video.display())));
-        }
-        let mut a: Vec<String> = vec!["-y".into(), "-i".into(), file_url(video)];
-        a.extend(["-map", "0", "-c", "copy", "-map_metadata", "0"].map(String::from));
-        a.extend(["-movflags", "+faststart+use_metadata_tags"].map(String::from));
-        for (k, v) in provenance_tags(tags) {
-            a.extend(["-metadata".into(), format!("{k}={v}")]);
-        }
-        a.extend(["-f".into(), "mp4".into(), file_url(out)]);
-        self.ffmpeg(&a, &format!("tag {} with its provenance", video.display())).await?;
-        let read = self.format_tags(out).await?;
-        if read.get(MANIFEST_TAG).map(String::as_str) != Some(tags.manifest_sha256.as_str()) {
-            return Err(MediaError::BadOutput(format!("{} lacks its provenance tags: {read:?}", out.display())));
-        }
-        Ok(())
-    }
-
     /// The container's metadata tags (`ffprobe -show_entries format_tags`).
     pub async fn format_tags(&self, path: &Path) -> Result<BTreeMap<String, String>, MediaError> {
         let args = ["-print_format", "json", "-show_entries", "format_tags"].map(String::from);
@@ -91,8 +68,10 @@ impl Media {
     }
 }
 
-/// The tags [`Media::tag_provenance`] writes.
-fn provenance_tags(p: &Provenance) -> [(&'static str, String); 3] {
+/// The provenance tags an assembly writes into the reel's container (see [`super::AssemblySpec::tags`]):
+/// `digital_source_type` (the IPTC URL), `comment` (the generator) and `truereel_manifest` (the
+/// sidecar manifest's SHA-256). Any later encode would drop them, so only the last encode writes them.
+pub(super) fn provenance_tags(p: &Provenance) -> [(&'static str, String); 3] {
     [
         (SOURCE_TYPE_TAG, p.source_type.iptc_url()),
         ("comment", p.generator.clone()),
@@ -103,8 +82,6 @@ fn provenance_tags(p: &Provenance) -> [(&'static str, String); 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DigitalSourceType, Sha256};
-    use crate::media::testutil::{lavfi_clip, packet_sha};
     use crate::media::{Pcm, write_wav};
 
     fn tone_wav(path: &Path, ms: u32) {
@@ -128,32 +105,5 @@ mod tests {
         assert!(p.video.is_none());
         let e = m.encode_voice_over(&dir.path().join("none.wav"), &out, None).await.unwrap_err();
         assert!(e.to_string().contains("none.wav"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn provenance_tags_are_read_back_and_the_streams_are_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = Media::default();
-        let clip = dir.path().join("c.mp4");
-        lavfi_clip(&m, &clip, 180, 320, 15, 1000, true).await;
-        let tags = Provenance {
-            source_type: DigitalSourceType::CompositeWithTrainedAlgorithmicMedia,
-            generator: "truereel: product reel from storefront photos".into(),
-            manifest_sha256: Sha256::of(b"{}"),
-        };
-        let out = dir.path().join("tagged.mp4");
-        m.tag_provenance(&clip, &out, &tags).await.unwrap();
-        let read = m.format_tags(&out).await.unwrap();
-        assert_eq!(
-            read.get("digital_source_type").map(String::as_str),
-            Some("http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia")
-        );
-        assert_eq!(read.get("comment"), Some(&tags.generator));
-        assert_eq!(read.get("truereel_manifest"), Some(&tags.manifest_sha256.to_string()));
-        for s in ["v", "a"] {
-            assert_eq!(packet_sha(&m, &clip, s).await, packet_sha(&m, &out, s).await, "stream {s} changed");
-        }
-        assert!(m.probe(&out).await.unwrap().faststart);
-        assert!(m.tag_provenance(&out, &out, &tags).await.is_err(), "in place");
     }
 }

@@ -17,6 +17,8 @@ pub struct Probe {
     pub faststart: bool,
     pub video: Option<VideoInfo>,
     pub audio: Option<AudioInfo>,
+    /// The container's metadata tags.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// The first video stream (cover art excluded).
@@ -150,6 +152,10 @@ fn parse_probe(json: &Value, bytes: u64) -> Option<Probe> {
         faststart: false,
         video,
         audio,
+        tags: format["tags"]
+            .as_object()
+            .map(|t| t.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+            .unwrap_or_default(),
     })
 }
 

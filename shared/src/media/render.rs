@@ -22,10 +22,10 @@
 //! 3. `zoompan` moves the window (`zoom = canvas width / window width`, left and top edges eased
 //!    as the camera eases them) and scales it down to the output.
 //!
-//! The clip is an intermediate that assembly decodes once and encodes into the reel: it is
-//! encoded with [`CLIP_PRESET`] at [`CLIP_CRF`], cheap to write and to read and closer to the
-//! photo than the reel's own encode (a 3.4 s shot: 0.92 s at 56.8 dB PSNR against a lossless
-//! render, where `veryfast` at CRF 20 took 1.81 s for 49.0 dB).
+//! In a reel the frames go straight into the assembly's encode ([`super::feed`],
+//! [`Media::still_motion_raw_args`]): no intermediate clip. [`Media::render_still_motion`] writes a
+//! shot to a file of its own (to look at one shot alone), encoded with [`CLIP_PRESET`] at
+//! [`CLIP_CRF`], cheap to write and closer to the photo than a reel's encode.
 //!
 //! A window whose aspect is not the output's is widened around its centre until it is (so nothing
 //! the plan meant to show is cut). A camera without a backdrop whose windows leave the photo
@@ -36,7 +36,7 @@ use super::{MediaError, file_url};
 use crate::{Backdrop, Camera, SubjectBox};
 use std::path::Path;
 
-/// The x264 preset of a rendered clip (an intermediate, see the module documentation).
+/// The x264 preset of a shot rendered to a file of its own.
 pub const CLIP_PRESET: &str = "ultrafast";
 /// The x264 CRF of a rendered clip.
 pub const CLIP_CRF: u8 = 16;

@@ -105,6 +105,11 @@ pub trait Queue: Send + Sync {
     async fn release(&self, stage: Stage, receipt: &str, delay: Duration) -> Result<(), QueueError>;
     /// Counts by state.
     async fn depth(&self, stage: Stage) -> Result<QueueDepth, QueueError>;
+    /// Whether [`Queue::depth`] is exact at the moment it answers (a local table), rather than
+    /// approximate and late (SQS): a drain trusts one quiet look at an exact queue.
+    fn exact_depth(&self) -> bool {
+        false
+    }
     /// Up to `max` of a stage's dead letters, to look at (they stay dead letters).
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
     /// Sends the stage's dead letters whose body `pick` accepts back to the stage's queue as fresh

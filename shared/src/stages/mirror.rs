@@ -36,7 +36,22 @@ pub async fn run(ports: &Ports, msg: MirrorMsg) -> Result<Outcome, StageError> {
             mirror_clip(ports, &reel, shot, attempt, &job, &output, &model).await
         }
         MirrorMsg::Assemble { reel } => assemble(ports, &reel).await,
+        MirrorMsg::VoiceOver { reel } => encode_voice_over(ports, &reel).await,
     }
+}
+
+/// The approved voice-over encoded once, ahead of the assembly that muxes it (which encodes it itself
+/// if it comes first: the encoder gives the same bytes from the same samples).
+async fn encode_voice_over(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
+    let Some(reel) = load(ports, id).await? else {
+        return Ok(Outcome::Skipped(format!("reel {id} does not exist")));
+    };
+    if reel.status != ReelStatus::Generating {
+        return Ok(Outcome::Skipped(format!("reel {id} is {}", reel.status)));
+    }
+    let dir = scratch(ports)?;
+    voice_over_aac(ports, &reel, dir.path()).await?;
+    Ok(Outcome::Done(format!("{id}: voice-over encoded")))
 }
 
 /// How long an assembly that found no turn waits before it asks again.
@@ -280,30 +295,9 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let poster = dir.path().join("poster.jpg");
     let thumbnails = dir.path().join("thumbnails.mkv");
     let poster_at = reel.plan.shots.first().map_or(0, |s| s.duration_ms / 2);
-    let spec = AssemblySpec {
-        clips: cuts,
-        voice_over_aac: voice,
-        captions: captions_file,
-        fonts_dir: None,
-        width: ports.settings.width,
-        height: ports.settings.height,
-        fps: ports.settings.fps,
-        poster: Some((poster.clone(), poster_at)),
-        thumbnails: Some(thumbnails.clone()),
-    };
-    ports.media.assemble(&spec, &out).await.map_err(|e| StageError::new(format!("{id}: assembling"), e))?;
-    let poster_key = BlobKey::reel_poster(id, round);
-    ports.blobs.put_file(&poster_key, &poster, "image/jpeg").await.map_err(|e| blob_err("storing the poster", e))?;
-    let thumbnails_key = BlobKey::reel_thumbnails(id, round);
-    ports
-        .blobs
-        .put_file(&thumbnails_key, &thumbnails, "video/x-matroska")
-        .await
-        .map_err(|e| blob_err("storing the thumbnails", e))?;
-
-    // Provenance: the sidecar manifest, then its hash and the source type written into the reel (last,
-    // after every encode).
-    let manifest = manifest(&references, &reel, round, &clips, &spec.clips).await?;
+    // Provenance: the sidecar manifest, then its hash and the source type, written into the reel by
+    // its encode (the last one).
+    let manifest = manifest(&references, &reel, round, &clips, &cuts).await?;
     let json = manifest.to_json();
     let manifest_key = BlobKey::reel_manifest(id, round);
     let manifest_sha = Sha256::of(&json);
@@ -317,14 +311,29 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         generator: format!("truereel {}: a product reel made from the store's own photos", env!("CARGO_PKG_VERSION")),
         manifest_sha256: manifest_sha,
     };
-    let tagged = dir.path().join("reel-tagged.mp4");
+    let spec = AssemblySpec {
+        clips: cuts,
+        voice_over_aac: voice,
+        captions: captions_file,
+        fonts_dir: None,
+        width: ports.settings.width,
+        height: ports.settings.height,
+        fps: ports.settings.fps,
+        poster: Some((poster.clone(), poster_at)),
+        thumbnails: Some(thumbnails.clone()),
+        tags: Some(tags),
+    };
+    ports.media.assemble(&spec, &out).await.map_err(|e| StageError::new(format!("{id}: assembling"), e))?;
+    let poster_key = BlobKey::reel_poster(id, round);
+    ports.blobs.put_file(&poster_key, &poster, "image/jpeg").await.map_err(|e| blob_err("storing the poster", e))?;
+    let thumbnails_key = BlobKey::reel_thumbnails(id, round);
     ports
-        .media
-        .tag_provenance(&out, &tagged, &tags)
+        .blobs
+        .put_file(&thumbnails_key, &thumbnails, "video/x-matroska")
         .await
-        .map_err(|e| StageError::new(format!("{id}: tagging the reel"), e))?;
+        .map_err(|e| blob_err("storing the thumbnails", e))?;
     let key = BlobKey::reel_video(id, round);
-    ports.blobs.put_file(&key, &tagged, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
+    ports.blobs.put_file(&key, &out, "video/mp4").await.map_err(|e| blob_err("storing the reel", e))?;
 
     // The other shapes asked for: the same cuts and voice-over, captions laid out for the shape.
     for (aspect, width, height) in &ports.settings.extra_aspects {
@@ -346,14 +355,8 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
             .assemble(&shaped, &out)
             .await
             .map_err(|e| StageError::new(format!("{id}: assembling {aspect}"), e))?;
-        let tagged = dir.path().join(format!("reel.{aspect}-tagged.mp4"));
-        ports
-            .media
-            .tag_provenance(&out, &tagged, &tags)
-            .await
-            .map_err(|e| StageError::new(format!("{id}: tagging the {aspect} reel"), e))?;
         let key = BlobKey::reel_video_aspect(id, round, aspect);
-        ports.blobs.put_file(&key, &tagged, "video/mp4").await.map_err(|e| blob_err("storing a reel shape", e))?;
+        ports.blobs.put_file(&key, &out, "video/mp4").await.map_err(|e| blob_err("storing a reel shape", e))?;
     }
 
     let mut next = reel.clone();

@@ -124,6 +124,10 @@ impl SqliteQueue {
 
 #[async_trait]
 impl Queue for SqliteQueue {
+    fn exact_depth(&self) -> bool {
+        true
+    }
+
     async fn send(&self, stage: Stage, body: &str, delay: Duration) -> Result<(), QueueError> {
         let body = body.to_string();
         self.run(stage, move |c| {

@@ -16,7 +16,7 @@ pub mod whole;
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
 use crate::media::camera;
-use crate::messages::{EvaluateMsg, GenerateMsg, PlanMsg};
+use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg, PlanMsg};
 use crate::stages::Ports;
 use crate::{
     BelowSuitability, BlobKey, Framing, IdempotencyKey, LedgerEntry, Motion, PlanOptions, Product, Reel, ReelId,
@@ -561,6 +561,8 @@ async fn pick_up(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
 }
 
 async fn send_shots(ports: &Ports, reel: &Reel) -> Result<(), StageError> {
+    // The approved voice-over is encoded while the shots are made, not after them.
+    send(ports, MirrorMsg::VoiceOver { reel: reel.id.clone() }, Duration::ZERO).await?;
     for shot in &reel.plan.shots {
         let attempt = reel.shot_attempts[shot.index as usize];
         send(ports, GenerateMsg::new(reel.id.clone(), shot.index, attempt), Duration::ZERO).await?;
