@@ -348,6 +348,22 @@ mod tests {
         m4a
     }
 
+    /// An assembly at 180x320, 15 fps, with no fonts folder, poster, thumbnails or tags.
+    fn small_spec(clips: Vec<ClipCut>, voice_over_aac: PathBuf, captions: PathBuf) -> AssemblySpec {
+        AssemblySpec {
+            clips,
+            voice_over_aac,
+            captions,
+            fonts_dir: None,
+            width: 180,
+            height: 320,
+            fps: 15,
+            poster: None,
+            thumbnails: None,
+            tags: None,
+        }
+    }
+
     #[tokio::test]
     async fn assembles_clips_voice_and_captions() {
         let dir = tempfile::tempdir().unwrap();
@@ -412,18 +428,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_input_is_named() {
-        let spec = AssemblySpec {
-            clips: vec![ClipCut::file("/nonexistent/a.mp4", 1000, None)],
-            voice_over_aac: "/nonexistent/v.m4a".into(),
-            captions: "/nonexistent/c.ass".into(),
-            fonts_dir: None,
-            width: 180,
-            height: 320,
-            fps: 15,
-            poster: None,
-            thumbnails: None,
-            tags: None,
-        };
+        let spec = small_spec(
+            vec![ClipCut::file("/nonexistent/a.mp4", 1000, None)],
+            "/nonexistent/v.m4a".into(),
+            "/nonexistent/c.ass".into(),
+        );
         let e = Media::default().assemble(&spec, Path::new("/tmp/never.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("/nonexistent/a.mp4"), "{e}");
         let e = Media::default().assemble(&AssemblySpec { clips: vec![], ..spec }, Path::new("/tmp/x.mp4")).await;
@@ -477,18 +486,7 @@ mod tests {
         assert!(script.contains("Noto Sans CJK JP") && script.contains(",8,15,15,51,1"), "{script}");
         let captions = dir.path().join("captions.ass");
         std::fs::write(&captions, script).unwrap();
-        let spec = AssemblySpec {
-            clips: vec![ClipCut::file(clip, 2000, None)],
-            voice_over_aac: voice,
-            captions,
-            fonts_dir: None,
-            width: 180,
-            height: 320,
-            fps: 15,
-            poster: None,
-            thumbnails: None,
-            tags: None,
-        };
+        let spec = small_spec(vec![ClipCut::file(clip, 2000, None)], voice, captions);
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
         let mut frames = Vec::new();
@@ -560,18 +558,7 @@ mod tests {
             clips.push(ClipCut::file(path, 400, None));
         }
         let voice = voice_m4a(&m, dir.path(), 900, 1600).await;
-        let spec = AssemblySpec {
-            clips: clips.clone(),
-            voice_over_aac: voice.clone(),
-            captions: empty_captions(dir.path(), 180, 320),
-            fonts_dir: None,
-            width: 180,
-            height: 320,
-            fps: 15,
-            poster: None,
-            thumbnails: None,
-            tags: None,
-        };
+        let spec = small_spec(clips.clone(), voice.clone(), empty_captions(dir.path(), 180, 320));
         let reel_a = dir.path().join("a.mp4");
         m.assemble(&spec, &reel_a).await.unwrap();
         let p = m.probe(&reel_a).await.unwrap();
@@ -722,18 +709,11 @@ mod tests {
         let grey = dir.path().join("grey.mp4");
         grey_clip(&m, &grey, 800).await;
         let (red, blue) = (flat_photo(dir.path(), "red.png", RED), flat_photo(dir.path(), "blue.png", BLUE));
-        let spec = AssemblySpec {
-            clips: vec![still(red, 600), ClipCut::file(grey, 800, None), still(blue, 700)],
-            voice_over_aac: voice_m4a(&m, dir.path(), 500, 2100).await,
-            captions: empty_captions(dir.path(), 180, 320),
-            fonts_dir: None,
-            width: 180,
-            height: 320,
-            fps: 15,
-            poster: None,
-            thumbnails: None,
-            tags: None,
-        };
+        let spec = small_spec(
+            vec![still(red, 600), ClipCut::file(grey, 800, None), still(blue, 700)],
+            voice_m4a(&m, dir.path(), 500, 2100).await,
+            empty_captions(dir.path(), 180, 320),
+        );
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
         let v = m.probe(&out).await.unwrap().video.unwrap();
@@ -754,18 +734,11 @@ mod tests {
         let good = flat_photo(dir.path(), "good.png", crate::media::testutil::RED);
         let junk = dir.path().join("junk.png");
         std::fs::write(&junk, b"\x89PNG not really").unwrap();
-        let spec = AssemblySpec {
-            clips: vec![still(good, 600), still(junk, 600)],
-            voice_over_aac: voice_m4a(&m, dir.path(), 500, 1200).await,
-            captions: empty_captions(dir.path(), 180, 320),
-            fonts_dir: None,
-            width: 180,
-            height: 320,
-            fps: 15,
-            poster: None,
-            thumbnails: None,
-            tags: None,
-        };
+        let spec = small_spec(
+            vec![still(good, 600), still(junk, 600)],
+            voice_m4a(&m, dir.path(), 500, 1200).await,
+            empty_captions(dir.path(), 180, 320),
+        );
         let e = m.assemble(&spec, &dir.path().join("reel.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("shot 2"), "{e}");
     }
