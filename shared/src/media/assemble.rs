@@ -742,4 +742,34 @@ mod tests {
         let e = m.assemble(&spec, &dir.path().join("reel.mp4")).await.unwrap_err();
         assert!(e.to_string().contains("shot 2"), "{e}");
     }
+
+    /// Full-size rendered shots whose frame counts (each rounded on its own) add up to more than the
+    /// reel holds: the reel stops at its length and no render is taken for a failure.
+    #[tokio::test]
+    async fn shots_that_round_to_more_frames_than_the_reel_holds_still_assemble() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Media::default();
+        let photo = flat_photo(dir.path(), "red.png", crate::media::testutil::RED);
+        let full = |ms| {
+            let mut cut = still(photo.clone(), ms);
+            if let ClipSource::StillMotion { spec, .. } = &mut cut.source {
+                (spec.width, spec.height, spec.fps) = (1080, 1920, 30);
+            }
+            cut
+        };
+        // 50 ms at 30 fps is 2 frames (1.5 rounded up): 8 rendered, and the reel's 200 ms holds 6.
+        let spec = AssemblySpec {
+            width: 1080,
+            height: 1920,
+            fps: 30,
+            ..small_spec(
+                vec![full(50), full(50), full(50), full(50)],
+                voice_m4a(&m, dir.path(), 100, 200).await,
+                empty_captions(dir.path(), 1080, 1920),
+            )
+        };
+        let out = dir.path().join("reel.mp4");
+        m.assemble(&spec, &out).await.unwrap();
+        assert_eq!(m.probe(&out).await.unwrap().video.unwrap().frames, Some(6));
+    }
 }
