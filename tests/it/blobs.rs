@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use truereel::homes::embedded::Embedded;
-use truereel::messages::{Message, PlanMsg};
+use truereel::messages::{FlagDetail, FlagMsg, Message, PlanMsg};
 use truereel::ports::Stage;
 use truereel::runner::{self, LogProgress, RunOptions};
 use truereel::{Handle, ReelStatus, Usd};
@@ -139,4 +139,43 @@ async fn a_reel_stuck_on_a_missing_photo_and_a_lost_clip_is_repaired_by_the_next
     let rendered = renders(&e);
     assert_eq!(rendered.len(), reel.plan.shots.len() + 1, "every shot once, the lost one twice: {rendered:#?}");
     assert!(truereel::stuck::stuck_reels(&e.ports, &e.queue.pending().await.unwrap()).await.unwrap().is_empty());
+}
+
+/// A still-motion shot is rendered from its photo at every assembly. A photo deleted after publishing,
+/// then a flag on a shot made from another photo: the new cut stops with the missing photo named (no
+/// half-made reel), and the next run, which fetches the photo again, publishes the new version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_gone_before_a_recipe_is_rendered_again_is_named_and_the_next_run_mends_it() {
+    init_logs();
+    const HOODIE: &str = "pullover-hoodie";
+    let dir = tempfile::tempdir().unwrap();
+    let store = sample_store();
+    let e = Embedded::open_for_runner(dir.path(), &small_config()).await.unwrap();
+    drain_store(&e, &store, Some(&[HOODIE])).await;
+    let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
+    let shots = &reel.plan.shots;
+    let flagged = &shots[0];
+    let kept = shots.iter().find(|s| s.reference != flagged.reference).expect("the hoodie's shots use two photos");
+    let refs = e.ports.state.references(&Handle::parse(HOODIE).unwrap()).await.unwrap();
+    let photo = refs.iter().find(|r| r.sha256 == kept.reference).unwrap();
+    std::fs::remove_file(file_of(&e, &photo.blob)).unwrap();
+
+    let detail = FlagDetail { reel: reel.id.clone(), reason: "Meta: the collar looks altered".into(), shots: vec![1] };
+    let body = Message::from(FlagMsg { flag: detail, event: "e-1".into() }).to_json();
+    e.ports.queue.send(Stage::Evaluate, &body, std::time::Duration::ZERO).await.unwrap();
+    let report = runner::drain(&e.ports, &RunOptions::default(), Arc::new(LogProgress::default())).await.unwrap();
+    assert_eq!(report.dead_lettered, 0, "a missing photo is no failure to retry: {report:?}");
+    let stopped = e.ports.state.get_reel(&reel.id).await.unwrap().unwrap();
+    assert_eq!(stopped.status, ReelStatus::Generating);
+    assert_eq!(stopped.versions.len(), 1, "nothing new published");
+    let issues = e.ports.state.issues_since(0).await.unwrap();
+    let said = issues.iter().find(|i| i.message.contains("reference photos missing")).expect("the photo is named");
+    assert!(said.message.contains(photo.blob.as_str()) && said.fatal, "{said:?}");
+
+    drain_store(&e, &store, Some(&[HOODIE])).await;
+    let mended = e.ports.state.get_reel(&reel.id).await.unwrap().unwrap();
+    assert_eq!(mended.status, ReelStatus::Published, "{:?}", mended.reasons);
+    assert_eq!(mended.versions.len(), 2, "the flag's cut is the next version");
+    assert!(file_of(&e, &photo.blob).is_file(), "the photo was fetched again");
 }

@@ -247,6 +247,19 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
         issue(ports, reel.product.as_str(), STAGE, false, what.clone()).await?;
         return Ok(Outcome::Waiting(what));
     }
+    // A recipe is rendered from its photo: one gone from the blob store waits for the next run's crawl.
+    if clips.iter().any(|c| c.recipe) {
+        let missing = super::support::missing_references(ports, &reel).await?;
+        if !missing.is_empty() {
+            let why = format!(
+                "reel {id}: reference photos missing from the blob store ({}); the next run fetches them again \
+                 and assembles it then",
+                missing.join(", ")
+            );
+            issue(ports, reel.product.as_str(), STAGE, true, why.clone()).await?;
+            return Ok(Outcome::Failed(why));
+        }
+    }
     let dir = scratch(ports)?;
     let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut cuts = Vec::with_capacity(clips.len());

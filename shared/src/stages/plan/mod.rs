@@ -536,8 +536,11 @@ async fn pick_up(ports: &Ports, reel: &Reel) -> Result<Outcome, StageError> {
             Ok(Outcome::Done(format!("{id}: shots re-sent")))
         }
         ReelStatus::Generating => {
-            // Generate skips a shot whose clip is stored, and asks for assembly once all are.
+            // Generate skips a shot whose clip is stored; the mirror asks for assembly when a
+            // clip it stores is the last one missing. With every clip stored already, only the
+            // assembly is left (it waits if a clip is still missing).
             send_shots(ports, reel).await?;
+            send(ports, MirrorMsg::Assemble { reel: id.clone() }, Duration::ZERO).await?;
             Ok(Outcome::Done(format!("{id}: picked up again while generating")))
         }
         ReelStatus::Assembled | ReelStatus::Evaluated => {
