@@ -33,7 +33,10 @@ impl Bars {
 impl Progress for Bars {
     fn handled(&self, stage: Stage, outcome: &Outcome) {
         let bar = &self.bars[&stage];
-        bar.inc(1);
+        // A message that waits comes back and is counted when it is handled.
+        if !matches!(outcome, Outcome::Waiting(_)) {
+            bar.inc(1);
+        }
         match outcome {
             Outcome::Done(s) | Outcome::Waiting(s) | Outcome::Skipped(s) => bar.set_message(printable(s).into_owned()),
             Outcome::Failed(s) => bar.println(format!("{stage}: failed: {}", printable(s))),

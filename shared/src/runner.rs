@@ -117,7 +117,10 @@ fn human(secs: f64) -> String {
 
 impl Progress for LogProgress {
     fn handled(&self, stage: Stage, outcome: &Outcome) {
-        self.count(stage);
+        // A message that waits (for a turn, a slot) comes back: it is counted when it is handled.
+        if !matches!(outcome, Outcome::Waiting(_)) {
+            self.count(stage);
+        }
         match outcome {
             Outcome::Done(s) => tracing::info!(%stage, "{s}"),
             Outcome::Skipped(s) | Outcome::Waiting(s) => tracing::debug!(%stage, "{s}"),
@@ -461,6 +464,18 @@ mod tests {
         for part in ["dead-lettered after 5 receives", "stopped each time", "redrive --stage generate --reel tee--"] {
             assert!(issues[0].message.contains(part), "{part:?}: {}", issues[0].message);
         }
+    }
+
+    /// Waiting is not progress: an assembly that asks again for a turn is counted once, when done.
+    #[test]
+    fn log_progress_counts_a_message_that_waits_only_when_it_is_handled() {
+        let p = LogProgress::default();
+        for _ in 0..5 {
+            p.handled(Stage::Mirror, &Outcome::Waiting("waiting for a turn to assemble".into()));
+        }
+        p.handled(Stage::Mirror, &Outcome::Done("assembled".into()));
+        let done = p.pace.lock().unwrap()[&Stage::Mirror].done;
+        assert_eq!(done, 1);
     }
 
     #[test]
