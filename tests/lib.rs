@@ -345,7 +345,6 @@ impl Misrepresenting {
     /// photo's name) for its first `bad_attempts` attempts.
     pub fn install(ports: &mut truereel::stages::Ports, shot: u32, bad_attempts: u32, other_photo: &str) {
         let inner = truereel::adapters::providers::video::StillMotionVideo::new(
-            ports.media.clone(),
             ports.blobs.clone(),
             truereel::Usd::from_dollars(0.01),
         );

@@ -50,7 +50,7 @@ fn main() {
         let mut runway = stub.config();
         runway.poll_interval = FIRST_POLL;
         let model: Arc<dyn VideoModel> = Arc::new(RunwayVideo::new(&runway, Duration::from_secs(30)).unwrap());
-        let offline = StillMotionVideo::new(e.ports.media.clone(), e.ports.blobs.clone(), Usd::ZERO);
+        let offline = StillMotionVideo::new(e.ports.blobs.clone(), Usd::ZERO);
         e.ports.video = VideoModels::chain(vec![(model, Some(LIMIT)), (Arc::new(offline), None)]);
         let reels = e.ports.state.list_reels().await.unwrap();
         let shots: usize = reels.iter().map(|r| r.plan.shots.len()).sum();

@@ -155,7 +155,6 @@ async fn nothing_is_submitted_past_the_run_budget() {
     let mut e = Embedded::open_for_runner(dir.path(), &config).await.unwrap();
     // $0.05 per second of video, as a paid image-to-video provider might charge.
     let priced = truereel::adapters::providers::video::still_motion::StillMotionVideo::new(
-        e.ports.media.clone(),
         e.blobs.clone(),
         Usd::from_dollars(0.05),
     );

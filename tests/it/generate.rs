@@ -27,7 +27,7 @@ async fn home_with(data: &std::path::Path, stub: &RunwayStub, fall_over: bool, m
     let runway: Arc<dyn VideoModel> = Arc::new(RunwayVideo::new(&stub.config(), Duration::from_secs(10)).unwrap());
     let mut chain = vec![(runway, Some(2))];
     if fall_over {
-        let offline = StillMotionVideo::new(e.ports.media.clone(), e.ports.blobs.clone(), Usd::ZERO);
+        let offline = StillMotionVideo::new(e.ports.blobs.clone(), Usd::ZERO);
         chain.push((Arc::new(offline) as Arc<dyn VideoModel>, None));
     }
     e.ports.video = VideoModels::chain(chain);

@@ -39,7 +39,7 @@ async fn the_sample_store_becomes_one_watchable_reel_per_product() {
         assert!((10_000..=30_000).contains(&probe.duration_ms), "{}: {} ms", reel.id, probe.duration_ms);
         assert!(probe.faststart, "{}: moov first", reel.id);
         // Provenance: tags in the file, tied to the manifest beside it; a poster beside it too.
-        let tags = e.ports.media.format_tags(&file).await.unwrap();
+        let tags = e.ports.media.probe(&file).await.unwrap().tags;
         let manifest_key = truereel::BlobKey::reel_manifest(&reel.id, reel.round);
         let manifest_bytes = e.ports.blobs.get(&manifest_key).await.unwrap();
         let manifest: truereel::Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
@@ -175,7 +175,7 @@ async fn other_aspects_are_published_beside_the_reel() {
         let v = p.video.as_ref().unwrap();
         assert_eq!((v.width, v.height), (w, h), "{aspect}");
         assert!(p.duration_ms.abs_diff(main.duration_ms) <= 100, "{aspect}: {p:?} vs {main:?}");
-        let tags = e.ports.media.format_tags(&path).await.unwrap();
+        let tags = e.ports.media.probe(&path).await.unwrap().tags;
         assert!(tags.get("digital_source_type").is_some_and(|t| t.contains("iptc")), "{aspect}: {tags:?}");
     }
 }

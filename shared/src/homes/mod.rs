@@ -49,7 +49,7 @@ pub fn wire(
     Ok(Ports {
         storefronts: Arc::new(StorefrontRouter::new(blobs.clone()).with_fetch_policy(config.fetch.clone())),
         classifier: Arc::new(PixelClassifier),
-        video: video(config, &media, &blobs)?,
+        video: video(config, &blobs)?,
         voice,
         writer,
         judges: vec![
@@ -67,17 +67,11 @@ pub fn wire(
 
 /// The video models `TRUEREEL_VIDEO_PROVIDER` names, in its order: the offline renderer has no
 /// shared limit; a paid provider runs at most its configured concurrency across every worker.
-pub fn video(
-    config: &Config,
-    media: &Arc<crate::media::Media>,
-    blobs: &Arc<dyn BlobStore>,
-) -> Result<VideoModels, WiringError> {
+pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels, WiringError> {
     let mut chain: Vec<(Arc<dyn VideoModel>, Option<u32>)> = Vec::new();
     for name in &config.video.chain {
         chain.push(match name.as_str() {
-            "still-motion" => {
-                (Arc::new(StillMotionVideo::new(media.clone(), blobs.clone(), config.still_motion_per_second)), None)
-            }
+            "still-motion" => (Arc::new(StillMotionVideo::new(blobs.clone(), config.still_motion_per_second)), None),
             "runway" => {
                 let r = &config.video.runway;
                 let client = RunwayVideo::new(r, std::time::Duration::from_secs(60)).map_err(|e| WiringError {

@@ -405,7 +405,7 @@ mod tests {
         let spec = AssemblySpec { tags: Some(tags.clone()), ..spec };
         let out = dir.path().join("reel.mp4");
         m.assemble(&spec, &out).await.unwrap();
-        let read = m.format_tags(&out).await.unwrap();
+        let read = m.probe(&out).await.unwrap().tags;
         assert_eq!(
             read.get("digital_source_type").map(String::as_str),
             Some("http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia")

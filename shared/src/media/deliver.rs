@@ -4,7 +4,6 @@
 
 use super::{Media, MediaError, file_url, secs};
 use crate::domain::Provenance;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The voice-over's AAC bit rate.
@@ -53,18 +52,6 @@ impl Media {
             )));
         }
         Ok(())
-    }
-
-    /// The container's metadata tags (`ffprobe -show_entries format_tags`).
-    pub async fn format_tags(&self, path: &Path) -> Result<BTreeMap<String, String>, MediaError> {
-        let args = ["-print_format", "json", "-show_entries", "format_tags"].map(String::from);
-        let mut args = args.to_vec();
-        args.push(file_url(path));
-        let out = self.ffprobe(&args, &format!("read the tags of {}", path.display())).await?;
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| MediaError::BadOutput(format!("ffprobe's JSON for {} does not parse: {e}", path.display())))?;
-        let tags = json["format"]["tags"].as_object().cloned().unwrap_or_default();
-        Ok(tags.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string()))).collect())
     }
 }
 

@@ -263,13 +263,22 @@ async fn assemble(ports: &Ports, id: &ReelId) -> Result<Outcome, StageError> {
     let dir = scratch(ports)?;
     let references = ports.state.references(&reel.product).await.map_err(|e| state_err("reading references", e))?;
     let mut cuts = Vec::with_capacity(clips.len());
+    // Photos the recipes render from, each fetched once however many shots use it.
+    let mut photos: Vec<(BlobKey, PathBuf)> = Vec::new();
     for (clip, shot) in clips.iter().zip(&reel.plan.shots) {
         let name = format!("shot-{:02}", shot.index);
         let source = if clip.recipe {
             let read = ports.blobs.get(&clip.blob).await.map_err(|e| blob_err("reading a recipe", e))?;
             let recipe = Recipe::parse(&read)
                 .map_err(|why| StageError::new(format!("{id}: the recipe of shot {}", shot.index + 1), why))?;
-            let photo = local_copy(ports, &recipe.photo, dir.path(), &format!("{name}.photo")).await?;
+            let photo = match photos.iter().find(|(key, _)| *key == recipe.photo) {
+                Some((_, path)) => path.clone(),
+                None => {
+                    let path = local_copy(ports, &recipe.photo, dir.path(), &format!("{name}.photo")).await?;
+                    photos.push((recipe.photo.clone(), path.clone()));
+                    path
+                }
+            };
             ClipSource::StillMotion { photo, spec: recipe.spec }
         } else {
             ClipSource::File(local_copy(ports, &clip.blob, dir.path(), &format!("{name}.mp4")).await?)

@@ -25,7 +25,7 @@
 //! shows exactly the pixels analysed.
 
 use crate::media::camera::planned_or_composed;
-use crate::media::{Media, MotionSpec, RECIPE_TYPE, Recipe, analyse, photo};
+use crate::media::{MotionSpec, RECIPE_TYPE, Recipe, analyse, photo};
 use crate::ports::{
     BlobError, BlobStore, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure, JobStatus, ProviderError,
     VideoModel,
@@ -53,8 +53,8 @@ pub struct StillMotionVideo {
 }
 
 impl StillMotionVideo {
-    /// `media` is taken for the signature the other models share; recipes need no tool to be made.
-    pub fn new(_media: Arc<Media>, blobs: Arc<dyn BlobStore>, price_per_second: Usd) -> Self {
+    /// Recipes need no tool to be made: only the blob store the photos and recipes are in.
+    pub fn new(blobs: Arc<dyn BlobStore>, price_per_second: Usd) -> Self {
         Self { blobs, price_per_second, making: Mutex::new(HashMap::new()) }
     }
 
@@ -314,7 +314,7 @@ mod tests {
     use std::path::Path;
 
     fn provider(blobs: &Arc<FolderBlobStore>) -> StillMotionVideo {
-        StillMotionVideo::new(Arc::new(Media::default()), blobs.clone(), Usd::from_dollars(0.05))
+        StillMotionVideo::new(blobs.clone(), Usd::from_dollars(0.05))
     }
 
     fn store(dir: &Path) -> Arc<FolderBlobStore> {
