@@ -188,27 +188,70 @@ pub struct VoiceConfig {
 /// The video models: the fall-over chain and each paid provider's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoConfig {
-    /// Provider names in order of preference (`still-motion`, `runway`).
+    /// Provider names in order of preference (`still-motion`, `runway`, `kling`…).
     pub chain: Vec<String>,
     pub runway: RunwayConfig,
+    pub kling: KlingConfig,
+    pub veo: VeoConfig,
+    pub seedance: ApiConfig,
+    pub fal: ApiConfig,
+    pub replicate: ReplicateConfig,
+    pub luma: LumaConfig,
 }
 
-/// Runway's API (`providers.md` §1.1).
+/// A paid video provider's API (`providers.md` §1): where it is, its key, its model, price and limits.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunwayConfig {
+pub struct ApiConfig {
     /// Without a trailing slash.
     pub base_url: String,
+    /// The API key (Veo: the service account's JSON key or its path; Kling: unused, see [`KlingConfig`]).
     pub api_key: Option<Secret>,
-    /// `gen4_turbo`, `gen4.5`, `veo3.1`, `veo3.1_fast`.
     pub model: String,
     /// `None`: the model's list price.
     pub usd_per_second: Option<Usd>,
-    /// Jobs at once across every worker (the account tier's concurrency).
+    /// Jobs at once across every worker (the account's concurrency).
     pub concurrency: u32,
     /// The first wait between polls.
     pub poll_interval: Duration,
     /// Plain `http` is allowed for the base URL only on loopback and only with this.
     pub allow_private_network: bool,
+}
+
+/// Runway's API (`providers.md` §1.1).
+pub type RunwayConfig = ApiConfig;
+
+/// Kling's API (§1.3): a JWT minted from the access and secret keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KlingConfig {
+    pub api: ApiConfig,
+    pub access_key: Option<Secret>,
+    pub secret_key: Option<Secret>,
+    /// `std` or `pro`.
+    pub mode: String,
+}
+
+/// Veo 3.1 on Vertex AI (§1.6): the service account is [`ApiConfig::api_key`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VeoConfig {
+    pub api: ApiConfig,
+    /// `None`: the service account's own project.
+    pub project: Option<String>,
+    pub location: String,
+}
+
+/// Replicate (§1.5): the model input the photo goes in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicateConfig {
+    pub api: ApiConfig,
+    pub image_input: String,
+}
+
+/// Luma's Agents API (§1.2): photos by URL only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LumaConfig {
+    pub api: ApiConfig,
+    /// A public base URL under which blob keys are served (one machine).
+    pub photo_base_url: Option<String>,
 }
 
 /// Amazon Polly (through the AWS SDK: credentials, region and endpoint from the AWS configuration).
@@ -645,14 +688,29 @@ impl Config {
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
             video: VideoConfig {
                 chain: r.opt_list("TRUEREEL_VIDEO_PROVIDER").unwrap_or_else(|| vec!["still-motion".into()]),
-                runway: RunwayConfig {
-                    base_url: r.text("TRUEREEL_RUNWAY_BASE_URL").trim_end_matches('/').to_string(),
-                    api_key: r.opt_text("TRUEREEL_RUNWAY_API_KEY").map(Secret::new),
-                    model: r.text("TRUEREEL_RUNWAY_MODEL"),
-                    usd_per_second: r.opt_dollars("TRUEREEL_RUNWAY_USD_PER_SECOND"),
-                    concurrency: r.whole("TRUEREEL_RUNWAY_CONCURRENCY") as u32,
-                    poll_interval: Duration::from_secs(r.whole("TRUEREEL_RUNWAY_POLL_SECS")),
-                    allow_private_network: r.bool("TRUEREEL_ALLOW_PRIVATE_NETWORK"),
+                runway: r.api("RUNWAY"),
+                kling: KlingConfig {
+                    api: r.api("KLING"),
+                    access_key: r.opt_text("TRUEREEL_KLING_ACCESS_KEY").map(Secret::new),
+                    secret_key: r.opt_text("TRUEREEL_KLING_SECRET_KEY").map(Secret::new),
+                    mode: r.text("TRUEREEL_KLING_MODE"),
+                },
+                veo: VeoConfig {
+                    api: r.api("VEO"),
+                    project: r.opt_text("TRUEREEL_VEO_PROJECT"),
+                    location: r.text("TRUEREEL_VEO_LOCATION"),
+                },
+                seedance: r.api("SEEDANCE"),
+                fal: r.api("FAL"),
+                replicate: ReplicateConfig {
+                    api: r.api("REPLICATE"),
+                    image_input: r.text("TRUEREEL_REPLICATE_IMAGE_INPUT"),
+                },
+                luma: LumaConfig {
+                    api: r.api("LUMA"),
+                    photo_base_url: r
+                        .opt_text("TRUEREEL_LUMA_PHOTO_BASE_URL")
+                        .map(|u| u.trim_end_matches('/').to_string()),
                 },
             },
             runner,
@@ -701,6 +759,25 @@ impl Read<'_> {
     fn bad(var: &str, v: Option<&Value>) -> ! {
         panic!("{var} read as the wrong kind: {v:?}")
     }
+    /// A paid video provider's settings, `TRUEREEL_{name}_…` (Veo's key is its credentials).
+    fn api(&self, name: &str) -> ApiConfig {
+        let var = |what: &str| format!("TRUEREEL_{name}_{what}");
+        let key = match name {
+            "VEO" => "TRUEREEL_VEO_CREDENTIALS".to_string(),
+            "KLING" => String::new(),
+            _ => var("API_KEY"),
+        };
+        ApiConfig {
+            base_url: self.text(&var("BASE_URL")).trim_end_matches('/').to_string(),
+            api_key: if key.is_empty() { None } else { self.opt_text(&key).map(Secret::new) },
+            model: self.text(&var("MODEL")),
+            usd_per_second: self.opt_dollars(&var("USD_PER_SECOND")),
+            concurrency: self.whole(&var("CONCURRENCY")) as u32,
+            poll_interval: Duration::from_secs(self.whole(&var("POLL_SECS"))),
+            allow_private_network: self.bool("TRUEREEL_ALLOW_PRIVATE_NETWORK"),
+        }
+    }
+
     fn whole(&self, var: &str) -> u64 {
         match self.value(var) {
             Some(Value::Whole(n)) => *n,

@@ -8,7 +8,7 @@ pub mod embedded;
 
 use crate::adapters::providers::classifier::PixelClassifier;
 use crate::adapters::providers::judge::{ProductMatch, SpecJudge};
-use crate::adapters::providers::video::{RunwaySetupError, RunwayVideo, StillMotionVideo};
+use crate::adapters::providers::video::{RunwayVideo, SetupError, StillMotionVideo};
 use crate::adapters::providers::voice::{
     ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
 };
@@ -74,16 +74,7 @@ pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels,
             "still-motion" => (Arc::new(StillMotionVideo::new(blobs.clone(), config.still_motion_per_second)), None),
             "runway" => {
                 let r = &config.video.runway;
-                let client = RunwayVideo::new(r, std::time::Duration::from_secs(60)).map_err(|e| WiringError {
-                    setting: match &e {
-                        RunwaySetupError::MissingKey => "TRUEREEL_RUNWAY_API_KEY",
-                        RunwaySetupError::BaseUrl { .. } => "TRUEREEL_RUNWAY_BASE_URL",
-                        RunwaySetupError::Model(_) => "TRUEREEL_RUNWAY_MODEL",
-                        _ => "TRUEREEL_VIDEO_PROVIDER",
-                    }
-                    .into(),
-                    reason: e.to_string(),
-                })?;
+                let client = RunwayVideo::new(r, std::time::Duration::from_secs(60)).map_err(wiring)?;
                 (Arc::new(client), Some(r.concurrency))
             }
             other => {
@@ -98,6 +89,11 @@ pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels,
         return Err(WiringError { setting: "TRUEREEL_VIDEO_PROVIDER".into(), reason: "no provider named".into() });
     }
     Ok(VideoModels::chain(chain))
+}
+
+/// A provider client's setup error as the setting it names.
+fn wiring(e: SetupError) -> WiringError {
+    WiringError { setting: e.setting, reason: e.reason }
 }
 
 /// The voice `TRUEREEL_VOICE` names, behind the language router (which names the language and the

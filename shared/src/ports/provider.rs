@@ -76,6 +76,12 @@ pub struct ClipRequest {
     pub fps: u32,
     /// Changes with the attempt, so a regeneration is not the same sample again.
     pub seed: u64,
+    /// More photos of the same product and colour (another view, a detail, worn), best first, for a
+    /// model that takes several ([`VideoModel::photos_per_shot`]): at most that many less the main
+    /// one. Empty for a model that takes one.
+    pub more_images: Vec<bytes::Bytes>,
+    /// The brand kit's style images, for a model that [`VideoModel::takes_style_images`].
+    pub style_images: Vec<bytes::Bytes>,
     /// Set when the reel is one clip for its whole length and the model
     /// [`VideoModel::takes_whole_reel`]: every photo of the product's colour and the brand's style.
     pub whole_reel: Option<WholeReel>,
@@ -188,6 +194,15 @@ pub trait VideoModel: Send + Sync {
     /// Whether it makes one clip for a whole reel from several photos ([`ClipRequest::whole_reel`]);
     /// a model that does not gets a whole-reel plan's single shot like any other shot.
     fn takes_whole_reel(&self) -> bool {
+        false
+    }
+    /// How many photos of the product one shot may carry (the main one and [`ClipRequest::more_images`]):
+    /// 1 for a model that takes a single image.
+    fn photos_per_shot(&self) -> usize {
+        1
+    }
+    /// Whether it takes style reference images ([`ClipRequest::style_images`]).
+    fn takes_style_images(&self) -> bool {
         false
     }
     async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError>;

@@ -386,6 +386,21 @@ async fn request(
         true => ports.blobs.get(&reference.blob).await.map_err(|e| blob_err("reading a reference", e))?,
         false => bytes::Bytes::new(),
     };
+    let mut more_images = Vec::new();
+    if model.takes_inline_image() {
+        let more = model.photos_per_shot().saturating_sub(1);
+        for sha in s.extra_references.iter().take(more) {
+            if let Some(r) = references.iter().find(|r| &r.sha256 == sha) {
+                more_images.push(ports.blobs.get(&r.blob).await.map_err(|e| blob_err("reading a reference", e))?);
+            }
+        }
+    }
+    let mut style_images = Vec::new();
+    if model.takes_style_images() {
+        for key in &reel.plan.style_images {
+            style_images.push(ports.blobs.get(key).await.map_err(|e| blob_err("reading a style image", e))?);
+        }
+    }
     let whole_reel = match reel.plan.whole_reel && model.takes_whole_reel() {
         true => Some(whole_reel(ports, reel, s, &references, &image).await?),
         false => None,
@@ -406,6 +421,8 @@ async fn request(
         height: ports.settings.height,
         fps: ports.settings.fps,
         seed: u64::from(shot) * 1000 + u64::from(attempt) * 10 + 1,
+        more_images,
+        style_images,
         whole_reel,
     })
 }

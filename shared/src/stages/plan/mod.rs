@@ -220,6 +220,24 @@ pub fn slots<'a>(
     (slots, notes)
 }
 
+/// Photos one shot carries at most, its own included (Seedance takes 9 references; each provider
+/// takes what it can of them, see `VideoModel::photos_per_shot`).
+pub const MAX_SHOT_PHOTOS: usize = 9;
+
+/// The other photos of `main`'s product and colour a shot carries for models that take several:
+/// views `main` is not (a back, a detail, worn) first, then the rest in gallery order.
+fn more_photos(photos: &[&Reference], main: &Reference) -> Vec<Sha256> {
+    let mut others: Vec<&Reference> = photos.iter().copied().filter(|p| p.sha256 != main.sha256).collect();
+    others.sort_by_key(|p| (p.kind == main.kind, p.position));
+    let mut extra: Vec<Sha256> = Vec::new();
+    for p in others {
+        if !extra.contains(&p.sha256) && extra.len() + 1 < MAX_SHOT_PHOTOS {
+            extra.push(p.sha256.clone());
+        }
+    }
+    extra
+}
+
 /// Plans one reel: shots, cameras, script, voice-over. Nothing is stored.
 #[allow(clippy::too_many_arguments)]
 async fn plan_reel(
@@ -307,7 +325,7 @@ async fn plan_reel(
             camera: cam,
             duration_ms: script.durations[i],
             line: script.lines[i].clone(),
-            extra_references: Vec::new(),
+            extra_references: more_photos(photos, r),
         });
     }
     let id = slot.id.clone();
@@ -329,13 +347,14 @@ async fn plan_reel(
     let script::LaidOut { wav: raw, mut lines, words } = script::lay_out(&plan, &script.speeches).map_err(|e| {
         PlanFailure::Retry(StageError::new(format!("{}: laying out the voice-over", product.handle), e))
     })?;
+    // The brand's style images go to models that take style references, per shot or whole reel.
+    plan.style_images =
+        whole::store_style_images(ports, &id, &options.brand, &mut plan.notes).await.map_err(PlanFailure::Retry)?;
     if options.whole_reel() {
         let shots = std::mem::take(&mut plan.shots);
         let one = whole::merge(ports, &id, shots, photos, &mut lines).await.map_err(PlanFailure::Retry)?;
         plan.shots = vec![one];
         plan.whole_reel = true;
-        plan.style_images =
-            whole::store_style_images(ports, &id, &options.brand, &mut plan.notes).await.map_err(PlanFailure::Retry)?;
         plan.notes.push(format!(
             "one clip for the whole reel from {} photos and {} style images",
             1 + plan.shots[0].extra_references.len(),

@@ -73,7 +73,7 @@ pub async fn store_style_images(
     let mut keys = Vec::new();
     for (n, source) in brand.reference_images.iter().enumerate() {
         if keys.len() == MAX_STYLE_IMAGES {
-            notes.push(format!("style image {source} left out: a whole-reel clip takes {MAX_STYLE_IMAGES}"));
+            notes.push(format!("style image {source} left out: models take at most {MAX_STYLE_IMAGES}"));
             continue;
         }
         if source.contains("://") {

@@ -36,26 +36,19 @@
 //! | `CANCELLED` status | Cancelled | no |
 //! | `SUCCEEDED` without output | Retryable | yes |
 
-use crate::adapters::http::guard::{GuardedResolver, Refusal, UrlGuard};
+use super::api::{self, Api, Inline, PhotoLimits, SetupError};
 use crate::config::{RunwayConfig, Secret};
 use crate::ports::{
     Cancelled, ClipOutput, ClipRequest, Downloaded, FailureClass, JobFailure, JobStatus, ProviderError, VideoModel,
 };
 use crate::{IdempotencyKey, JobId, Usd};
 use async_trait::async_trait;
-use base64::Engine as _;
 use bytes::Bytes;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
-use sha2::Digest;
-use std::io::Cursor;
-use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use url::{Host, Url};
+use url::Url;
 
 const NAME: &str = "runway";
 /// The API version every call names.
@@ -68,28 +61,16 @@ pub const MAX_DATA_URI: usize = 5_000_000;
 pub const MAX_SIDE: u32 = 7999;
 /// `promptText` in UTF-16 code units.
 const MAX_PROMPT: usize = 1000;
-/// The widest and tallest photo Runway takes (width / height).
-const ASPECT: (f64, f64) = (0.5, 2.0);
-/// The largest API answer read (a task is a few hundred bytes).
-const MAX_ANSWER_BYTES: usize = 1 << 20;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// What Runway takes as a photo.
+const PHOTOS: PhotoLimits = PhotoLimits {
+    inline: Inline::DataUri,
+    max_bytes: MAX_DATA_URI,
+    max_side: MAX_SIDE,
+    min_side: 1,
+    aspect: (0.5, 2.0),
+};
 /// Words in a 429 that mean the account's quota, not a moment's load.
 const QUOTA_WORDS: &[&str] = &["quota", "daily", "credit", "billing", "limit reached"];
-
-/// `RunwayVideo` could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum RunwaySetupError {
-    #[error("no Runway API key: set TRUEREEL_RUNWAY_API_KEY")]
-    MissingKey,
-    #[error("TRUEREEL_RUNWAY_BASE_URL {url:?}: {reason}")]
-    BaseUrl { url: String, reason: String },
-    #[error(
-        "TRUEREEL_RUNWAY_MODEL {0:?} is not a Runway image-to-video model (gen4_turbo, gen4.5, veo3.1, veo3.1_fast)"
-    )]
-    Model(String),
-    #[error("setting up the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
-}
 
 /// What a model takes: its ratios, durations and list price.
 #[derive(Debug, Clone, Copy)]
@@ -120,21 +101,18 @@ fn spec(model: &str) -> Option<ModelSpec> {
 
 /// Runway's image-to-video API.
 pub struct RunwayVideo {
-    base: String,
+    api: Api,
     key: Secret,
     model: String,
     spec: ModelSpec,
     usd_per_second: Usd,
     poll_interval: Duration,
-    api: reqwest::Client,
-    downloads: reqwest::Client,
-    guard: UrlGuard,
 }
 
 impl std::fmt::Debug for RunwayVideo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunwayVideo")
-            .field("base", &self.base)
+            .field("base", &self.api.base)
             .field("model", &self.model)
             .field("usd_per_second", &self.usd_per_second)
             .finish_non_exhaustive()
@@ -143,47 +121,22 @@ impl std::fmt::Debug for RunwayVideo {
 
 impl RunwayVideo {
     /// `timeout` bounds each API call, and each wait for the next piece of a download.
-    pub fn new(config: &RunwayConfig, timeout: Duration) -> Result<Self, RunwaySetupError> {
-        let key =
-            config.api_key.clone().filter(|k| !k.expose().trim().is_empty()).ok_or(RunwaySetupError::MissingKey)?;
-        let base = config.base_url.trim_end_matches('/').to_string();
-        check_base(&base, config.allow_private_network)
-            .map_err(|reason| RunwaySetupError::BaseUrl { url: base.clone(), reason })?;
-        let spec = spec(&config.model).ok_or_else(|| RunwaySetupError::Model(config.model.clone()))?;
+    pub fn new(config: &RunwayConfig, timeout: Duration) -> Result<Self, SetupError> {
+        let key = config.api_key.clone().filter(|k| !k.expose().trim().is_empty()).ok_or_else(|| {
+            SetupError::new("TRUEREEL_RUNWAY_API_KEY", "no Runway API key: set TRUEREEL_RUNWAY_API_KEY")
+        })?;
+        let api = Api::new(NAME, &config.base_url, config.allow_private_network, timeout, "TRUEREEL_RUNWAY_BASE_URL")?;
+        let spec = spec(&config.model).ok_or_else(|| {
+            SetupError::new(
+                "TRUEREEL_RUNWAY_MODEL",
+                format!(
+                    "{:?} is not a Runway image-to-video model (gen4_turbo, gen4.5, veo3.1, veo3.1_fast)",
+                    config.model
+                ),
+            )
+        })?;
         let usd_per_second = config.usd_per_second.unwrap_or(Usd::from_dollars(spec.usd_per_second));
-        let api = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(crate::config::DEFAULT_USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let resolver = GuardedResolver {
-            allow_private: config.allow_private_network,
-            trusted_names: Arc::default(),
-            overrides: Arc::default(),
-        };
-        // No redirects, no environment proxy (it would bypass the guard), only vetted addresses.
-        let downloads = reqwest::Client::builder()
-            .read_timeout(timeout)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(crate::config::DEFAULT_USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .referer(false)
-            .dns_resolver(resolver)
-            .build()?;
-        let guard = UrlGuard::new(config.allow_private_network, &[]);
-        Ok(Self {
-            base,
-            key,
-            model: config.model.clone(),
-            spec,
-            usd_per_second,
-            poll_interval: config.poll_interval,
-            api,
-            downloads,
-            guard,
-        })
+        Ok(Self { api, key, model: config.model.clone(), spec, usd_per_second, poll_interval: config.poll_interval })
     }
 
     /// The `image_to_video` body for `request` (the photo made a data URI, see the module doc).
@@ -195,7 +148,7 @@ impl RunwayVideo {
         let mut body = json!({
             "model": self.model,
             "promptImage": prompt_image,
-            "ratio": closest_ratio(self.spec.ratios, request.width, request.height),
+            "ratio": api::closest_ratio(self.spec.ratios, request.width, request.height),
             "duration": self.duration(request.duration_ms),
             "seed": seed(request.seed),
         });
@@ -211,9 +164,7 @@ impl RunwayVideo {
 
     /// The seconds asked for (and billed) for a shot of `duration_ms`.
     pub fn duration(&self, duration_ms: u32) -> u32 {
-        let needed = duration_ms.div_ceil(1000).max(1);
-        let d = self.spec.durations;
-        d.iter().copied().find(|&s| s >= needed).unwrap_or(d[d.len() - 1])
+        api::seconds_for(self.spec.durations, duration_ms)
     }
 
     /// One `product_ad` recipe task for a whole reel: 1–10 product photos, 0–4 style photos, a
@@ -266,21 +217,17 @@ impl RunwayVideo {
     }
 
     fn call(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.key.expose()))
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
-        auth.set_sensitive(true);
         self.api
-            .request(method, format!("{}{path}", self.base))
-            .header(reqwest::header::AUTHORIZATION, auth)
+            .request(method, path)
+            .header(reqwest::header::AUTHORIZATION, api::sensitive(&format!("Bearer {}", self.key.expose())))
             .header("X-Runway-Version", API_VERSION)
-            .header(reqwest::header::ACCEPT, "application/json")
     }
 
     /// Posts a task-creating body; the new task's id.
     async fn create(&self, path: &str, body: &Value) -> Result<JobId, ProviderError> {
         let body = serde_json::to_vec(body).expect("JSON");
         let request = self.call(reqwest::Method::POST, path).header(CONTENT_TYPE, "application/json").body(body);
-        let answer = success(send(request).await?)?;
+        let answer = success(self.api.send(request).await?)?;
         let answer: Value = parse(&answer)?;
         task_id(&answer)
     }
@@ -288,45 +235,13 @@ impl RunwayVideo {
     /// The task's JSON, or the mapped error.
     async fn task(&self, job: &JobId) -> Result<Value, ProviderError> {
         let path = task_path(job)?;
-        parse(&success(send(self.call(reqwest::Method::GET, &path)).await?)?)
-    }
-}
-
-/// `https`, or plain `http` to a loopback address with `allow_private`.
-fn check_base(base: &str, allow_private: bool) -> Result<(), String> {
-    let url = Url::parse(base).map_err(|e| format!("not a URL: {e}"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("credentials in the URL are not allowed".into());
-    }
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(_)) => false,
-        None => return Err("no host".into()),
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback && allow_private => Ok(()),
-        "http" if loopback => Err("plain http needs TRUEREEL_ALLOW_PRIVATE_NETWORK (and a loopback address)".into()),
-        "http" => Err("must be https (plain http only to a loopback address)".into()),
-        other => Err(format!("scheme {other}: must be https")),
+        parse(&success(self.api.send(self.call(reqwest::Method::GET, &path)).await?)?)
     }
 }
 
 /// The seconds of a product ad asked for (and priced) for a reel of `duration_ms`: 4 to 15.
 fn product_ad_seconds(duration_ms: u32) -> u32 {
     duration_ms.div_ceil(1000).clamp(4, 15)
-}
-
-/// The allowed ratio closest in shape to `width:height` (the first of equals).
-fn closest_ratio(ratios: &[&'static str], width: u32, height: u32) -> &'static str {
-    let shape = |w: f64, h: f64| (w.max(1.0) / h.max(1.0)).ln();
-    let want = shape(width as f64, height as f64);
-    let distance = |r: &&str| {
-        let (w, h) = r.split_once(':').expect("ratios are w:h");
-        (shape(w.parse().unwrap_or(1.0), h.parse().unwrap_or(1.0)) - want).abs()
-    };
-    ratios.iter().copied().min_by(|a, b| distance(a).total_cmp(&distance(b))).expect("a model has ratios")
 }
 
 /// The seed in Runway's range (0 to 4294967294).
@@ -346,90 +261,15 @@ fn prompt_text(prompt: &str) -> String {
         .collect()
 }
 
-fn data_uri_len(mime: &str, bytes: usize) -> usize {
-    "data:;base64,".len() + mime.len() + bytes.div_ceil(3) * 4
-}
-
+#[cfg(test)]
 fn data_uri(mime: &str, bytes: &[u8]) -> String {
-    format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    api::data_uri(mime, bytes)
 }
 
 /// The photo as a data URI Runway takes (see the module doc); Rejected when it cannot be read or is
 /// outside the aspect ratios Runway takes.
 pub fn prompt_image(bytes: &[u8]) -> Result<String, ProviderError> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| rejected(format!("the photo cannot be read: {e}")))?;
-    let format = reader.format();
-    let mime = match format {
-        Some(ImageFormat::Jpeg) => Some("image/jpeg"),
-        Some(ImageFormat::Png) => Some("image/png"),
-        Some(ImageFormat::WebP) => Some("image/webp"),
-        _ => None,
-    };
-    let mut decoder = reader.into_decoder().map_err(|e| rejected(format!("the photo cannot be read: {e}")))?;
-    let (w, h) = decoder.dimensions();
-    let aspect = w as f64 / h.max(1) as f64;
-    if w == 0 || h == 0 || !(ASPECT.0..=ASPECT.1).contains(&aspect) {
-        return Err(rejected(format!(
-            "the photo is {w}x{h} (aspect {aspect:.2}); Runway takes aspect ratios from 0.5 to 2.0 only, \
-             and the photo is not cropped or stretched to fit"
-        )));
-    }
-    if let Some(mime) = mime
-        && w.max(h) <= MAX_SIDE
-        && data_uri_len(mime, bytes.len()) <= MAX_DATA_URI
-    {
-        return Ok(data_uri(mime, bytes));
-    }
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img =
-        DynamicImage::from_decoder(decoder).map_err(|e| rejected(format!("the photo cannot be read: {e}")))?;
-    img.apply_orientation(orientation);
-    jpeg_that_fits(img)
-}
-
-/// `img` as a JPEG data URI of at most [`MAX_DATA_URI`] bytes and [`MAX_SIDE`] px a side: quality 90,
-/// then smaller (or, when nearly there, lower quality down to 60) until it fits.
-fn jpeg_that_fits(img: DynamicImage) -> Result<String, ProviderError> {
-    let mut rgb = crate::media::photo::on_white(img);
-    let (w, h) = rgb.dimensions();
-    if w.max(h) > MAX_SIDE {
-        rgb = resize(&rgb, MAX_SIDE as f64 / w.max(h) as f64);
-    }
-    let mut quality = 90u8;
-    for _ in 0..12 {
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
-            .encode_image(&rgb)
-            .map_err(|e| invalid(format!("re-encoding the photo: {e}")))?;
-        let len = data_uri_len("image/jpeg", jpeg.len());
-        if len <= MAX_DATA_URI {
-            tracing::debug!(
-                provider = NAME,
-                width = rgb.width(),
-                height = rgb.height(),
-                quality,
-                bytes = len,
-                "photo re-encoded"
-            );
-            return Ok(data_uri("image/jpeg", &jpeg));
-        }
-        let over = len as f64 / MAX_DATA_URI as f64;
-        if over < 1.5 && quality > 60 {
-            quality -= 10;
-        } else {
-            rgb = resize(&rgb, (1.0 / over).sqrt().min(0.9) * 0.95);
-        }
-    }
-    Err(rejected("the photo does not fit in a 5 MB data URI".into()))
-}
-
-/// `rgb` scaled by `scale` (at least a pixel a side).
-fn resize(rgb: &image::RgbImage, scale: f64) -> image::RgbImage {
-    let (w, h) = rgb.dimensions();
-    let (nw, nh) = (((w as f64 * scale) as u32).max(1), ((h as f64 * scale) as u32).max(1));
-    image::imageops::resize(rgb, nw, nh, image::imageops::FilterType::Triangle)
+    api::fit_photo(bytes, &PHOTOS).map(|p| p.inline).map_err(|why| rejected(format!("{why} (Runway)")))
 }
 
 /// A task id as Runway gives it (a UUID: hex digits and `-`), safe in a URL path.
@@ -509,65 +349,18 @@ fn status(task: &Value, poll_interval: Duration) -> Result<JobStatus, ProviderEr
     })
 }
 
-/// An answer: status, `Retry-After`, body.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
-async fn send(request: reqwest::RequestBuilder) -> Result<Answer, ProviderError> {
-    let mut response = request.send().await.map_err(|e| transport(&e))?;
-    let status = response.status().as_u16();
-    let retry_after =
-        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_ANSWER_BYTES {
-            return Err(invalid(format!("the answer is larger than {MAX_ANSWER_BYTES} bytes")));
-        }
-    }
-    Ok(Answer { status, retry_after, body })
-}
-
 /// The body of a 2xx, else the mapped error.
-fn success(answer: Answer) -> Result<Vec<u8>, ProviderError> {
-    if (200..300).contains(&answer.status) {
-        Ok(answer.body)
-    } else {
-        Err(status_error(answer.status, answer.retry_after, &answer.body))
-    }
+fn success(answer: api::Answer) -> Result<Vec<u8>, ProviderError> {
+    if answer.ok() { Ok(answer.body) } else { Err(status_error(answer.status, answer.retry_after, &answer.body)) }
 }
 
 fn parse(body: &[u8]) -> Result<Value, ProviderError> {
     serde_json::from_slice(body).map_err(|e| invalid(format!("the answer is not JSON: {e}")))
 }
 
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
-}
-
-/// Runway's `error` (a string, or `{message}`), else the start of the body.
-fn error_text(body: &[u8]) -> String {
-    let json: Value = serde_json::from_slice(body).unwrap_or_default();
-    let message = json["error"]
-        .as_str()
-        .or_else(|| json["error"]["message"].as_str())
-        .or_else(|| json["message"].as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    crate::printable(message.trim()).chars().take(300).collect()
-}
-
 /// The error for a non-2xx API answer (see the module doc).
 fn status_error(status: u16, retry_after: Option<Duration>, body: &[u8]) -> ProviderError {
-    let message = error_text(body);
+    let message = api::error_text(body);
     let text = format!("HTTP {status}: {message}");
     let lower = message.to_lowercase();
     match status {
@@ -583,38 +376,6 @@ fn status_error(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Prov
     }
 }
 
-/// A request that got no answer: Retryable (the guard's refusal: Rejected). The URL is left out (a
-/// download's query is a credential).
-fn transport(e: &reqwest::Error) -> ProviderError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut chain = Vec::new();
-    while let Some(err) = source {
-        if let Some(Refusal(reason)) = err.downcast_ref::<Refusal>() {
-            return rejected(format!("the address is not allowed: {reason}"));
-        }
-        chain.push(err.to_string());
-        source = err.source();
-    }
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "the connection failed"
-    };
-    let cause = chain.last().filter(|_| chain.len() > 1).cloned().unwrap_or_default();
-    let cause = match e.url() {
-        Some(url) => cause.replace(url.as_str(), &redacted(url)),
-        None => cause,
-    };
-    retryable(if cause.is_empty() { what.to_string() } else { format!("{what}: {cause}") })
-}
-
-/// A URL for messages: scheme, host and path, no query (a signed link's `_jwt`).
-fn redacted(url: &Url) -> String {
-    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or_default(), url.path())
-}
-
 fn retryable(message: String) -> ProviderError {
     ProviderError::Retryable { provider: NAME.into(), message, retry_after: None }
 }
@@ -625,10 +386,6 @@ fn rejected(message: String) -> ProviderError {
 
 fn invalid(message: String) -> ProviderError {
     ProviderError::Invalid { provider: NAME.into(), message }
-}
-
-fn expired(message: String) -> ProviderError {
-    ProviderError::Expired { provider: NAME.into(), message }
 }
 
 #[async_trait]
@@ -660,7 +417,7 @@ impl VideoModel for RunwayVideo {
 
     async fn submit(&self, request: &ClipRequest, key: &IdempotencyKey) -> Result<JobId, ProviderError> {
         if let Some(whole) = &request.whole_reel {
-            let ratio = closest_ratio(self.spec.ratios, request.width, request.height);
+            let ratio = api::closest_ratio(self.spec.ratios, request.width, request.height);
             let seconds = product_ad_seconds(request.duration_ms);
             let (images, styles) = (&whole.images, &whole.style_images);
             return self.submit_product_ad(images, styles, &whole.product_info, ratio, seconds, key).await;
@@ -684,7 +441,7 @@ impl VideoModel for RunwayVideo {
 
     async fn cancel(&self, job: &JobId) -> Result<Cancelled, ProviderError> {
         let path = task_path(job)?;
-        let answer = send(self.call(reqwest::Method::DELETE, &path)).await?;
+        let answer = self.api.send(self.call(reqwest::Method::DELETE, &path)).await?;
         if answer.status == 404 {
             let task = self.task(job).await?;
             return match task["status"].as_str() {
@@ -700,65 +457,21 @@ impl VideoModel for RunwayVideo {
     }
 
     async fn download(&self, output: &ClipOutput, dest: &Path, max_bytes: u64) -> Result<Downloaded, ProviderError> {
-        let url = Url::parse(&output.url).map_err(|_| rejected("the output is not a URL".into()))?;
-        let shown = redacted(&url);
-        self.guard.check(&url).map_err(|Refusal(reason)| rejected(format!("{shown}: {reason}")))?;
-        let mut response = self.downloads.get(url.clone()).send().await.map_err(|e| transport(&e))?;
-        let status = response.status().as_u16();
-        match status {
-            200..=299 => {}
-            403 | 404 | 410 => return Err(expired(format!("{shown}: HTTP {status}"))),
-            408 | 429 | 500..=599 => return Err(retryable(format!("{shown}: HTTP {status}"))),
-            _ => return Err(invalid(format!("{shown}: HTTP {status} (redirects are not followed)"))),
-        }
-        let header = |name| response.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-        let content_type = header(CONTENT_TYPE).map(str::to_string);
-        if let Some(len) = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
-            && len > max_bytes
-        {
-            return Err(rejected(format!("{shown} is {len} bytes, over the cap of {max_bytes}")));
-        }
-        if let Some(dir) = dest.parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| retryable(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let written = async {
-            let mut file = tokio::fs::File::create(dest)
-                .await
-                .map_err(|e| retryable(format!("cannot write {}: {e}", dest.display())))?;
-            let (mut hasher, mut bytes) = (sha2::Sha256::new(), 0u64);
-            while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
-                bytes += chunk.len() as u64;
-                if bytes > max_bytes {
-                    return Err(rejected(format!("{shown} is over the cap of {max_bytes} bytes")));
-                }
-                hasher.update(&chunk);
-                file.write_all(&chunk).await.map_err(|e| retryable(format!("writing {}: {e}", dest.display())))?;
-            }
-            file.flush().await.map_err(|e| retryable(format!("writing {}: {e}", dest.display())))?;
-            Ok(Downloaded { bytes, sha256: crate::Sha256::finish(hasher), content_type })
-        }
-        .await;
-        match written {
-            Ok(done) => {
-                tracing::debug!(provider = NAME, output = %shown, bytes = done.bytes, "output downloaded");
-                Ok(done)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(dest).await;
-                Err(e)
-            }
-        }
+        self.api.download(&output.url, None, dest, max_bytes).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::api::parse_retry_after;
     use super::*;
     use crate::testing::runway::KEY;
     use crate::testing::{Reply, RunwayStub, Script, TestServer};
     use crate::{BlobKey, Motion};
+    use base64::Engine as _;
+    use image::ImageFormat;
+    use std::io::Cursor;
+    use std::sync::Arc;
     use std::sync::Mutex;
 
     fn png(width: u32, height: u32) -> Bytes {
@@ -784,6 +497,8 @@ mod tests {
             height,
             fps: 24,
             seed: 42,
+            more_images: Vec::new(),
+            style_images: Vec::new(),
             whole_reel: None,
         }
     }
@@ -1013,16 +728,16 @@ mod tests {
         config.api_key = Some(Secret::new("k"));
         let gen4 = runway(&config);
         assert_eq!([gen4.duration(4200), gen4.duration(500), gen4.duration(12_000)], [5, 2, 10]);
-        assert_eq!(closest_ratio(GEN4_RATIOS, 1080, 1920), "720:1280");
-        assert_eq!(closest_ratio(GEN4_RATIOS, 1000, 1000), "960:960");
-        assert_eq!(closest_ratio(GEN4_RATIOS, 2400, 1000), "1584:672");
-        assert_eq!(closest_ratio(GEN4_RATIOS, 1080, 1350), "832:1104");
+        assert_eq!(api::closest_ratio(GEN4_RATIOS, 1080, 1920), "720:1280");
+        assert_eq!(api::closest_ratio(GEN4_RATIOS, 1000, 1000), "960:960");
+        assert_eq!(api::closest_ratio(GEN4_RATIOS, 2400, 1000), "1584:672");
+        assert_eq!(api::closest_ratio(GEN4_RATIOS, 1080, 1350), "832:1104");
         config.model = "veo3.1".into();
         let veo = runway(&config);
         assert_eq!([veo.duration(3000), veo.duration(4200), veo.duration(9000)], [4, 6, 8]);
         let body = veo.body(&shot()).unwrap();
         assert_eq!((body["ratio"].as_str(), body["audio"].as_bool()), (Some("720:1280"), Some(false)));
-        assert_eq!(closest_ratio(VEO_RATIOS, 1000, 1000), "1280:720", "the first of equals");
+        assert_eq!(api::closest_ratio(VEO_RATIOS, 1000, 1000), "1280:720", "the first of equals");
         assert_eq!(veo.price(&shot()), Usd::from_dollars(2.40), "6 s at $0.40");
         config.usd_per_second = Some(Usd::from_dollars(0.30));
         assert_eq!(runway(&config).price(&shot()), Usd::from_dollars(1.80));

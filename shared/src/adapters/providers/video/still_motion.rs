@@ -337,6 +337,8 @@ mod tests {
             height: 320,
             fps: 15,
             seed: 1,
+            more_images: Vec::new(),
+            style_images: Vec::new(),
             whole_reel: None,
         }
     }
