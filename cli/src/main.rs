@@ -541,6 +541,13 @@ async fn run(target: Target<'_>, config: &Config, crawl_only: bool) -> Result<st
     let published = rows.iter().filter(|r| r.published).count();
     let awaiting = rows.iter().filter(|r| r.awaiting_approval).count();
     println!("\n{published} of {} reels published; watch them in {public}", rows.len());
+    for hold in report::held_providers(&ports, started).await? {
+        println!(
+            "{} was left out for the rest of this run, its shots made by the next provider in the chain: {}",
+            hold.provider,
+            printable(&hold.why)
+        );
+    }
     if awaiting > 0 {
         println!(
             "{awaiting} awaiting approval: read and listen with `truereel status`, then `truereel approve <reel>|--all` \

@@ -81,11 +81,20 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         None => ProviderKeys::default(),
     };
     // A video, voice or writer key the environment does not set comes from the secret (`runway`,
-    // `elevenlabs`, `openai`, `anthropic`, `gemini`); the wiring refuses a chosen provider still without one.
+    // `kling_access_key`, `kling_secret_key`, `veo` (the service account's JSON key), `seedance`,
+    // `fal`, `replicate`, `luma`, `elevenlabs`, `openai`, `anthropic`, `gemini`); the wiring refuses
+    // a chosen provider still without one.
     let mut config = config.clone();
     let (voice, writer, video) = (&mut config.voice, &mut config.writer, &mut config.video);
     for (provider, key) in [
         ("runway", &mut video.runway.api_key),
+        ("kling_access_key", &mut video.kling.access_key),
+        ("kling_secret_key", &mut video.kling.secret_key),
+        ("veo", &mut video.veo.api.api_key),
+        ("seedance", &mut video.seedance.api_key),
+        ("fal", &mut video.fal.api_key),
+        ("replicate", &mut video.replicate.api.api_key),
+        ("luma", &mut video.luma.api.api_key),
         ("elevenlabs", &mut voice.elevenlabs.api_key),
         ("openai", &mut voice.openai.api_key),
         ("openai", &mut writer.openai.key),
@@ -93,7 +102,7 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         ("gemini", &mut writer.gemini.key),
     ] {
         if key.is_none() {
-            *key = keys.get(provider).map(crate::config::Secret::new);
+            *key = keys.get(provider).filter(|k| !k.trim().is_empty()).map(crate::config::Secret::new);
         }
     }
     Ok((open_with(&sdk, &config, false).await?, keys))

@@ -150,6 +150,18 @@ pub fn table(rows: &[Row]) -> String {
     aligned(&["product", "shots", "duration", "verdict", "file"], &cells)
 }
 
+/// The video providers of the chain held out of the run that started at `run` (out of quota or
+/// credit, the account refused), each once, with the provider's reason.
+pub async fn held_providers(ports: &Ports, run: i64) -> Result<Vec<crate::ports::ProviderHold>, StateError> {
+    let mut held = Vec::new();
+    for model in ports.video.models() {
+        if let Some(hold) = ports.state.provider_hold(model.name(), run).await? {
+            held.push(hold);
+        }
+    }
+    Ok(held)
+}
+
 /// What a crawl found for one product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrawlRow {

@@ -1,9 +1,10 @@
 //! Generate: submit one shot attempt to a video model (once, ever) and poll it by delayed messages.
 //!
-//! The life of a paid job: the first provider of the chain that is not held out of the run is
-//! chosen; the intent is claimed under the attempt's idempotency key (so a redelivery never submits
-//! twice), one of the provider's concurrency slots is taken (shared by every worker: SQLite rows
-//! here, DynamoDB items across Lambdas), the charge is written to the ledger within budget, and
+//! The life of a paid job: the first provider of the chain that is not held out of the run and has
+//! a free concurrency slot takes the shot (slots are shared by every worker: SQLite rows here,
+//! DynamoDB items across Lambdas; when every paid provider is busy the shot waits, it does not drop
+//! to the offline renderer); the intent is claimed under the attempt's idempotency key (so a
+//! redelivery never submits twice), the charge is written to the ledger within budget, and
 //! only then is the job submitted and its id recorded. Polls are delayed queue messages that back
 //! off; a job that runs past `TRUEREEL_JOB_TIMEOUT_SECS` is cancelled and submitted again only once
 //! the provider confirms the cancel. A provider out of quota or credit is held for the run and the
@@ -69,18 +70,33 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     };
 
     let key = msg.key();
-    let candidate = match choose(ports, &reel).await? {
-        Ok(model) => model,
+    let candidates = match candidates(ports, &reel).await? {
+        Ok(models) => models,
         Err(why) => return park(ports, &reel, STAGE, vec![format!("shot {}: {why}", shot.index + 1)]).await,
     };
     // A fresh message waits for a slot before it claims anything: waiting is one write, not three
-    // (the slot is the job key's; a redelivery of a job that has one renews it).
-    if msg.since_ms.is_none() && !take_slot(ports, candidate.name(), &key).await? {
-        send(ports, msg.clone(), SLOT_WAIT).await?;
-        let what = format!("{} shot {}: waiting for a {} slot", reel.id, shot.index + 1, candidate.name());
-        return Ok(Outcome::Waiting(what));
-    }
+    // (the slot is the job key's; a redelivery of a job that has one renews it). The first provider
+    // of the chain with room takes the shot, so a chain's throughput is the sum of its providers'.
+    let candidate = match msg.since_ms {
+        Some(_) => candidates[0].clone(),
+        None => match with_room(ports, &candidates, &key).await? {
+            Some(model) => model,
+            None => {
+                send(ports, msg.clone(), SLOT_WAIT).await?;
+                let names: Vec<&str> = candidates.iter().map(|m| m.name()).collect();
+                let what = format!("{} shot {}: waiting for a slot at {}", reel.id, shot.index + 1, names.join(" or "));
+                return Ok(Outcome::Waiting(what));
+            }
+        },
+    };
     let slot = ports.state.begin_job(&key, candidate.name()).await.map_err(|e| state_err("claiming a job", e))?;
+    // A redelivery whose job went to another provider gives back the slot it just took here.
+    if let JobSlot::Submitted { provider, .. } | JobSlot::Unknown { provider, .. } = &slot
+        && provider != candidate.name()
+        && msg.since_ms.is_none()
+    {
+        release_slot(ports, candidate.name(), &key).await?;
+    }
     match slot {
         JobSlot::Submitted { job, provider } => {
             let Some(model) = ports.video.get(&provider).cloned() else {
@@ -116,16 +132,15 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
     }
 }
 
-/// The first model of the chain (the brand kit's, when it names one) not held out of this run; a
-/// reel kept off paid providers (a poor candidate, `--below-suitability offline`) gets the offline
-/// renderer whatever the chain says.
-async fn choose(ports: &Ports, reel: &Reel) -> Result<Result<Arc<dyn VideoModel>, String>, StageError> {
+/// The models a shot may go to, in order: the chain's (the brand kit's order when it names providers
+/// this process has) less those held out of this run; a reel kept off paid providers (a poor
+/// candidate, `--below-suitability offline`) gets the offline renderer whatever the chain says.
+async fn candidates(ports: &Ports, reel: &Reel) -> Result<Result<Vec<Arc<dyn VideoModel>>, String>, StageError> {
     if reel.plan.offline_only
         && let Some(offline) = ports.video.get(OFFLINE)
     {
-        return Ok(Ok(offline.clone()));
+        return Ok(Ok(vec![offline.clone()]));
     }
-    // The brand kit's order when it names providers (those this process has), else the chain's.
     let wanted = &reel.options.brand.video_provider;
     let order: Vec<&Arc<dyn VideoModel>> = if wanted.is_empty() {
         ports.video.models().collect()
@@ -139,6 +154,7 @@ async fn choose(ports: &Ports, reel: &Reel) -> Result<Result<Arc<dyn VideoModel>
             ports.video
         )));
     }
+    let mut open = Vec::new();
     for model in order {
         let held = ports
             .state
@@ -146,10 +162,34 @@ async fn choose(ports: &Ports, reel: &Reel) -> Result<Result<Arc<dyn VideoModel>
             .await
             .map_err(|e| state_err("reading provider holds", e))?;
         if held.is_none() {
-            return Ok(Ok(model.clone()));
+            open.push(model.clone());
         }
     }
-    Ok(Err("every video provider in the chain is held out of this run (out of quota or credit)".into()))
+    if open.is_empty() {
+        return Ok(Err("every video provider in the chain is held out of this run (out of quota or credit)".into()));
+    }
+    Ok(Ok(open))
+}
+
+/// The first of `candidates` with room for the job `key`: a provider with a concurrency limit whose
+/// slot it takes, or one without a limit (the offline renderer) when no provider before it is just
+/// full: a paid provider that is busy is waited for, not replaced by the fall-over of last resort.
+/// `None`: wait.
+async fn with_room(
+    ports: &Ports,
+    candidates: &[Arc<dyn VideoModel>],
+    key: &IdempotencyKey,
+) -> Result<Option<Arc<dyn VideoModel>>, StageError> {
+    let mut busy = false;
+    for model in candidates {
+        match ports.video.limit(model.name()) {
+            None if busy => return Ok(None),
+            None => return Ok(Some(model.clone())),
+            Some(_) if take_slot(ports, model.name(), key).await? => return Ok(Some(model.clone())),
+            Some(_) => busy = true,
+        }
+    }
+    Ok(None)
 }
 
 /// Submits the attempt's job to `model`: a concurrency slot, the ledger charge, the call, the job id.
@@ -217,12 +257,18 @@ async fn submit(
             // polled; the intent and the charge are taken back and the slot given up.
             forget().await?;
             refund(ports, &entry, &format!("not submitted: {e}")).await?;
+            // The hold is written before the slot is given back, so no worker submits to a provider
+            // out of quota through the slot this job leaves.
+            if let ProviderError::Exhausted { message, .. } = &e {
+                let why = message.clone();
+                let hold = ProviderHold { provider: provider.clone(), run: ports.settings.run_started_ms, why };
+                ports.state.hold_provider(&hold).await.map_err(|e| state_err("holding a provider", e))?;
+            }
             release_slot(ports, &provider, key).await?;
             match e {
                 ProviderError::Exhausted { message, .. } => {
                     let hold =
                         ProviderHold { provider: provider.clone(), run: ports.settings.run_started_ms, why: message };
-                    ports.state.hold_provider(&hold).await.map_err(|e| state_err("holding a provider", e))?;
                     let what = format!(
                         "{provider} is out of quota or credit for this run ({}); trying the next provider",
                         hold.why
