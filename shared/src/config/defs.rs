@@ -56,6 +56,8 @@ impl Group {
 /// The video models `TRUEREEL_VIDEO_PROVIDER` may name.
 pub const VIDEO_PROVIDERS: &[&str] =
     &["still-motion", "runway", "kling", "veo", "seedance", "fal", "replicate", "luma"];
+/// The paid ones, each with its own settings (`TRUEREEL_<NAME>_…`) and budget line.
+pub const PAID_VIDEO_PROVIDERS: &[&str] = &["runway", "kling", "veo", "seedance", "fal", "replicate", "luma"];
 /// Kling's models truereel knows the price of.
 pub const KLING_MODELS: &[&str] = &["kling-v1-6", "kling-v2-5-turbo", "kling-v3"];
 /// Veo 3.1 on Vertex AI (the Gemini API's previews are retired).
@@ -467,6 +469,14 @@ pub static DEFS: &[Def] = &[
     .unset("the model's list price: gen4_turbo 0.05, gen4.5 0.12, veo3.1 0.40, veo3.1_fast 0.15"),
     def(
         Video,
+        "TRUEREEL_RUNWAY_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on Runway; past it Runway is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
+    def(
+        Video,
         "TRUEREEL_RUNWAY_CONCURRENCY",
         Whole { min: 1, max: 100 },
         Some("1"),
@@ -486,6 +496,14 @@ pub static DEFS: &[Def] = &[
     def(Video, "TRUEREEL_KLING_MODEL", OneOf(KLING_MODELS), Some("kling-v2-5-turbo"), "the Kling model (`multi-image2video` uses kling-v1-6 whatever is chosen)"),
     def(Video, "TRUEREEL_KLING_USD_PER_SECOND", Dollars { max: 10.0 }, None, "what Kling charges per second of video")
         .unset("the model's list price: kling-v1-6 0.056, kling-v2-5-turbo 0.042, kling-v3 0.084 (pro 0.168); other pro prices must be set"),
+    def(
+        Video,
+        "TRUEREEL_KLING_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on Kling; past it Kling is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
     def(Video, "TRUEREEL_KLING_CONCURRENCY", Whole { min: 1, max: 100 }, Some("2"), "Kling jobs running at once, across every worker and Lambda"),
     def(Video, "TRUEREEL_KLING_POLL_SECS", Whole { min: 1, max: 300 }, Some("10"), "the first wait before asking a Kling job again (it grows up to a minute)"),
     def(Video, "TRUEREEL_VEO_CREDENTIALS", Secret, None, "the Google service account's JSON key, or the path of its file (never shown)").unset("none"),
@@ -495,6 +513,14 @@ pub static DEFS: &[Def] = &[
     def(Video, "TRUEREEL_VEO_MODEL", OneOf(VEO_MODELS), Some("veo-3.1-fast-generate-001"), "the Veo 3.1 model on Vertex AI"),
     def(Video, "TRUEREEL_VEO_USD_PER_SECOND", Dollars { max: 10.0 }, None, "what Veo on Vertex AI charges per second of video")
         .unset("the model's list price: veo-3.1-generate-001 0.40, veo-3.1-fast-generate-001 0.15"),
+    def(
+        Video,
+        "TRUEREEL_VEO_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on Veo; past it Veo is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
     def(Video, "TRUEREEL_VEO_CONCURRENCY", Whole { min: 1, max: 100 }, Some("2"), "Veo on Vertex AI jobs running at once, across every worker and Lambda"),
     def(Video, "TRUEREEL_VEO_POLL_SECS", Whole { min: 1, max: 300 }, Some("10"), "the first wait before asking a Veo on Vertex AI job again (it grows up to a minute)"),
     def(Video, "TRUEREEL_SEEDANCE_API_KEY", Secret, None, "the ModelArk API key of the base URL's region (never shown)").unset("none"),
@@ -502,6 +528,14 @@ pub static DEFS: &[Def] = &[
     def(Video, "TRUEREEL_SEEDANCE_MODEL", Text, Some("dreamina-seedance-2-0-260128"), "the Seedance model id on ModelArk"),
     def(Video, "TRUEREEL_SEEDANCE_USD_PER_SECOND", Dollars { max: 10.0 }, None, "what Seedance on BytePlus ModelArk charges per second of video")
         .unset("must be set: ModelArk's rates are not in the reference (a run refuses to start without it when Seedance is chosen)"),
+    def(
+        Video,
+        "TRUEREEL_SEEDANCE_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on Seedance; past it Seedance is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
     def(Video, "TRUEREEL_SEEDANCE_CONCURRENCY", Whole { min: 1, max: 100 }, Some("2"), "Seedance on BytePlus ModelArk jobs running at once, across every worker and Lambda"),
     def(Video, "TRUEREEL_SEEDANCE_POLL_SECS", Whole { min: 1, max: 300 }, Some("5"), "the first wait before asking a Seedance on BytePlus ModelArk job again (it grows up to a minute)"),
     def(Video, "TRUEREEL_FAL_API_KEY", Secret, None, "the fal API key (never shown)").unset("none"),
@@ -509,6 +543,14 @@ pub static DEFS: &[Def] = &[
     def(Video, "TRUEREEL_FAL_MODEL", Text, Some("fal-ai/kling-video/o3/standard/reference-to-video"), "the fal model id (any image-to-video or reference-to-video model fal hosts)"),
     def(Video, "TRUEREEL_FAL_USD_PER_SECOND", Dollars { max: 10.0 }, None, "what fal charges per second of video")
         .unset("the list price of the known ids (Kling O3/V3 standard 0.084, pro 0.168; Kling 2.5 turbo standard 0.042; Veo 3.1 0.40, fast 0.15); another id must have its price set"),
+    def(
+        Video,
+        "TRUEREEL_FAL_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on fal; past it fal is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
     def(Video, "TRUEREEL_FAL_CONCURRENCY", Whole { min: 1, max: 100 }, Some("2"), "fal jobs running at once, across every worker and Lambda"),
     def(Video, "TRUEREEL_FAL_POLL_SECS", Whole { min: 1, max: 300 }, Some("3"), "the first wait before asking a fal job again (it grows up to a minute)"),
     def(Video, "TRUEREEL_REPLICATE_API_KEY", Secret, None, "the Replicate API token (never shown)").unset("none"),
@@ -523,6 +565,14 @@ pub static DEFS: &[Def] = &[
     def(Video, "TRUEREEL_REPLICATE_MODEL", Text, Some("kwaivgi/kling-v2.5-turbo-pro"), "the Replicate model (`owner/name`, or `owner/name:version`)"),
     def(Video, "TRUEREEL_REPLICATE_USD_PER_SECOND", Dollars { max: 10.0 }, None, "what Replicate charges per second of video")
         .unset("must be set: Replicate prices by model (a run refuses to start without it when Replicate is chosen)"),
+    def(
+        Video,
+        "TRUEREEL_REPLICATE_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on Replicate; past it Replicate is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
     def(Video, "TRUEREEL_REPLICATE_CONCURRENCY", Whole { min: 1, max: 100 }, Some("2"), "Replicate jobs running at once, across every worker and Lambda"),
     def(Video, "TRUEREEL_REPLICATE_POLL_SECS", Whole { min: 1, max: 300 }, Some("3"), "the first wait before asking a Replicate job again (it grows up to a minute)"),
     def(Video, "TRUEREEL_LUMA_API_KEY", Secret, None, "the Luma API key (`luma-api-…`, never shown)").unset("none"),
@@ -538,6 +588,14 @@ pub static DEFS: &[Def] = &[
     def(Video, "TRUEREEL_LUMA_MODEL", Text, Some("ray-3.2"), "the Luma model (Agents API)"),
     def(Video, "TRUEREEL_LUMA_USD_PER_SECOND", Dollars { max: 10.0 }, None, "what Luma charges per second of video")
         .unset("must be set: Luma's price is not documented (a run refuses to start without it when Luma is chosen)"),
+    def(
+        Video,
+        "TRUEREEL_LUMA_BUDGET_USD",
+        Dollars { max: 1e9 },
+        None,
+        "the most one run may spend on Luma; past it Luma is left out and the chain falls over to the next provider",
+    )
+    .unset("no line of its own (the run and reel budgets still hold)"),
     def(Video, "TRUEREEL_LUMA_CONCURRENCY", Whole { min: 1, max: 100 }, Some("2"), "Luma jobs running at once, across every worker and Lambda"),
     def(Video, "TRUEREEL_LUMA_POLL_SECS", Whole { min: 1, max: 300 }, Some("5"), "the first wait before asking a Luma job again (it grows up to a minute)"),
     // The local runner.

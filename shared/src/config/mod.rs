@@ -522,6 +522,7 @@ impl Config {
             budget: crate::Budget {
                 per_reel: r.dollars("TRUEREEL_REEL_BUDGET_USD"),
                 per_run: r.opt_dollars("TRUEREEL_BUDGET_USD"),
+                provider_run: None,
             },
             max_attempts: r.whole("TRUEREEL_MAX_ATTEMPTS") as u32,
             max_flag_passes: r.whole("TRUEREEL_MAX_FLAG_PASSES") as u32,
@@ -538,6 +539,13 @@ impl Config {
                 .collect(),
             photo_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PHOTO_BUDGET_SECS")),
             product_budget: Duration::from_secs(r.whole("TRUEREEL_FETCH_PRODUCT_BUDGET_SECS")),
+            provider_budgets: defs::PAID_VIDEO_PROVIDERS
+                .iter()
+                .filter_map(|name| {
+                    let usd = r.opt_dollars(&format!("TRUEREEL_{}_BUDGET_USD", name.to_uppercase()))?;
+                    Some((name.to_string(), usd))
+                })
+                .collect(),
             ..Settings::default()
         };
         let fetch = FetchPolicy {

@@ -32,6 +32,16 @@ pub struct Settings {
     pub photo_budget: Duration,
     /// The most one product's photos may take together.
     pub product_budget: Duration,
+    /// Each paid video provider's budget line for a run (`TRUEREEL_<NAME>_BUDGET_USD`), by name.
+    pub provider_budgets: Vec<(String, crate::Usd)>,
+}
+
+impl Settings {
+    /// The budget a charge to `provider` is held to: the reel's and the run's, and the provider's line.
+    pub fn budget_for(&self, provider: &str) -> Budget {
+        let line = self.provider_budgets.iter().find(|(name, _)| name == provider).map(|(_, usd)| *usd);
+        Budget { provider_run: line, ..self.budget }
+    }
 }
 
 /// The shapes besides 9:16 a reel may also be made in, for a frame `width` wide: `(name, w, h)`.
@@ -64,6 +74,7 @@ impl Default for Settings {
             max_photos_per_product: 30,
             photo_budget: Duration::from_secs(60),
             product_budget: Duration::from_secs(300),
+            provider_budgets: Vec::new(),
         }
     }
 }

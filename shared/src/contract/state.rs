@@ -5,7 +5,7 @@ use super::{
     sample_verdict, unique,
 };
 use crate::ports::{Charge, JobSlot, StateError, StateStore};
-use crate::{Budget, Handle, IdempotencyKey, JobId, PhotoKind, ReelId, ReelStatus, Usd, now_ms};
+use crate::{Budget, Handle, IdempotencyKey, JobId, LedgerEntry, PhotoKind, ReelId, ReelStatus, Usd, now_ms};
 
 /// Runs every check against `store`. Records use unique ids, so a shared backend is fine.
 pub async fn state_store_contract(store: &dyn StateStore) {
@@ -26,7 +26,7 @@ pub async fn state_store_contract(store: &dyn StateStore) {
 /// `charge` refuses what would overrun a budget, counts a key once, and holds under a race.
 async fn charges_stay_within_budget(store: &dyn StateStore) {
     let reel = sample_reel(&sample_product()).id;
-    let budget = Budget { per_reel: Usd::from_dollars(2.0), per_run: None };
+    let budget = Budget { per_reel: Usd::from_dollars(2.0), ..Budget::default() };
     let one = sample_ledger_entry(&reel, Usd::from_dollars(1.5), crate::now_ms());
     assert_eq!(must(store.charge(&one, &budget, 0).await, "charge"), Charge::Charged, "within the reel budget");
     assert_eq!(
@@ -47,7 +47,7 @@ async fn charges_stay_within_budget(store: &dyn StateStore) {
 
     // A run budget counts everything since the run started: from 0 it sees the $1.50 above;
     // from a far-future start it sees nothing.
-    let run = Budget { per_reel: Usd::from_dollars(100.0), per_run: Some(Usd::from_dollars(1.0)) };
+    let run = Budget { per_reel: Usd::from_dollars(100.0), per_run: Some(Usd::from_dollars(1.0)), provider_run: None };
     let reel2 = sample_reel(&sample_product()).id;
     let big = sample_ledger_entry(&reel2, Usd::from_dollars(0.6), crate::now_ms());
     assert!(
@@ -57,13 +57,32 @@ async fn charges_stay_within_budget(store: &dyn StateStore) {
 
     // Ten workers race to charge $1 each on a $5 reel budget: exactly five win.
     let reel3 = sample_reel(&sample_product()).id;
-    let five = Budget { per_reel: Usd::from_dollars(5.0), per_run: None };
+    let five = Budget { per_reel: Usd::from_dollars(5.0), ..Budget::default() };
     let entries: Vec<_> =
         (0..10).map(|_| sample_ledger_entry(&reel3, Usd::from_dollars(1.0), crate::now_ms())).collect();
     let results = crate::stages::support::join_all(entries.iter().map(|e| store.charge(e, &five, 0)).collect()).await;
     let won = results.into_iter().filter(|r| matches!(r, Ok(Charge::Charged))).count();
     assert_eq!(won, 5, "a raced budget admits exactly what fits");
     assert_eq!(must(store.spent(Some(&reel3), 0).await, "spent"), Usd::from_dollars(5.0));
+
+    // A provider's budget line counts only that provider's charges in the run.
+    let since = crate::now_ms() - 1;
+    let (p, q) = (crate::contract::unique("prov"), crate::contract::unique("prov"));
+    let line = Budget { per_reel: Usd::from_dollars(100.0), per_run: None, provider_run: Some(Usd::from_dollars(1.0)) };
+    let charge_to = |provider: &str| LedgerEntry {
+        provider: provider.to_string(),
+        ..sample_ledger_entry(&sample_reel(&sample_product()).id, Usd::from_dollars(0.6), crate::now_ms())
+    };
+    assert_eq!(must(store.charge(&charge_to(&p), &line, since).await, "a line's first charge"), Charge::Charged);
+    match must(store.charge(&charge_to(&p), &line, since).await, "over the line") {
+        Charge::ProviderOverBudget(why) => assert!(why.contains(&p), "the refusal names the provider: {why}"),
+        other => panic!("0.6 + 0.6 over {p}'s 1.0 line was {other:?}"),
+    }
+    assert_eq!(
+        must(store.charge(&charge_to(&q), &line, since).await, "another provider's line"),
+        Charge::Charged,
+        "each provider has its own line"
+    );
 }
 
 async fn products(store: &dyn StateStore) {

@@ -59,15 +59,19 @@ pub struct LedgerEntry {
     pub note: Option<String>,
 }
 
-/// Spending limits: per reel and per run.
+/// Spending limits: per reel, per run, and per run for the provider being charged.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     pub per_reel: Usd,
     pub per_run: Option<Usd>,
+    /// The run's budget line of the charged entry's provider (`TRUEREEL_<NAME>_BUDGET_USD`): past
+    /// it that provider is held for the run and the chain falls over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_run: Option<Usd>,
 }
 
 impl Default for Budget {
     fn default() -> Self {
-        Self { per_reel: Usd::from_dollars(5.0), per_run: None }
+        Self { per_reel: Usd::from_dollars(5.0), per_run: None, provider_run: None }
     }
 }

@@ -52,6 +52,9 @@ pub enum Charge {
     AlreadyCharged,
     /// Refused; the words say which budget and by how much.
     OverBudget(String),
+    /// Refused by the provider's own budget line for the run ([`crate::Budget::provider_run`]):
+    /// the next provider of the chain may still be charged.
+    ProviderOverBudget(String),
 }
 
 /// A stored record that could not be read: which, and why. Listings skip it and name it here, so

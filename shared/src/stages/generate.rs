@@ -229,9 +229,15 @@ async fn submit(
         attempt: Some(msg.attempt),
         note: None,
     };
-    match ports.state.charge(&entry, &ports.settings.budget, ports.settings.run_started_ms).await {
+    let budget = ports.settings.budget_for(&provider);
+    match ports.state.charge(&entry, &budget, ports.settings.run_started_ms).await {
         Ok(Charge::Charged) => crate::telemetry_metrics::spent(&provider, entry.usd.dollars()),
         Ok(Charge::AlreadyCharged) => {}
+        Ok(Charge::ProviderOverBudget(why)) => {
+            // The provider's own line is spent: held for the run like a quota, the next one takes the shot.
+            forget().await?;
+            return hold_and_fall_over(ports, reel, msg, key, &provider, why).await;
+        }
         Ok(Charge::OverBudget(why)) => {
             forget().await?;
             release_slot(ports, &provider, key).await?;
@@ -257,26 +263,12 @@ async fn submit(
             // polled; the intent and the charge are taken back and the slot given up.
             forget().await?;
             refund(ports, &entry, &format!("not submitted: {e}")).await?;
-            // The hold is written before the slot is given back, so no worker submits to a provider
-            // out of quota through the slot this job leaves.
-            if let ProviderError::Exhausted { message, .. } = &e {
-                let why = message.clone();
-                let hold = ProviderHold { provider: provider.clone(), run: ports.settings.run_started_ms, why };
-                ports.state.hold_provider(&hold).await.map_err(|e| state_err("holding a provider", e))?;
+            if let ProviderError::Exhausted { message, .. } = e {
+                let why = format!("out of quota or credit for this run ({message})");
+                return hold_and_fall_over(ports, reel, msg, key, &provider, why).await;
             }
             release_slot(ports, &provider, key).await?;
             match e {
-                ProviderError::Exhausted { message, .. } => {
-                    let hold =
-                        ProviderHold { provider: provider.clone(), run: ports.settings.run_started_ms, why: message };
-                    let what = format!(
-                        "{provider} is out of quota or credit for this run ({}); trying the next provider",
-                        hold.why
-                    );
-                    issue(ports, reel.product.as_str(), STAGE, false, what.clone()).await?;
-                    send(ports, msg.clone(), Duration::ZERO).await?;
-                    Ok(Outcome::Waiting(what))
-                }
                 e if e.is_retryable() => {
                     let context =
                         format!("{} shot {} attempt {}: submitting to {provider}", reel.id, msg.shot + 1, msg.attempt);
@@ -288,6 +280,26 @@ async fn submit(
             }
         }
     }
+}
+
+/// Holds `provider` out of the run for `why` (its quota, credit or budget line is spent), then gives
+/// its slot back (the hold first, so no worker submits through the slot this job leaves), records
+/// it, and sends the shot again at once for the next provider of the chain.
+async fn hold_and_fall_over(
+    ports: &Ports,
+    reel: &Reel,
+    msg: &GenerateMsg,
+    key: &IdempotencyKey,
+    provider: &str,
+    why: String,
+) -> Result<Outcome, StageError> {
+    let hold = ProviderHold { provider: provider.to_string(), run: ports.settings.run_started_ms, why };
+    ports.state.hold_provider(&hold).await.map_err(|e| state_err("holding a provider", e))?;
+    release_slot(ports, provider, key).await?;
+    let what = format!("{provider} is left out of this run: {}; trying the next provider", hold.why);
+    issue(ports, reel.product.as_str(), STAGE, false, what.clone()).await?;
+    send(ports, msg.clone(), Duration::ZERO).await?;
+    Ok(Outcome::Waiting(what))
 }
 
 /// The ledger key of a charge: the job's key and the provider it went to (a fall-over charges the

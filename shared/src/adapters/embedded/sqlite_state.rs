@@ -494,6 +494,7 @@ impl StateStore for SqliteStateStore {
         let key = entry.key.to_string();
         let body = to_json("ledger entry", &key, entry)?;
         let (reel, usd, at) = (entry.reel.to_string(), entry.usd, entry.at_ms);
+        let provider = entry.provider.clone();
         let budget = *budget;
         self.run(move |c| {
             let context = format!("charging {key}");
@@ -519,6 +520,22 @@ impl StateStore for SqliteStateStore {
                 if run_spent + usd > limit {
                     return Ok(Charge::OverBudget(format!(
                         "the run's budget of {limit} would be exceeded ({run_spent} spent, this call {usd})"
+                    )));
+                }
+            }
+            if let Some(limit) = budget.provider_run {
+                let spent = tx
+                    .query_row(
+                        "SELECT COALESCE(SUM(usd), 0) FROM ledger WHERE at_ms >= ?1
+                         AND json_extract(body, '$.provider') = ?2",
+                        params![since_ms, provider],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(Usd)
+                    .map_err(sql(context.clone()))?;
+                if spent + usd > limit {
+                    return Ok(Charge::ProviderOverBudget(format!(
+                        "{provider}'s budget of {limit} for this run would be exceeded ({spent} spent, this call {usd})"
                     )));
                 }
             }

@@ -97,6 +97,10 @@ impl Key {
     pub fn run_spend(since_ms: i64) -> Self {
         Self::new(format!("RUN#{}", ord(since_ms)), "SPEND")
     }
+    /// What one provider has been charged in the run that started at `since_ms`.
+    pub fn provider_spend(provider: &str, since_ms: i64) -> Self {
+        Self::new(format!("RUN#{}", ord(since_ms)), format!("SPEND#{provider}"))
+    }
     pub fn job(key: &IdempotencyKey) -> Self {
         Self::new(format!("JOB#{key}"), "JOB")
     }

@@ -697,11 +697,15 @@ impl StateStore for DynamoStateStore {
     async fn charge(&self, entry: &LedgerEntry, budget: &Budget, since_ms: i64) -> Result<Charge, StateError> {
         let context = format!("charging {}", entry.key);
         let (reel_counter, run_counter) = (Key::reel_spend(&entry.reel), Key::run_spend(since_ms));
-        let ops = vec![
+        let provider_counter = Key::provider_spend(&entry.provider, since_ms);
+        let mut ops = vec![
             self.ledger_op(entry, &context)?,
             self.counter_op(&reel_counter, entry.usd, Some(budget.per_reel), false, &context)?,
             self.counter_op(&run_counter, entry.usd, budget.per_run, true, &context)?,
         ];
+        if budget.provider_run.is_some() {
+            ops.push(self.counter_op(&provider_counter, entry.usd, budget.provider_run, true, &context)?);
+        }
         let Tx::Cancelled(reasons) = self.transact(&context, ops).await? else {
             tracing::debug!(key = %entry.key, usd = %entry.usd, "charged");
             return Ok(Charge::Charged);
@@ -712,6 +716,9 @@ impl StateStore for DynamoStateStore {
             Charge::OverBudget(self.refusal("reel's", &reel_counter, budget.per_reel, entry.usd).await?)
         } else if let (true, Some(limit)) = (refused(&reasons, 2), budget.per_run) {
             Charge::OverBudget(self.refusal("run's", &run_counter, limit, entry.usd).await?)
+        } else if let (true, Some(limit)) = (refused(&reasons, 3), budget.provider_run) {
+            let whose = format!("{}'s run", entry.provider);
+            Charge::ProviderOverBudget(self.refusal(&whose, &provider_counter, limit, entry.usd).await?)
         } else {
             return Err(unexpected(&context, &reasons));
         };

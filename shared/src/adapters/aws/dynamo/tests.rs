@@ -180,7 +180,7 @@ async fn dynamo_raced_charges_admit_exactly_the_budget() {
     let stores = [DynamoStateStore::new(&sdk, table.clone()), DynamoStateStore::new(&sdk, table)];
     // Per reel: 12 workers charge $1 on a $4 reel budget over two stores.
     let reel = sample_reel(&sample_product()).id;
-    let budget = Budget { per_reel: Usd::from_dollars(4.0), per_run: None };
+    let budget = Budget { per_reel: Usd::from_dollars(4.0), ..Budget::default() };
     let tasks: Vec<_> = (0..12)
         .map(|i| {
             let (store, entry) = (stores[i % 2].clone(), sample_ledger_entry(&reel, Usd::from_dollars(1.0), now_ms()));
@@ -192,7 +192,9 @@ async fn dynamo_raced_charges_admit_exactly_the_budget() {
         match task.await.unwrap().unwrap() {
             Charge::Charged => won += 1,
             Charge::OverBudget(why) => assert!(why.contains("reel's budget"), "{why}"),
-            Charge::AlreadyCharged => panic!("every key is new"),
+            other @ (Charge::AlreadyCharged | Charge::ProviderOverBudget(_)) => {
+                panic!("every key is new, no line: {other:?}")
+            }
         }
     }
     assert_eq!(won, 4, "a raced reel budget admits exactly what fits");
@@ -201,7 +203,7 @@ async fn dynamo_raced_charges_admit_exactly_the_budget() {
 
     // Per run: 12 workers on 12 reels charge $1 under a $5 run budget with one run start.
     let since = now_ms();
-    let run = Budget { per_reel: Usd::from_dollars(100.0), per_run: Some(Usd::from_dollars(5.0)) };
+    let run = Budget { per_reel: Usd::from_dollars(100.0), per_run: Some(Usd::from_dollars(5.0)), provider_run: None };
     let tasks: Vec<_> = (0..12)
         .map(|i| {
             let reel = sample_reel(&sample_product()).id;
@@ -214,7 +216,9 @@ async fn dynamo_raced_charges_admit_exactly_the_budget() {
         match task.await.unwrap().unwrap() {
             Charge::Charged => won += 1,
             Charge::OverBudget(why) => assert!(why.starts_with("the run's budget of $5.0000"), "{why}"),
-            Charge::AlreadyCharged => panic!("every key is new"),
+            other @ (Charge::AlreadyCharged | Charge::ProviderOverBudget(_)) => {
+                panic!("every key is new, no line: {other:?}")
+            }
         }
     }
     assert_eq!(won, 5, "a raced run budget admits exactly what fits");
@@ -225,7 +229,8 @@ async fn dynamo_raced_charges_admit_exactly_the_budget() {
 async fn dynamo_charge_edges_match_the_sqlite_store() {
     let Some(store) = fresh_store().await else { return };
     let reel = sample_reel(&sample_product()).id;
-    let budget = Budget { per_reel: Usd::from_dollars(1.0), per_run: Some(Usd::from_dollars(10.0)) };
+    let budget =
+        Budget { per_reel: Usd::from_dollars(1.0), per_run: Some(Usd::from_dollars(10.0)), provider_run: None };
     // A call dearer than the whole reel budget, on a reel with no counter yet.
     let dear = sample_ledger_entry(&reel, Usd::from_dollars(1.5), now_ms());
     match store.charge(&dear, &budget, 0).await.unwrap() {
