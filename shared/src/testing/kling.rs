@@ -88,6 +88,7 @@ struct State {
     default: Script,
     tasks: HashMap<String, Task>,
     bodies: Vec<Value>,
+    keep_bodies: bool,
     submissions: usize,
     downloads: usize,
     tokens: Vec<String>,
@@ -114,6 +115,7 @@ impl KlingStub {
             default: Script::Succeed { polls: 2 },
             tasks: HashMap::new(),
             bodies: Vec::new(),
+            keep_bodies: true,
             submissions: 0,
             downloads: 0,
             tokens: Vec::new(),
@@ -201,6 +203,13 @@ impl KlingStub {
     /// Every bearer token that passed the signature check, in order of arrival.
     pub fn tokens(&self) -> Vec<String> {
         self.lock().tokens.clone()
+    }
+
+    /// Stops (or starts again) keeping requests and submission bodies, which a benchmark's
+    /// thousands of jobs would pile up in this process; the counters go on.
+    pub fn keep_records(&self, on: bool) {
+        self.server.keep_requests(on);
+        self.lock().keep_bodies = on;
     }
 
     /// The server underneath, for its request log.
@@ -327,7 +336,9 @@ fn submit(state: &Mutex<State>, endpoint: &'static str, r: &RecordedRequest) -> 
     s.submissions += 1;
     if (r.body.len() as u64) < super::http_server::MAX_RECORDED_BODY {
         let Ok(body) = serde_json::from_slice::<Value>(&r.body) else { return error(400, 1201, "body is not JSON") };
-        s.bodies.push(body.clone());
+        if s.keep_bodies {
+            s.bodies.push(body.clone());
+        }
         if let Some(problem) = body_problem(endpoint, &body) {
             return error(400, 1201, &problem);
         }

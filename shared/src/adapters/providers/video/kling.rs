@@ -25,7 +25,8 @@
 //! shot that holds for each of its photos.
 //!
 //! **Requests.** No ratio (the clip follows the photo) and no seed on `image2video`; `sound: "off"`
-//! for models that make sound (kling-v3; kling-v1-6 and kling-v2-5-turbo make none). Durations are 5
+//! for models that make sound: kling-v3 (our reading: `sound` is documented from v2.6 on, and v3 is
+//! newer); kling-v1-6 and kling-v2-5-turbo make none and get no `sound` field. Durations are 5
 //! or 10 s. `external_task_id` is the idempotency key with every character outside `A-Za-z0-9_-`
 //! made `-` (cut to 64 with a hash of the whole key when longer): our reading; Kling does not
 //! dedupe on it, so [`VideoModel::idempotent_submit`] is false. `negative_prompt` on
@@ -276,15 +277,15 @@ impl KlingVideo {
     }
 
     /// Sets how long a token lives and how long before its end a new one is minted (tests).
-    #[cfg(test)]
-    pub(crate) fn set_token_life(&self, lifetime: Duration, margin: Duration) {
+    #[cfg(any(test, feature = "testing"))]
+    pub fn set_token_life(&self, lifetime: Duration, margin: Duration) {
         let mut s = self.tokens.lock();
         (s.lifetime, s.margin, s.current) = (lifetime, margin, None);
     }
 
     /// Tokens minted so far (tests).
-    #[cfg(test)]
-    pub(crate) fn mints(&self) -> u64 {
+    #[cfg(any(test, feature = "testing"))]
+    pub fn mints(&self) -> u64 {
         self.tokens.lock().mints
     }
 
@@ -648,6 +649,9 @@ mod tests {
         let _logs = tracing::subscriber::set_default(subscriber);
         let stub = KlingStub::start().await;
         let v = kling(&stub.config());
+        // A callsite first met by a test on another thread while this subscriber was being set
+        // can be cached as uninterested: ask every callsite again now that it is in place.
+        tracing::callsite::rebuild_interest_cache();
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("kling", "kling-v2-5-turbo", false));
         assert_eq!((v.photos_per_shot(), v.takes_inline_image(), v.takes_style_images()), (4, true, false));
         assert_eq!(v.price(&shot()), Usd::from_dollars(0.21), "5 s at $0.042");
@@ -981,6 +985,10 @@ mod tests {
         let mut ten = shot();
         ten.duration_ms = 5200;
         assert_eq!((v.duration(4200), v.duration(5200), v.duration(30_000)), (5, 10, 10));
+        let mut wordy = shot();
+        wordy.prompt = "é".repeat(3000);
+        let body = v.single_body(&wordy, "x".into(), &key());
+        assert_eq!(body["prompt"].as_str().unwrap().chars().count(), 2500);
         for (model, mode, single, multi) in [
             ("kling-v1-6", "std", 0.056, 0.056),
             ("kling-v2-5-turbo", "std", 0.042, 0.056),
