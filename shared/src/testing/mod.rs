@@ -2,10 +2,14 @@
 //! big flat PNGs made on the spot, and where the AWS emulator is.
 
 pub mod http_server;
+pub mod kling;
+pub mod luma;
 pub mod png;
 pub mod runway;
 
 pub use http_server::{RecordedRequest, Reply, TestServer};
+pub use kling::KlingStub;
+pub use luma::LumaStub;
 pub use runway::{RunwayStub, Script};
 
 #[cfg(test)]
