@@ -10,6 +10,7 @@ mod infra;
 mod judge;
 mod pipeline;
 mod plan;
+mod providers;
 mod review;
 mod serve;
 mod sheet;

@@ -8,7 +8,7 @@ pub mod embedded;
 
 use crate::adapters::providers::classifier::PixelClassifier;
 use crate::adapters::providers::judge::{ProductMatch, SpecJudge};
-use crate::adapters::providers::video::{RunwayVideo, SetupError, StillMotionVideo};
+use crate::adapters::providers::video::{KlingVideo, LumaVideo, RunwayVideo, SetupError, StillMotionVideo};
 use crate::adapters::providers::voice::{
     ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
 };
@@ -65,6 +65,9 @@ pub fn wire(
     })
 }
 
+/// How long one call to a video provider's API (or one wait for a download's next piece) may take.
+const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The video models `TRUEREEL_VIDEO_PROVIDER` names, in its order: the offline renderer has no
 /// shared limit; a paid provider runs at most its configured concurrency across every worker.
 pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels, WiringError> {
@@ -74,8 +77,26 @@ pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels,
             "still-motion" => (Arc::new(StillMotionVideo::new(blobs.clone(), config.still_motion_per_second)), None),
             "runway" => {
                 let r = &config.video.runway;
-                let client = RunwayVideo::new(r, std::time::Duration::from_secs(60)).map_err(wiring)?;
-                (Arc::new(client), Some(r.concurrency))
+                (Arc::new(RunwayVideo::new(r, API_TIMEOUT).map_err(wiring)?), Some(r.concurrency))
+            }
+            "kling" => {
+                let k = &config.video.kling;
+                (Arc::new(KlingVideo::new(k, API_TIMEOUT).map_err(wiring)?), Some(k.api.concurrency))
+            }
+            "luma" => {
+                let l = &config.video.luma;
+                // Presigned S3 links are public https URLs; a folder's are `file://`.
+                let local = !blobs.location(&crate::BlobKey::parse("references/x.jpg").expect("a valid key")).starts_with("s3://");
+                if local && l.photo_base_url.is_none() {
+                    return Err(WiringError {
+                        setting: "TRUEREEL_LUMA_PHOTO_BASE_URL".into(),
+                        reason: "luma takes photos by URL only, and on one machine the photos have no public URL: set \
+                                 TRUEREEL_LUMA_PHOTO_BASE_URL to a public https address serving the data folder's \
+                                 files, or run on AWS (presigned S3 links)"
+                            .into(),
+                    });
+                }
+                (Arc::new(LumaVideo::new(l, API_TIMEOUT).map_err(wiring)?), Some(l.api.concurrency))
             }
             other => {
                 return Err(WiringError {
