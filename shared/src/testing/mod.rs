@@ -1,12 +1,14 @@
-//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, Runway and Veo
-//! stubs on it, big flat PNGs made on the spot, and where the AWS emulator is.
+//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, Runway, Veo and
+//! Replicate stubs on it, big flat PNGs made on the spot, and where the AWS emulator is.
 
 pub mod http_server;
 pub mod png;
+pub mod replicate;
 pub mod runway;
 pub mod veo;
 
 pub use http_server::{RecordedRequest, Reply, TestServer};
+pub use replicate::ReplicateStub;
 pub use runway::{RunwayStub, Script};
 pub use veo::VeoStub;
 
