@@ -51,8 +51,17 @@ pub fn retry_info(body: &[u8]) -> Option<Duration> {
     })
 }
 
+/// Which call an answer is to.
+#[derive(Debug, Clone, Copy)]
+pub enum Call<'a> {
+    /// `predictLongRunning` of this model in this location.
+    Submit { model: &'a str, location: &'a str },
+    /// `fetchPredictOperation`.
+    Poll,
+}
+
 /// The error for an API answer that is not a 2xx (a 401 here is one the fresh token got too).
-pub fn status_error(answer: &Answer, model: &str, location: &str) -> ProviderError {
+pub fn status_error(answer: &Answer, call: Call<'_>) -> ProviderError {
     let status = answer.status;
     let message = google_text(&answer.body);
     // `requests_per_day` reads as "requests per day".
@@ -74,10 +83,13 @@ pub fn status_error(answer: &Answer, model: &str, location: &str) -> ProviderErr
             "{text}: the service account may not use Vertex AI in this project (it needs roles/aiplatform.user, \
              and the Vertex AI API enabled)"
         )),
-        404 => rejected(format!(
-            "{text}: the model {model} is not available in {location} (retired, not in this region, or the \
-             project is wrong)"
-        )),
+        404 => match call {
+            Call::Submit { model, location } => rejected(format!(
+                "{text}: the model {model} is not available in {location} (retired, not in this region, or the \
+                 project is wrong)"
+            )),
+            Call::Poll => rejected(format!("{text}: no such operation")),
+        },
         _ => rejected(text),
     }
 }
@@ -234,7 +246,7 @@ mod tests {
 
     #[test]
     fn http_answers_map_to_errors() {
-        let err = |a: &Answer| status_error(a, "veo-3.1-generate-001", "us-central1");
+        let err = |a: &Answer| status_error(a, Call::Submit { model: "veo-3.1-generate-001", location: "us-central1" });
         let minute = google(
             429,
             "RESOURCE_EXHAUSTED",
@@ -260,6 +272,8 @@ mod tests {
         assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("roles/aiplatform.user"), "{e}");
         let e = err(&google(404, "NOT_FOUND", "Publisher Model was not found"));
         assert!(e.to_string().contains("not available in us-central1") && e.to_string().contains("retired"), "{e}");
+        let e = status_error(&google(404, "NOT_FOUND", "Operation not found"), Call::Poll);
+        assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("no such operation"), "{e}");
         let e = err(&google(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
         assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("TRUEREEL_VEO_CREDENTIALS"));
         let e = err(&google(400, "INVALID_ARGUMENT", "durationSeconds must be 4, 6 or 8"));

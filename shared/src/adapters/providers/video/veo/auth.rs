@@ -54,12 +54,21 @@ fn setup(reason: impl Into<String>) -> SetupError {
 impl ServiceAccount {
     /// The key itself when `value` starts with `{`, else the path of its file.
     pub fn from_setting(value: &str) -> Result<Self, SetupError> {
-        let value = value.trim();
+        let value = value.trim().trim_start_matches('\u{feff}');
         if value.starts_with('{') {
             return Self::parse(value);
         }
-        let text = std::fs::read_to_string(value).map_err(|e| {
-            setup(format!("cannot read the service account key file {:?}: {e}", api::shown(value, 200)))
+        // The path is shown only when it names a .json file: a key mangled on its way in (a piece of
+        // its base64) must never be quoted.
+        let shown = value.len() <= 300
+            && value.to_ascii_lowercase().ends_with(".json")
+            && !value.contains(['\n', '{', '"', '=', '+']);
+        let text = std::fs::read_to_string(value).map_err(|e| match shown {
+            true => setup(format!("cannot read the service account key file {:?}: {e}", api::shown(value, 300))),
+            false => setup(format!(
+                "the value is neither a JSON key (starting with {{) nor the path of a readable .json file ({})",
+                e.kind()
+            )),
         })?;
         Self::parse(&text)
     }

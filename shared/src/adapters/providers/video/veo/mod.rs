@@ -74,7 +74,7 @@ use super::api::{self, Api, FittedPhoto, Inline, PhotoLimits, SetupError};
 use crate::config::{Secret, VeoConfig};
 use crate::ports::{ClipOutput, ClipRequest, Downloaded, JobStatus, ProviderError, VideoModel};
 use crate::{IdempotencyKey, JobId, Usd};
-use answer::{INLINE_SCHEME, Video, invalid, rejected};
+use answer::{Call, INLINE_SCHEME, Video, invalid, rejected};
 use async_trait::async_trait;
 use auth::{ServiceAccount, Tokens};
 use bytes::Bytes;
@@ -310,12 +310,12 @@ impl VeoVideo {
     async fn operation(&self, job: &JobId, cap: usize) -> Result<Value, ProviderError> {
         let body = json!({ "operationName": self.operation_name(job)? });
         let answer = self.call("fetchPredictOperation", &body, cap).await?;
-        let answer = self.success(answer)?;
+        let answer = self.success(answer, Call::Poll)?;
         self.api.json(&answer)
     }
 
-    fn success(&self, answer: api::Answer) -> Result<Vec<u8>, ProviderError> {
-        if answer.ok() { Ok(answer.body) } else { Err(answer::status_error(&answer, &self.model, &self.location)) }
+    fn success(&self, answer: api::Answer, call: Call<'_>) -> Result<Vec<u8>, ProviderError> {
+        if answer.ok() { Ok(answer.body) } else { Err(answer::status_error(&answer, call)) }
     }
 
     /// `gs://bucket/object` downloaded from Cloud Storage with the token.
@@ -378,7 +378,8 @@ impl VideoModel for VeoVideo {
             .map_err(|e| self.api.retryable(format!("preparing the photos: {e}")))??;
         let body = self.body(request, &photos);
         let answer = self.call("predictLongRunning", &body, api::MAX_ANSWER_BYTES).await?;
-        let answer = self.api.json(&self.success(answer)?)?;
+        let call = Call::Submit { model: &self.model, location: &self.location };
+        let answer = self.api.json(&self.success(answer, call)?)?;
         let job = answer::operation_id(&answer)?;
         tracing::info!(
             provider = NAME, model = %self.model, operation = %job, key = %key, photos = photos.len(),
@@ -406,6 +407,7 @@ impl VideoModel for VeoVideo {
         // Base64 is 4/3 of the bytes; the JSON around it is small.
         let cap = usize::try_from(max_bytes.saturating_mul(4) / 3).unwrap_or(usize::MAX).saturating_add(64 << 10);
         let operation = match self.operation(&job, cap).await {
+            // The toolkit refuses an answer over the cap as unusable: here it means the video is too big.
             Err(ProviderError::Invalid { message, .. }) if message.starts_with("the answer is larger than") => {
                 return Err(rejected(format!("the inline video is over the cap of {max_bytes} bytes")));
             }

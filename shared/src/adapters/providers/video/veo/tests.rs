@@ -324,7 +324,7 @@ async fn operations_that_end_without_a_video_fail_with_their_class() {
     assert!(matches!(v.poll(&jobs[8]).await, Err(ProviderError::Invalid { .. })));
     let unknown = JobId::new("00000000-0000-4000-a000-000000000000");
     let e = v.poll(&unknown).await.unwrap_err();
-    assert!(matches!(e, ProviderError::Rejected { .. }), "{e:?}");
+    assert!(matches!(e, ProviderError::Rejected { .. }) && e.to_string().contains("no such operation"), "{e:?}");
 }
 
 #[tokio::test]
@@ -457,6 +457,12 @@ async fn setup_checks_every_setting_and_never_shows_the_key() {
     config.api.api_key = Some(Secret::new(dir.path().join("missing.json").to_str().unwrap()));
     let e = setup_error(&config);
     assert!(e.contains("TRUEREEL_VEO_CREDENTIALS") && e.contains("missing.json"), "{e}");
+    // A key that lost its braces on the way in is not taken for a path and quoted.
+    for mangled in [credentials.trim_start_matches('{').to_string(), format!("'{credentials}'"), material.clone()] {
+        config.api.api_key = Some(Secret::new(mangled));
+        let e = setup_error(&config);
+        assert!(e.starts_with("TRUEREEL_VEO_CREDENTIALS") && !e.contains(&material[..40]), "{e}");
+    }
 
     let json: Value = serde_json::from_str(&credentials).unwrap();
     let with = |edit: &dyn Fn(&mut Value)| {
