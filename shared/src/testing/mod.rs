@@ -1,16 +1,25 @@
-//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, a Runway stub on it,
-//! big flat PNGs made on the spot, and where the AWS emulator is.
+//! Test helpers other crates use too (feature `testing`): a loopback HTTP server, a stub of every
+//! paid video provider on it (each with its own `Script`), big flat PNGs made on the spot, and where
+//! the AWS emulator is.
 
+pub mod fal;
 pub mod http_server;
 pub mod kling;
 pub mod luma;
 pub mod png;
+pub mod replicate;
 pub mod runway;
+pub mod seedance;
+pub mod veo;
 
+pub use fal::FalStub;
 pub use http_server::{RecordedRequest, Reply, TestServer};
 pub use kling::KlingStub;
 pub use luma::LumaStub;
+pub use replicate::ReplicateStub;
 pub use runway::{RunwayStub, Script};
+pub use seedance::SeedanceStub;
+pub use veo::VeoStub;
 
 #[cfg(test)]
 mod tests;
