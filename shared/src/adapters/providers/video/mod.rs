@@ -1,10 +1,11 @@
 //! Video models behind [`VideoModel`](crate::ports::VideoModel): the offline still-motion renderer
-//! and Runway's API.
 
 pub mod api;
 pub mod runway;
+pub mod seedance;
 pub mod still_motion;
 
 pub use api::SetupError;
 pub use runway::RunwayVideo;
+pub use seedance::SeedanceVideo;
 pub use still_motion::StillMotionVideo;
