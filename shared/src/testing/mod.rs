@@ -1,12 +1,14 @@
 //! Test helpers other crates use too (feature `testing`): a loopback HTTP server, stubs of the paid
-//! video providers on it (Runway, Seedance), big flat PNGs made on the spot, and where the AWS
+//! video providers on it (Runway, Seedance, fal), big flat PNGs made on the spot, and where the AWS
 //! emulator is.
 
+pub mod fal;
 pub mod http_server;
 pub mod png;
 pub mod runway;
 pub mod seedance;
 
+pub use fal::FalStub;
 pub use http_server::{RecordedRequest, Reply, TestServer};
 pub use runway::{RunwayStub, Script};
 pub use seedance::SeedanceStub;

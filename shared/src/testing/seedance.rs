@@ -318,7 +318,7 @@ fn status_of(task: &Task) -> &'static str {
     }
     let n = task.polls;
     match task.script {
-        Script::Succeed { polls } if n <= polls => {
+        Script::Succeed { polls } if polls > 0 && n <= polls => {
             if n <= 1 {
                 "queued"
             } else {

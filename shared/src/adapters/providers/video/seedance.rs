@@ -475,6 +475,13 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         let _logs = tracing::subscriber::set_default(subscriber);
+        // Other tests register the same callsites concurrently, which can leave them disabled for
+        // this subscriber: register them all with a first job, then have their interest asked again.
+        let warmup = SeedanceStub::start().await;
+        let w = seedance(&warmup.config());
+        finish(&w, &w.submit(&shot(), &key()).await.unwrap()).await;
+        tracing::callsite::rebuild_interest_cache();
+        lines.0.lock().unwrap().clear();
         let stub = SeedanceStub::start().await;
         let v = seedance(&stub.config());
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("seedance", "dreamina-seedance-2-0-260128", false));
