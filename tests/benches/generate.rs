@@ -1,8 +1,10 @@
 //! Benchmark: N products × 4 shots through the real generate and mirror stages against the loopback
 //! Runway stub, whose jobs take 2 s, with a shared limit of 20 jobs at once.
 //!
-//! `cargo bench -p truereel-tests --bench generate [-- PRODUCTS]` (default 100; the issue's figure is
-//! 500). The products are taken in and planned first (espeak-ng, 15 s reels of 4 shots, untimed),
+//! `cargo bench -p truereel-tests --bench generate [-- PRODUCTS [chain]]` (default 100; the issue's
+//! figure is 500). With `chain`, a second provider joins the chain behind Runway: the Kling stub,
+//! whose jobs take 3 s, with a limit of 10; a shot goes to whichever has a free slot first, and the
+//! ideal is the sum of both (20 / 3 s + 10 / 4 s). The products are taken in and planned first (espeak-ng, 15 s reels of 4 shots, untimed),
 //! each reel stopping for approval; then all are approved at once and the clock runs until every
 //! clip is mirrored. Reports jobs/s against the ideal, 20 jobs per (2 s + the first poll wait), the
 //! most jobs the stub saw running at once, the runner's peak memory, and how many reels were
@@ -11,21 +13,24 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use truereel::adapters::providers::video::{RunwayVideo, StillMotionVideo};
+use truereel::adapters::providers::video::{KlingVideo, RunwayVideo, StillMotionVideo};
 use truereel::homes::embedded::Embedded;
 use truereel::messages::PlanOptions;
 use truereel::ports::{VideoModel, VideoModels};
 use truereel::runner::{self, LogProgress, RunOptions};
-use truereel::testing::{RunwayStub, Script};
+use truereel::testing::{KlingStub, RunwayStub, Script};
 use truereel::{ReelStatus, Usd};
 use truereel_tests::{generated_store, self_peak_rss_kb, small_config};
 
 const LIMIT: u32 = 20;
 const JOB: Duration = Duration::from_secs(2);
+const KLING_LIMIT: u32 = 10;
+const KLING_JOB: Duration = Duration::from_secs(3);
 const FIRST_POLL: Duration = Duration::from_secs(1);
 
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100);
+    let two = std::env::args().any(|a| a == "chain");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let work = tempfile::tempdir().unwrap();
@@ -51,7 +56,18 @@ fn main() {
         runway.poll_interval = FIRST_POLL;
         let model: Arc<dyn VideoModel> = Arc::new(RunwayVideo::new(&runway, Duration::from_secs(30)).unwrap());
         let offline = StillMotionVideo::new(e.ports.blobs.clone(), Usd::ZERO);
-        e.ports.video = VideoModels::chain(vec![(model, Some(LIMIT)), (Arc::new(offline), None)]);
+        let kling = KlingStub::start().await;
+        kling.always(truereel::testing::kling::Script::Timed(KLING_JOB));
+        kling.keep_records(false);
+        let mut chain = vec![(model, Some(LIMIT))];
+        if two {
+            let mut k = kling.config();
+            k.api.poll_interval = FIRST_POLL;
+            let second: Arc<dyn VideoModel> = Arc::new(KlingVideo::new(&k, Duration::from_secs(30)).unwrap());
+            chain.push((second, Some(KLING_LIMIT)));
+        }
+        chain.push((Arc::new(offline), None));
+        e.ports.video = VideoModels::chain(chain);
         let reels = e.ports.state.list_reels().await.unwrap();
         let shots: usize = reels.iter().map(|r| r.plan.shots.len()).sum();
         assert!(reels.iter().all(|r| r.status == ReelStatus::AwaitingApproval));
@@ -65,10 +81,10 @@ fn main() {
         let mut downloaded_at = None;
         let mut submitted_at = None;
         let clips_done = loop {
-            if downloaded_at.is_none() && stub.downloads() >= shots {
+            if downloaded_at.is_none() && stub.downloads() + kling.downloads() >= shots {
                 downloaded_at = Some(started.elapsed());
             }
-            if submitted_at.is_none() && stub.submissions() >= shots {
+            if submitted_at.is_none() && stub.submissions() + kling.submissions() >= shots {
                 submitted_at = Some(started.elapsed());
             }
             let mut stored = 0;
@@ -89,7 +105,18 @@ fn main() {
         }
         drain.abort();
         let achieved = shots as f64 / clips_done.as_secs_f64();
-        let ideal = f64::from(LIMIT) / (JOB + FIRST_POLL).as_secs_f64();
+        let mut ideal = f64::from(LIMIT) / (JOB + FIRST_POLL).as_secs_f64();
+        if two {
+            ideal += f64::from(KLING_LIMIT) / (KLING_JOB + FIRST_POLL).as_secs_f64();
+            println!(
+                "chain: runway ({LIMIT} at once, {} s jobs) then kling ({KLING_LIMIT} at once, {} s jobs); jobs made: \
+                 runway {}, kling {}",
+                JOB.as_secs(),
+                KLING_JOB.as_secs(),
+                stub.submissions(),
+                kling.submissions()
+            );
+        }
         println!(
             "generate benchmark: {n} products, {shots} jobs of {} s, limit {LIMIT} at once, first poll after {} s",
             JOB.as_secs(),
@@ -113,9 +140,9 @@ fn main() {
         }
         println!("  reels assembled meanwhile, on the same cores: {assembled} of {}", reels.len());
         println!(
-            "  submissions {} (one per shot: {}), most running at once {} (limit {LIMIT}); peak memory {} MB",
-            stub.submissions(),
-            stub.submissions() == shots,
+            "  submissions {} (one per shot: {}), most running at once on runway {} (limit {LIMIT}); peak memory {} MB",
+            stub.submissions() + kling.submissions(),
+            stub.submissions() + kling.submissions() == shots,
             stub.max_running(),
             self_peak_rss_kb() / 1024
         );

@@ -546,3 +546,49 @@ async fn a_flag_event_on_the_bus_publishes_a_new_version_on_the_aws_home() {
     assert_eq!(get(BlobKey::published_reel(&first.id)).await, get(BlobKey::reel_video(&first.id, third.round)).await);
     assert_eq!(packets(BlobKey::published_reel(&first.id), "third.mp4").await, voice);
 }
+
+/// The other providers' clients in the AWS home: Kling out of its resource pack on the first submit
+/// is held for the run (in DynamoDB) and fal makes every shot, each clip in S3; then a Veo shot
+/// carries its product's photos as asset references. Slots, holds and charges live in DynamoDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kling_falls_over_to_fal_and_veo_takes_several_photos_on_the_aws_home() {
+    use truereel::testing::{FalStub, KlingStub, VeoStub};
+    init_logs();
+    let (kling, fal, veo) = (KlingStub::start().await, FalStub::start().await, VeoStub::start().await);
+    kling.script(truereel::testing::kling::Script::Depleted);
+    let mut config = small_config();
+    config.settings.max_attempts = 1;
+    config.video.chain = vec!["kling".into(), "fal".into()];
+    (config.video.kling, config.video.fal, config.video.veo) = (kling.config(), fal.config(), veo.config());
+    config.video.kling.api.concurrency = 1;
+    let Some((aws, _)) = aws_ports(config.clone()).await else { return };
+    let store = sample_store().to_string_lossy().to_string();
+    let report = drain(&aws, &store, &["grey-graphic-tee"]).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+    let reel = aws.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(kling.submissions(), 1, "no second Kling submit after its 1102");
+    let clips = aws.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), reel.plan.shots.len(), "{:?} {:?}", reel.status, reel.reasons);
+    for c in &clips {
+        assert_eq!(c.provider, "fal");
+        assert_eq!(aws.blobs.get(&c.blob).await.unwrap(), fal.clip(), "the clip is in S3, byte for byte");
+    }
+    let held = truereel::report::held_providers(&aws, aws.settings.run_started_ms).await.unwrap();
+    assert_eq!(held.iter().map(|h| h.provider.as_str()).collect::<Vec<_>>(), ["kling"]);
+
+    config.video.chain = vec!["veo".into()];
+    let Some((aws, _)) = aws_ports(config).await else { return };
+    let report = drain(&aws, &store, &["blue-slip-on-sneakers"]).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+    let reel = aws.state.list_reels().await.unwrap().remove(0);
+    let bodies = veo.bodies();
+    assert_eq!(bodies.len(), reel.plan.shots.len());
+    for body in &bodies {
+        let refs = body["instances"][0]["referenceImages"].as_array().map_or(0, Vec::len);
+        assert_eq!(refs, 3, "three of the sneakers' four photos as asset references: {}", body["parameters"]);
+        assert_eq!(body["parameters"]["durationSeconds"], 8);
+    }
+    let clips = aws.state.clips(&reel.id).await.unwrap();
+    assert_eq!(clips.len(), reel.plan.shots.len(), "{:?} {:?}", reel.status, reel.reasons);
+    assert!(clips.iter().all(|c| c.provider == "veo"));
+}

@@ -134,23 +134,15 @@ async fn a_multi_photo_shot_sends_every_photo_of_its_product_and_colour_to_kling
     drain_store(&e, &sample_store(), Some(&["blue-slip-on-sneakers"])).await;
 
     let reel = e.ports.state.list_reels().await.unwrap().remove(0);
-    let photos: BTreeSet<String> = e
-        .ports
-        .state
-        .references(&reel.product)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.sha256.to_string())
-        .collect();
+    let photos: BTreeSet<String> =
+        e.ports.state.references(&reel.product).await.unwrap().iter().map(|r| r.sha256.to_string()).collect();
     assert_eq!(photos.len(), 4, "the sneakers have four photos of one colour");
     let bodies = stub.bodies();
     assert_eq!(bodies.len(), reel.plan.shots.len(), "one submission per shot");
     for body in &bodies {
         let images = kling_images(body);
         assert_eq!(images.len(), 4, "a shot carries its photo and the three others: {}", body["image_list"]);
-        let sent: BTreeSet<String> =
-            images.iter().map(|(b, _, _)| truereel::Sha256::of(b).to_string()).collect();
+        let sent: BTreeSet<String> = images.iter().map(|(b, _, _)| truereel::Sha256::of(b).to_string()).collect();
         assert_eq!(sent, photos, "every photo of the product and colour, each once");
         for (bytes, w, h) in &images {
             assert!(bytes.len() <= 10_000_000 && (*w).min(*h) >= 300, "{} bytes, {w}x{h}", bytes.len());
@@ -163,4 +155,124 @@ async fn a_multi_photo_shot_sends_every_photo_of_its_product_and_colour_to_kling
     firsts.sort();
     mains.sort();
     assert_eq!(firsts, mains, "each submission leads with its shot's own photo");
+}
+
+/// Every paid provider through the real generate and mirror stages: one submission per shot, each
+/// clip mirrored byte for byte, each charge in the ledger under the provider's name and model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_provider_makes_its_clips_once_mirrored_and_charged() {
+    use truereel::adapters::providers::video::{FalVideo, LumaVideo, ReplicateVideo, SeedanceVideo, VeoVideo};
+    use truereel::testing::{FalStub, LumaStub, ReplicateStub, SeedanceStub, VeoStub};
+    init_logs();
+    let (kling_stub, veo_stub, seedance_stub) =
+        (KlingStub::start().await, VeoStub::start().await, SeedanceStub::start().await);
+    let (fal_stub, replicate_stub, luma_stub) =
+        (FalStub::start().await, ReplicateStub::start().await, LumaStub::start().await);
+    let mut luma = luma_stub.config();
+    luma.photo_base_url = Some("http://127.0.0.1:9/data".into());
+    type Count<'a> = Box<dyn Fn() -> usize + 'a>;
+    let cases: Vec<(&str, Arc<dyn VideoModel>, Count, bytes::Bytes)> = vec![
+        ("kling", kling(&kling_stub), Box::new(|| kling_stub.submissions()), kling_stub.clip()),
+        (
+            "veo",
+            Arc::new(VeoVideo::new(&veo_stub.config(), TIMEOUT).unwrap()),
+            Box::new(|| veo_stub.submissions()),
+            veo_stub.clip(),
+        ),
+        (
+            "seedance",
+            Arc::new(SeedanceVideo::new(&seedance_stub.config(), TIMEOUT).unwrap()),
+            Box::new(|| seedance_stub.submissions()),
+            seedance_stub.clip(),
+        ),
+        (
+            "fal",
+            Arc::new(FalVideo::new(&fal_stub.config(), TIMEOUT).unwrap()),
+            Box::new(|| fal_stub.submissions()),
+            fal_stub.clip(),
+        ),
+        (
+            "replicate",
+            Arc::new(ReplicateVideo::new(&replicate_stub.config(), TIMEOUT).unwrap()),
+            Box::new(|| replicate_stub.submissions()),
+            replicate_stub.clip(),
+        ),
+        (
+            "luma",
+            Arc::new(LumaVideo::new(&luma, TIMEOUT).unwrap()),
+            Box::new(|| luma_stub.submissions()),
+            luma_stub.clip(),
+        ),
+    ];
+    let mut config = small_config();
+    config.settings.max_attempts = 1;
+    for (name, model, submissions, clip) in cases {
+        let data = tempfile::tempdir().unwrap();
+        let e = home(data.path(), &config, VideoModels::chain(vec![(model.clone(), Some(2))])).await;
+        drain_store(&e, &sample_store(), Some(&["grey-graphic-tee"])).await;
+        let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+        let shots = reel.plan.shots.len();
+        assert_eq!(submissions(), shots, "{name}: one submission per shot");
+        let clips = e.ports.state.clips(&reel.id).await.unwrap();
+        assert_eq!(clips.len(), shots, "{name}: {:?} {:?}", reel.status, reel.reasons);
+        for c in &clips {
+            assert_eq!(c.provider, name);
+            assert_eq!(e.ports.blobs.get(&c.blob).await.unwrap(), clip, "{name}: the clip is ours, byte for byte");
+        }
+        let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
+        let paid: Vec<_> = ledger.iter().filter(|l| l.provider == name && l.usd > Usd::ZERO).collect();
+        assert_eq!(paid.len(), shots, "{name}: {ledger:#?}");
+        assert!(paid.iter().all(|l| l.model.as_deref() == Some(model.model())), "{name}: {paid:#?}");
+    }
+}
+
+/// The wiring builds every provider from its settings, and refuses one without its key by name.
+#[tokio::test]
+async fn every_provider_is_wired_from_its_settings_and_a_missing_key_is_named() {
+    use truereel::testing::{FalStub, LumaStub, ReplicateStub, SeedanceStub, VeoStub};
+    let data = tempfile::tempdir().unwrap();
+    let e = Embedded::open_for_runner(data.path(), &small_config()).await.unwrap();
+    let (k, v, s, f, r, l) = (
+        KlingStub::start().await,
+        VeoStub::start().await,
+        SeedanceStub::start().await,
+        FalStub::start().await,
+        ReplicateStub::start().await,
+        LumaStub::start().await,
+    );
+    let mut config = small_config();
+    config.video.chain =
+        ["kling", "veo", "seedance", "fal", "replicate", "luma", "still-motion"].map(String::from).to_vec();
+    (config.video.kling, config.video.veo, config.video.seedance) = (k.config(), v.config(), s.config());
+    (config.video.fal, config.video.replicate, config.video.luma) = (f.config(), r.config(), l.config());
+    // Luma takes photos by URL only: on one machine it needs a public address for them.
+    let e1 = truereel::homes::video(&config, &e.ports.blobs).map(|_| ()).unwrap_err();
+    assert_eq!(e1.setting, "TRUEREEL_LUMA_PHOTO_BASE_URL", "{}", e1.reason);
+    config.video.luma.photo_base_url = Some("http://127.0.0.1:9/data".into());
+    let chain = truereel::homes::video(&config, &e.ports.blobs).unwrap();
+    let names: Vec<&str> = chain.models().map(|m| m.name()).collect();
+    assert_eq!(names, ["kling", "veo", "seedance", "fal", "replicate", "luma", "still-motion"]);
+    assert_eq!(chain.limit("still-motion"), None);
+    assert!(chain.limit("veo").is_some());
+    for (provider, unset) in [
+        ("kling", "TRUEREEL_KLING_SECRET_KEY"),
+        ("veo", "TRUEREEL_VEO_CREDENTIALS"),
+        ("seedance", "TRUEREEL_SEEDANCE_API_KEY"),
+        ("fal", "TRUEREEL_FAL_API_KEY"),
+        ("replicate", "TRUEREEL_REPLICATE_API_KEY"),
+        ("luma", "TRUEREEL_LUMA_API_KEY"),
+    ] {
+        let mut c = config.clone();
+        c.video.chain = vec![provider.into()];
+        match provider {
+            "kling" => c.video.kling.secret_key = None,
+            "veo" => c.video.veo.api.api_key = None,
+            "seedance" => c.video.seedance.api_key = None,
+            "fal" => c.video.fal.api_key = None,
+            "replicate" => c.video.replicate.api.api_key = None,
+            _ => c.video.luma.api.api_key = None,
+        }
+        let err = truereel::homes::video(&c, &e.ports.blobs).map(|_| ()).unwrap_err();
+        assert_eq!(err.setting, unset, "{provider}: {}", err.reason);
+    }
 }

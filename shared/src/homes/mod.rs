@@ -8,7 +8,9 @@ pub mod embedded;
 
 use crate::adapters::providers::classifier::PixelClassifier;
 use crate::adapters::providers::judge::{ProductMatch, SpecJudge};
-use crate::adapters::providers::video::{KlingVideo, LumaVideo, RunwayVideo, SetupError, StillMotionVideo};
+use crate::adapters::providers::video::{
+    FalVideo, KlingVideo, LumaVideo, ReplicateVideo, RunwayVideo, SeedanceVideo, SetupError, StillMotionVideo, VeoVideo,
+};
 use crate::adapters::providers::voice::{
     ByLanguage, ElevenLabsVoice, EspeakVoice, KnowsVoices, OpenAiVoice, PiperVoice,
 };
@@ -83,10 +85,28 @@ pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels,
                 let k = &config.video.kling;
                 (Arc::new(KlingVideo::new(k, API_TIMEOUT).map_err(wiring)?), Some(k.api.concurrency))
             }
+            "veo" => {
+                let v = &config.video.veo;
+                (Arc::new(VeoVideo::new(v, API_TIMEOUT).map_err(wiring)?), Some(v.api.concurrency))
+            }
+            "seedance" => {
+                let c = &config.video.seedance;
+                (Arc::new(SeedanceVideo::new(c, API_TIMEOUT).map_err(wiring)?), Some(c.concurrency))
+            }
+            "fal" => {
+                let c = &config.video.fal;
+                (Arc::new(FalVideo::new(c, API_TIMEOUT).map_err(wiring)?), Some(c.concurrency))
+            }
+            "replicate" => {
+                let r = &config.video.replicate;
+                (Arc::new(ReplicateVideo::new(r, API_TIMEOUT).map_err(wiring)?), Some(r.api.concurrency))
+            }
             "luma" => {
                 let l = &config.video.luma;
                 // Presigned S3 links are public https URLs; a folder's are `file://`.
-                let local = !blobs.location(&crate::BlobKey::parse("references/x.jpg").expect("a valid key")).starts_with("s3://");
+                let local = !blobs
+                    .location(&crate::BlobKey::parse("references/x.jpg").expect("a valid key"))
+                    .starts_with("s3://");
                 if local && l.photo_base_url.is_none() {
                     return Err(WiringError {
                         setting: "TRUEREEL_LUMA_PHOTO_BASE_URL".into(),
