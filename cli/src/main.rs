@@ -121,8 +121,10 @@ enum Command {
         /// Reel size as WIDTHxHEIGHT [TRUEREEL_RESOLUTION; default 1080x1920].
         #[arg(long, allow_hyphen_values = true)]
         resolution: Option<String>,
-        /// The video models, first choice first, comma-separated: still-motion, runway; a provider
-        /// out of quota falls over to the next [TRUEREEL_VIDEO_PROVIDER; default still-motion].
+        /// The video models, first choice first, comma-separated: still-motion, runway, kling, veo,
+        /// seedance, fal, replicate, luma; a shot goes to the first with a free slot, and a provider
+        /// out of quota, credit or budget falls over to the next [TRUEREEL_VIDEO_PROVIDER; default
+        /// still-motion].
         #[arg(long)]
         video_provider: Option<String>,
         /// The shapes made, comma-separated: 9:16 (always), 4:5, 1:1; one file each [TRUEREEL_ASPECT].
@@ -368,6 +370,7 @@ impl Cli {
 }
 
 fn main() -> std::process::ExitCode {
+    truereel::allocator::limit_arenas();
     let cli = Cli::parse();
     let config = match Config::load(&|k| std::env::var(k).ok(), &cli.flags()) {
         Ok(c) => c,

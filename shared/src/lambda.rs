@@ -75,6 +75,7 @@ where
 /// Runs one stage's function: JSON logs, the ports from the environment once per cold start
 /// (failing fast, naming what is missing), then every invocation through the stage.
 pub async fn serve(stage: Stage) -> Result<(), lambda_runtime::Error> {
+    crate::allocator::limit_arenas();
     let config = match crate::config::Config::from_env() {
         Ok(config) => config,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! ffprobe and WAV helpers) and [`runner`] (the embedded driver that drains the stage queues).
 
 pub mod adapters;
+pub mod allocator;
 pub mod config;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;

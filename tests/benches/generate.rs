@@ -29,6 +29,7 @@ const KLING_JOB: Duration = Duration::from_secs(3);
 const FIRST_POLL: Duration = Duration::from_secs(1);
 
 fn main() {
+    truereel::allocator::limit_arenas();
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100);
     let two = std::env::args().any(|a| a == "chain");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -48,6 +49,7 @@ fn main() {
         let plan = PlanOptions { approve: true, length_ms: Some(15_000), ..PlanOptions::default() };
         runner::run_store(&e.ports, &locator, None, Some(plan), &options, quiet.clone()).await.unwrap();
 
+        let planned_peak = self_peak_rss_kb();
         let stub = RunwayStub::start().await;
         stub.always(Script::Timed(JOB));
         // The stub shares this process: what it would keep of every request is not the runner's.
@@ -104,6 +106,16 @@ fn main() {
             assembled += usize::from(!matches!(status, ReelStatus::Planned | ReelStatus::Generating));
         }
         drain.abort();
+        // What the submissions beyond one per shot were: new attempts after the judge refused an
+        // assembled reel's shot (the stubs' clips are not the product), or a job paid twice.
+        let ledger = e.ports.state.ledger(None).await.unwrap();
+        let charges: Vec<_> = ledger.iter().filter(|l| l.usd > Usd::ZERO && l.shot.is_some()).collect();
+        let retries = charges.iter().filter(|l| l.attempt.unwrap_or(1) > 1).count();
+        let mut jobs: Vec<(String, Option<u32>, Option<u32>)> =
+            charges.iter().map(|l| (l.reel.to_string(), l.shot, l.attempt)).collect();
+        jobs.sort();
+        let before = jobs.len();
+        jobs.dedup();
         let achieved = shots as f64 / clips_done.as_secs_f64();
         let mut ideal = f64::from(LIMIT) / (JOB + FIRST_POLL).as_secs_f64();
         if two {
@@ -140,11 +152,18 @@ fn main() {
         }
         println!("  reels assembled meanwhile, on the same cores: {assembled} of {}", reels.len());
         println!(
+            "  charges {} for {} distinct shot attempts (paid twice: {}); new attempts after the judge: {retries}",
+            before,
+            jobs.len(),
+            before - jobs.len()
+        );
+        println!(
             "  submissions {} (one per shot: {}), most running at once on runway {} (limit {LIMIT}); peak memory {} MB",
             stub.submissions() + kling.submissions(),
             stub.submissions() + kling.submissions() == shots,
             stub.max_running(),
             self_peak_rss_kb() / 1024
         );
+        println!("  (peak memory after taking in and planning, before the clock: {} MB)", planned_peak / 1024);
     });
 }

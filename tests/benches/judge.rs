@@ -19,6 +19,7 @@ use truereel_tests::corpus;
 use truereel_tests::{children_max_rss_kb, drain_store, sample_store, self_peak_rss_kb};
 
 fn main() {
+    truereel::allocator::limit_arenas();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     match args.first().map(String::as_str) {

@@ -12,6 +12,7 @@ use truereel::{Motion, Reel};
 use truereel_tests::{children_max_rss_kb, drain_store, sample_store, self_peak_rss_kb};
 
 fn main() {
+    truereel::allocator::limit_arenas();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     if args.first().map(String::as_str) == Some("baseline") {
         // Child mode: run the hand-written script for the reel planned in `data`.

@@ -276,3 +276,59 @@ async fn every_provider_is_wired_from_its_settings_and_a_missing_key_is_named() 
         assert_eq!(err.setting, unset, "{provider}: {}", err.reason);
     }
 }
+
+/// A job each provider's moderation refuses, through the real stages: the reel is parked saying
+/// so, and the ledger follows that provider's billing: a billed failure stays owed with its own
+/// line (fal and Luma counted billed, unknown; Replicate bills the compute), an unbilled one (Kling
+/// does not charge failed tasks; Veo says filtered generations are free; ModelArk bills output) is
+/// refunded saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderation_parks_the_shot_and_the_ledger_follows_each_providers_billing() {
+    use truereel::adapters::providers::video::{FalVideo, LumaVideo, ReplicateVideo, SeedanceVideo, VeoVideo};
+    use truereel::testing::{
+        FalStub, LumaStub, ReplicateStub, SeedanceStub, VeoStub, fal, luma, replicate, seedance, veo,
+    };
+    init_logs();
+    let (kling_stub, veo_stub, seedance_stub) =
+        (KlingStub::start().await, VeoStub::start().await, SeedanceStub::start().await);
+    let (fal_stub, replicate_stub, luma_stub) =
+        (FalStub::start().await, ReplicateStub::start().await, LumaStub::start().await);
+    kling_stub.script(Kling::Fail("The content failed the risk control review"));
+    veo_stub.script(veo::Script::Filtered { input: false });
+    seedance_stub.script(seedance::Script::SensitiveOutput);
+    fal_stub.script(fal::Script::PolicyViolation { input: false });
+    replicate_stub.script(replicate::Script::Fail("NSFW content detected (E005)"));
+    luma_stub.script(luma::Script::Fail { code: "moderation", reason: "the generated video failed moderation" });
+    let mut luma = luma_stub.config();
+    luma.photo_base_url = Some("http://127.0.0.1:9/data".into());
+    let cases: Vec<(&str, Arc<dyn VideoModel>, bool)> = vec![
+        ("kling", kling(&kling_stub), false),
+        ("veo", Arc::new(VeoVideo::new(&veo_stub.config(), TIMEOUT).unwrap()), false),
+        ("seedance", Arc::new(SeedanceVideo::new(&seedance_stub.config(), TIMEOUT).unwrap()), false),
+        ("fal", Arc::new(FalVideo::new(&fal_stub.config(), TIMEOUT).unwrap()), true),
+        ("replicate", Arc::new(ReplicateVideo::new(&replicate_stub.config(), TIMEOUT).unwrap()), true),
+        ("luma", Arc::new(LumaVideo::new(&luma, TIMEOUT).unwrap()), true),
+    ];
+    let mut config = small_config();
+    config.settings.max_attempts = 1;
+    for (name, model, billed) in cases {
+        let data = tempfile::tempdir().unwrap();
+        // One slot: the refused job is the reel's first, and the shots after it are not submitted.
+        let e = home(data.path(), &config, VideoModels::chain(vec![(model, Some(1))])).await;
+        drain_store(&e, &sample_store(), Some(&["green-chunky-knit-beanie"])).await;
+        let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+        let what = format!("{name}: {:?} {:?}", reel.status, reel.reasons);
+        assert_eq!(reel.status, ReelStatus::NeedsReview, "{what}");
+        assert!(reel.reasons.iter().any(|r| r.contains("moderation")), "{what}");
+        let ledger = e.ports.state.ledger(Some(&reel.id)).await.unwrap();
+        let mine: Vec<_> = ledger.iter().filter(|l| l.provider == name).collect();
+        let refunds: Vec<_> = mine.iter().filter(|l| l.usd < Usd::ZERO).collect();
+        if billed {
+            assert!(mine.iter().any(|l| l.operation == "billed_failure"), "{what}: {mine:#?}");
+            assert!(refunds.is_empty(), "{what}: a billed failure is not refunded: {mine:#?}");
+        } else {
+            assert_eq!(refunds.len(), 1, "{what}: {mine:#?}");
+            assert!(refunds[0].note.as_deref().is_some_and(|n| n.contains("not billed")), "{what}: {refunds:#?}");
+        }
+    }
+}

@@ -63,7 +63,7 @@ pub const KLING_MODELS: &[&str] = &["kling-v1-6", "kling-v2-5-turbo", "kling-v3"
 /// Veo 3.1 on Vertex AI (the Gemini API's previews are retired).
 pub const VEO_MODELS: &[&str] = &["veo-3.1-generate-001", "veo-3.1-fast-generate-001"];
 /// Runway's image-to-video models truereel knows the price and request shape of.
-pub const RUNWAY_MODELS: &[&str] = &["gen4_turbo", "gen4.5", "veo3.1", "veo3.1_fast"];
+pub const RUNWAY_MODELS: &[&str] = &["gen4_turbo", "gen4.5", "veo3.1", "veo3.1_fast", "seedance2"];
 
 const fn def(group: Group, var: &'static str, kind: Kind, default: Option<&'static str>, meaning: &'static str) -> Def {
     Def { var, flag: None, kind, default, unset: "", meaning, group }
@@ -429,8 +429,9 @@ pub static DEFS: &[Def] = &[
         "TRUEREEL_VIDEO_PROVIDER",
         Chain(VIDEO_PROVIDERS),
         Some("still-motion"),
-        "which video model animates the shots; a list falls over in order (a provider out of quota or credit is \
-         skipped for the rest of the run); still-motion is the offline renderer",
+        "which video model animates the shots; a list is a chain: a shot goes to the first with a free slot, and a \
+         provider out of quota, credit or its budget line is skipped for the rest of the run; still-motion is the \
+         offline renderer",
     )
     .flag("--video-provider"),
     def(
@@ -466,7 +467,7 @@ pub static DEFS: &[Def] = &[
         None,
         "what Runway charges per second of video",
     )
-    .unset("the model's list price: gen4_turbo 0.05, gen4.5 0.12, veo3.1 0.40, veo3.1_fast 0.15"),
+    .unset("the model's list price: gen4_turbo 0.05, gen4.5 0.12, veo3.1 0.40, veo3.1_fast 0.15, seedance2 0.36"),
     def(
         Video,
         "TRUEREEL_RUNWAY_BUDGET_USD",

@@ -27,7 +27,12 @@ pub async fn run(ports: &Ports, msg: EvaluateMsg) -> Result<Outcome, StageError>
         return Ok(Outcome::Skipped(format!("reel {} round {} was superseded", reel.id, msg.round)));
     }
     match reel.status {
-        ReelStatus::Assembled => judge(ports, reel).await,
+        ReelStatus::Assembled => {
+            let judged = judge(ports, reel).await;
+            // The judges held the reel's frames and photos for a moment: give that memory back.
+            crate::allocator::give_back();
+            judged
+        }
         // A crash between the verdict and acting on it: act on the stored verdict.
         ReelStatus::Evaluated => {
             let verdicts = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;

@@ -87,6 +87,11 @@ const GEN4_RATIOS: &[&str] = &["1280:720", "720:1280", "1104:832", "832:1104", "
 const VEO_RATIOS: &[&str] = &["1280:720", "720:1280", "1080:1920", "1920:1080"];
 const GEN4_DURATIONS: &[u32] = &[2, 3, 4, 5, 6, 7, 8, 9, 10];
 const VEO_DURATIONS: &[u32] = &[4, 6, 8];
+/// Seedance 2.0 through Runway: ratios and seconds are our reading (ModelArk's own: 4–15 s).
+const SEEDANCE_RATIOS: &[&str] = &["1280:720", "720:1280", "960:960"];
+const SEEDANCE_DURATIONS: &[u32] = &[4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+/// Reference photos one seedance2 task takes (ModelArk's limit for the same model).
+const SEEDANCE_PHOTOS: usize = 9;
 
 fn spec(model: &str) -> Option<ModelSpec> {
     let (ratios, durations, usd_per_second, audio) = match model {
@@ -94,6 +99,7 @@ fn spec(model: &str) -> Option<ModelSpec> {
         "gen4.5" => (GEN4_RATIOS, GEN4_DURATIONS, 0.12, false),
         "veo3.1" => (VEO_RATIOS, VEO_DURATIONS, 0.40, true),
         "veo3.1_fast" => (VEO_RATIOS, VEO_DURATIONS, 0.15, true),
+        "seedance2" => (SEEDANCE_RATIOS, SEEDANCE_DURATIONS, 0.36, false),
         _ => return None,
     };
     Some(ModelSpec { ratios, durations, usd_per_second, audio })
@@ -130,7 +136,7 @@ impl RunwayVideo {
             SetupError::new(
                 "TRUEREEL_RUNWAY_MODEL",
                 format!(
-                    "{:?} is not a Runway image-to-video model (gen4_turbo, gen4.5, veo3.1, veo3.1_fast)",
+                    "{:?} is not a Runway image-to-video model (gen4_turbo, gen4.5, veo3.1, veo3.1_fast, seedance2)",
                     config.model
                 ),
             )
@@ -139,12 +145,13 @@ impl RunwayVideo {
         Ok(Self { api, key, model: config.model.clone(), spec, usd_per_second, poll_interval: config.poll_interval })
     }
 
-    /// The `image_to_video` body for `request` (the photo made a data URI, see the module doc).
+    /// The `image_to_video` body for `request` (the photos made data URIs, see the module doc).
     pub fn body(&self, request: &ClipRequest) -> Result<Value, ProviderError> {
-        Ok(self.body_with(request, prompt_image(&request.image)?))
+        let more = &request.more_images[..request.more_images.len().min(self.photos_per_shot() - 1)];
+        Ok(self.body_with(request, prompt_images(&request.image, more)?))
     }
 
-    fn body_with(&self, request: &ClipRequest, prompt_image: String) -> Value {
+    fn body_with(&self, request: &ClipRequest, prompt_image: Value) -> Value {
         let mut body = json!({
             "model": self.model,
             "promptImage": prompt_image,
@@ -264,6 +271,22 @@ fn prompt_text(prompt: &str) -> String {
 #[cfg(test)]
 fn data_uri(mime: &str, bytes: &[u8]) -> String {
     api::data_uri(mime, bytes)
+}
+
+/// `promptImage`: the shot's photo as a data URI; with more photos of the product (the seedance2
+/// models), all of them as a list of references without `position`, main first (Runway does not mix
+/// references with first or last frames).
+fn prompt_images(main: &Bytes, more: &[Bytes]) -> Result<Value, ProviderError> {
+    let first = prompt_image(main)?;
+    if more.is_empty() {
+        return Ok(json!(first));
+    }
+    let mut all = vec![json!({ "uri": first })];
+    for (n, photo) in more.iter().enumerate() {
+        let uri = prompt_image(photo).map_err(|e| rejected(format!("photo {} of the shot: {e}", n + 2)))?;
+        all.push(json!({ "uri": uri }));
+    }
+    Ok(Value::Array(all))
 }
 
 /// The photo as a data URI Runway takes (see the module doc); Rejected when it cannot be read or is
@@ -411,6 +434,10 @@ impl VideoModel for RunwayVideo {
         true
     }
 
+    fn photos_per_shot(&self) -> usize {
+        if self.model.starts_with("seedance2") { SEEDANCE_PHOTOS } else { 1 }
+    }
+
     fn model(&self) -> &str {
         &self.model
     }
@@ -422,11 +449,12 @@ impl VideoModel for RunwayVideo {
             let (images, styles) = (&whole.images, &whole.style_images);
             return self.submit_product_ad(images, styles, &whole.product_info, ratio, seconds, key).await;
         }
-        let image = request.image.clone();
-        let uri = tokio::task::spawn_blocking(move || prompt_image(&image))
+        let (image, more) = (request.image.clone(), request.more_images.clone());
+        let more_taken = more.len().min(self.photos_per_shot() - 1);
+        let images = tokio::task::spawn_blocking(move || prompt_images(&image, &more[..more_taken]))
             .await
-            .map_err(|e| retryable(format!("preparing the photo: {e}")))??;
-        let body = self.body_with(request, uri);
+            .map_err(|e| retryable(format!("preparing the photos: {e}")))??;
+        let body = self.body_with(request, images);
         let job = self.create("/v1/image_to_video", &body).await?;
         tracing::info!(provider = NAME, model = %self.model, task = %job, key = %key, "task submitted");
         Ok(job)
@@ -744,6 +772,37 @@ mod tests {
         assert_eq!((seed(42), seed(4_294_967_295), seed(u64::MAX)), (42, 0, (u64::MAX % 4_294_967_295) as u32));
         assert_eq!(prompt_text(&"é".repeat(1200)).chars().count(), 1000);
         assert_eq!(prompt_text(&"🎥".repeat(600)).chars().count(), 500, "two UTF-16 units each");
+    }
+
+    #[tokio::test]
+    async fn seedance2_sends_every_photo_of_the_shot_as_references() {
+        let stub = RunwayStub::start().await;
+        let mut config = stub.config();
+        config.model = "seedance2".into();
+        let v = runway(&config);
+        assert_eq!(v.photos_per_shot(), 9);
+        let mut request = request(png(300, 400), 1080, 1920, 4200);
+        request.more_images = (0..10).map(|n| png(300 + n * 10, 400)).collect();
+        let job = v.submit(&request, &key()).await.unwrap();
+        assert_eq!(stub.submissions(), 1, "{job}");
+        let body = &stub.bodies()[0];
+        let sent = body["promptImage"].as_array().expect("a list of references");
+        assert_eq!(sent.len(), 9, "the shot's photo and eight more: the model takes nine");
+        for (n, image) in sent.iter().enumerate() {
+            assert!(image.get("position").is_none(), "references, not frames: {image}");
+            let uri = image["uri"].as_str().unwrap();
+            let data = uri.strip_prefix("data:image/png;base64,").unwrap();
+            let decoded = base64::engine::general_purpose::STANDARD.decode(data).unwrap();
+            let expected = if n == 0 { &request.image } else { &request.more_images[n - 1] };
+            assert_eq!(&decoded[..], &expected[..], "photo {n} sent as it is, main first");
+            assert!(uri.len() <= MAX_DATA_URI);
+        }
+        assert_eq!((body["duration"].as_u64(), body["ratio"].as_str()), (Some(5), Some("720:1280")));
+        assert_eq!(v.price(&request), Usd::from_dollars(1.80), "5 s at $0.36");
+        // Another model takes the shot's photo alone.
+        let gen4 = runway(&stub.config());
+        assert_eq!(gen4.photos_per_shot(), 1);
+        assert!(gen4.body(&request).unwrap()["promptImage"].is_string());
     }
 
     #[test]
