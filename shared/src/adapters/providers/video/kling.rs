@@ -543,41 +543,11 @@ impl VideoModel for KlingVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::providers::video::testkit::{png, shot};
     use crate::testing::kling::{ACCESS_KEY, KlingStub, SECRET_KEY, Script};
     use crate::testing::{Reply, TestServer};
-    use crate::{BlobKey, Motion};
-    use image::ImageFormat;
-    use std::io::Cursor;
+
     use std::sync::Arc;
-
-    fn png(width: u32, height: u32) -> Bytes {
-        let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-        let mut out = Vec::new();
-        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
-        Bytes::from(out)
-    }
-
-    fn shot() -> ClipRequest {
-        ClipRequest {
-            reference: BlobKey::parse("references/photo.png").unwrap(),
-            image: png(300, 400),
-            image_url: "https://bucket.example/presigned".into(),
-            image_mime: "image/png".into(),
-            image_width: 300,
-            image_height: 400,
-            motion: Motion::PushIn,
-            camera: crate::Camera::default(),
-            prompt: "Slow push in on the mug.".into(),
-            duration_ms: 4200,
-            width: 1080,
-            height: 1920,
-            fps: 24,
-            seed: 42,
-            more_images: Vec::new(),
-            style_images: Vec::new(),
-            whole_reel: None,
-        }
-    }
 
     fn key() -> IdempotencyKey {
         IdempotencyKey::parse("mug--0123456789ab/shot-01/attempt-1/clip").unwrap()

@@ -10,6 +10,8 @@ pub mod replicate;
 pub mod runway;
 pub mod seedance;
 pub mod still_motion;
+#[cfg(test)]
+mod testkit;
 pub mod veo;
 
 pub use api::SetupError;

@@ -493,51 +493,15 @@ impl VideoModel for RunwayVideo {
 mod tests {
     use super::api::parse_retry_after;
     use super::*;
+    use crate::adapters::providers::video::testkit::{key, png, request, shot};
     use crate::testing::runway::KEY;
     use crate::testing::{Reply, RunwayStub, Script, TestServer};
-    use crate::{BlobKey, Motion};
+
     use base64::Engine as _;
     use image::ImageFormat;
-    use std::io::Cursor;
+
     use std::sync::Arc;
     use std::sync::Mutex;
-
-    fn png(width: u32, height: u32) -> Bytes {
-        let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-        let mut out = Vec::new();
-        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
-        Bytes::from(out)
-    }
-
-    fn request(image: Bytes, width: u32, height: u32, duration_ms: u32) -> ClipRequest {
-        ClipRequest {
-            reference: BlobKey::parse("references/photo.png").unwrap(),
-            image,
-            image_url: "https://bucket.example/presigned".into(),
-            image_mime: "image/png".into(),
-            image_width: 300,
-            image_height: 400,
-            motion: Motion::PushIn,
-            camera: crate::Camera::default(),
-            prompt: "Slow push in on the mug.".into(),
-            duration_ms,
-            width,
-            height,
-            fps: 24,
-            seed: 42,
-            more_images: Vec::new(),
-            style_images: Vec::new(),
-            whole_reel: None,
-        }
-    }
-
-    fn shot() -> ClipRequest {
-        request(png(300, 400), 1080, 1920, 4200)
-    }
-
-    fn key() -> IdempotencyKey {
-        IdempotencyKey::parse("reel-1/shot-1/attempt-1/clip").unwrap()
-    }
 
     fn runway(config: &RunwayConfig) -> RunwayVideo {
         RunwayVideo::new(config, Duration::from_secs(10)).unwrap()

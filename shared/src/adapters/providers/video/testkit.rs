@@ -1,0 +1,47 @@
+//! What the provider clients' tests share: a photo, a shot's request and an idempotency key.
+
+use crate::ports::ClipRequest;
+use crate::{BlobKey, IdempotencyKey, Motion};
+use bytes::Bytes;
+use image::ImageFormat;
+use std::io::Cursor;
+
+/// A `width` x `height` PNG of gradients (it compresses well, so it fits every provider as sent).
+pub fn png(width: u32, height: u32) -> Bytes {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+    Bytes::from(out)
+}
+
+/// A push-in shot over `image` for a `width` x `height` reel.
+pub fn request(image: Bytes, width: u32, height: u32, duration_ms: u32) -> ClipRequest {
+    ClipRequest {
+        reference: BlobKey::parse("references/photo.png").unwrap(),
+        image,
+        image_url: "https://bucket.example/presigned".into(),
+        image_mime: "image/png".into(),
+        image_width: 300,
+        image_height: 400,
+        motion: Motion::PushIn,
+        camera: crate::Camera::default(),
+        prompt: "Slow push in on the mug.".into(),
+        duration_ms,
+        width,
+        height,
+        fps: 24,
+        seed: 42,
+        more_images: Vec::new(),
+        style_images: Vec::new(),
+        whole_reel: None,
+    }
+}
+
+/// A 4.2 s shot of a 300x400 photo for a 1080x1920 reel.
+pub fn shot() -> ClipRequest {
+    request(png(300, 400), 1080, 1920, 4200)
+}
+
+pub fn key() -> IdempotencyKey {
+    IdempotencyKey::parse("reel-1/shot-1/attempt-1/clip").unwrap()
+}
