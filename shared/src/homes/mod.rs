@@ -111,8 +111,8 @@ pub fn video(config: &Config, blobs: &Arc<dyn BlobStore>) -> Result<VideoModels,
                     return Err(WiringError {
                         setting: "TRUEREEL_LUMA_PHOTO_BASE_URL".into(),
                         reason: "luma takes photos by URL only, and on one machine the photos have no public URL: set \
-                                 TRUEREEL_LUMA_PHOTO_BASE_URL to a public https address serving the data folder's \
-                                 files, or run on AWS (presigned S3 links)"
+                                 TRUEREEL_LUMA_PHOTO_BASE_URL to a public https address serving the blob folder \
+                                 (<data dir>/blobs) by key, or run on AWS (presigned S3 links)"
                             .into(),
                     });
                 }
