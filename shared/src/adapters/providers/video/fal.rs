@@ -572,11 +572,10 @@ impl VideoModel for FalVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{key, png, shot};
+    use crate::adapters::providers::video::testkit::{decoded, failure, finish, key, png, ready, shot};
     use crate::testing::fal::{FalStub, KEY, MODEL, Script};
     use crate::testing::{Reply, TestServer};
 
-    use base64::Engine as _;
 
     use std::sync::Arc;
 
@@ -594,40 +593,8 @@ mod tests {
         fal(&config)
     }
 
-    async fn finish(v: &FalVideo, job: &JobId) -> Vec<JobStatus> {
-        let mut seen = Vec::new();
-        for _ in 0..20 {
-            let status = v.poll(job).await.unwrap();
-            let done = !matches!(status, JobStatus::Pending { .. });
-            seen.push(status);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
-
-    fn ready(status: &JobStatus) -> ClipOutput {
-        match status {
-            JobStatus::Ready(out) => out.clone(),
-            other => panic!("not ready: {other:?}"),
-        }
-    }
-
-    fn failure(status: JobStatus) -> JobFailure {
-        match status {
-            JobStatus::Failed(f) => f,
-            other => panic!("not failed: {other:?}"),
-        }
-    }
-
     fn pending(queued: bool) -> JobStatus {
         JobStatus::Pending { retry_in: Duration::from_millis(10), queued }
-    }
-
-    fn decoded(uri: &str) -> Vec<u8> {
-        let (_, data) = uri.strip_prefix("data:image/").and_then(|u| u.split_once(";base64,")).expect("a data URI");
-        base64::engine::general_purpose::STANDARD.decode(data).unwrap()
     }
 
     fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {

@@ -543,7 +543,7 @@ impl VideoModel for KlingVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{png, shot};
+    use crate::adapters::providers::video::testkit::{finish, png, ready, shot};
     use crate::testing::kling::{ACCESS_KEY, KlingStub, SECRET_KEY, Script};
     use crate::testing::{Reply, TestServer};
 
@@ -555,27 +555,6 @@ mod tests {
 
     fn kling(config: &KlingConfig) -> KlingVideo {
         KlingVideo::new(config, Duration::from_secs(10)).unwrap()
-    }
-
-    /// Polls until the task is no longer pending; every status seen.
-    async fn finish(v: &KlingVideo, job: &JobId) -> Vec<JobStatus> {
-        let mut seen = Vec::new();
-        for _ in 0..20 {
-            let status = v.poll(job).await.unwrap();
-            let done = !matches!(status, JobStatus::Pending { .. });
-            seen.push(status);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
-
-    fn ready(status: &JobStatus) -> ClipOutput {
-        match status {
-            JobStatus::Ready(out) => out.clone(),
-            other => panic!("not ready: {other:?}"),
-        }
     }
 
     fn failed(status: JobStatus) -> JobFailure {

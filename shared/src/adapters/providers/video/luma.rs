@@ -345,6 +345,7 @@ impl VideoModel for LumaVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::providers::video::testkit::{finish, ready};
     use crate::testing::luma::{KEY, LumaStub, Script};
     use crate::testing::{Reply, TestServer};
     use crate::{BlobKey, Motion};
@@ -378,26 +379,6 @@ mod tests {
 
     fn luma(config: &LumaConfig) -> LumaVideo {
         LumaVideo::new(config, Duration::from_secs(10)).unwrap()
-    }
-
-    async fn finish(v: &LumaVideo, job: &JobId) -> Vec<JobStatus> {
-        let mut seen = Vec::new();
-        for _ in 0..20 {
-            let status = v.poll(job).await.unwrap();
-            let done = !matches!(status, JobStatus::Pending { .. });
-            seen.push(status);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
-
-    fn ready(status: &JobStatus) -> ClipOutput {
-        match status {
-            JobStatus::Ready(out) => out.clone(),
-            other => panic!("not ready: {other:?}"),
-        }
     }
 
     fn failed(status: JobStatus) -> JobFailure {

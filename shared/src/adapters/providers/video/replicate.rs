@@ -399,7 +399,7 @@ impl VideoModel for ReplicateVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{key, png, shot};
+    use crate::adapters::providers::video::testkit::{finish, key, png, ready, shot};
     use crate::testing::replicate::{KEY, MODEL, Script};
     use crate::testing::{ReplicateStub, Reply, TestServer};
 
@@ -411,26 +411,6 @@ mod tests {
 
     fn replicate(config: &ReplicateConfig) -> ReplicateVideo {
         ReplicateVideo::new(config, Duration::from_secs(10)).unwrap()
-    }
-
-    async fn finish(v: &ReplicateVideo, job: &JobId) -> Vec<JobStatus> {
-        let mut seen = Vec::new();
-        for _ in 0..20 {
-            let status = v.poll(job).await.unwrap();
-            let done = !matches!(status, JobStatus::Pending { .. });
-            seen.push(status);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
-
-    fn ready(status: &JobStatus) -> ClipOutput {
-        match status {
-            JobStatus::Ready(out) => out.clone(),
-            other => panic!("not ready: {other:?}"),
-        }
     }
 
     fn failed(status: JobStatus) -> JobFailure {

@@ -493,7 +493,7 @@ impl VideoModel for RunwayVideo {
 mod tests {
     use super::api::parse_retry_after;
     use super::*;
-    use crate::adapters::providers::video::testkit::{key, png, request, shot};
+    use crate::adapters::providers::video::testkit::{finish, key, png, ready, request, shot};
     use crate::testing::runway::KEY;
     use crate::testing::{Reply, RunwayStub, Script, TestServer};
 
@@ -505,27 +505,6 @@ mod tests {
 
     fn runway(config: &RunwayConfig) -> RunwayVideo {
         RunwayVideo::new(config, Duration::from_secs(10)).unwrap()
-    }
-
-    /// Polls until the task is no longer pending; every status seen.
-    async fn finish(v: &RunwayVideo, job: &JobId) -> Vec<JobStatus> {
-        let mut seen = Vec::new();
-        for _ in 0..20 {
-            let status = v.poll(job).await.unwrap();
-            let done = !matches!(status, JobStatus::Pending { .. });
-            seen.push(status);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
-
-    fn ready(status: &JobStatus) -> ClipOutput {
-        match status {
-            JobStatus::Ready(out) => out.clone(),
-            other => panic!("not ready: {other:?}"),
-        }
     }
 
     /// Every tracing line written while it is held.

@@ -369,11 +369,10 @@ impl VideoModel for SeedanceVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{key, png, shot};
+    use crate::adapters::providers::video::testkit::{decoded, failure, finish, key, png, ready, shot};
     use crate::testing::seedance::{KEY, Script, SeedanceStub};
     use crate::testing::{Reply, TestServer};
 
-    use base64::Engine as _;
     use image::ImageFormat;
     use std::io::Cursor;
     use std::sync::{Arc, Mutex};
@@ -382,42 +381,8 @@ mod tests {
         SeedanceVideo::new(config, Duration::from_secs(10)).unwrap()
     }
 
-    /// Polls until the task is no longer pending; every status seen.
-    async fn finish(v: &SeedanceVideo, job: &JobId) -> Vec<JobStatus> {
-        let mut seen = Vec::new();
-        for _ in 0..20 {
-            let status = v.poll(job).await.unwrap();
-            let done = !matches!(status, JobStatus::Pending { .. });
-            seen.push(status);
-            if done {
-                break;
-            }
-        }
-        seen
-    }
-
-    fn ready(status: &JobStatus) -> ClipOutput {
-        match status {
-            JobStatus::Ready(out) => out.clone(),
-            other => panic!("not ready: {other:?}"),
-        }
-    }
-
-    fn failure(status: JobStatus) -> JobFailure {
-        match status {
-            JobStatus::Failed(f) => f,
-            other => panic!("not failed: {other:?}"),
-        }
-    }
-
     fn pending(queued: bool) -> JobStatus {
         JobStatus::Pending { retry_in: Duration::from_millis(10), queued }
-    }
-
-    /// The image bytes of a data URI.
-    fn decoded(uri: &str) -> Vec<u8> {
-        let (_, data) = uri.strip_prefix("data:image/").and_then(|u| u.split_once(";base64,")).expect("a data URI");
-        base64::engine::general_purpose::STANDARD.decode(data).unwrap()
     }
 
     /// Every tracing line written while it is held.

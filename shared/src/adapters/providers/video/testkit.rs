@@ -1,7 +1,8 @@
-//! What the provider clients' tests share: a photo, a shot's request and an idempotency key.
+//! What the provider clients' tests share: a photo, a shot's request, an idempotency key, and
+//! polling a job to its end.
 
-use crate::ports::ClipRequest;
-use crate::{BlobKey, IdempotencyKey, Motion};
+use crate::ports::{ClipOutput, ClipRequest, JobFailure, JobStatus, VideoModel};
+use crate::{BlobKey, IdempotencyKey, JobId, Motion};
 use bytes::Bytes;
 use image::ImageFormat;
 use std::io::Cursor;
@@ -44,4 +45,41 @@ pub fn shot() -> ClipRequest {
 
 pub fn key() -> IdempotencyKey {
     IdempotencyKey::parse("reel-1/shot-1/attempt-1/clip").unwrap()
+}
+
+/// Polls `job` until it is no longer pending (at most 20 times); every status seen.
+pub async fn finish(v: &dyn VideoModel, job: &JobId) -> Vec<JobStatus> {
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let status = v.poll(job).await.unwrap();
+        let done = !matches!(status, JobStatus::Pending { .. });
+        seen.push(status);
+        if done {
+            break;
+        }
+    }
+    seen
+}
+
+/// The output of a ready job (a panic naming the status otherwise).
+pub fn ready(status: &JobStatus) -> ClipOutput {
+    match status {
+        JobStatus::Ready(out) => out.clone(),
+        other => panic!("not ready: {other:?}"),
+    }
+}
+
+/// The failure of a failed job (a panic naming the status otherwise).
+pub fn failure(status: JobStatus) -> JobFailure {
+    match status {
+        JobStatus::Failed(f) => f,
+        other => panic!("not failed: {other:?}"),
+    }
+}
+
+/// The image bytes of a `data:image/…;base64,` URI.
+pub fn decoded(uri: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let (_, data) = uri.strip_prefix("data:image/").and_then(|u| u.split_once(";base64,")).expect("a data URI");
+    base64::engine::general_purpose::STANDARD.decode(data).unwrap()
 }

@@ -1,6 +1,7 @@
 //! Veo's client against its stub ([`crate::testing::veo`]).
 
 use super::*;
+use crate::adapters::providers::video::testkit::{finish, ready};
 use crate::ports::{Cancelled, FailureClass};
 use crate::testing::VeoStub;
 use crate::testing::veo::{BUCKET, CLIENT_EMAIL, PROJECT, Script};
@@ -51,27 +52,6 @@ fn veo(config: &VeoConfig) -> VeoVideo {
 
 fn setup_error(config: &VeoConfig) -> String {
     VeoVideo::new(config, Duration::from_secs(1)).unwrap_err().to_string()
-}
-
-/// Polls until the operation is done; every status seen.
-async fn finish(v: &VeoVideo, job: &JobId) -> Vec<JobStatus> {
-    let mut seen = Vec::new();
-    for _ in 0..20 {
-        let status = v.poll(job).await.unwrap();
-        let done = !matches!(status, JobStatus::Pending { .. });
-        seen.push(status);
-        if done {
-            break;
-        }
-    }
-    seen
-}
-
-fn ready(status: &JobStatus) -> ClipOutput {
-    match status {
-        JobStatus::Ready(out) => out.clone(),
-        other => panic!("not ready: {other:?}"),
-    }
 }
 
 fn failed(status: JobStatus) -> crate::ports::JobFailure {
