@@ -572,12 +572,9 @@ impl VideoModel for FalVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{decoded, failure, finish, key, png, ready, shot};
+    use crate::adapters::providers::video::testkit::{Logs, decoded, failure, finish, key, png, ready, shot};
     use crate::testing::fal::{FalStub, KEY, MODEL, Script};
     use crate::testing::{Reply, TestServer};
-
-
-    use std::sync::Arc;
 
     fn fal(config: &ApiConfig) -> FalVideo {
         FalVideo::new(config, Duration::from_secs(10)).unwrap()
@@ -606,35 +603,9 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Default)]
-    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_shot_is_queued_polled_fetched_and_downloaded() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logs = tracing::subscriber::set_default(subscriber);
-        // Other tests register the same callsites concurrently, which can leave them disabled for
-        // this subscriber: register them all with a first job, then have their interest asked again.
-        let warmup = FalStub::start().await;
-        let w = fal(&warmup.config());
-        finish(&w, &w.submit(&shot(), &key()).await.unwrap()).await;
-        tracing::callsite::rebuild_interest_cache();
-        lines.0.lock().unwrap().clear();
+        let logs = Logs::capture();
         let stub = FalStub::start().await;
         let v = fal(&stub.config());
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("fal", MODEL, false));
@@ -677,7 +648,7 @@ mod tests {
                 .all(|r| r.header("authorization").is_none())
         );
         assert!(!format!("{v:?}").contains(KEY));
-        let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logs = logs.text();
         assert!(logs.contains("request submitted") && !logs.contains(KEY), "{logs}");
 
         // Another process knows only the request id: it rebuilds the same URLs.

@@ -543,11 +543,9 @@ impl VideoModel for KlingVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{finish, png, ready, shot};
+    use crate::adapters::providers::video::testkit::{Logs, finish, png, ready, shot};
     use crate::testing::kling::{ACCESS_KEY, KlingStub, SECRET_KEY, Script};
     use crate::testing::{Reply, TestServer};
-
-    use std::sync::Arc;
 
     fn key() -> IdempotencyKey {
         IdempotencyKey::parse("mug--0123456789ab/shot-01/attempt-1/clip").unwrap()
@@ -573,34 +571,11 @@ mod tests {
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 
-    /// Every tracing line written while it is held.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_shot_is_submitted_polled_and_downloaded() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logs = tracing::subscriber::set_default(subscriber);
+        let logs = Logs::capture();
         let stub = KlingStub::start().await;
         let v = kling(&stub.config());
-        // A callsite first met by a test on another thread while this subscriber was being set
-        // can be cached as uninterested: ask every callsite again now that it is in place.
-        tracing::callsite::rebuild_interest_cache();
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("kling", "kling-v2-5-turbo", false));
         assert_eq!((v.photos_per_shot(), v.takes_inline_image(), v.takes_style_images()), (4, true, false));
         assert_eq!(v.price(&shot()), Usd::from_dollars(0.21), "5 s at $0.042");
@@ -642,7 +617,7 @@ mod tests {
         assert_eq!(v.cancel(&job).await.unwrap(), crate::ports::Cancelled::Unsupported);
         let debug = format!("{v:?}");
         assert!(!debug.contains(ACCESS_KEY) && !debug.contains(SECRET_KEY) && !debug.contains(token), "{debug}");
-        let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logs = logs.text();
         assert!(logs.contains("task submitted"), "{logs}");
         for secret in [ACCESS_KEY, SECRET_KEY, token, "sig="] {
             assert!(!logs.contains(secret), "{secret} in {logs}");

@@ -345,11 +345,10 @@ impl VideoModel for LumaVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{finish, ready};
+    use crate::adapters::providers::video::testkit::{Logs, finish, ready};
     use crate::testing::luma::{KEY, LumaStub, Script};
     use crate::testing::{Reply, TestServer};
     use crate::{BlobKey, Motion};
-    use std::sync::{Arc, Mutex};
 
     fn shot() -> ClipRequest {
         ClipRequest {
@@ -388,33 +387,11 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_shot_is_submitted_by_url_polled_and_downloaded() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logs = tracing::subscriber::set_default(subscriber);
+        let logs = Logs::capture();
         let stub = LumaStub::start().await;
         let v = luma(&stub.config());
-        // A callsite first met by a test on another thread while this subscriber was being set
-        // can be cached as uninterested: ask every callsite again now that it is in place.
-        tracing::callsite::rebuild_interest_cache();
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("luma", "ray-3.2", false));
         assert_eq!((v.takes_inline_image(), v.photos_per_shot(), v.takes_style_images()), (false, 1, false));
         assert_eq!(v.price(&shot()), Usd::from_dollars(0.50), "5 s at the set $0.10");
@@ -446,7 +423,7 @@ mod tests {
         assert_eq!((got.bytes, got.sha256), (clip.len() as u64, crate::Sha256::of(&clip)));
         assert_eq!(v.cancel(&job).await.unwrap(), crate::ports::Cancelled::Unsupported);
         assert!(!format!("{v:?}").contains(KEY));
-        let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logs = logs.text();
         assert!(logs.contains("generation submitted"), "{logs}");
         for secret in [KEY, "X-Amz-Signature"] {
             assert!(!logs.contains(secret), "{secret} in {logs}");

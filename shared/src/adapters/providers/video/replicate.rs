@@ -399,7 +399,7 @@ impl VideoModel for ReplicateVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{finish, key, png, ready, shot};
+    use crate::adapters::providers::video::testkit::{Logs, finish, key, png, ready, shot};
     use crate::testing::replicate::{KEY, MODEL, Script};
     use crate::testing::{ReplicateStub, Reply, TestServer};
 
@@ -407,7 +407,6 @@ mod tests {
 
     use image::ImageFormat;
     use std::io::Cursor;
-    use std::sync::{Arc, Mutex};
 
     fn replicate(config: &ReplicateConfig) -> ReplicateVideo {
         ReplicateVideo::new(config, Duration::from_secs(10)).unwrap()
@@ -420,28 +419,9 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_shot_is_submitted_polled_and_downloaded() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logs = tracing::subscriber::set_default(subscriber);
+        let logs = Logs::capture();
         // A second dispatcher makes tracing ask every dispatcher about a callsite another test's
         // thread meets first (with one, it asks only that thread's, and caches "unwanted").
         let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
@@ -474,7 +454,7 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), clip);
         assert_eq!(stub.downloads(), 1, "fetched without the token (the stub refuses one)");
         assert!(!format!("{v:?}").contains(KEY));
-        let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logs = logs.text();
         assert!(logs.contains("prediction submitted") && !logs.contains(KEY), "{logs}");
     }
 

@@ -493,43 +493,20 @@ impl VideoModel for RunwayVideo {
 mod tests {
     use super::api::parse_retry_after;
     use super::*;
-    use crate::adapters::providers::video::testkit::{finish, key, png, ready, request, shot};
+    use crate::adapters::providers::video::testkit::{Logs, finish, key, png, ready, request, shot};
     use crate::testing::runway::KEY;
     use crate::testing::{Reply, RunwayStub, Script, TestServer};
 
     use base64::Engine as _;
     use image::ImageFormat;
 
-    use std::sync::Arc;
-    use std::sync::Mutex;
-
     fn runway(config: &RunwayConfig) -> RunwayVideo {
         RunwayVideo::new(config, Duration::from_secs(10)).unwrap()
     }
 
-    /// Every tracing line written while it is held.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_shot_is_submitted_polled_and_downloaded() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logs = tracing::subscriber::set_default(subscriber);
+        let logs = Logs::capture();
         let stub = RunwayStub::start().await;
         let v = runway(&stub.config());
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("runway", "gen4_turbo", false));
@@ -560,7 +537,7 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), clip);
         assert_eq!(stub.downloads(), 1);
         assert!(!format!("{v:?}").contains(KEY));
-        let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logs = logs.text();
         assert!(logs.contains("task submitted") && !logs.contains(KEY) && !logs.contains("_jwt"), "{logs}");
     }
 

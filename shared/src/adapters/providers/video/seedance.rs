@@ -369,13 +369,12 @@ impl VideoModel for SeedanceVideo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::providers::video::testkit::{decoded, failure, finish, key, png, ready, shot};
+    use crate::adapters::providers::video::testkit::{Logs, decoded, failure, finish, key, png, ready, shot};
     use crate::testing::seedance::{KEY, Script, SeedanceStub};
     use crate::testing::{Reply, TestServer};
 
     use image::ImageFormat;
     use std::io::Cursor;
-    use std::sync::{Arc, Mutex};
 
     fn seedance(config: &ApiConfig) -> SeedanceVideo {
         SeedanceVideo::new(config, Duration::from_secs(10)).unwrap()
@@ -385,36 +384,9 @@ mod tests {
         JobStatus::Pending { retry_in: Duration::from_millis(10), queued }
     }
 
-    /// Every tracing line written while it is held.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_shot_is_submitted_polled_and_downloaded() {
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logs = tracing::subscriber::set_default(subscriber);
-        // Other tests register the same callsites concurrently, which can leave them disabled for
-        // this subscriber: register them all with a first job, then have their interest asked again.
-        let warmup = SeedanceStub::start().await;
-        let w = seedance(&warmup.config());
-        finish(&w, &w.submit(&shot(), &key()).await.unwrap()).await;
-        tracing::callsite::rebuild_interest_cache();
-        lines.0.lock().unwrap().clear();
+        let logs = Logs::capture();
         let stub = SeedanceStub::start().await;
         let v = seedance(&stub.config());
         assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("seedance", "dreamina-seedance-2-0-260128", false));
@@ -448,7 +420,7 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), clip);
         assert_eq!(stub.downloads(), 1);
         assert!(!format!("{v:?}").contains(KEY));
-        let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logs = logs.text();
         assert!(logs.contains("task submitted") && !logs.contains(KEY) && !logs.contains("X-Tos"), "{logs}");
     }
 

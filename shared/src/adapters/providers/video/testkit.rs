@@ -6,6 +6,7 @@ use crate::{BlobKey, IdempotencyKey, JobId, Motion};
 use bytes::Bytes;
 use image::ImageFormat;
 use std::io::Cursor;
+use std::sync::{Arc, Mutex};
 
 /// A `width` x `height` PNG of gradients (it compresses well, so it fits every provider as sent).
 pub fn png(width: u32, height: u32) -> Bytes {
@@ -82,4 +83,49 @@ pub fn decoded(uri: &str) -> Vec<u8> {
     use base64::Engine as _;
     let (_, data) = uri.strip_prefix("data:image/").and_then(|u| u.split_once(";base64,")).expect("a data URI");
     base64::engine::general_purpose::STANDARD.decode(data).unwrap()
+}
+
+/// Every tracing line written on this thread while it is held, at any level: what a test checks
+/// was (or was not) logged.
+pub struct Logs {
+    lines: Arc<Mutex<Vec<u8>>>,
+    _default: tracing::subscriber::DefaultGuard,
+    _second: tracing::Dispatch,
+}
+
+#[derive(Clone)]
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    pub fn capture() -> Self {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let writer = Writer(lines.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let default = tracing::subscriber::set_default(subscriber);
+        // With one dispatcher alive, tracing asks only the registering thread's dispatcher whether a
+        // callsite is of interest, so a callsite another test's thread meets first would be cached
+        // as unwanted here. A second dispatcher makes it ask each one, every time; and the cache is
+        // built again now that both are in place.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        tracing::callsite::rebuild_interest_cache();
+        Self { lines, _default: default, _second: second }
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+    }
 }

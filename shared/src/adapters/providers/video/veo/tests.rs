@@ -1,7 +1,7 @@
 //! Veo's client against its stub ([`crate::testing::veo`]).
 
 use super::*;
-use crate::adapters::providers::video::testkit::{finish, ready};
+use crate::adapters::providers::video::testkit::{Logs, finish, ready};
 use crate::ports::{Cancelled, FailureClass};
 use crate::testing::VeoStub;
 use crate::testing::veo::{BUCKET, CLIENT_EMAIL, PROJECT, Script};
@@ -9,7 +9,6 @@ use crate::{BlobKey, Motion};
 use base64::Engine as _;
 use image::ImageFormat;
 use std::io::Cursor;
-use std::sync::{Arc, Mutex};
 
 /// A smooth picture (it compresses well, so a big one stays small as a file).
 fn png(width: u32, height: u32) -> Bytes {
@@ -61,20 +60,6 @@ fn failed(status: JobStatus) -> crate::ports::JobFailure {
     }
 }
 
-/// Every tracing line written while it is held.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The private key's base64 body (what must never show), from a JSON key.
 fn key_material(credentials: &str) -> String {
     let json: Value = serde_json::from_str(credentials).unwrap();
@@ -83,15 +68,7 @@ fn key_material(credentials: &str) -> String {
 
 #[tokio::test]
 async fn a_shot_is_submitted_polled_and_downloaded_inline() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _logs = tracing::subscriber::set_default(subscriber);
-    // With one dispatcher alive, tracing asks only the registering thread's own dispatcher whether
-    // a callsite is of interest, so a callsite another test's thread meets first is cached as
-    // unwanted; a second one makes it ask every dispatcher.
-    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let logs = Logs::capture();
     let stub = VeoStub::start().await;
     let v = veo(&stub.config());
     assert_eq!((v.name(), v.model(), v.idempotent_submit()), ("veo", "veo-3.1-fast-generate-001", false));
@@ -137,7 +114,7 @@ async fn a_shot_is_submitted_polled_and_downloaded_inline() {
     assert_eq!(stub.polls_of(job.as_str()), 4, "the download read the operation again");
 
     let credentials = stub.credentials();
-    let logs = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("operation submitted"), "{logs}");
     assert!(!logs.contains("ya29.") && !logs.contains(&key_material(&credentials)), "{logs}");
     let debug = format!("{v:?}");
