@@ -268,16 +268,12 @@ async fn submit(
                 return hold_and_fall_over(ports, reel, msg, key, &provider, why).await;
             }
             release_slot(ports, &provider, key).await?;
-            match e {
-                e if e.is_retryable() => {
-                    let context =
-                        format!("{} shot {} attempt {}: submitting to {provider}", reel.id, msg.shot + 1, msg.attempt);
-                    Err(StageError::from_provider(context, e))
-                }
-                e => {
-                    park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot + 1, msg.attempt)]).await
-                }
+            if e.is_retryable() {
+                let context =
+                    format!("{} shot {} attempt {}: submitting to {provider}", reel.id, msg.shot + 1, msg.attempt);
+                return Err(StageError::from_provider(context, e));
             }
+            park(ports, reel, STAGE, vec![format!("shot {} attempt {}: {e}", msg.shot + 1, msg.attempt)]).await
         }
     }
 }
