@@ -130,6 +130,11 @@ enum Command {
         /// The shapes made, comma-separated: 9:16 (always), 4:5, 1:1; one file each [TRUEREEL_ASPECT].
         #[arg(long)]
         aspect: Option<String>,
+        /// Who judges every reel, comma-separated: local (always), gemini (watches the video),
+        /// openai, anthropic (read sampled frames); a reel must pass every judge [TRUEREEL_JUDGE;
+        /// default local].
+        #[arg(long)]
+        judge: Option<String>,
         #[command(flatten)]
         plan: PlanArgs,
         /// Stop each reel after planning, so a person can read the script and listen before any
@@ -310,9 +315,19 @@ impl Cli {
         let truth = |b: bool| b.then(|| "true".to_string());
         let (store, backend, plan) = match &self.command {
             Command::Run {
-                store, budget_usd, resolution, backend, plan, approve_plan, video_provider, aspect, ..
+                store,
+                budget_usd,
+                resolution,
+                backend,
+                plan,
+                approve_plan,
+                video_provider,
+                aspect,
+                judge,
+                ..
             } => {
                 set("TRUEREEL_VIDEO_PROVIDER", video_provider);
+                set("TRUEREEL_JUDGE", judge);
                 set("TRUEREEL_ASPECT", aspect);
                 set("TRUEREEL_BUDGET_USD", budget_usd);
                 set("TRUEREEL_RESOLUTION", resolution);

@@ -320,8 +320,11 @@ async fn the_honesty_guard_takes_out_what_an_llm_invented() {
     });
     let data = tempfile::tempdir().unwrap();
     let url = server.url("");
-    let vars =
-        [("TRUEREEL_WRITER", "openai"), ("TRUEREEL_OPENAI_API_KEY", "sk-test"), ("TRUEREEL_OPENAI_URL", url.as_str())];
+    let vars = [
+        ("TRUEREEL_WRITER", "openai"),
+        ("TRUEREEL_OPENAI_API_KEY", "sk-test"),
+        ("TRUEREEL_OPENAI_BASE_URL", url.as_str()),
+    ];
     let mut config = Config::load(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()), &[]).unwrap();
     (config.settings.width, config.settings.height) = (270, 480);
     let e = crawled(data.path(), &sample_store(), &config).await;

@@ -30,6 +30,7 @@ pub enum Group {
     Media,
     Voice,
     Writer,
+    Judge,
     Video,
     Runner,
     Serve,
@@ -45,6 +46,7 @@ impl Group {
             Group::Media => "media",
             Group::Voice => "voice",
             Group::Writer => "writer",
+            Group::Judge => "judge",
             Group::Video => "video",
             Group::Runner => "runner",
             Group::Serve => "serve",
@@ -53,6 +55,8 @@ impl Group {
     }
 }
 
+/// The judges `TRUEREEL_JUDGE` may name (`local` always runs).
+pub const JUDGES: &[&str] = &["local", "gemini", "openai", "anthropic"];
 /// The video models `TRUEREEL_VIDEO_PROVIDER` may name.
 pub const VIDEO_PROVIDERS: &[&str] =
     &["still-motion", "runway", "kling", "veo", "seedance", "fal", "replicate", "luma"];
@@ -365,7 +369,7 @@ pub static DEFS: &[Def] = &[
         "the OpenAI API key, for its voice and its writer (never shown)",
     )
     .unset("none"),
-    def(Voice, "TRUEREEL_OPENAI_URL", Url, Some("https://api.openai.com"), "the OpenAI API (a proxy or a stub)"),
+    def(Voice, "TRUEREEL_OPENAI_BASE_URL", Url, Some("https://api.openai.com"), "the OpenAI API (a proxy or a stub)"),
     def(Voice, "TRUEREEL_OPENAI_VOICE", Text, Some("coral"), "the OpenAI voice"),
     def(Voice, "TRUEREEL_OPENAI_TTS_MODEL", Text, Some("gpt-4o-mini-tts"), "the OpenAI speech model"),
     def(
@@ -404,14 +408,14 @@ pub static DEFS: &[Def] = &[
     def(Writer, "TRUEREEL_WRITER_GEMINI_MODEL", Text, Some("gemini-3.5-flash"), "the Gemini model that writes lines"),
     def(
         Writer,
-        "TRUEREEL_ANTHROPIC_URL",
+        "TRUEREEL_ANTHROPIC_BASE_URL",
         Url,
         Some("https://api.anthropic.com"),
         "the Anthropic API (a proxy or a stub)",
     ),
     def(
         Writer,
-        "TRUEREEL_GEMINI_URL",
+        "TRUEREEL_GEMINI_BASE_URL",
         Url,
         Some("https://generativelanguage.googleapis.com"),
         "the Gemini API (a proxy or a stub)",
@@ -422,6 +426,75 @@ pub static DEFS: &[Def] = &[
         Whole { min: 1, max: 600 },
         Some("60"),
         "the longest one call to an LLM writer may take",
+    ),
+    // The judges.
+    def(
+        Judge,
+        "TRUEREEL_JUDGE",
+        Chain(JUDGES),
+        Some("local"),
+        "who judges every reel: the local judge always runs; a vision model (gemini watches the video, openai and \
+         anthropic see sampled frames) is a second pair of eyes, and a reel must pass every judge named",
+    )
+    .flag("--judge"),
+    def(Judge, "TRUEREEL_JUDGE_GEMINI_MODEL", Text, Some("gemini-3.5-flash"), "the Gemini model that watches reels"),
+    def(Judge, "TRUEREEL_JUDGE_OPENAI_MODEL", Text, Some("gpt-5.4-mini"), "the OpenAI model that judges frames"),
+    def(Judge, "TRUEREEL_JUDGE_ANTHROPIC_MODEL", Text, Some("claude-sonnet-4-6"), "the Anthropic model that judges frames"),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_GEMINI_USD_PER_MILLION_INPUT",
+        Dollars { max: 1000.0 },
+        Some("0.50"),
+        "what the Gemini judge's model charges per million input tokens (re-check the list price)",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_GEMINI_USD_PER_MILLION_OUTPUT",
+        Dollars { max: 1000.0 },
+        Some("3"),
+        "what the Gemini judge's model charges per million output tokens",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_OPENAI_USD_PER_MILLION_INPUT",
+        Dollars { max: 1000.0 },
+        Some("0.75"),
+        "what the OpenAI judge's model charges per million input tokens (re-check the list price)",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_OPENAI_USD_PER_MILLION_OUTPUT",
+        Dollars { max: 1000.0 },
+        Some("4.50"),
+        "what the OpenAI judge's model charges per million output tokens",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_ANTHROPIC_USD_PER_MILLION_INPUT",
+        Dollars { max: 1000.0 },
+        Some("3"),
+        "what the Anthropic judge's model charges per million input tokens (re-check the list price)",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_ANTHROPIC_USD_PER_MILLION_OUTPUT",
+        Dollars { max: 1000.0 },
+        Some("15"),
+        "what the Anthropic judge's model charges per million output tokens",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_FRAMES_PER_SHOT",
+        Whole { min: 1, max: 8 },
+        Some("3"),
+        "how many frames of each shot a frame-reading judge (openai, anthropic) sees, beside the shot's photo",
+    ),
+    def(
+        Judge,
+        "TRUEREEL_JUDGE_TIMEOUT_SECS",
+        Whole { min: 5, max: 900 },
+        Some("120"),
+        "the longest one call to a vision judge may take",
     ),
     // Video models.
     def(

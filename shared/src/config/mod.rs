@@ -349,6 +349,68 @@ impl WriterKind {
     }
 }
 
+/// A vision model that judges reels beside the local judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VisionKind {
+    /// Gemini: watches the reel's video.
+    Gemini,
+    /// OpenAI: reads frames sampled from each shot.
+    OpenAi,
+    /// Anthropic: reads frames sampled from each shot.
+    Anthropic,
+}
+
+impl VisionKind {
+    /// The `TRUEREEL_JUDGE` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisionKind::Gemini => "gemini",
+            VisionKind::OpenAi => "openai",
+            VisionKind::Anthropic => "anthropic",
+        }
+    }
+    /// The variable of its key (shared with the writer).
+    pub fn key_var(self) -> &'static str {
+        match self {
+            VisionKind::Gemini => "TRUEREEL_GEMINI_API_KEY",
+            VisionKind::OpenAi => "TRUEREEL_OPENAI_API_KEY",
+            VisionKind::Anthropic => "TRUEREEL_ANTHROPIC_API_KEY",
+        }
+    }
+}
+
+/// One vision judge's endpoint and prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisionEndpoint {
+    pub endpoint: LlmEndpoint,
+    pub usd_per_million_input: Usd,
+    pub usd_per_million_output: Usd,
+}
+
+/// The judges of every reel: the local judge always; the vision models `TRUEREEL_JUDGE` names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgeConfig {
+    /// The vision judges named, in their order (the local judge is not among them: it always runs).
+    pub vision: Vec<VisionKind>,
+    pub gemini: VisionEndpoint,
+    pub openai: VisionEndpoint,
+    pub anthropic: VisionEndpoint,
+    /// How many frames of a shot a frame-reading judge sees.
+    pub frames_per_shot: u32,
+    /// The longest one call may take.
+    pub timeout: Duration,
+}
+
+impl JudgeConfig {
+    pub fn endpoint(&self, kind: VisionKind) -> &VisionEndpoint {
+        match kind {
+            VisionKind::Gemini => &self.gemini,
+            VisionKind::OpenAi => &self.openai,
+            VisionKind::Anthropic => &self.anthropic,
+        }
+    }
+}
+
 /// One LLM provider's endpoint for the writer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmEndpoint {
@@ -435,6 +497,7 @@ pub struct Config {
     pub voice: VoiceConfig,
     pub plan: PlanConfig,
     pub writer: WriterConfig,
+    pub judge: JudgeConfig,
     /// What the still-motion renderer charges per second of video.
     pub still_motion_per_second: Usd,
     pub video: VideoConfig,
@@ -629,17 +692,22 @@ impl Config {
                 "gemini" => WriterKind::Gemini,
                 _ => WriterKind::Template,
             },
-            openai: endpoint("TRUEREEL_OPENAI_API_KEY", "TRUEREEL_WRITER_OPENAI_MODEL", "TRUEREEL_OPENAI_URL", "v1"),
+            openai: endpoint(
+                "TRUEREEL_OPENAI_API_KEY",
+                "TRUEREEL_WRITER_OPENAI_MODEL",
+                "TRUEREEL_OPENAI_BASE_URL",
+                "v1",
+            ),
             anthropic: endpoint(
                 "TRUEREEL_ANTHROPIC_API_KEY",
                 "TRUEREEL_WRITER_ANTHROPIC_MODEL",
-                "TRUEREEL_ANTHROPIC_URL",
+                "TRUEREEL_ANTHROPIC_BASE_URL",
                 "v1",
             ),
             gemini: endpoint(
                 "TRUEREEL_GEMINI_API_KEY",
                 "TRUEREEL_WRITER_GEMINI_MODEL",
-                "TRUEREEL_GEMINI_URL",
+                "TRUEREEL_GEMINI_BASE_URL",
                 "v1beta",
             ),
             timeout: Duration::from_secs(r.whole("TRUEREEL_WRITER_TIMEOUT_SECS")),
@@ -657,6 +725,49 @@ impl Config {
                     detail: "it is not set".into(),
                 }],
             });
+        }
+        let vision = |kind: VisionKind, url: &str, version: &str| {
+            let name = kind.as_str().to_uppercase();
+            VisionEndpoint {
+                endpoint: endpoint(kind.key_var(), &format!("TRUEREEL_JUDGE_{name}_MODEL"), url, version),
+                usd_per_million_input: r.dollars(&format!("TRUEREEL_JUDGE_{name}_USD_PER_MILLION_INPUT")),
+                usd_per_million_output: r.dollars(&format!("TRUEREEL_JUDGE_{name}_USD_PER_MILLION_OUTPUT")),
+            }
+        };
+        let mut named: Vec<VisionKind> = Vec::new();
+        for j in r.opt_list("TRUEREEL_JUDGE").unwrap_or_default() {
+            let kind = match j.as_str() {
+                "gemini" => VisionKind::Gemini,
+                "openai" => VisionKind::OpenAi,
+                "anthropic" => VisionKind::Anthropic,
+                _ => continue,
+            };
+            if !named.contains(&kind) {
+                named.push(kind);
+            }
+        }
+        let judge = JudgeConfig {
+            vision: named,
+            gemini: vision(VisionKind::Gemini, "TRUEREEL_GEMINI_BASE_URL", "v1beta"),
+            openai: vision(VisionKind::OpenAi, "TRUEREEL_OPENAI_BASE_URL", "v1"),
+            anthropic: vision(VisionKind::Anthropic, "TRUEREEL_ANTHROPIC_BASE_URL", "v1"),
+            frames_per_shot: r.whole("TRUEREEL_JUDGE_FRAMES_PER_SHOT") as u32,
+            timeout: Duration::from_secs(r.whole("TRUEREEL_JUDGE_TIMEOUT_SECS")),
+        };
+        // On Lambda the keys may be in the provider secret, read at cold start (and checked when wiring).
+        if r.opt_text("TRUEREEL_PROVIDER_SECRET_ARN").is_none() {
+            let missing: Vec<Problem> = (judge.vision.iter())
+                .filter(|k| judge.endpoint(**k).endpoint.key.is_none())
+                .map(|k| Problem {
+                    name: k.key_var().into(),
+                    value: String::new(),
+                    accepts: format!("an API key when TRUEREEL_JUDGE names {}", k.as_str()),
+                    detail: "it is not set".into(),
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(ConfigError { problems: missing });
+            }
         }
         let runner = RunnerConfig {
             concurrency: Stage::ALL
@@ -693,6 +804,7 @@ impl Config {
             voice,
             plan,
             writer,
+            judge,
             still_motion_per_second: r.dollars("TRUEREEL_STILL_MOTION_USD_PER_SECOND"),
             video: VideoConfig {
                 chain: r.opt_list("TRUEREEL_VIDEO_PROVIDER").unwrap_or_else(|| vec!["still-motion".into()]),

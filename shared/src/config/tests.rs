@@ -176,7 +176,7 @@ fn the_writer_is_chosen_and_an_llm_needs_its_key() {
     let vars = [
         ("TRUEREEL_WRITER", "Gemini"),
         ("TRUEREEL_GEMINI_API_KEY", "g-secret-1"),
-        ("TRUEREEL_GEMINI_URL", "http://127.0.0.1:9/"),
+        ("TRUEREEL_GEMINI_BASE_URL", "http://127.0.0.1:9/"),
     ];
     let c = Config::load(&env(&vars), &[]).unwrap();
     assert_eq!(c.writer.kind, WriterKind::Gemini);

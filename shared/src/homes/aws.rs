@@ -80,12 +80,12 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         Some(arn) => provider_keys(&sdk, arn).await?,
         None => ProviderKeys::default(),
     };
-    // A video, voice or writer key the environment does not set comes from the secret (`runway`,
+    // A video, voice, writer or judge key the environment does not set comes from the secret (`runway`,
     // `kling_access_key`, `kling_secret_key`, `veo` (the service account's JSON key), `seedance`,
     // `fal`, `replicate`, `luma`, `elevenlabs`, `openai`, `anthropic`, `gemini`); the wiring refuses
     // a chosen provider still without one.
     let mut config = config.clone();
-    let (voice, writer, video) = (&mut config.voice, &mut config.writer, &mut config.video);
+    let (voice, writer, video, judge) = (&mut config.voice, &mut config.writer, &mut config.video, &mut config.judge);
     for (provider, key) in [
         ("runway", &mut video.runway.api_key),
         ("kling_access_key", &mut video.kling.access_key),
@@ -100,6 +100,9 @@ pub async fn for_function(config: &Config) -> Result<(Ports, ProviderKeys), AwsH
         ("openai", &mut writer.openai.key),
         ("anthropic", &mut writer.anthropic.key),
         ("gemini", &mut writer.gemini.key),
+        ("openai", &mut judge.openai.endpoint.key),
+        ("anthropic", &mut judge.anthropic.endpoint.key),
+        ("gemini", &mut judge.gemini.endpoint.key),
     ] {
         if key.is_none() {
             *key = keys.get(provider).filter(|k| !k.trim().is_empty()).map(crate::config::Secret::new);

@@ -11,8 +11,8 @@ pub use blob::{BlobError, BlobMeta, BlobStore};
 pub use fetch::{FetchError, FetchRequest, Fetched, FetchedBody, Fetcher, Validators};
 pub use provider::{
     Cancelled, Check, Classification, Classifier, ClipOutput, ClipRequest, Decoded, Downloaded, FailureClass,
-    JobFailure, JobStatus, Judge, PhotoHints, ProviderError, ReelCut, ShotBrief, Speech, SpeechRequest, VideoModel,
-    VideoModels, Voice, WholeReel, WriteRequest, Writer,
+    JobFailure, JobStatus, Judge, PhotoHints, ProviderError, Quote, ReelCut, ShotBrief, Speech, SpeechRequest,
+    VideoModel, VideoModels, Voice, WholeReel, WriteRequest, Writer,
 };
 pub use queue::{DeadLetter, Delivery, MAX_RECEIVES, Pick, Queue, QueueDepth, QueueError, Stage};
 pub use state::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore, Unreadable};

@@ -408,11 +408,30 @@ impl std::fmt::Debug for Decoded {
     }
 }
 
+/// What one judging call will cost, priced before it is made (a paid judge's ledger entry).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// Who is paid (`gemini`, `openai`, `anthropic`).
+    pub provider: String,
+    pub model: String,
+    /// What is counted (`tokens`), and how many: the request's input estimated from what is sent,
+    /// plus the most output the call allows.
+    pub unit: String,
+    pub units: f64,
+    pub usd: crate::Usd,
+}
+
 #[async_trait]
 pub trait Judge: Send + Sync {
     fn name(&self) -> &str;
-    /// Scores the reel; every check says what it measured.
+    /// Scores the reel; every check says what it measured. A judge that cannot give a valid
+    /// verdict returns an error, never a pass (fail closed).
     async fn judge(&self, cut: &ReelCut<'_>) -> Result<Vec<Check>, ProviderError>;
+    /// What judging `cut` will cost, for a paid judge (written to the ledger before the call);
+    /// `None` for a judge that costs nothing.
+    fn quote(&self, _cut: &ReelCut<'_>) -> Option<Quote> {
+        None
+    }
 }
 
 /// What a photo comes with besides its pixels (a real store often lacks them).

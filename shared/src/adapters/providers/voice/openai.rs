@@ -1,6 +1,6 @@
 //! OpenAI speech: a paid neural voice without word timings.
 //!
-//! `POST {TRUEREEL_OPENAI_URL}/v1/audio/speech` with `Authorization: Bearer`, body
+//! `POST {TRUEREEL_OPENAI_BASE_URL}/v1/audio/speech` with `Authorization: Bearer`, body
 //! `{model, input, voice, response_format: "pcm", speed}`. `pcm` is raw 16-bit mono at 24 kHz (no
 //! header to trust or mis-size; made a WAV here). **Timings are estimated** as for the offline
 //! voices: the measured speech span (first to last sample above silence) is shared out over the

@@ -8,7 +8,7 @@
 //! | `TRUEREEL_WRITER` | `template`, `openai`, `anthropic` or `gemini` | `template` |
 //! | `TRUEREEL_OPENAI_API_KEY`, `TRUEREEL_ANTHROPIC_API_KEY`, `TRUEREEL_GEMINI_API_KEY` | the chosen LLM's key (required for it; never shown) | none |
 //! | `TRUEREEL_WRITER_OPENAI_MODEL`, `…_ANTHROPIC_MODEL`, `…_GEMINI_MODEL` | the model | `gpt-5.4-mini`, `claude-sonnet-4-6`, `gemini-3.5-flash` |
-//! | `TRUEREEL_OPENAI_URL`, `TRUEREEL_ANTHROPIC_URL`, `TRUEREEL_GEMINI_URL` | the API (a proxy, a stub); the client adds the version path (`/v1`, `/v1beta`) | the provider's |
+//! | `TRUEREEL_OPENAI_BASE_URL`, `TRUEREEL_ANTHROPIC_BASE_URL`, `TRUEREEL_GEMINI_BASE_URL` | the API (a proxy, a stub); the client adds the version path (`/v1`, `/v1beta`) | the provider's |
 //! | `TRUEREEL_WRITER_TIMEOUT_SECS` | the longest one call may take | `60` |
 
 pub mod anthropic;
