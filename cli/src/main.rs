@@ -279,6 +279,19 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Every stored evaluation (scores, verdict, reasons, attempt, cost so far), one JSON object a
+    /// line; or, with --summary, each brand's pass rates by provider, model, camera move and photo
+    /// kind (what the planner and the provider chain prefer by).
+    Evals {
+        /// jsonl (one evaluation a line) or json (one array).
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "json"])]
+        format: String,
+        /// The pass-rate table instead (as JSON with --format json).
+        #[arg(long)]
+        summary: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
     /// What one reel costs in AWS fees (video-model fees excluded), and the idle stack per month.
     Costs {
         /// A measurement written by `truereel run --backend aws --meter FILE` (default: the sample
@@ -354,7 +367,8 @@ impl Cli {
             | Command::Flag { backend, .. }
             | Command::Publish { backend, .. }
             | Command::Regenerate { backend, .. }
-            | Command::Ledger { backend, .. } => (None, Some(backend), None),
+            | Command::Ledger { backend, .. }
+            | Command::Evals { backend, .. } => (None, Some(backend), None),
             _ => (None, None, None),
         };
         if let Some(p) = plan {
@@ -452,6 +466,9 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         Command::Ledger { json, backend } => {
             ledger(&config, json, backend.create_resources).await.map(|()| std::process::ExitCode::SUCCESS)
         }
+        Command::Evals { format, summary, backend } => evals(&config, &format, summary, backend.create_resources)
+            .await
+            .map(|()| std::process::ExitCode::SUCCESS),
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
         Command::Judge(args) => Ok(judge::run(&args, &config).await),
@@ -689,6 +706,33 @@ async fn ledger(config: &Config, json: bool, create_resources: bool) -> Result<(
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print!("{}", truereel::report::ledger::text(&summary));
+    }
+    Ok(())
+}
+
+/// Prints the stored evaluations, or the brands' pass rates.
+async fn evals(config: &Config, format: &str, summary: bool, create_resources: bool) -> Result<()> {
+    let state = match config.backend {
+        Backend::Embedded => existing_home(config)?.ports.state.clone(),
+        Backend::Aws => aws_home::open(config, create_resources).await.context("setting up the AWS backend")?.state,
+    };
+    use truereel::report::evals;
+    if summary {
+        let rates = evals::pass_rates(state.as_ref()).await?;
+        if format == "json" {
+            let brands: serde_json::Map<String, serde_json::Value> =
+                rates.into_iter().map(|(b, t)| (b, serde_json::json!(t))).collect();
+            println!("{}", serde_json::to_string_pretty(&brands)?);
+        } else {
+            print!("{}", evals::summary_text(&rates));
+        }
+        return Ok(());
+    }
+    let all = evals::evaluations(state.as_ref()).await?;
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        print!("{}", evals::jsonl(&all));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod copy;
 pub mod costs;
 pub mod domain;
 pub mod homes;
+pub mod learning;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod media;

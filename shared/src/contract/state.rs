@@ -18,6 +18,7 @@ pub async fn state_store_contract(store: &dyn StateStore) {
     provider_slots(store).await;
     clips(store).await;
     verdicts(store).await;
+    pass_rates(store).await;
     ledger(store).await;
     charges_stay_within_budget(store).await;
     issues(store).await;
@@ -361,6 +362,39 @@ async fn verdicts(store: &dyn StateStore) {
     let got = must(store.verdicts(&reel.id).await, "list verdicts");
     assert_eq!(got.len(), 2, "one verdict per (reel, round, judge)");
     assert_eq!(got[1], rejudged, "put_verdict replaces the verdict of the same round and judge");
+}
+
+/// A judged clip counts once towards its brand's tallies, racing workers included; brands apart.
+async fn pass_rates(store: &dyn StateStore) {
+    use crate::learning::{ClipOutcome, Facet, Tally};
+    // Brands of this run alone: a contract may run twice on one store.
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let (brand, other) = (format!("https://shop-{nonce}.example.com"), format!("demo-store-{nonce}"));
+    let (brand, other) = (brand.as_str(), other.as_str());
+    let outcome = |key: &str, passed: bool, motion: &str| ClipOutcome {
+        key: key.into(),
+        passed,
+        facets: vec![(Facet::Provider, "runway".into()), (Facet::Motion, motion.into())],
+    };
+    assert!(must(store.pass_rates(brand).await, "read pass rates").is_empty());
+    let first = outcome("r1/shot-1/attempt-1", false, "push_in");
+    let racing = crate::stages::support::join_all((0..4).map(|_| store.record_outcome(brand, &first)).collect()).await;
+    let counted = racing.into_iter().map(|r| must(r, "count an outcome")).filter(|c| *c).count();
+    assert_eq!(counted, 1, "a clip counts once however many workers count it");
+    assert!(must(store.record_outcome(brand, &outcome("r1/shot-2/attempt-1", true, "pull_out")).await, "count"));
+    assert!(must(store.record_outcome(brand, &outcome("r2/shot-1/attempt-1", true, "push_in")).await, "count"));
+    assert!(must(store.record_outcome(other, &outcome("r9/shot-1/attempt-1", true, "tilt_up")).await, "count"));
+    let read = |brand| async move {
+        let mut got = must(store.pass_rates(brand).await, "read pass rates");
+        got.sort_by(|a, b| (a.facet, &a.value).cmp(&(b.facet, &b.value)));
+        got
+    };
+    let t = |facet, value: &str, passed, failed| Tally { facet, value: value.into(), passed, failed };
+    assert_eq!(
+        read(brand).await,
+        vec![t(Facet::Provider, "runway", 2, 1), t(Facet::Motion, "pull_out", 1, 0), t(Facet::Motion, "push_in", 1, 1)]
+    );
+    assert_eq!(read(other).await, vec![t(Facet::Provider, "runway", 1, 0), t(Facet::Motion, "tilt_up", 1, 0)]);
 }
 
 async fn ledger(store: &dyn StateStore) {

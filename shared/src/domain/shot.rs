@@ -99,6 +99,14 @@ pub struct Shot {
     pub extra_references: Vec<Sha256>,
 }
 
+impl Shot {
+    /// The camera move attempt `attempt` makes: the planned one on odd attempts, reversed on even
+    /// ones (a retry changes the direction as well as the seed).
+    pub fn motion_of_attempt(&self, attempt: u32) -> Motion {
+        if attempt % 2 == 1 { self.motion } else { self.motion.reversed() }
+    }
+}
+
 /// A claim the honesty guard took out of a line, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DroppedClaim {
@@ -155,6 +163,10 @@ pub struct ShotPlan {
     /// The brand kit's style images, stored for providers that take style references.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub style_images: Vec<BlobKey>,
+    /// The video providers in the order this reel tries them: the chain reordered by what passes
+    /// for the brand ([`crate::learning::order_providers`]); empty: the chain's own order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<String>,
 }
 
 fn english() -> String {
@@ -175,6 +187,7 @@ impl ShotPlan {
             suitability: Suitability::default(),
             offline_only: false,
             whole_reel: false,
+            providers: Vec::new(),
             style_images: Vec::new(),
         }
     }

@@ -8,10 +8,10 @@
 //! `TRUEREEL_MAX_ATTEMPTS`, or a failure no shot explains (the audio, the container), parks the reel
 //! with the reasons of every round.
 
-use super::support::{blob_err, issue, local_copy, park, scratch, send, state_err};
+use super::support::{blob_err, issue, local_copy, park, refund, scratch, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{EvaluateMsg, GenerateMsg};
-use crate::ports::{ReelCut, StateError};
+use crate::ports::{Charge, ReelCut, StateError};
 use crate::stages::Ports;
 use crate::{BlobKey, Reel, ReelStatus, Verdict};
 use std::collections::BTreeSet;
@@ -141,27 +141,40 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         frames,
         photos,
     };
-    // Every judge at once; each verdict is stored on its own, and acted on together.
-    let judged = super::support::join_all(ports.judges.iter().map(|j| j.judge(&cut)).collect()).await;
+    // Every judge at once; each verdict is stored on its own, and acted on together. A judge whose
+    // verdict on this round is stored (a redelivery) is not asked again.
+    let stored = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
+    let asked = super::support::join_all(ports.judges.iter().map(|j| ask(ports, &cut, j.as_ref(), &stored)).collect()).await;
     // Each evaluation is kept with what it judged: every shot's attempt and the reel's cost so far.
     let spent = ports.state.spent(Some(&reel.id), 0).await.map_err(|e| state_err("reading the ledger", e))?;
     let mut verdicts = Vec::new();
-    for (judge, checks) in ports.judges.iter().zip(judged) {
-        let checks = match checks {
-            Ok(c) => c,
-            Err(e) if e.is_retryable() => return Err(StageError::from_provider(format!("{}: judging", reel.id), e)),
-            Err(e) => {
-                let why = format!("the judge {} could not judge it: {e}", judge.name());
-                return park(ports, &reel, STAGE, vec![why]).await;
+    let mut failures = Vec::new();
+    for (judge, asked) in ports.judges.iter().zip(asked) {
+        match asked? {
+            Asked::Stored(v) => verdicts.push(v),
+            Asked::Judged(checks) => {
+                let v = Verdict::from_checks(reel.id.clone(), reel.round, judge.name(), checks);
+                let v = v.judging(&reel.shot_attempts, spent);
+                ports.state.put_verdict(&v).await.map_err(|e| state_err("storing a verdict", e))?;
+                verdicts.push(v);
             }
-        };
-        verdicts.push(
-            Verdict::from_checks(reel.id.clone(), reel.round, judge.name(), checks).judging(&reel.shot_attempts, spent),
-        );
+            Asked::Failed(e) => failures.push((judge.name().to_string(), e)),
+            Asked::OverBudget(why) => failures.push((judge.name().to_string(), why_over(judge.name(), why))),
+        }
     }
-    for v in &verdicts {
-        ports.state.put_verdict(v).await.map_err(|e| state_err("storing a verdict", e))?;
+    // Fail closed: a judge without a valid verdict never lets the reel through. A passing hint
+    // (429, 5xx) asks again later (the verdicts given meanwhile are kept); anything else parks it.
+    if let Some(i) = failures.iter().position(|(_, e)| e.is_retryable()) {
+        let (name, e) = failures.swap_remove(i);
+        return Err(StageError::from_provider(format!("{}: judging by {name}", reel.id), e));
     }
+    if !failures.is_empty() {
+        let mut reasons: Vec<String> =
+            failures.iter().map(|(name, e)| format!("the judge {name} gave no valid verdict: {e}")).collect();
+        reasons.extend(verdicts.iter().flat_map(|v| v.reasons().into_iter().map(|r| format!("{}: {r}", v.judge))));
+        return park(ports, &reel, STAGE, reasons).await;
+    }
+    learn(ports, &reel, &verdicts).await?;
     // The picture of the verdict for a person; a sheet that cannot be drawn is said, not retried.
     if let Err(e) = super::sheet::store_contact_sheet(ports, &reel, &verdicts, dir.path()).await {
         issue(ports, reel.product.as_str(), STAGE, false, format!("reel {}: no contact sheet: {e}", reel.id)).await?;
@@ -178,6 +191,97 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
         }
         Err(e) => Err(state_err("marking a reel evaluated", e)),
     }
+}
+
+/// What asking one judge gave.
+enum Asked {
+    /// Its verdict on this round, stored before (not asked again).
+    Stored(Verdict),
+    Judged(Vec<crate::Check>),
+    Failed(crate::ports::ProviderError),
+    /// Its call would overrun a budget: not made.
+    OverBudget(String),
+}
+
+/// How many paid calls one judge may be charged for one round (a crash after the charge and
+/// before the verdict was stored asks again under the next key).
+const MAX_CALLS: u32 = 3;
+
+/// Asks `judge` for its verdict on `cut`, unless it gave one on this round already. A paid judge's
+/// call is priced and charged to the ledger first, within the reel's and the run's budgets; a call
+/// the provider turned away unbilled (a rate limit, a server error) is refunded.
+async fn ask(ports: &Ports, cut: &ReelCut<'_>, judge: &dyn crate::ports::Judge, stored: &[Verdict]) -> Result<Asked, StageError> {
+    let reel = cut.reel;
+    if let Some(v) = stored.iter().find(|v| v.round == reel.round && v.judge == judge.name()) {
+        return Ok(Asked::Stored(v.clone()));
+    }
+    let mut charged = None;
+    if let Some(quote) = judge.quote(cut) {
+        let base = crate::IdempotencyKey::for_reel(&reel.id, &format!("judge/round-{}/{}", reel.round, judge.name()));
+        let budget = ports.settings.budget_for(&quote.provider);
+        for call in 1..=MAX_CALLS {
+            let entry = crate::LedgerEntry {
+                key: base.with_suffix(&format!("/call-{call}")),
+                reel: reel.id.clone(),
+                provider: quote.provider.clone(),
+                operation: "judge".into(),
+                units: quote.units,
+                unit: quote.unit.clone(),
+                usd: quote.usd,
+                at_ms: crate::now_ms(),
+                model: Some(quote.model.clone()),
+                shot: None,
+                attempt: Some(reel.round),
+                note: None,
+            };
+            match ports.state.charge(&entry, &budget, ports.settings.run_started_ms).await {
+                Ok(Charge::Charged) => {
+                    crate::telemetry_metrics::spent(&quote.provider, entry.usd.dollars());
+                    charged = Some(entry);
+                    break;
+                }
+                Ok(Charge::AlreadyCharged) => continue,
+                Ok(Charge::OverBudget(why) | Charge::ProviderOverBudget(why)) => return Ok(Asked::OverBudget(why)),
+                Err(e) => return Err(state_err("charging the ledger", e)),
+            }
+        }
+        if charged.is_none() {
+            return Ok(Asked::Failed(crate::ports::ProviderError::Invalid {
+                provider: quote.provider,
+                message: format!("asked {MAX_CALLS} times for its verdict on round {} and none was kept", reel.round),
+            }));
+        }
+    }
+    match judge.judge(cut).await {
+        Ok(checks) => Ok(Asked::Judged(checks)),
+        Err(e) => {
+            if let (Some(entry), true) = (&charged, e.is_retryable()) {
+                refund(ports, entry, &format!("not billed: {e}")).await?;
+            }
+            Ok(Asked::Failed(e))
+        }
+    }
+}
+
+/// A judge's call refused by a budget, as a provider error to park on.
+fn why_over(judge: &str, why: String) -> crate::ports::ProviderError {
+    crate::ports::ProviderError::Rejected { provider: judge.to_string(), message: format!("not asked: {why}"), moderation: false }
+}
+
+/// Counts every clip the round judged towards its brand's pass rates (each clip once).
+async fn learn(ports: &Ports, reel: &Reel, verdicts: &[Verdict]) -> Result<(), StageError> {
+    let Some(verdict) = round_verdict(verdicts, reel.round) else { return Ok(()) };
+    let product = ports.state.get_product(&reel.product).await.map_err(|e| state_err("reading a product", e))?;
+    let Some(product) = product else {
+        tracing::warn!(reel = %reel.id, "Its product is gone: its verdict is not counted towards the pass rates.");
+        return Ok(());
+    };
+    let brand = crate::learning::brand_of(&product.store);
+    let clips = ports.state.clips(&reel.id).await.map_err(|e| state_err("reading clips", e))?;
+    for outcome in crate::learning::clip_outcomes(reel, &verdict, &clips) {
+        ports.state.record_outcome(&brand, &outcome).await.map_err(|e| state_err("counting a verdict", e))?;
+    }
+    Ok(())
 }
 
 /// One verdict for `round` out of every judge's verdict on it (`verdicts` as stored, in any

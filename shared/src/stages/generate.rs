@@ -10,7 +10,7 @@
 //! the provider confirms the cancel. A provider out of quota or credit is held for the run and the
 //! next one in the chain takes the shot.
 
-use super::support::{blob_err, issue, park, send, state_err};
+use super::support::{blob_err, issue, park, refund, send, state_err};
 use super::{Outcome, StageError};
 use crate::messages::{GenerateMsg, MirrorMsg};
 use crate::ports::{
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 const STAGE: &str = "generate";
 /// The offline renderer, the one model a reel kept off paid providers may use.
-const OFFLINE: &str = "still-motion";
+pub(crate) const OFFLINE: &str = "still-motion";
 /// The longest wait between two polls of one job.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
 /// How long an intent without a job id is taken for a submission still under way elsewhere; past
@@ -133,7 +133,7 @@ pub async fn run(ports: &Ports, msg: GenerateMsg) -> Result<Outcome, StageError>
 }
 
 /// The models a shot may go to, in order: the chain's (the brand kit's order when it names providers
-/// this process has) less those held out of this run; a reel kept off paid providers (a poor
+/// this process has, as the plan ranked it by the brand's pass rates) less those held out of this run; a reel kept off paid providers (a poor
 /// candidate, `--below-suitability offline`) gets the offline renderer whatever the chain says.
 async fn candidates(ports: &Ports, reel: &Reel) -> Result<Result<Vec<Arc<dyn VideoModel>>, String>, StageError> {
     if reel.plan.offline_only
@@ -141,7 +141,8 @@ async fn candidates(ports: &Ports, reel: &Reel) -> Result<Result<Vec<Arc<dyn Vid
     {
         return Ok(Ok(vec![offline.clone()]));
     }
-    let wanted = &reel.options.brand.video_provider;
+    // The plan's order (the chain as the brand's pass rates rank it), else the brand kit's, else the chain's.
+    let wanted = if reel.plan.providers.is_empty() { &reel.options.brand.video_provider } else { &reel.plan.providers };
     let order: Vec<&Arc<dyn VideoModel>> = if wanted.is_empty() {
         ports.video.models().collect()
     } else {
@@ -302,23 +303,6 @@ async fn hold_and_fall_over(
 /// next provider under its own key).
 fn ledger_key(key: &IdempotencyKey, provider: &str) -> IdempotencyKey {
     key.with_suffix(&format!("@{provider}"))
-}
-
-/// Takes a charge back with a negative entry of its own (the ledger is append-only), saying why.
-async fn refund(ports: &Ports, charged: &LedgerEntry, why: &str) -> Result<(), StageError> {
-    if charged.usd == Usd::ZERO {
-        return Ok(());
-    }
-    let entry = LedgerEntry {
-        key: charged.key.with_suffix("/refund"),
-        usd: Usd(-charged.usd.0),
-        units: -charged.units,
-        at_ms: now_ms(),
-        note: Some(why.to_string()),
-        ..charged.clone()
-    };
-    ports.state.append_ledger(&entry).await.map_err(|e| state_err("refunding a charge", e))?;
-    Ok(())
 }
 
 /// One of the provider's shared slots for the job `key`, if it has a limit; renewing is taking.
@@ -485,10 +469,11 @@ async fn request(
 /// way on even ones (a retry after the judge said no is not the same request again; the seed
 /// changes with every attempt too).
 fn as_attempted(shot: &crate::Shot, attempt: u32) -> (crate::Motion, crate::Camera, String) {
-    if attempt % 2 == 1 {
+    let motion = shot.motion_of_attempt(attempt);
+    if motion == shot.motion {
         return (shot.motion, shot.camera, shot.direction.clone());
     }
-    let (motion, camera) = (shot.motion.reversed(), shot.camera.reversed());
+    let camera = shot.camera.reversed();
     (motion, camera, crate::media::camera::describe(&camera, motion))
 }
 

@@ -108,3 +108,20 @@ pub(crate) async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::
     .await;
     out.into_iter().map(|o| o.expect("every future finished")).collect()
 }
+
+/// Takes a charge back with a negative entry of its own (the ledger is append-only), saying why.
+pub(crate) async fn refund(ports: &Ports, charged: &crate::LedgerEntry, why: &str) -> Result<(), StageError> {
+    if charged.usd == crate::Usd::ZERO {
+        return Ok(());
+    }
+    let entry = crate::LedgerEntry {
+        key: charged.key.with_suffix("/refund"),
+        usd: crate::Usd(-charged.usd.0),
+        units: -charged.units,
+        at_ms: now_ms(),
+        note: Some(why.to_string()),
+        ..charged.clone()
+    };
+    ports.state.append_ledger(&entry).await.map_err(|e| state_err("refunding a charge", e))?;
+    Ok(())
+}

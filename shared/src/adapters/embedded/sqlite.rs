@@ -125,6 +125,24 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (provider, run)
     );
     "#,
+    // 3: what the judges passed and failed, per brand (learning from verdicts).
+    r#"
+    CREATE TABLE outcomes (
+        brand     TEXT NOT NULL,
+        key       TEXT NOT NULL,
+        passed    INTEGER NOT NULL,
+        at_ms     INTEGER NOT NULL,
+        PRIMARY KEY (brand, key)
+    );
+    CREATE TABLE tallies (
+        brand     TEXT NOT NULL,
+        facet     TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        passed    INTEGER NOT NULL,
+        failed    INTEGER NOT NULL,
+        PRIMARY KEY (brand, facet, value)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

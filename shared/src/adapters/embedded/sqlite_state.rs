@@ -11,6 +11,7 @@ use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
 };
+use crate::learning::{ClipOutcome, Facet, Tally};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -609,6 +610,61 @@ impl StateStore for SqliteStateStore {
             )
             .map_err(sql(format!("recording an issue of {id}")))?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn record_outcome(&self, brand: &str, outcome: &ClipOutcome) -> Result<bool, StateError> {
+        let (brand, outcome) = (brand.to_string(), outcome.clone());
+        self.run(move |c| {
+            let context = format!("counting {} for {brand}", outcome.key);
+            let tx = immediate(c, &context)?;
+            let new = tx
+                .execute(
+                    "INSERT INTO outcomes (brand, key, passed, at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    params![brand, outcome.key, outcome.passed, now_ms()],
+                )
+                .map_err(sql(&context))?
+                == 1;
+            if new {
+                let (p, f) = if outcome.passed { (1, 0) } else { (0, 1) };
+                for (facet, value) in &outcome.facets {
+                    tx.execute(
+                        "INSERT INTO tallies (brand, facet, value, passed, failed) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (brand, facet, value)
+                         DO UPDATE SET passed = passed + excluded.passed, failed = failed + excluded.failed",
+                        params![brand, facet.as_str(), value, p, f],
+                    )
+                    .map_err(sql(&context))?;
+                }
+            }
+            tx.commit().map_err(sql(&context))?;
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn pass_rates(&self, brand: &str) -> Result<Vec<Tally>, StateError> {
+        let brand = brand.to_string();
+        self.run(move |c| {
+            let context = format!("reading the pass rates of {brand}");
+            let mut statement = c
+                .prepare("SELECT facet, value, passed, failed FROM tallies WHERE brand = ?1 ORDER BY facet, value")
+                .map_err(sql(&context))?;
+            let rows = statement
+                .query_map([&brand], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                })
+                .map_err(sql(&context))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (facet, value, passed, failed) = row.map_err(sql(&context))?;
+                // A facet this build does not know (a newer one's) is left out.
+                if let Some(facet) = Facet::parse(&facet) {
+                    out.push(Tally { facet, value, passed: passed.max(0) as u64, failed: failed.max(0) as u64 });
+                }
+            }
+            Ok(out)
         })
         .await
     }

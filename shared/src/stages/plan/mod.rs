@@ -304,14 +304,28 @@ async fn plan_reel(
     notes.extend(script.notes.iter().cloned());
 
     let (w, h) = (ports.settings.width, ports.settings.height);
+    // What passed and failed for this brand steers the camera moves and the provider order.
+    let brand = crate::learning::brand_of(&product.store);
+    let rates = ports.state.pass_rates(&brand).await.map_err(|e| PlanFailure::Retry(state_err("reading pass rates", e)))?;
+    let rates = crate::learning::PassRates::new(&rates);
     let mut shots = Vec::with_capacity(picks.len());
     let mut last: Option<Motion> = None;
     for (i, pick) in picks.iter().enumerate() {
         let r = pick.reference;
         let framing = framing_of(ports, r).await.map_err(PlanFailure::Retry)?;
-        let mut motion = motion_for(pick.role, r.aspect(), f64::from(w) / f64::from(h));
-        if last == Some(motion) || (i > 0 && picks[i - 1].reference.sha256 == r.sha256 && last == Some(motion)) {
+        let frame_aspect = f64::from(w) / f64::from(h);
+        let mut motion = motion_for(pick.role, r.aspect(), frame_aspect);
+        if last == Some(motion) {
             motion = alternative(motion);
+        }
+        let candidates: Vec<Motion> =
+            motions_suiting(motion, r.aspect(), frame_aspect).into_iter().filter(|m| Some(*m) != last).collect();
+        let names: Vec<&str> = candidates.iter().map(|m| m.as_str()).collect();
+        let seed = format!("{}/shot-{}", slot.id, i + 1);
+        let (chosen, why) = crate::learning::choose(&rates, crate::learning::Facet::Motion, &names, &seed);
+        motion = candidates.get(chosen).copied().unwrap_or(motion);
+        if let Some(why) = why {
+            notes.push(format!("shot {}: {why}", i + 1));
         }
         last = Some(motion);
         let cam = camera::compose_for(r.width, r.height, &framing, motion, w, h, script.durations[i]);
@@ -330,6 +344,16 @@ async fn plan_reel(
     }
     let id = slot.id.clone();
     let mut plan = ShotPlan::new(id.clone(), product.handle.clone(), shots);
+    let chain: Vec<String> = if options.brand.video_provider.is_empty() {
+        ports.video.models().map(|m| m.name().to_string()).collect()
+    } else {
+        options.brand.video_provider.clone()
+    };
+    let ranked = crate::learning::order_providers(&rates, &chain, crate::stages::generate::OFFLINE, id.as_str());
+    if ranked != chain {
+        notes.push(format!("providers in the order they pass for this brand: {}", ranked.join(", ")));
+        plan.providers = ranked;
+    }
     plan.variant = slot.group.name.clone();
     plan.language = language;
     plan.dropped_claims = script.dropped.clone();
@@ -608,6 +632,25 @@ fn motion_for(role: ShotRole, aspect: f64, frame_aspect: f64) -> Motion {
         ShotRole::View => Motion::PushIn,
         ShotRole::CallToAction => Motion::PullOut,
     }
+}
+
+/// The camera moves that suit a photo of `aspect` in the frame, `planned` first: its reverse, the
+/// push and the pull always, pans across a wide photo, tilts along a tall one.
+fn motions_suiting(planned: Motion, aspect: f64, frame_aspect: f64) -> Vec<Motion> {
+    let mut out = vec![planned, alternative(planned), Motion::PushIn, Motion::PullOut];
+    if aspect > frame_aspect * 1.25 {
+        out.extend([Motion::PanLeft, Motion::PanRight]);
+    }
+    if aspect < frame_aspect / 1.25 {
+        out.extend([Motion::TiltDown, Motion::TiltUp]);
+    }
+    let mut seen = Vec::new();
+    out.retain(|m| {
+        let new = !seen.contains(m);
+        seen.push(*m);
+        new
+    });
+    out
 }
 
 fn alternative(m: Motion) -> Motion {

@@ -36,6 +36,8 @@ pub(super) const REF_PREFIX: &str = "REF#";
 pub(super) const HISTORY_PREFIX: &str = "HISTORY#";
 pub(super) const CLIP_PREFIX: &str = "CLIP#";
 pub(super) const VERDICT_PREFIX: &str = "VERDICT#";
+/// Inside a brand's partition.
+pub(super) const TALLY_PREFIX: &str = "TALLY#";
 
 /// `gsi1pk` values: one partition per listed item type.
 pub(super) const TYPE_PRODUCT: &str = "TYPE#PRODUCT";
@@ -114,6 +116,18 @@ impl Key {
     /// A provider held out of the run that started at `run`.
     pub fn hold(provider: &str, run: i64) -> Self {
         Self::new(format!("HOLD#{provider}"), ord(run))
+    }
+    /// A brand's learning partition: its counted clips and its tallies.
+    pub fn brand_partition(brand: &str) -> String {
+        format!("BRAND#{brand}")
+    }
+    /// The mark that one judged clip was counted for its brand.
+    pub fn outcome(brand: &str, key: &str) -> Self {
+        Self::new(Self::brand_partition(brand), format!("OUTCOME#{key}"))
+    }
+    /// A brand's tally of one facet value (the facet and value are attributes too).
+    pub fn tally(brand: &str, facet: &str, value: &str) -> Self {
+        Self::new(Self::brand_partition(brand), format!("{TALLY_PREFIX}{facet}#{value}"))
     }
     pub fn issue(nonce: &str) -> Self {
         Self::new(format!("ISSUE#{nonce}"), "ISSUE")

@@ -22,6 +22,8 @@
 //! | job | `JOB#<idempotency key>` | `JOB` | `provider`, `at_ms`, `job_id` (once recorded), `ttl` | | |
 //! | ledger entry | `LEDGER#<idempotency key>` | `LEDGER` | `body`, `usd`, `at_ms` | `TYPE#LEDGER` / `ord(at_ms)#<key>` | `REEL#<reel>` / `ord(at_ms)#<key>` |
 //! | issue | `ISSUE#<nonce>` | `ISSUE` | `body`, `at_ms` | `TYPE#ISSUE` / `ord(at_ms)#<nonce>` | |
+//! | counted clip | `BRAND#<store>` | `OUTCOME#<reel/shot-N/attempt-M>` | `passed` (0/1), `at_ms` | | |
+//! | tally | `BRAND#<store>` | `TALLY#<facet>#<value>` | `facet`, `value`, `passed`, `failed` | | |
 //!
 //! Both indexes project all attributes. `ttl` (epoch seconds, 30 days after the last write) lets
 //! DynamoDB expire job claims and run counters; expiry is lazy, and an expired claim still read
@@ -55,6 +57,12 @@
 //! bumps the reel counter together, so `spent(Some(reel))` (the counter) always equals the sum of
 //! the reel's ledger. Transactions cancelled only by `TransactionConflict` (another transaction on
 //! the same item, which DynamoDB does not queue) are retried with backoff.
+//!
+//! # Pass rates
+//!
+//! `record_outcome` is one transaction of the clip's `OUTCOME#` mark (`attribute_not_exists(pk)`)
+//! and an `ADD` to each of its facets' tallies: a clip is counted once, however many workers or
+//! redeliveries count it. A brand's tallies are one partition query (`TALLY#`).
 
 mod items;
 mod table;
@@ -68,6 +76,7 @@ use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
 };
+use crate::learning::{ClipOutcome, Facet, Tally};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -107,6 +116,10 @@ pub(crate) fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>, c
 const HOLDER: &str = "holder";
 const UNTIL_MS: &str = "until_ms";
 const WHY: &str = "why";
+const PASSED: &str = "passed";
+const FAILED: &str = "failed";
+const FACET: &str = "facet";
+const VALUE: &str = "value";
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 /// Reasons that only mean "try again": another transaction held an item, or throttling.
@@ -766,6 +779,48 @@ impl StateStore for DynamoStateStore {
             .body("issue", &id, issue)?
             .build();
         self.put("issue", &id, item, true).await.map(drop)
+    }
+
+    async fn record_outcome(&self, brand: &str, outcome: &ClipOutcome) -> Result<bool, StateError> {
+        let context = format!("counting {} for {brand}", outcome.key);
+        let mark = Key::outcome(brand, &outcome.key).item().n(PASSED, i64::from(outcome.passed)).n(AT_MS, now_ms()).build();
+        let mut ops = vec![self.put_op(mark, Some("attribute_not_exists(pk)"), &context)?];
+        let (p, f) = if outcome.passed { (1, 0) } else { (0, 1) };
+        for (facet, value) in &outcome.facets {
+            let params = Params::default()
+                .name("#passed", PASSED)
+                .name("#failed", FAILED)
+                .name("#facet", FACET)
+                .name("#value", VALUE)
+                .value(":p", n(p))
+                .value(":f", n(f))
+                .value(":facet", s(facet.as_str()))
+                .value(":value", s(value.as_str()));
+            let key = Key::tally(brand, facet.as_str(), value);
+            let update = "ADD #passed :p, #failed :f SET #facet = :facet, #value = :value";
+            ops.push(self.update_op(&key, update, None, &params, &context)?);
+        }
+        match self.transact(&context, ops).await? {
+            Tx::Committed => Ok(true),
+            Tx::Cancelled(reasons) if refused(&reasons, 0) => Ok(false),
+            Tx::Cancelled(reasons) => Err(unexpected(&context, &reasons)),
+        }
+    }
+
+    async fn pass_rates(&self, brand: &str) -> Result<Vec<Tally>, StateError> {
+        let items = self.partition("tally", Key::brand_partition(brand), items::TALLY_PREFIX).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            // A facet this build does not know (a newer one's) is left out.
+            let Some(facet) = Facet::parse(string_attr(item, FACET, "tally")?) else { continue };
+            out.push(Tally {
+                facet,
+                value: string_attr(item, VALUE, "tally")?.to_string(),
+                passed: counter_attr(Some(item), PASSED, "tally")?.max(0) as u64,
+                failed: counter_attr(Some(item), FAILED, "tally")?.max(0) as u64,
+            });
+        }
+        Ok(out)
     }
 
     async fn scan_issues(&self, since_ms: i64) -> Result<Listing<ProductIssue>, StateError> {
