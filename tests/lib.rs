@@ -337,6 +337,8 @@ pub struct Misrepresenting {
     blobs: Arc<dyn truereel::ports::BlobStore>,
     shot: u32,
     bad_attempts: u32,
+    /// Every attempt that makes this camera move is misrepresented too (a provider that cannot do it).
+    bad_motion: Option<truereel::Motion>,
     other: Vec<u8>,
 }
 
@@ -344,11 +346,28 @@ impl Misrepresenting {
     /// Replaces `ports`' video models with one: shot `shot` shows `other_photo` (a sample-store
     /// photo's name) for its first `bad_attempts` attempts.
     pub fn install(ports: &mut truereel::stages::Ports, shot: u32, bad_attempts: u32, other_photo: &str) {
+        Self::install_with(ports, shot, bad_attempts, None, other_photo);
+    }
+
+    /// Replaces `ports`' video models with one that shows `other_photo` in every shot that makes
+    /// camera move `motion`, whatever the shot or attempt: a provider that cannot do that move.
+    pub fn install_for_motion(ports: &mut truereel::stages::Ports, motion: truereel::Motion, other_photo: &str) {
+        Self::install_with(ports, u32::MAX, 0, Some(motion), other_photo);
+    }
+
+    fn install_with(
+        ports: &mut truereel::stages::Ports,
+        shot: u32,
+        bad_attempts: u32,
+        bad_motion: Option<truereel::Motion>,
+        other_photo: &str,
+    ) {
         let inner = truereel::adapters::providers::video::StillMotionVideo::new(
             ports.blobs.clone(),
             truereel::Usd::from_dollars(0.01),
         );
-        let model = Self { inner, blobs: ports.blobs.clone(), shot, bad_attempts, other: sample_photo(other_photo) };
+        let other = sample_photo(other_photo);
+        let model = Self { inner, blobs: ports.blobs.clone(), shot, bad_attempts, bad_motion, other };
         ports.video = truereel::ports::VideoModels::one(Arc::new(model));
     }
 
@@ -382,7 +401,7 @@ impl truereel::ports::VideoModel for Misrepresenting {
         request: &truereel::ports::ClipRequest,
         key: &truereel::IdempotencyKey,
     ) -> Result<truereel::JobId, truereel::ports::ProviderError> {
-        if !self.is_bad(key) {
+        if !self.is_bad(key) && self.bad_motion != Some(request.motion) {
             return self.inner.submit(request, key).await;
         }
         let other = truereel::BlobKey::parse("references/another-product.jpg").unwrap();

@@ -466,9 +466,9 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         Command::Ledger { json, backend } => {
             ledger(&config, json, backend.create_resources).await.map(|()| std::process::ExitCode::SUCCESS)
         }
-        Command::Evals { format, summary, backend } => evals(&config, &format, summary, backend.create_resources)
-            .await
-            .map(|()| std::process::ExitCode::SUCCESS),
+        Command::Evals { format, summary, backend } => {
+            evals(&config, &format, summary, backend.create_resources).await.map(|()| std::process::ExitCode::SUCCESS)
+        }
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
         Command::Judge(args) => Ok(judge::run(&args, &config).await),

@@ -102,6 +102,25 @@ fn a_run_killed_mid_way_completes_when_run_again_without_rendering_or_publishing
     let status = String::from_utf8_lossy(&status.stdout);
     assert_eq!(status.lines().filter(|l| l.contains(" published ")).count(), 3, "{status}");
     assert_eq!(published_transitions(data.path()), 3, "published transitions in the history");
+
+    // Every evaluation exported once, and every judged clip counted once, through the kill.
+    let out = truereel(data.path()).args(["evals", "--format", "jsonl"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let db = rusqlite::Connection::open(data.path().join("state.sqlite")).unwrap();
+    let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as usize;
+    assert_eq!(lines.len(), count("SELECT COUNT(*) FROM verdicts"), "one line per stored evaluation");
+    assert!(lines.iter().all(|l| l["shots"].as_array().is_some_and(|s| !s.is_empty())), "{lines:#?}");
+    let out = truereel(data.path()).args(["evals", "--summary", "--format", "json"]).output().unwrap();
+    let brands: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tallies = brands.as_object().unwrap().values().next().unwrap().as_array().unwrap();
+    let by_provider: u64 = (tallies.iter())
+        .filter(|t| t["facet"] == "provider")
+        .map(|t| t["passed"].as_u64().unwrap() + t["failed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_provider as usize, count("SELECT COUNT(*) FROM outcomes"), "{brands}");
+    assert_eq!(by_provider as usize, after.len(), "each stored clip judged and counted once");
 }
 
 /// Counts `published` rows in the reel history through the library (the CLI has no such view).

@@ -14,9 +14,9 @@ pub mod copy;
 pub mod costs;
 pub mod domain;
 pub mod homes;
-pub mod learning;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod learning;
 pub mod media;
 pub mod messages;
 pub mod ports;

@@ -3,6 +3,7 @@
 mod aws;
 mod blobs;
 mod crawl;
+mod evals;
 mod faults;
 mod flag;
 mod generate;

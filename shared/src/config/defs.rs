@@ -345,7 +345,7 @@ pub static DEFS: &[Def] = &[
     )
     .unset("the engine's list price: neural 16, standard 4, generative 30, long-form 100"),
     def(Voice, "TRUEREEL_ELEVENLABS_API_KEY", Secret, None, "the ElevenLabs API key (never shown)").unset("none"),
-    def(Voice, "TRUEREEL_ELEVENLABS_URL", Url, Some("https://api.elevenlabs.io"), "the ElevenLabs API"),
+    def(Voice, "TRUEREEL_ELEVENLABS_BASE_URL", Url, Some("https://api.elevenlabs.io"), "the ElevenLabs API"),
     def(
         Voice,
         "TRUEREEL_ELEVENLABS_VOICE",

@@ -635,7 +635,7 @@ impl Config {
             scratch: crate::media::Scratch::default(),
         };
         let cloud = |p: &str| CloudVoiceConfig {
-            base_url: r.text(&format!("TRUEREEL_{p}_URL")),
+            base_url: r.text(&format!("TRUEREEL_{p}_BASE_URL")),
             api_key: r.opt_text(&format!("TRUEREEL_{p}_API_KEY")).map(Secret),
             voice: r.text(&format!("TRUEREEL_{p}_VOICE")),
             model: match p {

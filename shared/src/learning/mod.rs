@@ -11,7 +11,7 @@ pub mod outcomes;
 pub mod prefer;
 
 pub use outcomes::{ClipOutcome, clip_outcomes};
-pub use prefer::{PassRates, choose, order_providers};
+pub use prefer::{DEFAULT_EDGE, PassRates, choose, choose_with, order_providers};
 
 use serde::{Deserialize, Serialize};
 

@@ -7,16 +7,19 @@
 //!   that does not tell the candidates apart, plans are what they were without learning.
 //! - **Exploration**: once a facet has evidence for the brand, [`EXPLORE`] of the choices (picked
 //!   by a hash of the reel and the shot, so a replan of the same reel chooses the same) go to
-//!   another candidate, so a value that failed early still gets judged again now and then, and a
-//!   better value can show itself. With no evidence there is nothing to explore against.
+//!   another candidate, picked with odds in proportion to its expected pass rate: a value that
+//!   failed early still gets judged again now and then (seldom when it failed often), and one
+//!   seldom judged gets its chance. With no evidence there is nothing to explore against.
 
 use super::{Facet, Tally};
 use std::collections::HashMap;
 
 /// The share of choices that explore.
 pub const EXPLORE: f64 = 0.1;
-/// What the planner's own first choice is worth in expected pass rate.
-pub const DEFAULT_EDGE: f64 = 0.05;
+/// What the planner's own first choice is worth in expected pass rate: another value replaces it
+/// only when it passes clearly more (a move judged 4 times without a failure is not swapped for
+/// one judged 14 times without one; a move failing 5 times of 5 is).
+pub const DEFAULT_EDGE: f64 = 0.15;
 
 /// A brand's tallies, by facet and value.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,7 +50,7 @@ impl PassRates {
 /// A number in 0..1 from `seed`, the same every time.
 fn unit(seed: &str) -> f64 {
     let h = crate::Sha256::of(seed.as_bytes());
-    let n = u64::from_str_radix(&h.short(13), 16).unwrap_or(0);
+    let n = u64::from_str_radix(h.short(13), 16).unwrap_or(0);
     n as f64 / (1u64 << 52) as f64
 }
 
@@ -55,27 +58,58 @@ fn unit(seed: &str) -> f64 {
 /// learning changed it: the best expected pass rate (the first candidate with [`DEFAULT_EDGE`]), or
 /// now and then another one to explore (decided by `seed`).
 pub fn choose(rates: &PassRates, facet: Facet, candidates: &[&str], seed: &str) -> (usize, Option<String>) {
+    let edges: Vec<f64> = (0..candidates.len()).map(|i| if i == 0 { DEFAULT_EDGE } else { 0.0 }).collect();
+    choose_with(rates, facet, candidates, &edges, seed)
+}
+
+/// [`choose`] with the planner's own preference for each candidate (`edges`, added to its expected
+/// pass rate): a small edge breaks ties, a penalty (a move that repeats the last shot's) gives way
+/// to any candidate that passes about as well.
+pub fn choose_with(
+    rates: &PassRates,
+    facet: Facet,
+    candidates: &[&str],
+    edges: &[f64],
+    seed: &str,
+) -> (usize, Option<String>) {
+    let planned = (0..candidates.len()).max_by(|a, b| edges[*a].total_cmp(&edges[*b]).then(b.cmp(a))).unwrap_or(0);
     if candidates.len() < 2 || !rates.knows(facet) {
-        return (0, None);
+        return (planned, None);
     }
-    let score = |i: usize| rates.expected(facet, candidates[i]) + if i == 0 { DEFAULT_EDGE } else { 0.0 };
+    let score = |i: usize| rates.expected(facet, candidates[i]) + edges[i];
     let best = (0..candidates.len()).max_by(|a, b| score(*a).total_cmp(&score(*b)).then(b.cmp(a))).unwrap_or(0);
     let u = unit(seed);
     if u < EXPLORE {
-        // Any other candidate, evenly.
+        // Another candidate, each as likely as its expected pass rate: what failed often is
+        // explored seldom, what was seldom judged (near 0.5) fairly often.
         let others: Vec<usize> = (0..candidates.len()).filter(|i| *i != best).collect();
-        let pick = others[((u / EXPLORE) * others.len() as f64) as usize % others.len()];
-        let why = format!("{} {} tried again to keep learning (best for this brand: {})", facet.as_str(), candidates[pick], candidates[best]);
+        let weights: Vec<f64> = others.iter().map(|i| rates.expected(facet, candidates[*i])).collect();
+        let mut at = (u / EXPLORE) * weights.iter().sum::<f64>();
+        let mut pick = others[others.len() - 1];
+        for (i, w) in others.iter().zip(&weights) {
+            if at < *w {
+                pick = *i;
+                break;
+            }
+            at -= w;
+        }
+        let why = format!(
+            "{} {} tried again to keep learning (best for this brand: {})",
+            facet.as_str(),
+            candidates[pick],
+            candidates[best]
+        );
         return (pick, Some(why));
     }
-    if best == 0 {
-        return (0, None);
+    if best == planned {
+        return (planned, None);
     }
     let said = |i: usize| {
         let (p, f) = rates.get(facet, candidates[i]);
         format!("{} {}/{}", candidates[i], p, p + f)
     };
-    (best, Some(format!("{} {} instead of {}: it passes more for this brand", facet.as_str(), said(best), said(0))))
+    let why = format!("{} {} instead of {}: it passes more for this brand", facet.as_str(), said(best), said(planned));
+    (best, Some(why))
 }
 
 /// The chain's paid providers reordered by the brand's pass rates (the chain's order among equals);
@@ -129,7 +163,10 @@ mod tests {
         let why = chosen.iter().find(|(i, _)| *i == 1).and_then(|(_, w)| w.clone()).unwrap();
         assert!(why.contains("pull_out 3/4 instead of push_in 2/10"), "{why}");
         // The same seed chooses the same.
-        assert_eq!(choose(&bad, Facet::Motion, &["push_in", "pull_out"], "x"), choose(&bad, Facet::Motion, &["push_in", "pull_out"], "x"));
+        assert_eq!(
+            choose(&bad, Facet::Motion, &["push_in", "pull_out"], "x"),
+            choose(&bad, Facet::Motion, &["push_in", "pull_out"], "x")
+        );
     }
 
     #[test]

@@ -119,7 +119,10 @@ pub fn summary_text(brands: &[(String, Vec<Tally>)]) -> String {
     for (brand, tallies) in brands.iter().filter(|(_, t)| !t.is_empty()) {
         let rates = PassRates::new(tallies);
         out.push_str(&format!("{brand}\n"));
-        out.push_str(&format!("  {:<9} {:<32} {:>7} {:>7} {:>6} {:>9}\n", "by", "value", "passed", "judged", "rate", "expected"));
+        out.push_str(&format!(
+            "  {:<9} {:<32} {:>7} {:>7} {:>6} {:>9}\n",
+            "by", "value", "passed", "judged", "rate", "expected"
+        ));
         for facet in Facet::ALL {
             for t in tallies.iter().filter(|t| t.facet == facet) {
                 let rate = t.rate().map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0));

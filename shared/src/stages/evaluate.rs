@@ -144,7 +144,8 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
     // Every judge at once; each verdict is stored on its own, and acted on together. A judge whose
     // verdict on this round is stored (a redelivery) is not asked again.
     let stored = ports.state.verdicts(&reel.id).await.map_err(|e| state_err("reading verdicts", e))?;
-    let asked = super::support::join_all(ports.judges.iter().map(|j| ask(ports, &cut, j.as_ref(), &stored)).collect()).await;
+    let asked =
+        super::support::join_all(ports.judges.iter().map(|j| ask(ports, &cut, j.as_ref(), &stored)).collect()).await;
     // Each evaluation is kept with what it judged: every shot's attempt and the reel's cost so far.
     let spent = ports.state.spent(Some(&reel.id), 0).await.map_err(|e| state_err("reading the ledger", e))?;
     let mut verdicts = Vec::new();
@@ -210,7 +211,12 @@ const MAX_CALLS: u32 = 3;
 /// Asks `judge` for its verdict on `cut`, unless it gave one on this round already. A paid judge's
 /// call is priced and charged to the ledger first, within the reel's and the run's budgets; a call
 /// the provider turned away unbilled (a rate limit, a server error) is refunded.
-async fn ask(ports: &Ports, cut: &ReelCut<'_>, judge: &dyn crate::ports::Judge, stored: &[Verdict]) -> Result<Asked, StageError> {
+async fn ask(
+    ports: &Ports,
+    cut: &ReelCut<'_>,
+    judge: &dyn crate::ports::Judge,
+    stored: &[Verdict],
+) -> Result<Asked, StageError> {
     let reel = cut.reel;
     if let Some(v) = stored.iter().find(|v| v.round == reel.round && v.judge == judge.name()) {
         return Ok(Asked::Stored(v.clone()));
@@ -265,7 +271,11 @@ async fn ask(ports: &Ports, cut: &ReelCut<'_>, judge: &dyn crate::ports::Judge, 
 
 /// A judge's call refused by a budget, as a provider error to park on.
 fn why_over(judge: &str, why: String) -> crate::ports::ProviderError {
-    crate::ports::ProviderError::Rejected { provider: judge.to_string(), message: format!("not asked: {why}"), moderation: false }
+    crate::ports::ProviderError::Rejected {
+        provider: judge.to_string(),
+        message: format!("not asked: {why}"),
+        moderation: false,
+    }
 }
 
 /// Counts every clip the round judged towards its brand's pass rates (each clip once).

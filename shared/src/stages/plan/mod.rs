@@ -15,6 +15,7 @@ pub mod whole;
 
 use super::support::{blob_err, issue, send, state_err};
 use super::{Outcome, StageError};
+use crate::learning::{DEFAULT_EDGE, choose_with};
 use crate::media::camera;
 use crate::messages::{EvaluateMsg, GenerateMsg, MirrorMsg, PlanMsg};
 use crate::stages::Ports;
@@ -306,7 +307,8 @@ async fn plan_reel(
     let (w, h) = (ports.settings.width, ports.settings.height);
     // What passed and failed for this brand steers the camera moves and the provider order.
     let brand = crate::learning::brand_of(&product.store);
-    let rates = ports.state.pass_rates(&brand).await.map_err(|e| PlanFailure::Retry(state_err("reading pass rates", e)))?;
+    let rates =
+        ports.state.pass_rates(&brand).await.map_err(|e| PlanFailure::Retry(state_err("reading pass rates", e)))?;
     let rates = crate::learning::PassRates::new(&rates);
     let mut shots = Vec::with_capacity(picks.len());
     let mut last: Option<Motion> = None;
@@ -318,11 +320,22 @@ async fn plan_reel(
         if last == Some(motion) {
             motion = alternative(motion);
         }
-        let candidates: Vec<Motion> =
-            motions_suiting(motion, r.aspect(), frame_aspect).into_iter().filter(|m| Some(*m) != last).collect();
+        // The planner's move first; repeating the last shot's move only when the others fail more.
+        let candidates = motions_suiting(motion, r.aspect(), frame_aspect);
         let names: Vec<&str> = candidates.iter().map(|m| m.as_str()).collect();
+        let edges: Vec<f64> = (candidates.iter().enumerate())
+            .map(|(k, m)| {
+                if Some(*m) == last {
+                    -REPEAT_PENALTY
+                } else if k == 0 {
+                    DEFAULT_EDGE
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let seed = format!("{}/shot-{}", slot.id, i + 1);
-        let (chosen, why) = crate::learning::choose(&rates, crate::learning::Facet::Motion, &names, &seed);
+        let (chosen, why) = choose_with(&rates, crate::learning::Facet::Motion, &names, &edges, &seed);
         motion = candidates.get(chosen).copied().unwrap_or(motion);
         if let Some(why) = why {
             notes.push(format!("shot {}: {why}", i + 1));
@@ -633,6 +646,9 @@ fn motion_for(role: ShotRole, aspect: f64, frame_aspect: f64) -> Motion {
         ShotRole::CallToAction => Motion::PullOut,
     }
 }
+
+/// What repeating the last shot's camera move costs a candidate move, in expected pass rate.
+const REPEAT_PENALTY: f64 = 0.15;
 
 /// The camera moves that suit a photo of `aspect` in the frame, `planned` first: its reverse, the
 /// push and the pull always, pans across a wide photo, tilts along a tall one.

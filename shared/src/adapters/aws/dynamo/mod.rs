@@ -71,12 +71,12 @@ mod tests;
 
 pub use table::create_table;
 
+use crate::learning::{ClipOutcome, Facet, Tally};
 use crate::ports::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore};
 use crate::{
     Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
     Verdict, now_ms,
 };
-use crate::learning::{ClipOutcome, Facet, Tally};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -783,7 +783,8 @@ impl StateStore for DynamoStateStore {
 
     async fn record_outcome(&self, brand: &str, outcome: &ClipOutcome) -> Result<bool, StateError> {
         let context = format!("counting {} for {brand}", outcome.key);
-        let mark = Key::outcome(brand, &outcome.key).item().n(PASSED, i64::from(outcome.passed)).n(AT_MS, now_ms()).build();
+        let mark =
+            Key::outcome(brand, &outcome.key).item().n(PASSED, i64::from(outcome.passed)).n(AT_MS, now_ms()).build();
         let mut ops = vec![self.put_op(mark, Some("attribute_not_exists(pk)"), &context)?];
         let (p, f) = if outcome.passed { (1, 0) } else { (0, 1) };
         for (facet, value) in &outcome.facets {

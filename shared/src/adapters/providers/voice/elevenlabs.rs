@@ -1,6 +1,6 @@
 //! ElevenLabs: a paid neural voice with real word timings.
 //!
-//! `POST {TRUEREEL_ELEVENLABS_URL}/v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_22050`
+//! `POST {TRUEREEL_ELEVENLABS_BASE_URL}/v1/text-to-speech/{voice_id}/with-timestamps?output_format=pcm_22050`
 //! with `xi-api-key`, body `{text, model_id, voice_settings: {speed}}`. The answer is JSON
 //! `{audio_base64, alignment: {characters, character_start_times_seconds, character_end_times_seconds}}`:
 //! raw 16-bit 22.05 kHz PCM (made a WAV here) and one time span per character. Words are the runs of
