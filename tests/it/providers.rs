@@ -332,3 +332,46 @@ async fn moderation_parks_the_shot_and_the_ledger_follows_each_providers_billing
         }
     }
 }
+
+/// The chain as the brand's verdicts rank it: Kling failed this brand's judge 9 times in 10 and
+/// Runway passed 9 times in 10 (as earlier runs left the tallies), so a reel planned now tries
+/// Runway first, says why, and every shot goes there although Kling leads the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_tries_first_the_provider_that_passes_for_the_brand() {
+    use truereel::learning::{ClipOutcome, Facet, brand_of};
+    init_logs();
+    let kling_stub = KlingStub::start().await;
+    kling_stub.always(Kling::Succeed { polls: 1 });
+    let runway_stub = RunwayStub::animating().await;
+    runway_stub.always(Script::Succeed { polls: 1 });
+    let data = tempfile::tempdir().unwrap();
+    let chain = VideoModels::chain(vec![(kling(&kling_stub), Some(4)), (runway(&runway_stub), Some(4))]);
+    let e = home(data.path(), &small_config(), chain).await;
+    let store = sample_store().to_string_lossy().into_owned();
+    let brand = brand_of(&store);
+    for i in 0..10 {
+        for (provider, passed) in [("kling", i == 0), ("runway", i != 0)] {
+            let outcome = ClipOutcome {
+                key: format!("earlier-{provider}-{i}/shot-1/attempt-1"),
+                passed,
+                facets: vec![(Facet::Provider, provider.into())],
+            };
+            assert!(e.ports.state.record_outcome(&brand, &outcome).await.unwrap());
+        }
+    }
+    drain_store(&e, &sample_store(), Some(&["pullover-hoodie"])).await;
+
+    let reel = e.ports.state.list_reels().await.unwrap().remove(0);
+    let product = e.ports.state.get_product(&reel.product).await.unwrap().unwrap();
+    assert_eq!(brand_of(&product.store), brand, "the brand is the store the run was given");
+    assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
+    assert_eq!(reel.plan.providers, ["runway", "kling"]);
+    assert!(
+        reel.plan.notes.iter().any(|n| n == "providers in the order they pass for this brand: runway, kling"),
+        "{:?}",
+        reel.plan.notes
+    );
+    let clips = e.ports.state.clips(&reel.id).await.unwrap();
+    assert!(clips.iter().all(|c| c.provider == "runway"), "{clips:?}");
+    assert_eq!(kling_stub.submissions(), 0);
+}
