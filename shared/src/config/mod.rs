@@ -635,7 +635,11 @@ impl Config {
             scratch: crate::media::Scratch::default(),
         };
         let cloud = |p: &str| CloudVoiceConfig {
-            base_url: r.text(&format!("TRUEREEL_{p}_URL")),
+            // OpenAI's URL is shared with its writer and judge (`TRUEREEL_OPENAI_BASE_URL`).
+            base_url: match p {
+                "OPENAI" => r.text("TRUEREEL_OPENAI_BASE_URL"),
+                _ => r.text(&format!("TRUEREEL_{p}_URL")),
+            },
             api_key: r.opt_text(&format!("TRUEREEL_{p}_API_KEY")).map(Secret),
             voice: r.text(&format!("TRUEREEL_{p}_VOICE")),
             model: match p {
