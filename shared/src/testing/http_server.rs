@@ -36,7 +36,8 @@ pub struct RecordedRequest {
     pub at: Instant,
     /// Which connection (0, 1, …) it came on.
     pub connection: usize,
-    /// The body, up to [`MAX_RECORDED_BODY`] bytes (the rest is read and dropped).
+    /// The body, up to [`MAX_RECORDED_BODY`] bytes (or the server's own cap,
+    /// [`TestServer::keep_bodies_up_to`]); the rest is read and dropped.
     pub body: Bytes,
 }
 
@@ -170,6 +171,8 @@ struct Shared {
     /// Requests are not kept in `log` (for benchmarks: it grows with every request).
     quiet: std::sync::atomic::AtomicBool,
     connections: AtomicUsize,
+    /// The most of a request body kept ([`MAX_RECORDED_BODY`] unless raised).
+    body_cap: std::sync::atomic::AtomicU64,
 }
 
 /// The server; it stops (and drops every open connection) when dropped.
@@ -191,6 +194,7 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared::default());
+        shared.body_cap.store(MAX_RECORDED_BODY, Ordering::SeqCst);
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         Self { addr, shared, task }
     }
@@ -261,6 +265,12 @@ impl TestServer {
         self.shared.quiet.store(!on, Ordering::SeqCst);
     }
 
+    /// Keeps request bodies up to `bytes` instead of [`MAX_RECORDED_BODY`] (a stub that reads
+    /// whole requests of many megabytes, as the vision judges send).
+    pub fn keep_bodies_up_to(&self, bytes: u64) {
+        self.shared.body_cap.store(bytes, Ordering::SeqCst);
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log.lock().unwrap().clone()
@@ -295,7 +305,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 async fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<Shared>) {
     let mut reader = BufReader::new(stream);
     loop {
-        let Some((request, close)) = read_request(&mut reader, connection).await else { return };
+        let cap = shared.body_cap.load(Ordering::SeqCst);
+        let Some((request, close)) = read_request(&mut reader, connection, cap).await else { return };
         if !shared.quiet.load(Ordering::SeqCst) {
             shared.log.lock().unwrap().push(request.clone());
         }
@@ -343,9 +354,13 @@ async fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<Shar
     }
 }
 
-/// Reads one request (line, headers, and any `Content-Length` body, kept up to [`MAX_RECORDED_BODY`]).
+/// Reads one request (line, headers, and any `Content-Length` body, kept up to `cap` bytes).
 /// `None` at EOF or on garbage.
-async fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<(RecordedRequest, bool)> {
+async fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    connection: usize,
+    cap: u64,
+) -> Option<(RecordedRequest, bool)> {
     let mut line = String::new();
     reader.read_line(&mut line).await.ok().filter(|&n| n > 0)?;
     let at = Instant::now();
@@ -368,11 +383,9 @@ async fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> O
     let mut request = RecordedRequest { method, target, headers, at, connection, body: Bytes::new() };
     if let Some(len) = request.header("content-length").and_then(|v| v.parse::<u64>().ok()) {
         let mut kept = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut (&mut *reader).take(len.min(MAX_RECORDED_BODY)), &mut kept)
-            .await
-            .ok()?;
-        if len > MAX_RECORDED_BODY {
-            tokio::io::copy(&mut (&mut *reader).take(len - MAX_RECORDED_BODY), &mut tokio::io::sink()).await.ok()?;
+        tokio::io::AsyncReadExt::read_to_end(&mut (&mut *reader).take(len.min(cap)), &mut kept).await.ok()?;
+        if len > cap {
+            tokio::io::copy(&mut (&mut *reader).take(len - cap), &mut tokio::io::sink()).await.ok()?;
         }
         request.body = Bytes::from(kept);
     }

@@ -1,6 +1,6 @@
 //! Test helpers other crates use too (feature `testing`): a loopback HTTP server, a stub of every
-//! paid video provider on it (each with its own `Script`), big flat PNGs made on the spot, and where
-//! the AWS emulator is.
+//! paid video provider on it (each with its own `Script`), a stub of the vision judges' APIs, big
+//! flat PNGs made on the spot, and where the AWS emulator is.
 
 pub mod fal;
 pub mod http_server;
@@ -11,6 +11,7 @@ pub mod replicate;
 pub mod runway;
 pub mod seedance;
 pub mod veo;
+pub mod vision;
 
 pub use fal::FalStub;
 pub use http_server::{RecordedRequest, Reply, TestServer};
@@ -20,6 +21,7 @@ pub use replicate::ReplicateStub;
 pub use runway::{RunwayStub, Script};
 pub use seedance::SeedanceStub;
 pub use veo::VeoStub;
+pub use vision::VisionStub;
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ pub mod runway;
 pub mod seedance;
 pub mod still_motion;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 pub mod veo;
 
 pub use api::SetupError;

@@ -39,7 +39,7 @@ impl AnthropicWriter {
 }
 
 /// The text of a Messages answer; a refusal is a moderation rejection.
-fn output_text(answer: &Value) -> Result<String, ProviderError> {
+pub(crate) fn output_text(answer: &Value) -> Result<String, ProviderError> {
     match answer["stop_reason"].as_str() {
         Some("refusal") => {
             let said = answer["content"][0]["text"].as_str().unwrap_or_default();

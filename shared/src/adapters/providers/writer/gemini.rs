@@ -46,7 +46,7 @@ impl GeminiWriter {
 }
 
 /// The text of a generateContent answer; a blocked prompt or candidate is a moderation rejection.
-fn output_text(answer: &Value) -> Result<String, ProviderError> {
+pub(crate) fn output_text(answer: &Value) -> Result<String, ProviderError> {
     if let Some(reason) = answer["promptFeedback"]["blockReason"].as_str() {
         return Err(llm::refused(PROVIDER, format!("the prompt was blocked ({reason})")));
     }

@@ -2,7 +2,8 @@
 //! brand, colour and rejections), the JSON schema of the answer (`{"lines": [string, ...]}`, one line
 //! per shot), the strict reading of the lines, and one HTTP client whose failures map to
 //! [`ProviderError`]s the same way for every provider (429 and 5xx retryable with any `Retry-After`,
-//! other 4xx rejected).
+//! other 4xx rejected). The vision judges (`judge::vision`) call the same providers through the
+//! same HTTP client and failure mapping.
 
 use crate::config::{LlmEndpoint, Secret};
 use crate::copy::word_count;
@@ -221,7 +222,7 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(provider: &'static str, timeout: Duration) -> Result<Self, WriterSetupError> {
+    pub fn new(provider: &'static str, timeout: Duration) -> reqwest::Result<Self> {
         let client = reqwest::Client::builder()
             .user_agent(crate::config::DEFAULT_USER_AGENT)
             // The base URL setting is how a proxy is chosen; environment proxies are not followed.
@@ -236,6 +237,17 @@ impl Http {
     /// POSTs `body` to `url` with `headers`; a 2xx answer's JSON, else the failure as a
     /// [`ProviderError`]. Neither the URL nor the headers are put in a message (the key is in one).
     pub async fn post(&self, url: &str, headers: &[(&str, &str)], body: &Value) -> Result<Value, ProviderError> {
+        self.post_bytes(url, headers, serde_json::to_vec(body).unwrap_or_default()).await
+    }
+
+    /// [`Http::post`] of a body already serialised (a caller that measured it against a limit
+    /// sends those very bytes).
+    pub async fn post_bytes(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        bytes: Vec<u8>,
+    ) -> Result<Value, ProviderError> {
         let retryable = |message: String| ProviderError::Retryable {
             provider: self.provider.to_string(),
             message,
@@ -245,7 +257,6 @@ impl Http {
         for (name, value) in headers {
             call = call.header(*name, *value);
         }
-        let bytes = serde_json::to_vec(body).unwrap_or_default();
         let mut response = call.body(bytes).send().await.map_err(|e| retryable(transport(&e)))?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -263,7 +274,7 @@ impl Http {
             }
             answer.extend_from_slice(&chunk);
         }
-        tracing::debug!(provider = self.provider, status, bytes = answer.len(), "writer answered");
+        tracing::debug!(provider = self.provider, status, bytes = answer.len(), "the model answered");
         if !(200..300).contains(&status) {
             return Err(status_error(self.provider, status, retry_after, &answer));
         }
@@ -389,10 +400,10 @@ impl Client {
     }
 }
 
-/// A refusal, as the moderation rejection it is.
+/// A refusal, as the moderation rejection it is (in the model's words when it gave some).
 pub fn refused(provider: &str, message: impl Into<String>) -> ProviderError {
     let message = message.into();
-    let message = if message.trim().is_empty() { "the model refused to write the lines".into() } else { message };
+    let message = if message.trim().is_empty() { "the model refused to answer".into() } else { message };
     ProviderError::Rejected { provider: provider.to_string(), message, moderation: true }
 }
 

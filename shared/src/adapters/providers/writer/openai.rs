@@ -43,7 +43,7 @@ impl OpenAiWriter {
 }
 
 /// The output text of a Responses (or Chat Completions) answer; a refusal is a moderation rejection.
-fn output_text(answer: &Value) -> Result<String, ProviderError> {
+pub(crate) fn output_text(answer: &Value) -> Result<String, ProviderError> {
     if answer["status"] == "incomplete" {
         let reason = answer["incomplete_details"]["reason"].as_str().unwrap_or("unknown");
         return Err(if reason == "content_filter" {
