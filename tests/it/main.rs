@@ -15,3 +15,4 @@ mod providers;
 mod review;
 mod serve;
 mod sheet;
+mod vision;

@@ -7,6 +7,7 @@ pub mod aws;
 pub mod embedded;
 
 use crate::adapters::providers::classifier::PixelClassifier;
+use crate::adapters::providers::judge::vision::{VisionJudge, VisionSetupError};
 use crate::adapters::providers::judge::{ProductMatch, SpecJudge};
 use crate::adapters::providers::video::{
     FalVideo, KlingVideo, LumaVideo, ReplicateVideo, RunwayVideo, SeedanceVideo, SetupError, StillMotionVideo, VeoVideo,
@@ -17,7 +18,7 @@ use crate::adapters::providers::voice::{
 use crate::adapters::providers::writer::WriterSetupError;
 use crate::adapters::storefront::StorefrontRouter;
 use crate::config::{Config, VoiceEngine};
-use crate::ports::{BlobStore, Queue, StateStore, VideoModel, VideoModels, Voice};
+use crate::ports::{BlobStore, Judge, Queue, StateStore, VideoModel, VideoModels, Voice};
 use crate::stages::Ports;
 use std::sync::Arc;
 
@@ -54,10 +55,7 @@ pub fn wire(
         video: video(config, &blobs)?,
         voice,
         writer,
-        judges: vec![
-            Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
-            Arc::new(ProductMatch::new(media.clone(), config.settings.clone())),
-        ],
+        judges: judges(config, &media)?,
         blobs,
         state,
         queue,
@@ -65,6 +63,27 @@ pub fn wire(
         settings: config.settings.clone(),
         assembly_turns: crate::stages::assembly_turns(),
     })
+}
+
+/// The judges of every reel: the local judges always (the spec checks, the product match), then the
+/// vision models `TRUEREEL_JUDGE` names, in its order; a reel must pass them all.
+pub fn judges(config: &Config, media: &Arc<crate::media::Media>) -> Result<Vec<Arc<dyn Judge>>, WiringError> {
+    let mut judges: Vec<Arc<dyn Judge>> = vec![
+        Arc::new(SpecJudge::new(media.clone(), config.settings.clone())),
+        Arc::new(ProductMatch::new(media.clone(), config.settings.clone())),
+    ];
+    for kind in &config.judge.vision {
+        let judge = VisionJudge::new(*kind, &config.judge, media.clone()).map_err(|e| WiringError {
+            setting: match &e {
+                VisionSetupError::MissingKey { var, .. } => var.to_string(),
+                VisionSetupError::BadModel { var, .. } => var.clone(),
+                VisionSetupError::Client(_) => "TRUEREEL_JUDGE".into(),
+            },
+            reason: e.to_string(),
+        })?;
+        judges.push(Arc::new(judge));
+    }
+    Ok(judges)
 }
 
 /// How long one call to a video provider's API (or one wait for a download's next piece) may take.
