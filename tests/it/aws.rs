@@ -592,3 +592,80 @@ async fn kling_falls_over_to_fal_and_veo_takes_several_photos_on_the_aws_home() 
     assert_eq!(clips.len(), reel.plan.shots.len(), "{:?} {:?}", reel.status, reel.reasons);
     assert!(clips.iter().all(|c| c.provider == "veo"));
 }
+
+/// The evaluate function on the AWS home asks the vision judge with the key it read from Secrets
+/// Manager at cold start (the environment names the secret, not the key): the reel is judged by
+/// both, the call priced in DynamoDB's ledger before it was made, the verdicts and the brand's
+/// pass rates stored there; the same evaluate message again (an SQS redelivery, through the
+/// function's batch handler) asks nobody twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_evaluate_function_asks_the_vision_judge_with_its_key_from_secrets_manager() {
+    use truereel::testing::VisionStub;
+    use truereel::testing::vision::{Answer, KEY};
+    init_logs();
+    let stub = VisionStub::start().await;
+    stub.always(Answer::PassAll);
+    let Some((_, aws)) = aws_ports(small_config()).await else { return };
+    let sdk = aws.sdk_config().await;
+    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(format!("{}-keys", aws.bucket))
+        .secret_string(serde_json::json!({ "gemini": KEY }).to_string())
+        .send()
+        .await
+        .unwrap();
+    // The function's environment as the template sets it, pointing Gemini at the stub.
+    let gemini = stub.base_url(truereel::config::VisionKind::Gemini);
+    let env: std::collections::HashMap<&str, String> = [
+        ("TRUEREEL_BACKEND", "aws".to_string()),
+        ("TRUEREEL_BUCKET", aws.bucket.clone()),
+        ("TRUEREEL_TABLE", aws.table.clone()),
+        ("TRUEREEL_QUEUE_PREFIX", aws.queue_prefix.clone()),
+        ("AWS_ENDPOINT_URL", aws.endpoint_url.clone().unwrap()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("TRUEREEL_PROVIDER_SECRET_ARN", secret.arn().unwrap().to_string()),
+        ("TRUEREEL_JUDGE", "gemini".into()),
+        ("TRUEREEL_GEMINI_BASE_URL", gemini.trim_end_matches("/v1beta").to_string()),
+        ("TRUEREEL_RESOLUTION", "270x480".into()),
+    ]
+    .into_iter()
+    .collect();
+    let config = Config::load(&|k| env.get(k).cloned(), &[]).unwrap();
+    assert_eq!(config.judge.gemini.endpoint.key, None, "the key is not in the environment");
+    let (ports, keys) = truereel::homes::aws::for_function(&config).await.unwrap();
+    assert!(keys.providers().any(|p| p == "gemini"));
+    let store = sample_store().to_string_lossy().to_string();
+    let report = drain(&ports, &store, &["grey-graphic-tee"]).await;
+    assert_eq!(report.dead_lettered, 0, "{report:?}");
+
+    let reel = ports.state.list_reels().await.unwrap().remove(0);
+    assert_eq!(reel.status, ReelStatus::Published, "{:?}", reel.reasons);
+    let sent = stub.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("x-goog-api-key"), Some(KEY), "the key from the secret, in its header");
+    let verdicts = ports.state.verdicts(&reel.id).await.unwrap();
+    let judges: Vec<&str> = verdicts.iter().map(|v| v.judge.as_str()).collect();
+    assert_eq!(judges, ["gemini:gemini-3.5-flash", "product-match", "spec-checks"]);
+    let ledger = ports.state.ledger(Some(&reel.id)).await.unwrap();
+    let judged: Vec<_> = ledger.iter().filter(|l| l.operation == "judge").collect();
+    assert_eq!(judged.len(), 1, "{ledger:#?}");
+    assert_eq!((judged[0].provider.as_str(), judged[0].unit.as_str()), ("gemini", "tokens"));
+    let product = ports.state.get_product(&reel.product).await.unwrap().unwrap();
+    let rates = ports.state.pass_rates(&truereel::learning::brand_of(&product.store)).await.unwrap();
+    let counted: u64 = rates.iter().filter(|t| t.facet == truereel::learning::Facet::Provider).map(|t| t.passed).sum();
+    assert_eq!(counted as usize, reel.plan.shots.len(), "{rates:?}");
+
+    // SQS delivers the evaluate message again: the function's handler acts on it, asks nobody.
+    let body =
+        truereel::messages::Message::from(truereel::messages::EvaluateMsg { reel: reel.id.clone(), round: reel.round })
+            .to_json();
+    let batch = serde_json::json!({"Records": [{"messageId": "again-1", "receiptHandle": "r", "body": body,
+        "attributes": {"ApproximateReceiveCount": "2"}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:evaluate", "awsRegion": "us-east-1"}]});
+    let sqs = serde_json::from_value(batch).unwrap();
+    let out = sqs_batch(LambdaEvent::new(sqs, Context::default()), Stage::Evaluate, |m, r| run_stage(&ports, m, r))
+        .await
+        .unwrap();
+    assert!(out.batch_item_failures.is_empty());
+    assert_eq!(stub.calls(), 1, "never asked twice for the same cut");
+}
