@@ -29,7 +29,13 @@ pub struct Tunable {
 /// reel's spec checks (the platform's spec and the settings decide them).
 pub const TUNABLE: [Tunable; 7] = [
     Tunable { check: "structure", at_least: true, min: 0.0, max: 1.0, measures: "the worst frame's fit to its photo" },
-    Tunable { check: "mirrored", at_least: false, min: 0.0, max: 1.0, measures: "how much better the flipped photo fits" },
+    Tunable {
+        check: "mirrored",
+        at_least: false,
+        min: 0.0,
+        max: 1.0,
+        measures: "how much better the flipped photo fits",
+    },
     Tunable {
         check: "proportions",
         at_least: false,

@@ -5,10 +5,10 @@
 use super::product_match::{Catalogue, MatchPhoto, match_shot};
 use super::shots::{Grounding, ShotFrames, judge_shot};
 use super::spec::{EDGE_MS, ReelPlanned, SpecJudge, caption_band};
+use crate::Thresholds;
 use crate::config::Settings;
 use crate::media::{Media, MediaError, THUMBNAIL_FPS, thumbnail_size};
 use crate::ports::Check;
-use crate::Thresholds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -147,12 +147,11 @@ pub async fn judge_clip_under(
             thresholds.apply(&mut checks);
             checks
         };
-        let best =
-            groundings.iter().enumerate().map(|(i, g)| (i, judged(g))).min_by(|(_, a), (_, b)| {
-                let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
-                let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
-                fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
-            });
+        let best = groundings.iter().enumerate().map(|(i, g)| (i, judged(g))).min_by(|(_, a), (_, b)| {
+            let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
+            let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
+            fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
+        });
         (best, match_shot(&shot, &catalogue, captions))
     })
     .await

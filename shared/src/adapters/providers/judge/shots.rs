@@ -31,9 +31,9 @@ use super::align::{Alignment, Comparison, DetailLost, align, compare};
 use super::colour::{DETAIL_SHARE, MAIN_SHARE, colour_distance, main_colours};
 use super::frames::{FrameStats, change, frame_stats, luma, sharpness};
 use super::motion::{block_motions, fit_camera, smoothed};
+use crate::Measure;
 pub use crate::media::Grounding;
 use crate::media::THUMBNAIL_WIDTH;
-use crate::Measure;
 use crate::ports::Check;
 use image::{GrayImage, RgbImage, imageops};
 
@@ -519,6 +519,53 @@ mod tests {
             typical: quantile(&changes, 0.75),
             changes,
         }
+    }
+
+    /// A push-in over a sample store photo, judged against it: every check decided by one
+    /// comparison carries its measure (its default limit, a limit a brand may set, the verdict the
+    /// same), and only those.
+    #[test]
+    fn the_checks_of_one_comparison_carry_their_measure_and_limit() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store/photos/tee-grey-front-flat.jpg");
+        let g = Grounding::open(&path).unwrap();
+        let (pw, ph) = g.photo.dimensions();
+        let frames = (0..30u32)
+            .map(|k| {
+                let h = (ph as f64 * (0.95 - 0.005 * k as f64)).min(pw as f64 * 16.0 / 9.0);
+                let w = h * 9.0 / 16.0;
+                let (x, y) = ((pw as f64 - w) / 2.0, (ph as f64 - h) / 2.0);
+                let window = imageops::crop_imm(&g.photo, x as u32, y as u32, w as u32, h as u32).to_image();
+                (k * 100, imageops::resize(&window, 216, 384, imageops::FilterType::Triangle))
+            })
+            .collect();
+        let checks = judge_shot(&ShotFrames { index: 0, frames }, &g, None);
+        let defaults = [
+            ("structure", MIN_FIT),
+            ("mirrored", MAX_MIRROR_GAIN),
+            ("proportions", MAX_STRETCH_GAIN),
+            ("detail", MIN_DETAIL_KEPT),
+            ("motion", MIN_MOTION),
+            ("warping", MAX_STRAY_SHARE),
+            ("sharpness", MIN_SHARPNESS_RATIO),
+        ];
+        for c in &checks {
+            let Some(m) = c.measure else {
+                assert!(["colour", "frames"].contains(&c.name.as_str()), "{c:?}");
+                continue;
+            };
+            let t = crate::tunable(&c.name).unwrap_or_else(|| panic!("{} has a measure but no threshold", c.name));
+            let default = defaults.iter().find(|(n, _)| *n == c.name).unwrap().1;
+            assert_eq!((m.limit, m.at_least), (default, t.at_least), "{c:?}");
+            assert!((t.min..=t.max).contains(&default), "{}: {default}", c.name);
+            assert_eq!(m.passes(), c.passed, "{c:?}");
+        }
+        let mut measured: Vec<&str> = checks.iter().filter(|c| c.measure.is_some()).map(|c| c.name.as_str()).collect();
+        let mut tunable = defaults.map(|(n, _)| n);
+        measured.sort();
+        tunable.sort();
+        assert_eq!(measured, tunable, "every tunable check measured: {checks:#?}");
+        assert!(checks.iter().all(|c| c.passed), "a faithful push-in: {checks:#?}");
     }
 
     /// A fast, detailed move that holds still for 0.8 s: the held frames still change a little (an
