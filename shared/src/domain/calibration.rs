@@ -117,11 +117,6 @@ fn confusion(clips: &[Labelled], limits: &Limits) -> Confusion {
     c
 }
 
-/// The verdicts on `clips` as they were judged.
-pub fn judged(clips: &[Labelled]) -> Confusion {
-    confusion(clips, &Limits::new())
-}
-
 /// One check's limit before and after the fit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FittedLimit {
@@ -266,6 +261,11 @@ mod tests {
         };
         let measured = check(name, measure.unwrap().passes(), measure);
         Labelled { good, checks: vec![measured, check("colour", !refused_elsewhere, None)] }
+    }
+
+    /// The verdicts on `clips` as they were judged.
+    fn judged(clips: &[Labelled]) -> Confusion {
+        confusion(clips, &Limits::new())
     }
 
     fn limit(fit: &Fit, check: &str) -> f64 {
