@@ -2,7 +2,8 @@
 //! (camera moves of several kinds, a gentle exposure change) and misrepresenting ones of every kind
 //! the judge must refuse. The suite builds it from the sample store; `cargo bench -p
 //! truereel-tests --bench judge -- STORE` builds it from any store folder (`../shared/fixtures`)
-//! and prints the judge's confusion table.
+//! and prints the judge's confusion table. Beside the clips it writes `labels.csv` (with the
+//! photos it names under `photos/`), so the folder is one `truereel calibrate` reads.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -143,7 +144,26 @@ pub fn build(
             }
         }
     }
+    write_labels(out, &clips);
     clips
+}
+
+/// Writes `out/labels.csv` as `truereel calibrate` reads it: each clip `good` when its kind is
+/// faithful, `bad` otherwise, against the photo it claims to show (the one it was made from),
+/// copied into `out/photos/` so the folder stands on its own.
+pub fn write_labels(out: &Path, clips: &[CorpusClip]) {
+    std::fs::create_dir_all(out.join("photos")).unwrap();
+    let mut csv = String::from("clip,label,references\n");
+    for c in clips {
+        let photo = Path::new("photos").join(c.reference.file_name().expect("a photo file"));
+        if !out.join(&photo).exists() {
+            std::fs::copy(&c.reference, out.join(&photo)).unwrap();
+        }
+        let clip = c.path.strip_prefix(out).unwrap_or(&c.path);
+        let label = if c.kind.faithful() { "good" } else { "bad" };
+        csv.push_str(&format!("{},{label},{}\n", clip.display(), photo.display()));
+    }
+    std::fs::write(out.join("labels.csv"), csv).unwrap();
 }
 
 /// Renders one clip of `kind` from `photo` (and `other`, another product's photo).

@@ -1,12 +1,13 @@
-//! `truereel judge`: the local judge on any clip against any photos, the verdict as one JSON object.
+//! `truereel judge`: the local judge on any clip against any photos (under a brand's thresholds if
+//! given), the verdict as one JSON object.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use truereel::adapters::providers::judge::clip::{ClipVerdict, Listing, judge_clip_against};
+use truereel::adapters::providers::judge::clip::{ClipVerdict, Listing, judge_clip_under};
 use truereel::config::Config;
 use truereel::media::Media;
-use truereel::{Check, printable};
+use truereel::{Check, Thresholds, printable};
 
 /// Arguments of `truereel judge`.
 #[derive(clap::Args)]
@@ -26,6 +27,10 @@ pub struct JudgeArgs {
     /// Judge it as a finished reel: its size, length, codecs and loudness too.
     #[arg(long)]
     reel: bool,
+    /// Judge under this brand kit's `[thresholds]` instead of the judge's defaults (a brand.toml, or
+    /// the file `truereel calibrate --write` wrote).
+    #[arg(long, value_name = "brand.toml")]
+    brand: Option<PathBuf>,
     /// Also draw a contact sheet: the photo the clip matched beside frames of it, with the scores
     /// and the reasons (PNG).
     #[arg(long, value_name = "OUT.png")]
@@ -38,7 +43,18 @@ pub struct JudgeArgs {
 pub async fn run(args: &JudgeArgs, config: &Config) -> ExitCode {
     let media = Arc::new(config.media.clone());
     let listing = Listing { gallery: &args.gallery, others: &args.others };
-    match judge_clip_against(media.clone(), &config.settings, &args.clip, &args.references, listing, args.reel).await {
+    let thresholds = match &args.brand {
+        Some(kit) => match truereel::config::brand::load(kit) {
+            Ok(kit) => kit.thresholds,
+            Err(e) => {
+                eprintln!("error: {}", printable(&e.to_string()));
+                return ExitCode::from(2);
+            }
+        },
+        None => Thresholds::default(),
+    };
+    let (clip, photos) = (&args.clip, &args.references);
+    match judge_clip_under(media.clone(), &config.settings, clip, photos, listing, args.reel, &thresholds).await {
         Ok(v) => {
             println!("{}", v.to_json());
             if let Some(out) = &args.sheet

@@ -3,6 +3,7 @@
 // First: its print macros replace the standard ones in every module after it.
 #[macro_use]
 mod output;
+mod calibrate;
 mod classify;
 mod judge;
 mod plan;
@@ -304,6 +305,10 @@ enum Command {
     /// Judge a clip against photos with the local judge and print the verdict as one JSON object;
     /// exit status 0 pass, 1 fail, 2 bad input.
     Judge(judge::JudgeArgs),
+    /// Fit the local judge's thresholds to clips labelled good or bad (FOLDER/labels.csv) and print
+    /// precision and recall before and after, and the fitted [thresholds] table for a brand kit;
+    /// exit status 0 done, 2 bad input.
+    Calibrate(calibrate::CalibrateArgs),
     /// Print every setting: its variable, its effective value and where it came from.
     Config {
         /// One JSON array of settings (variable, flag, value, source, default, accepts, meaning).
@@ -472,6 +477,7 @@ async fn dispatch(cli: Cli, config: Config) -> Result<std::process::ExitCode> {
         Command::Costs { run } => costs(run.as_deref()).map(|()| std::process::ExitCode::SUCCESS),
         Command::Classify(args) => Ok(classify::run(&args).await),
         Command::Judge(args) => Ok(judge::run(&args, &config).await),
+        Command::Calibrate(args) => Ok(calibrate::run(&args, &config).await),
         Command::Config { json, markdown } => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&truereel::config::show::json(&config))?);

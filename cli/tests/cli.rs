@@ -659,6 +659,27 @@ fn judge_prints_one_verdict_and_says_pass_fail_or_bad_input_by_exit_status() {
     }
     assert!(!names.contains(&"resolution"), "spec checks only with --reel");
 
+    // Under a brand kit whose structure limit is above what the clip measured, it fails, saying
+    // whose limit it failed; a kit with a bad threshold is bad input naming it.
+    let structure = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "structure").unwrap();
+    let fit = structure["measure"]["value"].as_f64().unwrap_or_else(|| panic!("{structure:#}"));
+    assert_eq!(structure["measure"]["limit"].as_f64(), Some(0.85), "{structure:#}");
+    assert!(fit < 1.0, "{structure:#}");
+    let kit = dir.path().join("brand.toml");
+    std::fs::write(&kit, format!("[thresholds]\nstructure = {}\n", (fit + 1.0) / 2.0)).unwrap();
+    let under_kit = [OsStr("--brand"), kit.as_os_str(), OsStr("--reference"), photo.as_os_str(), faithful.as_os_str()];
+    let out = judge(&under_kit);
+    let v = json(&out);
+    assert_eq!((out.status.code(), v["verdict"].as_str()), (Some(1), Some("fail")), "{v:#}");
+    let reasons = v["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{v:#}");
+    assert!(reasons[0].as_str().unwrap().contains("; by the brand's threshold, at least 0.9"), "{v:#}");
+    std::fs::write(&kit, "[thresholds]\nstructure = 85\n").unwrap();
+    let out = judge(&under_kit);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("thresholds.structure must be a number from 0 to 1, not 85"), "{err}");
+
     let out = judge(&["--reference".as_ref(), photo.as_os_str(), mirrored.as_os_str()]);
     let v = json(&out);
     assert_eq!((out.status.code(), v["verdict"].as_str()), (Some(1), Some("fail")), "{v:#}");

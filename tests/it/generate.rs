@@ -189,21 +189,32 @@ async fn each_runway_failure_ends_the_right_way_and_the_ledger_says_so() {
     }
 }
 
-/// A brand kit that names its video provider overrides the chain's order for its reels.
+/// A brand kit that names its video provider overrides the chain's order for its reels; its
+/// `[thresholds]` are the limits the evaluate stage judges its reels by.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_brand_kit_chooses_the_video_provider() {
+async fn the_brand_kit_chooses_the_video_provider_and_the_judges_limits() {
     init_logs();
     let stub = RunwayStub::animating().await;
     let data = tempfile::tempdir().unwrap();
     let e = home(data.path(), &stub, true).await;
     let mut options = truereel::messages::PlanOptions::default();
     options.brand.video_provider = vec!["still-motion".into()];
+    options.brand.thresholds.set("structure", 0.5).unwrap();
     drain_store_with(&e, &sample_store(), Some(&[PRODUCT]), options).await;
     let reel = e.ports.state.list_reels().await.unwrap().remove(0);
     let clips = e.ports.state.clips(&reel.id).await.unwrap();
     assert_eq!(clips.len(), reel.plan.shots.len());
     assert!(clips.iter().all(|c| c.provider == "still-motion"), "{clips:#?}");
     assert_eq!(stub.submissions(), 0, "Runway, first in the chain, was not asked");
+
+    // Every shot's structure check judged by the brand's limit, and saying so.
+    let verdicts = e.ports.state.verdicts(&reel.id).await.unwrap();
+    let structure: Vec<_> = verdicts.iter().flat_map(|v| &v.checks).filter(|c| c.name == "structure").collect();
+    assert_eq!(structure.len(), reel.plan.shots.len() * reel.round as usize, "{verdicts:#?}");
+    for c in structure {
+        assert_eq!(c.measure.map(|m| (m.limit, m.at_least)), Some((0.5, true)), "{c:?}");
+        assert!(c.detail.ends_with(" (brand threshold 0.5)") && c.passed, "{c:?}");
+    }
 }
 
 /// A product rated a poor candidate (`--min-suitability`, `offline`) is never sent to a paid

@@ -111,6 +111,7 @@ async fn a_judged_round_has_a_contact_sheet_of_its_shots_beside_their_photos() {
         detail: "shot 1: it's \"not\" the 'product': 100% off; [x],y:z \\ \\\\ %{pts} %% $HOME `id`\nsecond line\r\tend \u{202e}reversed"
             .into(),
         shot: Some(0),
+        measure: None,
     };
     let mut all = verdicts.clone();
     all.push(Verdict::from_checks(reel.id.clone(), reel.round, "a 'judge': \"quoted\" 50%", vec![hostile]));

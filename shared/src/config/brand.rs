@@ -25,6 +25,15 @@
 //! [length]                           # narrows the program's 6–60 s
 //! min_seconds = 8
 //! max_seconds = 20
+//!
+//! [thresholds]                       # the local judge's limits for this brand (`truereel calibrate` fits them)
+//! structure = 0.80                   # a frame's fit to its photo, at least (default 0.85)
+//! mirrored = 0.12                    # the flipped photo fits better by at most
+//! proportions = 0.03                 # the photo stretched sideways fits better by at most
+//! detail = 0.5                       # the share of the photo's edges kept, at least
+//! motion = 0.5                       # the picture's change from first to last frame, at least
+//! warping = 0.06                     # the share of the picture straying from the camera's move, at most
+//! sharpness = 0.2                    # the frames' sharpness against the photo's, at least
 //! ```
 
 use crate::{BrandKit, CaptionPosition};
@@ -120,6 +129,22 @@ pub fn parse(text: &str, dir: &Path) -> Result<BrandKit, Vec<String>> {
                 "rate" => kit.voice.rate = r.number(&format!("voice.{k}"), v, 0.5, 2.0).unwrap_or(1.0) as f32,
                 _ => r.unknown(&format!("voice.{k}"), "name, rate"),
             }),
+            "thresholds" => r.section(key, value, |r, k, v| {
+                let key = format!("thresholds.{k}");
+                match crate::tunable(k) {
+                    Some(t) => {
+                        if let Some(limit) = r.number(&key, v, t.min, t.max)
+                            && let Err(e) = kit.thresholds.set(k, limit)
+                        {
+                            r.bad(&key, e);
+                        }
+                    }
+                    None => {
+                        let known: Vec<&str> = crate::TUNABLE.iter().map(|t| t.check).collect();
+                        r.unknown(&key, &known.join(", "))
+                    }
+                }
+            }),
             "length" => {
                 let (lo, hi) = (f64::from(MIN_REEL_MS) / 1000.0, f64::from(MAX_REEL_MS) / 1000.0);
                 r.section(key, value, |r, k, v| match k {
@@ -131,7 +156,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<BrandKit, Vec<String>> {
             other => r.unknown(
                 other,
                 "name, call_to_action, language, avoid, reference_images, say, caption, voice, length, video_provider, \
-                 whole_reel",
+                 whole_reel, thresholds",
             ),
         }
     }
@@ -329,6 +354,9 @@ rate = 1.1
 [length]
 min_seconds = 8
 max_seconds = 20
+[thresholds]
+structure = 0.80
+motion = 1
 "##,
             Path::new("/brands/acme"),
         )
@@ -343,6 +371,8 @@ max_seconds = 20
         assert_eq!(kit.voice.rate, 1.1);
         assert_eq!((kit.min_reel_ms, kit.max_reel_ms), (Some(8_000), Some(20_000)));
         assert_eq!(kit.reference_images, ["/brands/acme/style/look.jpg", "https://cdn.example/look2.jpg"]);
+        let thresholds: Vec<(&str, f64)> = kit.thresholds.iter().collect();
+        assert_eq!(thresholds, [("motion", 1.0), ("structure", 0.8)]);
     }
 
     #[test]
@@ -361,6 +391,11 @@ rate = 3
 [length]
 min_seconds = 30
 max_seconds = 20
+[thresholds]
+colour = 0.5
+structure = 85
+mirrored = "low"
+sharpness = 0.3
 "##,
             Path::new("."),
         )
@@ -371,7 +406,12 @@ max_seconds = 20
             assert!(all.contains(key), "{key} not named in:\n{all}");
         }
         assert!(all.contains("whole_reel") && all.contains("true or false"), "{all}");
-        assert_eq!(problems.len(), 8, "{all}");
+        assert!(all.contains("thresholds.colour is not a brand kit key (known here: structure, mirrored"), "{all}");
+        assert!(all.contains("thresholds.structure must be a number from 0 to 1, not 85"), "{all}");
+        assert!(all.contains("thresholds.mirrored must be a number from 0 to 1, not \"low\""), "{all}");
+        assert!(!all.contains("thresholds.sharpness"), "a good threshold beside bad ones is no problem: {all}");
+        assert_eq!(problems.len(), 11, "{all}");
+        assert!(parse("thresholds = 0.8", Path::new(".")).unwrap_err()[0].contains("must be a table ([thresholds])"));
         assert!(parse("whole_reel = true", Path::new(".")).unwrap().whole_reel);
         assert!(parse("name = ", Path::new(".")).unwrap_err()[0].contains("not valid TOML"));
         assert!(parse("[length]\nmax_seconds = 90", Path::new(".")).unwrap_err()[0].contains("from 6 to 60"));

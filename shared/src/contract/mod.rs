@@ -187,6 +187,7 @@ pub fn sample_verdict(reel: &ReelId, round: u32, passed: bool) -> Verdict {
         score: if passed { 1.0 } else { 0.2 },
         detail: "duration 6.0 s, allowed 5-30 s".into(),
         shot: None,
+        measure: None,
     };
     Verdict::from_checks(reel.clone(), round, "spec-checks", vec![check])
 }

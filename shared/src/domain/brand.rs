@@ -1,6 +1,8 @@
 //! The brand kit: how a brand wants its reels to sound and look (`brand.toml`, read by
-//! `config::brand`). The planner, writer, voice and assembly all read it.
+//! `config::brand`). The planner, writer, voice and assembly all read it; the local judge its
+//! thresholds.
 
+use super::Thresholds;
 use serde::{Deserialize, Serialize};
 
 /// Where captions sit in the frame.
@@ -79,4 +81,8 @@ pub struct BrandKit {
     /// Reel length bounds in ms, inside the program's 6–60 s.
     pub min_reel_ms: Option<u32>,
     pub max_reel_ms: Option<u32>,
+    /// The brand's own limits for the local judge's measured checks (`truereel calibrate` fits
+    /// them); empty: the judge's defaults.
+    #[serde(default, skip_serializing_if = "Thresholds::is_empty")]
+    pub thresholds: Thresholds,
 }

@@ -1,7 +1,9 @@
-//! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts, ledger; and the one
-//! way a URL's credentials are hidden ([`redact`]) and store text is shown on a terminal ([`printable`]).
+//! The domain: products, reference photos, shots, voice-overs, clips, reels, verdicts (and the
+//! thresholds they are judged by, fitted by [`calibration`]), ledger; and the one way a URL's
+//! credentials are hidden ([`redact`]) and store text is shown on a terminal ([`printable`]).
 
 mod brand;
+pub mod calibration;
 mod clip;
 mod frame;
 pub(crate) mod ids;
@@ -14,6 +16,7 @@ mod redact;
 mod reel;
 mod reference;
 mod shot;
+mod thresholds;
 mod verdict;
 mod voice;
 
@@ -30,7 +33,8 @@ pub use redact::redact;
 pub use reel::{Flag, Reel, ReelStatus, TransitionError, Version};
 pub use reference::{PhotoKind, PhotoPrint, Reference, Validators};
 pub use shot::{DroppedClaim, Motion, Shot, ShotPlan, ShotRole, Suitability};
-pub use verdict::{Check, Verdict};
+pub use thresholds::{TUNABLE, ThresholdError, Thresholds, Tunable, tunable};
+pub use verdict::{Check, Measure, Verdict};
 pub use voice::{LineTiming, Loudness, VoiceOver, WordTiming};
 
 /// Milliseconds since the Unix epoch, the one clock format stored anywhere.

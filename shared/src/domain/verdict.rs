@@ -14,6 +14,42 @@ pub struct Check {
     pub detail: String,
     /// The shot this check is about, if it is about one.
     pub shot: Option<u32>,
+    /// What the check measured against its one limit, when one comparison decides it (`None` for a
+    /// check of several measurements, and in verdicts stored before checks carried it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measure>,
+}
+
+/// The one value a check compares with its one limit: it passes iff `value >= limit` when
+/// `at_least`, else iff `value <= limit`. A brand's [`Thresholds`](super::Thresholds) move the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    pub value: f64,
+    pub limit: f64,
+    pub at_least: bool,
+}
+
+impl Measure {
+    /// A value that must be at least `limit`; `None` when it is not a finite number (it cannot be
+    /// compared, or stored as JSON).
+    pub fn at_least(value: f64, limit: f64) -> Option<Self> {
+        value.is_finite().then_some(Self { value, limit, at_least: true })
+    }
+
+    /// A value that must be at most `limit` (`None` as for [`Measure::at_least`]).
+    pub fn at_most(value: f64, limit: f64) -> Option<Self> {
+        value.is_finite().then_some(Self { value, limit, at_least: false })
+    }
+
+    /// Whether the value passes its limit.
+    pub fn passes(&self) -> bool {
+        self.passes_at(self.limit)
+    }
+
+    /// Whether the value would pass `limit` instead.
+    pub fn passes_at(&self, limit: f64) -> bool {
+        if self.at_least { self.value >= limit } else { self.value <= limit }
+    }
 }
 
 impl Check {
@@ -65,5 +101,22 @@ impl Verdict {
     /// The reasons a reel failed, one per failed check.
     pub fn reasons(&self) -> Vec<String> {
         Check::reasons(&self.checks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_stored_before_measures_reads_and_one_without_a_measure_writes_as_before() {
+        let stored = r#"{"name":"structure","passed":true,"score":0.9,"detail":"lines up","shot":0}"#;
+        let check: Check = serde_json::from_str(stored).unwrap();
+        assert_eq!(check.measure, None);
+        assert_eq!(serde_json::to_string(&check).unwrap(), stored);
+        let measured = Check { measure: Measure::at_least(0.9, 0.85), ..check };
+        let json = serde_json::to_string(&measured).unwrap();
+        assert!(json.ends_with(r#""measure":{"value":0.9,"limit":0.85,"at_least":true}}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Check>(&json).unwrap(), measured);
     }
 }

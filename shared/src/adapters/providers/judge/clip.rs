@@ -1,10 +1,11 @@
-//! Judging any clip against any photos (`truereel judge`): the evaluate stage's shot checks on the
-//! whole clip as one shot, in any size, aspect and length, with or without audio; as a reel, its
-//! spec checks too.
+//! Judging any clip against any photos (`truereel judge`, `truereel calibrate`): the evaluate
+//! stage's shot checks on the whole clip as one shot, in any size, aspect and length, with or
+//! without audio, under a brand's thresholds if given; as a reel, its spec checks too.
 
 use super::product_match::{Catalogue, MatchPhoto, match_shot};
 use super::shots::{Grounding, ShotFrames, judge_shot};
 use super::spec::{EDGE_MS, ReelPlanned, SpecJudge, caption_band};
+use crate::Thresholds;
 use crate::config::Settings;
 use crate::media::{Media, MediaError, THUMBNAIL_FPS, thumbnail_size};
 use crate::ports::Check;
@@ -65,6 +66,21 @@ pub async fn judge_clip_against(
     listing: Listing<'_>,
     as_reel: bool,
 ) -> Result<ClipVerdict, MediaError> {
+    judge_clip_under(media, settings, clip, photos, listing, as_reel, &Thresholds::default()).await
+}
+
+/// [`judge_clip_against`] under a brand's `thresholds` (its kit's `[thresholds]`, or limits
+/// `truereel calibrate` fitted) in place of the judge's defaults: the photo the clip fails least is
+/// chosen by them too.
+pub async fn judge_clip_under(
+    media: Arc<Media>,
+    settings: &Settings,
+    clip: &Path,
+    photos: &[PathBuf],
+    listing: Listing<'_>,
+    as_reel: bool,
+    thresholds: &Thresholds,
+) -> Result<ClipVerdict, MediaError> {
     if photos.is_empty() {
         return Err(MediaError::BadInput("no reference photo to judge against".into()));
     }
@@ -124,13 +140,18 @@ pub async fn judge_clip_against(
             .collect(),
     };
     let captions = as_reel.then(|| caption_band(crate::CaptionPosition::Lower));
+    let thresholds = thresholds.clone();
     let judged = tokio::task::spawn_blocking(move || {
-        let best =
-            groundings.iter().enumerate().map(|(i, g)| (i, judge_shot(&shot, g, captions))).min_by(|(_, a), (_, b)| {
-                let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
-                let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
-                fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
-            });
+        let judged = |g: &Grounding| {
+            let mut checks = judge_shot(&shot, g, captions);
+            thresholds.apply(&mut checks);
+            checks
+        };
+        let best = groundings.iter().enumerate().map(|(i, g)| (i, judged(g))).min_by(|(_, a), (_, b)| {
+            let fails = |c: &[Check]| c.iter().filter(|c| !c.passed).count();
+            let score = |c: &[Check]| c.iter().map(|c| c.score).sum::<f64>();
+            fails(a).cmp(&fails(b)).then(score(b).total_cmp(&score(a)))
+        });
         (best, match_shot(&shot, &catalogue, captions))
     })
     .await

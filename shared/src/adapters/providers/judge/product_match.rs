@@ -13,6 +13,9 @@
 //! ([`super::align::rough`]); the [`REFINED`] best of each side are then lined up as the
 //! `structure` check lines up ([`super::align`]). Photos are decoded once per reel, at most 512
 //! pixels a side.
+//!
+//! The check weighs two measurements (the listing's fit and another product's gain), so it carries
+//! no single [`Measure`](crate::Measure) and a brand's `[thresholds]` do not set its limits.
 
 use super::align::{Pyramid, Window, coarse, refined, rough, settled};
 use super::cut::shot_frames;
@@ -192,6 +195,7 @@ pub fn match_shot(shot: &ShotFrames, catalogue: &Catalogue, captions: Option<(f6
         score: score.clamp(0.0, 1.0),
         detail: format!("shot {}: {detail}", index + 1),
         shot: Some(index),
+        measure: None,
     };
     let matched = frame_matches(shot, catalogue, captions);
     if matched.is_empty() {
@@ -312,6 +316,7 @@ impl Judge for ProductMatch {
                 score: 0.0,
                 detail: "no photo of its listing could be read to match the reel against".into(),
                 shot: None,
+                measure: None,
             }]);
         }
         let catalogue = Arc::new(catalogue);

@@ -19,11 +19,19 @@
 //! (`tests/corpus.rs`); the figures beside each are that corpus's.
 //! Frames are the reel's thumbnails (or a clip decoded at their size, 10 a second); the first and
 //! last 120 ms of a shot in a reel are left out (the cut itself).
+//!
+//! The checks decided by one comparison of one value with one limit (`structure`, `mirrored`,
+//! `proportions`, `detail`, `motion`, `warping`, `sharpness`) carry what they measured
+//! ([`Measure`]): a brand kit's `[thresholds]` set their limits instead ([`crate::Thresholds`],
+//! applied by the judges), and `truereel calibrate` fits them. `colour` (an aligned and a
+//! frame-by-frame measurement, a stretch or a share) and `frames` (black, frozen, jumping, flickering
+//! frames) weigh several and carry none.
 
 use super::align::{Alignment, Comparison, DetailLost, align, compare};
 use super::colour::{DETAIL_SHARE, MAIN_SHARE, colour_distance, main_colours};
 use super::frames::{FrameStats, change, frame_stats, luma, sharpness};
 use super::motion::{block_motions, fit_camera, smoothed};
+use crate::Measure;
 pub use crate::media::Grounding;
 use crate::media::THUMBNAIL_WIDTH;
 use crate::ports::Check;
@@ -109,15 +117,19 @@ pub struct ShotFrames {
 /// rows (fractions of the height) captions are drawn in, if any.
 pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding, captions: Option<(f64, f64)>) -> Vec<Check> {
     let index = shot.index;
-    let check = |(name, passed, score, detail): Judged| Check {
-        name: name.into(),
-        passed,
-        score: score.clamp(0.0, 1.0),
-        detail: format!("shot {}: {detail}", index + 1),
-        shot: Some(index),
+    let check = |(name, passed, score, detail, measure): Judged| {
+        debug_assert!(measure.is_none_or(|m| m.passes() == passed), "{name}: {measure:?} but passed {passed}");
+        Check {
+            name: name.into(),
+            passed,
+            score: score.clamp(0.0, 1.0),
+            detail: format!("shot {}: {detail}", index + 1),
+            shot: Some(index),
+            measure,
+        }
     };
     if shot.frames.is_empty() {
-        return vec![check(("frames", false, 0.0, "no frames to judge".into()))];
+        return vec![check(("frames", false, 0.0, "no frames to judge".into(), None))];
     }
     let seen = Seen::of(shot, captions);
     let lined = lined_up(shot, grounding, &seen, captions);
@@ -129,8 +141,9 @@ pub fn judge_shot(shot: &ShotFrames, grounding: &Grounding, captions: Option<(f6
     judged.into_iter().map(check).collect()
 }
 
-/// A check's name, whether it passed, its score and what it measured.
-type Judged = (&'static str, bool, f64, String);
+/// A check's name, whether it passed, its score, what it measured in words, and the value it
+/// compared with its limit when one comparison decided it.
+type Judged = (&'static str, bool, f64, String, Option<Measure>);
 
 /// What every frame of a shot measures.
 struct Seen {
@@ -203,8 +216,9 @@ fn frames_check(seen: &Seen) -> Judged {
             true,
             1.0,
             format!("no black, frozen or jumping frames (typical change {:.2} a frame)", seen.typical),
+            None,
         ),
-        false => ("frames", false, 0.0, problems.join("; ")),
+        false => ("frames", false, 0.0, problems.join("; "), None),
     }
 }
 
@@ -217,7 +231,7 @@ fn motion_check(seen: &Seen, captions: Option<(f64, f64)>) -> Judged {
     } else {
         format!("asked for a camera move, the picture barely changes ({moved:.2}, at least {MIN_MOTION})")
     };
-    ("motion", moved >= MIN_MOTION, moved / (2.0 * MIN_MOTION), detail)
+    ("motion", moved >= MIN_MOTION, moved / (2.0 * MIN_MOTION), detail, Measure::at_least(moved, MIN_MOTION))
 }
 
 /// Whether the picture moves as one camera move: from each frame to the next, the share of the
@@ -255,13 +269,13 @@ fn warping_check(seen: &Seen, captions: Option<(f64, f64)>) -> Judged {
             sustained * 100.0,
             MAX_STRAY_SHARE * 100.0
         );
-        ("warping", false, 1.0 - sustained, detail)
+        ("warping", false, 1.0 - sustained, detail, Measure::at_most(sustained, MAX_STRAY_SHARE))
     } else {
         let detail = format!(
             "moves as one camera move (at most {:.0}% of its parts apart from it throughout {WARP_MS} ms)",
             sustained * 100.0
         );
-        ("warping", true, 1.0 - sustained, detail)
+        ("warping", true, 1.0 - sustained, detail, Measure::at_most(sustained, MAX_STRAY_SHARE))
     }
 }
 
@@ -286,7 +300,7 @@ fn detail_check(lined: &[Lined]) -> Option<Judged> {
             MIN_DETAIL_KEPT * 100.0
         )
     };
-    Some(("detail", d.kept >= MIN_DETAIL_KEPT, d.kept.min(1.0), detail))
+    Some(("detail", d.kept >= MIN_DETAIL_KEPT, d.kept.min(1.0), detail, Measure::at_least(d.kept, MIN_DETAIL_KEPT)))
 }
 
 /// One frame lined up with the photo: when, where, how alike, and how alike the mirrored photo is
@@ -351,7 +365,7 @@ fn structure_checks(lined: &[Lined]) -> Vec<Judged> {
                 l.at_s()
             )
         };
-        out.push(("structure", fit >= MIN_FIT, fit, detail));
+        out.push(("structure", fit >= MIN_FIT, fit, detail, Measure::at_least(fit, MIN_FIT)));
     }
     if let Some(l) = worst(Lined::mirror_gain) {
         let gain = l.mirror_gain();
@@ -364,7 +378,8 @@ fn structure_checks(lined: &[Lined]) -> Vec<Judged> {
                 l.at_s()
             )
         };
-        out.push(("mirrored", gain <= MAX_MIRROR_GAIN, 1.0 - gain.max(0.0), detail));
+        let measure = Measure::at_most(gain, MAX_MIRROR_GAIN);
+        out.push(("mirrored", gain <= MAX_MIRROR_GAIN, 1.0 - gain.max(0.0), detail, measure));
     }
     if let Some(l) = worst(Lined::stretch_gain) {
         let (gain, factor) = (l.stretch_gain(), l.alignment.stretch);
@@ -377,7 +392,8 @@ fn structure_checks(lined: &[Lined]) -> Vec<Judged> {
                 l.at_s()
             )
         };
-        out.push(("proportions", gain <= MAX_STRETCH_GAIN, 1.0 - gain.max(0.0), detail));
+        let measure = Measure::at_most(gain, MAX_STRETCH_GAIN);
+        out.push(("proportions", gain <= MAX_STRETCH_GAIN, 1.0 - gain.max(0.0), detail, measure));
     }
     out
 }
@@ -413,7 +429,7 @@ fn colour_check(shot: &ShotFrames, grounding: &Grounding, seen: &Seen, lined: &[
         Some(d) => format!("where it lines up with the photo the product's colour is within ΔE {d:.1}; {palette}"),
         None => palette,
     };
-    ("colour", !palette_off && !aligned_off, if aligned_off { 0.0 } else { 1.0 - share }, detail)
+    ("colour", !palette_off && !aligned_off, if aligned_off { 0.0 } else { 1.0 - share }, detail, None)
 }
 
 /// The frames' sharpness against the photo's at the frames' size.
@@ -426,7 +442,7 @@ fn sharpness_check(shot: &ShotFrames, grounding: &Grounding, seen: &Seen) -> Jud
         ratio * 100.0,
         MIN_SHARPNESS_RATIO * 100.0
     );
-    ("sharpness", ratio >= MIN_SHARPNESS_RATIO, ratio, detail)
+    ("sharpness", ratio >= MIN_SHARPNESS_RATIO, ratio, detail, Measure::at_least(ratio, MIN_SHARPNESS_RATIO))
 }
 
 /// `photo`'s product region scaled to cover `w` x `h` and cropped to it.
@@ -505,17 +521,64 @@ mod tests {
         }
     }
 
+    /// A push-in over a sample store photo, judged against it: every check decided by one
+    /// comparison carries its measure (its default limit, a limit a brand may set, the verdict the
+    /// same), and only those.
+    #[test]
+    fn the_checks_of_one_comparison_carry_their_measure_and_limit() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/store/photos/tee-grey-front-flat.jpg");
+        let g = Grounding::open(&path).unwrap();
+        let (pw, ph) = g.photo.dimensions();
+        let frames = (0..30u32)
+            .map(|k| {
+                let h = (ph as f64 * (0.95 - 0.005 * k as f64)).min(pw as f64 * 16.0 / 9.0);
+                let w = h * 9.0 / 16.0;
+                let (x, y) = ((pw as f64 - w) / 2.0, (ph as f64 - h) / 2.0);
+                let window = imageops::crop_imm(&g.photo, x as u32, y as u32, w as u32, h as u32).to_image();
+                (k * 100, imageops::resize(&window, 216, 384, imageops::FilterType::Triangle))
+            })
+            .collect();
+        let checks = judge_shot(&ShotFrames { index: 0, frames }, &g, None);
+        let defaults = [
+            ("structure", MIN_FIT),
+            ("mirrored", MAX_MIRROR_GAIN),
+            ("proportions", MAX_STRETCH_GAIN),
+            ("detail", MIN_DETAIL_KEPT),
+            ("motion", MIN_MOTION),
+            ("warping", MAX_STRAY_SHARE),
+            ("sharpness", MIN_SHARPNESS_RATIO),
+        ];
+        for c in &checks {
+            let Some(m) = c.measure else {
+                assert!(["colour", "frames"].contains(&c.name.as_str()), "{c:?}");
+                continue;
+            };
+            let t = crate::tunable(&c.name).unwrap_or_else(|| panic!("{} has a measure but no threshold", c.name));
+            let default = defaults.iter().find(|(n, _)| *n == c.name).unwrap().1;
+            assert_eq!((m.limit, m.at_least), (default, t.at_least), "{c:?}");
+            assert!((t.min..=t.max).contains(&default), "{}: {default}", c.name);
+            assert_eq!(m.passes(), c.passed, "{c:?}");
+        }
+        let mut measured: Vec<&str> = checks.iter().filter(|c| c.measure.is_some()).map(|c| c.name.as_str()).collect();
+        let mut tunable = defaults.map(|(n, _)| n);
+        measured.sort();
+        tunable.sort();
+        assert_eq!(measured, tunable, "every tunable check measured: {checks:#?}");
+        assert!(checks.iter().all(|c| c.passed), "a faithful push-in: {checks:#?}");
+    }
+
     /// A fast, detailed move that holds still for 0.8 s: the held frames still change a little (an
     /// encoder refining the picture), far above an absolute floor but a tenth of the typical change.
     #[test]
     fn a_freeze_in_a_fast_detailed_move_is_frozen_though_the_encoder_still_refines_it() {
         let mut changes = vec![10.0; 29];
         changes[10..18].iter_mut().for_each(|c| *c = 0.6);
-        let (_, passed, _, detail) = frames_check(&seen_of(changes.clone()));
+        let (_, passed, _, detail, _) = frames_check(&seen_of(changes.clone()));
         assert!(!passed && detail.contains("freezes at"), "{detail}");
         // A move that slows down without stopping is not frozen.
         changes[10..18].iter_mut().for_each(|c| *c = 3.0);
-        let (_, passed, _, detail) = frames_check(&seen_of(changes));
+        let (_, passed, _, detail, _) = frames_check(&seen_of(changes));
         assert!(passed, "{detail}");
     }
 }

@@ -1,5 +1,10 @@
 //! The offline judge: the reel's spec (ffprobe, loudness) and every shot's checks against the
-//! real photo it was grounded in ([`super::shots`]).
+//! real photo it was grounded in ([`super::shots`]), under the brand kit's `[thresholds]` when it
+//! sets any ([`crate::Thresholds`]; the reel's plan options carry the kit).
+//!
+//! The spec checks compare the file with the settings and the platforms' spec (size, codecs, frame
+//! rate, length, loudness, audio, captions' place): they carry no [`Measure`](crate::Measure) and
+//! take no brand threshold.
 
 use super::cut::shot_frames;
 use super::shots::{Grounding, judge_shot};
@@ -28,7 +33,7 @@ impl SpecJudge {
 }
 
 fn check(name: &str, passed: bool, detail: String) -> Check {
-    Check { name: name.into(), passed, score: if passed { 1.0 } else { 0.0 }, detail, shot: None }
+    Check { name: name.into(), passed, score: if passed { 1.0 } else { 0.0 }, detail, shot: None, measure: None }
 }
 
 #[async_trait]
@@ -49,7 +54,9 @@ impl Judge for SpecJudge {
         );
         let mut checks = spec.map_err(|e| self.err(e))?;
         checks.push(captions.map_err(|e| self.err(e))?);
-        checks.extend(shots?);
+        let mut shots = shots?;
+        cut.reel.options.brand.thresholds.apply(&mut shots);
+        checks.extend(shots);
         Ok(checks)
     }
 }
@@ -175,6 +182,7 @@ impl SpecJudge {
                     score: 0.0,
                     detail: format!("shot {}: its reference {} is missing", shot.index + 1, shot.reference.short(12)),
                     shot: None,
+                    measure: None,
                 });
                 continue;
             };
