@@ -115,6 +115,8 @@ pub fn checks(provider: &str, verdicts: &[ShotVerdict], shots: &[(u32, String)])
             score: if passed { 1.0 } else { 0.0 },
             detail,
             shot: Some(*index),
+            // A model's yes or no: nothing a threshold could move.
+            measure: None,
         };
         out.push(check(
             "product",
