@@ -123,6 +123,10 @@ fn imports_run_one_way() {
         ("media", only(&modules, &["adapters", "stages", "homes", "runner", "lambda", "report", "costs"])),
         ("messages", only(&modules, &["adapters", "stages", "homes", "runner", "lambda", "report", "costs"])),
         ("costs", only(&modules, &["adapters", "stages", "homes", "runner", "lambda", "report"])),
+        (
+            "learning",
+            only(&modules, &["adapters", "stages", "homes", "runner", "lambda", "report", "costs", "media", "ports"]),
+        ),
     ];
     let mut found = Vec::new();
     for (layer, forbidden) in &rules {

@@ -1,16 +1,6 @@
 //! What one judged round says about each clip in it: passed or failed, and what made the clip.
 
-use super::Facet;
-use crate::{Clip, Reel, Verdict};
-
-/// One judged clip: its key (`reel/shot-N/attempt-M`, counted once), whether every judge passed it,
-/// and the facet values it counts under.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClipOutcome {
-    pub key: String,
-    pub passed: bool,
-    pub facets: Vec<(Facet, String)>,
-}
+use crate::{Clip, ClipOutcome, Facet, Reel, Verdict};
 
 /// Every clip of `reel` that `verdict` (one round, every judge's checks together) judged: a clip
 /// fails when a check naming its shot failed; a failure no shot explains (the audio, the file)

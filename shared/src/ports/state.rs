@@ -177,11 +177,11 @@ pub trait StateStore: Send + Sync {
     /// Spent on one reel, or in all since `since_ms` when `reel` is `None`.
     async fn spent(&self, reel: Option<&ReelId>, since_ms: i64) -> Result<Usd, StateError>;
 
-    /// Counts one judged clip towards `brand`'s pass rates ([`crate::learning`]), once per
+    /// Counts one judged clip towards `brand`'s pass rates, once per
     /// `outcome.key` whoever counts it: `false` when it was counted before.
-    async fn record_outcome(&self, brand: &str, outcome: &crate::learning::ClipOutcome) -> Result<bool, StateError>;
+    async fn record_outcome(&self, brand: &str, outcome: &crate::ClipOutcome) -> Result<bool, StateError>;
     /// Every tally of `brand`.
-    async fn pass_rates(&self, brand: &str) -> Result<Vec<crate::learning::Tally>, StateError>;
+    async fn pass_rates(&self, brand: &str) -> Result<Vec<crate::Tally>, StateError>;
 
     async fn record_issue(&self, issue: &ProductIssue) -> Result<(), StateError>;
     /// The issues recorded at or after `since_ms`, oldest first, and the unreadable ones named.

@@ -6,11 +6,10 @@
 //! store instances, other processes on the same file) see exactly one winner.
 
 use super::sqlite::{self, Db, SqlError};
-use crate::learning::{ClipOutcome, Facet, Tally};
 use crate::ports::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore, Unreadable};
 use crate::{
-    Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
-    Verdict, now_ms,
+    Budget, Clip, ClipOutcome, Facet, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus,
+    Reference, Tally, Usd, Verdict, now_ms,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};

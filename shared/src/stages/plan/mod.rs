@@ -282,7 +282,27 @@ async fn plan_reel(
 
     let (roles, role_notes) = shots::roles(photos, length_ms);
     notes.extend(role_notes);
-    let picks = shots::pick(&roles, photos, rejected);
+    // What passed and failed for this brand steers the photos, the camera moves and the provider order.
+    let brand = crate::learning::brand_of(&product.store);
+    let rates =
+        ports.state.pass_rates(&brand).await.map_err(|e| PlanFailure::Retry(state_err("reading pass rates", e)))?;
+    let rates = crate::learning::PassRates::new(&rates);
+    let picks = shots::pick(&roles, photos, rejected, &rates);
+    let unlearned = shots::pick(&roles, photos, rejected, &crate::learning::PassRates::default());
+    for (i, (p, u)) in picks.iter().zip(&unlearned).enumerate() {
+        if p.reference.kind != u.reference.kind {
+            let said = |k: crate::PhotoKind| {
+                let (passed, failed) = rates.get(crate::learning::Facet::Photo, k.as_str());
+                format!("{k} {passed}/{}", passed + failed)
+            };
+            notes.push(format!(
+                "shot {}: photo {} instead of {}: it passes more for this brand",
+                i + 1,
+                said(p.reference.kind),
+                said(u.reference.kind)
+            ));
+        }
+    }
     let rating = suitability::rate(photos);
     let brief = Brief {
         product,
@@ -305,11 +325,6 @@ async fn plan_reel(
     notes.extend(script.notes.iter().cloned());
 
     let (w, h) = (ports.settings.width, ports.settings.height);
-    // What passed and failed for this brand steers the camera moves and the provider order.
-    let brand = crate::learning::brand_of(&product.store);
-    let rates =
-        ports.state.pass_rates(&brand).await.map_err(|e| PlanFailure::Retry(state_err("reading pass rates", e)))?;
-    let rates = crate::learning::PassRates::new(&rates);
     let mut shots = Vec::with_capacity(picks.len());
     let mut last: Option<Motion> = None;
     for (i, pick) in picks.iter().enumerate() {

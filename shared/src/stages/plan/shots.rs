@@ -18,8 +18,13 @@
 //! | size in frame | 0.15 | the product's share of the photo: 1 from 25 % to 85 %, less outside; 1 for detail crops; 0.7 when unknown (busy background) |
 //! | used already | −0.35 | a photo already in the reel, while others are left |
 //! | rejected | −0.15 | a photo a rejected plan used in the same role (so a replan shows something else when it can) |
+//! | the brand's verdicts | ±0.2 | once the brand has judged clips: [`KIND_LEARNING`] × (the expected pass rate of the photo's kind − 0.5), so a kind of photo the video models keep getting wrong for this brand gives way ([`crate::learning`]) |
 
+use crate::learning::{Facet, PassRates};
 use crate::{PhotoKind, Reference, Sha256, ShotRole, SubjectBox};
+
+/// How much the brand's pass rate of a kind of photo moves a photo's score.
+pub const KIND_LEARNING: f64 = 0.4;
 
 /// Mean shot length the count is derived from.
 const SHOT_MS: f64 = 3_750.0;
@@ -87,7 +92,14 @@ pub fn roles(photos: &[&Reference], length_ms: u32) -> (Vec<ShotRole>, Vec<Strin
 
 /// The photo for each role, best score first (the call to action last, so it can take the best
 /// whole-product photo even if used), never a photo twice while others are left.
-pub fn pick<'a>(roles: &[ShotRole], photos: &[&'a Reference], rejected: &[(ShotRole, Sha256)]) -> Vec<Pick<'a>> {
+/// `rates`: the brand's pass rates (none known: the score alone).
+pub fn pick<'a>(
+    roles: &[ShotRole],
+    photos: &[&'a Reference],
+    rejected: &[(ShotRole, Sha256)],
+    rates: &PassRates,
+) -> Vec<Pick<'a>> {
+    let learned = rates.knows(Facet::Photo);
     let mut used: Vec<&Sha256> = Vec::new();
     let mut picks = Vec::with_capacity(roles.len());
     for &role in roles {
@@ -101,6 +113,9 @@ pub fn pick<'a>(roles: &[ShotRole], photos: &[&'a Reference], rejected: &[(ShotR
                 }
                 if rejected.iter().any(|(r, sha)| *r == role && *sha == p.sha256) {
                     s -= 0.15;
+                }
+                if learned {
+                    s += KIND_LEARNING * (rates.expected(Facet::Photo, p.kind.as_str()) - 0.5);
                 }
                 (p, s)
             })
@@ -163,7 +178,7 @@ mod tests {
         let (roles, notes) = roles(&photos, 15_000);
         assert_eq!(roles, [ShotRole::Opening, ShotRole::Texture, ShotRole::Reveal, ShotRole::CallToAction]);
         assert!(notes.is_empty(), "{notes:?}");
-        let picks = pick(&roles, &photos, &[]);
+        let picks = pick(&roles, &photos, &[], &PassRates::default());
         let positions: Vec<u32> = picks.iter().map(|p| p.reference.position).collect();
         assert_eq!(positions, [2, 3, 1, 4], "every photo once, each where it suits best");
         let (long, _) = super::roles(&photos, 30_000);
@@ -184,7 +199,7 @@ mod tests {
         let (roles, notes) = super::roles(&photos, 15_000);
         assert_eq!(roles.len(), 3);
         assert!(notes.iter().any(|n| n.contains("1 photo for a 15 s reel")), "{notes:?}");
-        assert!(pick(&roles, &photos, &[]).iter().all(|p| p.reference.position == 1));
+        assert!(pick(&roles, &photos, &[], &PassRates::default()).iter().all(|p| p.reference.position == 1));
         let (short, _) = super::roles(&photos, 6_000);
         assert_eq!(short, [ShotRole::Opening, ShotRole::CallToAction]);
     }
@@ -205,8 +220,30 @@ mod tests {
         let a = reference(1, PhotoKind::Flat, 1000, 1000);
         let b = reference(2, PhotoKind::Flat, 990, 990);
         let photos = vec![&a, &b];
-        assert_eq!(pick(&[ShotRole::Reveal], &photos, &[])[0].reference.position, 1);
+        assert_eq!(pick(&[ShotRole::Reveal], &photos, &[], &PassRates::default())[0].reference.position, 1);
         let rejected = [(ShotRole::Reveal, a.sha256.clone())];
-        assert_eq!(pick(&[ShotRole::Reveal], &photos, &rejected)[0].reference.position, 2);
+        assert_eq!(pick(&[ShotRole::Reveal], &photos, &rejected, &PassRates::default())[0].reference.position, 2);
+    }
+
+    #[test]
+    fn a_kind_of_photo_that_keeps_failing_for_the_brand_gives_way() {
+        use crate::learning::Tally;
+        let worn = reference(1, PhotoKind::ModelWorn, 1200, 1200);
+        let flat = reference(2, PhotoKind::Flat, 1200, 1200);
+        let photos = vec![&worn, &flat];
+        let none = PassRates::default();
+        assert_eq!(pick(&[ShotRole::Opening], &photos, &[], &none)[0].reference.kind, PhotoKind::ModelWorn);
+        let t = |kind: PhotoKind, passed, failed| Tally {
+            facet: Facet::Photo,
+            value: kind.as_str().into(),
+            passed,
+            failed,
+        };
+        // One failure is not enough to leave the best photo for the opening.
+        let once = PassRates::new(&[t(PhotoKind::ModelWorn, 3, 1), t(PhotoKind::Flat, 3, 0)]);
+        assert_eq!(pick(&[ShotRole::Opening], &photos, &[], &once)[0].reference.kind, PhotoKind::ModelWorn);
+        // Worn photos failed this brand's judge 6 times of 6: the opening shows the flat one.
+        let often = PassRates::new(&[t(PhotoKind::ModelWorn, 0, 6), t(PhotoKind::Flat, 6, 0)]);
+        assert_eq!(pick(&[ShotRole::Opening], &photos, &[], &often)[0].reference.kind, PhotoKind::Flat);
     }
 }

@@ -71,11 +71,10 @@ mod tests;
 
 pub use table::create_table;
 
-use crate::learning::{ClipOutcome, Facet, Tally};
 use crate::ports::{Charge, JobSlot, Listing, ProductIssue, ProviderHold, StateError, StateStore};
 use crate::{
-    Budget, Clip, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus, Reference, Usd,
-    Verdict, now_ms,
+    Budget, Clip, ClipOutcome, Facet, Handle, IdempotencyKey, JobId, LedgerEntry, Product, Reel, ReelId, ReelStatus,
+    Reference, Tally, Usd, Verdict, now_ms,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
