@@ -163,7 +163,7 @@ async fn judge(ports: &Ports, reel: Reel) -> Result<Outcome, StageError> {
             Asked::OverBudget(why) => failures.push((judge.name().to_string(), why_over(judge.name(), why))),
         }
     }
-    // Fail closed: a judge without a valid verdict never lets the reel through. A passing hint
+    // Fail closed: a judge without a valid verdict never lets the reel through. A failure that passes
     // (429, 5xx) asks again later (the verdicts given meanwhile are kept); anything else parks it.
     if let Some(i) = failures.iter().position(|(_, e)| e.is_retryable()) {
         let (name, e) = failures.swap_remove(i);
