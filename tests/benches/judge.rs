@@ -5,7 +5,8 @@
 //! and peak memory. `-- corpus STORE [WxH]`: the judge's confusion table over the corpus made from a
 //! store folder's photos (`../shared/fixtures`). `-- product-match STORE [WxH]`: the product-match
 //! validator's figures over that corpus (each clip against its product's whole gallery and every
-//! other product's photos): the fits its thresholds were chosen from.
+//! other product's photos): the fits its thresholds were chosen from. `-- corpus-folder STORE OUT
+//! [WxH] [PHOTOS_EACH]`: that corpus kept in a folder with its `labels.csv`, for `truereel calibrate`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,6 +28,7 @@ fn main() {
         Some("product-match") => {
             rt.block_on(measure_product_match(Path::new(&args[1]), args.get(2).map(String::as_str)))
         }
+        Some("corpus-folder") => corpus_folder(&args[1..]),
         Some("child") => rt.block_on(child(Path::new(&args[1]), args[2] == "thumbnails", args.get(3).is_some())),
         Some("decode") => decode(Path::new(&args[1])),
         _ => speed(&rt),
@@ -176,6 +178,23 @@ async fn measure_corpus(store: &Path, size: Option<&str>) {
         judging.elapsed().as_secs_f64()
     );
     println!("{}", corpus::confusion(&judged));
+}
+
+/// `corpus-folder STORE OUT [WxH] [PHOTOS_EACH]`: the corpus of `STORE` built into `OUT` and kept,
+/// with its `labels.csv`, for `truereel calibrate` (fit on one store's corpus, check on another's
+/// with `--brand`).
+fn corpus_folder(args: &[String]) {
+    let (store, out) = (Path::new(&args[0]), Path::new(&args[1]));
+    let (w, h) = args
+        .get(2)
+        .and_then(|s| s.split_once('x'))
+        .map(|(w, h)| (w.parse().unwrap(), h.parse().unwrap()))
+        .unwrap_or((540, 960));
+    let each = args.get(3).map_or(2, |n| n.parse().unwrap());
+    std::fs::create_dir_all(out).unwrap();
+    let clips = corpus::build(store, out, (w, h), 3, each);
+    let faithful = clips.iter().filter(|c| c.kind.faithful()).count();
+    println!("{} clips ({faithful} faithful) at {w}x{h} in {}", clips.len(), out.display());
 }
 
 /// The product-match figures over the corpus made from `store`'s photos: per clip, its frames'
