@@ -200,7 +200,7 @@ async fn a_shot_that_looks_like_another_product_of_the_store_fails_product_match
 /// them: the clip of another product fails `product_match` naming it; faithful clips pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_corpus_clip_of_another_product_fails_product_match_and_faithful_ones_pass() {
-    use truereel::adapters::providers::judge::clip::{Listing, judge_clip_against};
+    use truereel::adapters::providers::judge::clip::{Listing, judge_clip_under};
     use truereel_tests::corpus::{self, Kind};
     let dir = tempfile::tempdir().unwrap();
     let photos = sample_store().join("photos");
@@ -221,7 +221,17 @@ async fn the_corpus_clip_of_another_product_fails_product_match_and_faithful_one
             tokio::task::spawn_blocking(move || corpus::render(kind, &photo, &other, &path, (216, 384), 2))
                 .await
                 .unwrap();
-            judge_clip_against(media, &settings, &clip, std::slice::from_ref(&reference), listing, false).await.unwrap()
+            judge_clip_under(
+                media,
+                &settings,
+                &clip,
+                std::slice::from_ref(&reference),
+                listing,
+                false,
+                &Default::default(),
+            )
+            .await
+            .unwrap()
         }
     };
     let v = judge(Kind::OtherProduct).await;

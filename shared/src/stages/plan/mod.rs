@@ -288,7 +288,11 @@ async fn plan_reel(
         ports.state.pass_rates(&brand).await.map_err(|e| PlanFailure::Retry(state_err("reading pass rates", e)))?;
     let rates = crate::learning::PassRates::new(&rates);
     let picks = shots::pick(&roles, photos, rejected, &rates);
-    let unlearned = shots::pick(&roles, photos, rejected, &crate::learning::PassRates::default());
+    // What the photos would have been without the brand's verdicts, to say what they changed.
+    let unlearned = match rates.knows(crate::learning::Facet::Photo) {
+        true => shots::pick(&roles, photos, rejected, &crate::learning::PassRates::default()),
+        false => Vec::new(),
+    };
     for (i, (p, u)) in picks.iter().zip(&unlearned).enumerate() {
         if p.reference.kind != u.reference.kind {
             let said = |k: crate::PhotoKind| {

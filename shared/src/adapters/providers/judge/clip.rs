@@ -53,23 +53,11 @@ pub async fn judge_clip(
     photos: &[PathBuf],
     as_reel: bool,
 ) -> Result<ClipVerdict, MediaError> {
-    judge_clip_against(media, settings, clip, photos, Listing::default(), as_reel).await
+    judge_clip_under(media, settings, clip, photos, Listing::default(), as_reel, &Thresholds::default()).await
 }
 
 /// [`judge_clip`], the product-match check also against the rest of the listing's gallery and
-/// other products' photos (`listing`).
-pub async fn judge_clip_against(
-    media: Arc<Media>,
-    settings: &Settings,
-    clip: &Path,
-    photos: &[PathBuf],
-    listing: Listing<'_>,
-    as_reel: bool,
-) -> Result<ClipVerdict, MediaError> {
-    judge_clip_under(media, settings, clip, photos, listing, as_reel, &Thresholds::default()).await
-}
-
-/// [`judge_clip_against`] under a brand's `thresholds` (its kit's `[thresholds]`, or limits
+/// other products' photos (`listing`), under a brand's `thresholds` (its kit's `[thresholds]`, or limits
 /// `truereel calibrate` fitted) in place of the judge's defaults: the photo the clip fails least is
 /// chosen by them too.
 pub async fn judge_clip_under(
