@@ -186,7 +186,16 @@ async fn with_room(
         match ports.video.limit(model.name()) {
             None if busy => return Ok(None),
             None => return Ok(Some(model.clone())),
-            Some(_) if take_slot(ports, model.name(), key).await? => return Ok(Some(model.clone())),
+            Some(_) if take_slot(ports, model.name(), key).await? => {
+                // Held while this job waited for the slot (a hold is written before its slot is
+                // given back, so it is seen here): the slot is given back and the chain goes on.
+                let held = (ports.state.provider_hold(model.name(), ports.settings.run_started_ms).await)
+                    .map_err(|e| state_err("reading provider holds", e))?;
+                if held.is_none() {
+                    return Ok(Some(model.clone()));
+                }
+                release_slot(ports, model.name(), key).await?;
+            }
             Some(_) => busy = true,
         }
     }
